@@ -1,0 +1,57 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRAILTOOLS_SHARED", ROOT.parent / "shared"))
+DATASETS = SHARED / "datasets"
+STRATUS = DATASETS / "stratus-red-team-detonation-logs"
+AWSDOCS = DATASETS / "awsdocs-examples" / "cloudtrail-user-guide"
+CLI_EXAMPLES = DATASETS / "aws-cli-examples"
+
+
+def need(path: Path) -> Path:
+    """The shared dataset at path, or skip the test with the reason (the datasets live beside the project)."""
+    if not path.exists():
+        pytest.skip(f"shared dataset not found: {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own Parquet cache folder: no test reads another's entries or the user's cache."""
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def s3_path(root: Path, account: str, region: str, delivered: str, *, org: str | None = None,
+            kind: str = "CloudTrail", uid: str = "AbCdEf0123456789") -> Path:
+    """Where CloudTrail would deliver a file: delivered is 'YYYYMMDDTHHMMZ'."""
+    y, m, d = delivered[:4], delivered[4:6], delivered[6:8]
+    base = root / "AWSLogs" / (org or "") / account / kind / region / y / m / d
+    return base / f"{account}_{kind}_{region}_{delivered}_{uid}.json.gz"
+
+
+def write_gz(path: Path, obj) -> Path:
+    import gzip
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(json.dumps(obj).encode()))
+    return path
+
+
+def record(event_id: str, time: str, name: str = "DescribeInstances", **extra) -> dict:
+    """A small but complete CloudTrail record."""
+    rec = {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::111122223333:user/alice",
+                         "accountId": "111122223333", "accessKeyId": "AKIAEXAMPLE", "userName": "alice"},
+        "eventTime": time, "eventSource": "ec2.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "192.0.2.10", "userAgent": "aws-cli/2.15.0", "requestParameters": None,
+        "responseElements": None, "requestID": "req-" + event_id, "eventID": event_id, "readOnly": True,
+        "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": "111122223333",
+        "eventCategory": "Management",
+    }
+    rec.update(extra)
+    return rec

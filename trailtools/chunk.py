@@ -1,0 +1,91 @@
+"""A chunk of files -> one Arrow table and what happened to each file; the unit of parallel work and of caching."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from . import cache, reader, table
+
+
+@dataclass
+class Chunk:
+    """Files to read together. ``key`` is set when the chunk may be served from and stored in the cache."""
+
+    paths: list[str]
+    key: str | None = None
+
+
+@dataclass
+class ChunkResult:
+    table: pa.Table
+    files_read: int = 0
+    bytes_read: int = 0
+    records_seen: int = 0
+    digest_files: int = 0
+    other_files: int = 0                                                       # valid JSON, not CloudTrail
+    file_skips: list[tuple[str, str]] = field(default_factory=list)            # (path, reason)
+    record_skips: list[tuple[str, int, str]] = field(default_factory=list)     # (path, position, reason)
+    cached: bool = False
+
+    def meta(self) -> dict:
+        return {
+            "files_read": self.files_read, "bytes_read": self.bytes_read, "records_seen": self.records_seen,
+            "digest_files": self.digest_files, "other_files": self.other_files, "file_skips": self.file_skips, "record_skips": self.record_skips,
+        }
+
+
+def _read_file(path: str) -> tuple[bytes | None, str | None]:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(), None
+    except OSError as exc:
+        return None, f"cannot read the file ({exc.strerror or exc})"
+
+
+def parse_chunk(chunk: Chunk) -> ChunkResult:
+    """Parse every file of a chunk (or read it from the cache when ``chunk.key`` is set and present)."""
+    if chunk.key is not None:
+        hit = cache.read(chunk.key)
+        if hit is not None:
+            tbl, meta = hit
+            result = ChunkResult(table=tbl, cached=True, **{k: meta[k] for k in (
+                "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
+            result.file_skips = [tuple(x) for x in meta["file_skips"]]
+            result.record_skips = [tuple(x) for x in meta["record_skips"]]
+            return result
+    records, files, indices = [], [], []
+    result = ChunkResult(table=table.empty())
+    for path in chunk.paths:
+        data, problem = _read_file(path)
+        if data is None:
+            result.file_skips.append((path, problem))
+            continue
+        result.bytes_read += len(data)
+        parsed = reader.parse(data)
+        if parsed.kind == reader.DIGEST:
+            result.digest_files += 1
+            continue
+        if parsed.kind == reader.NOT_CLOUDTRAIL:
+            result.other_files += 1
+            result.file_skips.append((path, parsed.error))
+            continue
+        result.files_read += 1
+        result.records_seen += parsed.positions
+        if parsed.error:
+            result.file_skips.append((path, parsed.error))
+        for pos, reason in parsed.skipped:
+            if pos is None:
+                result.file_skips.append((path, reason))
+            else:
+                result.record_skips.append((path, pos, reason))
+        records.extend(parsed.records)
+        indices.extend(parsed.indices)
+        files.extend([path] * len(parsed.records))
+    if records:
+        result.table, bad_times = table.build(records, files, indices)
+        for row, reason in bad_times:
+            result.record_skips.append((files[row], indices[row], reason))
+    if chunk.key is not None:
+        cache.write(chunk.key, result.table, result.meta())
+    return result

@@ -1,0 +1,138 @@
+"""The command line: ``trailtools events SOURCE ...`` and ``trailtools demo [DIR]``.
+
+Errors a user can cause print one sentence and exit with code 2; nothing prints a traceback for them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+
+from . import __version__
+from .errors import TrailtoolsError
+from .query import Query
+
+#: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
+TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
+FORMATS = ("table", "csv", "jsonl", "parquet")
+
+
+def _query_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--start", help="window start, ISO date or time in UTC (inclusive)")
+    p.add_argument("--end", help="window end, ISO date or time in UTC (exclusive; a date alone means its whole day)")
+    p.add_argument("--region", action="append", default=[], help="awsRegion to keep (repeat or comma-separate)")
+    p.add_argument("--account", action="append", default=[], help="recipientAccountId to keep (12 digits)")
+    p.add_argument("--event-name", action="append", default=[], help="eventName to keep, e.g. RebootInstances")
+    p.add_argument("--event-source", action="append", default=[], help="eventSource to keep, e.g. ec2.amazonaws.com")
+    p.add_argument("--resource", help="an instance ID, ARN or other identifier the event touched")
+    p.add_argument("--principal", help="ARN, user name, role or session name, access key ID of the caller")
+    p.add_argument("--errors-only", action="store_true", help="keep only events with an errorCode")
+    p.add_argument("--late-margin", type=float, default=3.0, metavar="HOURS",
+                   help="read log files delivered up to this many hours after --end (default 3)")
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def build_query(args: argparse.Namespace) -> Query:
+    return Query(start=args.start, end=args.end, regions=_split(args.region), accounts=_split(args.account),
+                 event_names=_split(args.event_name), event_sources=_split(args.event_source),
+                 resource=args.resource, principal=args.principal, errors_only=args.errors_only,
+                 late_margin=timedelta(hours=args.late_margin))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="trailtools", description="Forensic investigations on AWS CloudTrail.")
+    p.add_argument("--version", action="version", version=f"trailtools {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("events", help="load CloudTrail events from a source and print or save them",
+                        description="Load CloudTrail from SOURCE ('demo', a folder or file) into one table.")
+    ev.add_argument("source", nargs="?", default="demo", help="'demo' (default), a folder or a file")
+    _query_args(ev)
+    ev.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    ev.add_argument("-o", "--output", help="write to this file instead of standard output")
+    ev.add_argument("--stats-json", metavar="FILE", help="write the load statistics as JSON to FILE")
+    ev.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
+    ev.add_argument("--limit", type=int, default=50, help="rows shown by --format table (default 50; 0 = all)")
+    ev.set_defaults(func=cmd_events)
+
+    demo = sub.add_parser("demo", help="write the bundled demo account's data into a folder you can browse")
+    demo.add_argument("dir", nargs="?", default="demo-account", help="where to write it (default ./demo-account)")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def _export_frame(frame):
+    """The frame with list columns as text, for formats without lists."""
+    out = frame.copy()
+    out["instanceIds"] = [" ".join(v) if v is not None else "" for v in frame["instanceIds"]]
+    return out
+
+
+def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
+    if fmt == "parquet":
+        if not output:
+            raise TrailtoolsError("--format parquet needs an output file: add -o events.parquet.")
+        frame.to_parquet(output, index=False)
+        return
+    stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "table":
+            view = _export_frame(frame[list(TABLE_COLUMNS)]).astype(object).fillna("")
+            shown = view if limit <= 0 else view.head(limit)
+            stream.write(shown.to_string(index=False) + "\n" if len(view) else "(no events)\n")
+            if len(shown) < len(view):
+                stream.write(f"... {len(view) - len(shown):,} more rows (use --limit 0, or --format csv -o FILE)\n")
+        elif fmt == "csv":
+            _export_frame(frame).to_csv(stream, index=False)
+        elif fmt == "jsonl":
+            _export_frame(frame).to_json(stream, orient="records", lines=True, date_format="iso")
+            stream.write("\n" if len(frame) else "")
+    finally:
+        if output:
+            stream.close()
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from .load import load_events
+
+    result = load_events(args.source, build_query(args), cache=not args.no_cache)
+    if args.stats_json:
+        with open(args.stats_json, "w", encoding="utf-8") as fh:
+            json.dump(result.stats.to_dict(), fh, indent=2)
+    write_frame(result.frame, args.format, args.output, args.limit)
+    print(result.stats.summary(), file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    manifest = demo.generate(args.dir)
+    print(f"The demo account is in {args.dir} ({manifest.get('summary', '')}); "
+          f"try: trailtools events {args.dir} --event-name RebootInstances", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TrailtoolsError as exc:
+        print(f"trailtools: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        print(f"trailtools: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + ".", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("trailtools: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

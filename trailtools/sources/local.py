@@ -1,0 +1,115 @@
+"""Local files: a downloaded trail bucket (``AWSLogs/...``), Organization trails, flat folders, single files."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+from .. import cache, layout
+from ..chunk import Chunk
+from ..errors import SourceError
+from ..query import Query
+
+#: Files of one folder are read and cached in groups of at most this many (S3 layout: one region-day is ~288).
+CHUNK_FILES = 400
+
+
+class Plan:
+    """Which files to read, in which chunks, and what the listing already told (pruned, digests, others)."""
+
+    def __init__(self):
+        self.chunks: list[Chunk] = []
+        self.bytes = 0
+        self.files_seen = 0
+        self.pruned = 0
+        self.digests = 0
+        self.insights = 0
+        self.others = 0
+        self.unlistable: list[tuple[str, str]] = []
+
+
+def _walk(root: Path, plan: Plan):
+    """Yield every file under root, sorted, recording folders that cannot be listed."""
+    def onerror(exc: OSError):
+        plan.unlistable.append((exc.filename or str(root), f"cannot list the folder ({exc.strerror or exc})"))
+
+    for folder, dirs, files in os.walk(root, onerror=onerror):
+        dirs.sort()
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield os.path.join(folder, name)
+
+
+def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
+    plan = Plan()
+    if path.is_file():
+        # a file the user names is read whatever its name (but its name may still prune it)
+        info = layout.classify(path.name)
+        plan.files_seen = 1
+        if info.kind == layout.DIGEST:
+            plan.digests = 1
+        elif not query.wants_path(info):
+            plan.pruned = 1
+        else:
+            plan.insights = int(info.kind == layout.INSIGHT)
+            plan.chunks.append(Chunk([str(path)]))
+            plan.bytes = path.stat().st_size
+        return plan
+
+    by_folder: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for file in _walk(path, plan):
+        plan.files_seen += 1
+        info = layout.classify(file)
+        if info.kind == layout.DIGEST:
+            plan.digests += 1
+        elif info.kind == layout.OTHER:
+            plan.others += 1
+        else:
+            wanted = query.wants_path(info)
+            plan.pruned += not wanted
+            plan.insights += wanted and info.kind == layout.INSIGHT
+            by_folder[os.path.dirname(file)].append((file, wanted))
+
+    for folder in sorted(by_folder):
+        files = by_folder[folder]
+        for i in range(0, len(files), CHUNK_FILES):
+            group = files[i:i + CHUNK_FILES]
+            selected = [f for f, wanted in group if wanted]
+            if not selected:
+                continue
+            entries = []
+            for f in selected:
+                try:
+                    st = os.stat(f)
+                except OSError:
+                    st = None
+                entries.append((f, st.st_size if st else -1, st.st_mtime_ns if st else -1))
+                plan.bytes += st.st_size if st else 0
+            # only whole groups are cached: a query that reads part of a folder does not spoil the entry
+            key = cache.chunk_key(entries) if use_cache and len(selected) == len(group) else None
+            plan.chunks.append(Chunk(selected, key))
+    return plan
+
+
+def check_path(uri: str) -> Path:
+    path = Path(os.path.expanduser(uri))
+    if not path.exists():
+        raise SourceError(
+            f"No such file or folder: {uri}: give the path of a downloaded trail bucket (the folder holding "
+            "AWSLogs/) or of CloudTrail .json/.json.gz files, or use 'demo' for the bundled demo account."
+        )
+    return path
+
+
+def no_cloudtrail_error(uri: str, plan: Plan) -> SourceError:
+    found = []
+    if plan.digests:
+        found.append(f"{plan.digests} digest files")
+    if plan.others:
+        found.append(f"{plan.others} other files")
+    what = f" (found {' and '.join(found)})" if found else " (it is empty)"
+    return SourceError(
+        f"No CloudTrail log files under {uri}{what}: point at a copy of the trail bucket (the folder holding "
+        "AWSLogs/<account>/CloudTrail/) or at CloudTrail .json/.json.gz files."
+    )

@@ -1,0 +1,94 @@
+"""Load statistics: nothing is lost silently. Every source returns one of these beside the frame."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+#: At most this many skipped files/records are listed one by one; the counts stay exact beyond it.
+MAX_LISTED_SKIPS = 1000
+
+
+@dataclass
+class Skip:
+    """One file, or one record of a file, that could not be used, and why."""
+
+    path: str
+    reason: str
+    record: int | None = None  # position of the record in the file; None when the whole file is meant
+
+
+@dataclass
+class LoadStats:
+    """What a load read, pruned, dropped and skipped.
+
+    files_seen: files found under the source; files_pruned: not opened because their path is outside the query;
+    files_read: opened and parsed (from the cache or not); files_cached: served from the Parquet cache;
+    files_skipped: opened but unusable as a whole (their reasons are in ``skipped``);
+    digest_files / insight_files / other_files: recognized for what they are (digests and others are not events);
+    records_seen: record positions in the files read; records_skipped: records that could not be used;
+    duplicates_dropped: rows whose eventID had been seen already; filtered_out: rows outside the query;
+    events: rows in the frame.
+    """
+
+    source: str = ""
+    query: dict = field(default_factory=dict)
+    files_seen: int = 0
+    files_read: int = 0
+    files_pruned: int = 0
+    files_cached: int = 0
+    files_skipped: int = 0
+    digest_files: int = 0
+    insight_files: int = 0
+    other_files: int = 0
+    bytes_read: int = 0
+    records_seen: int = 0
+    records_skipped: int = 0
+    duplicates_dropped: int = 0
+    filtered_out: int = 0
+    events: int = 0
+    elapsed_s: float = 0.0
+    skipped: list[Skip] = field(default_factory=list)
+    skipped_not_listed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add_skip(self, path: str, reason: str, record: int | None = None, counted: bool = True) -> None:
+        """List a skipped file or record; ``counted=False`` for files already counted as another kind."""
+        if record is None:
+            self.files_skipped += counted
+        else:
+            self.records_skipped += 1
+        if len(self.skipped) < MAX_LISTED_SKIPS:
+            self.skipped.append(Skip(path, reason, record))
+        else:
+            self.skipped_not_listed += 1
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["skipped"] = [{k: v for k, v in s.items() if v is not None} for s in out["skipped"]]
+        out["elapsed_s"] = round(self.elapsed_s, 3)
+        return out
+
+    def summary(self) -> str:
+        """One line for humans (stderr of the CLI, the top of a report)."""
+        parts = [f"{self.events:,} events from {self.files_read:,} files"]
+        if self.files_cached:
+            parts.append(f"{self.files_cached:,} from cache")
+        if self.files_pruned:
+            parts.append(f"{self.files_pruned:,} files pruned by the query")
+        if self.duplicates_dropped:
+            parts.append(f"{self.duplicates_dropped:,} duplicates dropped")
+        if self.filtered_out:
+            parts.append(f"{self.filtered_out:,} outside the query")
+        bad = [f"{n:,} {what}" for n, what in ((self.files_skipped, "files"), (self.records_skipped, "records")) if n]
+        if bad:
+            parts.append(" and ".join(bad) + " skipped (see the stats for why)")
+        recognized = []
+        if self.digest_files:
+            recognized.append(f"{self.digest_files:,} digest")
+        if self.insight_files:
+            recognized.append(f"{self.insight_files:,} Insights")
+        if self.other_files:
+            recognized.append(f"{self.other_files:,} other")
+        if recognized:
+            parts.append(" and ".join([", ".join(recognized[:-1]), recognized[-1]] if len(recognized) > 1
+                                      else recognized) + " files recognized")
+        return "; ".join(parts) + f" ({self.elapsed_s:.1f} s)"
