@@ -9,7 +9,7 @@ CONDA_NAMES = {"isal": "python-isal"}
 
 
 def _name(req: str) -> str:
-    return re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0].lower()
+    return re.split(r"[<>=!~\[; :]", req.strip(), maxsplit=1)[0].lower()
 
 
 def _pyproject_requirements() -> dict[str, str]:
@@ -20,7 +20,8 @@ def _pyproject_requirements() -> dict[str, str]:
 
 def _environment_requirements() -> dict[str, str]:
     out = {}
-    for line in (ROOT / "environment.yml").read_text().splitlines():
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
         m = re.match(r"^  - ([A-Za-z0-9_.-]+.*)$", line)
         if m and _name(m.group(1)) not in ("python", "pip"):
             out[_name(m.group(1))] = m.group(1)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from datetime import timedelta
+
+import pandas as pd
 
 from . import __version__
 from .errors import TrailtoolsError
@@ -72,11 +75,32 @@ def _export_frame(frame):
     return out
 
 
+def _plain(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value.microsecond == 0 else value.isoformat()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def write_jsonl(frame, stream) -> None:
+    """One JSON object per event, the frame's columns as keys (times in CloudTrail's own form)."""
+    names = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        stream.write(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False) + "\n")
+
+
 def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
     if fmt == "parquet":
         if not output:
             raise TrailtoolsError("--format parquet needs an output file: add -o events.parquet.")
-        frame.to_parquet(output, index=False)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # without pandas' metadata: pandas cannot rebuild its Arrow list dtype from it; readers get plain lists
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None), output)
         return
     stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
@@ -89,8 +113,7 @@ def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
         elif fmt == "csv":
             _export_frame(frame).to_csv(stream, index=False)
         elif fmt == "jsonl":
-            _export_frame(frame).to_json(stream, orient="records", lines=True, date_format="iso")
-            stream.write("\n" if len(frame) else "")
+            write_jsonl(frame, stream)
     finally:
         if output:
             stream.close()

@@ -1,0 +1,73 @@
+"""The Parquet cache: a repeat load is served from it, gives the same frame, and never serves stale rows."""
+import json
+import os
+
+from conftest import record, s3_path, write_gz
+from trailtools import Query, cache, load_events
+
+
+def _corpus(root, n_files=6):
+    for i in range(n_files):
+        recs = [record(f"c{i:07d}-0000-4000-8000-{j:012d}", f"2026-11-03T{i:02d}:{j:02d}:00Z") for j in range(10)]
+        write_gz(s3_path(root, "111122223333", "us-east-1", f"20261103T{i:02d}59Z", uid=f"F{i}"), {"Records": recs})
+    bad = s3_path(root, "111122223333", "us-east-1", "20261103T2359Z", uid="BAD")
+    bad.write_bytes(b"not json")
+    return root
+
+
+def test_second_load_comes_from_the_cache_and_is_identical(tmp_path):
+    root = _corpus(tmp_path / "trail")
+    cold = load_events(str(root))
+    warm = load_events(str(root))
+    assert cold.stats.files_cached == 0 and warm.stats.files_cached == warm.stats.files_read == 7
+    assert warm.frame.equals(cold.frame)
+    # the skipped file is still reported from the cache, with its reason
+    assert [s.reason[:12] for s in warm.stats.skipped] == [s.reason[:12] for s in cold.stats.skipped] == ["invalid JSON"]
+    assert warm.raw(3) == cold.raw(3)
+
+
+def test_a_changed_or_added_file_misses_the_cache(tmp_path):
+    root = _corpus(tmp_path / "trail")
+    load_events(str(root))
+    changed = s3_path(root, "111122223333", "us-east-1", "20261103T0059Z", uid="F0")
+    write_gz(changed, {"Records": [record("new00000-0000-4000-8000-000000000000", "2026-11-03T00:30:00Z")]})
+    os.utime(changed, ns=(1, 1))
+    res = load_events(str(root))
+    assert res.stats.files_cached == 0 and res.stats.events == 51
+    write_gz(s3_path(root, "111122223333", "us-east-1", "20261103T2200Z", uid="NEW"),
+             {"Records": [record("new00000-0000-4000-8000-000000000001", "2026-11-03T21:59:00Z")]})
+    assert load_events(str(root)).stats.events == 52
+
+
+def test_partial_folders_are_read_directly_and_do_not_spoil_the_cache(tmp_path):
+    root = _corpus(tmp_path / "trail")
+    part = load_events(str(root), Query(start="2026-11-03T02:00Z", end="2026-11-03T03:00Z"))
+    assert part.stats.events == 10 and part.stats.files_cached == 0
+    assert not any(cache.cache_root().rglob("*.parquet"))
+    load_events(str(root))
+    assert load_events(str(root), Query(start="2026-11-03T02:00Z", end="2026-11-03T03:00Z")).stats.events == 10
+
+
+def test_cache_off_writes_nothing_and_an_unwritable_cache_only_costs_speed(tmp_path, monkeypatch):
+    root = _corpus(tmp_path / "trail")
+    load_events(str(root), cache=False)
+    assert not cache.cache_root().exists() or not any(cache.cache_root().rglob("*.parquet"))
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(blocker))
+    assert load_events(str(root)).stats.events == 60
+
+
+def test_corrupt_cache_entry_is_reparsed(tmp_path):
+    root = _corpus(tmp_path / "trail")
+    load_events(str(root))
+    for entry in cache.cache_root().rglob("*.parquet"):
+        entry.write_bytes(b"garbage")
+    res = load_events(str(root))
+    assert res.stats.events == 60 and res.stats.files_cached == 0
+
+
+def test_stats_json_roundtrip(tmp_path):
+    root = _corpus(tmp_path / "trail")
+    d = load_events(str(root)).stats.to_dict()
+    assert json.loads(json.dumps(d))["skipped"][0]["path"].endswith("_BAD.json.gz")

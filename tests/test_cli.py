@@ -1,0 +1,70 @@
+"""`trailtools events`: formats, the one-line summary, --stats-json, and exit codes for user errors."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import STRATUS, need
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "trailtools", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def stratus():
+    return str(need(STRATUS))
+
+
+def test_table_output_and_summary(stratus):
+    p = run("events", stratus, "--resource", "i-DDd6c7B0e18F0E35f", "--event-name", "StopInstances,StartInstances")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode",
+                                "instanceIds"]
+    assert "StopInstances" in lines[1] and "StartInstances" in lines[2] and len(lines) == 3
+    assert p.stderr.strip().startswith("2 events from 35 files")
+    assert "Traceback" not in p.stderr
+
+
+def test_stats_json_and_csv(stratus, tmp_path):
+    out, stats = tmp_path / "e.csv", tmp_path / "s.json"
+    p = run("events", stratus, "--errors-only", "--format", "csv", "-o", str(out), "--stats-json", str(stats))
+    assert p.returncode == 0, p.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 52 and frame["errorCode"].notna().all()
+    s = json.loads(stats.read_text())
+    assert {"events", "files_read", "files_pruned", "duplicates_dropped", "skipped"} <= set(s)
+    assert s["events"] == 52 and s["files_read"] == 35 and s["query"] == {"errors_only": True, "late_margin_s": 10800}
+
+
+def test_jsonl_and_parquet(stratus, tmp_path):
+    p = run("events", stratus, "--principal", "christophe", "--format", "jsonl")
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    assert p.returncode == 0 and rows and all(r["actor"] == "christophe" for r in rows)
+    assert rows[0]["eventTime"].startswith("2024-")
+    pq = tmp_path / "e.parquet"
+    assert run("events", stratus, "--format", "parquet", "-o", str(pq)).returncode == 0
+    assert len(pd.read_parquet(pq)) == 310
+
+
+@pytest.mark.parametrize("args,message", [
+    (["events", "/definitely/not/here"], "No such file or folder: /definitely/not/here"),
+    (["events", "{stratus}", "--start", "2024-99-01"], "Cannot read the time '2024-99-01'"),
+    (["events", "{stratus}", "--account", "12"], "'12' is not an AWS account ID"),
+    (["events", "{stratus}", "--format", "parquet"], "--format parquet needs an output file"),
+    (["events", "ftp://x/y"], "cannot read ftp:// sources"),
+])
+def test_user_errors_are_one_sentence_and_exit_2(stratus, args, message):
+    p = run(*[a.format(stratus=stratus) for a in args])
+    assert p.returncode == 2
+    assert p.stderr.startswith("trailtools: ") and message in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_folder_without_cloudtrail_exits_2(tmp_path):
+    (tmp_path / "a.txt").write_text("x")
+    p = run("events", str(tmp_path))
+    assert p.returncode == 2 and "No CloudTrail log files under" in p.stderr
