@@ -8,7 +8,8 @@
 __version__ = "0.1.0"
 
 from .errors import QueryError, SourceError, TrailtoolsError
-from .load import LoadResult, load_events, raw_record
+from .load import load_events
+from .result import LoadResult, raw_record
 from .query import Query
 
 __all__ = ["load_events", "raw_record", "LoadResult", "Query", "TrailtoolsError", "SourceError", "QueryError",

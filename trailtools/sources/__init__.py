@@ -38,3 +38,13 @@ def get_loader(uri: str) -> Callable:
 
 def schemes() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def _register_builtin() -> None:
+    from . import demo, local
+
+    register_local(local.load_local)
+    register("demo", demo.load_demo)
+
+
+_register_builtin()

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from pathlib import Path
 
-from .. import cache, layout
+from .. import cache, layout, parallel
 from ..chunk import Chunk
 from ..errors import SourceError
+from ..progress import Progress
 from ..query import Query
+from ..result import LoadOptions, LoadResult, collect
+from ..stats import LoadStats
 
 #: Files of one folder are read and cached in groups of at most this many (S3 layout: one region-day is ~288).
 CHUNK_FILES = 400
@@ -113,3 +117,29 @@ def no_cloudtrail_error(uri: str, plan: Plan) -> SourceError:
         f"No CloudTrail log files under {uri}{what}: point at a copy of the trail bucket (the folder holding "
         "AWSLogs/<account>/CloudTrail/) or at CloudTrail .json/.json.gz files."
     )
+
+
+def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
+    """Load a local folder (recursively) or file."""
+    started = time.perf_counter()
+    path = check_path(uri)
+    plan = plan_local(path, query, use_cache=options.cache)
+    stats = LoadStats(source=uri, query=query.describe(), files_seen=plan.files_seen, files_pruned=plan.pruned,
+                      digest_files=plan.digests, insight_files=plan.insights, other_files=plan.others)
+    for folder, reason in plan.unlistable:
+        stats.add_skip(folder, reason)
+    if not plan.chunks and not plan.pruned:
+        raise no_cloudtrail_error(uri, plan)
+    total = sum(len(c.paths) for c in plan.chunks)
+    show = options.progress if options.progress is not None else (None if total > 200 else False)
+    bar = Progress(total, enabled=show)
+    try:
+        results = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=options.workers, progress=bar)
+    finally:
+        bar.close()
+    result = collect(results, query, stats)
+    if stats.records_seen == 0 and stats.skipped and not plan.pruned:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in stats.skipped[:3])
+        raise SourceError(f"No CloudTrail could be read from {uri}: {reasons}.")
+    stats.elapsed_s = time.perf_counter() - started
+    return result
