@@ -1,6 +1,7 @@
 """A chunk of files -> one Arrow table and what happened to each file; the unit of parallel work and of caching."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -10,10 +11,19 @@ from . import cache, reader, table
 
 @dataclass
 class Chunk:
-    """Files to read together. ``key`` is set when the chunk may be served from and stored in the cache."""
+    """Files to read together; ``cacheable`` when the chunk may be served from and stored in the cache."""
 
     paths: list[str]
-    key: str | None = None
+    cacheable: bool = False
+
+
+def _identity(path: str) -> tuple[str, int, int]:
+    """(path, size, mtime) for the cache key; a file that cannot be stat()ed gets -1s (and fails when read)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path, -1, -1
+    return path, st.st_size, st.st_mtime_ns
 
 
 @dataclass
@@ -26,7 +36,7 @@ class ChunkResult:
     other_files: int = 0                                                       # valid JSON, not CloudTrail
     file_skips: list[tuple[str, str]] = field(default_factory=list)            # (path, reason)
     record_skips: list[tuple[str, int, str]] = field(default_factory=list)     # (path, position, reason)
-    cached: bool = False
+    files_cached: int = 0                                                      # files served from the cache
 
     def meta(self) -> dict:
         return {
@@ -44,18 +54,22 @@ def _read_file(path: str) -> tuple[bytes | None, str | None]:
 
 
 def parse_chunk(chunk: Chunk) -> ChunkResult:
-    """Parse every file of a chunk (or read it from the cache when ``chunk.key`` is set and present)."""
-    if chunk.key is not None:
-        hit = cache.read(chunk.key)
+    """Parse every file of a chunk, or read it from the cache when it is cacheable and there.
+
+    The files are stat()ed here, in the worker, so that building the cache key runs on every core.
+    """
+    key = cache.chunk_key([_identity(p) for p in chunk.paths]) if chunk.cacheable else None
+    if key is not None:
+        hit = cache.read(key)
         if hit is not None:
             tbl, meta = hit
-            result = ChunkResult(table=tbl, cached=True, **{k: meta[k] for k in (
+            result = ChunkResult(table=tbl, files_cached=meta["files_read"], **{k: meta[k] for k in (
                 "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
             result.file_skips = [tuple(x) for x in meta["file_skips"]]
             result.record_skips = [tuple(x) for x in meta["record_skips"]]
             return result
     records, files, indices = [], [], []
-    result = ChunkResult(table=table.empty())
+    result = ChunkResult(table=table.empty())  # replaced below when the chunk has rows
     for path in chunk.paths:
         data, problem = _read_file(path)
         if data is None:
@@ -86,6 +100,31 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
         result.table, bad_times = table.build(records, files, indices)
         for row, reason in bad_times:
             result.record_skips.append((files[row], indices[row], reason))
-    if chunk.key is not None:
-        cache.write(chunk.key, result.table, result.meta())
+    if key is not None:
+        cache.write(key, result.table, result.meta())
     return result
+
+
+def merge(results: list[ChunkResult]) -> ChunkResult:
+    """One result for several chunks: counts added, skips kept in order, one table with one dictionary per column.
+
+    Done in the workers, so that the parent receives a few large tables instead of many small ones.
+    """
+    tables = [r.table for r in results if r.table.num_rows]
+    merged = ChunkResult(
+        table=pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else table.empty())
+    for r in results:
+        merged.files_read += r.files_read
+        merged.bytes_read += r.bytes_read
+        merged.records_seen += r.records_seen
+        merged.digest_files += r.digest_files
+        merged.other_files += r.other_files
+        merged.files_cached += r.files_cached
+        merged.file_skips.extend(r.file_skips)
+        merged.record_skips.extend(r.record_skips)
+    return merged
+
+
+def parse_batch(chunks: list[Chunk]) -> ChunkResult:
+    """Parse (or read from the cache) several chunks and merge them."""
+    return merge([parse_chunk(c) for c in chunks])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -67,10 +68,18 @@ def query_mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
     return pc.fill_null(out, False)
 
 
-def _duplicates(event_ids: pa.ChunkedArray) -> pa.Array:
-    ids = event_ids.to_pandas()
-    dup = ids.duplicated(keep="first") & ids.notna()
-    return pa.array(dup.to_numpy())
+def _duplicates(event_ids: pa.ChunkedArray) -> pa.Array | None:
+    """A mask of the rows whose eventID was seen in an earlier row, or None when there are none."""
+    valid = event_ids.length() - event_ids.null_count
+    if pc.count_distinct(event_ids).as_py() == valid:
+        return None
+    codes = event_ids.combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
+    dup = np.ones(len(codes), dtype=bool)
+    _, first = np.unique(codes, return_index=True)
+    dup[first] = False
+    dup[codes < 0] = False  # rows without an eventID are never duplicates
+    return pa.array(dup)
 
 
 def _types_mapper(arrow_type):
@@ -97,8 +106,9 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
         filtered_out = table.num_rows - kept.num_rows
         table = kept
     dup = _duplicates(table.column("eventID"))
-    duplicates = pc.sum(dup).as_py() or 0
-    if duplicates:
+    duplicates = 0
+    if dup is not None:
+        duplicates = pc.sum(dup).as_py()
         table = table.filter(pc.invert(dup))
     table = table.take(pc.sort_indices(table, sort_keys=[("eventTime", "ascending")]))
     frame = table.to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)

@@ -51,47 +51,58 @@ def has_event_extension(name: str) -> bool:
 
 
 def _parse_name_time(text: str) -> datetime | None:
-    fmt = "%Y%m%dT%H%M%SZ" if len(text) == 16 else "%Y%m%dT%H%MZ"
+    """'20261103T1005Z' or '20261103T100500Z' (digits already checked by the name pattern)."""
     try:
-        return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+        second = int(text[13:15]) if len(text) == 16 else 0
+        return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]), second,
+                        tzinfo=timezone.utc)
     except ValueError:
         return None
 
 
-def classify(path: str | PurePath) -> PathInfo:
-    """Classify one file by its path (no I/O)."""
-    parts = PurePath(path).parts
-    name = parts[-1] if parts else ""
+def classify_folder(folder: str) -> PathInfo:
+    """What a folder's place in the S3 layout tells about every file in it (kind None: not inside the layout)."""
+    parts = folder.replace("\\", "/").split("/")
+    if "AWSLogs" not in parts:
+        return _NOWHERE
+    i = len(parts) - 1 - parts[::-1].index("AWSLogs")
+    rest = parts[i + 1:]
     info: dict = {}
     kind = None
-    # The folder layout below AWSLogs/, if present (the last AWSLogs wins: a bucket copied into a folder named so).
-    if "AWSLogs" in parts:
-        i = len(parts) - 1 - parts[::-1].index("AWSLogs")
-        rest = list(parts[i + 1:-1])
-        if rest and _ORG.match(rest[0]):
-            info["org"] = rest.pop(0)
-        if rest and _ACCOUNT.match(rest[0]):
-            info["account"] = rest.pop(0)
-            if rest and rest[0] in _KIND_BY_DIR:
-                kind = _KIND_BY_DIR[rest.pop(0)]
-                if rest:
-                    info["region"] = rest.pop(0)
-                if len(rest) >= 3 and all(p.isdigit() for p in rest[:3]):
-                    try:
-                        info["day"] = datetime(int(rest[0]), int(rest[1]), int(rest[2]), tzinfo=timezone.utc)
-                    except ValueError:
-                        pass
-            elif rest:
-                kind = OTHER  # e.g. AWSLogs/<acct>/vpcflowlogs/..., elasticloadbalancing/...: not CloudTrail
-    m = _NAME.match(name)
-    if m:
-        name_kind = _KIND_BY_SUFFIX[m.group("kind")]
-        kind = kind if kind == OTHER else name_kind
-        info.setdefault("account", m.group("account"))
-        info.setdefault("region", m.group("region"))
-        info["delivered"] = _parse_name_time(m.group("time"))
-    if kind is None:
-        kind = LOG if has_event_extension(name) else OTHER
-    elif kind != OTHER and not has_event_extension(name):
-        kind = OTHER
+    if rest and _ORG.match(rest[0]):
+        info["org"] = rest.pop(0)
+    if rest and _ACCOUNT.match(rest[0]):
+        info["account"] = rest.pop(0)
+        if rest and rest[0] in _KIND_BY_DIR:
+            kind = _KIND_BY_DIR[rest.pop(0)]
+            if rest:
+                info["region"] = rest.pop(0)
+            if len(rest) >= 3 and all(p.isdigit() for p in rest[:3]):
+                try:
+                    info["day"] = datetime(int(rest[0]), int(rest[1]), int(rest[2]), tzinfo=timezone.utc)
+                except ValueError:
+                    pass
+        elif rest:
+            kind = OTHER  # e.g. AWSLogs/<acct>/vpcflowlogs/..., elasticloadbalancing/...: not CloudTrail
     return PathInfo(kind=kind, **info)
+
+
+_NOWHERE = PathInfo(kind=None)
+
+
+def classify_name(name: str, folder: PathInfo = _NOWHERE) -> PathInfo:
+    """Classify a file by its name, in a folder already classified (no I/O)."""
+    m = _NAME.match(name)
+    if m is None:
+        if folder.kind == OTHER or not has_event_extension(name):
+            return PathInfo(OTHER, folder.account, folder.region, folder.org, folder.day)
+        return folder if folder.kind is not None else PathInfo(LOG)
+    kind = OTHER if folder.kind == OTHER else _KIND_BY_SUFFIX[m.group("kind")]
+    return PathInfo(kind, folder.account or m.group("account"), folder.region or m.group("region"), folder.org,
+                     folder.day, _parse_name_time(m.group("time")))
+
+
+def classify(path: str | PurePath) -> PathInfo:
+    """Classify one file by its full path (no I/O)."""
+    folder, _, name = str(path).replace("\\", "/").rpartition("/")
+    return classify_name(name, classify_folder(folder))

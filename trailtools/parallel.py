@@ -6,10 +6,12 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
-from .chunk import Chunk, ChunkResult, parse_chunk
+from .chunk import Chunk, ChunkResult, parse_batch
 
 #: Below this many bytes to parse, starting worker processes costs more than it saves.
 IN_PROCESS_BYTES = 16 * 1024 * 1024
+#: Each worker gets its share of the chunks in this many batches (fewer, larger results; a progress step each).
+BATCHES_PER_WORKER = 8
 
 
 def default_workers() -> int:
@@ -26,20 +28,41 @@ def _context():
     return multiprocessing.get_context()  # pragma: no cover
 
 
+def _batches(chunks: list[Chunk], n: int) -> list[list[Chunk]]:
+    """Contiguous groups of chunks with about the same number of files each."""
+    total = sum(len(c.paths) for c in chunks)
+    target = max(1, total // max(n, 1))
+    out, current, size = [], [], 0
+    for chunk in chunks:
+        current.append(chunk)
+        size += len(chunk.paths)
+        if size >= target:
+            out.append(current)
+            current, size = [], 0
+    if current:
+        out.append(current)
+    return out
+
+
 def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
         progress: Callable[[int], None] | None = None) -> list[ChunkResult]:
-    """Parse every chunk; results come back in the chunks' order. ``progress(n_files)`` after each chunk."""
+    """Parse every chunk; results (one per batch of chunks) come back in the chunks' order.
+
+    ``progress(n_files)`` is called after each batch.
+    """
     workers = workers or default_workers()
+    in_process = workers <= 1 or len(chunks) <= 1 or total_bytes < IN_PROCESS_BYTES
+    batches = _batches(chunks, 1 if in_process else workers * BATCHES_PER_WORKER)
     results: list[ChunkResult] = []
-    if workers <= 1 or len(chunks) <= 1 or total_bytes < IN_PROCESS_BYTES:
-        for chunk in chunks:
-            results.append(parse_chunk(chunk))
+    if in_process:
+        for batch in batches:
+            results.append(parse_batch(batch))
             if progress:
-                progress(len(chunk.paths))
+                progress(sum(len(c.paths) for c in batch))
         return results
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_context()) as pool:
-        for chunk, result in zip(chunks, pool.map(parse_chunk, chunks, chunksize=1)):
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
+        for batch, result in zip(batches, pool.map(parse_batch, batches, chunksize=1)):
             results.append(result)
             if progress:
-                progress(len(chunk.paths))
+                progress(sum(len(c.paths) for c in batch))
     return results

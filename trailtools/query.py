@@ -114,6 +114,11 @@ class Query:
     def is_empty(self) -> bool:
         return self == Query(late_margin=self.late_margin)
 
+    @property
+    def prunes_paths(self) -> bool:
+        """Whether any file could be pruned by its path (a time window, regions or accounts)."""
+        return bool(self.start or self.end or self.regions or self.accounts)
+
     def wants_path(self, info: PathInfo) -> bool:
         """False when the path alone proves the file holds no event of this query (path pruning)."""
         if self.regions and info.region and info.region not in self.regions:

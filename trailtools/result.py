@@ -37,7 +37,7 @@ def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadR
     """Fold chunk results into the stats and build the frame (shared by every file-based source)."""
     for r in results:
         stats.files_read += r.files_read
-        stats.files_cached += r.files_read if r.cached else 0
+        stats.files_cached += r.files_cached
         stats.bytes_read += r.bytes_read
         stats.records_seen += r.records_seen
         stats.digest_files += r.digest_files

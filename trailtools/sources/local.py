@@ -6,7 +6,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from .. import cache, layout, parallel
+from .. import layout, parallel
 from ..chunk import Chunk
 from ..errors import SourceError
 from ..progress import Progress
@@ -16,6 +16,10 @@ from ..stats import LoadStats
 
 #: Files of one folder are read and cached in groups of at most this many (S3 layout: one region-day is ~288).
 CHUNK_FILES = 400
+
+
+#: Size assumed for a file before it is read (only used to choose between one process and several).
+TYPICAL_FILE_BYTES = 4096
 
 
 class Plan:
@@ -32,17 +36,40 @@ class Plan:
         self.unlistable: list[tuple[str, str]] = []
 
 
-def _walk(root: Path, plan: Plan):
-    """Yield every file under root, sorted, recording folders that cannot be listed."""
+def _walk(root: Path, plan: Plan, query: Query):
+    """Yield (folder, sorted file names) under root.
+
+    Folders of the S3 layout whose account, region or day is outside the query are not entered: their files are
+    only counted as pruned. Folders that cannot be listed are recorded with the reason.
+    """
     def onerror(exc: OSError):
         plan.unlistable.append((exc.filename or str(root), f"cannot list the folder ({exc.strerror or exc})"))
 
     for folder, dirs, files in os.walk(root, onerror=onerror):
         dirs.sort()
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in sorted(files):
+        keep = []
+        for d in dirs:
+            if d.startswith("."):
+                continue
+            child = os.path.join(folder, d)
+            where = layout.classify_folder(child)
+            if query.prunes_paths and where.kind in (layout.LOG, layout.INSIGHT) and not query.wants_path(where):
+                _count_pruned(child, plan)
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        yield folder, sorted(f for f in files if not f.startswith("."))
+
+
+def _count_pruned(folder: str, plan: Plan) -> None:
+    for _, _, files in os.walk(folder):
+        for name in files:
             if not name.startswith("."):
-                yield os.path.join(folder, name)
+                plan.files_seen += 1
+                if layout.has_event_extension(name):
+                    plan.pruned += 1
+                else:
+                    plan.others += 1
 
 
 def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
@@ -62,18 +89,22 @@ def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
         return plan
 
     by_folder: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-    for file in _walk(path, plan):
-        plan.files_seen += 1
-        info = layout.classify(file)
-        if info.kind == layout.DIGEST:
-            plan.digests += 1
-        elif info.kind == layout.OTHER:
-            plan.others += 1
-        else:
-            wanted = query.wants_path(info)
-            plan.pruned += not wanted
-            plan.insights += wanted and info.kind == layout.INSIGHT
-            by_folder[os.path.dirname(file)].append((file, wanted))
+    for folder, names in _walk(path, plan, query):
+        where = layout.classify_folder(folder)
+        # inside CloudTrail's own folders, with nothing to prune by, a file name need not be parsed
+        trusted = not query.prunes_paths and where.kind in (layout.LOG, layout.INSIGHT)
+        for name in names:
+            plan.files_seen += 1
+            info = where if trusted and layout.has_event_extension(name) else layout.classify_name(name, where)
+            if info.kind == layout.DIGEST:
+                plan.digests += 1
+            elif info.kind == layout.OTHER:
+                plan.others += 1
+            else:
+                wanted = query.wants_path(info)
+                plan.pruned += not wanted
+                plan.insights += wanted and info.kind == layout.INSIGHT
+                by_folder[folder].append((folder + os.sep + name, wanted))
 
     for folder in sorted(by_folder):
         files = by_folder[folder]
@@ -82,17 +113,9 @@ def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
             selected = [f for f, wanted in group if wanted]
             if not selected:
                 continue
-            entries = []
-            for f in selected:
-                try:
-                    st = os.stat(f)
-                except OSError:
-                    st = None
-                entries.append((f, st.st_size if st else -1, st.st_mtime_ns if st else -1))
-                plan.bytes += st.st_size if st else 0
             # only whole groups are cached: a query that reads part of a folder does not spoil the entry
-            key = cache.chunk_key(entries) if use_cache and len(selected) == len(group) else None
-            plan.chunks.append(Chunk(selected, key))
+            plan.chunks.append(Chunk(selected, cacheable=use_cache and len(selected) == len(group)))
+            plan.bytes += len(selected) * TYPICAL_FILE_BYTES
     return plan
 
 

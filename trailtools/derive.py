@@ -1,0 +1,103 @@
+"""The few columns the events frame adds to CloudTrail's own, computed on whole Arrow columns at once.
+
+See docs/events-frame.md: ``actor`` (the acting principal), ``instanceIds`` (EC2 instances an event touched), and
+the sign-in fields lifted out of their objects (``additionalEventData.MFAUsed`` ...).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# starts with a literal so the regex engine can jump to candidates; the character before is checked by hand
+_INSTANCE_ID = re.compile(r"i-(?:[0-9a-fA-F]{17}|[0-9a-fA-F]{8})(?![A-Za-z0-9_-])")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+# rows worth a closer look: an ID starts a JSON string ("i-...) or follows a slash in an ARN (instance/i-...)
+_MAY_HOLD_ID = r'["/]i-[0-9a-fA-F]{8}'
+
+
+def _true(mask) -> pa.Array:
+    return pc.fill_null(mask, False)
+
+
+def actor_of(type_: str | None, arn: str | None, user: str | None, principal: str | None,
+             account: str | None, invoked_by: str | None) -> str | None:
+    """The acting principal in one readable string, for every identity type.
+
+    IAMUser -> the user name; AssumedRole -> ``role/session`` (for SSO: the permission set and the person);
+    Root -> ``root``; AWSService -> the service (``invokedBy``); FederatedUser -> ``federated-user/name``;
+    AWSAccount -> ``account/<id>``; anything else -> the user name, ARN, principal ID or invokedBy, the first there.
+    """
+    arn = arn or ""
+    if type_ == "Root":
+        return "root"
+    if type_ == "IAMUser" and user:
+        return user
+    if type_ == "AssumedRole" and ":assumed-role/" in arn:
+        return arn.split(":assumed-role/", 1)[1]
+    if type_ == "AWSService":
+        return invoked_by or principal
+    if type_ == "FederatedUser" and ":federated-user/" in arn:
+        return "federated-user/" + arn.split(":federated-user/", 1)[1]
+    if type_ == "AWSAccount" and (account or principal):
+        return f"account/{account or principal}"
+    return user or arn or principal or invoked_by
+
+
+_SEP, _NONE = "\x1f", "\x00"
+
+
+def actor(*identity: pa.Array) -> pa.Array:
+    """:func:`actor_of` for whole columns (type, arn, userName, principalId, accountId, invokedBy).
+
+    Computed once per distinct identity, then spread over the rows: a trail has few callers and many events.
+    """
+    key = pc.binary_join_element_wise(*identity, _SEP, null_handling="replace", null_replacement=_NONE)
+    encoded = key.dictionary_encode()
+    values = [actor_of(*(None if part == _NONE else part for part in k.split(_SEP)))
+              for k in encoded.dictionary.to_pylist()]
+    return pc.take(pa.array(values, pa.string()), encoded.indices)
+
+
+def lifted(text: pa.Array, key: str) -> pa.Array:
+    """The top-level string value of ``key`` in a column of JSON object texts (parsed only where the key occurs)."""
+    rows = pc.indices_nonzero(_true(pc.match_substring(text, f'"{key}"'))).to_pylist()
+    values = [None] * len(text)
+    for i in rows:
+        try:
+            obj = json.loads(text[i].as_py())
+        except (TypeError, ValueError):
+            continue
+        if isinstance(obj, dict) and key in obj:
+            v = obj[key]
+            values[i] = v if v is None or isinstance(v, str) else json.dumps(v)
+    return pa.array(values, pa.string())
+
+
+def instance_ids(*texts: pa.Array) -> pa.Array:
+    """Per row, the EC2 instance IDs found in the given JSON text columns, in order of appearance, no repeats."""
+    n = len(texts[0])
+    maybe = None
+    for t in texts:
+        m = _true(pc.match_substring_regex(t, _MAY_HOLD_ID))
+        maybe = m if maybe is None else pc.or_(maybe, m)
+    counts = np.zeros(n, dtype=np.int32)
+    values: list[str] = []
+    rows = pc.indices_nonzero(maybe) if n else pa.array([], pa.uint64())
+    if len(rows):
+        for i, *row_texts in zip(rows.to_pylist(), *(pc.take(t, rows).to_pylist() for t in texts)):
+            found: list[str] = []
+            for s in row_texts:
+                if s and ('"i-' in s or "/i-" in s):
+                    for m in _INSTANCE_ID.finditer(s):
+                        start = m.start()
+                        if (start == 0 or s[start - 1] not in _WORD_CHARS) and m.group() not in found:
+                            found.append(m.group())
+            counts[i] = len(found)
+            values.extend(found)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.string()))
