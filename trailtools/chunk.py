@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -11,10 +12,45 @@ from . import cache, reader, table
 
 @dataclass
 class Chunk:
-    """Files to read together; ``cacheable`` when the chunk may be served from and stored in the cache."""
+    """Files to read together; ``cacheable`` when the chunk may be served from and stored in the cache.
+
+    ``key`` is the chunk's cache key once :func:`from_cache` has computed it.
+    """
 
     paths: list[str]
     cacheable: bool = False
+    key: str | None = None
+    position: int = 0       # the chunk's place in the plan: results are put back in this order
+
+
+def _cached(key: str) -> ChunkResult | None:
+    hit = cache.read(key)
+    if hit is None:
+        return None
+    tbl, meta = hit
+    result = ChunkResult(table=tbl, files_cached=meta["files_read"], **{k: meta[k] for k in (
+        "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
+    result.file_skips = [tuple(x) for x in meta["file_skips"]]
+    result.record_skips = [tuple(x) for x in meta["record_skips"]]
+    return result
+
+
+def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
+    """Set each cacheable chunk's key (from its files' size and mtime) and read the chunks already cached.
+
+    Runs in the calling process with threads (Parquet reading releases the GIL); None where a chunk must be parsed.
+    """
+    def lookup(chunk: Chunk) -> ChunkResult | None:
+        if not chunk.cacheable:
+            return None
+        chunk.key = cache.chunk_key([_identity(p) for p in chunk.paths])
+        hit = _cached(chunk.key)
+        if hit is not None:
+            hit.position = chunk.position
+        return hit
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lookup, chunks))
 
 
 def _identity(path: str) -> tuple[str, int, int]:
@@ -37,6 +73,7 @@ class ChunkResult:
     file_skips: list[tuple[str, str]] = field(default_factory=list)            # (path, reason)
     record_skips: list[tuple[str, int, str]] = field(default_factory=list)     # (path, position, reason)
     files_cached: int = 0                                                      # files served from the cache
+    position: int = 0                                                          # of the (first) chunk
 
     def meta(self) -> dict:
         return {
@@ -54,22 +91,10 @@ def _read_file(path: str) -> tuple[bytes | None, str | None]:
 
 
 def parse_chunk(chunk: Chunk) -> ChunkResult:
-    """Parse every file of a chunk, or read it from the cache when it is cacheable and there.
-
-    The files are stat()ed here, in the worker, so that building the cache key runs on every core.
-    """
-    key = cache.chunk_key([_identity(p) for p in chunk.paths]) if chunk.cacheable else None
-    if key is not None:
-        hit = cache.read(key)
-        if hit is not None:
-            tbl, meta = hit
-            result = ChunkResult(table=tbl, files_cached=meta["files_read"], **{k: meta[k] for k in (
-                "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
-            result.file_skips = [tuple(x) for x in meta["file_skips"]]
-            result.record_skips = [tuple(x) for x in meta["record_skips"]]
-            return result
+    """Parse every file of a chunk; store the result in the cache when the chunk has a key."""
+    key = chunk.key
     records, files, indices = [], [], []
-    result = ChunkResult(table=table.empty())  # replaced below when the chunk has rows
+    result = ChunkResult(table=table.empty(), position=chunk.position)  # table replaced below if there are rows
     for path in chunk.paths:
         data, problem = _read_file(path)
         if data is None:
@@ -112,7 +137,8 @@ def merge(results: list[ChunkResult]) -> ChunkResult:
     """
     tables = [r.table for r in results if r.table.num_rows]
     merged = ChunkResult(
-        table=pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else table.empty())
+        table=pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else table.empty(),
+        position=results[0].position if results else 0)
     for r in results:
         merged.files_read += r.files_read
         merged.bytes_read += r.bytes_read

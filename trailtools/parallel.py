@@ -29,11 +29,14 @@ def _context():
 
 
 def _batches(chunks: list[Chunk], n: int) -> list[list[Chunk]]:
-    """Contiguous groups of chunks with about the same number of files each."""
+    """Groups of chunks with consecutive positions and about the same number of files each."""
     total = sum(len(c.paths) for c in chunks)
     target = max(1, total // max(n, 1))
     out, current, size = [], [], 0
     for chunk in chunks:
+        if current and chunk.position != current[-1].position + 1:
+            out.append(current)
+            current, size = [], 0
         current.append(chunk)
         size += len(chunk.paths)
         if size >= target:

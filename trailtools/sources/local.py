@@ -7,15 +7,16 @@ from collections import defaultdict
 from pathlib import Path
 
 from .. import layout, parallel
-from ..chunk import Chunk
+from ..chunk import Chunk, from_cache
 from ..errors import SourceError
 from ..progress import Progress
 from ..query import Query
 from ..result import LoadOptions, LoadResult, collect
 from ..stats import LoadStats
 
-#: Files of one folder are read and cached in groups of at most this many (S3 layout: one region-day is ~288).
-CHUNK_FILES = 400
+#: Files are read and cached in groups: one day of one account (all its regions) in the S3 layout, one folder
+#: elsewhere; a group larger than this is split.
+CHUNK_FILES = 8000
 
 
 #: Size assumed for a file before it is read (only used to choose between one process and several).
@@ -88,9 +89,10 @@ def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
             plan.bytes = path.stat().st_size
         return plan
 
-    by_folder: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    by_group: dict[tuple, list[tuple[str, bool]]] = defaultdict(list)
     for folder, names in _walk(path, plan, query):
         where = layout.classify_folder(folder)
+        group = (where.day.isoformat(), where.org or "", where.account, where.kind) if where.day else ("", folder)
         # inside CloudTrail's own folders, with nothing to prune by, a file name need not be parsed
         trusted = not query.prunes_paths and where.kind in (layout.LOG, layout.INSIGHT)
         for name in names:
@@ -101,20 +103,21 @@ def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
             elif info.kind == layout.OTHER:
                 plan.others += 1
             else:
-                wanted = query.wants_path(info)
+                wanted = trusted or query.wants_path(info)
                 plan.pruned += not wanted
                 plan.insights += wanted and info.kind == layout.INSIGHT
-                by_folder[folder].append((folder + os.sep + name, wanted))
+                by_group[group].append((folder + os.sep + name, wanted))
 
-    for folder in sorted(by_folder):
-        files = by_folder[folder]
+    for key in sorted(by_group):
+        files = by_group[key]
         for i in range(0, len(files), CHUNK_FILES):
-            group = files[i:i + CHUNK_FILES]
-            selected = [f for f, wanted in group if wanted]
+            part = files[i:i + CHUNK_FILES]
+            selected = [f for f, wanted in part if wanted]
             if not selected:
                 continue
-            # only whole groups are cached: a query that reads part of a folder does not spoil the entry
-            plan.chunks.append(Chunk(selected, cacheable=use_cache and len(selected) == len(group)))
+            # only whole groups are cached: a query that reads part of a group does not spoil the entry
+            plan.chunks.append(Chunk(selected, cacheable=use_cache and len(selected) == len(part),
+                                     position=len(plan.chunks)))
             plan.bytes += len(selected) * TYPICAL_FILE_BYTES
     return plan
 
@@ -156,10 +159,15 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     total = sum(len(c.paths) for c in plan.chunks)
     show = options.progress if options.progress is not None else (None if total > 200 else False)
     bar = Progress(total, enabled=show)
+    cached = from_cache(plan.chunks)
+    todo = [c for c, hit in zip(plan.chunks, cached) if hit is None]
     try:
-        results = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=options.workers, progress=bar)
+        bar(total - sum(len(c.paths) for c in todo))
+        parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar)
     finally:
         bar.close()
+    # cached and parsed results in the chunks' order, so that ties and duplicates resolve as in a cold load
+    results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
     result = collect(results, query, stats)
     if stats.records_seen == 0 and stats.skipped and not plan.pruned:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in stats.skipped[:3])
