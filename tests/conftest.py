@@ -18,10 +18,17 @@ def need(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _demo_cache(tmp_path_factory):
+    """One generated demo account for the whole test session (generating it takes seconds)."""
+    return tmp_path_factory.mktemp("demo-cache")
+
+
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
+def _private_cache(tmp_path_factory, monkeypatch, _demo_cache):
     """Every test gets its own Parquet cache folder: no test reads another's entries or the user's cache."""
     monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("TRAILTOOLS_DEMO_CACHE_DIR", str(_demo_cache))
 
 
 def s3_path(root: Path, account: str, region: str, delivered: str, *, org: str | None = None,

@@ -10,6 +10,7 @@ def load_demo(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     from ..demo import ensure_demo_account
 
     folder = ensure_demo_account()
-    result = local.load_local(str(folder), query, options)
+    # the trail only: the account's other data (guest logs, API responses) are read by the investigations
+    result = local.load_local(str(folder / "AWSLogs"), query, options)
     result.stats.source = uri
     return result
