@@ -624,6 +624,8 @@ def test_ensure_demo_account_is_atomic_under_a_race(tmp_path, monkeypatch):
     monkeypatch.delenv("TRAILTOOLS_DEMO_CACHE_DIR", raising=False)
     monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(demo, "generate", fake_generate)
+    stale = tmp_path / "cache" / f"demo-0.oldversion-seed{DEMO_SEED}"
+    stale.mkdir(parents=True)  # an account written by an older generator: removed once the new one is there
     results: list[Path] = []
     threads = [threading.Thread(target=lambda: results.append(demo.ensure_demo_account())) for _ in range(3)]
     for th in threads:

@@ -139,7 +139,8 @@ def ensure_demo_account(seed: int = DEMO_SEED) -> Path:
     """The demo account's folder in the cache, generated on first use.
 
     Generation goes to a temporary sibling that is then renamed into place, so a reader never sees a half-written
-    account; when two processes race, the second rename fails, its copy is discarded and both use the winner's."""
+    account; when two processes race, the second rename fails, its copy is discarded and both use the winner's.
+    Accounts written by other generator versions are removed once the new one is in place (about 90 MB each)."""
     root = cache_root()
     final = root / f"demo-{GENERATOR_VERSION}-seed{seed}"
     if (final / "manifest.json").is_file():
@@ -159,4 +160,7 @@ def ensure_demo_account(seed: int = DEMO_SEED) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    for old in root.glob(f"demo-*-seed{seed}"):
+        if old.name != final.name and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
     return final
