@@ -68,3 +68,13 @@ def test_folder_without_cloudtrail_exits_2(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     p = run("events", str(tmp_path))
     assert p.returncode == 2 and "No CloudTrail log files under" in p.stderr
+
+
+def test_columns_option(stratus, tmp_path):
+    p = run("events", stratus, "--event-name", "ConsoleLogin", "--columns",
+            "eventName,additionalEventData.MFAUsed,responseElements.ConsoleLogin")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["eventName", "additionalEventData.MFAUsed", "responseElements.ConsoleLogin",
+                                "ConsoleLogin", "No", "Success"]
+    bad = run("events", stratus, "--columns", "eventName,nope")
+    assert bad.returncode == 2 and "No column named 'nope'" in bad.stderr

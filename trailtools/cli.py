@@ -60,6 +60,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--stats-json", metavar="FILE", help="write the load statistics as JSON to FILE")
     ev.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
     ev.add_argument("--limit", type=int, default=50, help="rows shown by --format table (default 50; 0 = all)")
+    ev.add_argument("--columns", help="comma-separated columns to output (default for the table: "
+                    + ",".join(TABLE_COLUMNS) + "; for other formats: all)")
     ev.set_defaults(func=cmd_events)
 
     demo = sub.add_parser("demo", help="write the bundled demo account's data into a folder you can browse")
@@ -70,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _export_frame(frame):
     """The frame with list columns as text, for formats without lists."""
+    if "instanceIds" not in frame.columns:
+        return frame
     out = frame.copy()
     out["instanceIds"] = [" ".join(v) if v is not None else "" for v in frame["instanceIds"]]
     return out
@@ -92,6 +96,18 @@ def write_jsonl(frame, stream) -> None:
         stream.write(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False) + "\n")
 
 
+def select_columns(frame, columns: str | None, fmt: str):
+    """The columns asked for, in that order; an unknown name is one clear error."""
+    if not columns:
+        return frame[list(TABLE_COLUMNS)] if fmt == "table" else frame
+    names = [c.strip() for c in columns.split(",") if c.strip()]
+    unknown = [n for n in names if n not in frame.columns]
+    if unknown:
+        raise TrailtoolsError(f"No column named {unknown[0]!r}: the columns are listed in docs/events-frame.md "
+                              "(for example eventTime, eventName, actor, userIdentity.arn, sourceIPAddress).")
+    return frame[names]
+
+
 def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
     if fmt == "parquet":
         if not output:
@@ -105,7 +121,7 @@ def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
     stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "table":
-            view = _export_frame(frame[list(TABLE_COLUMNS)]).astype(object).fillna("")
+            view = _export_frame(frame).astype(object).fillna("")
             shown = view if limit <= 0 else view.head(limit)
             stream.write(shown.to_string(index=False) + "\n" if len(view) else "(no events)\n")
             if len(shown) < len(view):
@@ -126,7 +142,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     if args.stats_json:
         with open(args.stats_json, "w", encoding="utf-8") as fh:
             json.dump(result.stats.to_dict(), fh, indent=2)
-    write_frame(result.frame, args.format, args.output, args.limit)
+    write_frame(select_columns(result.frame, args.columns, args.format), args.format, args.output, args.limit)
     print(result.stats.summary(), file=sys.stderr)
     return 0
 
