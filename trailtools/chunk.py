@@ -75,6 +75,15 @@ class ChunkResult:
     files_cached: int = 0                                                      # files served from the cache
     position: int = 0                                                          # of the (first) chunk
 
+    COUNTS = ("files_read", "bytes_read", "records_seen", "digest_files", "other_files", "files_cached")
+
+    def add_counts(self, other: "ChunkResult") -> None:
+        """Add another result's counts and skips to this one (tables are left alone)."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.file_skips.extend(other.file_skips)
+        self.record_skips.extend(other.record_skips)
+
     def meta(self) -> dict:
         return {
             "files_read": self.files_read, "bytes_read": self.bytes_read, "records_seen": self.records_seen,
@@ -140,14 +149,7 @@ def merge(results: list[ChunkResult]) -> ChunkResult:
         table=pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else table.empty(),
         position=results[0].position if results else 0)
     for r in results:
-        merged.files_read += r.files_read
-        merged.bytes_read += r.bytes_read
-        merged.records_seen += r.records_seen
-        merged.digest_files += r.digest_files
-        merged.other_files += r.other_files
-        merged.files_cached += r.files_cached
-        merged.file_skips.extend(r.file_skips)
-        merged.record_skips.extend(r.record_skips)
+        merged.add_counts(r)
     return merged
 
 

@@ -35,17 +35,19 @@ class LoadResult:
 
 def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadResult:
     """Fold chunk results into the stats and build the frame (shared by every file-based source)."""
+    total = ChunkResult(table=None)
     for r in results:
-        stats.files_read += r.files_read
-        stats.files_cached += r.files_cached
-        stats.bytes_read += r.bytes_read
-        stats.records_seen += r.records_seen
-        stats.digest_files += r.digest_files
-        stats.other_files += r.other_files
-        for path, reason in r.file_skips:
-            stats.add_skip(path, reason, counted=not reason.startswith("not CloudTrail"))
-        for path, pos, reason in r.record_skips:
-            stats.add_skip(path, reason, pos)
+        total.add_counts(r)
+    stats.files_read += total.files_read
+    stats.files_cached += total.files_cached
+    stats.bytes_read += total.bytes_read
+    stats.records_seen += total.records_seen
+    stats.digest_files += total.digest_files
+    stats.other_files += total.other_files
+    for path, reason in total.file_skips:
+        stats.add_skip(path, reason, counted=not reason.startswith("not CloudTrail"))
+    for path, pos, reason in total.record_skips:
+        stats.add_skip(path, reason, pos)
     frame, stats.filtered_out, stats.duplicates_dropped = frame_mod.finish([r.table for r in results], query)
     stats.events = len(frame)
     return LoadResult(frame, stats)
