@@ -1,5 +1,4 @@
 """Every container and layout a responder is handed reads into the same frame."""
-import gzip
 import json
 
 import pytest

@@ -14,7 +14,6 @@ import pyarrow.compute as pc
 from . import table as tbl
 from .query import Query
 
-_WORD = r"[A-Za-z0-9_.-]"
 _PRINCIPAL_COLUMNS = (
     "userIdentity.arn", "userIdentity.userName", "actor", "userIdentity.principalId", "userIdentity.accessKeyId",
     "userIdentity.sessionContext.sessionIssuer.userName", "userIdentity.sessionContext.sessionIssuer.arn",

@@ -111,10 +111,6 @@ class Query:
         return replace(self, **changes)
 
     @property
-    def is_empty(self) -> bool:
-        return self == Query(late_margin=self.late_margin)
-
-    @property
     def prunes_paths(self) -> bool:
         """Whether any file could be pruned by its path (a time window, regions or accounts)."""
         return bool(self.start or self.end or self.regions or self.accounts)

@@ -207,7 +207,7 @@ class _Host:
         jpid = 1000 + rng.randrange(400)
         self.pids["systemd-journald"] = jpid
         seq = [
-            (1.780, "systemd", f"systemd 219 running in system mode. (+PAM +AUDIT +SELINUX +IMA -APPARMOR +SMACK "
+            (1.780, "systemd", "systemd 219 running in system mode. (+PAM +AUDIT +SELINUX +IMA -APPARMOR +SMACK "
                                "+SYSVINIT +UTMP +LIBCRYPTSETUP +GCRYPT +GNUTLS +ACL +XZ +LZ4 -SECCOMP +BLKID "
                                "+ELFUTILS +KMOD +IDN)", 6, None),
             (1.781, "systemd", "Detected virtualization kvm.", 6, None),
@@ -242,7 +242,7 @@ class _Host:
             (6.702, "systemd", "Started OpenSSH server daemon.", 6, None),
             (7.044, "systemd", f"Started {self.unit_desc}.", 6, self.unit),
             (7.210, "systemd", "Reached target Multi-User System.", 6, None),
-            (7.311, "systemd", f"Startup finished in 1.744s (kernel) + 5.566s (userspace) = 7.310s.", 6, None),
+            (7.311, "systemd", "Startup finished in 1.744s (kernel) + 5.566s (userspace) = 7.310s.", 6, None),
             (10.412, "chronyd", "Selected source 169.254.169.123", 6, None),
             (14.887, "cloud-init", f"Cloud-init v. {CLOUD_INIT} finished at {_rfc2822(ktime(14.887))}. Datasource "
                                    "DataSourceEc2.  Up 14.89 seconds", 6, None),
