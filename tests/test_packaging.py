@@ -9,7 +9,7 @@ CONDA_NAMES = {"isal": "python-isal"}
 
 
 def _name(req: str) -> str:
-    return re.split(r"[<>=!~\[; :]", req.strip(), maxsplit=1)[0].lower()
+    return re.split(r"[<>=!~\[; :]", req.strip(), maxsplit=1)[0].lower()  # extras ([server]) are pip-only
 
 
 def _pyproject_requirements() -> dict[str, str]:

@@ -161,14 +161,15 @@ def restart_times(ev: InstanceEvidence) -> list[pd.Timestamp]:
              and not c.get("errorCode")]
     if times:
         return sorted(times)
-    for h in _rows(ev.health):
-        times.append(h.get("endTime") if pd.notna(h.get("endTime")) else h.get("startTime"))
+    for h in _rows(ev.health):  # only what has happened: not an upcoming scheduled change
+        if h.get("statusCode") != "upcoming":
+            times.append(h.get("endTime") or h.get("startTime"))
     for s in _rows(ev.scheduled):
         if s.get("completed"):
             times.append(s.get("notBefore"))
     for f in _rows(ev.status_failures):
         times.append(f.get("end"))
-    return sorted(pd.Timestamp(t) for t in times if t is not None and pd.notna(t))
+    return sorted(pd.Timestamp(t) for t in times if t is not None and t <= ev.window[1])
 
 
 def _near(t, restart, before, after) -> bool:

@@ -1,0 +1,76 @@
+"""Every planted restart of the demo account gets its right verdict: through the Python API, the JSON, and the
+notebook run headless by papermill (docs/demo-account.md is the answer key)."""
+import html
+import json
+
+import nbformat
+import papermill
+import pytest
+
+from conftest import ROOT
+from trailtools.errors import QueryError
+from trailtools.reboot_investigation import investigate
+
+# instance -> (cause, actor, how, restart time)
+EXPECTED = {
+    "i-04c2a9e71d3b58f06": ("api-call", "dave.miller", "AWS console", "2026-10-06T14:22:58Z"),
+    "i-0b81f3d6c2e9a4775": ("aws-host-failure", "AWS", "automatic recovery", "2026-10-08T03:49:12Z"),
+    "i-07e5d2b9a1c4f3806": ("aws-maintenance", "AWS", "scheduled maintenance", "2026-10-09T02:37:49Z"),
+    "i-0f2a6c8e4b1d97a35": ("guest", "ec2-user", "inside the guest", "2026-10-13T16:05:41Z"),
+    "i-09d4b7e2f6a3c1508": ("automation", "ops-automation-lambda/rightsizing-scheduler", "Lambda function (SDK)",
+                            None),
+}
+
+
+@pytest.mark.parametrize("instance", sorted(EXPECTED))
+def test_each_planted_restart(instance):
+    cause, actor, how, restart = EXPECTED[instance]
+    inv = investigate(instance)
+    v = inv.verdict
+    assert (v.cause, v.actor, v.how) == (cause, actor, how), v.summary
+    assert v.confidence == "high"
+    if restart:
+        assert v.to_dict()["restart"] == restart
+    data = json.loads(inv.to_json())
+    assert data["verdict"]["cause"] == cause and data["findings"][0]["check"] == f"reboot.{cause}"
+    assert {s["name"] for s in data["sources"]} == {"CloudTrail", "AWS Health", "EC2 scheduled events",
+                                                    "Status checks (CloudWatch)", "Guest OS logs"}
+
+
+def test_host_failure_evidence_chain():
+    v = investigate("i-0b81f3d6c2e9a4775").verdict
+    kinds = [e.kind for e in v.evidence]
+    assert "health" in kinds and "metric" in kinds and "guest-log" in kinds
+    assert any("AWS_EC2_INSTANCE_AUTO_RECOVERY_SUCCESS" in e.summary for e in v.evidence)
+
+
+def test_healthy_instance_with_upcoming_retirement():
+    inv = investigate("i-0a7c9e1b3d5f72468")
+    assert inv.verdict.cause == "undetermined" and inv.verdict.summary.startswith("No restart found")
+    assert [f.check for f in inv.findings] == ["reboot.undetermined", "reboot.upcoming-event"]
+
+
+def test_bad_instance_id_is_one_clear_error():
+    with pytest.raises(QueryError, match="is not an EC2 instance ID"):
+        investigate("i-nothex")
+
+
+def test_unknown_instance_says_no_evidence():
+    v = investigate("i-0123456789abcdef0").verdict
+    assert v.cause == "undetermined"
+    assert "no evidence for i-0123456789abcdef0" in v.summary
+
+
+@pytest.mark.parametrize("instance", sorted(EXPECTED))
+def test_notebook_runs_headless_for_each_case(instance, tmp_path):
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(ROOT / "notebooks" / "reboot.ipynb"), str(out),
+                               parameters={"instance": instance}, kernel_name="python3", progress_bar=False)
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    htmls = [o["data"].get("text/html", "") for o in outputs if "data" in o]
+    verdict = html.unescape(next(h for h in htmls if "trailtools-verdict" in h))
+    cause, actor, _, _ = EXPECTED[instance]
+    assert actor in verdict
+    assert any("vega" in h.lower() for h in htmls), "the timeline chart is missing"

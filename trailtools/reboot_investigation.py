@@ -1,0 +1,229 @@
+"""The reboot investigation as the notebook runs it: gather the evidence about one instance from a source,
+analyse it (:mod:`trailtools.reboot`), and show it (verdict box, timeline, tables, findings JSON)."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import reboot
+from .errors import QueryError, TrailtoolsError
+from .findings import Finding
+from .load import load_events
+from .query import Query, parse_time
+
+INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+#: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
+#: then centred on the last restart found, or is the last 7 days when there is none.
+DEFAULT_SEARCH = pd.Timedelta(days=30)
+DEFAULT_WINDOW = pd.Timedelta(days=7)
+BEFORE_RESTART = pd.Timedelta(days=1)
+AFTER_RESTART = pd.Timedelta(hours=2)
+
+
+def check_instance(instance) -> str:
+    text = str(instance or "").strip()
+    if not INSTANCE_ID.match(text):
+        raise QueryError(f"{instance!r} is not an EC2 instance ID: give one like i-0123456789abcdef0 "
+                         "(i- followed by 8 or 17 lowercase hex digits).")
+    return text
+
+
+def _os_log_paths(os_logs) -> list[Path]:
+    if not os_logs:
+        return []
+    items = os_logs.split(",") if isinstance(os_logs, str) else list(os_logs)
+    paths = [Path(str(p).strip()).expanduser() for p in items if str(p).strip()]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise TrailtoolsError(f"Guest log not found: {missing[0]}: give the paths of the files copied off the "
+                              "instance (e.g. messages, secure, a journalctl -o json export).")
+    files = []
+    for p in paths:
+        files.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
+    return files
+
+
+@dataclass
+class _Source:
+    """Where each kind of data is for a source URI: the trail, and (for the demo or a folder in its layout) the
+    saved API responses and guest logs beside it."""
+
+    uri: str
+    trail: str
+    folder: Path | None
+    now: pd.Timestamp
+
+
+def _resolve(source: str) -> _Source:
+    if source == "demo":
+        from .demo import ensure_demo_account
+
+        folder = ensure_demo_account()
+        manifest = json.loads((folder / "manifest.json").read_text())
+        return _Source(source, "demo", folder, pd.Timestamp(manifest["now"]))
+    path = Path(source).expanduser()
+    if "://" not in source and path.is_dir():
+        return _Source(source, source, path, pd.Timestamp.now(tz="UTC").floor("s"))
+    return _Source(source, source, None, pd.Timestamp.now(tz="UTC").floor("s"))
+
+
+def _empty_or(frame: pd.DataFrame | None) -> pd.DataFrame:
+    return frame if frame is not None else pd.DataFrame()
+
+
+def gather(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
+           os_logs=None) -> reboot.InstanceEvidence:
+    """Everything the source holds about one instance, with the status of each kind of evidence."""
+    from .aws import cloudwatch, ec2, health
+    from .aws.errors import AwsDataUnavailable
+    from .oslogs import read_guest_logs
+
+    instance = check_instance(instance)
+    src = _resolve(source)
+    end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
+    start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_SEARCH
+    if end_t <= start_t:
+        raise QueryError(f"The window ends ({end_t}) before it starts ({start_t}): swap start and end.")
+    ev = reboot.InstanceEvidence(instance, (start_t, end_t), source=source)
+
+    res = load_events(src.trail, Query(start=start_t.to_pydatetime(), end=end_t.to_pydatetime(),
+                                       resource=instance, regions=[region] if region else ()))
+    ev.calls = res.frame
+    ev.sources.append(reboot.SourceStatus("CloudTrail", "consulted" if len(res.frame) else "empty",
+                                          f"{len(res.frame)} events touching {instance}; {res.stats.summary()}"))
+
+    readers = (("AWS Health", "health", lambda f: health.read_health(f).events_for(instance)),
+               ("EC2 scheduled events", "ec2", lambda f: ec2.read_ec2(f, instance).events),
+               ("Status checks (CloudWatch)", "cloudwatch", lambda f: cloudwatch.read_cloudwatch(f, instance).failures))
+    frames = {}
+    for name, sub, read in readers:
+        if src.folder is None or not (src.folder / sub).is_dir():
+            ev.sources.append(reboot.SourceStatus(name, "unavailable", f"not in {source} (saved {sub}/ responses "
+                                                  "or a live AWS source are needed)"))
+            frames[sub] = pd.DataFrame()
+            continue
+        try:
+            frames[sub] = _empty_or(read(src.folder))
+        except AwsDataUnavailable as exc:
+            ev.sources.append(reboot.SourceStatus(name, "unavailable", str(exc)))
+            frames[sub] = pd.DataFrame()
+            continue
+        ev.sources.append(reboot.SourceStatus(name, "consulted" if len(frames[sub]) else "empty",
+                                              f"{len(frames[sub])} rows about {instance}"))
+    ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
+
+    paths = _os_log_paths(os_logs)
+    given = bool(paths)
+    if not paths and src.folder is not None and (src.folder / "oslogs" / instance).is_dir():
+        paths = sorted(p for p in (src.folder / "oslogs" / instance).rglob("*") if p.is_file())
+    if paths:
+        guest = read_guest_logs(paths)
+        ev.guest_events, ev.guest_boots = guest.events, guest.boots
+        origin = "given" if given else f"from {source}"
+        ev.sources.append(reboot.SourceStatus("Guest OS logs", "consulted" if len(guest.events) else "empty",
+                                              f"{len(paths)} files {origin}; {len(guest.boots)} boots found"
+                                              + (f"; {' '.join(guest.notes)}" if guest.notes else "")))
+    else:
+        ev.sources.append(reboot.SourceStatus("Guest OS logs", "unavailable",
+                                              "none given: pass os_logs= with /var/log/messages, secure or a "
+                                              "journalctl -o json export to see inside the guest"))
+
+    _clip(ev)
+    # no start given: centre the window on the last restart found in the search range, or show the last 7 days
+    if not start:
+        restarts = [t for t in reboot.restart_times(ev) if start_t <= t <= end_t]
+        if restarts:
+            last = restarts[-1].floor("s")
+            ev.window = (max(start_t, last - BEFORE_RESTART), min(end_t, last + AFTER_RESTART))
+        else:
+            ev.window = (max(start_t, end_t - DEFAULT_WINDOW), end_t)
+        _clip(ev)
+    return ev
+
+
+def _clip(ev: reboot.InstanceEvidence) -> None:
+    """Keep only the evidence inside the window (intervals that overlap it)."""
+    lo, hi = ev.window
+
+    def keep(frame, start_col, end_col=None, upcoming=None):
+        if frame.empty or start_col not in frame:
+            return frame
+        s = pd.to_datetime(frame[start_col], utc=True)
+        e = pd.to_datetime(frame[end_col], utc=True).fillna(s) if end_col and end_col in frame else s
+        inside = (e >= lo) & (s <= hi)
+        if upcoming is not None:  # what is still to come stays: it is a finding of its own
+            inside |= upcoming(frame) & (s > hi)
+        return frame[inside]
+
+    ev.calls = keep(ev.calls, "eventTime")
+    ev.health = keep(ev.health, "startTime", "endTime", lambda f: f["statusCode"] == "upcoming")
+    ev.scheduled = keep(ev.scheduled, "notBefore", "notAfter",
+                        lambda f: ~f["completed"].astype(bool) & ~f["canceled"].astype(bool))
+    ev.status_failures = keep(ev.status_failures, "start", "end")
+    ev.guest_events = keep(ev.guest_events, "time")
+    ev.guest_boots = keep(ev.guest_boots, "time")
+
+
+@dataclass
+class RebootInvestigation:
+    evidence: reboot.InstanceEvidence
+    verdict: reboot.Verdict
+    findings: list[Finding]
+
+    def verdict_box(self):
+        """The verdict in plain words, as HTML (every value escaped: log strings are attacker-controlled)."""
+        from IPython.display import HTML
+
+        v = self.verdict
+        esc = html.escape
+        rows = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(x))}</td></tr>"
+                       for k, x in (("Cause", reboot.CAUSES[v.cause]), ("Confidence", v.confidence),
+                                    ("Restart", reboot._iso(v.restart) or "not found"), ("Actor", v.actor),
+                                    ("How", v.how), ("From", v.where)) if x)
+        chain = "".join(f"<li><code>{esc(e.kind)}</code> {esc(e.time or '')} {esc(e.summary)} "
+                        f"<small>({esc(e.ref)})</small></li>" for e in v.evidence)
+        return HTML(f"<div class='trailtools-verdict' style='border:2px solid #444;padding:0.8em;"
+                    f"border-radius:6px'><p style='font-size:1.2em'><b>{esc(v.summary)}</b></p>"
+                    f"<table>{rows}</table><p>Evidence:</p><ol>{chain or '<li>none</li>'}</ol>"
+                    f"<p><i>What would change this: {esc(v.would_change)}</i></p></div>")
+
+    def timeline(self):
+        from .views.timeline import instance_timeline
+
+        return instance_timeline(reboot.evidence_frame(self.evidence), restart=self.verdict.restart,
+                                 window=self.evidence.window,
+                                 title=f"{self.evidence.instance}: evidence by kind")
+
+    def sources_table(self) -> pd.DataFrame:
+        return pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(
+            columns={"name": "source", "status": "status", "detail": "detail"})
+
+    def evidence_table(self) -> pd.DataFrame:
+        return reboot.evidence_frame(self.evidence)
+
+    def findings_table(self) -> pd.DataFrame:
+        return pd.DataFrame([{"severity": f.severity, "title": f.title, "remediation": f.remediation,
+                              "evidence": ", ".join(e.ref for e in f.evidence)} for f in self.findings])
+
+    def to_dict(self) -> dict:
+        ev = self.evidence
+        return {"investigation": "reboot", "instance": ev.instance, "source": ev.source,
+                "window": [reboot._iso(ev.window[0]), reboot._iso(ev.window[1])],
+                "verdict": self.verdict.to_dict(), "sources": [s.__dict__ for s in ev.sources],
+                "findings": [f.to_dict() for f in self.findings]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+
+def investigate(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
+                profile: str | None = None, os_logs=None) -> RebootInvestigation:
+    """Gather, analyse, and return what the notebook shows. ``profile`` is for live sources."""
+    ev = gather(instance, source=source, start=start, end=end, region=region, os_logs=os_logs)
+    verdict = reboot.analyze(ev)
+    return RebootInvestigation(ev, verdict, reboot.findings(ev, verdict))
