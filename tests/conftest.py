@@ -1,6 +1,8 @@
+import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,3 +64,56 @@ def record(event_id: str, time: str, name: str = "DescribeInstances", **extra) -
     }
     rec.update(extra)
     return rec
+
+
+# ---- shared by the AWS service tests ---------------------------------------------------------------------
+
+def cli_outputs(path: Path) -> list:
+    """The JSON of every ``Output::`` literal block of an aws-cli example page (indented 4 spaces).
+
+    Some blocks are bare fragments (``"Event": {...}``): those are wrapped in braces.
+    """
+    if not path.exists():
+        pytest.skip(f"shared dataset not found: {path}")
+    out, lines = [], path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() != "Output::":
+            continue
+        block = []
+        for nxt in lines[i + 1:]:
+            if nxt.strip() and not nxt.startswith("    "):
+                break
+            block.append(nxt[4:])
+        text = "\n".join(block).strip()
+        try:
+            out.append(json.loads(text))
+        except json.JSONDecodeError:
+            out.append(json.loads("{" + text + "}"))
+    assert out, f"no Output:: block in {path}"
+    return out
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return moto_server

@@ -1,6 +1,5 @@
 """The reboot analysis as pure functions: evidence in, verdict out (the demo's cases are in test_reboot_demo.py)."""
 import pandas as pd
-import pytest
 
 from conftest import STRATUS, need
 from trailtools import Query, load_events

@@ -64,6 +64,19 @@ def parser() -> argparse.ArgumentParser:
                     + ",".join(TABLE_COLUMNS) + "; for other formats: all)")
     ev.set_defaults(func=cmd_events)
 
+    rb = sub.add_parser("reboot", help="why did this instance restart? (the reboot investigation's verdict)",
+                        description="Gather CloudTrail, AWS Health, EC2 scheduled events, status checks and guest "
+                                    "logs about one instance and name the cause of its last restart.")
+    rb.add_argument("instance", help="the EC2 instance ID, e.g. i-04c2a9e71d3b58f06")
+    rb.add_argument("--source", default="demo", help="'demo' (default) or a folder with a copy of the trail")
+    rb.add_argument("--start", help="window start (default: around the last restart found)")
+    rb.add_argument("--end", help="window end (default: the source's now)")
+    rb.add_argument("--region", help="the instance's region")
+    rb.add_argument("--os-logs", action="append", default=[], help="a guest log copied off the instance "
+                    "(messages, secure, auth.log, syslog, journalctl -o json export, last -x output); repeatable")
+    rb.add_argument("--json", metavar="FILE", help="write the verdict, sources and findings as JSON to FILE")
+    rb.set_defaults(func=cmd_reboot)
+
     demo = sub.add_parser("demo", help="write the bundled demo account's data into a folder you can browse")
     demo.add_argument("dir", nargs="?", default="demo-account", help="where to write it (default ./demo-account)")
     demo.set_defaults(func=cmd_demo)
@@ -144,6 +157,25 @@ def cmd_events(args: argparse.Namespace) -> int:
             json.dump(result.stats.to_dict(), fh, indent=2)
     write_frame(select_columns(result.frame, args.columns, args.format), args.format, args.output, args.limit)
     print(result.stats.summary(), file=sys.stderr)
+    return 0
+
+
+def cmd_reboot(args: argparse.Namespace) -> int:
+    from .reboot import CAUSES
+    from .reboot_investigation import investigate
+
+    inv = investigate(args.instance, source=args.source, start=args.start, end=args.end, region=args.region,
+                      os_logs=args.os_logs or None)
+    v = inv.verdict
+    print(v.summary)
+    print(f"  cause: {CAUSES[v.cause]} (confidence {v.confidence})")
+    for e in v.evidence:
+        print(f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]")
+    for s in inv.evidence.sources:
+        print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(inv.to_json())
     return 0
 
 

@@ -282,7 +282,8 @@ def analyze(ev: InstanceEvidence) -> Verdict:
                     and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
         if commands and not who:
             who, command = commands[-1].get("user"), commands[-1].get("command")
-        chain = [_guest_ref(c, f"{c.get('user')} ran {c.get('command')}") for c in commands]
+        chain = [_guest_ref(c, f"{c['user']} ran {c['command']}" if c.get("user") and c.get("command")
+                            else f"{c.get('kind')}: {str(c.get('text') or '')[:120]}") for c in commands]
         chain += [_guest_ref(p, "kernel panic") for p in panic] + boot_ref
         detail = f"{who} ran {command}" if who and command else "a kernel panic" if panic else \
             "a clean shutdown with no command found"
