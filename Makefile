@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench lab clean
 
 venv: $(STAMP)
 
@@ -15,30 +15,32 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 TT := $(VENV)/bin/trailtools
-# The demo account's story and expected answers: docs/demo-account.md. Until the reboot, login and cost notebooks
-# (and their HTML reports) land, `make demo` shows the planted evidence with `trailtools events`.
+# The demo account's story and expected answers: docs/demo-account.md. `make demo` runs the reboot investigation on
+# its five restarts and shows the other incidents' evidence with `trailtools events` (the login and cost notebooks
+# and the HTML reports are still to come).
 demo: $(STAMP)
 	@mkdir -p reports
-	@echo "== The demo account's trail, all of it (CSV and load stats in reports/) =="
-	$(TT) events demo --format csv -o reports/demo-events.csv --stats-json reports/demo-load-stats.json
-	@echo; echo "== 1. Who touched web-01 (i-04c2a9e71d3b58f06)? =="
-	$(TT) events demo --resource i-04c2a9e71d3b58f06 --event-name RebootInstances,StopInstances,StartInstances \
-	    --columns eventTime,eventName,actor,sourceIPAddress,userAgent,sessionCredentialFromConsole
-	@echo; echo "== 2-4. No API call restarted db-replica-02, batch-worker-03 or jump-host-04 =="
-	$(TT) events demo --resource i-0b81f3d6c2e9a4775 --event-name RebootInstances,StopInstances,StartInstances
-	$(TT) events demo --resource i-07e5d2b9a1c4f3806 --event-name RebootInstances,StopInstances,StartInstances
-	$(TT) events demo --resource i-0f2a6c8e4b1d97a35 --event-name RebootInstances,StopInstances,StartInstances
-	@echo; echo "== 5. report-gen-05 (i-09d4b7e2f6a3c1508) stopped and started by automation =="
-	$(TT) events demo --resource i-09d4b7e2f6a3c1508 --event-name StopInstances,StartInstances,ModifyInstanceAttribute
+	@echo "== The demo account's trail, all of it (Parquet and load stats in reports/) =="
+	$(TT) events demo --format parquet -o reports/demo-events.parquet --stats-json reports/demo-load-stats.json
+	@echo; echo "== 1-5. Why did each instance restart? (trailtools reboot; JSON in reports/) =="
+	@for i in i-04c2a9e71d3b58f06 i-0b81f3d6c2e9a4775 i-07e5d2b9a1c4f3806 i-0f2a6c8e4b1d97a35 i-09d4b7e2f6a3c1508; do \
+	    $(TT) reboot $$i --json reports/reboot-$$i.json | head -2 || exit 1; echo; done
+	@echo "== The reboot notebook, run headless by papermill (reports/reboot-i-04c2a9e71d3b58f06.ipynb) =="
+	$(VENV)/bin/papermill --no-progress-bar notebooks/reboot.ipynb reports/reboot-i-04c2a9e71d3b58f06.ipynb \
+	    -p instance i-04c2a9e71d3b58f06
 	@echo; echo "== 6. emma.wilson's sign-ins and what came next =="
 	$(TT) events demo --principal emma.wilson --start 2026-10-11 --end 2026-10-11 --limit 20 \
 	    --columns eventTime,eventName,sourceIPAddress,responseElements.ConsoleLogin,additionalEventData.MFAUsed,errorMessage
 	@echo; echo "== 7. Who launched instances in ap-northeast-1? =="
 	$(TT) events demo --region ap-northeast-1 --event-name RunInstances
-	@echo; echo "Done. The investigations (notebooks and HTML reports in reports/) are still to come."
+	@echo; echo "Done. Still to come: HTML reports (trailtools report) and the login and cost notebooks."
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+lab: $(STAMP)
+	$(PY) -m pip install --quiet "jupyterlab>=4.2"
+	$(VENV)/bin/jupyter lab --allow-root notebooks/
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py

@@ -143,3 +143,52 @@ def test_aws_documentation_stop_and_start_examples():
                                  sources=[SourceStatus("CloudTrail", "consulted")]))
     assert (v.cause, v.actor, v.confidence) == ("api-call", "Alice", "high")
     assert v.restart == pd.Timestamp("2014-03-06T21:22:54Z") and "stopped and started" in v.summary
+
+
+def test_aws_guide_event_history_completed_reboot_is_maintenance_and_canceled_is_not():
+    """The EC2 user guide's event history: one canceled and one completed system-reboot (IMDS shape)."""
+    import json
+
+    from conftest import DATASETS
+    from trailtools.aws import ec2
+
+    guide = DATASETS / "awsdocs-examples" / "ec2-user-guide"
+    path = need(next(iter(sorted(guide.glob("scheduled-events-04*"))), guide / "scheduled-events-04"))
+    history = json.loads(path.read_text())
+    events = [{"InstanceEventId": e["EventId"], "Code": e["Code"], "Description": e["Description"],
+               "NotBefore": e["NotBefore"], "NotAfter": e["NotAfter"]} for e in history]
+    scheduled = ec2.transform_instance_status({"InstanceStatuses": [{"InstanceId": I, "Events": events}]})
+    completed = scheduled[scheduled["completed"]].iloc[0]
+    canceled = scheduled[scheduled["canceled"]].iloc[0]
+    window = (scheduled["notBefore"].min() - pd.Timedelta(days=1), scheduled["notAfter"].max() + pd.Timedelta(days=1))
+
+    def boot_at(t):
+        return pd.DataFrame([{"time": t, "clean": True, "initiated_by": None, "command": None, "file": "m", "line": 1}])
+
+    done = InstanceEvidence(I, window, "aws-docs", scheduled=scheduled, guest_boots=boot_at(completed["notBefore"]
+                                                                                           + pd.Timedelta(minutes=5)),
+                            sources=list(ALL_SOURCES))
+    v = analyze(done)
+    assert (v.cause, v.confidence) == ("aws-maintenance", "high")
+    assert v.evidence[0].ref == completed["eventId"]
+    skipped = InstanceEvidence(I, window, "aws-docs", scheduled=scheduled,
+                               guest_boots=boot_at(canceled["notBefore"] + pd.Timedelta(minutes=5)),
+                               sources=list(ALL_SOURCES))
+    assert analyze(skipped).cause == "guest"  # a canceled event explains nothing: a clean boot from inside
+
+
+def test_aws_cli_health_operational_issue_with_an_unclean_boot_is_a_host_failure():
+    """aws health describe-events example: closed AWS_EC2_OPERATIONAL_ISSUE events."""
+    from conftest import CLI_EXAMPLES, cli_outputs
+    from trailtools.aws import health
+
+    events = pd.concat([health.transform_events(r) for r in cli_outputs(CLI_EXAMPLES / "health" /
+                                                                         "describe-events.rst")])
+    issue = events[events["eventTypeCode"] == "AWS_EC2_OPERATIONAL_ISSUE"].iloc[[0]]
+    start = issue["startTime"].iloc[0]
+    window = (start - pd.Timedelta(hours=6), start + pd.Timedelta(hours=6))
+    boot = pd.DataFrame([{"time": start + pd.Timedelta(minutes=20), "clean": False, "initiated_by": None,
+                          "command": None, "file": "messages", "line": 9}])
+    v = analyze(InstanceEvidence(I, window, "aws-docs", health=issue, guest_boots=boot, sources=list(ALL_SOURCES)))
+    assert (v.cause, v.confidence) == ("aws-host-failure", "medium")
+    assert v.evidence[0].kind == "health" and "AWS_EC2_OPERATIONAL_ISSUE" in v.evidence[0].summary
