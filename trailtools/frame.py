@@ -91,13 +91,26 @@ def _types_mapper(arrow_type):
     return None
 
 
+def _take_columnwise(table: pa.Table, indices: pa.Array) -> pa.Table:
+    """``table.take(indices)``, one column at a time, letting each old column go as soon as it is copied."""
+    schema, columns = table.schema, list(table.columns)
+    del table
+    out = []
+    for i in range(len(columns)):
+        out.append(columns[i].take(indices))
+        columns[i] = None
+    return pa.Table.from_arrays(out, schema=schema)
+
+
 def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int]:
     """The frame from chunk tables, and (rows outside the query, duplicates dropped).
 
     Duplicates (the same eventID delivered twice) are counted among the rows that satisfy the query; the copy kept
-    is the first in file order. Rows end sorted by eventTime (stable, so file order breaks ties).
+    is the first in file order. Rows end sorted by eventTime (stable, so file order breaks ties). ``tables`` is
+    emptied: the caller's references would otherwise keep every intermediate copy alive (peak memory).
     """
     table = pa.concat_tables(tables) if tables else tbl.empty()
+    tables.clear()
     mask = query_mask(table, query)
     filtered_out = 0
     if mask is not None:
@@ -111,6 +124,6 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
         table = table.filter(pc.invert(dup))
     times = table.column("eventTime").to_numpy().view("int64") if table.num_rows else np.zeros(0, "int64")
     if not bool(np.all(times[1:] >= times[:-1])):  # a load of one region's files is often in order already
-        table = table.take(pc.sort_indices(table, sort_keys=[("eventTime", "ascending")]))
+        table = _take_columnwise(table, pc.sort_indices(table, sort_keys=[("eventTime", "ascending")]))
     frame = table.to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)
     return frame, filtered_out, duplicates

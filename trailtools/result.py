@@ -48,7 +48,10 @@ def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadR
         stats.add_skip(path, reason, counted=not reason.startswith("not CloudTrail"))
     for path, pos, reason in total.record_skips:
         stats.add_skip(path, reason, pos)
-    frame, stats.filtered_out, stats.duplicates_dropped = frame_mod.finish([r.table for r in results], query)
+    tables = [r.table for r in results]
+    for r in results:
+        r.table = None  # finish() owns the tables now, so that memory is freed as it goes
+    frame, stats.filtered_out, stats.duplicates_dropped = frame_mod.finish(tables, query)
     stats.events = len(frame)
     return LoadResult(frame, stats)
 
