@@ -71,6 +71,8 @@ class InstanceEvidence:
     guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
     guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
     sources: list[SourceStatus] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)                      # provenance: every file the evidence
+    load_stats: dict | None = None                                       # came from; the trail's load stats
 
 
 @dataclass

@@ -2,6 +2,7 @@
 analyse it (:mod:`trailtools.reboot`), and show it (verdict box, timeline, tables, findings JSON)."""
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -94,6 +95,8 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
     res = load_events(src.trail, Query(start=start_t.to_pydatetime(), end=end_t.to_pydatetime(),
                                        resource=instance, regions=[region] if region else ()))
     ev.calls = res.frame
+    ev.load_stats = res.stats.to_dict()
+    ev.inputs.extend(sorted(set(map(str, res.frame["_file"]))))
     ev.sources.append(reboot.SourceStatus("CloudTrail", "consulted" if len(res.frame) else "empty",
                                           f"{len(res.frame)} events touching {instance}; {res.stats.summary()}"))
 
@@ -109,6 +112,7 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
             continue
         try:
             frames[sub] = _empty_or(read(src.folder))
+            ev.inputs.extend(sorted(str(p) for p in (src.folder / sub).rglob("*.json")))
         except AwsDataUnavailable as exc:
             ev.sources.append(reboot.SourceStatus(name, "unavailable", str(exc)))
             frames[sub] = pd.DataFrame()
@@ -122,6 +126,7 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
     if not paths and src.folder is not None and (src.folder / "oslogs" / instance).is_dir():
         paths = sorted(p for p in (src.folder / "oslogs" / instance).rglob("*") if p.is_file())
     if paths:
+        ev.inputs.extend(str(p) for p in paths)
         guest = read_guest_logs(paths)
         ev.guest_events, ev.guest_boots = guest.events, guest.boots
         origin = "given" if given else f"from {source}"
@@ -210,15 +215,52 @@ class RebootInvestigation:
         return pd.DataFrame([{"severity": f.severity, "title": f.title, "remediation": f.remediation,
                               "evidence": ", ".join(e.ref for e in f.evidence)} for f in self.findings])
 
+    def provenance(self) -> dict:
+        """Where every piece of evidence came from: each input file with its SHA-256, the trail's load stats."""
+        return {"source": self.evidence.source, "inputs": [_file_digest(p) for p in self.evidence.inputs],
+                "load_stats": self.evidence.load_stats, "versions": versions()}
+
     def to_dict(self) -> dict:
         ev = self.evidence
         return {"investigation": "reboot", "instance": ev.instance, "source": ev.source,
                 "window": [reboot._iso(ev.window[0]), reboot._iso(ev.window[1])],
                 "verdict": self.verdict.to_dict(), "sources": [s.__dict__ for s in ev.sources],
-                "findings": [f.to_dict() for f in self.findings]}
+                "findings": [f.to_dict() for f in self.findings], "provenance": self.provenance()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def write_json(self, path: str | None) -> str | None:
+        """Write :meth:`to_json` to ``path`` (nothing when path is empty); returns the path written."""
+        if not path:
+            return None
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        return path
+
+
+def _file_digest(path: str) -> dict:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return {"path": path, "sha256": h.hexdigest(), "bytes": Path(path).stat().st_size}
+    except OSError as exc:
+        return {"path": path, "error": exc.strerror or str(exc)}
+
+
+def versions() -> dict:
+    """trailtools' and its main libraries' versions, for the provenance appendix."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("trailtools", "pandas", "pyarrow", "msgspec", "altair", "boto3", "papermill"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def investigate(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
