@@ -77,6 +77,20 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument("--json", metavar="FILE", help="write the verdict, sources and findings as JSON to FILE")
     rb.set_defaults(func=cmd_reboot)
 
+    rp = sub.add_parser("report", help="run an investigation notebook and write an offline HTML report + findings",
+                        description="Execute notebooks/NAME.ipynb with papermill and write, in --out, the executed "
+                                    "notebook, a self-contained HTML report and the findings as JSON.")
+    rp.add_argument("name", nargs="?", help="the investigation: reboot")
+    rp.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="a notebook parameter, as papermill's -p (repeatable)")
+    rp.add_argument("--source", help="shorthand for -p source URI")
+    rp.add_argument("--out", default="reports", help="where to write the report (default reports/)")
+    rp.add_argument("--redact", action="store_true",
+                    help="replace account IDs, access keys, IP and e-mail addresses with consistent pseudonyms")
+    rp.add_argument("--with-code", action="store_true", help="keep the code cells in the HTML")
+    rp.add_argument("--list", action="store_true", help="list the investigations and their parameters")
+    rp.set_defaults(func=cmd_report)
+
     demo = sub.add_parser("demo", help="write the bundled demo account's data into a folder you can browse")
     demo.add_argument("dir", nargs="?", default="demo-account", help="where to write it (default ./demo-account)")
     demo.set_defaults(func=cmd_demo)
@@ -166,6 +180,9 @@ def cmd_reboot(args: argparse.Namespace) -> int:
 
     inv = investigate(args.instance, source=args.source, start=args.start, end=args.end, region=args.region,
                       os_logs=args.os_logs or None)
+    if args.json:  # first: the printed lines below may go to a pipe that closes early
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(inv.to_json())
     v = inv.verdict
     print(v.summary)
     print(f"  cause: {CAUSES[v.cause]} (confidence {v.confidence})")
@@ -173,9 +190,26 @@ def cmd_reboot(args: argparse.Namespace) -> int:
         print(f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]")
     for s in inv.evidence.sources:
         print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            fh.write(inv.to_json())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import report
+
+    if args.list:
+        print(report.list_notebooks())
+        return 0
+    if not args.name:
+        raise TrailtoolsError("Name the investigation to report on, e.g. trailtools report reboot -p instance "
+                              "i-04c2a9e71d3b58f06 (trailtools report --list shows them all).")
+    params = dict(args.parameter)
+    if args.source:
+        params["source"] = args.source
+    paths = report.run(args.name, params, out_dir=Path(args.out), redact=args.redact, with_code=args.with_code)
+    for path in (paths.html, paths.findings, paths.notebook):
+        print(path)
     return 0
 
 

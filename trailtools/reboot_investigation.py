@@ -97,8 +97,10 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
     ev.calls = res.frame
     ev.load_stats = res.stats.to_dict()
     ev.inputs.extend(sorted(set(map(str, res.frame["_file"]))))
-    ev.sources.append(reboot.SourceStatus("CloudTrail", "consulted" if len(res.frame) else "empty",
-                                          f"{len(res.frame)} events touching {instance}; {res.stats.summary()}"))
+    ev.sources.append(reboot.SourceStatus(
+        "CloudTrail", "consulted" if len(res.frame) else "empty",
+        f"{len(res.frame)} events touching {instance}, among {res.stats.records_seen:,} records in "
+        f"{res.stats.files_read:,} files read ({res.stats.files_pruned:,} pruned by the time window)"))
 
     readers = (("AWS Health", "health", lambda f: health.read_health(f).events_for(instance)),
                ("EC2 scheduled events", "ec2", lambda f: ec2.read_ec2(f, instance).events),
@@ -128,7 +130,10 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
     if paths:
         ev.inputs.extend(str(p) for p in paths)
         guest = read_guest_logs(paths)
-        ev.guest_events, ev.guest_boots = guest.events, guest.boots
+        ev.guest_events, ev.guest_boots = guest.events.copy(), guest.boots.copy()
+        for frame in (ev.guest_events, ev.guest_boots):  # refs read "oslogs/i-.../messages:12", not a cache path
+            if "file" in frame:
+                frame["file"] = [_relative(f, src.folder) for f in frame["file"]]
         origin = "given" if given else f"from {source}"
         ev.sources.append(reboot.SourceStatus("Guest OS logs", "consulted" if len(guest.events) else "empty",
                                               f"{len(paths)} files {origin}; {len(guest.boots)} boots found"
@@ -217,8 +222,13 @@ class RebootInvestigation:
 
     def provenance(self) -> dict:
         """Where every piece of evidence came from: each input file with its SHA-256, the trail's load stats."""
-        return {"source": self.evidence.source, "inputs": [_file_digest(p) for p in self.evidence.inputs],
-                "load_stats": self.evidence.load_stats, "versions": versions()}
+        # values that depend on the run rather than the inputs (timing, cache hits) are left out, so the same
+        # inputs give the same report
+        stats = {k: v for k, v in (self.evidence.load_stats or {}).items() if k not in ("elapsed_s", "files_cached")}
+        folder = _resolve(self.evidence.source).folder
+        return {"source": self.evidence.source,
+                "inputs": [{**_file_digest(p), "path": _relative(p, folder)} for p in self.evidence.inputs],
+                "load_stats": stats, "versions": versions()}
 
     def to_dict(self) -> dict:
         ev = self.evidence
@@ -230,12 +240,20 @@ class RebootInvestigation:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=str)
 
-    def write_json(self, path: str | None) -> str | None:
-        """Write :meth:`to_json` to ``path`` (nothing when path is empty); returns the path written."""
-        if not path:
-            return None
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
-        return path
+    def write_json(self, path: str | None) -> None:
+        """Write :meth:`to_json` to ``path`` (nothing when path is empty)."""
+        if path:
+            Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+
+def _relative(path, folder: Path | None) -> str:
+    """A path inside the source's folder as relative to it (the same report wherever the folder is)."""
+    if folder is not None:
+        try:
+            return Path(path).resolve().relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
 
 
 def _file_digest(path: str) -> dict:

@@ -1,0 +1,227 @@
+"""The HTML report: one offline file, every chart rendered in headless Chromium, no payload runs, same bytes twice."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from trailtools.report_html import CSP, render_html, sanitize_html
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+DEMO_INSTANCE = "i-0b81f3d6c2e9a4775"
+
+PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    "<script>window.__xss=1</script>",
+    '</script><img src=x onerror="window.__xss=1">',
+    "javascript:window.__xss=1",
+]
+
+# Every way a CloudTrail string reaches a notebook output: escaped DataFrame HTML, unescaped Styler HTML,
+# Markdown/HTML built with f-strings, print, an Altair chart (data, tooltip, title, axis labels) shown by Altair's
+# default renderer (CDN-loading HTML) and a second one as a Vega-Lite mimetype.
+XSS_CELLS = [
+    ("md", "# Payloads\n\n" + "\n\n".join(f"- {p}" for p in PAYLOADS) + f"\n\n[click]({PAYLOADS[3]})"),
+    ("code", "import altair as alt, pandas as pd\nfrom IPython.display import HTML, Markdown, display\n"
+             f"P = {PAYLOADS!r}\ndf = pd.DataFrame({{'user': P, 'n': range(len(P))}})"),
+    ("code", "display(df)"),
+    ("code", "df.style"),
+    ("code", "display(Markdown(f'**{P[0]}** {P[1]} [x]({P[3]})'))\ndisplay(HTML(f'<p>{P[2]}</p>'))\nprint(P)"),
+    ("code", "chart = alt.Chart(df).mark_point(size=600, filled=True).encode(\n"
+             "    x='n:Q', y='user:N', tooltip=['user', 'n']).properties(title=P[2], width=400)\nchart"),
+    ("code", "display({'application/vnd.vegalite.v6+json': chart.properties(title=P[0]).to_dict(),\n"
+             "         'text/plain': P[1]}, raw=True)"),
+]
+
+
+def _xss_notebook(folder: Path):
+    import papermill
+
+    nb = new_notebook(cells=[new_markdown_cell(src) if kind == "md" else new_code_cell(src)
+                             for kind, src in XSS_CELLS])
+    nbformat.write(nb, folder / "xss.ipynb")
+    papermill.execute_notebook(str(folder / "xss.ipynb"), str(folder / "xss-out.ipynb"), kernel_name="python3",
+                               progress_bar=False)
+    return nbformat.read(folder / "xss-out.ipynb", as_version=4)
+
+
+@pytest.fixture(scope="module")
+def xss_nb(tmp_path_factory):
+    return _xss_notebook(tmp_path_factory.mktemp("xss"))
+
+
+@pytest.fixture(scope="module")
+def demo_nb(tmp_path_factory, _demo_cache):
+    """notebooks/reboot.ipynb executed by papermill on the demo account (the session's demo cache)."""
+    import papermill
+
+    out = tmp_path_factory.mktemp("reboot") / "reboot.ipynb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRAILTOOLS_DEMO_CACHE_DIR", str(_demo_cache))
+        mp.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        papermill.execute_notebook(str(ROOT / "notebooks" / "reboot.ipynb"), str(out),
+                                   parameters={"instance": DEMO_INSTANCE}, kernel_name="python3",
+                                   progress_bar=False)
+    return nbformat.read(out, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed (CI installs Debian's chromium: apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    yield b
+    b.close()
+    pw.stop()
+
+
+class Opened:
+    """A report opened from disk with the network blocked: console errors, failed and aborted requests."""
+
+    def __init__(self, browser, path: Path, shots: Path):
+        self.page, self.shot = browser.new_page(), shots / (path.stem + "-failure.png")
+        self.errors, self.failed, self.aborted = [], [], []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.route("**/*", self._route)
+        self.page.goto(path.as_uri())
+
+    def _route(self, route):
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            self.aborted.append(route.request.url)
+            route.abort()
+
+    def check(self, fn):
+        try:
+            fn(self.page)
+        except Exception:
+            self.page.screenshot(path=str(self.shot), full_page=True)
+            raise
+
+    def charts_rendered(self, n: int):
+        def ok(page):
+            assert page.locator("div[id^='chart-']").count() == n
+            page.wait_for_function("() => [...document.querySelectorAll('div[id^=\"chart-\"]')]"
+                                   ".every(d => d.querySelector('svg, canvas'))", timeout=30_000)
+            page.wait_for_timeout(300)
+            assert (self.errors, self.failed, self.aborted) == ([], [], [])
+        self.check(ok)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---- without a browser ----------------------------------------------------------------------------------------
+
+def test_sanitizer_keeps_tables_and_shows_other_markup_as_text():
+    safe, rejected = sanitize_html('<style scoped>.x td{color:red}</style><table border="1" class="dataframe">'
+                                   '<tr style="text-align: right;"><td>a &amp; &lt;b&gt;</td>'
+                                   f'<td>{PAYLOADS[0]}</td><td onclick="x()">c</td></tr></table>'
+                                   f'{PAYLOADS[1]}<a href="{PAYLOADS[3]}">l</a><svg onload="x()">')
+    assert '<table border="1" class="dataframe">' in safe and "<td>a &amp; &lt;b&gt;</td>" in safe
+    assert "<style scoped=\"\">.x td{color:red}</style>" in safe
+    assert len(rejected) == 5 and not re.search(r"<(img|script|svg|a )|<td on", safe)
+    assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in safe
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in safe
+    assert sanitize_html('<style>td{background:url(http://x/)}</style>')[0] == "<style></style>"
+    assert sanitize_html('<div id="spec-0">x</div>')[1] == ['<div id="spec-0">']
+
+
+def _chart_notebook(n_charts: int = 2):
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "mark": "bar",
+            "data": {"values": [{"a": PAYLOADS[2], "b": 1}]}, "encoding": {"x": {"field": "a"}, "y": {"field": "b"}}}
+    cells = [new_markdown_cell("# A report"), new_code_cell("x = 1", outputs=[new_output("stream", text="hi <b>\n")])]
+    for _ in range(n_charts):
+        cells.append(new_code_cell("chart", outputs=[new_output(
+            "display_data", data={"application/vnd.vegalite.v6+json": spec, "text/plain": "chart"})]))
+    cells.append(new_code_cell("1/0", outputs=[new_output(
+        "error", ename="ZeroDivisionError", evalue=PAYLOADS[1], traceback=["\x1b[31mZeroDivisionError\x1b[0m", PAYLOADS[1]])]))
+    return new_notebook(cells=cells)
+
+
+def test_static_structure():
+    nb = _chart_notebook()
+    text = render_html(nb, title="t <x>")
+    assert text.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in text
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in text
+    assert "<title>t &lt;x&gt;</title>" in text
+    # the bundle once for two charts; no external script, stylesheet or image; no require.js or MathJax
+    assert text.count("window.vegaEmbed=") == 1 and text.count('id="chart-') == 2
+    assert not re.search(r"""<(script|link|img|iframe)[^>]*(src|href)=["']?(https?:)?//""", text, re.I)
+    assert "require.js" not in text and "MathJax" not in text.replace("mathjax", "")
+    # every "</script" closes one of our 3 script elements (2 specs, 1 bundle): data cannot break out
+    assert text.lower().count("</script") == text.lower().count("<script") == 3
+    assert "\x1b" not in text and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in text
+    assert "x = 1" not in text and "<pre class=\"code\">x = 1</pre>" in render_html(nb, title="t", with_code=True)
+    spec = re.search(r'<script type="application/json" id="spec-0">(.*?)</script>', text).group(1)
+    assert json.loads(spec)["data"]["values"][0]["a"] == PAYLOADS[2] and "<" not in spec
+
+
+def test_no_charts_no_bundle():
+    assert "vegaEmbed" not in render_html(_chart_notebook(0), title="t")
+
+
+def test_byte_stable(xss_nb):
+    assert render_html(xss_nb, title="x") == render_html(nbformat.reads(nbformat.writes(xss_nb), 4), title="x")
+
+
+# ---- in headless Chromium ---------------------------------------------------------------------------------------
+
+def test_demo_report_renders_offline(demo_nb, browser, tmp_path):
+    for cell in demo_nb.cells:
+        assert not [o for o in cell.get("outputs", []) if o.output_type == "error"], cell.source
+    text = render_html(demo_nb, title=f"reboot {DEMO_INSTANCE}")
+    assert text == render_html(demo_nb, title=f"reboot {DEMO_INSTANCE}")
+    assert DEMO_INSTANCE in text and "inv.timeline()" not in text
+    n = text.count('<div class="chart" id="chart-')
+    assert n >= 1
+    Opened(browser, _write(tmp_path, "reboot.html", text), tmp_path).charts_rendered(n)
+
+
+def test_several_charts_render(browser, tmp_path):
+    Opened(browser, _write(tmp_path, "charts.html", render_html(_chart_notebook(3), title="c")),
+           tmp_path).charts_rendered(3)
+
+
+def test_xss_payloads_stay_text(xss_nb, browser, tmp_path):
+    text = render_html(xss_nb, title=PAYLOADS[1])
+    opened = Opened(browser, _write(tmp_path, "xss.html", text), tmp_path)
+    opened.charts_rendered(2)
+
+    def payloads_inert(page):
+        points = page.locator("#chart-0 .mark-symbol path")
+        assert points.count() == len(PAYLOADS)
+        seen = set()
+        for i in range(points.count()):
+            page.mouse.move(0, 0)  # off the chart first: the tooltip shows on entering a point
+            points.nth(i).hover()
+            tip = page.locator("#vg-tooltip-element")
+            tip.wait_for(state="visible", timeout=5_000)
+            seen.add(tip.inner_text())
+            assert tip.locator("img, script").count() == 0
+        assert all(any(p in t for t in seen) for p in PAYLOADS), seen
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        body = page.locator("main").inner_text()
+        for p in PAYLOADS:  # as text in the tables (DataFrame, Styler), markdown, HTML and print outputs
+            assert body.count(p) >= 3, p
+        assert page.locator("main img, main script:not([type='application/json'])").count() == 0
+        assert PAYLOADS[2] in page.locator("#chart-0 svg").text_content()  # the title, as SVG text
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert (opened.errors, opened.failed, opened.aborted) == ([], [], [])
+    opened.check(payloads_inert)
