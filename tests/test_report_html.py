@@ -225,3 +225,45 @@ def test_xss_payloads_stay_text(xss_nb, browser, tmp_path):
         assert page.evaluate("typeof window.__xss") == "undefined"
         assert (opened.errors, opened.failed, opened.aborted) == ([], [], [])
     opened.check(payloads_inert)
+
+
+# ---- the whole path: attacker-controlled CloudTrail fields through `trailtools report reboot` ----------------
+
+def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
+    """A trail whose user name, user agent, error message and request parameters carry XSS payloads goes through
+    the reboot notebook and `trailtools report`; in the browser, every payload is text and none runs."""
+    import json
+
+    from conftest import record, s3_path, write_gz
+    from trailtools import report
+
+    inst = "i-0123456789abcdef0"
+    items = {"instancesSet": {"items": [{"instanceId": inst}]}, "note": PAYLOADS[2]}
+    recs = []
+    for n, payload in enumerate(PAYLOADS):
+        rec = record(f"dddddddd-0000-4000-8000-{n:012d}", f"2026-11-20T10:0{n}:00Z", "StopInstances" if n < 3
+                     else "RebootInstances", requestParameters=items, userAgent=payload, errorMessage=payload)
+        rec["userIdentity"]["userName"] = payload
+        recs.append(rec)
+    write_gz(s3_path(tmp_path / "trail", "111122223333", "us-east-1", "20261120T1010Z"), {"Records": recs})
+    paths = report.run("reboot", {"instance": inst, "source": str(tmp_path / "trail"), "start": "2026-11-20",
+                                  "end": "2026-11-21"}, out_dir=tmp_path / "out")
+    doc = json.loads(paths.findings.read_text())
+    assert doc["verdict"]["cause"] == "api-call" and doc["verdict"]["actor"] == PAYLOADS[3]
+    opened = Opened(browser, paths.html, tmp_path)
+    opened.charts_rendered(1)
+
+    def inert(page):
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        body = page.locator("main").inner_text()
+        for p in PAYLOADS:
+            assert p in body, p
+        assert page.locator("main img, main script:not([type='application/json'])").count() == 0
+        points = page.locator("#chart-0 .mark-symbol path")
+        for i in range(points.count()):
+            page.mouse.move(0, 0)
+            points.nth(i).hover(force=True)  # over the point, whatever layer lies on top
+            page.wait_for_timeout(100)
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert (opened.errors, opened.failed, opened.aborted) == ([], [], [])
+    opened.check(inert)
