@@ -1,6 +1,7 @@
 """AWS Health: transforms against AWS's own CLI examples, read_health against the demo account, get_health against
 botocore's Stubber (moto has no Health), errors as one sentence each."""
 import datetime as dt
+import json
 import re
 
 import boto3
@@ -348,3 +349,14 @@ def test_iam_actions_are_the_operations_called():
         for action in module.IAM_ACTIONS:
             service, operation = action.split(":")
             assert operation in session.get_service_model(service).operation_names, action
+
+
+def test_docs_iam_policy_lists_every_action_the_modules_call():
+    from conftest import ROOT
+    from trailtools.aws import cloudwatch, ec2
+
+    policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == sorted(set(health.IAM_ACTIONS) | set(ec2.IAM_ACTIONS)
+                                                 | set(cloudwatch.IAM_ACTIONS))

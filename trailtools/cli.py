@@ -72,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument("--start", help="window start (default: around the last restart found)")
     rb.add_argument("--end", help="window end (default: the source's now)")
     rb.add_argument("--region", help="the instance's region")
+    rb.add_argument("--profile", help="ask AWS (Health, EC2, CloudWatch) with this profile of the standard "
+                    "credential chain, where the source has no saved responses")
     rb.add_argument("--os-logs", action="append", default=[], help="a guest log copied off the instance "
                     "(messages, secure, auth.log, syslog, journalctl -o json export, last -x output); repeatable")
     rb.add_argument("--json", metavar="FILE", help="write the verdict, sources and findings as JSON to FILE")
@@ -179,7 +181,7 @@ def cmd_reboot(args: argparse.Namespace) -> int:
     from .reboot_investigation import investigate
 
     inv = investigate(args.instance, source=args.source, start=args.start, end=args.end, region=args.region,
-                      os_logs=args.os_logs or None)
+                      profile=args.profile, os_logs=args.os_logs or None)
     if args.json:  # first: the printed lines below may go to a pipe that closes early
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(inv.to_json())

@@ -78,10 +78,18 @@ def _empty_or(frame: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def gather(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
-           os_logs=None) -> reboot.InstanceEvidence:
-    """Everything the source holds about one instance, with the status of each kind of evidence."""
+           profile: str | None = None, os_logs=None) -> reboot.InstanceEvidence:
+    """Everything the source holds about one instance, with the status of each kind of evidence.
+
+    AWS Health, EC2 and CloudWatch come from saved responses beside the trail when there are some (the demo's
+    layout), else from AWS itself when ``profile`` is given (the standard credential chain with that profile;
+    ``region`` is the instance's); otherwise they are listed as unavailable, with what to do.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import aws
     from .aws import cloudwatch, ec2, health
-    from .aws.errors import AwsDataUnavailable
+    from .aws.errors import AwsDataUnavailable, unavailable
     from .oslogs import read_guest_logs
 
     instance = check_instance(instance)
@@ -102,25 +110,40 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
         f"{len(res.frame)} events touching {instance}, among {res.stats.records_seen:,} records in "
         f"{res.stats.files_read:,} files read ({res.stats.files_pruned:,} pruned by the time window)"))
 
-    readers = (("AWS Health", "health", lambda f: health.read_health(f).events_for(instance)),
-               ("EC2 scheduled events", "ec2", lambda f: ec2.read_ec2(f, instance).events),
-               ("Status checks (CloudWatch)", "cloudwatch", lambda f: cloudwatch.read_cloudwatch(f, instance).failures))
+    saved = (("AWS Health", "health", lambda f: health.read_health(f).events_for(instance)),
+             ("EC2 scheduled events", "ec2", lambda f: ec2.read_ec2(f, instance).events),
+             ("Status checks (CloudWatch)", "cloudwatch", lambda f: cloudwatch.read_cloudwatch(f, instance).failures))
+    live = {
+        "health": lambda: health.get_health(aws.client("health", profile=profile), entity_values=[instance],
+                                            start=start_t, end=end_t).events_for(instance),
+        "ec2": lambda: ec2.get_ec2(aws.client("ec2", region=region, profile=profile), instance).events,
+        "cloudwatch": lambda: cloudwatch.get_status_checks(aws.client("cloudwatch", region=region, profile=profile),
+                                                           instance, start_t, end_t).failures,
+    }
     frames = {}
-    for name, sub, read in readers:
-        if src.folder is None or not (src.folder / sub).is_dir():
-            ev.sources.append(reboot.SourceStatus(name, "unavailable", f"not in {source} (saved {sub}/ responses "
-                                                  "or a live AWS source are needed)"))
-            frames[sub] = pd.DataFrame()
+    for name, sub, read in saved:
+        frames[sub] = pd.DataFrame()
+        has_saved = src.folder is not None and (src.folder / sub).is_dir()
+        if not has_saved and not profile:
+            ev.sources.append(reboot.SourceStatus(
+                name, "unavailable", f"not in {source}: give profile= (and region=) to ask AWS directly, or save "
+                f"the `aws ... --output json` responses in a {sub}/ folder beside the trail"))
             continue
         try:
-            frames[sub] = _empty_or(read(src.folder))
-            ev.inputs.extend(sorted(str(p) for p in (src.folder / sub).rglob("*.json")))
+            if has_saved:
+                frames[sub] = _empty_or(read(src.folder))
+                ev.inputs.extend(sorted(str(p) for p in (src.folder / sub).rglob("*.json")))
+            else:
+                frames[sub] = _empty_or(live[sub]())
         except AwsDataUnavailable as exc:
             ev.sources.append(reboot.SourceStatus(name, "unavailable", str(exc)))
-            frames[sub] = pd.DataFrame()
             continue
+        except (BotoCoreError, ClientError) as exc:
+            ev.sources.append(reboot.SourceStatus(name, "unavailable", str(unavailable(exc, sub, "client"))))
+            continue
+        origin = "saved responses" if has_saved else f"AWS, profile {profile}"
         ev.sources.append(reboot.SourceStatus(name, "consulted" if len(frames[sub]) else "empty",
-                                              f"{len(frames[sub])} rows about {instance}"))
+                                              f"{len(frames[sub])} rows about {instance} ({origin})"))
     ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
 
     paths = _os_log_paths(os_logs)
@@ -283,7 +306,7 @@ def versions() -> dict:
 
 def investigate(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
                 profile: str | None = None, os_logs=None) -> RebootInvestigation:
-    """Gather, analyse, and return what the notebook shows. ``profile`` is for live sources."""
-    ev = gather(instance, source=source, start=start, end=end, region=region, os_logs=os_logs)
+    """Gather, analyse, and return what the notebook shows (see :func:`gather` for the sources)."""
+    ev = gather(instance, source=source, start=start, end=end, region=region, profile=profile, os_logs=os_logs)
     verdict = reboot.analyze(ev)
     return RebootInvestigation(ev, verdict, reboot.findings(ev, verdict))
