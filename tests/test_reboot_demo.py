@@ -34,7 +34,8 @@ def test_each_planted_restart(instance):
     data = json.loads(inv.to_json())
     assert data["verdict"]["cause"] == cause and data["findings"][0]["check"] == f"reboot.{cause}"
     assert {s["name"] for s in data["sources"]} == {"CloudTrail", "AWS Health", "EC2 scheduled events",
-                                                    "Status checks (CloudWatch)", "Guest OS logs"}
+                                                    "Status checks (CloudWatch)", "EC2 console output",
+                                                    "Guest OS logs"}
 
 
 def test_host_failure_evidence_chain():
@@ -74,3 +75,12 @@ def test_notebook_runs_headless_for_each_case(instance, tmp_path):
     cause, actor, _, _ = EXPECTED[instance]
     assert actor in verdict
     assert any("vega" in h.lower() for h in htmls), "the timeline chart is missing"
+
+
+def test_console_output_is_consulted_and_shown():
+    inv = investigate("i-0b81f3d6c2e9a4775")
+    status = {s.name: s.status for s in inv.evidence.sources}
+    assert status["EC2 console output"] == "consulted"
+    table = inv.evidence_table()
+    console = table[table["what"] == "console-output"]
+    assert len(console) and console["detail"].str.contains("Linux version").any()

@@ -110,13 +110,19 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
         f"{len(res.frame)} events touching {instance}, among {res.stats.records_seen:,} records in "
         f"{res.stats.files_read:,} files read ({res.stats.files_pruned:,} pruned by the time window)"))
 
+    consoles = []
+
+    def ec2_events(data):  # the scheduled events; the console output is kept aside
+        consoles.append(data.console)
+        return data.events
+
     saved = (("AWS Health", "health", lambda f: health.read_health(f).events_for(instance)),
-             ("EC2 scheduled events", "ec2", lambda f: ec2.read_ec2(f, instance).events),
+             ("EC2 scheduled events", "ec2", lambda f: ec2_events(ec2.read_ec2(f, instance))),
              ("Status checks (CloudWatch)", "cloudwatch", lambda f: cloudwatch.read_cloudwatch(f, instance).failures))
     live = {
         "health": lambda: health.get_health(aws.client("health", profile=profile), entity_values=[instance],
                                             start=start_t, end=end_t).events_for(instance),
-        "ec2": lambda: ec2.get_ec2(aws.client("ec2", region=region, profile=profile), instance).events,
+        "ec2": lambda: ec2_events(ec2.get_ec2(aws.client("ec2", region=region, profile=profile), instance)),
         "cloudwatch": lambda: cloudwatch.get_status_checks(aws.client("cloudwatch", region=region, profile=profile),
                                                            instance, start_t, end_t).failures,
     }
@@ -145,6 +151,12 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
         ev.sources.append(reboot.SourceStatus(name, "consulted" if len(frames[sub]) else "empty",
                                               f"{len(frames[sub])} rows about {instance} ({origin})"))
     ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
+    console = next((c for c in consoles if c is not None), None)
+    console_rows = _console_evidence(console)
+    ev.sources.append(reboot.SourceStatus(
+        "EC2 console output", "consulted" if console_rows else "empty" if consoles else "unavailable",
+        f"captured {console.timestamp}: {len(console.text.splitlines())} lines" if console is not None
+        else "none saved or returned" if consoles else "comes with the EC2 data"))
 
     paths = _os_log_paths(os_logs)
     given = bool(paths)
@@ -166,6 +178,8 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
                                               "none given: pass os_logs= with /var/log/messages, secure or a "
                                               "journalctl -o json export to see inside the guest"))
 
+    if console_rows:
+        ev.guest_events = pd.concat([ev.guest_events, pd.DataFrame(console_rows)], ignore_index=True)
     _clip(ev)
     # no start given: centre the window on the last restart found in the search range, or show the last 7 days
     if not start:
@@ -177,6 +191,21 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
             ev.window = (max(start_t, end_t - DEFAULT_WINDOW), end_t)
         _clip(ev)
     return ev
+
+
+#: Console-output lines worth showing: the kernel starting, and the guest saying it reboots or halts.
+_CONSOLE_MARKS = re.compile(r"Linux version|reboot: (Restarting|Power down)|Reached target (Reboot|Shutdown)|"
+                            r"Kernel panic|cloud-init.*(finished|running)", re.I)
+
+
+def _console_evidence(console) -> list[dict]:
+    """The console output as evidence: the lines that mark a boot or a shutdown, at the capture time (the console
+    keeps no clock of its own)."""
+    if console is None or not console.text or console.timestamp is None:
+        return []
+    marks = [(n, line.strip()) for n, line in enumerate(console.text.splitlines(), 1) if _CONSOLE_MARKS.search(line)]
+    return [{"time": pd.Timestamp(console.timestamp), "kind": "console-output", "user": None, "command": None,
+             "host": None, "file": "console-output", "line": n, "text": line} for n, line in marks[-5:]]
 
 
 def _clip(ev: reboot.InstanceEvidence) -> None:
