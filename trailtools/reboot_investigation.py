@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from . import reboot
+from .aws.ec2 import INSTANCE_ID
 from .errors import QueryError, TrailtoolsError
 from .findings import Finding
 from .load import load_events
 from .query import Query, parse_time
 
-INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
 #: then centred on the last restart found, or is the last 7 days when there is none.
 DEFAULT_SEARCH = pd.Timedelta(days=30)
@@ -28,7 +28,7 @@ AFTER_RESTART = pd.Timedelta(hours=2)
 
 def check_instance(instance) -> str:
     text = str(instance or "").strip()
-    if not INSTANCE_ID.match(text):
+    if not INSTANCE_ID.match(text):  # the same rule as the EC2 readers
         raise QueryError(f"{instance!r} is not an EC2 instance ID: give one like i-0123456789abcdef0 "
                          "(i- followed by 8 or 17 lowercase hex digits).")
     return text

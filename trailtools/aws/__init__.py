@@ -18,7 +18,9 @@ Each module has three layers, kept apart so that each can be tested alone:
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import numbers
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -97,3 +99,22 @@ def client(service: str, *, region: str | None = None, profile: str | None = Non
     return session.client(service, region_name=region,
                           config=Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=10,
                                         read_timeout=60))
+
+
+# ---- shared by the read_* functions (saved responses in the demo account's layout) -----------------------------
+
+def load_saved(path: Path) -> dict | None:
+    """A saved `aws ... --output json` response, or None when the file is not there."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def region_folders(folder, service: str) -> tuple[Path, list[Path]]:
+    """``<folder>/<service>/`` (or ``folder`` itself when it is that folder) and its per-region subfolders."""
+    folder = Path(folder)
+    base = folder if folder.name == service or not (folder / service).is_dir() else folder / service
+    return base, sorted(p for p in base.glob("*") if p.is_dir())
+
+
+def only_instance(df: pd.DataFrame, instance_id: str) -> pd.DataFrame:
+    """The rows of one instance (column ``instanceId``)."""
+    return df[df["instanceId"] == instance_id].reset_index(drop=True)

@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from . import TIME_DTYPE, frame, to_utc
+from . import TIME_DTYPE, frame, load_saved, only_instance, region_folders, to_utc
 from .ec2 import check_instance_id
 from .errors import AwsDataUnavailable, pages
 
@@ -152,15 +151,7 @@ class CloudWatchData:
         return failures(self.metrics)
 
 
-def _only(df: pd.DataFrame, instance_id: str) -> pd.DataFrame:
-    return df[df["instanceId"] == instance_id].reset_index(drop=True)
-
-
 # ---------------------------------------------------------------- read (saved responses)
-
-def _load(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
 
 def read_cloudwatch(folder, instance_id: str) -> CloudWatchData:
     """One instance's saved CloudWatch data from ``<folder>/cloudwatch/<region>/`` (the region that has it).
@@ -168,14 +159,13 @@ def read_cloudwatch(folder, instance_id: str) -> CloudWatchData:
     An instance found in no region gives an empty CloudWatchData with ``region`` None and a note.
     """
     check_instance_id(instance_id)
-    folder = Path(folder)
-    base = folder if folder.name == "cloudwatch" or not (folder / "cloudwatch").is_dir() else folder / "cloudwatch"
-    for region_dir in sorted(p for p in base.glob("*") if p.is_dir()):
-        resp = _load(region_dir / "get-metric-data.json")
-        metrics = transform_metric_data(resp or {}, _load(region_dir / "get-metric-data.input.json"))
-        history = _load(region_dir / "describe-alarm-history.json")
-        data = CloudWatchData(instance_id, region_dir.name, _only(metrics, instance_id),
-                              _only(transform_alarm_history(history or {}), instance_id), source=str(region_dir))
+    base, regions = region_folders(folder, "cloudwatch")
+    for region_dir in regions:
+        resp = load_saved(region_dir / "get-metric-data.json")
+        metrics = transform_metric_data(resp or {}, load_saved(region_dir / "get-metric-data.input.json"))
+        history = load_saved(region_dir / "describe-alarm-history.json")
+        data = CloudWatchData(instance_id, region_dir.name, only_instance(metrics, instance_id),
+                              only_instance(transform_alarm_history(history or {}), instance_id), source=str(region_dir))
         if len(data.metrics) or len(data.alarms):
             if not len(data.metrics):
                 data.notes.append(f"no saved status-check metrics for {instance_id} in {region_dir}")

@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 
 from trailtools.errors import QueryError
 
-from . import frame, to_utc
+from . import frame, load_saved, only_instance, region_folders, to_utc
 from .errors import AwsDataUnavailable, call, pages
 
 # what get_ec2 calls (docs/iam-policy.json must allow them)
@@ -142,15 +140,7 @@ class Ec2Data:
     unavailable: list[AwsDataUnavailable] = field(default_factory=list)
 
 
-def _only(df: pd.DataFrame, instance_id: str) -> pd.DataFrame:
-    return df[df["instanceId"] == instance_id].reset_index(drop=True)
-
-
 # ---------------------------------------------------------------- read (saved responses)
-
-def _load(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
 
 def read_ec2(folder, instance_id: str) -> Ec2Data:
     """One instance's saved EC2 responses from ``<folder>/ec2/<region>/`` (the region holding the instance).
@@ -158,17 +148,16 @@ def read_ec2(folder, instance_id: str) -> Ec2Data:
     An instance found in no region gives an empty Ec2Data with ``region`` None and a note.
     """
     check_instance_id(instance_id)
-    folder = Path(folder)
-    base = folder if folder.name == "ec2" or not (folder / "ec2").is_dir() else folder / "ec2"
-    for region_dir in sorted(p for p in base.glob("*") if p.is_dir()):
-        status = _load(region_dir / "describe-instance-status.json") or {}
-        described = _load(region_dir / "describe-instances.json") or {}
-        data = Ec2Data(instance_id, region_dir.name, _only(transform_instance_status(status), instance_id),
-                       _only(transform_instance_states(status), instance_id),
-                       _only(transform_instances(described), instance_id), source=str(region_dir))
+    base, regions = region_folders(folder, "ec2")
+    for region_dir in regions:
+        status = load_saved(region_dir / "describe-instance-status.json") or {}
+        described = load_saved(region_dir / "describe-instances.json") or {}
+        data = Ec2Data(instance_id, region_dir.name, only_instance(transform_instance_status(status), instance_id),
+                       only_instance(transform_instance_states(status), instance_id),
+                       only_instance(transform_instances(described), instance_id), source=str(region_dir))
         if not len(data.states) and not len(data.instances) and not len(data.events):
             continue
-        console = _load(region_dir / "get-console-output" / f"{instance_id}.json")
+        console = load_saved(region_dir / "get-console-output" / f"{instance_id}.json")
         if console is None:
             data.notes.append(f"no saved console output for {instance_id} in {region_dir}")
         else:
@@ -189,13 +178,13 @@ def get_ec2(client, instance_id: str, *, console: bool = True, max_pages: int = 
     data = Ec2Data(instance_id, client.meta.region_name, source="Amazon EC2 API")
     resps, data.truncated = pages(client, "describe_instance_status", token="NextToken", max_pages=max_pages,
                                   InstanceIds=[instance_id], IncludeAllInstances=True)
-    data.events = _only(pd.concat([transform_instance_status(r) for r in resps], ignore_index=True), instance_id)
-    data.states = _only(pd.concat([transform_instance_states(r) for r in resps], ignore_index=True), instance_id)
+    data.events = only_instance(pd.concat([transform_instance_status(r) for r in resps], ignore_index=True), instance_id)
+    data.states = only_instance(pd.concat([transform_instance_states(r) for r in resps], ignore_index=True), instance_id)
     try:
         resps, cut = pages(client, "describe_instances", token="NextToken", max_pages=max_pages,
                            InstanceIds=[instance_id])
         data.truncated |= cut
-        data.instances = _only(pd.concat([transform_instances(r) for r in resps], ignore_index=True), instance_id)
+        data.instances = only_instance(pd.concat([transform_instances(r) for r in resps], ignore_index=True), instance_id)
     except AwsDataUnavailable as exc:
         data.unavailable.append(exc)
     if console:
