@@ -81,6 +81,6 @@ def test_console_output_is_consulted_and_shown():
     inv = investigate("i-0b81f3d6c2e9a4775")
     status = {s.name: s.status for s in inv.evidence.sources}
     assert status["EC2 console output"] == "consulted"
-    table = inv.evidence_table()
+    table = inv.evidence_table().frame
     console = table[table["what"] == "console-output"]
     assert len(console) and console["detail"].str.contains("Linux version").any()

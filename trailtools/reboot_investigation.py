@@ -17,6 +17,7 @@ from .errors import QueryError, TrailtoolsError
 from .findings import Finding
 from .load import load_events
 from .query import Query, parse_time
+from .views.tables import Table
 
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
 #: then centred on the last restart found, or is the last 7 days when there is none.
@@ -261,16 +262,19 @@ class RebootInvestigation:
                                  window=self.evidence.window,
                                  title=f"{self.evidence.instance}: evidence by kind")
 
-    def sources_table(self) -> pd.DataFrame:
-        return pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(
-            columns={"name": "source", "status": "status", "detail": "detail"})
+    def sources_table(self) -> Table:
+        return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))
 
-    def evidence_table(self) -> pd.DataFrame:
-        return reboot.evidence_frame(self.evidence)
+    def evidence_table(self) -> Table:
+        """The evidence, the restart-relevant rows first: everything but the routine API calls, then those."""
+        frame = reboot.evidence_frame(self.evidence)
+        routine = (frame["lane"] == "API calls") & ~frame["what"].str.split(" ").str[0].isin(
+            reboot.RESTART_CALLS + reboot.CONTEXT_CALLS)
+        return Table(pd.concat([frame[~routine], frame[routine]], ignore_index=True))
 
-    def findings_table(self) -> pd.DataFrame:
-        return pd.DataFrame([{"severity": f.severity, "title": f.title, "remediation": f.remediation,
-                              "evidence": ", ".join(e.ref for e in f.evidence)} for f in self.findings])
+    def findings_table(self) -> Table:
+        return Table(pd.DataFrame([{"severity": f.severity, "title": f.title, "remediation": f.remediation,
+                                    "evidence": ", ".join(e.ref for e in f.evidence)} for f in self.findings]))
 
     def provenance(self) -> dict:
         """Where every piece of evidence came from: each input file with its SHA-256, the trail's load stats."""

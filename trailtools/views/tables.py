@@ -1,0 +1,38 @@
+"""Tables for notebooks and reports: whole cell values (no "..."), readable UTC times, every value escaped."""
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+MAX_ROWS = 500
+
+
+def _cell(value) -> str:
+    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo else "")
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+class Table:
+    """A DataFrame shown in full: ``_repr_html_`` escapes every value (log strings are attacker-controlled)."""
+
+    def __init__(self, frame: pd.DataFrame, *, max_rows: int = MAX_ROWS):
+        self.frame = frame
+        self.max_rows = max_rows
+
+    def _repr_html_(self) -> str:
+        shown = self.frame.head(self.max_rows)
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+                       for row in shown.itertuples(index=False, name=None))
+        more = (f"<p>{len(self.frame) - len(shown):,} more rows not shown.</p>"
+                if len(self.frame) > len(shown) else "")
+        return f"<table class='trailtools-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}"
+
+    def __repr__(self) -> str:
+        return self.frame.head(self.max_rows).to_string(index=False)
