@@ -4,6 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# The same examples on every run (CI must not fail on a new random draw); HYPOTHESIS_PROFILE=explore searches wider.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TRAILTOOLS_SHARED", ROOT.parent / "shared"))
