@@ -71,3 +71,24 @@ def test_stats_json_roundtrip(tmp_path):
     root = _corpus(tmp_path / "trail")
     d = load_events(str(root)).stats.to_dict()
     assert json.loads(json.dumps(d))["skipped"][0]["path"].endswith("_BAD.json.gz")
+
+
+def test_the_reader_version_covers_every_module_that_shapes_a_row():
+    import ast
+    from pathlib import Path
+
+    here = Path(cache.__file__).parent
+
+    def local_imports(name):
+        for node in ast.walk(ast.parse((here / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [a.name for a in node.names] if node.module is None else [node.module]
+                yield from (n for n in names if (here / f"{n}.py").exists())
+
+    modules, todo = set(), ["chunk"]
+    while todo:  # every trailtools module the chunk parser imports, transitively
+        name = todo.pop()
+        if name not in modules:
+            modules.add(name)
+            todo.extend(local_imports(name))
+    assert {f"{m}.py" for m in modules} <= set(cache._CODE_FILES)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 _META_KEY = b"trailtools.chunk"
-_CODE_FILES = ("records.py", "reader.py", "table.py", "chunk.py", "cache.py")
+_CODE_FILES = ("records.py", "reader.py", "table.py", "derive.py", "chunk.py", "cache.py")
 
 
 def cache_root() -> Path:
