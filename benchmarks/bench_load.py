@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Loading benchmark: a synthetic trail read the naive way and with trailtools, each in a fresh process.
+
+    python benchmarks/bench_load.py                      # 1,000,000 events over 30 days, 3 repeats
+    python benchmarks/bench_load.py --events 20000       # smoke run, well under a minute
+
+Cases (each repeat is a new Python process, so peak memory is per measurement):
+  naive     json + gzip per file, then pandas.json_normalize over all records (what most notebooks do)
+  full      trailtools load_events(corpus, Query(), cache=False)
+  cold      load_events(..., cache=True) with an empty cache (parses and writes the Parquet cache)
+  warm      load_events(..., cache=True) again: served from the cache the cold run wrote
+  one-day   load_events(corpus, Query(start=<middle day>, end=<next day>), cache=False)
+
+Seconds are the wall time of the load call inside the child (interpreter start-up and imports excluded; they are
+shown separately). Memory: the child's own peak RSS (getrusage), the peak RSS of its largest worker process, and
+the peak of the summed RSS of the whole process tree (child + workers) sampled from /proc every 20 ms - an upper
+bound, as pages a forked worker shares with its parent count twice. The cache lives in a temporary directory
+(TRAILTOOLS_CACHE_DIR), never in ~/.cache.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TARGETS = {"full_s": 8.0, "full_mem_gb": 1.2, "naive_ratio": 10.0, "oneday_ratio": 20.0, "warm_s": 1.5}
+
+
+# ------------------------------------------------------------------------------------------------ child
+def _child(spec: dict) -> dict:
+    """Run one measurement in this (fresh) process and return its figures."""
+    import resource
+
+    t_import = time.perf_counter()
+    out: dict = {}
+    if spec["mode"] == "naive":
+        import gzip
+
+        import pandas as pd
+
+        imported = time.perf_counter()
+        t0 = time.perf_counter()
+        records: list = []
+        nbytes = 0
+        for path in sorted(Path(spec["corpus"]).rglob("*.json.gz")):
+            data = path.read_bytes()
+            nbytes += len(data)
+            records.extend(json.loads(gzip.decompress(data))["Records"])
+        frame = pd.json_normalize(records)
+        seconds = time.perf_counter() - t0
+        out.update(events=len(frame), columns=len(frame.columns), bytes_read=nbytes)
+    else:
+        sys.path.insert(0, str(ROOT))
+        from trailtools import Query, load_events
+
+        imported = time.perf_counter()
+        query = Query(start=spec.get("start"), end=spec.get("end")) if spec.get("start") else Query()
+        t0 = time.perf_counter()
+        res = load_events(spec["corpus"], query, cache=spec["cache"], workers=spec.get("workers"), progress=False)
+        seconds = time.perf_counter() - t0
+        st = res.stats
+        out.update(events=len(res.frame), columns=len(res.frame.columns), files_read=st.files_read,
+                   files_pruned=st.files_pruned, files_cached=st.files_cached, bytes_read=st.bytes_read,
+                   duplicates_dropped=st.duplicates_dropped, skipped=st.files_skipped + st.records_skipped)
+    out["seconds"] = seconds
+    out["import_s"] = imported - t_import
+    out["rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_workers_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return out
+
+
+# ------------------------------------------------------------------------------------- memory sampling
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            pass
+    return pids
+
+
+def _rss_kb(pid: int) -> int:
+    # /proc/<pid>/status is a few counters (cheap); smaps_rollup (PSS) walks the page tables under the mm lock and
+    # costs ~50 ms per read on a 3 GB process, which slows the process being measured.
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, pid: int, interval: float = 0.02):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak_kb = pid, interval, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in _tree(self.pid)))
+            self.done.wait(self.interval)
+
+
+def _busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            f = [int(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (f + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    import resource
+
+    c, s = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    return c.ru_utime + c.ru_stime + s.ru_utime + s.ru_stime
+
+
+def wait_idle(max_wait: float, threshold_pct: float = 10.0) -> float:
+    """Wait (up to ``max_wait`` s) until the machine's CPU use over 2 s is below ``threshold_pct``; seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait:
+        b0 = _busy_s()
+        time.sleep(2)
+        if 100 * (_busy_s() - b0) / (2 * (os.cpu_count() or 1)) < threshold_pct:
+            break
+    return time.perf_counter() - t0
+
+
+def measure(spec: dict, env: dict | None = None) -> dict:
+    """Run ``spec`` in a fresh interpreter; its figures plus the sampled peak RSS of its process tree.
+
+    ``other_cpu_pct``: CPU used by processes outside this benchmark while the child ran, as a share of all cores -
+    anything above a few percent means the figures are inflated by other work on the machine.
+    """
+    busy0, own0 = _busy_s(), _own_cpu_s()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    sampler = _Sampler(proc.pid)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    sampler.done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{spec['mode']} child failed ({proc.returncode}):\n{stderr[-4000:]}")
+    res = json.loads(stdout.strip().splitlines()[-1])
+    res["tree_rss_mb"] = sampler.peak_kb / 1024
+    res["process_s"] = time.perf_counter() - started
+    foreign = max(0.0, (_busy_s() - busy0) - (_own_cpu_s() - own0))
+    res["other_cpu_pct"] = 100 * foreign / (res["process_s"] * (os.cpu_count() or 1))
+    res["peak_mb"] = max(res["tree_rss_mb"], res["rss_self_mb"])
+    return res
+
+
+# ----------------------------------------------------------------------------------------------- report
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _fmt_mb(mb: float) -> str:
+    return f"{mb / 1024:.2f} GB" if mb >= 1024 else f"{mb:.0f} MB"
+
+
+def summarize(name: str, runs: list[dict], manifest: dict, max_other_cpu: float = 100.0) -> dict:
+    """Figures of a case: over the undisturbed runs (other CPU <= max_other_cpu) when there are any."""
+    clean = [r for r in runs if r["other_cpu_pct"] <= max_other_cpu]
+    all_runs, runs = runs, clean or runs
+    secs = [r["seconds"] for r in runs]
+    med = statistics.median(secs)
+    events = runs[0]["events"]
+    # bytes actually read: the whole corpus for full loads, the files a query kept for one-day
+    comp = runs[0].get("bytes_read") or manifest["bytes"]
+    if name in ("warm",):
+        comp = manifest["bytes"]  # served from Parquet; the rate is relative to the trail it stands for
+    json_bytes = comp * manifest["json_bytes"] / manifest["bytes"]
+    return {"case": name, "events": events, "runs": len(runs), "median_s": med, "min_s": min(secs),
+            "max_s": max(secs), "events_per_s": events / med if med else float("inf"),
+            "mb_s_gz": comp / 1e6 / med if med else float("inf"),
+            "mb_s_json": json_bytes / 1e6 / med if med else float("inf"),
+            "peak_mb": max(r["peak_mb"] for r in runs), "rss_self_mb": max(r["rss_self_mb"] for r in runs),
+            "rss_workers_mb": max(r["rss_workers_mb"] for r in runs),
+            "tree_rss_mb": max(r["tree_rss_mb"] for r in runs), "import_s": _median(runs, "import_s"),
+            "files_read": runs[0].get("files_read"), "files_pruned": runs[0].get("files_pruned"),
+            "files_cached": runs[0].get("files_cached"), "other_cpu_pct": max(r["other_cpu_pct"] for r in runs),
+            "clean_runs": len(clean), "total_runs": len(all_runs),
+            "all_seconds": [round(r["seconds"], 3) for r in all_runs],
+            "all_other_cpu_pct": [round(r["other_cpu_pct"], 1) for r in all_runs]}
+
+
+def render(rows: list[dict], manifest: dict, args: argparse.Namespace) -> str:
+    by = {r["case"]: r for r in rows}
+    labels = {"naive": "naive json+json_normalize", "full": "trailtools, cache off", "cold": "trailtools, cache cold",
+              "warm": "trailtools, cache warm", "one-day": "trailtools, one-day query"}
+    targets = {"full": f"<= {TARGETS['full_s']:g} s, <= {TARGETS['full_mem_gb']:g} GB",
+               "warm": f"<= {TARGETS['warm_s']:g} s"}
+    lines = [
+        f"corpus: {manifest['events']:,} events, {manifest['files']:,} files, {manifest['bytes'] / 1e6:,.0f} MB gzip, "
+        f"{manifest['json_bytes'] / 1e6:,.0f} MB JSON, {manifest['params']['days']} days",
+        f"machine: {os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}; "
+        f"repeats: {args.repeat} (naive {args.naive_repeat})",
+        "",
+        f"| case | events | runs used | median s (min-max) | events/s | MB/s gz | MB/s JSON | peak mem | main RSS | "
+        f"worker RSS | files read/pruned/cached | other CPU | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        files = "/".join("-" if r[k] is None else f"{r[k]:,}" for k in ("files_read", "files_pruned", "files_cached"))
+        lines.append(
+            f"| {labels.get(r['case'], r['case'])} | {r['events']:,} | {r['runs']}/{r['total_runs']} | "
+            f"{r['median_s']:.2f} ({r['min_s']:.2f}-"
+            f"{r['max_s']:.2f}) | {r['events_per_s']:,.0f} | {r['mb_s_gz']:,.1f} | {r['mb_s_json']:,.1f} | "
+            f"{_fmt_mb(r['peak_mb'])} | {_fmt_mb(r['rss_self_mb'])} | {_fmt_mb(r['rss_workers_mb'])} | {files} | "
+            f"{r['other_cpu_pct']:.0f} % | {targets.get(r['case'], '')} |")
+    lines.append("")
+    checks = []
+    if "full" in by:
+        f = by["full"]
+        checks.append(("full load median", f"{f['median_s']:.2f} s", f"<= {TARGETS['full_s']:g} s",
+                       f["median_s"] <= TARGETS["full_s"]))
+        checks.append(("full load peak memory", _fmt_mb(f["peak_mb"]), f"<= {TARGETS['full_mem_gb']:g} GB",
+                       f["peak_mb"] <= TARGETS["full_mem_gb"] * 1024))
+        if "naive" in by:
+            ratio = by["naive"]["median_s"] / f["median_s"]
+            checks.append(("naive / trailtools", f"{ratio:.1f}x", f">= {TARGETS['naive_ratio']:g}x",
+                           ratio >= TARGETS["naive_ratio"]))
+            mratio = by["naive"]["peak_mb"] / f["peak_mb"]
+            checks.append(("naive / trailtools peak memory", f"{mratio:.1f}x", "", None))
+        if "one-day" in by:
+            ratio = f["median_s"] / by["one-day"]["median_s"]
+            checks.append(("full / one-day query", f"{ratio:.1f}x", f">= {TARGETS['oneday_ratio']:g}x",
+                           ratio >= TARGETS["oneday_ratio"]))
+    if "warm" in by:
+        w = by["warm"]
+        checks.append(("warm cache median", f"{w['median_s']:.2f} s", f"<= {TARGETS['warm_s']:g} s",
+                       w["median_s"] <= TARGETS["warm_s"]))
+        if "full" in by:
+            checks.append(("full / warm", f"{by['full']['median_s'] / w['median_s']:.1f}x", "", None))
+    if "cold" in by and "full" in by:
+        checks.append(("cold cache / no cache", f"{by['cold']['median_s'] / by['full']['median_s']:.2f}x", "", None))
+    note = "" if manifest["events"] >= 1_000_000 else " (targets are for 1,000,000 events; this is a smaller run)"
+    lines.append(f"| check | measured | target | |{note}")
+    lines.append("|---|---:|---:|---|")
+    for name, got, want, ok in checks:
+        lines.append(f"| {name} | {got} | {want} | {'' if ok is None else ('met' if ok else 'MISSED')} |")
+    imports = ", ".join(f"{r['case']} {r['import_s']:.2f} s" for r in rows)
+    lines += ["", f"imports in the child (not in the figures): {imports}"]
+    busy = max((r["other_cpu_pct"] for r in rows), default=0)
+    if busy > args.max_other_cpu:
+        lines.append(f"WARNING: other processes used up to {busy:.0f} % of the machine's CPU during runs that had to "
+                     "be used (column 'other CPU'); those figures are inflated. Re-run on an idle machine.")
+    dropped = sum(r["total_runs"] - r["runs"] for r in rows)
+    if dropped:
+        lines.append(f"{dropped} run(s) disturbed by other processes (> {args.max_other_cpu:g} % other CPU) were "
+                     "measured and left out; every run is in the --json output.")
+    return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+# ------------------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per case (median reported)")
+    ap.add_argument("--naive-repeat", type=int, default=None,
+                    help="runs of the naive baseline (default: --repeat; it takes ~90 s and ~10 GB at 1M events)")
+    ap.add_argument("--cases", default="naive,full,cold,warm,one-day")
+    ap.add_argument("--workers", type=int, default=None, help="trailtools worker processes (default: all cores)")
+    ap.add_argument("--data", type=Path, default=HERE / "data", help="where corpora are kept (git-ignored)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                    help="before each run, wait up to this long for the machine to be idle (shared machines)")
+    ap.add_argument("--max-other-cpu", type=float, default=10.0, metavar="PCT",
+                    help="a run during which other processes used more than this share of the CPU is disturbed: "
+                         "figures come from undisturbed runs when there are any (default 10)")
+    ap.add_argument("--retries", type=int, default=None,
+                    help="extra runs per case to replace disturbed ones (default: --repeat)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(json.loads(args.child))))
+        return 0
+    args.naive_repeat = args.naive_repeat or args.repeat
+    args.retries = args.repeat if args.retries is None else args.retries
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = set(cases) - {"naive", "full", "cold", "warm", "one-day"}
+    if unknown:
+        ap.error(f"unknown cases: {', '.join(sorted(unknown))}")
+
+    sys.path.insert(0, str(HERE))
+    from make_corpus import make_corpus
+
+    corpus = args.data / f"corpus-{args.events}-{args.days}d-s{args.seed}"
+    manifest = make_corpus(corpus, events=args.events, days=args.days, seed=args.seed)
+    start = datetime.fromisoformat(manifest["params"]["start"]) + timedelta(days=args.days // 2)
+    base = {"corpus": str(corpus), "workers": args.workers}
+    rows: list[dict] = []
+    cache_parent = Path(tempfile.mkdtemp(prefix="trailtools-bench-cache-"))
+    try:
+        def run(name: str, spec: dict, n: int, env_for=lambda i: None, retries: int | None = None) -> None:
+            """n runs; a run disturbed by other processes (see --max-other-cpu) is repeated, --retries at most."""
+            runs: list[dict] = []
+            retries = args.retries if retries is None else retries
+            i = 0
+            while sum(r["other_cpu_pct"] <= args.max_other_cpu for r in runs) < n:
+                if len(runs) >= n and retries <= 0:
+                    break
+                if len(runs) >= n:
+                    retries -= 1
+                if args.wait_idle:
+                    waited = wait_idle(args.wait_idle)
+                    if waited > 2.5:
+                        print(f"  (waited {waited:.0f} s for an idle machine)", file=sys.stderr, flush=True)
+                r = measure(spec, env_for(i))
+                i += 1
+                runs.append(r)
+                print(f"  {name} run {len(runs)}: {r['seconds']:.2f} s, {r['events']:,} events, "
+                      f"peak {_fmt_mb(r['peak_mb'])}, other CPU {r['other_cpu_pct']:.0f} %", file=sys.stderr,
+                      flush=True)
+            rows.append(summarize(name, runs, manifest, args.max_other_cpu))
+
+        no_cache_env = {"TRAILTOOLS_CACHE_DIR": str(cache_parent / "unused")}
+        if "naive" in cases:
+            run("naive", {"mode": "naive", **base}, args.naive_repeat, retries=min(args.retries, args.naive_repeat))
+        if "full" in cases:
+            run("full", {"mode": "load", "cache": False, **base}, args.repeat, lambda i: no_cache_env)
+        if "cold" in cases or "warm" in cases:
+            def cold_env(i: int) -> dict:
+                d = cache_parent / f"cold-{i}"
+                shutil.rmtree(d, ignore_errors=True)
+                return {"TRAILTOOLS_CACHE_DIR": str(d)}
+            run("cold", {"mode": "load", "cache": True, **base}, args.repeat if "cold" in cases else 1, cold_env)
+            if "cold" not in cases:
+                rows.pop()
+            if "warm" in cases:
+                warm_env = {"TRAILTOOLS_CACHE_DIR": str(cache_parent / "cold-0")}
+                run("warm", {"mode": "load", "cache": True, **base}, args.repeat, lambda i: warm_env)
+        if "one-day" in cases:
+            run("one-day", {"mode": "load", "cache": False, "start": start.isoformat(),
+                            "end": (start + timedelta(days=1)).isoformat(), **base}, args.repeat,
+                lambda i: no_cache_env)
+    finally:
+        shutil.rmtree(cache_parent, ignore_errors=True)
+    # sanity: every full load must return the whole corpus
+    for r in rows:
+        if r["case"] in ("naive", "full", "cold", "warm") and r["events"] != manifest["events"]:
+            print(f"WARNING: {r['case']} returned {r['events']:,} events, the corpus has {manifest['events']:,}",
+                  file=sys.stderr)
+    print(render(rows, manifest, args))
+    if args.json:
+        args.json.write_text(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                         "command": " ".join([Path(sys.executable).name, *sys.argv]),
+                                         "nproc": os.cpu_count(), "cpu": _cpu_model(),
+                                         "corpus": {k: v for k, v in manifest.items()},
+                                         "targets": TARGETS, "rows": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
