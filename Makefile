@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench lab clean
+.PHONY: venv demo test bench clean
 
 venv: $(STAMP)
 
@@ -38,10 +38,6 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
-
-lab: $(STAMP)
-	$(PY) -m pip install --quiet "jupyterlab>=4.2"
-	$(VENV)/bin/jupyter lab --allow-root notebooks/
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py
