@@ -1,0 +1,64 @@
+"""Sign-ins per principal on one time axis: successes and failures, with or without MFA, and the risky actions
+that followed drawn on the same axis. Returns an Altair chart; never displays; strings go into the spec unchanged
+(escaping is for whoever writes it into HTML: `trailtools.views.spec_json`)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .timeline import AXIS_FORMAT, _human, _iso, _utc
+
+MAX_ROWS = 5000
+COLORS = {"sign-in success": "#2ca02c", "sign-in failure": "#d62728", "risky action": "#ff7f0e"}
+SHAPES = {"MFA": "circle", "no MFA": "triangle-up", "n/a": "diamond", "action": "square"}
+
+
+def _rows(signins: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
+    s = pd.DataFrame({
+        "time": _utc(signins.get("time", pd.Series(dtype=object))),
+        "principal": signins.get("principal", pd.Series(dtype=object)),
+        "kind": ["sign-in success" if r == "Success" else "sign-in failure" for r in signins.get("result", [])],
+        "mfa": ["MFA" if m == "Yes" else "no MFA" if m == "No" else "n/a" for m in signins.get("mfa", [])],
+        "what": "ConsoleLogin",
+        "source": signins.get("sourceIPAddress", pd.Series(dtype=object)),
+        "detail": signins.get("userAgent", pd.Series(dtype=object)),
+        "ref": signins.get("eventID", pd.Series(dtype=object)),
+    })
+    a = pd.DataFrame({
+        "time": _utc(actions.get("time", pd.Series(dtype=object))),
+        "principal": actions.get("principal", pd.Series(dtype=object)),
+        "kind": "risky action", "mfa": "action",
+        "what": actions.get("eventName", pd.Series(dtype=object)),
+        "source": actions.get("sourceIPAddress", pd.Series(dtype=object)),
+        "detail": actions.get("category", pd.Series(dtype=object)),
+        "ref": actions.get("eventID", pd.Series(dtype=object)),
+    })
+    df = pd.concat([s, a], ignore_index=True)
+    df = df[df["time"].notna()].sort_values("time", kind="stable").tail(MAX_ROWS)
+    for col in ("principal", "kind", "mfa", "what", "source", "detail", "ref"):
+        df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
+    df["when"] = _human(df["time"])
+    df["time"] = _iso(df["time"])
+    return df
+
+
+def signin_timeline(signins: pd.DataFrame, actions: pd.DataFrame | None = None, *, title: str = "") -> alt.Chart:
+    """One row per principal; sign-ins coloured by result and shaped by MFA; risky follow-up actions as squares.
+
+    ``signins``: time, principal, result ("Success"/"Failure"), mfa ("Yes"/"No"/None), sourceIPAddress,
+    userAgent, eventID. ``actions``: time, principal, eventName, category, sourceIPAddress, eventID.
+    Zoom and pan on x; click a legend entry to highlight one kind.
+    """
+    data = _rows(signins, actions if actions is not None else pd.DataFrame())
+    pick = alt.selection_point(fields=["kind"], bind="legend", name="kind_pick")
+    zoom = alt.selection_interval(encodings=["x"], bind="scales", name="zoom")
+    principals = list(dict.fromkeys(data["principal"])) or [""]
+    return alt.Chart(data, title=title or "Sign-ins and what followed").mark_point(
+        filled=True, size=90, clip=True).encode(
+        x=alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format=AXIS_FORMAT)),
+        y=alt.Y("principal:N", title=None, sort=principals),
+        color=alt.Color("kind:N", title="", scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values()))),
+        shape=alt.Shape("mfa:N", title="MFA", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values()))),
+        opacity=alt.condition(pick, alt.value(0.95), alt.value(0.15)),
+        tooltip=["when:N", "principal:N", "what:N", "kind:N", "mfa:N", "source:N", "detail:N", "ref:N"],
+    ).add_params(pick, zoom).properties(width=800, height=max(60, 28 * len(principals)))
