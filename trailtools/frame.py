@@ -68,12 +68,12 @@ def query_mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
 
 
 def _duplicates(event_ids: pa.ChunkedArray) -> pa.Array | None:
-    """A mask of the rows whose eventID was seen in an earlier row, or None when there are none."""
-    valid = event_ids.length() - event_ids.null_count
-    if pc.count_distinct(event_ids).as_py() == valid:
+    """A mask of the rows whose eventID was seen in an earlier row, or None when there are none (one hash pass)."""
+    encoded = event_ids.combine_chunks().dictionary_encode()
+    if len(encoded.dictionary) == len(event_ids) - event_ids.null_count:
         return None
-    codes = event_ids.combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes
     dup = np.ones(len(codes), dtype=bool)
     _, first = np.unique(codes, return_index=True)
     dup[first] = False
