@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 TT := $(VENV)/bin/trailtools
 # The demo account's story and expected answers: docs/demo-account.md. `make demo` runs the reboot investigation on
-# its five restarts (verdicts, then offline HTML reports) and shows the other incidents' evidence with
-# `trailtools events` (the login and cost notebooks are still to come).
+# its five restarts (verdicts, then offline HTML reports), the suspicious-login report, and shows the cost
+# incident's evidence with `trailtools events` (the cost notebook is still to come).
 demo: $(STAMP)
 	@mkdir -p reports
 	@echo "== The demo account's trail, all of it (Parquet and load stats in reports/) =="
@@ -28,13 +28,15 @@ demo: $(STAMP)
 	@echo "== Their reports: offline HTML + findings JSON + the executed notebook (trailtools report) =="
 	@for i in i-04c2a9e71d3b58f06 i-0b81f3d6c2e9a4775 i-07e5d2b9a1c4f3806 i-0f2a6c8e4b1d97a35 i-09d4b7e2f6a3c1508; do \
 	    $(TT) report reboot -p instance $$i --out reports || exit 1; done
-	@echo; echo "== 6. emma.wilson's sign-ins and what came next =="
+	@echo; echo "== 6. Suspicious logins: the report of the last week (trailtools report login) =="
+	$(TT) report login --out reports
+	@echo; echo "== 6. emma.wilson's sign-ins and what came next, as raw events =="
 	$(TT) events demo --principal emma.wilson --start 2026-10-11 --end 2026-10-11 --limit 20 \
 	    --columns eventTime,eventName,sourceIPAddress,responseElements.ConsoleLogin,additionalEventData.MFAUsed,errorMessage
 	@echo; echo "== 7. Who launched instances in ap-northeast-1? =="
 	$(TT) events demo --region ap-northeast-1 --event-name RunInstances
-	@echo; echo "Done: open the reboot-*.html reports in reports/ (they work offline). Still to come: the login"
-	@echo "and cost notebooks and their reports."
+	@echo; echo "Done: open the *.html reports in reports/ (they work offline). Still to come: the cost notebook"
+	@echo "and its report."
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -267,3 +267,42 @@ def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
         assert page.evaluate("typeof window.__xss") == "undefined"
         assert (opened.errors, opened.failed, opened.aborted) == ([], [], [])
     opened.check(inert)
+
+
+def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
+    """Sign-ins whose user name and user agent carry XSS payloads, through the login notebook's report."""
+    from conftest import record, s3_path, write_gz
+    from trailtools import report
+
+    recs = []
+    for n, payload in enumerate(PAYLOADS):
+        login = record(f"cccccccc-0000-4000-8000-{n:012d}", f"2026-11-20T10:0{n}:00Z", "ConsoleLogin",
+                       eventSource="signin.amazonaws.com", userAgent=payload,
+                       additionalEventData={"MFAUsed": "No", "LoginTo": payload},
+                       responseElements={"ConsoleLogin": "Success"})
+        login["userIdentity"]["userName"] = payload
+        login["userIdentity"]["arn"] = f"arn:aws:iam::111122223333:user/{payload}"
+        follow = record(f"cccccccc-0000-4000-8001-{n:012d}", f"2026-11-20T10:0{n}:30Z", "StopLogging",
+                        eventSource="cloudtrail.amazonaws.com", userAgent=payload,
+                        requestParameters={"name": payload})
+        follow["userIdentity"] = dict(login["userIdentity"])
+        recs += [login, follow]
+    write_gz(s3_path(tmp_path / "trail", "111122223333", "us-east-1", "20261120T1015Z"), {"Records": recs})
+    paths = report.run("login", {"source": str(tmp_path / "trail"), "start": "2026-11-20", "end": "2026-11-21"},
+                       out_dir=tmp_path / "out")
+    opened = Opened(browser, paths.html, tmp_path)
+    opened.charts_rendered(1)
+
+    def inert(page):
+        points = page.locator("#chart-0 .mark-symbol path")
+        for i in range(points.count()):
+            page.mouse.move(0, 0)
+            points.nth(i).hover(force=True)
+            page.wait_for_timeout(100)
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        body = page.locator("main").inner_text()
+        for p in PAYLOADS:
+            assert p in body, p
+        assert page.locator("main img, main script:not([type='application/json'])").count() == 0
+        assert (opened.errors, opened.failed, opened.aborted) == ([], [], [])
+    opened.check(inert)

@@ -20,6 +20,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: name -> (notebook file, the parameter that names the report, a one-line description)
 INVESTIGATIONS = {
     "reboot": ("reboot.ipynb", "instance", "why did this EC2 instance restart?"),
+    "login": ("suspicious_login.ipynb", "principal", "did someone log in who shouldn't have?"),
 }
 
 
@@ -99,7 +100,7 @@ def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, wit
     now = now or dt.datetime.now(dt.timezone.utc)
     out_dir.mkdir(parents=True, exist_ok=True)
     default = known[key]["default"]
-    keyval = parameters.get(key) or (json.loads(default) if default not in ("None", "") else key)
+    keyval = parameters.get(key) or (json.loads(default) if default not in ("None", "") else "all")
     base = out_dir / f"{Path(file).stem}-{_safe(keyval)}-{_stamp(now)}"
     paths = ReportPaths(base.with_suffix(".ipynb"), base.with_suffix(".html"), Path(f"{base}.findings.json"))
     raw_findings = Path(f"{base}.raw-findings.json")

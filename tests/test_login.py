@@ -1,0 +1,250 @@
+"""Suspicious sign-ins (trailtools.login): the demo's incident 6 and its look-alikes, real detonation logs, the AWS
+docs' sign-in examples, and each detector alone on small frames."""
+import pandas as pd
+import pytest
+
+from conftest import AWSDOCS, STRATUS, need, record, ts
+from trailtools import load_events
+from trailtools.findings import SEVERITIES
+from trailtools.login import (BURST_RULES, FOLLOW_UP_RULES, analyze_logins, brute_force, classify_follow_ups,
+                              novelty, password_spray, baseline_profile, signins, unknown_users)
+
+AT_MOST_LOW = ("low", "info")
+
+
+def _rank(sev: str) -> int:
+    return SEVERITIES.index(sev)
+
+
+@pytest.fixture(scope="module")
+def demo_frame():
+    return load_events("demo").frame
+
+
+@pytest.fixture(scope="module")
+def demo(demo_frame):
+    return analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", baseline_days=30)
+
+
+@pytest.fixture(scope="module")
+def stratus():
+    return load_events(str(need(STRATUS)), cache=False).frame
+
+
+def _file(frame, part):
+    return frame[frame["_file"].astype(str).str.contains(part, regex=False)]
+
+
+# ---- the demo account: incident 6 --------------------------------------------------------------------------------
+
+def test_emma_session_is_the_top_finding(demo):
+    top = demo.findings[0]
+    assert top.check == "login.session" and top.extra["principal"] == "emma.wilson"
+    assert top.severity in ("high", "critical")
+    assert top.extra["mitre"] == "T1078.004" and top.resource == "arn:aws:iam::314159265358:user/emma.wilson"
+    summaries = " ".join(e.summary for e in top.evidence)
+    for name in ("CreateAccessKey", "AttachUserPolicy", "StopLogging"):
+        assert name in summaries
+    assert "without MFA" in top.title and "4 failed" in top.title and "AdministratorAccess" in top.title
+    assert "stopped CloudTrail" in top.title
+    assert top.evidence[0].time == "2026-10-11T02:16:30Z"
+    assert sum(e.summary == "failed sign-in" for e in top.evidence) == 4
+    assert "11.7 h" in top.explanation   # the logging gap after StopLogging
+    assert {"T1098.001", "T1098.003", "T1562.008", "T1110.001"} <= set(top.extra["techniques"])
+
+
+def test_emma_individual_findings(demo):
+    emma = [f for f in demo.findings if f.extra.get("principal") == "emma.wilson"
+            and f.extra.get("session_start", "2026-10-11T02:16:30Z") == "2026-10-11T02:16:30Z"]
+    checks = {f.check for f in emma}
+    assert {"login.brute-force", "login.no-mfa", "login.new-ip", "login.new-network", "login.success-after-failures",
+            "login.persistence", "login.privilege-escalation", "login.defense-evasion"} <= checks
+    bf = next(f for f in emma if f.check == "login.brute-force")
+    assert bf.severity == "high" and bf.extra["failures"] == 4 and bf.extra["mitre"] == "T1110.001"
+
+
+def test_session_table(demo):
+    s = demo.sessions
+    emma = s[(s["principal"] == "emma.wilson") & (s["start"] == ts("2026-10-11T02:16:30Z"))].iloc[0]
+    assert emma["sourceIPAddress"] == "203.0.113.201" and emma["mfa"] == "No"
+    assert emma["risky"] == ["CreateAccessKey", "AttachUserPolicy", "StopLogging"]
+    assert emma["actions"] == 5     # ListUsers, ListAttachedUserPolicies and the three above
+    assert emma["end"] == ts("2026-10-11T14:16:30Z")
+    sig = demo.signins
+    assert set(sig.columns) >= {"time", "principal", "arn", "type", "result", "mfa", "sourceIPAddress", "userAgent",
+                                "errorMessage", "eventID"}
+    assert ((sig["principal"] == "emma.wilson") & (sig["result"] == "Failure") & sig["in_window"]).sum() == 4
+
+
+def test_benign_lookalikes_at_most_low(demo):
+    for who in ("frank.chen", "grace.kim"):
+        mine = [f for f in demo.findings if f.extra.get("principal") == who]
+        assert all(f.severity in AT_MOST_LOW for f in mine), [(f.check, f.severity) for f in mine]
+    frank = [f for f in demo.findings if f.extra.get("principal") == "frank.chen"
+             and f.extra.get("session_start") == "2026-10-07T13:12:40Z"]
+    assert {"login.new-ip", "login.session"} <= {f.check for f in frank}     # seen, but not raised
+    grace = [f for f in demo.findings if f.check == "login.success-after-failures"
+             and f.extra.get("principal") == "grace.kim"]
+    assert grace and grace[0].severity == "info"
+
+
+def test_principal_filter_and_notes(demo_frame):
+    a = analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", principal="grace.kim")
+    assert set(a.signins["principal"]) == {"grace.kim"}
+    assert all(f.extra.get("principal") in ("grace.kim", None) for f in a.findings)
+    assert any("GeoIP" in n for n in a.notes)
+    assert a.window == (ts("2026-10-07"), ts("2026-10-15")) and a.baseline[0] == ts("2026-09-07")
+
+
+def test_default_window_is_last_seven_days(demo_frame):
+    a = analyze_logins(demo_frame, principal="emma.wilson")
+    assert a.window[1] - a.window[0] == pd.Timedelta(days=7) and a.window[1] > ts("2026-10-14T23:59")
+    assert a.findings[0].extra["session_start"] == "2026-10-11T02:16:30Z"
+
+
+# ---- real data: Stratus Red Team detonations ---------------------------------------------------------------------
+
+def test_stratus_console_login_without_mfa(stratus):
+    a = analyze_logins(_file(stratus, "console-login-without-mfa"), start="2024-08-01", end="2024-08-03")
+    nomfa = [f for f in a.findings if f.check == "login.no-mfa"]
+    assert len(nomfa) == 1 and nomfa[0].evidence[0].ref == a.signins["eventID"].iloc[0]
+    assert nomfa[0].severity == "medium" and nomfa[0].resource.endswith(":user/stratus-red-team-nmfalu-jfzdtsvchl")
+    assert any("No sign-ins in the baseline" in n for n in a.notes)
+
+
+@pytest.mark.parametrize("part, category, names", [
+    ("iam-backdoor-user", "persistence", {"CreateAccessKey"}),
+    ("iam-create-admin-user", "persistence", {"CreateUser", "CreateAccessKey"}),
+    ("iam-create-admin-user", "privilege-escalation", {"AttachUserPolicy"}),
+    ("iam-create-backdoor-role", "persistence", {"CreateRole"}),
+    ("iam-create-backdoor-role", "privilege-escalation", {"AttachRolePolicy"}),
+    ("iam-backdoor-role", "persistence", {"UpdateAssumeRolePolicy"}),
+    ("iam-create-user-login-profile", "persistence", {"CreateLoginProfile"}),
+    ("iam-update-user-login-profile", "persistence", {"UpdateLoginProfile"}),
+    ("cloudtrail-stop", "defense-evasion", {"StopLogging"}),
+    ("cloudtrail-delete", "defense-evasion", {"DeleteTrail"}),
+    ("cloudtrail-event-selectors", "defense-evasion", {"PutEventSelectors"}),
+    ("vpc-remove-flow-logs", "defense-evasion", {"DeleteFlowLogs"}),
+])
+def test_stratus_follow_up_detector(stratus, part, category, names):
+    # these detonations call the API with access keys (no sign-in precedes them): the detector alone
+    ups = classify_follow_ups(_file(stratus, part))
+    got = set().union(*[{r["eventName"] for r in u.rows} for u in ups if u.category == category])
+    assert names <= got
+    assert all(u.mitre.startswith(("T1098", "T1136", "T1562")) for u in ups if u.category != "discovery")
+
+
+def test_stratus_persistence_after_a_sign_in(stratus):
+    """The admin-user detonation placed in a console session of its caller: the session finding names it."""
+    login = _file(stratus, "console-login-without-mfa").copy()
+    calls = _file(stratus, "iam-create-admin-user")
+    t0 = calls["eventTime"].min() - pd.Timedelta(minutes=5)
+    login["eventTime"] = t0
+    login["actor"] = pd.Categorical(["christophe"])
+    frame = pd.concat([login, calls]).sort_values("eventTime", kind="stable").reset_index(drop=True)
+    a = analyze_logins(frame, start=t0 - pd.Timedelta(hours=1), end=t0 + pd.Timedelta(hours=1))
+    top = a.findings[0]
+    assert top.check == "login.session" and top.severity in ("high", "critical")
+    assert {"persistence", "privilege-escalation"} <= set(top.extra["follow_ups"])
+
+
+# ---- real data: the AWS docs' sign-in examples -------------------------------------------------------------------
+
+def test_awsdocs_sign_in_examples():
+    frame = load_events(str(need(AWSDOCS)), cache=False).frame
+    frame = _file(frame, "console-sign-in")
+    a = analyze_logins(frame, start="2022-11-01", end="2022-12-01")
+    root = [f for f in a.findings if f.check == "login.root-signin"]
+    assert root and root[0].severity == "high"
+    assert any(f.check == "login.no-mfa" and f.extra["principal"] == "root" and f.severity == "high"
+               for f in a.findings)
+    fails = a.signins[a.signins["result"] == "Failure"]
+    assert len(fails) == 2 and set(fails["principal"]) == {"anaya", "root"}
+    assert (fails["errorMessage"] == "Failed authentication").all()
+    assert any(f.check == "login.root-activity" for f in a.findings)      # EnableMFADevice, PasswordUpdated
+
+
+# ---- the detectors alone -----------------------------------------------------------------------------------------
+
+def _frame(records):
+    import json
+    import tempfile
+    from pathlib import Path
+    d = Path(tempfile.mkdtemp())
+    (d / "t.json").write_text(json.dumps({"Records": records}))
+    return load_events(str(d), cache=False).frame
+
+
+def _login(eid, time, user, ip="192.0.2.10", ok=True, mfa="No", hidden=False):
+    ident = {"type": "IAMUser", "principalId": "AIDAX", "accountId": "111122223333", "accessKeyId": "",
+             "userName": "HIDDEN_DUE_TO_SECURITY_REASONS" if hidden else user}
+    if ok:
+        ident["arn"] = f"arn:aws:iam::111122223333:user/{user}"
+    return record(eid, time, "ConsoleLogin", userIdentity=ident, eventSource="signin.amazonaws.com",
+                  userAgent="Mozilla/5.0", eventType="AwsConsoleSignIn", readOnly=False, sourceIPAddress=ip,
+                  responseElements={"ConsoleLogin": "Success" if ok else "Failure"},
+                  additionalEventData={"MFAUsed": mfa, "LoginTo": "https://console.aws.amazon.com/"},
+                  **({} if ok else {"errorMessage": "Failed authentication"}))
+
+
+def test_spraying_unknown_users_and_bursts():
+    recs = [_login(f"f{i}", f"2024-01-01T10:0{i}:00Z", u, ip="198.51.100.9", ok=False)
+            for i, u in enumerate(["ann", "ben", "cat", "dan"])]
+    recs += [_login(f"h{i}", f"2024-01-01T11:0{i}:00Z", "x", ip="198.51.100.8", ok=False, hidden=True)
+             for i in range(3)]
+    sign = signins(_frame(recs))
+    spray = password_spray(sign)
+    assert len(spray) == 1 and spray[0].extra["mitre"] == "T1110.003" and len(spray[0].evidence) == 4
+    unknown = unknown_users(sign)
+    assert len(unknown) == 1 and unknown[0].resource == "198.51.100.8" and unknown[0].severity == "medium"
+    assert brute_force(sign) == []      # unknown names are unknown_users(), not a burst against one user
+
+
+def test_brute_force_needs_three_within_ten_minutes():
+    spread = [_login(f"s{i}", f"2024-01-01T1{i}:00:00Z", "ann", ok=False) for i in range(4)]
+    assert brute_force(signins(_frame(spread))) == []
+    close = [_login(f"c{i}", f"2024-01-01T10:0{i}:00Z", "ann", ok=False) for i in range(3)]
+    found = brute_force(signins(_frame(close)))
+    assert len(found) == 1 and found[0].severity == "medium" and found[0].extra["failures"] == 3
+
+
+def test_novelty_and_hours():
+    base = signins(_frame([_login(f"b{i}", f"2024-01-0{i + 1}T09:00:00Z", "ann", ip="192.0.2.10")
+                           for i in range(3)]))
+    usual = baseline_profile(base)["ann"]
+    row = {"sourceIPAddress": "192.0.2.99", "userAgent": "Mozilla/5.0", "time": ts("2024-01-09T10:30:00Z")}
+    assert novelty(row, usual) == ["new-ip"]
+    row = {"sourceIPAddress": "203.0.113.5", "userAgent": "curl", "time": ts("2024-01-09T03:00:00Z")}
+    assert novelty(row, usual) == ["new-ip", "new-network", "new-user-agent", "unusual-hour"]
+    assert novelty(row, None) == []
+
+
+def test_discovery_burst_and_access_denied_storm():
+    recs = [record(f"d{i}", f"2024-01-01T10:00:{i:02d}Z", "DescribeInstances") for i in range(12)]
+    recs += [record(f"e{i}", f"2024-01-01T11:00:{i:02d}Z", "GetSecretValue", errorCode="AccessDenied")
+             for i in range(5)]
+    ups = {u.category: u for u in classify_follow_ups(_frame(recs))}
+    assert len(ups["discovery"].rows) == 12
+    assert len(ups["access-denied"].rows) == 5
+
+
+def test_rules_are_data():
+    names = set().union(*[r.names for r in FOLLOW_UP_RULES])
+    assert {"CreateAccessKey", "StopLogging", "DeleteDetector", "StopConfigurationRecorder"} <= names
+    assert all(r.severity in SEVERITIES for r in FOLLOW_UP_RULES + BURST_RULES)
+
+
+def test_spraying_needs_the_failures_close_together():
+    recs = [_login(f"f{i}", f"2024-01-0{i + 1}T10:00:00Z", u, ip="198.51.100.9", ok=False)
+            for i, u in enumerate(["ann", "ben", "cat"])]
+    assert password_spray(signins(_frame(recs))) == []     # three typos on three days from one office address
+
+
+def test_findings_fit_the_findings_document(demo):
+    import json
+
+    from trailtools.findings_schema import build_document, validate
+    doc = build_document("login", {"source": "demo"}, verdict=None, findings=[f.to_dict() for f in demo.findings],
+                         sources=[], load_stats=None, generated_at="2026-10-15T00:00:00Z")
+    assert validate(json.loads(json.dumps(doc, default=str))) == []
+    assert doc["findings"][0]["principal"] == "emma.wilson"

@@ -1,0 +1,569 @@
+"""Suspicious sign-ins: who got in, from where, how, and what they did next. The pure analysis (no I/O).
+
+Events frame in, ranked findings out. Every console sign-in (``ConsoleLogin``, root included) in the window is judged
+against the same principal's sign-ins in the baseline before it (addresses, /24 networks, user agents, hours of the
+day), and each successful sign-in opens a *session* (until that principal's next successful sign-in, at most 12 h)
+whose follow-up actions are classified by the rule tables below (persistence, privilege escalation, defense
+evasion, discovery bursts, AccessDenied storms). The signals of a session add up to a score that sets its severity;
+a sign-in with MFA and no risky follow-up stays at most low.
+
+The detectors are separate pure functions so each can be tested alone: :func:`signins`, :func:`classify_follow_ups`,
+:func:`brute_force`, :func:`password_spray`, :func:`unknown_users`, :func:`root_activity`, :func:`baseline_profile`,
+:func:`novelty`.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import pandas as pd
+
+from .findings import SEVERITIES, EvidenceRef, Finding
+
+SIGNIN_EVENTS = ("ConsoleLogin",)
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+SESSION_LENGTH = pd.Timedelta(hours=12)
+FAILURE_LOOKBACK = pd.Timedelta(minutes=15)     # failures this long before a success count as "right before" it
+BRUTE_FORCE_COUNT, BRUTE_FORCE_WITHIN = 3, pd.Timedelta(minutes=10)
+SPRAY_PRINCIPALS, SPRAY_WITHIN = 3, pd.Timedelta(hours=1)
+HOUR_TOLERANCE_MIN = 120                        # a sign-in within +-2 h of a baseline one's time of day is usual
+MIN_BASELINE_FOR_HOURS = 3
+MITRE_VALID_ACCOUNTS = "T1078.004"
+NO_MFA_TYPES = ("IAMUser", "Root")              # federated (SSO, SAML) sign-ins do MFA at the identity provider
+DENIED_CODES = r"AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Follow-up calls that matter: any successful call named in ``names``."""
+
+    category: str
+    names: frozenset
+    mitre: str
+    weight: int
+    severity: str
+    what: str
+
+
+@dataclass(frozen=True)
+class BurstRule:
+    """Calls that matter in numbers: >= ``count`` rows whose ``column`` matches ``pattern`` within ``within``."""
+
+    category: str
+    column: str
+    pattern: str
+    count: int
+    within: pd.Timedelta
+    mitre: str
+    weight: int
+    severity: str
+    what: str
+
+
+FOLLOW_UP_RULES = (
+    Rule("persistence", frozenset({"CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile"}), "T1098.001", 3,
+         "high", "created or changed credentials"),
+    Rule("persistence", frozenset({"CreateUser"}), "T1136.003", 3, "high", "created an IAM user"),
+    Rule("persistence", frozenset({"CreateRole", "UpdateAssumeRolePolicy"}), "T1098.003", 3, "high",
+         "created a role or changed who may assume one"),
+    Rule("privilege-escalation", frozenset({"AttachUserPolicy", "PutUserPolicy", "AttachRolePolicy", "PutRolePolicy",
+                                            "AttachGroupPolicy", "PutGroupPolicy", "AddUserToGroup"}),
+         "T1098.003", 3, "high", "granted permissions"),
+    Rule("defense-evasion", frozenset({"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors",
+                                       "DeleteFlowLogs"}), "T1562.008", 4, "high", "disabled or reduced logging"),
+    Rule("defense-evasion", frozenset({"DeleteDetector", "UpdateDetector", "StopConfigurationRecorder",
+                                       "DeleteConfigurationRecorder"}), "T1562.001", 4, "high",
+         "disabled a security service (GuardDuty, Config)"),
+)
+BURST_RULES = (
+    BurstRule("discovery", "eventName", r"^(?:List|Describe|Get)", 10, pd.Timedelta(minutes=5), "T1087.004", 1, "low",
+              "enumerated the account"),
+    BurstRule("access-denied", "errorCode", DENIED_CODES, 5, pd.Timedelta(minutes=10), "T1580", 2, "medium",
+              "was denied access again and again"),
+)
+#: How a follow-up call reads in a title ({policy}: the policy's name).
+PHRASES = {
+    "CreateAccessKey": "created an access key", "CreateLoginProfile": "gave a user a console password",
+    "UpdateLoginProfile": "changed a console password", "CreateUser": "created a user",
+    "CreateRole": "created a role", "UpdateAssumeRolePolicy": "changed a role's trust policy",
+    "AttachUserPolicy": "attached {policy}", "AttachRolePolicy": "attached {policy} to a role",
+    "AttachGroupPolicy": "attached {policy} to a group", "PutUserPolicy": "put an inline user policy",
+    "PutRolePolicy": "put an inline role policy", "AddUserToGroup": "added a user to a group",
+    "StopLogging": "stopped CloudTrail", "DeleteTrail": "deleted the trail", "UpdateTrail": "changed the trail",
+    "PutEventSelectors": "changed the trail's event selectors", "DeleteFlowLogs": "deleted VPC flow logs",
+    "DeleteDetector": "deleted GuardDuty", "UpdateDetector": "changed GuardDuty",
+    "StopConfigurationRecorder": "stopped AWS Config", "DeleteConfigurationRecorder": "deleted AWS Config",
+}
+class Signal(NamedTuple):
+    weight: int
+    phrase: str         # how it reads after "<principal> signed in"
+    mitre: str
+    check: str
+    severity: str       # of its own finding (see _signal_severity for the exceptions)
+    remedy: str         # key of REMEDIATION
+
+
+SIGNALS = {
+    "root": Signal(3, "as root", "T1078.004", "login.root-signin", "medium", "root"),
+    "no-mfa": Signal(3, "without MFA", "T1078.004", "login.no-mfa", "medium", "no-mfa"),
+    "new-ip": Signal(1, "from a new address", "T1078.004", "login.new-ip", "low", "novelty"),
+    "new-network": Signal(1, "from a new network", "T1078.004", "login.new-network", "low", "novelty"),
+    "new-user-agent": Signal(1, "with a new user agent", "T1078.004", "login.new-user-agent", "low", "novelty"),
+    "unusual-hour": Signal(1, "at an unusual hour", "T1078.004", "login.unusual-hour", "low", "novelty"),
+    "failures-before": Signal(1, "after {n} failed attempt{s}", "T1110.001", "login.success-after-failures", "info",
+                              "failures"),
+}
+FAILURES_BEFORE_MANY = 3        # this many failures right before a success: weight 3 and high instead of 1 and info
+SCORE_SEVERITY = ((10, "critical"), (7, "high"), (4, "medium"), (2, "low"), (0, "info"))
+REMEDIATION = {
+    "session": "Confirm with the person that the session was theirs. If not: disable the user's console password "
+               "and access keys, revert what the session changed (keys, policies, users, roles, logging), and review "
+               "everything it did.",
+    "no-mfa": "Require MFA for console sign-in (an IAM policy denying everything without aws:MultiFactorAuthPresent, "
+              "or move the user to IAM Identity Center).",
+    "root": "Use root only for the tasks that need it; protect it with MFA and alert on every root sign-in.",
+    "failures": "Check whether the attempts were the user; enforce a strong password policy and MFA; block the source.",
+    "novelty": "Ask the principal whether the sign-in was theirs.",
+    "follow-up": "Review and revert the changes unless they were planned.",
+}
+
+
+@dataclass
+class LoginAnalysis:
+    signins: pd.DataFrame       # time, principal, arn, type, result, mfa, sourceIPAddress, userAgent, errorMessage,
+                                # eventID (window and baseline sign-ins; ``in_window`` says which)
+    sessions: pd.DataFrame      # principal, arn, start, end, sourceIPAddress, userAgent, mfa, signin_event,
+                                # actions (count), risky (list of eventNames), signals (list), score, severity
+    findings: list[Finding]     # most severe first
+    notes: list[str] = field(default_factory=list)   # the checks that could not be done, and why
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    baseline: tuple[pd.Timestamp, pd.Timestamp] | None = None
+
+
+def _iso(t) -> str | None:
+    return None if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _s(v) -> str | None:
+    try:
+        if v is None or pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v) if str(v) != "" else None
+
+
+def _ref(row: dict, summary: str | None = None) -> EvidenceRef:
+    t = row.get("eventTime", row.get("time"))
+    return EvidenceRef("cloudtrail", str(row.get("eventID")), _iso(t), summary or
+                       f"{row.get('eventName', 'ConsoleLogin')} by {row.get('actor', row.get('principal'))} "
+                       f"from {row.get('sourceIPAddress')}")
+
+
+def severity_for(score: float) -> str:
+    return next(sev for floor, sev in SCORE_SEVERITY if score >= floor)
+
+
+def network(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) around an address; the text itself for service names (``ec2.amazonaws.com``)."""
+    if not ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    return str(ipaddress.ip_network(f"{addr}/{24 if addr.version == 4 else 48}", strict=False))
+
+
+# ---- sign-ins -----------------------------------------------------------------------------------------------------
+
+def signins(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per console sign-in: time, principal, arn, type, result, mfa, sourceIPAddress, userAgent, ..."""
+    rows = events[events["eventName"].astype(object).isin(SIGNIN_EVENTS)]
+    result = rows["responseElements.ConsoleLogin"].astype(object)
+    failed = rows["errorMessage"].astype(object).notna() | rows["errorCode"].astype(object).notna()
+    result = result.where(result.notna(), failed.map({True: "Failure", False: "Success"}))
+    user = rows["userIdentity.userName"].astype(object)
+    arn = rows["userIdentity.arn"].astype(object)
+    return pd.DataFrame({
+        "time": rows["eventTime"], "principal": rows["actor"].astype(object), "arn": arn,
+        "type": rows["userIdentity.type"].astype(object), "result": result,
+        "mfa": rows["additionalEventData.MFAUsed"].astype(object),
+        "sourceIPAddress": rows["sourceIPAddress"].astype(object), "userAgent": rows["userAgent"].astype(object),
+        "errorMessage": rows["errorMessage"].astype(object), "eventID": rows["eventID"].astype(object),
+        "unknown_user": (user == HIDDEN) | (arn == HIDDEN),
+    }).reset_index(drop=True)
+
+
+def baseline_profile(baseline: pd.DataFrame) -> dict[str, dict]:
+    """What is usual per principal, from its successful baseline sign-ins: ips, networks, agents, minutes of day."""
+    out: dict[str, dict] = {}
+    for r in baseline[baseline["result"] == "Success"].to_dict("records"):
+        p = out.setdefault(r["principal"], {"ips": set(), "networks": set(), "agents": set(), "minutes": []})
+        p["ips"].add(r["sourceIPAddress"])
+        p["networks"].add(network(_s(r["sourceIPAddress"])))
+        p["agents"].add(r["userAgent"])
+        p["minutes"].append(r["time"].hour * 60 + r["time"].minute)
+    return out
+
+
+def novelty(signin: dict, usual: dict | None) -> list[str]:
+    """Which of new-ip, new-network, new-user-agent, unusual-hour hold for a sign-in against its principal's usual."""
+    if not usual:
+        return []
+    out = []
+    if signin["sourceIPAddress"] not in usual["ips"]:
+        out.append("new-ip")
+    if network(_s(signin["sourceIPAddress"])) not in usual["networks"]:
+        out.append("new-network")
+    if signin["userAgent"] not in usual["agents"]:
+        out.append("new-user-agent")
+    if len(usual["minutes"]) >= MIN_BASELINE_FOR_HOURS:
+        m = signin["time"].hour * 60 + signin["time"].minute
+        if all(min(abs(m - b), 1440 - abs(m - b)) > HOUR_TOLERANCE_MIN for b in usual["minutes"]):
+            out.append("unusual-hour")
+    return out
+
+
+# ---- failed sign-ins ---------------------------------------------------------------------------------------------
+
+def _failures(sign: pd.DataFrame) -> pd.DataFrame:
+    return sign[sign["result"] == "Failure"].sort_values("time", kind="stable")
+
+
+def _bursts(times: pd.Series, count: int, within: pd.Timedelta) -> list[slice]:
+    """Maximal runs of times (sorted) holding >= count within any ``within``: as slices of positions."""
+    t = times.reset_index(drop=True)
+    out, i, n = [], 0, len(t)
+    while i < n:
+        j = int(t.searchsorted(t[i] + within, side="left"))
+        if j - i >= count:
+            end = j
+            while end < n and t[end] - t[end - 1] <= within:
+                end += 1
+            out.append(slice(i, end))
+            i = end
+        else:
+            i += 1
+    return out
+
+
+def brute_force(sign: pd.DataFrame) -> list[Finding]:
+    """>= 3 failed sign-ins against one principal within 10 minutes (T1110.001)."""
+    out = []
+    fails = _failures(sign)
+    fails = fails[~fails["unknown_user"]]          # those are unknown_users()
+    succ = sign[sign["result"] == "Success"]
+    for principal, rows in fails.groupby("principal", sort=True):
+        for sl in _bursts(rows["time"], BRUTE_FORCE_COUNT, BRUTE_FORCE_WITHIN):
+            burst = rows.iloc[sl].to_dict("records")
+            last, ips = burst[-1]["time"], sorted({str(b["sourceIPAddress"]) for b in burst})
+            won = succ[(succ["principal"] == principal) & (succ["time"] > last)
+                       & (succ["time"] <= last + FAILURE_LOOKBACK) & succ["sourceIPAddress"].isin(ips)]
+            then = " and then succeeded" if len(won) else ""
+            out.append(Finding(
+                "login.brute-force", "high" if len(won) else "medium",
+                f"{len(burst)} failed sign-ins for {principal} within {_minutes(last - burst[0]['time'])}{then}",
+                f"{len(burst)} console sign-ins for {principal} failed between {_iso(burst[0]['time'])} and "
+                f"{_iso(last)} from {', '.join(ips)}" + (f"; a sign-in from the same address succeeded at "
+                                                       f"{_iso(won['time'].iloc[0])}." if len(won) else "."),
+                _s(burst[0]["arn"]) or str(principal),
+                tuple(_ref(b, "failed sign-in") for b in burst) + tuple(_ref(r, "successful sign-in")
+                                                                        for r in won.to_dict("records")[:1]),
+                REMEDIATION["failures"],
+                extra={"mitre": "T1110.001", "principal": principal, "score": 3 + (3 if len(won) else 0),
+                       "failures": len(burst)}))
+    return out
+
+
+def password_spray(sign: pd.DataFrame) -> list[Finding]:
+    """One source address failing against >= 3 principals within an hour (T1110.003)."""
+    out = []
+    for ip, fails in _failures(sign).groupby("sourceIPAddress", sort=True):
+        for sl in _bursts(fails["time"], SPRAY_PRINCIPALS, SPRAY_WITHIN):
+            rows = fails.iloc[sl]
+            names = sorted(rows["principal"].dropna().astype(str).unique())
+            if len(names) < SPRAY_PRINCIPALS:
+                continue
+            out.append(Finding(
+                "login.password-spray", "high", f"{ip} failed to sign in as {len(names)} different principals",
+                f"{len(rows)} failed console sign-ins from {ip} between {_iso(rows['time'].iloc[0])} and "
+                f"{_iso(rows['time'].iloc[-1])} against {', '.join(names[:10])}{' ...' if len(names) > 10 else ''}"
+                ": password spraying.", str(ip),
+                tuple(_ref(r, f"failed sign-in as {r['principal']}") for r in rows.to_dict("records")[:50]),
+                REMEDIATION["failures"],
+                extra={"mitre": "T1110.003", "principal": None, "score": 5, "principals": names}))
+    return out
+
+
+def unknown_users(sign: pd.DataFrame) -> list[Finding]:
+    """Failed sign-ins to user names that do not exist (CloudTrail hides the name: HIDDEN_DUE_TO_SECURITY_REASONS)."""
+    out = []
+    rows = _failures(sign)
+    for ip, grp in rows[rows["unknown_user"]].groupby("sourceIPAddress", sort=True):
+        n = len(grp)
+        out.append(Finding(
+            "login.unknown-user", "medium" if n >= BRUTE_FORCE_COUNT else "low",
+            f"{n} sign-in attempt{'s' if n > 1 else ''} from {ip} to user names that do not exist",
+            "CloudTrail hides the user name of a failed sign-in when no such user exists (mistyped names, or "
+            "someone guessing).", str(ip), tuple(_ref(r, "failed sign-in, unknown user")
+                                                 for r in grp.to_dict("records")[:50]),
+            REMEDIATION["failures"], extra={"mitre": "T1110.001", "principal": None, "score": min(n, 4)}))
+    return out
+
+
+def root_activity(events: pd.DataFrame) -> list[Finding]:
+    """Any use of the root user other than signing in (sign-ins are judged as sessions)."""
+    rows = events[(events["userIdentity.type"].astype(object) == "Root")
+                  & ~events["eventName"].astype(object).isin(SIGNIN_EVENTS + ("CheckMfa",))]
+    if rows.empty:
+        return []
+    recs = rows.to_dict("records")
+    names = rows["eventName"].astype(object).value_counts()
+    return [Finding(
+        "login.root-activity", "medium", f"The root user made {len(recs)} API call{'s' if len(recs) > 1 else ''}",
+        f"Root calls between {_iso(recs[0]['eventTime'])} and {_iso(recs[-1]['eventTime'])}: "
+        + ", ".join(f"{k} x{v}" for k, v in names.head(10).items()) + ".",
+        _s(recs[0].get("userIdentity.arn")) or "root", tuple(_ref(r) for r in recs[:50]), REMEDIATION["root"],
+        extra={"mitre": MITRE_VALID_ACCOUNTS, "principal": "root", "score": 3})]
+
+
+# ---- what a session did -------------------------------------------------------------------------------------------
+
+@dataclass
+class FollowUp:
+    category: str
+    mitre: str
+    weight: int
+    severity: str
+    what: str
+    rows: list[dict]
+
+
+def classify_follow_ups(events: pd.DataFrame) -> list[FollowUp]:
+    """The risky calls among some events (a session's, or any), by the rule tables: one FollowUp per matching rule."""
+    out = []
+    if events.empty:
+        return out
+    ok = events["errorCode"].astype(object).isna()
+    names = events["eventName"].astype(object)
+    for rule in FOLLOW_UP_RULES:
+        hit = events[ok & names.isin(rule.names)]
+        if len(hit):
+            out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
+                                hit.to_dict("records")))
+    for rule in BURST_RULES:
+        col = events[rule.column].astype(object).fillna("").astype(str)
+        hit = events[col.str.contains(rule.pattern, regex=True)].sort_values("eventTime", kind="stable")
+        spans = _bursts(hit["eventTime"], rule.count, rule.within)
+        if spans:
+            best = max(spans, key=lambda s: s.stop - s.start)
+            out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
+                                hit.iloc[best].to_dict("records")))
+    return out
+
+
+def _phrase(row: dict) -> str:
+    text = PHRASES.get(row["eventName"], f"called {row['eventName']}")
+    if "{policy}" in text:
+        try:
+            params = json.loads(row.get("requestParameters") or "{}") or {}
+        except (TypeError, ValueError):
+            params = {}
+        policy = str(params.get("policyArn") or params.get("policyName") or "a policy").rsplit("/", 1)[-1]
+        text = text.format(policy=policy)
+    return text
+
+
+def _new_keys(rows: pd.DataFrame) -> list[str]:
+    keys = []
+    for text in rows.loc[rows["eventName"].astype(object) == "CreateAccessKey", "responseElements"]:
+        try:
+            keys.append(json.loads(text)["accessKey"]["accessKeyId"])
+        except (TypeError, ValueError, KeyError):
+            pass
+    return keys
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _minutes(d: pd.Timedelta) -> str:
+    return f"{max(1, round(d.total_seconds() / 60))} min"
+
+
+def _signal_severity(key: str, s: dict, failures: int) -> str:
+    """A signal's own finding: failures before a success are high when many; root without MFA is high; a new
+    place or hour with MFA is info."""
+    if key == "failures-before" and failures >= FAILURES_BEFORE_MANY or key in ("no-mfa", "root") \
+            and s["type"] == "Root" and s["mfa"] == "No":
+        return "high"
+    return "info" if SIGNALS[key].remedy == "novelty" and s["mfa"] == "Yes" else SIGNALS[key].severity
+
+
+def _logging_gap(ups: list[FollowUp], all_times: pd.Series) -> pd.Timedelta | None:
+    """How long the trail is silent after a StopLogging/DeleteTrail of the session (if more than an hour)."""
+    for r in (r for u in ups for r in u.rows if r["eventName"] in ("StopLogging", "DeleteTrail")):
+        nxt = all_times.searchsorted(r["eventTime"], side="right")
+        if nxt < len(all_times) and all_times.iloc[nxt] - r["eventTime"] > pd.Timedelta(hours=1):
+            return all_times.iloc[nxt] - r["eventTime"]
+    return None
+
+
+def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dict | None, all_times: pd.Series):
+    """One session: its signals, follow-ups, score, and findings (the combined one first)."""
+    principal, arn, when, ip = s["principal"], _s(s["arn"]) or str(s["principal"]), _iso(s["time"]), \
+        s["sourceIPAddress"]
+    before = sign[(sign["principal"] == principal) & (sign["result"] == "Failure") & (sign["sourceIPAddress"] == ip)
+                  & (sign["time"] < s["time"]) & (sign["time"] >= s["time"] - FAILURE_LOOKBACK)].to_dict("records")
+    keys = (["root"] if s["type"] == "Root" else []) + (
+        ["no-mfa"] if s["mfa"] == "No" and s["type"] in NO_MFA_TYPES else []) + novelty(s, usual) + (
+        ["failures-before"] if before else [])
+    signals = {k: 3 if k == "failures-before" and len(before) >= FAILURES_BEFORE_MANY else SIGNALS[k].weight
+               for k in keys}
+    ups = classify_follow_ups(actions)
+    score = sum(signals.values()) + sum(u.weight for u in ups)
+    severity = severity_for(score)
+    if s["mfa"] == "Yes" and not any(u.weight >= 2 for u in ups) and len(before) < FAILURES_BEFORE_MANY:
+        severity = max(severity, "low", key=SEVERITIES.index)    # a new place with MFA and nothing risky after it
+    sref, fails = _ref(s, "successful sign-in"), [_ref(r, "failed sign-in") for r in before]
+    base = {"principal": principal, "session_start": when}
+    phrase = {k: SIGNALS[k].phrase.format(n=len(before), s="s" if len(before) > 1 else "") for k in signals}
+    found = [Finding(
+        SIGNALS[k].check, _signal_severity(k, s, len(before)), f"{principal} signed in {phrase[k]} ({ip}, {when})",
+        f"Console sign-in of {principal} at {when} from {ip} ({s['userAgent']}), MFA: {s['mfa']}: {phrase[k]}"
+        + (" compared with its baseline sign-ins." if SIGNALS[k].remedy == "novelty" else "."), arn,
+        (sref, *fails) if k == "failures-before" else (sref,), REMEDIATION[SIGNALS[k].remedy],
+        extra={"mitre": SIGNALS[k].mitre, **base, "score": w}) for k, w in signals.items()]
+    for u in ups:
+        found.append(Finding(
+            f"login.{u.category}", u.severity,
+            f"{principal} {u.what} after signing in: " + _join(sorted({_phrase(r) for r in u.rows})),
+            f"In the session that began with the sign-in at {when} from {ip}, {principal} {u.what} ({len(u.rows)} "
+            f"call{'s' if len(u.rows) > 1 else ''} from {_iso(u.rows[0]['eventTime'])}).", arn,
+            tuple(_ref(r) for r in u.rows[:50]), REMEDIATION["follow-up"],
+            extra={"mitre": u.mitre, **base, "score": u.weight}))
+    risky = [r for u in ups if u.category != "discovery" for r in u.rows]
+    if signals or ups:
+        how = [phrase[k] for k in SIGNALS if k in signals and not (k == "new-network" and "new-ip" in signals)]
+        if "new-ip" in signals and "new-network" in signals:
+            how[how.index(phrase["new-ip"])] += " in a new network"
+        did = list(dict.fromkeys(_phrase(r) for r in risky)) + [u.what for u in ups if u.category == "discovery"]
+        title = f"{principal} signed in " + ", ".join(how) + (f", then {_join(did)}" if did else "")
+        why = (f"Sign-in at {when} from {ip} ({s['userAgent']}), MFA: {s['mfa']}. Signals: "
+               f"{', '.join(f'{k} (+{w})' for k, w in signals.items()) or 'none'}; follow-ups: "
+               f"{', '.join(f'{u.category}/{u.mitre} (+{u.weight})' for u in ups) or 'none'}; {len(actions)} calls "
+               f"in the session (until {_iso(end)}). Score {score}.")
+        gap = _logging_gap(ups, all_times)
+        if gap is not None:
+            why += f" The trail then has no events for {gap.total_seconds() / 3600:.1f} h."
+        discovery = [_ref(r) for u in ups if u.category == "discovery" for r in u.rows[:3]]
+        found.insert(0, Finding(
+            "login.session", severity, title.replace("signed in , then", "signed in, then").strip(), why, arn,
+            (sref, *fails, *(_ref(r) for r in risky), *discovery), REMEDIATION["session"],
+            status="INFO" if severity == "info" else "FAIL",
+            extra={"mitre": MITRE_VALID_ACCOUNTS, **base, "score": score,
+                   "techniques": sorted({SIGNALS[k].mitre for k in signals} | {u.mitre for u in ups}),
+                   "signals": dict(signals), "follow_ups": [u.category for u in ups]}))
+    row = {"principal": principal, "arn": arn, "start": s["time"], "end": end, "sourceIPAddress": ip,
+           "userAgent": s["userAgent"], "mfa": s["mfa"], "signin_event": s["eventID"], "actions": len(actions),
+           "risky": [r["eventName"] for r in risky] + [u.category for u in ups if u.category == "discovery"],
+           "signals": list(signals), "score": score, "severity": severity}
+    return row, found
+
+
+# ---- the analysis -------------------------------------------------------------------------------------------------
+
+def _utc(t) -> pd.Timestamp:
+    t = pd.Timestamp(t)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) -> pd.Series:
+    arn = frame[arn_col].astype(object).fillna("").astype(str)
+    return (frame[actor_col].astype(object) == principal) | (arn == principal) | arn.str.endswith("/" + principal)
+
+
+def session_events(events: pd.DataFrame, principal: str, start, end, *, mine: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
+    """Everything a sign-in session did, in order: the principal's calls after the sign-in until the session ends,
+    and whatever the access keys created in it did later (``mine``: the principal's rows, when already at hand)."""
+    if mine is None:
+        mine = events[events["actor"].astype(object) == principal]
+    acts = mine[(mine["eventTime"] > start) & (mine["eventTime"] < end)
+                & ~mine["eventName"].astype(object).isin(SIGNIN_EVENTS)]
+    keys = _new_keys(acts)
+    if keys:  # what the keys created in the session did, whenever
+        extra = events[events["userIdentity.accessKeyId"].astype(object).isin(keys) & (events["eventTime"] > start)
+                       & ~events.index.isin(acts.index)]
+        acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
+    return acts
+
+
+def risky_actions(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """The follow-up actions of every session that a rule calls risky: time, principal, eventName, category,
+    mitre, sourceIPAddress, eventID (for the timeline)."""
+    rows = []
+    for s in sessions.to_dict("records"):
+        for up in classify_follow_ups(session_events(events, s["principal"], s["start"], s["end"])):
+            for r in up.rows:
+                rows.append({"time": r.get("eventTime"), "principal": s["principal"], "eventName": r.get("eventName"),
+                             "category": up.category, "mitre": up.mitre, "sourceIPAddress": r.get("sourceIPAddress"),
+                             "eventID": r.get("eventID")})
+    return pd.DataFrame(rows, columns=["time", "principal", "eventName", "category", "mitre", "sourceIPAddress",
+                                       "eventID"])
+
+
+def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days: int = 30,
+                   principal: str | None = None) -> LoginAnalysis:
+    """Sign-ins in [start, end) (default: the frame's last 7 days) judged against the ``baseline_days`` before."""
+    notes = ["No GeoIP/ASN database: the new-country, new-ASN and impossible-travel checks were not done."]
+    if events.empty:
+        return LoginAnalysis(signins(events) if len(events.columns) else pd.DataFrame(), pd.DataFrame(), [],
+                             notes + ["No events."])
+    times = events["eventTime"]
+    end = _utc(end) if end is not None else times.max() + pd.Timedelta(microseconds=1)
+    start = _utc(start) if start is not None else end - pd.Timedelta(days=7)
+    b_start = start - pd.Timedelta(days=baseline_days)
+    sign = signins(events)
+    if principal:
+        sign = sign[_matches(sign, principal, "principal", "arn")]
+    sign = sign[(sign["time"] >= b_start) & (sign["time"] < end)].reset_index(drop=True)
+    sign["in_window"] = sign["time"] >= start
+    base, win = sign[~sign["in_window"]], sign[sign["in_window"]]
+    if base.empty:
+        notes.append(f"No sign-ins in the baseline ({_iso(b_start)} to {_iso(start)}): new address, network, "
+                     "user agent and hour checks were not done.")
+    if times.min() > b_start:
+        notes.append(f"The events begin at {_iso(times.min())}, after the baseline's start ({_iso(b_start)}): "
+                     "the baseline is shorter than asked.")
+    usual = baseline_profile(base)
+    no_history = sorted({str(p) for p in win.loc[win["result"] == "Success", "principal"] if p not in usual})
+    if no_history and not base.empty:
+        notes.append("No baseline sign-ins for " + ", ".join(no_history[:10]) + (" ..." if len(no_history) > 10
+                                                                               else "") + ": not judged as new.")
+    findings = brute_force(win) + password_spray(win) + unknown_users(win)
+    scope = events[(times >= start) & (times < end)]
+    if principal:
+        scope = scope[_matches(scope, principal, "actor", "userIdentity.arn")]
+    findings += root_activity(scope)
+    by_actor = {k: g for k, g in events.groupby(events["actor"].astype(object), sort=False)}
+    succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
+    all_next = sign[sign["result"] == "Success"]
+    sessions = []
+    for s in succ.to_dict("records"):
+        later = all_next[(all_next["principal"] == s["principal"]) & (all_next["time"] > s["time"])]["time"]
+        s_end = min(s["time"] + SESSION_LENGTH, later.min() if len(later) else s["time"] + SESSION_LENGTH)
+        acts = session_events(events, s["principal"], s["time"], s_end,
+                              mine=by_actor.get(s["principal"], events.iloc[:0]))
+        row, found = _session(s, s_end, acts, win, usual.get(s["principal"]), times)
+        sessions.append(row)
+        findings += found
+    order = {sev: i for i, sev in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (-f.extra.get("score", 0), order[f.severity], f.check != "login.session"))
+    cols = ["principal", "arn", "start", "end", "sourceIPAddress", "userAgent", "mfa", "signin_event", "actions",
+            "risky", "signals", "score", "severity"]
+    return LoginAnalysis(sign, pd.DataFrame(sessions, columns=cols), findings, notes, (start, end), (b_start, start))
