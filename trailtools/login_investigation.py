@@ -13,7 +13,8 @@ from . import login
 from .errors import QueryError
 from .load import load_events
 from .query import Query, parse_time
-from .reboot_investigation import _resolve, versions
+from .source_data import resolve_source
+from .provenance import versions
 from .views.tables import Table
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
@@ -98,7 +99,7 @@ def investigate(*, source: str = "demo", start=None, end=None, principal: str | 
     if int(baseline_days) < 1:
         raise QueryError(f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
                          "what is normal for each principal.")
-    src = _resolve(source)
+    src = resolve_source(source)
     end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
     start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_WINDOW
     if end_t <= start_t:

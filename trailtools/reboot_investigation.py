@@ -2,7 +2,6 @@
 analyse it (:mod:`trailtools.reboot`), and show it (verdict box, timeline, tables, findings JSON)."""
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -16,7 +15,9 @@ from .aws.ec2 import INSTANCE_ID
 from .errors import QueryError, TrailtoolsError
 from .findings import Finding
 from .load import load_events
+from .provenance import file_digest, relative_path, versions
 from .query import Query, parse_time
+from .source_data import resolve_source
 from .views.tables import Table
 
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
@@ -50,30 +51,6 @@ def _os_log_paths(os_logs) -> list[Path]:
     return files
 
 
-@dataclass
-class _Source:
-    """Where each kind of data is for a source URI: the trail, and (for the demo or a folder in its layout) the
-    saved API responses and guest logs beside it."""
-
-    uri: str
-    trail: str
-    folder: Path | None
-    now: pd.Timestamp
-
-
-def _resolve(source: str) -> _Source:
-    if source == "demo":
-        from .demo import ensure_demo_account
-
-        folder = ensure_demo_account()
-        manifest = json.loads((folder / "manifest.json").read_text())
-        return _Source(source, "demo", folder, pd.Timestamp(manifest["now"]))
-    path = Path(source).expanduser()
-    if "://" not in source and path.is_dir():
-        return _Source(source, source, path, pd.Timestamp.now(tz="UTC").floor("s"))
-    return _Source(source, source, None, pd.Timestamp.now(tz="UTC").floor("s"))
-
-
 def _empty_or(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame()
 
@@ -94,7 +71,7 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
     from .oslogs import read_guest_logs
 
     instance = check_instance(instance)
-    src = _resolve(source)
+    src = resolve_source(source)
     end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
     start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_SEARCH
     if end_t <= start_t:
@@ -169,7 +146,7 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
         ev.guest_events, ev.guest_boots = guest.events.copy(), guest.boots.copy()
         for frame in (ev.guest_events, ev.guest_boots):  # refs read "oslogs/i-.../messages:12", not a cache path
             if "file" in frame:
-                frame["file"] = [_relative(f, src.folder) for f in frame["file"]]
+                frame["file"] = [relative_path(f, src.folder) for f in frame["file"]]
         origin = "given" if given else f"from {source}"
         ev.sources.append(reboot.SourceStatus("Guest OS logs", "consulted" if len(guest.events) else "empty",
                                               f"{len(paths)} files {origin}; {len(guest.boots)} boots found"
@@ -281,9 +258,9 @@ class RebootInvestigation:
         # values that depend on the run rather than the inputs (timing, cache hits) are left out, so the same
         # inputs give the same report
         stats = {k: v for k, v in (self.evidence.load_stats or {}).items() if k not in ("elapsed_s", "files_cached")}
-        folder = _resolve(self.evidence.source).folder
+        folder = resolve_source(self.evidence.source).folder
         return {"source": self.evidence.source,
-                "inputs": [{**_file_digest(p), "path": _relative(p, folder)} for p in self.evidence.inputs],
+                "inputs": [{**file_digest(p), "path": relative_path(p, folder)} for p in self.evidence.inputs],
                 "load_stats": stats, "versions": versions()}
 
     def to_dict(self) -> dict:
@@ -300,41 +277,6 @@ class RebootInvestigation:
         """Write :meth:`to_json` to ``path`` (nothing when path is empty)."""
         if path:
             Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
-
-
-def _relative(path, folder: Path | None) -> str:
-    """A path inside the source's folder as relative to it (the same report wherever the folder is)."""
-    if folder is not None:
-        try:
-            return Path(path).resolve().relative_to(folder.resolve()).as_posix()
-        except ValueError:
-            pass
-    return str(path)
-
-
-def _file_digest(path: str) -> dict:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return {"path": path, "sha256": h.hexdigest(), "bytes": Path(path).stat().st_size}
-    except OSError as exc:
-        return {"path": path, "error": exc.strerror or str(exc)}
-
-
-def versions() -> dict:
-    """trailtools' and its main libraries' versions, for the provenance appendix."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for name in ("trailtools", "pandas", "pyarrow", "msgspec", "altair", "boto3", "papermill"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def investigate(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
