@@ -44,9 +44,13 @@ class LoginInvestigation:
                 "<p>No sign-in in this window needs a human's attention (nothing above low).</p>")
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.analysis.notes)
         return HTML(f"<div class='trailtools-verdict' style='border:2px solid #444;padding:0.8em;border-radius:6px'>"
-                    f"<p style='font-size:1.2em'><b>{len(self.analysis.signins)} sign-ins between {esc(lo)} and "
+                    f"<p style='font-size:1.2em'><b>{self.signins_in_window()} sign-ins between {esc(lo)} and "
                     f"{esc(hi)} in {esc(self.source)}; {len(top)} worth a look.</b></p>{body}"
                     + (f"<p><i>Checks not done:</i></p><ul>{notes}</ul>" if notes else "") + "</div>")
+
+    def signins_in_window(self) -> int:
+        sign = self.analysis.signins
+        return int(sign["in_window"].sum()) if "in_window" in sign else len(sign)
 
     def timeline(self):
         from .views.signins import signin_timeline
