@@ -7,8 +7,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def iso_time(t) -> str | None:
+    """A time as CloudTrail writes it (``2026-10-06T14:22:31Z``, UTC); None for a missing one."""
+    return None if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,16 @@ class Finding:
         return out
 
 
-def to_json(findings: list[Finding], **context) -> str:
-    """The machine-readable form written beside every report: context (instance, window, source...) + findings."""
-    return json.dumps({**context, "findings": [f.to_dict() for f in findings]}, indent=2, default=str)
+class JsonOutput:
+    """What an investigation hands to tickets and report tooling: ``to_dict()`` as JSON, to a string or a file."""
+
+    def to_dict(self) -> dict:  # pragma: no cover - every investigation defines it
+        raise NotImplementedError
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def write_json(self, path: str | None) -> None:
+        """Write :meth:`to_json` to ``path`` (nothing when path is empty)."""
+        if path:
+            Path(path).write_text(self.to_json() + "\n", encoding="utf-8")

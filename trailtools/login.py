@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .findings import SEVERITIES, EvidenceRef, Finding
+from .findings import SEVERITIES, EvidenceRef, Finding, iso_time
 
 SIGNIN_EVENTS = ("ConsoleLogin",)
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -142,10 +142,6 @@ class LoginAnalysis:
     baseline: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
 
-def _iso(t) -> str | None:
-    return None if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _s(v) -> str | None:
     try:
         if v is None or pd.isna(v):
@@ -157,7 +153,7 @@ def _s(v) -> str | None:
 
 def _ref(row: dict, summary: str | None = None) -> EvidenceRef:
     t = row.get("eventTime", row.get("time"))
-    return EvidenceRef("cloudtrail", str(row.get("eventID")), _iso(t), summary or
+    return EvidenceRef("cloudtrail", str(row.get("eventID")), iso_time(t), summary or
                        f"{row.get('eventName', 'ConsoleLogin')} by {row.get('actor', row.get('principal'))} "
                        f"from {row.get('sourceIPAddress')}")
 
@@ -266,9 +262,9 @@ def brute_force(sign: pd.DataFrame) -> list[Finding]:
             out.append(Finding(
                 "login.brute-force", "high" if len(won) else "medium",
                 f"{len(burst)} failed sign-ins for {principal} within {_minutes(last - burst[0]['time'])}{then}",
-                f"{len(burst)} console sign-ins for {principal} failed between {_iso(burst[0]['time'])} and "
-                f"{_iso(last)} from {', '.join(ips)}" + (f"; a sign-in from the same address succeeded at "
-                                                       f"{_iso(won['time'].iloc[0])}." if len(won) else "."),
+                f"{len(burst)} console sign-ins for {principal} failed between {iso_time(burst[0]['time'])} and "
+                f"{iso_time(last)} from {', '.join(ips)}" + (f"; a sign-in from the same address succeeded at "
+                                                       f"{iso_time(won['time'].iloc[0])}." if len(won) else "."),
                 _s(burst[0]["arn"]) or str(principal),
                 tuple(_ref(b, "failed sign-in") for b in burst) + tuple(_ref(r, "successful sign-in")
                                                                         for r in won.to_dict("records")[:1]),
@@ -289,8 +285,8 @@ def password_spray(sign: pd.DataFrame) -> list[Finding]:
                 continue
             out.append(Finding(
                 "login.password-spray", "high", f"{ip} failed to sign in as {len(names)} different principals",
-                f"{len(rows)} failed console sign-ins from {ip} between {_iso(rows['time'].iloc[0])} and "
-                f"{_iso(rows['time'].iloc[-1])} against {', '.join(names[:10])}{' ...' if len(names) > 10 else ''}"
+                f"{len(rows)} failed console sign-ins from {ip} between {iso_time(rows['time'].iloc[0])} and "
+                f"{iso_time(rows['time'].iloc[-1])} against {', '.join(names[:10])}{' ...' if len(names) > 10 else ''}"
                 ": password spraying.", str(ip),
                 tuple(_ref(r, f"failed sign-in as {r['principal']}") for r in rows.to_dict("records")[:50]),
                 REMEDIATION["failures"],
@@ -324,7 +320,7 @@ def root_activity(events: pd.DataFrame) -> list[Finding]:
     names = rows["eventName"].astype(object).value_counts()
     return [Finding(
         "login.root-activity", "medium", f"The root user made {len(recs)} API call{'s' if len(recs) > 1 else ''}",
-        f"Root calls between {_iso(recs[0]['eventTime'])} and {_iso(recs[-1]['eventTime'])}: "
+        f"Root calls between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
         + ", ".join(f"{k} x{v}" for k, v in names.head(10).items()) + ".",
         _s(recs[0].get("userIdentity.arn")) or "root", tuple(_ref(r) for r in recs[:50]), REMEDIATION["root"],
         extra={"mitre": MITRE_VALID_ACCOUNTS, "principal": "root", "score": 3})]
@@ -415,7 +411,7 @@ def _logging_gap(ups: list[FollowUp], all_times: pd.Series) -> pd.Timedelta | No
 
 def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dict | None, all_times: pd.Series):
     """One session: its signals, follow-ups, score, and findings (the combined one first)."""
-    principal, arn, when, ip = s["principal"], _s(s["arn"]) or str(s["principal"]), _iso(s["time"]), \
+    principal, arn, when, ip = s["principal"], _s(s["arn"]) or str(s["principal"]), iso_time(s["time"]), \
         s["sourceIPAddress"]
     before = sign[(sign["principal"] == principal) & (sign["result"] == "Failure") & (sign["sourceIPAddress"] == ip)
                   & (sign["time"] < s["time"]) & (sign["time"] >= s["time"] - FAILURE_LOOKBACK)].to_dict("records")
@@ -443,7 +439,7 @@ def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dic
             f"login.{u.category}", u.severity,
             f"{principal} {u.what} after signing in: " + _join(sorted({_phrase(r) for r in u.rows})),
             f"In the session that began with the sign-in at {when} from {ip}, {principal} {u.what} ({len(u.rows)} "
-            f"call{'s' if len(u.rows) > 1 else ''} from {_iso(u.rows[0]['eventTime'])}).", arn,
+            f"call{'s' if len(u.rows) > 1 else ''} from {iso_time(u.rows[0]['eventTime'])}).", arn,
             tuple(_ref(r) for r in u.rows[:50]), REMEDIATION["follow-up"],
             extra={"mitre": u.mitre, **base, "score": u.weight}))
     risky = [r for u in ups if u.category != "discovery" for r in u.rows]
@@ -456,7 +452,7 @@ def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dic
         why = (f"Sign-in at {when} from {ip} ({s['userAgent']}), MFA: {s['mfa']}. Signals: "
                f"{', '.join(f'{k} (+{w})' for k, w in signals.items()) or 'none'}; follow-ups: "
                f"{', '.join(f'{u.category}/{u.mitre} (+{u.weight})' for u in ups) or 'none'}; {len(actions)} calls "
-               f"in the session (until {_iso(end)}). Score {score}.")
+               f"in the session (until {iso_time(end)}). Score {score}.")
         gap = _logging_gap(ups, all_times)
         if gap is not None:
             why += f" The trail then has no events for {gap.total_seconds() / 3600:.1f} h."
@@ -535,10 +531,10 @@ def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days:
     sign["in_window"] = sign["time"] >= start
     base, win = sign[~sign["in_window"]], sign[sign["in_window"]]
     if base.empty:
-        notes.append(f"No sign-ins in the baseline ({_iso(b_start)} to {_iso(start)}): new address, network, "
+        notes.append(f"No sign-ins in the baseline ({iso_time(b_start)} to {iso_time(start)}): new address, network, "
                      "user agent and hour checks were not done.")
     if times.min() > b_start:
-        notes.append(f"The events begin at {_iso(times.min())}, after the baseline's start ({_iso(b_start)}): "
+        notes.append(f"The events begin at {iso_time(times.min())}, after the baseline's start ({iso_time(b_start)}): "
                      "the baseline is shorter than asked.")
     usual = baseline_profile(base)
     no_history = sorted({str(p) for p in win.loc[win["result"] == "Success", "principal"] if p not in usual})

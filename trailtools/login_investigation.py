@@ -3,13 +3,12 @@ analyse the sign-ins (:mod:`trailtools.login`), and show the ranked answer, the 
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from . import login
+from .findings import JsonOutput
 from .errors import QueryError
 from .load import load_events
 from .query import Query, parse_time
@@ -21,7 +20,7 @@ DEFAULT_WINDOW = pd.Timedelta(days=7)
 
 
 @dataclass
-class LoginInvestigation:
+class LoginInvestigation(JsonOutput):
     source: str
     window: tuple[pd.Timestamp, pd.Timestamp]
     events: pd.DataFrame
@@ -34,7 +33,7 @@ class LoginInvestigation:
 
     def summary_box(self):
         """The sessions worth a human's time, ranked, in plain words (every value escaped)."""
-        from IPython.display import HTML
+        from .views.answer import answer_box
 
         esc = html.escape
         top = [f for f in self.findings if f.severity in ("critical", "high", "medium")][:5]
@@ -43,10 +42,9 @@ class LoginInvestigation:
         body = (f"<ol>{items}</ol>" if items else
                 "<p>No sign-in in this window needs a human's attention (nothing above low).</p>")
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.analysis.notes)
-        return HTML(f"<div class='trailtools-verdict' style='border:2px solid #444;padding:0.8em;border-radius:6px'>"
-                    f"<p style='font-size:1.2em'><b>{self.signins_in_window()} sign-ins between {esc(lo)} and "
-                    f"{esc(hi)} in {esc(self.source)}; {len(top)} worth a look.</b></p>{body}"
-                    + (f"<p><i>Checks not done:</i></p><ul>{notes}</ul>" if notes else "") + "</div>")
+        return answer_box(f"{self.signins_in_window()} sign-ins between {lo} and {hi} in {self.source}; "
+                          f"{len(top)} worth a look.",
+                          body + (f"<p><i>Checks not done:</i></p><ul>{notes}</ul>" if notes else ""))
 
     def signins_in_window(self) -> int:
         sign = self.analysis.signins
@@ -88,13 +86,6 @@ class LoginInvestigation:
                 "findings": [f.to_dict() for f in self.findings],
                 "provenance": {"source": self.source, "load_stats": self.load_stats, "versions": versions()}}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str)
-
-    def write_json(self, path: str | None) -> None:
-        """Write :meth:`to_json` to ``path`` (nothing when path is empty)."""
-        if path:
-            Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
 
 def investigate(*, source: str = "demo", start=None, end=None, principal: str | None = None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .findings import EvidenceRef, Finding
+from .findings import EvidenceRef, Finding, iso_time
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
@@ -92,13 +92,9 @@ class Verdict:
         return {
             "instance": self.instance, "cause": self.cause, "cause_text": CAUSES[self.cause],
             "summary": self.summary, "confidence": self.confidence,
-            "restart": _iso(self.restart), "actor": self.actor, "how": self.how, "where": self.where,
+            "restart": iso_time(self.restart), "actor": self.actor, "how": self.how, "where": self.where,
             "evidence": [e.__dict__ for e in self.evidence], "would_change": self.would_change,
         }
-
-
-def _iso(t) -> str | None:
-    return None if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _missing(value) -> bool:
@@ -148,7 +144,7 @@ def is_automation(call: dict, how: str) -> bool:
 
 def _call_ref(call: dict) -> EvidenceRef:
     who = call.get("actor") or "?"
-    return EvidenceRef("cloudtrail", str(call.get("eventID")), _iso(call.get("eventTime")),
+    return EvidenceRef("cloudtrail", str(call.get("eventID")), iso_time(call.get("eventTime")),
                        f"{call.get('eventName')} by {who} from {call.get('sourceIPAddress')}")
 
 
@@ -186,7 +182,7 @@ def _boot_at(ev: InstanceEvidence, restart) -> dict | None:
 
 
 def _guest_ref(row: dict, summary: str) -> EvidenceRef:
-    return EvidenceRef("guest-log", f"{row.get('file')}:{row.get('line')}", _iso(row.get("time")), summary)
+    return EvidenceRef("guest-log", f"{row.get('file')}:{row.get('line')}", iso_time(row.get("time")), summary)
 
 
 def _consulted(ev: InstanceEvidence, name: str) -> bool:
@@ -201,8 +197,8 @@ def analyze(ev: InstanceEvidence) -> Verdict:
         anything = any(not f.empty for f in (ev.calls, ev.health, ev.scheduled, ev.status_failures, ev.guest_events))
         what = "no restart" if anything else "no evidence"
         return Verdict(ev.instance, "undetermined",
-                       f"No restart found: {what} for {ev.instance} between {_iso(ev.window[0])} and "
-                       f"{_iso(ev.window[1])} in {ev.source or 'the source'}.", "low", None,
+                       f"No restart found: {what} for {ev.instance} between {iso_time(ev.window[0])} and "
+                       f"{iso_time(ev.window[1])} in {ev.source or 'the source'}.", "low", None,
                        would_change=_missing_sources(ev) or "A wider window, or another source.")
     restart = restarts[-1] if restarts else calls[-1]["eventTime"]
     boot = _boot_at(ev, restart)
@@ -224,7 +220,7 @@ def analyze(ev: InstanceEvidence) -> Verdict:
                 "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
         return Verdict(ev.instance, cause,
                        f"{ev.instance} was {verb} by {call.get('actor')} through {how} from "
-                       f"{call.get('sourceIPAddress')} at {_iso(call['eventTime'])}.",
+                       f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
                        confidence, pd.Timestamp(restart), call.get("actor"), how, call.get("sourceIPAddress"), chain,
                        "Only a CloudTrail record forged or replayed by someone with access to the trail; check the "
                        "caller's other activity around that time.")
@@ -240,14 +236,14 @@ def analyze(ev: InstanceEvidence) -> Verdict:
                  and s["notBefore"] - EVENT_SLACK <= restart
                  <= (s["notAfter"] if pd.notna(s.get("notAfter")) else s["notBefore"]) + EVENT_SLACK]
     if planned or scheduled:
-        chain = [EvidenceRef("health", h["arn"], _iso(h.get("startTime")), str(h.get("eventTypeCode")))
+        chain = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
                  for h in planned]
-        chain += [EvidenceRef("scheduled-event", str(s.get("eventId")), _iso(s.get("notBefore")),
+        chain += [EvidenceRef("scheduled-event", str(s.get("eventId")), iso_time(s.get("notBefore")),
                               f"{s.get('code')}: {s.get('description')}") for s in scheduled]
         chain += boot_ref
         confidence = "high" if (planned and scheduled) or ((planned or scheduled) and boot) else "medium"
         return Verdict(ev.instance, "aws-maintenance",
-                       f"{ev.instance} was restarted by AWS scheduled maintenance at {_iso(restart)} "
+                       f"{ev.instance} was restarted by AWS scheduled maintenance at {iso_time(restart)} "
                        f"({(planned[0]['eventTypeCode'] if planned else scheduled[0]['code'])}); no API call "
                        "restarted it.", confidence, pd.Timestamp(restart), "AWS", "scheduled maintenance", None,
                        chain, "A RebootInstances/StopInstances call at that time would mean someone acted first.")
@@ -262,15 +258,15 @@ def analyze(ev: InstanceEvidence) -> Verdict:
              and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
     if (failed or checks or unclean) and not panic:
         recovered = any("AUTO_RECOVERY_SUCCESS" in str(h.get("eventTypeCode")) for h in failed)
-        chain = [EvidenceRef("health", h["arn"], _iso(h.get("startTime")), str(h.get("eventTypeCode")))
+        chain = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
                  for h in failed]
-        chain += [EvidenceRef("metric", f"{f['metric']}:{_iso(f['start'])}", _iso(f["start"]),
-                              f"{f['metric']} failed from {_iso(f['start'])} to {_iso(f['end'])}") for f in checks]
+        chain += [EvidenceRef("metric", f"{f['metric']}:{iso_time(f['start'])}", iso_time(f["start"]),
+                              f"{f['metric']} failed from {iso_time(f['start'])} to {iso_time(f['end'])}") for f in checks]
         chain += boot_ref
         confidence = "high" if failed and checks else "medium" if (failed or checks) else "low"
         kind = "a failure of the AWS host, recovered automatically" if recovered else "a failure of the AWS host"
         return Verdict(ev.instance, "aws-host-failure",
-                       f"{ev.instance} restarted at {_iso(restart)} after {kind}; no API call and no shutdown "
+                       f"{ev.instance} restarted at {iso_time(restart)} after {kind}; no API call and no shutdown "
                        "from inside the guest preceded it.", confidence, pd.Timestamp(restart), "AWS",
                        "automatic recovery" if recovered else "host failure", None, chain,
                        "A shutdown sequence in the guest log before the boot would point inside the guest."
@@ -292,14 +288,14 @@ def analyze(ev: InstanceEvidence) -> Verdict:
         cloudtrail = _consulted(ev, "CloudTrail")
         confidence = "high" if (who or panic) and cloudtrail else "medium" if cloudtrail else "low"
         return Verdict(ev.instance, "guest",
-                       f"{ev.instance} was restarted from inside the guest at {_iso(restart)}: {detail}; no API "
+                       f"{ev.instance} was restarted from inside the guest at {iso_time(restart)}: {detail}; no API "
                        "call restarted it.", confidence, pd.Timestamp(restart), who, "inside the guest", None, chain,
                        "A RebootInstances call at that time missing from this trail (a gap in logging) would "
                        "change it; check the trail's coverage.")
 
     chain = boot_ref
     return Verdict(ev.instance, "undetermined",
-                   f"{ev.instance} restarted at {_iso(restart)} but nothing found explains it.", "low",
+                   f"{ev.instance} restarted at {iso_time(restart)} but nothing found explains it.", "low",
                    pd.Timestamp(restart), evidence=chain,
                    would_change=_missing_sources(ev) or "Guest logs from before the restart would show whether "
                    "it shut down cleanly.")
@@ -337,9 +333,9 @@ def findings(ev: InstanceEvidence, verdict: Verdict, now: pd.Timestamp | None = 
     for s in _rows(ev.scheduled):
         if not s.get("completed") and not s.get("canceled") and pd.notna(s.get("notBefore")) and s["notBefore"] > now:
             out.append(Finding("reboot.upcoming-event", "medium",
-                               f"{ev.instance} has a scheduled {s.get('code')} from {_iso(s['notBefore'])}",
+                               f"{ev.instance} has a scheduled {s.get('code')} from {iso_time(s['notBefore'])}",
                                str(s.get("description") or ""), ev.instance,
-                               (EvidenceRef("scheduled-event", str(s.get("eventId")), _iso(s["notBefore"]),
+                               (EvidenceRef("scheduled-event", str(s.get("eventId")), iso_time(s["notBefore"]),
                                             str(s.get("code"))),),
                                "Reschedule it (ModifyInstanceEventStartTime) or stop and start the instance "
                                "yourself before then to move it to healthy hardware."))
@@ -365,7 +361,7 @@ def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
                      "how": None, "ref": s.get("eventId"), "detail": s.get("description")})
     for f in _rows(ev.status_failures):
         rows.append({"time": f.get("start"), "end": f.get("end"), "lane": "Status checks", "what": f.get("metric"),
-                     "who": None, "where": None, "how": None, "ref": f"{f.get('metric')}:{_iso(f.get('start'))}",
+                     "who": None, "where": None, "how": None, "ref": f"{f.get('metric')}:{iso_time(f.get('start'))}",
                      "detail": f"{f.get('datapoints')} failed datapoints"})
     for g in _rows(ev.guest_events):
         rows.append({"time": g.get("time"), "lane": "Guest OS", "what": g.get("kind"), "who": g.get("user"),

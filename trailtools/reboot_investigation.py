@@ -3,7 +3,6 @@ analyse it (:mod:`trailtools.reboot`), and show it (verdict box, timeline, table
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import pandas as pd
 from . import reboot
 from .aws.ec2 import INSTANCE_ID
 from .errors import QueryError, TrailtoolsError
-from .findings import Finding
+from .findings import Finding, JsonOutput, iso_time
 from .load import load_events
 from .provenance import file_digest, relative_path, versions
 from .query import Query, parse_time
@@ -210,27 +209,25 @@ def _clip(ev: reboot.InstanceEvidence) -> None:
 
 
 @dataclass
-class RebootInvestigation:
+class RebootInvestigation(JsonOutput):
     evidence: reboot.InstanceEvidence
     verdict: reboot.Verdict
     findings: list[Finding]
 
     def verdict_box(self):
         """The verdict in plain words, as HTML (every value escaped: log strings are attacker-controlled)."""
-        from IPython.display import HTML
+        from .views.answer import answer_box
 
         v = self.verdict
         esc = html.escape
         rows = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(x))}</td></tr>"
                        for k, x in (("Cause", reboot.CAUSES[v.cause]), ("Confidence", v.confidence),
-                                    ("Restart", reboot._iso(v.restart) or "not found"), ("Actor", v.actor),
+                                    ("Restart", iso_time(v.restart) or "not found"), ("Actor", v.actor),
                                     ("How", v.how), ("From", v.where)) if x)
         chain = "".join(f"<li><code>{esc(e.kind)}</code> {esc(e.time or '')} {esc(e.summary)} "
                         f"<small>({esc(e.ref)})</small></li>" for e in v.evidence)
-        return HTML(f"<div class='trailtools-verdict' style='border:2px solid #444;padding:0.8em;"
-                    f"border-radius:6px'><p style='font-size:1.2em'><b>{esc(v.summary)}</b></p>"
-                    f"<table>{rows}</table><p>Evidence:</p><ol>{chain or '<li>none</li>'}</ol>"
-                    f"<p><i>What would change this: {esc(v.would_change)}</i></p></div>")
+        return answer_box(v.summary, f"<table>{rows}</table><p>Evidence:</p><ol>{chain or '<li>none</li>'}</ol>"
+                                     f"<p><i>What would change this: {esc(v.would_change)}</i></p>")
 
     def timeline(self):
         from .views.timeline import instance_timeline
@@ -266,17 +263,10 @@ class RebootInvestigation:
     def to_dict(self) -> dict:
         ev = self.evidence
         return {"investigation": "reboot", "instance": ev.instance, "source": ev.source,
-                "window": [reboot._iso(ev.window[0]), reboot._iso(ev.window[1])],
+                "window": [iso_time(ev.window[0]), iso_time(ev.window[1])],
                 "verdict": self.verdict.to_dict(), "sources": [s.__dict__ for s in ev.sources],
                 "findings": [f.to_dict() for f in self.findings], "provenance": self.provenance()}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str)
-
-    def write_json(self, path: str | None) -> None:
-        """Write :meth:`to_json` to ``path`` (nothing when path is empty)."""
-        if path:
-            Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
 
 def investigate(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
