@@ -22,9 +22,10 @@ def _environment_requirements() -> dict[str, str]:
     out = {}
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
-        m = re.match(r"^  - ([A-Za-z0-9_.-]+.*)$", line)
-        if m and _name(m.group(1)) not in ("python", "pip"):
-            out[_name(m.group(1))] = m.group(1)
+        # conda packages ("  - name>=x"), and pip-only ones in the pip section ("      - name>=x")
+        m = re.match(r"^(?:  |      )- ([A-Za-z0-9_.-]+[^#]*)", line)
+        if m and _name(m.group(1)) not in ("python", "pip", "-e"):
+            out[_name(m.group(1))] = m.group(1).strip()
     return out
 
 
