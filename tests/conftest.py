@@ -123,3 +123,22 @@ def aws_env(moto_server, monkeypatch):
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return moto_server
+
+
+@pytest.fixture
+def api_calls(monkeypatch):
+    """Every AWS API call made during the test, as the IAM action it needs (``s3:ListBucket`` for ListObjectsV2)."""
+    from botocore.client import BaseClient
+
+    from trailtools.aws.errors import IAM_ACTION
+
+    calls = set()
+    real = BaseClient._make_api_call
+
+    def record_call(self, operation, params):
+        service = self.meta.service_model.service_name
+        calls.add(IAM_ACTION.get((service, operation), f"{self.meta.service_model.signing_name}:{operation}"))
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", record_call)
+    return calls

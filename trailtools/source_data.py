@@ -20,7 +20,9 @@ class SourceData:
     now: pd.Timestamp
 
 
-def resolve_source(source: str) -> SourceData:
+def resolve_source(source: str, *, profile: str | None = None) -> SourceData:
+    """Where ``source``'s data is; ``profile`` (a notebook parameter) is added to a live trail URI (``s3://``,
+    ``lookup://``, ``athena://``) that does not name one itself."""
     if source == "demo":
         from .demo import ensure_demo_account
 
@@ -30,4 +32,6 @@ def resolve_source(source: str) -> SourceData:
     path = Path(source).expanduser()
     if "://" not in source and path.is_dir():
         return SourceData(source, source, path, pd.Timestamp.now(tz="UTC").floor("s"))
-    return SourceData(source, source, None, pd.Timestamp.now(tz="UTC").floor("s"))
+    from .sources import with_credentials
+
+    return SourceData(source, with_credentials(source, profile=profile), None, pd.Timestamp.now(tz="UTC").floor("s"))

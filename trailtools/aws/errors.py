@@ -12,7 +12,11 @@ from botocore import exceptions as bx
 from trailtools.errors import TrailtoolsError
 
 SERVICE_NAMES = {"health": "AWS Health", "ec2": "Amazon EC2", "cloudwatch": "Amazon CloudWatch",
-                 "cloudtrail": "AWS CloudTrail", "ce": "AWS Cost Explorer"}
+                 "cloudtrail": "AWS CloudTrail", "ce": "AWS Cost Explorer", "s3": "Amazon S3",
+                 "athena": "Amazon Athena", "glue": "AWS Glue"}
+#: API operations whose IAM action has another name than ``service:Operation``.
+IAM_ACTION = {("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "ListObjects"): "s3:ListBucket",
+              ("s3", "HeadObject"): "s3:GetObject"}
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
                  "Forbidden"}
 THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
@@ -44,7 +48,7 @@ class AwsDataUnavailable(TrailtoolsError):
 
 def _sentence(exc: Exception, service: str, operation: str) -> tuple[str, str | None]:
     name = SERVICE_NAMES.get(service, service)
-    action = f"{service}:{operation}"
+    action = IAM_ACTION.get((service, operation), f"{service}:{operation}")
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code") or None
@@ -69,6 +73,9 @@ def _sentence(exc: Exception, service: str, operation: str) -> tuple[str, str | 
         if code == "OptInRequired":
             return (f"The region is not enabled for this account, so {name} cannot be read there (OptInRequired); "
                     f"enable the region or pick another."), code
+        if code == "NoSuchBucket":
+            return (f"There is no S3 bucket by that name ({code}: {text}); check the bucket in the source URI "
+                    f"(the trail's S3 bucket, as `aws cloudtrail describe-trails` shows it)."), code
         if code and code.startswith("InvalidInstanceID"):
             return (f"{name} knows no such instance in this region ({code}: {text}); check the instance ID and "
                     f"the region."), code

@@ -36,6 +36,25 @@ def get_loader(uri: str) -> Callable:
     return _LOCAL[0]
 
 
+#: the schemes that read from AWS itself and take ``?profile=`` / ``?region=`` options in the URI
+LIVE_SCHEMES = ("s3://", "lookup://", "athena://")
+
+
+def with_credentials(uri: str, *, profile: str | None = None, region: str | None = None) -> str:
+    """``uri`` with a notebook's ``profile`` (and ``region``) added as URI options when it names a live source and
+    does not set them itself; any other URI comes back unchanged. Credentials themselves never go in a URI: the
+    profile names an entry of the standard boto3 chain (~/.aws/config, SSO)."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    if not uri.startswith(LIVE_SCHEMES) or not (profile or region):
+        return uri
+    have = parse_qs(urlsplit(uri).query)
+    extra = {k: v for k, v in (("profile", profile), ("region", region)) if v and k not in have}
+    if not extra:
+        return uri
+    return uri + ("&" if "?" in uri else "?") + urlencode(extra)
+
+
 def schemes() -> list[str]:
     return sorted(_REGISTRY)
 
@@ -45,6 +64,20 @@ def _register_builtin() -> None:
 
     register_local(local.load_local)
     register("demo", demo.load_demo)
+    # the live sources import boto3 only when used
+    register("s3://", _lazy("s3", "load_s3"))
+    register("lookup://", _lazy("lookup", "load_lookup"))
+    register("athena://", _lazy("athena", "load_athena"))
+
+
+def _lazy(module: str, name: str) -> Callable:
+    def loader(uri, query, options):
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)(uri, query, options)
+
+    loader.__name__ = f"load_{module}"
+    return loader
 
 
 _register_builtin()

@@ -1,0 +1,414 @@
+"""``s3://BUCKET[/PREFIX][?profile=NAME&region=REGION&workers=N]``: a CloudTrail trail bucket, read in place.
+
+Only the query's prefixes are listed, never the whole bucket: the accounts (and Organization IDs) under
+``AWSLogs/`` and each account's regions are discovered with ``Delimiter='/'`` listings (one request a level), then
+for each account and region only the ``YYYY/MM/DD/`` folders of the query's window are listed (the window widened
+by the same delivery margins as local files; a query without a start lists the region whole). Objects whose name
+puts them outside the query are not downloaded. Digest files are never listed.
+
+Objects are downloaded with a bounded pool of threads into the download cache,
+``<cache root>/s3/<bucket>/<key folder>/<ETag>/<name>`` (the cache root of :mod:`trailtools.cache`), so a rerun
+downloads nothing that has not changed (a rewritten object has a new ETag); then they are parsed exactly like local
+files (:mod:`trailtools.chunk`), so the same events frame comes out, and ``LoadResult.raw`` reads a row's record
+from the downloaded copy.
+
+``PREFIX`` may be the folder holding ``AWSLogs/`` or any folder inside it (``AWSLogs/o-abc/111122223333/``). A
+prefix with no ``AWSLogs/`` under it is read as a flat folder: every object under it is listed and read.
+Credentials: the standard chain, or the profile named in the URI; ``region`` is only a hint (S3 redirects).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from .. import cache, layout, parallel
+from ..aws.errors import AWS_ERRORS, AwsDataUnavailable
+from ..aws.session import client as make_client
+from ..aws.session import explain
+from ..chunk import Chunk, from_cache
+from ..errors import SourceError, TrailtoolsError
+from ..progress import Progress
+from ..query import EARLY_MARGIN, Query
+from ..result import LoadOptions, LoadResult, collect
+from ..stats import LoadStats
+
+#: What this source calls (docs/iam-policy.json must allow them).
+IAM_ACTIONS = ("s3:ListBucket", "s3:GetObject")
+#: Objects downloaded at once.
+DOWNLOAD_WORKERS = 8
+#: Prefixes listed at once.
+LIST_WORKERS = 8
+#: ListObjectsV2 pages of 1,000 keys followed for one prefix at most (a day of one region holds about 300).
+MAX_LIST_PAGES = 1000
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
+_READ_KINDS = ("CloudTrail", "CloudTrail-Insight")
+
+#: The requests of the last load in this process (by API operation): the benchmark and tests read it.
+last_requests: Counter = Counter()
+
+
+# ---------------------------------------------------------------- URIs shared by the live sources
+
+def uri_parts(uri: str, scheme: str) -> tuple[str, str, dict[str, str]]:
+    """``scheme://netloc/path?k=v`` -> (netloc, path without the leading slash, {k: v})."""
+    parts = urlsplit(uri)
+    if parts.scheme != scheme:
+        raise SourceError(f"{uri!r} is not a {scheme}:// URI.")
+    opts = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=False).items()}
+    return parts.netloc, parts.path.lstrip("/"), opts
+
+
+def int_option(opts: dict, name: str, default: int, uri: str) -> int:
+    try:
+        value = int(opts.get(name, default))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SourceError(f"{name}={opts.get(name)!r} in {uri} is not a positive whole number.")
+    return value
+
+
+# ---------------------------------------------------------------- downloaded files -> the events frame
+
+def read_files(groups: list[tuple[list[str], bool]], query: Query, stats: LoadStats,
+               options: LoadOptions) -> LoadResult:
+    """Parse local files exactly as the local source does: ``groups`` of (paths, cacheable) become chunks, cached
+    chunks come from the Parquet cache, the rest are parsed (in worker processes when large), and the results are
+    folded into ``stats`` and the frame. Shared by every live source."""
+    chunks = [Chunk(paths, cacheable=options.cache and ok, position=i)
+              for i, (paths, ok) in enumerate(g for g in groups if g[0])]
+    total = sum(len(c.paths) for c in chunks)
+    bar = Progress(total, enabled=options.progress if options.progress is not None else (None if total > 200
+                                                                                          else False))
+    cached = from_cache(chunks)
+    todo = [c for c, hit in zip(chunks, cached) if hit is None]
+    size = 0
+    for c in todo:
+        for p in c.paths:
+            try:
+                size += os.path.getsize(p)
+            except OSError:
+                pass
+    try:
+        bar(total - sum(len(c.paths) for c in todo))
+        parsed = parallel.run(todo, total_bytes=size, workers=options.workers, progress=bar)
+    finally:
+        bar.close()
+    results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
+    return collect(results, query, stats)
+
+
+def write_cache_file(path: Path, text: str) -> None:
+    """Write a fetched file under the cache root atomically; a folder that refuses it is one sentence."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SourceError(f"Cannot keep the fetched events under {cache.cache_root()} ({exc.strerror or exc}); free "
+                          "some space or set TRAILTOOLS_CACHE_DIR to a writable folder.") from None
+
+
+# ---------------------------------------------------------------- listing
+
+class _Counter:
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, op: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[op] += n
+
+
+@dataclass
+class S3Object:
+    key: str
+    etag: str
+    size: int
+
+
+@dataclass
+class Listing:
+    """What the listings found: the objects to read by group (one listed prefix), and what was left alone."""
+
+    groups: dict[str, list[S3Object]] = field(default_factory=lambda: defaultdict(list))
+    whole: dict[str, bool] = field(default_factory=dict)     # group -> every event file in it is wanted
+    seen: int = 0
+    pruned: int = 0
+    digests: int = 0
+    insights: int = 0
+    others: int = 0
+    prefixes: list[str] = field(default_factory=list)        # the prefixes whose objects were listed
+    unlistable: list[tuple[str, AwsDataUnavailable]] = field(default_factory=list)
+
+
+def _list(s3, bucket: str, prefix: str, counter: _Counter, *, delimiter: bool):
+    """(sub-prefixes, objects) under prefix; every page followed, up to MAX_LIST_PAGES."""
+    subs, objects, token = [], [], None
+    for _ in range(MAX_LIST_PAGES):
+        params = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
+        if delimiter:
+            params["Delimiter"] = "/"
+        if token:
+            params["ContinuationToken"] = token
+        counter.add("ListObjectsV2")
+        try:
+            resp = s3.list_objects_v2(**params)
+        except AWS_ERRORS as exc:
+            raise explain(exc, "s3", "ListObjectsV2") from exc
+        subs += [p["Prefix"] for p in resp.get("CommonPrefixes") or []]
+        objects += [S3Object(o["Key"], (o.get("ETag") or "").strip('"'), int(o.get("Size") or 0))
+                    for o in resp.get("Contents") or []]
+        if not resp.get("IsTruncated"):
+            return subs, objects
+        token = resp.get("NextContinuationToken")
+    raise SourceError(f"s3://{bucket}/{prefix} holds more than {MAX_LIST_PAGES * 1000:,} objects in one folder: "
+                      "narrow the time window.")
+
+
+def window_days(query: Query, today: date | None = None) -> list[date] | None:
+    """The YYYY/MM/DD folders that may hold files of the query's window, or None to list everything."""
+    if query.start is None:
+        return None
+    first = (query.start - EARLY_MARGIN).date()
+    end = query.end + query.late_margin if query.end else datetime.now(timezone.utc)
+    last = min(end.date(), today or datetime.now(timezone.utc).date() + timedelta(days=1))
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _name(prefix: str) -> str:
+    return prefix.rstrip("/").rsplit("/", 1)[-1]
+
+
+def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter) -> list[tuple[str, bool]]:
+    """The prefixes whose objects are to be listed: (prefix, recursive). Discovery lists one level at a time."""
+    out: list[tuple[str, bool]] = []
+    days = window_days(query)
+
+    def region_level(region_prefix: str):
+        if days is None:
+            out.append((region_prefix, True))
+        else:
+            out.extend((f"{region_prefix}{d:%Y/%m/%d}/", False) for d in days)
+
+    def walk(pfx: str, level: str):
+        if level == "top":
+            subs, _ = _list(s3, bucket, pfx, counter, delimiter=True)
+            if f"{pfx}AWSLogs/" in subs:
+                return walk(f"{pfx}AWSLogs/", "awslogs")
+            if not pfx:  # never list a whole bucket: say where the trail may be instead
+                shown = ", ".join(f"s3://{bucket}/{s}" for s in subs[:5]) or "nothing"
+                raise SourceError(f"s3://{bucket} has no AWSLogs/ folder at its top (it holds {shown}): the "
+                                  "trail may write under a key prefix; give s3://BUCKET/PREFIX.")
+            out.append((pfx, True))  # a flat folder: everything under it
+            return None
+        subs, _ = _list(s3, bucket, pfx, counter, delimiter=True)
+        if level in ("awslogs", "org"):
+            orgs = [s for s in subs if level == "awslogs" and _ORG.match(_name(s))]
+            accounts = [s for s in subs if _ACCOUNT.match(_name(s))
+                        and (not query.accounts or _name(s) in query.accounts)]
+            for sub in orgs:
+                walk(sub, "org")
+            # an Organization trail may hold hundreds of accounts: their folders are discovered concurrently
+            with ThreadPoolExecutor(max_workers=LIST_WORKERS) as pool:
+                list(pool.map(lambda sub: walk(sub, "account"), accounts))
+            return None
+        for sub in subs:
+            name = _name(sub)
+            if level == "account":
+                if name in _READ_KINDS:
+                    walk(sub, "kind")
+            elif level == "kind":
+                if not query.regions or name in query.regions:
+                    region_level(sub)
+        return None
+
+    parts = prefix.split("/") if prefix else []
+    if "AWSLogs" not in parts:
+        walk(prefix, "top")
+        return sorted(out)
+    rest = [p for p in parts[parts.index("AWSLogs") + 1:] if p]
+    if rest and _ORG.match(rest[0]):
+        rest_after_org = rest[1:]
+    else:
+        rest_after_org = rest
+    depth = len(rest_after_org)
+    if depth == 0:
+        walk(prefix, "org" if rest else "awslogs")
+    elif depth == 1:
+        walk(prefix, "account")
+    elif depth == 2:
+        walk(prefix, "kind")
+    elif depth == 3:
+        region_level(prefix)
+    else:
+        out.append((prefix, True))
+    return sorted(out)
+
+
+def list_window(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
+                workers: int = LIST_WORKERS) -> Listing:
+    """List only the window's prefixes; classify every object by its key and keep those the query may want."""
+    listing = Listing()
+    prefixes = plan_prefixes(s3, bucket, prefix, query, counter)
+    listing.prefixes = [p for p, _ in prefixes]
+
+    def objects_of(pr):
+        try:
+            return _list(s3, bucket, pr[0], counter, delimiter=False)[1]
+        except AwsDataUnavailable as exc:  # e.g. a bucket policy denying one account's folder: the rest is read
+            listing.unlistable.append((pr[0], exc))
+            return []
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = list(pool.map(objects_of, prefixes))
+    if listing.unlistable and len(listing.unlistable) == len(prefixes):
+        raise listing.unlistable[0][1]
+    for (pfx, recursive), objects in zip(prefixes, found):
+        for obj in objects:
+            if obj.key.endswith("/"):
+                continue
+            listing.seen += 1
+            # a day's folder is one group; a recursive listing is grouped by each object's folder
+            group = obj.key.rpartition("/")[0] if recursive else pfx
+            info = layout.classify(obj.key)
+            if info.kind == layout.DIGEST:
+                listing.digests += 1
+            elif info.kind == layout.OTHER or info.kind is None:
+                listing.others += 1
+            elif not query.wants_path(info):
+                listing.pruned += 1
+                listing.whole[group] = False  # only whole groups are cached, as for local files
+            else:
+                listing.insights += info.kind == layout.INSIGHT
+                listing.groups[group].append(obj)
+                listing.whole.setdefault(group, True)
+    return listing
+
+
+# ---------------------------------------------------------------- downloading
+
+def local_path(bucket: str, obj: S3Object) -> Path:
+    """Where an object is kept in the download cache: keyed by its key and ETag."""
+    folder, _, name = obj.key.rpartition("/")
+    etag = re.sub(r"[^A-Za-z0-9_-]", "_", obj.etag) or "no-etag"
+    return cache.cache_root() / "s3" / bucket / folder / etag / name
+
+
+def _get_object(s3, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, workers: int = DOWNLOAD_WORKERS,
+             progress=None) -> tuple[dict[str, Path], list[tuple[str, TrailtoolsError]], int]:
+    """Fetch the objects not in the download cache: ({key: local path}, [(key, error)], objects already cached)."""
+    paths: dict[str, Path] = {}
+    failed: list[tuple[str, TrailtoolsError]] = []  # AwsDataUnavailable, or the cache folder refusing the file
+    todo = []
+    for obj in objects:
+        path = local_path(bucket, obj)
+        if path.is_file():
+            paths[obj.key] = path
+        else:
+            todo.append((obj, path))
+    hits = len(paths)
+    if progress:
+        progress(hits)
+    lock = threading.Lock()
+
+    def fetch(item):
+        obj, path = item
+        counter.add("GetObject")
+        try:
+            body = _get_object(s3, bucket, obj.key)
+        except AWS_ERRORS as exc:
+            with lock:
+                failed.append((obj.key, explain(exc, "s3", "GetObject")))
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(body)
+            os.replace(tmp, path)
+        except OSError as exc:  # a full disk or a read-only cache folder
+            with lock:
+                failed.append((obj.key, SourceError(
+                    f"Cannot keep the downloaded object under {cache.cache_root()} ({exc.strerror or exc}); "
+                    "free some space or set TRAILTOOLS_CACHE_DIR to a writable folder.")))
+            return
+        with lock:
+            paths[obj.key] = path
+            if progress:
+                progress(1)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(fetch, todo))
+    return paths, failed, hits
+
+
+# ---------------------------------------------------------------- the source
+
+def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
+    started = time.perf_counter()
+    bucket, prefix, opts = uri_parts(uri, "s3")
+    if not bucket:
+        raise SourceError(f"{uri!r} names no bucket: give s3://BUCKET or s3://BUCKET/PREFIX.")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    workers = int_option(opts, "workers", DOWNLOAD_WORKERS, uri)
+    s3 = make_client("s3", region=opts.get("region"), profile=opts.get("profile"), max_pool=max(workers, 10))
+    counter = _Counter()
+    listing = list_window(s3, bucket, prefix, query, counter)
+    stats = LoadStats(source=uri, query=query.describe(), files_seen=listing.seen, files_pruned=listing.pruned,
+                      digest_files=listing.digests, insight_files=listing.insights, other_files=listing.others)
+    wanted = [o for objs in listing.groups.values() for o in objs]
+    if not listing.prefixes:
+        raise SourceError(
+            f"No CloudTrail under s3://{bucket}/{prefix}{_filters(query)}: give the bucket (and prefix) that holds "
+            "AWSLogs/<account>/CloudTrail/, as `aws cloudtrail describe-trails` shows it.")
+    for pfx, err in listing.unlistable:
+        stats.add_skip(f"s3://{bucket}/{pfx}", f"not listed: {err}")
+    if not listing.seen:
+        stats.notes.append(f"no object in the window's {len(listing.prefixes)} prefixes of s3://{bucket}/{prefix}")
+    bar = Progress(len(wanted), label="objects", enabled=options.progress if options.progress is not None
+                   else (None if len(wanted) > 200 else False))
+    try:
+        paths, failed, hits = download(s3, bucket, wanted, counter, workers=workers, progress=bar)
+    finally:
+        bar.close()
+    if failed and not paths:
+        raise failed[0][1]
+    for key, err in failed:
+        stats.add_skip(f"s3://{bucket}/{key}", f"not downloaded: {err}")
+    groups = [([str(paths[o.key]) for o in objs if o.key in paths], listing.whole.get(g, False) and not failed)
+              for g, objs in sorted(listing.groups.items())]
+    result = read_files(groups, query, stats, options) if wanted else _empty(query, stats)
+    last_requests.clear()
+    last_requests.update(counter.counts)
+    stats.notes.append(
+        f"S3: {counter.counts['ListObjectsV2']} ListObjectsV2 requests over {len(listing.prefixes)} prefixes, "
+        f"{counter.counts['GetObject']} objects downloaded, {hits} from the download cache")
+    stats.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _filters(query: Query) -> str:
+    parts = [f"accounts {', '.join(query.accounts)}" if query.accounts else "",
+             f"regions {', '.join(query.regions)}" if query.regions else ""]
+    parts = [p for p in parts if p]
+    return f" for {' and '.join(parts)}" if parts else ""
+
+
+def _empty(query: Query, stats: LoadStats) -> LoadResult:
+    return collect([], query, stats)
