@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -35,21 +34,6 @@ def check_instance(instance) -> str:
     return text
 
 
-def _os_log_paths(os_logs) -> list[Path]:
-    if not os_logs:
-        return []
-    items = os_logs.split(",") if isinstance(os_logs, str) else list(os_logs)
-    paths = [Path(str(p).strip()).expanduser() for p in items if str(p).strip()]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise TrailtoolsError(f"Guest log not found: {missing[0]}: give the paths of the files copied off the "
-                              "instance (e.g. messages, secure, a journalctl -o json export).")
-    files = []
-    for p in paths:
-        files.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
-    return files
-
-
 def _empty_or(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame()
 
@@ -67,10 +51,10 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
     from . import aws
     from .aws import cloudwatch, ec2, health
     from .aws.errors import AwsDataUnavailable, unavailable
-    from .oslogs import read_guest_logs
+    from .oslogs import guest_log_paths, read_guest_logs
 
     instance = check_instance(instance)
-    src = resolve_source(source)
+    src = resolve_source(source, profile=profile)
     end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
     start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_SEARCH
     if end_t <= start_t:
@@ -135,7 +119,7 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
         f"captured {console.timestamp}: {len(console.text.splitlines())} lines" if console is not None
         else "none saved or returned" if consoles else "comes with the EC2 data"))
 
-    paths = _os_log_paths(os_logs)
+    paths = guest_log_paths(os_logs)
     given = bool(paths)
     if not paths and src.folder is not None and (src.folder / "oslogs" / instance).is_dir():
         paths = sorted(p for p in (src.folder / "oslogs" / instance).rglob("*") if p.is_file())
@@ -213,6 +197,9 @@ class RebootInvestigation(JsonOutput):
     evidence: reboot.InstanceEvidence
     verdict: reboot.Verdict
     findings: list[Finding]
+    coverage: object = None    # trailtools.coverage.Coverage of the window (None: it could not be computed)
+    integrity: object = None   # trailtools.verify.Verification of a local copy with digests (None: not checked)
+    coverage_notes: list = None  # why coverage or verification could not be computed, if so
 
     def verdict_box(self):
         """The verdict in plain words, as HTML (every value escaped: log strings are attacker-controlled)."""
@@ -233,8 +220,14 @@ class RebootInvestigation(JsonOutput):
         from .views.timeline import instance_timeline
 
         return instance_timeline(reboot.evidence_frame(self.evidence), restart=self.verdict.restart,
-                                 window=self.evidence.window,
+                                 window=self.evidence.window, gaps=self.coverage,
                                  title=f"{self.evidence.instance}: evidence by kind")
+
+    def coverage_chart(self):
+        """The window's logging coverage as one bar (gaps in grey), or None when it could not be computed."""
+        from .views.coverage import coverage_chart
+
+        return coverage_chart(self.coverage) if self.coverage is not None else None
 
     def sources_table(self) -> Table:
         return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))
@@ -256,16 +249,30 @@ class RebootInvestigation(JsonOutput):
         # inputs give the same report
         stats = {k: v for k, v in (self.evidence.load_stats or {}).items() if k not in ("elapsed_s", "files_cached")}
         folder = resolve_source(self.evidence.source).folder
-        return {"source": self.evidence.source,
-                "inputs": [{**file_digest(p), "path": relative_path(p, folder)} for p in self.evidence.inputs],
-                "load_stats": stats, "versions": versions()}
+        out = {"source": self.evidence.source,
+               "inputs": [{**file_digest(p), "path": relative_path(p, folder)} for p in self.evidence.inputs],
+               "load_stats": stats, "versions": versions()}
+        if self.coverage is not None:
+            out["coverage"] = self.coverage.to_dict()
+        if self.integrity is not None:
+            out["integrity"] = self.integrity.to_dict()
+        if self.coverage_notes:
+            out["coverage_notes"] = list(self.coverage_notes)
+        return out
+
+    def all_findings(self) -> list[Finding]:
+        """The reboot findings, then the anti-forensic ones of the window (logging stopped, trail deleted ...)."""
+        extra = [f for f in (self.coverage.findings() if self.coverage is not None else []) if f.status == "FAIL"]
+        if self.integrity is not None:
+            extra += [f for f in self.integrity.findings() if f.status == "FAIL"]
+        return [*self.findings, *extra]
 
     def to_dict(self) -> dict:
         ev = self.evidence
         return {"investigation": "reboot", "instance": ev.instance, "source": ev.source,
                 "window": [iso_time(ev.window[0]), iso_time(ev.window[1])],
                 "verdict": self.verdict.to_dict(), "sources": [s.__dict__ for s in ev.sources],
-                "findings": [f.to_dict() for f in self.findings], "provenance": self.provenance()}
+                "findings": [f.to_dict() for f in self.all_findings()], "provenance": self.provenance()}
 
 
 
@@ -274,4 +281,26 @@ def investigate(instance: str, *, source: str = "demo", start=None, end=None, re
     """Gather, analyse, and return what the notebook shows (see :func:`gather` for the sources)."""
     ev = gather(instance, source=source, start=start, end=end, region=region, profile=profile, os_logs=os_logs)
     verdict = reboot.analyze(ev)
-    return RebootInvestigation(ev, verdict, reboot.findings(ev, verdict))
+    integrity, cov, notes = _integrity_and_coverage(ev, profile)
+    return RebootInvestigation(ev, verdict, reboot.findings(ev, verdict), coverage=cov, integrity=integrity,
+                               coverage_notes=notes)
+
+
+def _integrity_and_coverage(ev: reboot.InstanceEvidence, profile: str | None = None):
+    """The digest verification of a local copy that has digests (None otherwise), the window's coverage, and why
+    either could not be computed. Neither stops the investigation."""
+    from .coverage import coverage_for
+    from .verify import verify
+
+    src = resolve_source(ev.source, profile=profile)
+    integrity, cov, notes = None, None, []
+    if src.folder is not None and ev.source != "demo" and any(src.folder.rglob("CloudTrail-Digest")):
+        try:
+            integrity = verify(str(src.folder), start=ev.window[0].to_pydatetime(), end=ev.window[1].to_pydatetime())
+        except TrailtoolsError as exc:
+            notes.append(f"Digest verification failed: {exc}")
+    try:
+        cov = coverage_for(src.trail, ev.window[0], ev.window[1], verification=integrity)
+    except TrailtoolsError as exc:
+        notes.append(f"Logging coverage could not be computed: {exc}")
+    return integrity, cov, notes

@@ -134,12 +134,14 @@ def _data(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
 
 def instance_timeline(evidence: pd.DataFrame, *, restart: pd.Timestamp | None = None,
                       window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-                      title: str = "") -> alt.LayerChart | alt.Chart:
+                      title: str = "", gaps=None) -> alt.LayerChart | alt.Chart:
     """A zoomable timeline of the evidence about one instance: lanes on y, UTC time on x, the restart marked.
 
     Instants are points, intervals (rows with an `end`) are bars. Drag to pan and scroll to zoom on x; click a legend
     entry to highlight its lane. Lanes that are empty say so. Above MAX_ROWS rows the big lanes are counted per time
     bin (the subtitle says so). With `window`, rows outside it are left out and the x domain is the window.
+    With `gaps` (a `trailtools.coverage.Coverage` or a list of its gaps), the periods without evidence are shaded
+    (`trailtools.views.coverage.shade_gaps`): no evidence there is not nothing happening.
     """
     df = _normalize(evidence, window)
     lanes = _lanes(df)
@@ -185,6 +187,12 @@ def instance_timeline(evidence: pd.DataFrame, *, restart: pd.Timestamp | None = 
                    rule.mark_text(align="left", baseline="top", dx=4, dy=2, fontWeight="bold", clip=True)
                    .encode(y=alt.value(0), text="label:N")]
 
+    if gaps is not None:
+        from .coverage import gap_layer
+
+        shade = gap_layer(gaps, window)
+        if shade.data.values:  # behind everything else, on the same time scale
+            layers.insert(0, shade.encode(x=x))
     chart = alt.layer(*layers).properties(width=WIDTH, height=LANE_HEIGHT * len(lanes))
     if title or note:
         chart = chart.properties(title=alt.TitleParams(text=title or "Instance timeline",
