@@ -162,6 +162,10 @@ def test_awsdocs_sign_in_examples():
     assert len(fails) == 2 and set(fails["principal"]) == {"anaya", "root"}
     assert (fails["errorMessage"] == "Failed authentication").all()
     assert any(f.check == "login.root-activity" for f in a.findings)      # EnableMFADevice, PasswordUpdated
+    no_mfa = {f.evidence[0].ref: f for f in a.findings if f.check == "login.no-mfa"}
+    anaya = a.signins[(a.signins["principal"] == "anaya") & (a.signins["result"] == "Success")]
+    without, with_mfa = (anaya.loc[anaya["mfa"] == m, "eventID"].iloc[0] for m in ("No", "Yes"))
+    assert no_mfa[without].severity == "medium" and with_mfa not in no_mfa     # IAM user: example 01 yes, 02 no
 
 
 # ---- the detectors alone -----------------------------------------------------------------------------------------

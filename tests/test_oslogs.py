@@ -250,3 +250,22 @@ def test_sudo_commands(command, kind):
     assert (fact[0] if fact else None) == kind
     if fact:
         assert fact[1:3] == ("alice", command)
+
+
+def test_ssh_attempts_across_the_year_boundary():
+    """sshd's accepted and failed authentications (the suspicious-login investigation's input), one row each."""
+    from trailtools.oslogs import SSH_COLUMNS, ssh_attempt
+
+    g = read_guest_logs([UBUNTU / "auth.log"], year=2025)
+    ssh = g.ssh
+    assert list(ssh.columns) == SSH_COLUMNS and str(ssh["time"].dtype) == "datetime64[us, UTC]"
+    assert list(ssh["result"]) == ["accepted", "failed", "accepted"]
+    assert ssh["time"].iloc[0] == ts("2025-12-31T23:40:11Z") and ssh["time"].iloc[-1] == ts("2026-01-01T00:06:30Z")
+    bad = ssh.iloc[1]
+    assert (bad["user"], bad["source"], bad["port"], bad["invalid_user"]) == ("admin", "203.0.113.9", 41220, True)
+    assert ssh.iloc[0]["method"] == "publickey" and ssh.iloc[0]["host"] == "web-7"
+    assert ssh_attempt("sshd", "Server listening on 0.0.0.0 port 22.") is None
+    assert ssh_attempt("sudo", "Accepted password for x from 192.0.2.1 port 1 ssh2") is None
+    assert ssh_attempt("sshd-session", "Failed password for invalid user  from 192.0.2.1 port 2 ssh2") == \
+        ("failed", "", "192.0.2.1", 2, "password", True)          # an empty user name, as sshd logs it
+    assert read_guest_logs([]).ssh.empty

@@ -35,3 +35,13 @@ def test_spec_rows_encodings_and_selections():
 def test_empty_inputs_give_a_valid_chart():
     spec = signin_timeline(pd.DataFrame(), None).to_dict()
     assert "<svg" in vl_convert.vegalite_to_svg(spec)
+
+
+def test_place_from_geoip_columns_in_the_tooltip():
+    located = SIGNINS.assign(city=["Amsterdam", "Amsterdam", None], country=["NL", "NL", None],
+                             asn=[64501, 64501, None], org=["Example VPS", "Example VPS", None])
+    spec = signin_timeline(located, ACTIONS).to_dict()
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    place = "Amsterdam, NL, AS64501 Example VPS"
+    assert [r["place"] for r in rows] == ["", place, place, ""]
+    assert {"field": "place", "type": "nominal"} in spec["encoding"]["tooltip"]

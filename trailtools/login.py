@@ -7,20 +7,30 @@ whose follow-up actions are classified by the rule tables below (persistence, pr
 evasion, discovery bursts, AccessDenied storms). The signals of a session add up to a score that sets its severity;
 a sign-in with MFA and no risky follow-up stays at most low.
 
+With a GeoIP/ASN database (:mod:`trailtools.geoip`) a sign-in is also judged by country and network owner, and
+consecutive sign-ins of a principal by their distance (impossible travel); with ``business_hours`` a sign-in
+outside them is a signal too. API credentials (access keys from new addresses, STS chains, instance credentials
+used outside AWS) are :mod:`trailtools.login_credentials`; SSH logins from guest logs :mod:`trailtools.login_ssh`.
+The rules and thresholds are documented in docs/login.md.
+
 The detectors are separate pure functions so each can be tested alone: :func:`signins`, :func:`classify_follow_ups`,
 :func:`brute_force`, :func:`password_spray`, :func:`unknown_users`, :func:`root_activity`, :func:`baseline_profile`,
-:func:`novelty`.
+:func:`novelty`, :func:`travel`, :func:`outside_hours`.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from .errors import QueryError
 from .findings import SEVERITIES, EvidenceRef, Finding, iso_time
+from .geoip import GeoIP, Location, impossible_travel
 
 SIGNIN_EVENTS = ("ConsoleLogin",)
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -112,9 +122,16 @@ SIGNALS = {
     "new-network": Signal(1, "from a new network", "T1078.004", "login.new-network", "low", "novelty"),
     "new-user-agent": Signal(1, "with a new user agent", "T1078.004", "login.new-user-agent", "low", "novelty"),
     "unusual-hour": Signal(1, "at an unusual hour", "T1078.004", "login.unusual-hour", "low", "novelty"),
+    "new-country": Signal(2, "from a new country ({country})", "T1078.004", "login.new-country", "medium", "novelty"),
+    "new-asn": Signal(1, "from a new network owner ({asn})", "T1078.004", "login.new-asn", "low", "novelty"),
+    "impossible-travel": Signal(3, "after impossible travel ({travel})", "T1078.004", "login.impossible-travel",
+                                "medium", "travel"),
+    "outside-hours": Signal(1, "outside business hours ({local})", "T1078.004", "login.outside-business-hours",
+                            "low", "novelty"),
     "failures-before": Signal(1, "after {n} failed attempt{s}", "T1110.001", "login.success-after-failures", "info",
                               "failures"),
 }
+BASELINE_SIGNALS = ("new-ip", "new-network", "new-user-agent", "unusual-hour", "new-country", "new-asn")
 FAILURES_BEFORE_MANY = 3        # this many failures right before a success: weight 3 and high instead of 1 and info
 SCORE_SEVERITY = ((10, "critical"), (7, "high"), (4, "medium"), (2, "low"), (0, "info"))
 REMEDIATION = {
@@ -126,20 +143,84 @@ REMEDIATION = {
     "root": "Use root only for the tasks that need it; protect it with MFA and alert on every root sign-in.",
     "failures": "Check whether the attempts were the user; enforce a strong password policy and MFA; block the source.",
     "novelty": "Ask the principal whether the sign-in was theirs.",
+    "travel": "Ask the principal where they were: one of the two sign-ins may not be theirs (or a VPN moved them).",
     "follow-up": "Review and revert the changes unless they were planned.",
 }
+
+
+class Check(NamedTuple):
+    """One family of checks, and whether it could be done on this input (``detail`` says why not, or what ran)."""
+    name: str
+    done: bool
+    detail: str
 
 
 @dataclass
 class LoginAnalysis:
     signins: pd.DataFrame       # time, principal, arn, type, result, mfa, sourceIPAddress, userAgent, errorMessage,
-                                # eventID (window and baseline sign-ins; ``in_window`` says which)
+                                # eventID, country, asn (window and baseline sign-ins; ``in_window`` says which)
     sessions: pd.DataFrame      # principal, arn, start, end, sourceIPAddress, userAgent, mfa, signin_event,
                                 # actions (count), risky (list of eventNames), signals (list), score, severity
     findings: list[Finding]     # most severe first
     notes: list[str] = field(default_factory=list)   # the checks that could not be done, and why
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None
     baseline: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    checks: list[Check] = field(default_factory=list)
+    ssh: pd.DataFrame | None = None     # SSH logins from guest logs (trailtools.oslogs.SSH_COLUMNS), when given
+
+
+# ---- business hours -----------------------------------------------------------------------------------------------
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HOURS = re.compile(r"^\s*(?:(?P<d1>[A-Za-z]{3})(?:-(?P<d2>[A-Za-z]{3}))?\s+)?"
+                    r"(?P<h1>\d{1,2}):(?P<m1>\d\d)\s*-\s*(?P<h2>\d{1,2}):(?P<m2>\d\d)\s*$")
+
+
+class BusinessHours(NamedTuple):
+    """Working time: [start, end) minutes of the local day, on ``days`` (0 = Monday), in ``zone``."""
+    start: int
+    end: int
+    days: frozenset
+    zone: ZoneInfo
+
+    def contains(self, t: pd.Timestamp) -> bool:
+        local = t.tz_convert(self.zone)
+        m = local.hour * 60 + local.minute
+        inside = self.start <= m < self.end if self.start < self.end else (m >= self.start or m < self.end)
+        return local.weekday() in self.days and inside
+
+
+def parse_business_hours(text: str | None, timezone: str | None = "UTC") -> BusinessHours | None:
+    """``"08:00-18:00"`` (Monday to Friday) or ``"Mon-Sat 07:30-19:00"`` in an IANA ``timezone``; None for no text.
+    A value that cannot be understood is one :class:`QueryError` sentence."""
+    try:
+        zone = ZoneInfo(str(timezone or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise QueryError(f"timezone {timezone!r} is not a time zone name: use an IANA name such as "
+                         "\"Europe/Berlin\", \"America/New_York\" or \"UTC\".") from None
+    if text is None or not str(text).strip():
+        return None
+    m = _HOURS.match(str(text))
+    bad = QueryError(f"business_hours {text!r} cannot be understood: write \"08:00-18:00\" (Monday to Friday) or "
+                     "\"Mon-Sat 07:30-19:00\", 24-hour times; an overnight range such as 22:00-06:00 works too.")
+    if not m:
+        raise bad
+    h1, m1, h2, m2 = (int(m[k]) for k in ("h1", "m1", "h2", "m2"))
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2) or (h1, m1) == (h2, m2):
+        raise bad
+    names = [d.capitalize() for d in (m["d1"], m["d2"] or m["d1"]) if d]
+    if any(n not in DAYS for n in names):
+        raise bad
+    first, last = (DAYS.index(names[0]), DAYS.index(names[1])) if names else (0, 4)
+    days = frozenset((first + i) % 7 for i in range((last - first) % 7 + 1))
+    return BusinessHours(h1 * 60 + m1, h2 * 60 + m2, days, zone)
+
+
+def outside_hours(signin: dict, hours: BusinessHours | None) -> dict | None:
+    """``{"local": "Sat 22:16 America/New_York"}`` when a sign-in falls outside business hours, else None."""
+    if hours is None or hours.contains(signin["time"]):
+        return None
+    return {"local": signin["time"].tz_convert(hours.zone).strftime("%a %H:%M ") + str(hours.zone)}
 
 
 def _s(v) -> str | None:
@@ -175,15 +256,16 @@ def network(ip: str | None) -> str | None:
 
 # ---- sign-ins -----------------------------------------------------------------------------------------------------
 
-def signins(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per console sign-in: time, principal, arn, type, result, mfa, sourceIPAddress, userAgent, ..."""
+def signins(events: pd.DataFrame, geo: GeoIP | None = None) -> pd.DataFrame:
+    """One row per console sign-in: time, principal, arn, type, result, mfa, sourceIPAddress, userAgent, ...,
+    and where the address is (country, city, latitude, longitude, asn, org: None without ``geo``)."""
     rows = events[events["eventName"].astype(object).isin(SIGNIN_EVENTS)]
     result = rows["responseElements.ConsoleLogin"].astype(object)
     failed = rows["errorMessage"].astype(object).notna() | rows["errorCode"].astype(object).notna()
     result = result.where(result.notna(), failed.map({True: "Failure", False: "Success"}))
     user = rows["userIdentity.userName"].astype(object)
     arn = rows["userIdentity.arn"].astype(object)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "time": rows["eventTime"], "principal": rows["actor"].astype(object), "arn": arn,
         "type": rows["userIdentity.type"].astype(object), "result": result,
         "mfa": rows["additionalEventData.MFAUsed"].astype(object),
@@ -191,13 +273,21 @@ def signins(events: pd.DataFrame) -> pd.DataFrame:
         "errorMessage": rows["errorMessage"].astype(object), "eventID": rows["eventID"].astype(object),
         "unknown_user": (user == HIDDEN) | (arn == HIDDEN),
     }).reset_index(drop=True)
+    locs = [geo.locate(ip) if geo is not None else Location() for ip in out["sourceIPAddress"]]
+    for col in Location._fields:
+        out[col] = pd.Series([getattr(loc, col) for loc in locs], index=out.index, dtype=object)
+    return out
 
 
 def baseline_profile(baseline: pd.DataFrame) -> dict[str, dict]:
     """What is usual per principal, from its successful baseline sign-ins: ips, networks, agents, minutes of day."""
     out: dict[str, dict] = {}
     for r in baseline[baseline["result"] == "Success"].to_dict("records"):
-        p = out.setdefault(r["principal"], {"ips": set(), "networks": set(), "agents": set(), "minutes": []})
+        p = out.setdefault(r["principal"], {"ips": set(), "networks": set(), "agents": set(), "minutes": [],
+                                            "countries": set(), "asns": set()})
+        for key, col in (("countries", "country"), ("asns", "asn")):
+            if _s(r.get(col)):
+                p[key].add(r[col])
         p["ips"].add(r["sourceIPAddress"])
         p["networks"].add(network(_s(r["sourceIPAddress"])))
         p["agents"].add(r["userAgent"])
@@ -206,7 +296,8 @@ def baseline_profile(baseline: pd.DataFrame) -> dict[str, dict]:
 
 
 def novelty(signin: dict, usual: dict | None) -> list[str]:
-    """Which of new-ip, new-network, new-user-agent, unusual-hour hold for a sign-in against its principal's usual."""
+    """Which of new-ip, new-network, new-user-agent, unusual-hour, new-country, new-asn hold for a sign-in against
+    its principal's usual (country and ASN only when both are known: a GeoIP database was given)."""
     if not usual:
         return []
     out = []
@@ -220,6 +311,29 @@ def novelty(signin: dict, usual: dict | None) -> list[str]:
         m = signin["time"].hour * 60 + signin["time"].minute
         if all(min(abs(m - b), 1440 - abs(m - b)) > HOUR_TOLERANCE_MIN for b in usual["minutes"]):
             out.append("unusual-hour")
+    for key, col, signal in (("countries", "country", "new-country"), ("asns", "asn", "new-asn")):
+        if _s(signin.get(col)) and usual.get(key) and signin[col] not in usual[key]:
+            out.append(signal)
+    return out
+
+
+def travel(sign: pd.DataFrame) -> dict[str, dict]:
+    """Impossible travel between consecutive successful sign-ins of each principal: eventID of the later one ->
+    ``{"km", "kmh", "hours", "from", "from_event", "travel"}`` (see trailtools.geoip for the thresholds)."""
+    out = {}
+    ok = sign[(sign["result"] == "Success") & sign["latitude"].notna()].sort_values("time", kind="stable")
+    for _principal, rows in ok.groupby("principal", sort=False):
+        recs = rows.to_dict("records")
+        for a, b in zip(recs, recs[1:]):
+            la, lb = (Location(*(r[c] for c in Location._fields)) for r in (a, b))
+            seconds = (b["time"] - a["time"]).total_seconds()
+            hit = impossible_travel(la, lb, seconds)
+            if hit:
+                km, kmh = hit
+                out[b["eventID"]] = {"km": round(km), "kmh": round(kmh), "hours": round(seconds / 3600, 1),
+                                     "from": la.place or a["sourceIPAddress"], "from_event": a["eventID"],
+                                     "from_time": a["time"],
+                                     "travel": f"{round(km):,} km from {la.place} in {seconds / 3600:.1f} h"}
     return out
 
 
@@ -373,14 +487,28 @@ def _phrase(row: dict) -> str:
     return text
 
 
+STS_ISSUERS = ("GetSessionToken", "GetFederationToken", "AssumeRole", "AssumeRoleWithSAML",
+               "AssumeRoleWithWebIdentity")
+CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: followed this many steps
+
+
+def issued_key(row: dict) -> str | None:
+    """The access key ID a successful call handed out: ``CreateAccessKey``'s new key, or the temporary credentials
+    of ``GetSessionToken`` / ``GetFederationToken`` / ``AssumeRole*``."""
+    name = row.get("eventName")
+    if name not in STS_ISSUERS + ("CreateAccessKey",) or _s(row.get("errorCode")):
+        return None
+    try:
+        body = json.loads(row.get("responseElements") or "null") or {}
+        return str((body["accessKey"] if name == "CreateAccessKey" else body["credentials"])["accessKeyId"])
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
 def _new_keys(rows: pd.DataFrame) -> list[str]:
-    keys = []
-    for text in rows.loc[rows["eventName"].astype(object) == "CreateAccessKey", "responseElements"]:
-        try:
-            keys.append(json.loads(text)["accessKey"]["accessKeyId"])
-        except (TypeError, ValueError, KeyError):
-            pass
-    return keys
+    picked = rows.loc[rows["eventName"].astype(object).isin(STS_ISSUERS + ("CreateAccessKey",)),
+                      ["eventName", "errorCode", "responseElements"]]
+    return [k for k in (issued_key(r) for r in picked.to_dict("records")) if k] if len(picked) else []
 
 
 def _join(parts: list[str]) -> str:
@@ -409,15 +537,17 @@ def _logging_gap(ups: list[FollowUp], all_times: pd.Series) -> pd.Timedelta | No
     return None
 
 
-def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dict | None, all_times: pd.Series):
-    """One session: its signals, follow-ups, score, and findings (the combined one first)."""
+def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dict | None, all_times: pd.Series,
+             context: dict[str, dict]):
+    """One session: its signals, follow-ups, score, and findings (the combined one first). ``context``: the signals
+    found outside the baseline comparison (impossible-travel, outside-hours) with what their phrases need."""
     principal, arn, when, ip = s["principal"], _s(s["arn"]) or str(s["principal"]), iso_time(s["time"]), \
         s["sourceIPAddress"]
     before = sign[(sign["principal"] == principal) & (sign["result"] == "Failure") & (sign["sourceIPAddress"] == ip)
                   & (sign["time"] < s["time"]) & (sign["time"] >= s["time"] - FAILURE_LOOKBACK)].to_dict("records")
     keys = (["root"] if s["type"] == "Root" else []) + (
         ["no-mfa"] if s["mfa"] == "No" and s["type"] in NO_MFA_TYPES else []) + novelty(s, usual) + (
-        ["failures-before"] if before else [])
+        ["failures-before"] if before else []) + list(context)
     signals = {k: 3 if k == "failures-before" and len(before) >= FAILURES_BEFORE_MANY else SIGNALS[k].weight
                for k in keys}
     ups = classify_follow_ups(actions)
@@ -427,12 +557,20 @@ def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dic
         severity = max(severity, "low", key=SEVERITIES.index)    # a new place with MFA and nothing risky after it
     sref, fails = _ref(s, "successful sign-in"), [_ref(r, "failed sign-in") for r in before]
     base = {"principal": principal, "session_start": when}
-    phrase = {k: SIGNALS[k].phrase.format(n=len(before), s="s" if len(before) > 1 else "") for k in signals}
+    words = {"n": len(before), "s": "s" if len(before) > 1 else "", "country": s.get("country"),
+             "asn": f"AS{s.get('asn')} {s.get('org') or ''}".strip()}
+    for ctx in context.values():
+        words.update(ctx)
+    phrase = {k: SIGNALS[k].phrase.format(**words) for k in signals}
+    travelled = context.get("impossible-travel")
+    prev = (EvidenceRef("cloudtrail", str(travelled["from_event"]), iso_time(travelled["from_time"]),
+                        f"previous sign-in, from {travelled['from']}"),) if travelled else ()
     found = [Finding(
         SIGNALS[k].check, _signal_severity(k, s, len(before)), f"{principal} signed in {phrase[k]} ({ip}, {when})",
         f"Console sign-in of {principal} at {when} from {ip} ({s['userAgent']}), MFA: {s['mfa']}: {phrase[k]}"
-        + (" compared with its baseline sign-ins." if SIGNALS[k].remedy == "novelty" else "."), arn,
-        (sref, *fails) if k == "failures-before" else (sref,), REMEDIATION[SIGNALS[k].remedy],
+        + (" compared with its baseline sign-ins." if k in BASELINE_SIGNALS else "."), arn,
+        (sref, *fails) if k == "failures-before" else (*prev, sref) if k == "impossible-travel" else (sref,),
+        REMEDIATION[SIGNALS[k].remedy],
         extra={"mitre": SIGNALS[k].mitre, **base, "score": w}) for k, w in signals.items()]
     for u in ups:
         found.append(Finding(
@@ -486,16 +624,22 @@ def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) 
 def session_events(events: pd.DataFrame, principal: str, start, end, *, mine: pd.DataFrame | None = None
                    ) -> pd.DataFrame:
     """Everything a sign-in session did, in order: the principal's calls after the sign-in until the session ends,
-    and whatever the access keys created in it did later (``mine``: the principal's rows, when already at hand)."""
+    and whatever the credentials it handed out did later: access keys it created, temporary credentials it got from
+    STS, and the credentials those got in turn (``mine``: the principal's rows, when already at hand)."""
     if mine is None:
         mine = events[events["actor"].astype(object) == principal]
     acts = mine[(mine["eventTime"] > start) & (mine["eventTime"] < end)
                 & ~mine["eventName"].astype(object).isin(SIGNIN_EVENTS)]
-    keys = _new_keys(acts)
-    if keys:  # what the keys created in the session did, whenever
+    keys, seen = _new_keys(acts), set()
+    for _ in range(CHAIN_DEPTH):  # what the keys handed out in the session did, whenever
+        keys = [k for k in keys if k not in seen]
+        if not keys:
+            break
+        seen.update(keys)
         extra = events[events["userIdentity.accessKeyId"].astype(object).isin(keys) & (events["eventTime"] > start)
                        & ~events.index.isin(acts.index)]
         acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
+        keys = _new_keys(extra)
     return acts
 
 
@@ -513,18 +657,56 @@ def risky_actions(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
                                        "eventID"])
 
 
+def _checks(geo: GeoIP | None, hours: BusinessHours | None, ssh: pd.DataFrame | None, has_baseline: bool
+            ) -> list[Check]:
+    """Which families of checks this run could do, and why not."""
+    located = geo is not None and geo.has_location
+    with_asn = geo is not None and geo.has_asn
+    return [
+        Check("console sign-ins (no MFA, root, failures, brute force, spraying, unknown users)", True, "CloudTrail"),
+        Check("new address, /24 network, user agent, unusual hour", has_baseline,
+              "against each principal's baseline sign-ins" if has_baseline else "no sign-ins in the baseline"),
+        Check("new country, impossible travel", located,
+              f"GeoIP database {geo.city_path}" if located else "no GeoIP database (geoip_db)"),
+        Check("new network owner (ASN)", with_asn,
+              f"ASN database {geo.asn_path}" if with_asn else "no ASN database (asn_db)"),
+        Check("outside business hours", hours is not None,
+              f"{hours.start // 60:02d}:{hours.start % 60:02d}-{hours.end // 60:02d}:{hours.end % 60:02d} "
+              f"{'/'.join(DAYS[d] for d in sorted(hours.days))} {hours.zone}" if hours else
+              "business_hours not given"),
+        Check("access keys: new addresses and what they did; STS credential chains", True, "CloudTrail"),
+        Check("instance role credentials used outside the instance", True,
+              "ASN database and addresses people use" if with_asn else
+              "addresses people use only (no ASN database to tell AWS addresses from others)"),
+        Check("what each session did next", True, "CloudTrail"),
+        Check("SSH logins on instances", ssh is not None,
+              f"{len(ssh):,} sshd attempts from the guest logs" if ssh is not None else "no guest logs (os_logs)"),
+    ]
+
+
 def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days: int = 30,
-                   principal: str | None = None) -> LoginAnalysis:
-    """Sign-ins in [start, end) (default: the frame's last 7 days) judged against the ``baseline_days`` before."""
-    notes = ["No GeoIP/ASN database: the new-country, new-ASN and impossible-travel checks were not done."]
+                   principal: str | None = None, geo: GeoIP | None = None, hours: BusinessHours | None = None,
+                   ssh: pd.DataFrame | None = None) -> LoginAnalysis:
+    """Sign-ins in [start, end) (default: the frame's last 7 days) judged against the ``baseline_days`` before.
+
+    ``geo``: open GeoIP/ASN databases (:func:`trailtools.geoip.open_geoip`); ``hours``: from
+    :func:`parse_business_hours`; ``ssh``: the ``ssh`` frame of :func:`trailtools.oslogs.read_guest_logs`."""
+    from .login_credentials import credential_chains, instance_credentials_outside, key_follow_ups, key_new_addresses
+    from .login_ssh import ssh_findings
+
+    notes = geo.missing() if geo is not None else GeoIP().missing()
+    if hours is None:
+        notes.append("No business_hours given: the outside-business-hours check was not done.")
+    if ssh is None:
+        notes.append("No guest logs (os_logs): SSH logins on instances were not looked at.")
     if events.empty:
         return LoginAnalysis(signins(events) if len(events.columns) else pd.DataFrame(), pd.DataFrame(), [],
-                             notes + ["No events."])
+                             notes + ["No events."], checks=_checks(geo, hours, ssh, False), ssh=ssh)
     times = events["eventTime"]
     end = _utc(end) if end is not None else times.max() + pd.Timedelta(microseconds=1)
     start = _utc(start) if start is not None else end - pd.Timedelta(days=7)
     b_start = start - pd.Timedelta(days=baseline_days)
-    sign = signins(events)
+    sign = signins(events, geo)
     if principal:
         sign = sign[_matches(sign, principal, "principal", "arn")]
     sign = sign[(sign["time"] >= b_start) & (sign["time"] < end)].reset_index(drop=True)
@@ -542,10 +724,19 @@ def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days:
         notes.append("No baseline sign-ins for " + ", ".join(no_history[:10]) + (" ..." if len(no_history) > 10
                                                                                else "") + ": not judged as new.")
     findings = brute_force(win) + password_spray(win) + unknown_users(win)
-    scope = events[(times >= start) & (times < end)]
+    scope = events[(times >= b_start) & (times < end)]
     if principal:
         scope = scope[_matches(scope, principal, "actor", "userIdentity.arn")]
-    findings += root_activity(scope)
+    in_window = scope[scope["eventTime"] >= start]
+    findings += root_activity(in_window)
+    findings += key_new_addresses(scope, start, end, geo) + key_follow_ups(scope, start, end) + \
+        credential_chains(scope, start, end)
+    stolen = instance_credentials_outside(events[(times >= b_start) & (times < end)], start, end, geo)
+    findings += [f for f in stolen if not principal or principal in (f.extra["principal"], f.extra["instance"],
+                                                                     f.extra["principal"].split("/")[0])]
+    if ssh is not None:
+        findings += ssh_findings(ssh, start, end)
+    trips = travel(sign)
     by_actor = {k: g for k, g in events.groupby(events["actor"].astype(object), sort=False)}
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     all_next = sign[sign["result"] == "Success"]
@@ -555,11 +746,14 @@ def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days:
         s_end = min(s["time"] + SESSION_LENGTH, later.min() if len(later) else s["time"] + SESSION_LENGTH)
         acts = session_events(events, s["principal"], s["time"], s_end,
                               mine=by_actor.get(s["principal"], events.iloc[:0]))
-        row, found = _session(s, s_end, acts, win, usual.get(s["principal"]), times)
+        context = {k: v for k, v in (("impossible-travel", trips.get(s["eventID"])),
+                                     ("outside-hours", outside_hours(s, hours))) if v}
+        row, found = _session(s, s_end, acts, win, usual.get(s["principal"]), times, context)
         sessions.append(row)
         findings += found
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-f.extra.get("score", 0), order[f.severity], f.check != "login.session"))
     cols = ["principal", "arn", "start", "end", "sourceIPAddress", "userAgent", "mfa", "signin_event", "actions",
             "risky", "signals", "score", "severity"]
-    return LoginAnalysis(sign, pd.DataFrame(sessions, columns=cols), findings, notes, (start, end), (b_start, start))
+    return LoginAnalysis(sign, pd.DataFrame(sessions, columns=cols), findings, notes, (start, end), (b_start, start),
+                         _checks(geo, hours, ssh, not base.empty), ssh)

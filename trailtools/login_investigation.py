@@ -1,19 +1,23 @@
-"""The suspicious-login investigation as the notebook runs it: load the window and its baseline from a source,
-analyse the sign-ins (:mod:`trailtools.login`), and show the ranked answer, the timeline and the evidence."""
+"""The suspicious-login investigation as the notebook runs it: load the window and its baseline from a source, open
+the optional GeoIP/ASN databases and guest logs, analyse the sign-ins (:mod:`trailtools.login`), and show the ranked
+answer, which checks ran, the timeline and the evidence."""
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from . import login
 from .findings import JsonOutput
-from .errors import QueryError
+from .errors import QueryError, TrailtoolsError
+from .geoip import open_geoip
 from .load import load_events
+from .oslogs import guest_log_paths, read_guest_logs
 from .query import Query, parse_time
 from .source_data import resolve_source
-from .provenance import versions
+from .provenance import file_digest, relative_path, versions
 from .views.tables import Table
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
@@ -26,6 +30,9 @@ class LoginInvestigation(JsonOutput):
     events: pd.DataFrame
     analysis: login.LoginAnalysis
     load_stats: dict
+    inputs: tuple[str, ...] = ()        # files read besides the trail: GeoIP/ASN databases, guest logs
+    folder: Path | None = None          # the source's folder (paths in the provenance are relative to it)
+    coverage: object = None             # trailtools.coverage.Coverage of the window (None: it could not be computed)
 
     @property
     def findings(self):
@@ -44,7 +51,22 @@ class LoginInvestigation(JsonOutput):
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.analysis.notes)
         return answer_box(f"{self.signins_in_window()} sign-ins between {lo} and {hi} in {self.source}; "
                           f"{len(top)} worth a look.",
-                          body + (f"<p><i>Checks not done:</i></p><ul>{notes}</ul>" if notes else ""))
+                          body + (f"<p><i>Checks not done, and caveats:</i></p><ul>{notes}</ul>" if notes else ""))
+
+    def checks_table(self) -> Table:
+        """Which checks ran on this input, and why the others could not."""
+        return Table(pd.DataFrame([{"check": c.name, "done": "yes" if c.done else "no", "how / why not": c.detail}
+                                   for c in self.analysis.checks]))
+
+    def ssh_table(self, top: int = 200) -> Table:
+        """The SSH attempts in the window from the guest logs (empty without os_logs)."""
+        ssh = self.analysis.ssh
+        if ssh is None or ssh.empty:
+            return Table(pd.DataFrame())
+        lo, hi = self.window
+        rows = ssh[(ssh["time"] >= lo) & (ssh["time"] < hi)]
+        return Table(rows[["time", "host", "result", "user", "source", "method", "invalid_user", "file", "line"]],
+                     max_rows=top)
 
     def signins_in_window(self) -> int:
         sign = self.analysis.signins
@@ -53,7 +75,23 @@ class LoginInvestigation(JsonOutput):
     def timeline(self):
         from .views.signins import signin_timeline
 
-        return signin_timeline(self.analysis.signins, self.risky_actions(), title="Sign-ins and what followed")
+        chart = signin_timeline(self.analysis.signins, self.risky_actions(), title="Sign-ins and what followed")
+        if self.coverage is None:
+            return chart
+        from .views.coverage import shade_gaps  # hours the trail does not speak for, shaded behind the sign-ins
+
+        return shade_gaps(chart, self.coverage, self.window)
+
+    def coverage_chart(self):
+        """The window's logging coverage as one bar (gaps in grey), or None when it could not be computed."""
+        from .views.coverage import coverage_chart
+
+        return coverage_chart(self.coverage) if self.coverage is not None else None
+
+    def all_findings(self) -> list:
+        """The sign-in findings, then the window's anti-forensic ones (logging stopped, trail deleted ...)."""
+        extra = [f for f in self.coverage.findings() if f.status == "FAIL"] if self.coverage is not None else []
+        return [*self.findings, *extra]
 
     def risky_actions(self) -> pd.DataFrame:
         return login.risky_actions(self.events, self.analysis.sessions)
@@ -80,21 +118,51 @@ class LoginInvestigation(JsonOutput):
 
     def to_dict(self) -> dict:
         lo, hi = (t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in self.window)
+        ssh = self.analysis.ssh
+        checks = {c.name: c for c in self.analysis.checks}
+        geo = [checks[k] for k in ("new country, impossible travel", "new network owner (ASN)") if k in checks]
         return {"investigation": "login", "source": self.source, "window": [lo, hi], "verdict": None,
                 "sources": [{"name": "CloudTrail", "status": "consulted" if len(self.events) else "empty",
-                             "detail": f"{len(self.events):,} events loaded (window and baseline)"}],
-                "findings": [f.to_dict() for f in self.findings],
-                "provenance": {"source": self.source, "load_stats": self.load_stats, "versions": versions()}}
+                             "detail": f"{len(self.events):,} events loaded (window and baseline)"},
+                            {"name": "GeoIP/ASN", "status": "consulted" if any(c.done for c in geo) else "unavailable",
+                             "detail": "; ".join(c.detail for c in geo)},
+                            {"name": "Guest OS logs (SSH)", "status": "unavailable" if ssh is None else
+                             "consulted" if len(ssh) else "empty",
+                             "detail": "none given (os_logs)" if ssh is None else f"{len(ssh):,} sshd attempts"}],
+                "findings": [f.to_dict() for f in self.all_findings()],
+                "provenance": {"source": self.source, "load_stats": self.load_stats, "versions": versions(),
+                               "inputs": [{**file_digest(p), "path": relative_path(p, self.folder)}
+                                          for p in self.inputs],
+                               **({"coverage": self.coverage.to_dict()} if self.coverage is not None else {})}}
 
 
 
 def investigate(*, source: str = "demo", start=None, end=None, principal: str | None = None,
-                baseline_days: int = 30) -> LoginInvestigation:
-    """Load the window and the ``baseline_days`` before it, and analyse every sign-in in the window."""
+                baseline_days: int = 30, geoip_db: str | None = None, asn_db: str | None = None, os_logs=None,
+                business_hours: str | None = None, timezone: str = "UTC",
+                profile: str | None = None) -> LoginInvestigation:
+    """Load the window and the ``baseline_days`` before it, and analyse every sign-in in the window.
+
+    ``geoip_db`` / ``asn_db``: optional MaxMind-format .mmdb files; ``os_logs``: optional guest ``secure`` /
+    ``auth.log`` files (paths or one comma-separated string) for SSH logins; ``business_hours`` ("08:00-18:00",
+    Monday to Friday, or "Mon-Sat 07:30-19:00") in ``timezone`` (an IANA name); ``profile``: the AWS profile for a
+    live source (s3://, lookup://, athena://). Bad values are one sentence."""
     if int(baseline_days) < 1:
         raise QueryError(f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
                          "what is normal for each principal.")
-    src = resolve_source(source)
+    hours = login.parse_business_hours(business_hours, timezone)
+    paths = guest_log_paths(os_logs)
+    geo = open_geoip(geoip_db, asn_db)
+    try:
+        return _investigate(source, start, end, principal, int(baseline_days), geo, hours, paths, profile)
+    finally:
+        geo.close()
+
+
+def _investigate(source, start, end, principal, baseline_days, geo, hours, paths, profile) -> LoginInvestigation:
+    from . import coverage
+
+    src = resolve_source(source, profile=profile)
     end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
     start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_WINDOW
     if end_t <= start_t:
@@ -102,6 +170,18 @@ def investigate(*, source: str = "demo", start=None, end=None, principal: str | 
     first = start_t - pd.Timedelta(days=int(baseline_days))
     res = load_events(src.trail, Query(start=first.to_pydatetime(), end=end_t.to_pydatetime()))
     stats = {k: v for k, v in res.stats.to_dict().items() if k not in ("elapsed_s", "files_cached")}
-    analysis = login.analyze_logins(res.frame, start=start_t, end=end_t, baseline_days=int(baseline_days),
-                                    principal=principal)
-    return LoginInvestigation(source, (start_t, end_t), res.frame, analysis, stats)
+    ssh, guest_notes = None, []
+    if paths:
+        guest = read_guest_logs(paths)
+        ssh, guest_notes = guest.ssh.copy(), guest.notes
+        ssh["file"] = [relative_path(f, src.folder) for f in ssh["file"]]
+    analysis = login.analyze_logins(res.frame, start=start_t, end=end_t, baseline_days=baseline_days,
+                                    principal=principal, geo=geo, hours=hours, ssh=ssh)
+    analysis.notes.extend(guest_notes)
+    inputs = tuple(p for p in (geo.city_path, geo.asn_path) if p) + tuple(str(p) for p in paths)
+    try:  # the frame holds the window and its baseline: enough for the silent-hours rule
+        cov = coverage.compute(res.frame, (start_t, end_t))
+    except TrailtoolsError as exc:
+        cov = None
+        analysis.notes.append(f"Logging coverage could not be computed: {exc}")
+    return LoginInvestigation(source, (start_t, end_t), res.frame, analysis, stats, inputs, src.folder, cov)

@@ -29,6 +29,13 @@ shutdown), ``guest_request`` (bool: any reboot/shutdown request inside the guest
 ``file``, ``line``.
 
 ``systemd: Stopping X...`` alone is not a shutdown marker: ``systemctl restart X`` logs it too.
+
+``ssh`` (one row per SSH authentication attempt sshd logged, from any of the files, sorted by time; the
+suspicious-login investigation reads it): ``time``, ``result`` (``accepted`` / ``failed``), ``user``, ``source``
+(the client address), ``port``, ``method`` (``publickey``, ``password`` ...; None for an unknown user's
+``Invalid user`` line), ``invalid_user`` (bool: no such account), ``host``, ``file``, ``line``, ``text``. One attempt
+is one row: ``Failed password for invalid user X`` after ``Invalid user X`` from the same address and port is
+not counted twice.
 """
 from __future__ import annotations
 
@@ -49,6 +56,11 @@ SEQUENCE_KINDS = {"shutdown-begin", "shutdown-complete"}
 EVENT_COLUMNS = ["time", "kind", "user", "command", "host", "boot_id", "file", "line", "text"]
 BOOT_COLUMNS = ["time", "previous_shutdown", "clean", "initiated_by", "command", "guest_request", "boot_id",
                 "file", "line"]
+SSH_COLUMNS = ["time", "result", "user", "source", "port", "method", "invalid_user", "host", "file", "line", "text"]
+SSH_PROGRAMS = ("sshd", "sshd-session")
+SSH_AUTH = re.compile(r"^(?P<result>Accepted|Failed) (?P<method>\S+) for (?P<invalid>invalid user )?(?P<user>.*?) "
+                      r"from (?P<source>\S+) port (?P<port>\d+)")
+SSH_INVALID = re.compile(r"^Invalid user (?P<user>.*?) ?from (?P<source>\S+)(?: port (?P<port>\d+))?")
 BOOT_CLUSTER = timedelta(minutes=10)      # markers of one boot (kernel, systemd "Startup finished") lie this close
 SEQUENCE_TIMEOUT = timedelta(minutes=5)   # ordinary lines this long after shutdown lines: it was no shutdown
 COMMAND_WINDOW = timedelta(minutes=15)    # a guest request this long before a shutdown sequence explains it
@@ -128,6 +140,7 @@ class GuestLogs:
     boots: pd.DataFrame
     files: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ssh: pd.DataFrame = field(default_factory=lambda: _ssh_frame([]))
 
 
 @dataclass
@@ -165,6 +178,44 @@ def classify(ident: str | None, msg: str, pid: str | None = None) -> tuple | Non
                 return None
         return kind, groups.get("user"), command, rule.marker, rule.seq
     return None
+
+
+def ssh_attempt(ident: str | None, msg: str) -> tuple | None:
+    """An sshd authentication line as (result, user, source, port, method, invalid_user), or None. Pure."""
+    if (ident or "").strip() not in SSH_PROGRAMS:
+        return None
+    if (m := SSH_AUTH.match(msg)):
+        return (m["result"].lower(), m["user"], m["source"], int(m["port"]), m["method"], bool(m["invalid"]))
+    if (m := SSH_INVALID.match(msg)):
+        return ("failed", m["user"] or "", m["source"], int(m["port"]) if m["port"] else None, None, True)
+    return None
+
+
+def _ssh_rows(rows, fname: str) -> list[tuple]:
+    out, announced = [], set()
+    for r in rows:
+        att = ssh_attempt(r.ident, r.msg)
+        if att is None:
+            continue
+        result, user, source, port, method, invalid = att
+        key = (r.host, r.pid, user, source, port)
+        if invalid and method is None:
+            announced.add(key)
+        elif invalid and key in announced:
+            continue                    # the same attempt as the "Invalid user" line before it
+        out.append((r.when, result, user, source, port, method, invalid, r.host, fname, r.line, r.text))
+    return out
+
+
+def _ssh_frame(rows: list[tuple]) -> pd.DataFrame:
+    rows = sorted(rows, key=lambda r: (r[0], r[8], r[9]))
+    cols = list(zip(*rows)) if rows else [[] for _ in SSH_COLUMNS]
+    data = {c: pd.Series(list(v), dtype=object) for c, v in zip(SSH_COLUMNS, cols)}
+    data["time"] = pd.to_datetime(pd.Series(list(cols[0]), dtype=object), utc=True).astype("datetime64[us, UTC]")
+    data["line"] = pd.Series(list(cols[9]), dtype="int64")
+    data["port"] = pd.Series(list(cols[4]), dtype="Int64")
+    data["invalid_user"] = pd.Series(list(cols[6]), dtype=bool)
+    return pd.DataFrame(data, columns=SSH_COLUMNS)
 
 
 def _read_bytes(path: Path) -> tuple[bytes | None, str | None]:
@@ -412,6 +463,25 @@ def _read_one(path: Path, tz) -> tuple[dict, list[_Row], str, int | None]:
     return info, rows, fmt, year
 
 
+def guest_log_paths(os_logs) -> list[Path]:
+    """The files named by an ``os_logs`` parameter (paths, or one comma-separated string; folders are walked).
+    A path that does not exist is one TrailtoolsError sentence."""
+    from .errors import TrailtoolsError
+
+    if not os_logs:
+        return []
+    items = os_logs.split(",") if isinstance(os_logs, str) else list(os_logs)
+    paths = [Path(str(p).strip()).expanduser() for p in items if str(p).strip()]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise TrailtoolsError(f"Guest log not found: {missing[0]}: give the paths of the files copied off the "
+                              "instance (e.g. messages, secure, auth.log, a journalctl -o json export).")
+    files = []
+    for p in paths:
+        files.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
+    return files
+
+
 def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> GuestLogs:
     """Read guest OS logs (files or folders) into facts, boots, per-file stats and notes. Never raises on bad files."""
     try:
@@ -451,7 +521,7 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
         info["skipped"] += bad
         if how:
             notes.append(f"{p.name} has no year: assumed {first} from {how}.")
-    event_rows, cands = [], []
+    event_rows, cands, ssh_rows = [], [], []
     for p, info, rows, fmt, _y in parsed:
         for r in rows:
             r.when = r.when.astimezone(timezone.utc)
@@ -464,12 +534,13 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
             event_rows.append((r.when, kind, user, command, r.host, r.boot_id, str(p), r.line, r.text))
         if rows:
             cands.extend(_assemble_file_boots(rows, fmt, str(p)))  # text logs in file order, the journal by time
+        ssh_rows.extend(_ssh_rows(rows, str(p)))
     events = _events_frame(event_rows)
     boots = _boots_frame(_merge_boots(cands), events)
     if not boots.empty and boots["clean"].iloc[0] is None:
         notes.append("The logs do not reach back before the first boot they show: whether it followed a clean "
                      "shutdown is unknown.")
-    return GuestLogs(events, boots, files, notes)
+    return GuestLogs(events, boots, files, notes, _ssh_frame(ssh_rows))
 
 
 def _events_frame(rows) -> pd.DataFrame:

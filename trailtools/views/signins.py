@@ -13,6 +13,17 @@ COLORS = {"sign-in success": "#2ca02c", "sign-in failure": "#d62728", "risky act
 SHAPES = {"MFA": "circle", "no MFA": "triangle-up", "n/a": "diamond", "action": "square"}
 
 
+def _place(signins: pd.DataFrame) -> list[str]:
+    """Where each sign-in's address is ("Amsterdam, NL", "AS16509 AMAZON-02"), when a GeoIP/ASN lookup said so."""
+    out = []
+    for r in signins.to_dict("records"):
+        parts = [str(r[c]) for c in ("city", "country") if isinstance(r.get(c), str) and r[c]]
+        if r.get("asn") is not None and pd.notna(r.get("asn")):   # a number (a float once pandas mixed in None)
+            parts.append(f"AS{int(r['asn'])} {r.get('org') or ''}".strip())
+        out.append(", ".join(parts))
+    return out
+
+
 def _rows(signins: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
     s = pd.DataFrame({
         "time": _utc(signins.get("time", pd.Series(dtype=object))),
@@ -21,6 +32,7 @@ def _rows(signins: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
         "mfa": ["MFA" if m == "Yes" else "no MFA" if m == "No" else "n/a" for m in signins.get("mfa", [])],
         "what": "ConsoleLogin",
         "source": signins.get("sourceIPAddress", pd.Series(dtype=object)),
+        "place": _place(signins),
         "detail": signins.get("userAgent", pd.Series(dtype=object)),
         "ref": signins.get("eventID", pd.Series(dtype=object)),
     })
@@ -30,12 +42,13 @@ def _rows(signins: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
         "kind": "risky action", "mfa": "action",
         "what": actions.get("eventName", pd.Series(dtype=object)),
         "source": actions.get("sourceIPAddress", pd.Series(dtype=object)),
+        "place": "",
         "detail": actions.get("category", pd.Series(dtype=object)),
         "ref": actions.get("eventID", pd.Series(dtype=object)),
     })
     df = pd.concat([s, a], ignore_index=True)
     df = df[df["time"].notna()].sort_values("time", kind="stable").tail(MAX_ROWS)
-    for col in ("principal", "kind", "mfa", "what", "source", "detail", "ref"):
+    for col in ("principal", "kind", "mfa", "what", "source", "place", "detail", "ref"):
         df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     df["when"] = _human(df["time"])
     df["time"] = _iso(df["time"])
@@ -46,7 +59,8 @@ def signin_timeline(signins: pd.DataFrame, actions: pd.DataFrame | None = None, 
     """One row per principal; sign-ins coloured by result and shaped by MFA; risky follow-up actions as squares.
 
     ``signins``: time, principal, result ("Success"/"Failure"), mfa ("Yes"/"No"/None), sourceIPAddress,
-    userAgent, eventID. ``actions``: time, principal, eventName, category, sourceIPAddress, eventID.
+    userAgent, eventID, and optionally city, country, asn, org (shown as the place in the tooltip).
+    ``actions``: time, principal, eventName, category, sourceIPAddress, eventID.
     Zoom and pan on x; click a legend entry to highlight one kind.
     """
     data = _rows(signins, actions if actions is not None else pd.DataFrame())
@@ -60,5 +74,5 @@ def signin_timeline(signins: pd.DataFrame, actions: pd.DataFrame | None = None, 
         color=alt.Color("kind:N", title="", scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values()))),
         shape=alt.Shape("mfa:N", title="MFA", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values()))),
         opacity=alt.condition(pick, alt.value(0.95), alt.value(0.15)),
-        tooltip=["when:N", "principal:N", "what:N", "kind:N", "mfa:N", "source:N", "detail:N", "ref:N"],
+        tooltip=["when:N", "principal:N", "what:N", "kind:N", "mfa:N", "source:N", "place:N", "detail:N", "ref:N"],
     ).add_params(pick, zoom).properties(width=800, height=max(60, 28 * len(principals)))
