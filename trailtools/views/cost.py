@@ -1,0 +1,139 @@
+"""Charts of the cost-spike investigation: daily cost by service with the spike marked, cost by principal, and
+the calls that created resources drawn on the cost curve. Builders return new Altair charts and never display.
+
+Values (service names, principals, tags) come from cost files and CloudTrail: they go into the spec unchanged;
+whoever writes the spec into HTML escapes it (:func:`trailtools.views.spec_json`, the report renderer).
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+MAX_ROWS = 4500          # below Altair's 5,000-row limit for data embedded in a spec
+TOP = 7                  # series drawn by name; the rest are summed as "other"
+WIDTH, HEIGHT = 760, 260
+SPIKE_COLOR = "#d62728"
+OTHER_CALLS = "calls without cost in the data"
+PALETTE = ["#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+
+
+def _iso(values) -> pd.Series:
+    ts = pd.to_datetime(pd.Series(values), utc=True)
+    return ts.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fit(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    """At most TOP named series (the costliest), the rest as "other"; hourly rows summed to days if too many."""
+    if df.empty:
+        return df
+    df = df.copy()
+    order = df.groupby(key)["cost"].sum().sort_values(ascending=False)
+    keep = set(order.index[:TOP])
+    df[key] = df[key].where(df[key].isin(keep), "other")
+    df["period"] = pd.to_datetime(df["period"], utc=True)
+    df = df.groupby(["period", key], as_index=False)["cost"].sum()
+    if len(df) > MAX_ROWS:
+        df["period"] = df["period"].dt.floor("D")
+        df = df.groupby(["period", key], as_index=False)["cost"].sum()
+    return df
+
+
+def _spike_layer(spike, y_field: str = "cost"):
+    if spike is None:
+        return None
+    band = pd.DataFrame({"start": _iso([spike.start]), "end": _iso([spike.end]), "label": ["spike"]})
+    return alt.Chart(band).mark_rect(color=SPIKE_COLOR, opacity=0.12).encode(
+        x=alt.X("start:T", scale=alt.Scale(type="utc")), x2="end:T",
+        tooltip=[alt.Tooltip("label:N"), alt.Tooltip("start:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("end:T", format="%Y-%m-%d %H:%M")])
+
+
+def _x(unit: str = "day", bars: bool = False):
+    """The time axis in UTC; bars span their whole day (or hour)."""
+    field = ("utcyearmonthdatehours(period)" if unit == "hour" else "utcyearmonthdate(period)") if bars else "period"
+    return alt.X(f"{field}:T", title="UTC", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%b %d"))
+
+
+def _stacked(df: pd.DataFrame, key: str, title: str, spike, unit: str):
+    df = _fit(df, key)
+    data = pd.DataFrame({"period": _iso(df["period"]) if len(df) else pd.Series(dtype=str),
+                         key: df[key].astype(str) if len(df) else pd.Series(dtype=str),
+                         "cost": df["cost"].round(4) if len(df) else pd.Series(dtype=float)})
+    legend = alt.selection_point(fields=[key], bind="legend")
+    bars = alt.Chart(data).mark_bar().encode(
+        x=_x(unit, bars=True), y=alt.Y("sum(cost):Q", title=f"cost per {unit}"),
+        color=alt.Color(f"{key}:N", title=key, legend=alt.Legend(labelLimit=320)),
+        opacity=alt.condition(legend, alt.value(1.0), alt.value(0.2)),
+        tooltip=[alt.Tooltip("period:T", title=unit, format="%Y-%m-%d %H:%M"), alt.Tooltip(f"{key}:N"),
+                 alt.Tooltip("cost:Q", format=",.2f")],
+    ).add_params(legend)
+    band = _spike_layer(spike)
+    chart = (band + bars) if band is not None else bars
+    return chart.properties(width=WIDTH, height=HEIGHT, title=title).interactive(bind_y=False)
+
+
+def cost_by_service_chart(per_service: pd.DataFrame, spike=None, *, unit: str = "day"):
+    """Cost per period stacked by service (columns period, service, cost), the spike shaded."""
+    return _stacked(per_service, "service", f"Cost per {unit} by service" + (" (spike shaded)" if spike else ""),
+                    spike, unit)
+
+
+def cost_by_principal_chart(by_principal: pd.DataFrame, spike=None, *, unit: str = "day"):
+    """Cost per period stacked by the principal that created the resources (columns period, principal, cost)."""
+    from ..cost_spike import short_name
+
+    named = by_principal.assign(principal=by_principal["principal"].map(short_name)) if len(by_principal) \
+        else by_principal
+    return _stacked(named, "principal", f"Cost per {unit} by the principal who created the resources",
+                    spike, unit)
+
+
+def creations_chart(total: pd.Series, creations: pd.DataFrame, spike=None, *, unit: str = "day",
+                    costed: set | None = None):
+    """The total cost per period as a line, and each resource-creating call as a point on it at its time;
+    calls that created a resource with cost in the data are coloured by who made them, the others are grey
+    (``costed``: the resource IDs with cost; None colours all); hover for who, what and the eventID."""
+    line_df = pd.DataFrame({"period": _iso(total.index) if len(total) else pd.Series(dtype=str),
+                            "cost": total.round(4).to_numpy() if len(total) else pd.Series(dtype=float)})
+    line = alt.Chart(line_df).mark_line(point=True, color="#444").encode(
+        x=_x(), y=alt.Y("cost:Q", title=f"total cost per {unit}"),
+        tooltip=[alt.Tooltip("period:T", title=unit, format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("cost:Q", format=",.2f")])
+    layers = [line]
+    if len(creations) and len(total):
+        c = creations.drop_duplicates("eventID").copy()
+        freq = "h" if unit == "hour" else "D"
+        level = pd.Series(total.to_numpy(), index=pd.DatetimeIndex(total.index).tz_convert("UTC"))
+        at = pd.to_datetime(c["eventTime"], utc=True)
+        c["cost"] = [float(level.get(t.floor(freq), 0.0)) for t in at]
+        per_event = creations.groupby("eventID")["resource_id"].agg(lambda s: " ".join(x for x in s if x))
+        c["resources"] = c["eventID"].map(per_event).fillna("")
+        c["result"] = ["failed: " + e if e else "ok" for e in c["errorCode"]]
+        from ..cost_spike import short_name
+
+        has_cost = creations.groupby("eventID")["resource_id"].agg(
+            lambda s: costed is None or any(x in costed for x in s if x))
+        c["group"] = [short_name(p) if has_cost.get(e, False) else OTHER_CALLS
+                      for p, e in zip(c["principal"], c["eventID"])]
+        pts = pd.DataFrame({"period": _iso(at), "cost": c["cost"].round(4), "call": c["eventName"].astype(str),
+                            "who": c["principal"].astype(str), "result": c["result"], "region": c["awsRegion"],
+                            "resources": c["resources"], "detail": c["detail"].astype(str),
+                            "eventID": c["eventID"].astype(str), "group": c["group"]})
+        # the calls behind resources with cost are drawn last (on top) and in colour; the others grey
+        pts = pts.assign(_other=pts["group"] == OTHER_CALLS).sort_values("_other", ascending=False,
+                                                                          kind="stable").drop(columns="_other")
+        named = sorted(set(pts["group"]) - {OTHER_CALLS})
+        domain = named + ([OTHER_CALLS] if (pts["group"] == OTHER_CALLS).any() else [])
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(named))] + ["#bbbbbb"] * (len(domain) - len(named))
+        layers.append(alt.Chart(pts).mark_point(size=110, filled=True).encode(
+            x=_x(), y="cost:Q", color=alt.Color("group:N", title="created by (resources with cost)",
+                                                scale=alt.Scale(domain=domain, range=colors)),
+            shape=alt.Shape("result:N", scale=alt.Scale(domain=["ok"], range=["circle"]), legend=None),
+            tooltip=[alt.Tooltip("period:T", title="time", format="%Y-%m-%d %H:%M:%S"), "call:N", "who:N",
+                     "result:N", "region:N", "resources:N", "detail:N", "eventID:N"]))
+    band = _spike_layer(spike)
+    if band is not None:
+        layers.insert(0, band)
+    return alt.layer(*layers).properties(
+        width=WIDTH, height=HEIGHT, title="Resource-creating API calls against the total cost").interactive(
+        bind_y=False)
