@@ -79,10 +79,26 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument("--json", metavar="FILE", help="write the verdict, sources and findings as JSON to FILE")
     rb.set_defaults(func=cmd_reboot)
 
+    co = sub.add_parser("cost", help="who or what made the bill jump? (the cost-spike investigation's answer)",
+                        description="Read the cost data, find where cost rose above its robust baseline, and name "
+                                    "the service, region, resources and the principal who created them.")
+    co.add_argument("--cost-source", default="demo", help="'demo' (default), a CUR (legacy or 2.0) or FOCUS file or "
+                    "folder, s3://bucket/prefix, or ce:// (Cost Explorer)")
+    co.add_argument("--source", default="demo", help="the trail: 'demo' (default) or a folder with a copy of it; "
+                    "'' for none")
+    co.add_argument("--start", help="window start (default: 30 days before the end)")
+    co.add_argument("--end", help="window end (default: the source's now)")
+    co.add_argument("--granularity", default="DAILY", help="DAILY (default) or HOURLY (with an hourly CUR)")
+    co.add_argument("--service", help="only this service (part of its name or code, e.g. AmazonEC2)")
+    co.add_argument("--profile", help="AWS profile of the standard credential chain, for s3:// and ce://")
+    co.add_argument("--region", help="the CUR bucket's region, for s3://")
+    co.add_argument("--json", metavar="FILE", help="write the answer, sources and findings as JSON to FILE")
+    co.set_defaults(func=cmd_cost)
+
     rp = sub.add_parser("report", help="run an investigation notebook and write an offline HTML report + findings",
                         description="Execute notebooks/NAME.ipynb with papermill and write, in --out, the executed "
                                     "notebook, a self-contained HTML report and the findings as JSON.")
-    rp.add_argument("name", nargs="?", help="the investigation: reboot")
+    rp.add_argument("name", nargs="?", help="the investigation: reboot, login or cost")
     rp.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="a notebook parameter, as papermill's -p (repeatable)")
     rp.add_argument("--source", help="shorthand for -p source URI")
@@ -92,6 +108,23 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--with-code", action="store_true", help="keep the code cells in the HTML")
     rp.add_argument("--list", action="store_true", help="list the investigations and their parameters")
     rp.set_defaults(func=cmd_report)
+
+    vf = sub.add_parser("verify", help="check a trail's log files against CloudTrail's signed digest files",
+                        description="Verify a local copy of a trail bucket (or s3://BUCKET/PREFIX): every log file's "
+                                    "SHA-256 against the digests, the digest chain and signatures, gaps. Exit code "
+                                    "0: verified; 1: something failed; 3: incomplete (gaps, unsigned or "
+                                    "unverifiable digests); 2: a usage error. See docs/integrity.md.")
+    vf.add_argument("source", help="a folder holding AWSLogs/... (aws s3 sync of the trail bucket) or "
+                    "s3://BUCKET/PREFIX")
+    vf.add_argument("--start", help="check digests from this time (ISO date or time, UTC)")
+    vf.add_argument("--end", help="check digests up to this time (a date alone means its whole day)")
+    vf.add_argument("--public-keys", action="append", default=[], metavar="FILE",
+                    help="`aws cloudtrail list-public-keys --output json` output (repeatable, one per region); "
+                         "without it an s3:// source asks ListPublicKeys")
+    vf.add_argument("--save-signatures", metavar="DIR", help="with an s3:// source: also save each digest's "
+                    "signature as a sidecar under DIR, so a copy synced there verifies offline")
+    vf.add_argument("--json", action="store_true", help="print the result as JSON instead of the summary")
+    vf.set_defaults(func=cmd_verify)
 
     demo = sub.add_parser("demo", help="write the bundled demo account's data into a folder you can browse")
     demo.add_argument("dir", nargs="?", default="demo-account", help="where to write it (default ./demo-account)")
@@ -192,6 +225,27 @@ def cmd_reboot(args: argparse.Namespace) -> int:
         print(f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]")
     for s in inv.evidence.sources:
         print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
+    if inv.coverage is not None:
+        print(f"  coverage: {inv.coverage.summary()}")
+    if inv.integrity is not None:
+        print(f"  integrity: {inv.integrity.summary().splitlines()[0]}")
+    return 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from .cost_investigation import investigate
+
+    inv = investigate(source=args.source, cost_source=args.cost_source, start=args.start, end=args.end,
+                      granularity=args.granularity, service=args.service, profile=args.profile, region=args.region)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(inv.to_json())
+    print(inv.analysis.headline)
+    for f in inv.findings:
+        print(f"  {f.severity}: {f.title}" if f.check != "cost.spike" or not f.extra.get("main") else
+              f"  {f.severity}: spike {f.extra['episode']['start']} to {f.extra['episode']['end']}")
+    for s in inv.evidence.sources:
+        print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
     return 0
 
 
@@ -213,6 +267,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in (paths.html, paths.findings, paths.notebook):
         print(path)
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    res = verify(args.source, start=args.start, end=args.end, public_keys=args.public_keys,
+                 save_signatures=args.save_signatures)
+    print(res.to_json() if args.json else res.summary())
+    return res.exit_code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

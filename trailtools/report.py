@@ -21,6 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 INVESTIGATIONS = {
     "reboot": ("reboot.ipynb", "instance", "why did this EC2 instance restart?"),
     "login": ("suspicious_login.ipynb", "principal", "did someone log in who shouldn't have?"),
+    "cost": ("cost_spike.ipynb", "cost_source", "who or what made the bill jump?"),
 }
 
 
@@ -58,6 +59,38 @@ def _failure(exc) -> str:
     return f"the notebook failed in cell {cell}: {ename}: {evalue}"
 
 
+def evidence_integrity_html(prov: dict) -> str:
+    """The coverage of the window and the digest verification, from any investigation's provenance (the
+    ``coverage`` and ``integrity`` dicts of trailtools.coverage / trailtools.verify), every value escaped."""
+    esc = html.escape
+    cov, ver = prov.get("coverage"), prov.get("integrity")
+    notes = "".join(f"<li>{esc(str(n))}</li>" for n in prov.get("coverage_notes") or [])
+    if cov:
+        gaps = "".join(f"<tr><td>{esc(str(g.get('start')))}</td><td>{esc(str(g.get('end')))}</td>"
+                       f"<td>{esc(str(g.get('kind')))}</td><td>{esc(str(g.get('reason')))}</td></tr>"
+                       for g in cov.get("gaps") or [])
+        lo, hi = (cov.get("window") or [None, None])[:2]
+        notes += "".join(f"<li>{esc(str(n))}</li>" for n in cov.get("notes") or [])
+        share = f"{float(cov.get('covered_fraction') or 0):.1%}"
+        part = (f"<p>{esc(share)} of the window {esc(str(lo))} .. "
+                f"{esc(str(hi))} is covered by the trail.</p>"
+                + (f"<table><tr><th>from</th><th>to</th><th>gap</th><th>why</th></tr>{gaps}</table>" if gaps
+                   else "<p>No gaps found.</p>"))
+    else:
+        part = "<p>Not computed by this investigation.</p>"
+    if ver:
+        probs = "".join(f"<li>{esc(str(p.get('severity')))} {esc(str(p.get('kind')))}: {esc(str(p.get('path')))}: "
+                        f"{esc(str(p.get('detail')))}</li>" for p in (ver.get("problems") or [])[:100])
+        vpart = (f"<p><b>{esc(str(ver.get('status')))}</b>: {esc(str(ver.get('digests')))} digest files "
+                 f"({esc(str(ver.get('digests_verified')))} signatures verified), {esc(str(ver.get('logs_verified')))}"
+                 f"/{esc(str(ver.get('logs')))} log files intact.</p>" + (f"<ul>{probs}</ul>" if probs else ""))
+    else:
+        vpart = ("<p>Not checked: the source is not a local copy with CloudTrail-Digest files (run "
+                 "<code>trailtools verify</code> on the trail bucket or its copy).</p>")
+    return (f"<h3>Logging coverage</h3>{part}" + (f"<ul>{notes}</ul>" if notes else "")
+            + f"<h3>Log file integrity (CloudTrail digests)</h3>{vpart}")
+
+
 def provenance_html(doc: dict) -> str:
     """The provenance appendix, every value escaped."""
     esc = html.escape
@@ -71,7 +104,7 @@ def provenance_html(doc: dict) -> str:
     params = "".join(f"<tr><th>{esc(k)}</th><td>{esc(json.dumps(v))}</td></tr>"
                      for k, v in (doc.get("parameters") or {}).items())
     return (f"<section class='provenance'><h2>Provenance</h2><p>Generated {esc(doc.get('generated_at', ''))} by "
-            f"{versions}.</p><h3>Parameters</h3><table>{params}</table>"
+            f"{versions}.</p><h3>Parameters</h3><table>{params}</table>{evidence_integrity_html(prov)}"
             f"<h3>Load statistics</h3><pre>{esc(json.dumps({k: v for k, v in stats.items() if k != 'skipped'}, indent=1))}</pre>"
             f"<h3>Skipped, and why</h3><ul>{skipped or '<li>nothing</li>'}</ul>"
             f"<h3>Inputs ({len(rows)} files)</h3><table><tr><th>file</th><th>SHA-256</th><th>bytes</th></tr>"
