@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench clean lab
 
 venv: $(STAMP)
 
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 TT := $(VENV)/bin/trailtools
 # The demo account's story and expected answers: docs/demo-account.md. `make demo` runs the reboot investigation on
-# its five restarts (verdicts, then offline HTML reports), the suspicious-login report, and shows the cost
-# incident's evidence with `trailtools events` (the cost notebook is still to come).
+# its five restarts (verdicts, then offline HTML reports), the suspicious-login report, and the cost-spike
+# investigation (its answer, then its report).
 demo: $(STAMP)
 	@mkdir -p reports
 	@echo "== The demo account's trail, all of it (Parquet and load stats in reports/) =="
@@ -33,13 +33,21 @@ demo: $(STAMP)
 	@echo; echo "== 6. emma.wilson's sign-ins and what came next, as raw events =="
 	$(TT) events demo --principal emma.wilson --start 2026-10-11 --end 2026-10-11 --limit 20 \
 	    --columns eventTime,eventName,sourceIPAddress,responseElements.ConsoleLogin,additionalEventData.MFAUsed,errorMessage
-	@echo; echo "== 7. Who launched instances in ap-northeast-1? =="
-	$(TT) events demo --region ap-northeast-1 --event-name RunInstances
-	@echo; echo "Done: open the *.html reports in reports/ (they work offline). Still to come: the cost notebook"
-	@echo "and its report."
+	@echo; echo "== 7. Who or what made the bill jump? (trailtools cost; JSON in reports/) =="
+	$(TT) cost --json reports/cost-demo.json
+	@echo; echo "== 7. Its report (trailtools report cost) =="
+	$(TT) report cost --out reports
+	@echo; echo "Done: open the *.html reports in reports/ (they work offline)."
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# JupyterLab on the notebooks with the project's environment, on 127.0.0.1 only (it prints the URL with its token).
+# Charts render with no network (trailtools bundles Vega). Extra options: make lab LAB_ARGS="--port=9999".
+LAB_ARGS ?=
+lab: $(STAMP)
+	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	    $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py

@@ -251,7 +251,7 @@ def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
     doc = json.loads(paths.findings.read_text())
     assert doc["verdict"]["cause"] == "api-call" and doc["verdict"]["actor"] == PAYLOADS[3]
     opened = Opened(browser, paths.html, tmp_path)
-    opened.charts_rendered(1)
+    opened.charts_rendered(2)  # the timeline and the coverage bar
 
     def inert(page):
         assert page.evaluate("typeof window.__xss") == "undefined"
@@ -291,7 +291,7 @@ def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
     paths = report.run("login", {"source": str(tmp_path / "trail"), "start": "2026-11-20", "end": "2026-11-21"},
                        out_dir=tmp_path / "out")
     opened = Opened(browser, paths.html, tmp_path)
-    opened.charts_rendered(1)
+    opened.charts_rendered(2)  # the timeline and the coverage bar
 
     def inert(page):
         points = page.locator("#chart-0 .mark-symbol path")

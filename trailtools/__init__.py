@@ -8,9 +8,10 @@
 __version__ = "0.1.0"
 
 from .errors import QueryError, SourceError, TrailtoolsError
+from .explorer import explore
 from .load import load_events
 from .result import LoadResult, raw_record
 from .query import Query
 
-__all__ = ["load_events", "raw_record", "LoadResult", "Query", "TrailtoolsError", "SourceError", "QueryError",
-           "__version__"]
+__all__ = ["explore", "load_events", "raw_record", "LoadResult", "Query", "TrailtoolsError", "SourceError",
+           "QueryError", "__version__"]

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from trailtools.views.offline import enable_offline
 from trailtools.views.timeline import instance_timeline
 
-__all__ = ["instance_timeline", "spec_json"]
+__all__ = ["enable_offline", "instance_timeline", "spec_json"]
+
+# Charts render with no network in JupyterLab (Vega bundled by vl-convert, not loaded from a CDN): see offline.py.
+enable_offline()
 
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 

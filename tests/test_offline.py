@@ -1,0 +1,75 @@
+"""The offline renderer: charts show in JupyterLab from vl-convert's Vega bundle (never a CDN) and keep their spec
+for the HTML reports. (That they really draw in JupyterLab with the network blocked: tests/test_lab_browser.py.)"""
+from __future__ import annotations
+
+import re
+
+import altair as alt
+import pandas as pd
+import pytest
+from altair import JupyterChart
+
+import trailtools.views  # noqa: F401  (enables the renderer)
+from trailtools.report_html import render_html
+from trailtools.views import offline
+from trailtools.views.offline import VEGALITE_MIME, WIDGET_MIME
+
+
+def _chart():
+    return alt.Chart(pd.DataFrame({"who": ["</script><b>x</b>", "bob"], "n": [1, 2]})).mark_bar().encode(
+        x="n:Q", y="who:N")
+
+
+@pytest.fixture
+def fresh_jupyterchart(monkeypatch):
+    """JupyterChart as if no chart had been shown in this process yet (restored afterwards)."""
+    monkeypatch.setattr(JupyterChart, "_is_offline", False)
+    monkeypatch.setattr(JupyterChart, "_esm", JupyterChart._esm)
+
+
+def test_importing_the_views_enables_it():
+    assert alt.renderers.active == offline.RENDERER
+
+
+def test_bundle_holds_the_offline_widget_the_spec_and_fallbacks(fresh_jupyterchart):
+    chart = _chart()
+    bundle = chart._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert {WIDGET_MIME, VEGALITE_MIME, "text/html"} <= set(bundle)  # IPython adds text/plain
+    assert bundle[VEGALITE_MIME] == chart.to_dict()
+    assert JupyterChart._is_offline
+    esm = JupyterChart._esm
+    assert len(esm) > 500_000 and "esm.sh" not in esm  # Vega, Vega-Lite and vega-embed inside, not from esm.sh
+    assert not re.search(r"""(from\s*|import\s*\(\s*)["'](https?:)?//""", esm), "the module imports from the network"
+
+
+def test_the_bundle_is_cached_on_disk_and_reused(fresh_jupyterchart, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path))
+    offline.jupyterchart_offline()
+    cached = list((tmp_path / "vega").glob("jupyterchart-*.js"))
+    assert len(cached) == 1 and cached[0].read_text(encoding="utf-8") == JupyterChart._esm
+    cached[0].write_text("/* from the cache */", encoding="utf-8")
+    monkeypatch.setattr(JupyterChart, "_is_offline", False)
+    offline.jupyterchart_offline()
+    assert JupyterChart._esm == "/* from the cache */"
+
+
+def test_disable_goes_back_to_altairs_default():
+    try:
+        offline.enable_offline(False)
+        assert alt.renderers.active == "default"
+    finally:
+        offline.enable_offline()
+    assert alt.renderers.active == offline.RENDERER
+
+
+def test_the_report_draws_the_spec_not_the_widget(fresh_jupyterchart):
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    bundle = _chart()._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    nb = new_notebook(cells=[new_code_cell("chart", outputs=[new_output("display_data", data=bundle)])])
+    page = render_html(nb, title="t")
+    assert page.count('<div class="chart" id="chart-') == 1
+    assert "model_id" not in page and "</script><b>" not in page
+    assert "\\u003c/script\\u003e\\u003cb\\u003ex" in page  # the data, escaped inside the spec's <script>
