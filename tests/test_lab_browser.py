@@ -34,7 +34,7 @@ ARTIFACTS = ROOT / "reports" / "test-artifacts"
 NOTEBOOKS = ["explore.ipynb", "reboot.ipynb", "suspicious_login.ipynb", "cost_spike.ipynb"]
 PRESENT = [n for n in NOTEBOOKS if (ROOT / "notebooks" / n).exists()]
 RUN_TIMEOUT_MS = 150_000
-WITH_EXPLORER = {"explore.ipynb", "reboot.ipynb"}  # the others get theirs from the lead's one-cell additions
+WITH_EXPLORER = set(NOTEBOOKS)  # every notebook ends with an explorer over its events
 OTHER_INSTANCE = "i-0b81f3d6c2e9a4775"  # the demo's db-replica-02, restarted after a host failure
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed "
