@@ -52,8 +52,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("events", help="load CloudTrail events from a source and print or save them",
-                        description="Load CloudTrail from SOURCE ('demo', a folder or file) into one table.")
-    ev.add_argument("source", nargs="?", default="demo", help="'demo' (default), a folder or a file")
+                        description="Load CloudTrail from SOURCE ('demo', a folder or file, or s3://, lookup://, "
+                                    "athena:// in AWS) into one table.")
+    ev.add_argument("source", nargs="?", default="demo",
+                    help="'demo' (default), a folder or a file, s3://BUCKET[/PREFIX], lookup://REGION or "
+                         "athena://DB.TABLE?... (docs/live.md)")
     _query_args(ev)
     ev.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
     ev.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -68,7 +71,8 @@ def parser() -> argparse.ArgumentParser:
                         description="Gather CloudTrail, AWS Health, EC2 scheduled events, status checks and guest "
                                     "logs about one instance and name the cause of its last restart.")
     rb.add_argument("instance", help="the EC2 instance ID, e.g. i-04c2a9e71d3b58f06")
-    rb.add_argument("--source", default="demo", help="'demo' (default) or a folder with a copy of the trail")
+    rb.add_argument("--source", default="demo", help="the trail: 'demo' (default), a folder with a copy "
+                    "of it, s3://BUCKET, lookup://REGION or athena://...")
     rb.add_argument("--start", help="window start (default: around the last restart found)")
     rb.add_argument("--end", help="window end (default: the source's now)")
     rb.add_argument("--region", help="the instance's region")
@@ -84,8 +88,8 @@ def parser() -> argparse.ArgumentParser:
                                     "the service, region, resources and the principal who created them.")
     co.add_argument("--cost-source", default="demo", help="'demo' (default), a CUR (legacy or 2.0) or FOCUS file or "
                     "folder, s3://bucket/prefix, or ce:// (Cost Explorer)")
-    co.add_argument("--source", default="demo", help="the trail: 'demo' (default) or a folder with a copy of it; "
-                    "'' for none")
+    co.add_argument("--source", default="demo", help="the trail: 'demo' (default), a folder with a copy of it, "
+                    "s3://BUCKET, lookup://REGION or athena://...; '' for none")
     co.add_argument("--start", help="window start (default: 30 days before the end)")
     co.add_argument("--end", help="window end (default: the source's now)")
     co.add_argument("--granularity", default="DAILY", help="DAILY (default) or HOURLY (with an hourly CUR)")
