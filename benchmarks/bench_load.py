@@ -51,6 +51,7 @@ def _child(spec: dict) -> dict:
         import pandas as pd
 
         imported = time.perf_counter()
+        cpu0 = _own_cpu_s()
         t0 = time.perf_counter()
         records: list = []
         nbytes = 0
@@ -67,6 +68,7 @@ def _child(spec: dict) -> dict:
 
         imported = time.perf_counter()
         query = Query(start=spec.get("start"), end=spec.get("end")) if spec.get("start") else Query()
+        cpu0 = _own_cpu_s()
         t0 = time.perf_counter()
         res = load_events(spec["corpus"], query, cache=spec["cache"], workers=spec.get("workers"), progress=False)
         seconds = time.perf_counter() - t0
@@ -75,6 +77,7 @@ def _child(spec: dict) -> dict:
                    files_pruned=st.files_pruned, files_cached=st.files_cached, bytes_read=st.bytes_read,
                    duplicates_dropped=st.duplicates_dropped, skipped=st.files_skipped + st.records_skipped)
     out["seconds"] = seconds
+    out["cpu_s"] = _own_cpu_s() - cpu0  # the load call's CPU seconds, its worker processes included
     out["import_s"] = imported - t_import
     out["rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["rss_workers_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -199,7 +202,8 @@ def summarize(name: str, runs: list[dict], manifest: dict, max_other_cpu: float 
         comp = manifest["bytes"]  # served from Parquet; the rate is relative to the trail it stands for
     json_bytes = comp * manifest["json_bytes"] / manifest["bytes"]
     return {"case": name, "events": events, "runs": len(runs), "median_s": med, "min_s": min(secs),
-            "max_s": max(secs), "events_per_s": events / med if med else float("inf"),
+            "max_s": max(secs), "cpu_s": statistics.median(r.get("cpu_s", float("nan")) for r in runs),
+            "events_per_s": events / med if med else float("inf"),
             "mb_s_gz": comp / 1e6 / med if med else float("inf"),
             "mb_s_json": json_bytes / 1e6 / med if med else float("inf"),
             "peak_mb": max(r["peak_mb"] for r in runs), "rss_self_mb": max(r["rss_self_mb"] for r in runs),
@@ -224,16 +228,16 @@ def render(rows: list[dict], manifest: dict, args: argparse.Namespace) -> str:
         f"machine: {os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}; "
         f"repeats: {args.repeat} (naive {args.naive_repeat})",
         "",
-        f"| case | events | runs used | median s (min-max) | events/s | MB/s gz | MB/s JSON | peak mem | main RSS | "
+        f"| case | events | runs used | median s (min-max) | CPU s | events/s | MB/s gz | MB/s JSON | peak mem | main RSS | "
         f"worker RSS | files read/pruned/cached | other CPU | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         files = "/".join("-" if r[k] is None else f"{r[k]:,}" for k in ("files_read", "files_pruned", "files_cached"))
         lines.append(
             f"| {labels.get(r['case'], r['case'])} | {r['events']:,} | {r['runs']}/{r['total_runs']} | "
             f"{r['median_s']:.2f} ({r['min_s']:.2f}-"
-            f"{r['max_s']:.2f}) | {r['events_per_s']:,.0f} | {r['mb_s_gz']:,.1f} | {r['mb_s_json']:,.1f} | "
+            f"{r['max_s']:.2f}) | {r['cpu_s']:.1f} | {r['events_per_s']:,.0f} | {r['mb_s_gz']:,.1f} | {r['mb_s_json']:,.1f} | "
             f"{_fmt_mb(r['peak_mb'])} | {_fmt_mb(r['rss_self_mb'])} | {_fmt_mb(r['rss_workers_mb'])} | {files} | "
             f"{r['other_cpu_pct']:.0f} % | {targets.get(r['case'], '')} |")
     lines.append("")

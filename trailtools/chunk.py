@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import cache, reader, table
 
@@ -92,17 +93,33 @@ class ChunkResult:
 
 
 def _read_file(path: str) -> tuple[bytes | None, str | None]:
+    # os.open/os.read: half the cost of open().read() (no buffered file object), which counts at 100,000s of files
     try:
-        with open(path, "rb") as fh:
-            return fh.read(), None
+        fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         return None, f"cannot read the file ({exc.strerror or exc})"
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1 if size else 65536)
+        if len(data) > size:  # grown since the stat, or a file with no size (/proc, pipes): read to the end
+            parts = [data]
+            while True:
+                more = os.read(fd, 1 << 20)
+                if not more:
+                    break
+                parts.append(more)
+            data = b"".join(parts)
+        return data, None
+    except OSError as exc:
+        return None, f"cannot read the file ({exc.strerror or exc})"
+    finally:
+        os.close(fd)
 
 
 def parse_chunk(chunk: Chunk) -> ChunkResult:
     """Parse every file of a chunk; store the result in the cache when the chunk has a key."""
     key = chunk.key
-    records, files, indices = [], [], []
+    rows = table.Builder()
     result = ChunkResult(table=table.empty(), position=chunk.position)  # table replaced below if there are rows
     for path in chunk.paths:
         data, problem = _read_file(path)
@@ -111,6 +128,7 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
             continue
         result.bytes_read += len(data)
         parsed = reader.parse(data)
+        del data
         if parsed.kind == reader.DIGEST:
             result.digest_files += 1
             continue
@@ -127,13 +145,13 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
                 result.file_skips.append((path, reason))
             else:
                 result.record_skips.append((path, pos, reason))
-        records.extend(parsed.records)
-        indices.extend(parsed.indices)
-        files.extend([path] * len(parsed.records))
-    if records:
-        result.table, bad_times = table.build(records, files, indices)
+        rows.add(parsed.records, path, parsed.indices)
+    if rows.rows:
+        built, bad_times = rows.table()
+        result.table = table.sort_chunk(built)
+        del built
         for row, reason in bad_times:
-            result.record_skips.append((files[row], indices[row], reason))
+            result.record_skips.append((rows.file_of(row), rows.indices[row], reason))
     if key is not None:
         cache.write(key, result.table, result.meta())
     return result
@@ -144,7 +162,16 @@ def merge(results: list[ChunkResult]) -> ChunkResult:
 
     Done in the workers, so that the parent receives a few large tables instead of many small ones.
     """
-    tables = [r.table for r in results if r.table.num_rows]
+    tables, offset = [], 0
+    for r in results:
+        t = r.table
+        if not t.num_rows:
+            continue
+        if offset:  # ``_row`` becomes the row's place in the file order of the whole batch
+            i = t.schema.get_field_index(table.ROW)
+            t = t.set_column(i, t.schema.field(i), pc.add(t.column(i), pa.scalar(offset, pa.int32())))
+        tables.append(t)
+        offset += t.num_rows
     merged = ChunkResult(
         table=pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else table.empty(),
         position=results[0].position if results else 0)

@@ -67,8 +67,41 @@ def query_mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
     return pc.fill_null(out, False)
 
 
+def _all_distinct(event_ids: pa.ChunkedArray) -> bool:
+    """True when no two rows share an eventID, decided cheaply; False means "maybe": check exactly.
+
+    CloudTrail's eventIDs are UUIDs, all of one length: their first and last 8 bytes are mixed into 64 bits with
+    numpy and the hashes sorted. Distinct hashes prove distinct IDs (equal IDs hash alike); a shared hash, nulls or
+    IDs of other lengths leave it to the exact check. Several times cheaper than hashing the strings in Arrow.
+    """
+    n = len(event_ids)
+    if n < 2:
+        return True
+    if event_ids.null_count:
+        return False
+    arr = event_ids.combine_chunks()
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+    width = int(offsets[1] - offsets[0])
+    if width == 0 or width > 64 or int(offsets[-1] - offsets[0]) != width * n:
+        return False
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=width * n, offset=int(offsets[0]))
+    rows = data.reshape(n, width)
+    if not bool(np.all(np.diff(offsets) == width)):
+        return False
+    # any function of the bytes will do (equal IDs, equal hashes): the first and the last 8 bytes, where UUIDs differ
+    head = np.zeros((n, 8), dtype=np.uint8)
+    tail = np.zeros((n, 8), dtype=np.uint8)
+    head[:, :min(8, width)] = rows[:, :8]
+    tail[:, :min(8, width)] = rows[:, -8:]
+    h = head.view(np.uint64).ravel() ^ (tail.view(np.uint64).ravel() * np.uint64(0x9E3779B97F4A7C15))
+    h.sort()
+    return not bool(np.any(h[1:] == h[:-1]))
+
+
 def _duplicates(event_ids: pa.ChunkedArray) -> pa.Array | None:
     """A mask of the rows whose eventID was seen in an earlier row, or None when there are none (one hash pass)."""
+    if _all_distinct(event_ids):
+        return None
     encoded = event_ids.combine_chunks().dictionary_encode()
     if len(encoded.dictionary) == len(event_ids) - event_ids.null_count:
         return None
@@ -91,15 +124,98 @@ def _types_mapper(arrow_type):
     return None
 
 
-def _take_columnwise(table: pa.Table, indices: pa.Array) -> pa.Table:
-    """``table.take(indices)``, one column at a time, letting each old column go as soon as it is copied."""
+def _columnwise(holder: list, op) -> None:
+    """Replace the table in ``holder`` by ``op`` applied to each of its columns, letting each old column go as soon
+    as it is done (the caller must hold the table only through ``holder``: one more reference keeps it all alive)."""
+    table = holder.pop()
     schema, columns = table.schema, list(table.columns)
     del table
     out = []
     for i in range(len(columns)):
-        out.append(columns[i].take(indices))
+        out.append(op(columns[i]))
         columns[i] = None
-    return pa.Table.from_arrays(out, schema=schema)
+    holder.append(pa.Table.from_arrays(out, schema=schema))
+
+
+#: A run of rows already in order at least this long is kept as a slice of its chunk (no copy); shorter runs are
+#: copied together. Past MAX_PIECES pieces a column is simply copied in the new order.
+MIN_RUN = 512
+MAX_PIECES = 4096
+
+
+def _reorder(holder: list, order: np.ndarray) -> None:
+    """Make the table in ``holder`` hold the rows at ``order`` (a permutation, or the rows a filter keeps), copying
+    as little as possible.
+
+    The chunks arrive sorted by time, so the order is mostly long runs of consecutive rows: those become slices of
+    the existing columns (zero-copy), the rows between them are taken (copied) together.
+    """
+    n = len(order)
+    if n == 0:  # no rows left: as a filter that keeps none gives it (pandas then sees no categories at all)
+        table = holder.pop()
+        holder.append(table.filter(pa.array(np.zeros(table.num_rows, dtype=bool))))
+        return
+    starts = np.flatnonzero(np.diff(order) != 1) + 1
+    bounds = np.concatenate(([0], starts, [n]))
+    pieces: list[tuple[bool, int, int]] = []   # (is a slice, start, length): slice of the old rows, or positions
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if b - a >= MIN_RUN:
+            pieces.append((True, int(order[a]), b - a))
+        elif pieces and not pieces[-1][0]:
+            pieces[-1] = (False, pieces[-1][1], pieces[-1][2] + b - a)
+        else:
+            pieces.append((False, a, b - a))
+    if len(pieces) > MAX_PIECES:
+        indices = pa.array(order)
+        _columnwise(holder, lambda col: col.take(indices))
+        return
+    plans: dict[tuple, list] = {}
+
+    def plan(lengths: tuple) -> list:
+        """Per piece: (True, start, length): a slice; (False, start, length, positions): a take from a slice."""
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        out = []
+        for is_slice, a, length in pieces:
+            if is_slice:
+                out.append((True, a, length, None))
+                continue
+            idx = order[a:a + length].astype(np.int64)
+            lo, hi = int(idx.min()), int(idx.max()) + 1
+            if hi - lo <= 8 * len(idx) + 65536:  # the rows lie close together: one take from that window
+                out.append((False, lo, hi - lo, pa.array((idx - lo).astype(np.int32))))
+                continue
+            chunk = np.searchsorted(offsets, idx, side="right") - 1
+            cuts = np.concatenate(([0], np.flatnonzero(np.diff(chunk)) + 1, [len(idx)]))
+            for x, y in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+                c = int(chunk[x])
+                out.append((False, int(offsets[c]), int(lengths[c]), pa.array((idx[x:y] - offsets[c]).astype(np.int32))))
+        return out
+
+    def rearranged(col: pa.ChunkedArray) -> pa.ChunkedArray:
+        # taking from a chunked array concatenates its chunks first: take from a slice that just holds the rows
+        lengths = tuple(len(c) for c in col.chunks)
+        steps = plans.get(lengths)
+        if steps is None:
+            steps = plans[lengths] = plan(lengths)
+        parts = []
+        for step in steps:
+            window = col.slice(step[1], step[2])
+            parts.extend(window.chunks if step[0] else window.take(step[3]).chunks)
+        return pa.chunked_array(parts, type=col.type)
+
+    _columnwise(holder, rearranged)
+
+
+def _file_order(tables: list[pa.Table]) -> np.ndarray:
+    """Each row's place in file order over all the tables (chunk tables arrive sorted by time, with ``_row``)."""
+    parts, offset = [], 0
+    for t in tables:
+        if tbl.ROW in t.column_names:
+            parts.append(t.column(tbl.ROW).to_numpy().astype(np.int64) + offset)
+        else:  # a table in file order
+            parts.append(np.arange(offset, offset + t.num_rows, dtype=np.int64))
+        offset += t.num_rows
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
 def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int]:
@@ -108,22 +224,44 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
     Duplicates (the same eventID delivered twice) are counted among the rows that satisfy the query; the copy kept
     is the first in file order. Rows end sorted by eventTime (stable, so file order breaks ties). ``tables`` is
     emptied: the caller's references would otherwise keep every intermediate copy alive (peak memory).
+
+    Chunk tables come sorted by time with ``_row`` (:func:`trailtools.table.sort_chunk`): a stable sort of their
+    concatenation orders ties by chunk, then by ``_row``, which is file order, so the result is the one a sort of
+    the rows in file order gives; only when there are duplicates to drop is file order restored first.
     """
-    table = pa.concat_tables(tables) if tables else tbl.empty()
+    file_order = _file_order(tables)
+    parts = [t.drop_columns([tbl.ROW]) if tbl.ROW in t.column_names else t for t in tables]
     tables.clear()
-    mask = query_mask(table, query)
+    holder = [pa.concat_tables(parts) if parts else tbl.SCHEMA.empty_table()]
+    parts.clear()
+    if any(col.num_chunks > 1 for col in holder[0].columns):
+        # one dictionary per column, unified in file order, as concatenating the chunks in file order gives: the
+        # rows are rearranged below, and the pandas categories must not depend on how
+        holder.append(holder.pop().unify_dictionaries())
+    mask = query_mask(holder[0], query)
     filtered_out = 0
     if mask is not None:
-        kept = table.filter(mask)
-        filtered_out = table.num_rows - kept.num_rows
-        table = kept
-    dup = _duplicates(table.column("eventID"))
+        before = holder[0].num_rows
+        if not pc.all(mask).as_py():
+            kept = mask.to_numpy(zero_copy_only=False)
+            _reorder(holder, np.flatnonzero(kept))
+            file_order = file_order[kept]
+            del kept
+        filtered_out = before - holder[0].num_rows
+    del mask
+    dup = _duplicates(holder[0].column("eventID"))
     duplicates = 0
     if dup is not None:
+        if bool(np.any(np.diff(file_order) < 0)):  # back to file order, so that the first copy is kept
+            _reorder(holder, np.argsort(file_order, kind="stable"))
+            dup = _duplicates(holder[0].column("eventID"))
         duplicates = pc.sum(dup).as_py()
-        table = table.filter(pc.invert(dup))
-    times = table.column("eventTime").to_numpy().view("int64") if table.num_rows else np.zeros(0, "int64")
+        _reorder(holder, np.flatnonzero(~dup.to_numpy(zero_copy_only=False)))
+    del file_order
+    times = holder[0].column("eventTime")
+    times = times.to_numpy().view("int64") if len(times) else np.zeros(0, "int64")
     if not bool(np.all(times[1:] >= times[:-1])):  # a load of one region's files is often in order already
-        table = _take_columnwise(table, pc.sort_indices(table, sort_keys=[("eventTime", "ascending")]))
-    frame = table.to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)
+        _reorder(holder, np.argsort(times, kind="stable"))
+    del times
+    frame = holder.pop().to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)
     return frame, filtered_out, duplicates

@@ -63,14 +63,27 @@ def _walk(root: Path, plan: Plan, query: Query):
 
 
 def _count_pruned(folder: str, plan: Plan) -> None:
-    for _, _, files in os.walk(folder):
-        for name in files:
-            if not name.startswith("."):
-                plan.files_seen += 1
-                if layout.has_event_extension(name):
-                    plan.pruned += 1
-                else:
-                    plan.others += 1
+    """Count the files of a folder that is not entered (one ``scandir`` per folder, names only, no ``stat``)."""
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                names = []
+                for entry in entries:
+                    try:  # as os.walk: a link to a folder is neither entered nor counted
+                        is_dir = entry.is_dir()
+                        if is_dir and not entry.is_symlink():
+                            stack.append(entry.path)
+                    except OSError:
+                        is_dir = False
+                    if not is_dir and not entry.name.startswith("."):
+                        names.append(entry.name)
+        except OSError:  # os.walk, which counted before, skipped what it could not list
+            continue
+        events = sum(map(layout.has_event_extension, names))
+        plan.files_seen += len(names)
+        plan.pruned += events
+        plan.others += len(names) - events
 
 
 def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
