@@ -36,6 +36,18 @@ def write_asn_db(path: Path, networks: dict) -> Path:
     return path
 
 
+def demo_databases(folder: Path, tmp_path: Path) -> tuple[str, str]:
+    """A City and an ASN .mmdb from the demo account's geo/ip-locations.csv (ASNs from the private-use range)."""
+    import csv
+
+    with open(folder / "geo" / "ip-locations.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    city = write_city_db(tmp_path / "city.mmdb", {r["network"]: (r["country_code"], r["city"]) for r in rows})
+    asn = write_asn_db(tmp_path / "asn.mmdb", {r["network"]: (64512 + i, r["organization"])
+                                               for i, r in enumerate(rows)})
+    return str(city), str(asn)
+
+
 @pytest.fixture
 def dbs(tmp_path):
     city = write_city_db(tmp_path / "city.mmdb", {"203.0.113.192/26": ("NL", "Amsterdam"),

@@ -1,11 +1,9 @@
 """The location checks of the suspicious-login analysis: new country, new network owner (ASN), impossible travel,
 business hours. GeoIP/ASN databases are built from the demo's geo/ip-locations.csv with mmdb-writer."""
-import csv
-
 import pandas as pd
 import pytest
 
-from test_geoip import write_asn_db, write_city_db
+from test_geoip import demo_databases, write_city_db
 from test_login import AT_MOST_LOW, _frame, _login
 from trailtools import load_events
 from trailtools.errors import QueryError
@@ -26,11 +24,7 @@ def demo_geo(tmp_path_factory, _demo_cache):
     with pytest.MonkeyPatch.context() as mp:  # the session's demo account (conftest's folder)
         mp.setenv("TRAILTOOLS_DEMO_CACHE_DIR", str(_demo_cache))
         folder = resolve_source("demo").folder
-    with open(folder / "geo" / "ip-locations.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    city = write_city_db(tmp_path / "city.mmdb", {r["network"]: (r["country_code"], r["city"]) for r in rows})
-    asn = write_asn_db(tmp_path / "asn.mmdb", {r["network"]: (64512 + i, r["organization"])
-                                               for i, r in enumerate(rows)})
+    city, asn = demo_databases(folder, tmp_path)
     geo = open_geoip(city, asn)
     yield geo
     geo.close()

@@ -3,14 +3,12 @@ import datetime as dt
 import html
 import json
 
-import csv
-
 import nbformat
 import papermill
 import pytest
 
 from conftest import ROOT
-from test_geoip import write_asn_db, write_city_db
+from test_geoip import demo_databases
 from trailtools import report
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.findings_schema import validate
@@ -21,12 +19,8 @@ from trailtools.source_data import resolve_source
 def _demo_databases(tmp_path):
     """A City and an ASN .mmdb from the demo's geo/ip-locations.csv, and the demo's jump-host secure log."""
     folder = resolve_source("demo").folder
-    with open(folder / "geo" / "ip-locations.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    city = write_city_db(tmp_path / "city.mmdb", {r["network"]: (r["country_code"], r["city"]) for r in rows})
-    asn = write_asn_db(tmp_path / "asn.mmdb", {r["network"]: (64512 + i, r["organization"])
-                                               for i, r in enumerate(rows)})
-    return str(city), str(asn), str(folder / "oslogs" / "i-0f2a6c8e4b1d97a35" / "var" / "log" / "secure")
+    city, asn = demo_databases(folder, tmp_path)
+    return city, asn, str(folder / "oslogs" / "i-0f2a6c8e4b1d97a35" / "var" / "log" / "secure")
 
 
 def test_demo_window_ranks_the_planted_login_first():
