@@ -13,6 +13,7 @@ from .cost import read_cost
 from .cost.frame import CostData, GRANULARITIES
 from .errors import QueryError, TrailtoolsError
 from .findings import JsonOutput, iso_time
+from .frame import empty_frame
 from .load import load_events
 from .provenance import file_digest, relative_path, versions
 from .query import Query, parse_time
@@ -98,7 +99,7 @@ def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=N
            if stats.skipped else "")
         + ("".join(f"; {n}" for n in data.notes)))
     ev = CostEvidence(source or "", cost_source, (start_t, end_t), granularity if granularity != "MONTHLY" else
-                      "DAILY", service, data, pd.DataFrame(), None, sources=[cost_status])
+                      "DAILY", service, data, empty_frame(), None, sources=[cost_status])
     ev.inputs.extend(data.inputs)
     if data.anomalies is not None:
         ev.sources.append(SourceStatus("Cost Anomaly Detection", "consulted" if len(data.anomalies) else "empty",

@@ -265,3 +265,8 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
     del times
     frame = holder.pop().to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)
     return frame, filtered_out, duplicates
+
+
+def empty_frame() -> pd.DataFrame:
+    """An events frame with no rows: every column, with its dtype (for an investigation that had no trail)."""
+    return finish([tbl.empty()], Query())[0]
