@@ -7,6 +7,7 @@ Kept small: the days the two windows need (us-east-1, about 1,000 objects) are u
 for the cost notebook one day of ap-northeast-1 (25 objects) and two Parquet files; one papermill run per
 notebook."""
 import json
+import re
 import shutil
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -152,10 +153,13 @@ def test_cost_notebook_over_s3_same_answer_as_files(cost_buckets, tmp_path):
     assert stats["cost"]["files_read"] == 2 and stats["cost"]["api_calls"] == 3       # one listing, two objects
     assert stats["events"] == expected["provenance"]["load_stats"]["events"] == 3     # henry's RunInstances
     inputs = [i["path"] for i in doc["provenance"]["inputs"]]
-    assert [p for p in inputs if p.startswith("s3://")] == [
+    assert [p for p in inputs if p.startswith(cur_uri)] == [
         f"{cur_uri}data/BILLING_PERIOD=2026-{m}/acme-cur2-00001.snappy.parquet" for m in ("09", "10")]
-    # the trail's inputs are the downloaded copies (the s3:// reader's cache) of the files holding henry's calls
-    assert sorted(p.rsplit("/", 1)[1] for p in inputs if not p.startswith("s3://")) == sorted(
+    # the trail's inputs are named as the objects holding henry's calls (not as the s3:// reader's cache copies)
+    trail_inputs = [p for p in inputs if not p.startswith(cur_uri)]
+    assert all(re.fullmatch(rf"{trail_uri}/AWSLogs/314159265358/CloudTrail/ap-northeast-1/2026/10/08/\S+\.json\.gz"
+                            r" \(ETag \w+\)", p) for p in trail_inputs), trail_inputs
+    assert sorted(p.split(" ")[0].rsplit("/", 1)[1] for p in trail_inputs) == sorted(
         p.rsplit("/", 1)[1] for p in (i["path"] for i in expected["provenance"]["inputs"]) if "CloudTrail" in p)
     # cost by service, by principal, the creating calls, the trail's coverage: four charts, none broken
     assert sum("application/vnd.vegalite.v6+json" in o.get("data", {}) for o in outputs) == 4

@@ -195,3 +195,15 @@ def test_a_cache_folder_that_cannot_be_written_is_one_sentence(bucket, tmp_path,
     monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(blocker))
     with pytest.raises(SourceError, match="Cannot keep the downloaded object under .*TRAILTOOLS_CACHE_DIR"):
         load_events(f"s3://{name}", Query(start="2026-10-02", end="2026-10-02", regions=["us-east-1"]))
+
+
+def test_reports_name_the_object_not_the_cache_copy(tmp_path):
+    """A file of the download cache is named in provenance as the s3:// object (and ETag) it holds."""
+    from trailtools.provenance import relative_path
+
+    key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/x_CloudTrail_us-east-1_20261120T1010Z_a.json.gz"
+    copy = s3src.local_path("trail-bucket", s3src.S3Object(key, '"0123abcd"', 10))
+    assert s3src.object_uri(copy) == f"s3://trail-bucket/{key} (ETag 0123abcd)"
+    assert relative_path(copy, None) == f"s3://trail-bucket/{key} (ETag 0123abcd)"
+    assert s3src.object_uri(tmp_path / "elsewhere.json.gz") is None
+    assert relative_path(tmp_path / "elsewhere.json.gz", None) == str(tmp_path / "elsewhere.json.gz")

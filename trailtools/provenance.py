@@ -6,12 +6,19 @@ from pathlib import Path
 
 
 def relative_path(path, folder: Path | None) -> str:
-    """A path inside the source's folder as relative to it (the same report wherever the folder is)."""
+    """A path inside the source's folder as relative to it (the same report wherever the folder is); a copy in
+    the ``s3://`` source's download cache as the object it holds."""
     if folder is not None:
         try:
             return Path(path).resolve().relative_to(folder.resolve()).as_posix()
         except ValueError:
             pass
+    from .cache import cache_root
+
+    if str(path).startswith(str(cache_root() / "s3")):
+        from .sources.s3 import object_uri
+
+        return object_uri(path) or str(path)
     return str(path)
 
 

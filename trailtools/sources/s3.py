@@ -306,6 +306,20 @@ def local_path(bucket: str, obj: S3Object) -> Path:
     return cache.cache_root() / "s3" / bucket / folder / etag / name
 
 
+def object_uri(path) -> str | None:
+    """The ``s3://bucket/key`` (and ETag) a file of the download cache holds (the inverse of :func:`local_path`),
+    or None for any other path: reports name the object, not the cache copy."""
+    try:
+        rel = Path(path).resolve().relative_to((cache.cache_root() / "s3").resolve())
+    except ValueError:
+        return None
+    parts = rel.parts
+    if len(parts) < 3:
+        return None
+    bucket, folder, etag, name = parts[0], parts[1:-2], parts[-2], parts[-1]
+    return f"s3://{bucket}/{'/'.join([*folder, name])} (ETag {etag.strip('_')})"
+
+
 def _get_object(s3, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
