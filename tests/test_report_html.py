@@ -120,6 +120,24 @@ class Opened:
             assert (self.errors, self.failed, self.aborted) == ([], [], [])
         self.check(ok)
 
+    def assert_inert(self, marks: str, limit: int = 1000, pause_ms: int = 100):
+        """Every payload shows as text, nothing ran (window.__xss), no img/script was made, and hovering the marks
+        (``marks``: a CSS selector, e.g. "#chart-0 .mark-symbol path") to show their tooltips runs nothing."""
+        def inert(page):
+            assert page.evaluate("typeof window.__xss") == "undefined"
+            body = page.locator("main").inner_text()
+            for p in PAYLOADS:
+                assert p in body, p
+            assert page.locator("main img, main script:not([type='application/json'])").count() == 0
+            found = page.locator(marks)
+            for i in range(min(found.count(), limit)):
+                page.mouse.move(0, 0)
+                found.nth(i).hover(force=True)  # over the mark, whatever layer lies on top
+                page.wait_for_timeout(pause_ms)
+            assert page.evaluate("typeof window.__xss") == "undefined"
+            assert (self.errors, self.failed, self.aborted) == ([], [], [])
+        self.check(inert)
+
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
@@ -253,20 +271,7 @@ def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
     opened = Opened(browser, paths.html, tmp_path)
     opened.charts_rendered(2)  # the timeline and the coverage bar
 
-    def inert(page):
-        assert page.evaluate("typeof window.__xss") == "undefined"
-        body = page.locator("main").inner_text()
-        for p in PAYLOADS:
-            assert p in body, p
-        assert page.locator("main img, main script:not([type='application/json'])").count() == 0
-        points = page.locator("#chart-0 .mark-symbol path")
-        for i in range(points.count()):
-            page.mouse.move(0, 0)
-            points.nth(i).hover(force=True)  # over the point, whatever layer lies on top
-            page.wait_for_timeout(100)
-        assert page.evaluate("typeof window.__xss") == "undefined"
-        assert (opened.errors, opened.failed, opened.aborted) == ([], [], [])
-    opened.check(inert)
+    opened.assert_inert("#chart-0 .mark-symbol path")
 
 
 def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
@@ -293,16 +298,4 @@ def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
     opened = Opened(browser, paths.html, tmp_path)
     opened.charts_rendered(2)  # the timeline and the coverage bar
 
-    def inert(page):
-        points = page.locator("#chart-0 .mark-symbol path")
-        for i in range(points.count()):
-            page.mouse.move(0, 0)
-            points.nth(i).hover(force=True)
-            page.wait_for_timeout(100)
-        assert page.evaluate("typeof window.__xss") == "undefined"
-        body = page.locator("main").inner_text()
-        for p in PAYLOADS:
-            assert p in body, p
-        assert page.locator("main img, main script:not([type='application/json'])").count() == 0
-        assert (opened.errors, opened.failed, opened.aborted) == ([], [], [])
-    opened.check(inert)
+    opened.assert_inert("#chart-0 .mark-symbol path")
