@@ -227,6 +227,10 @@ def test_demo_charts(demo_inv):
     henry = [p for p in points if p["group"] == "henry.park@example.com"]
     assert {p["result"] for p in henry} == {"ok"} and len(henry) == 2
     assert any(p["result"].startswith("failed: Server.InsufficientInstanceCapacity") for p in points)
+    # incident 6's stopped logging is shaded behind the calls: no creator can be known there
+    assert calls["layer"][0]["mark"]["type"] == "rect"
+    gaps = calls["layer"][0]["data"]["values"]
+    assert any(g["time"] == "2026-10-11T02:23:37.000Z" and g["gap"] == "logging-stopped" for g in gaps), gaps
 
 
 # ---- the real FOCUS sample ---------------------------------------------------------------------------------------

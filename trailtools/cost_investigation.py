@@ -189,9 +189,14 @@ class CostInvestigation(JsonOutput):
     def creations_chart(self):
         from .views.cost import creations_chart
 
-        return creations_chart(self.analysis.total, self.analysis.creations, self.analysis.spike,
-                               unit=cost_spike._unit(self.analysis.granularity),
-                               costed=set(self.analysis.resources["resource_id"]))
+        chart = creations_chart(self.analysis.total, self.analysis.creations, self.analysis.spike,
+                                unit=cost_spike._unit(self.analysis.granularity),
+                                costed=set(self.analysis.resources["resource_id"]))
+        if self.coverage is None:
+            return chart
+        from .views.coverage import shade_gaps  # hours the trail does not speak for: creators unknown there
+
+        return shade_gaps(chart, self.coverage, self.evidence.window)
 
     def contributions_table(self, top: int = 5) -> Table:
         c = self.analysis.contributions
