@@ -103,6 +103,28 @@ def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
 
 
+#: Debian's chromium, driven by Playwright (never a downloaded browser); CI installs it (apt-get install chromium).
+CHROMIUM = Path("/usr/bin/chromium")
+#: headless, and none of chromium's own network traffic (this machine's closed network refuses it)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright, one per test module; the test is skipped, saying why, without it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed (CI installs Debian's chromium: apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+    pw.stop()
+
+
 @pytest.fixture(scope="module")
 def moto_server():
     from moto.server import ThreadedMotoServer

@@ -10,7 +10,8 @@ import json
 import nbformat
 
 import cost_fixtures as F
-from test_report_html import CHROMIUM, PAYLOADS, Opened, browser  # noqa: F401  (browser is a fixture)
+from conftest import CHROMIUM
+from test_report_html import PAYLOADS, Opened
 from trailtools import cli, report
 from trailtools.findings_schema import validate
 

@@ -25,11 +25,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
+from conftest import CHROMIUM, ROOT
+
 ARTIFACTS = ROOT / "reports" / "test-artifacts"
 NOTEBOOKS = ["explore.ipynb", "reboot.ipynb", "suspicious_login.ipynb", "cost_spike.ipynb"]
 PRESENT = [n for n in NOTEBOOKS if (ROOT / "notebooks" / n).exists()]
@@ -95,17 +92,6 @@ def lab(tmp_path_factory, _demo_cache):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield b
-    b.close()
-    pw.stop()
 
 
 class Lab:

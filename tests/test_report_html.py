@@ -9,12 +9,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from conftest import ROOT
+
 from trailtools.report_html import CSP, render_html, sanitize_html
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 DEMO_INSTANCE = "i-0b81f3d6c2e9a4775"
 
 PAYLOADS = [
@@ -70,19 +68,6 @@ def demo_nb(tmp_path_factory, _demo_cache):
                                    parameters={"instance": DEMO_INSTANCE}, kernel_name="python3",
                                    progress_bar=False)
     return nbformat.read(out, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not installed (CI installs Debian's chromium: apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield b
-    b.close()
-    pw.stop()
 
 
 class Opened:
