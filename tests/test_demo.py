@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from test_synth import _same_types
 from trailtools import demo
 from trailtools.demo import DEMO_SEED, generate
 from trailtools.demo import scenario as S
@@ -139,23 +140,6 @@ def test_trail_layout_and_event_count(root, records):
 
 
 # ------------------------------------------------------------------------------------------------ real shapes
-def _type(v) -> str:
-    return "null" if v is None else "number" if isinstance(v, (int, float)) and not isinstance(v, bool) \
-        else type(v).__name__
-
-
-def _type_diffs(real, fake, path="") -> list[str]:
-    if _type(real) != _type(fake):
-        return [f"{path}: real {_type(real)}, demo {_type(fake)}"]
-    out = []
-    if isinstance(real, dict):
-        for k in real.keys() & fake.keys():
-            out += _type_diffs(real[k], fake[k], f"{path}.{k}")
-    elif isinstance(real, list) and real and fake:
-        out += _type_diffs(real[0], fake[0], f"{path}[0]")
-    return out
-
-
 def _real_records() -> dict[str, list[dict]]:
     by_name: dict[str, list[dict]] = defaultdict(list)
     for f in sorted((DATASETS / "stratus-red-team-detonation-logs").glob("*.json")):
@@ -213,7 +197,7 @@ def test_records_have_the_keys_and_types_of_real_records(records):
             pairs = [({k: v for k, v in r.items() if k not in body}, envelope) for r in candidates]
         diffs = []
         for real_rec, demo_rec in pairs:  # like at least one real record of the name
-            diffs.append(_type_diffs(real_rec, demo_rec))
+            diffs.append(_same_types(real_rec, demo_rec))
             if not diffs[-1]:
                 break
         else:
@@ -322,14 +306,14 @@ def test_api_responses_look_like_the_cli_examples(root):
         assert set(mine) >= set(real) - {"NextPageToken", "nextToken"}, ours
         r0 = items(real)[0]
         for item in items(mine):
-            assert not _type_diffs(r0, item), (ours, _type_diffs(r0, item))
+            assert not _same_types(r0, item), (ours, _same_types(r0, item))
     # the EC2 scheduled-event shape of the EC2 user guide (its blocks are not strict JSON: take the event object)
     guide = sorted((DATASETS / "awsdocs-examples" / "ec2-user-guide").glob("*"))
     text = next(p.read_text() for p in guide if '"InstanceEventId"' in p.read_text())
     example = json.loads(text[text.index("{"):text.index("}") + 1])
     st = _read(root, "ec2/eu-west-1/describe-instance-status.json")["InstanceStatuses"]
     events = [e for s in st for e in s.get("Events", ())]
-    assert events and all(set(e) <= set(example) and not _type_diffs(example, e) for e in events)
+    assert events and all(set(e) <= set(example) and not _same_types(example, e) for e in events)
 
 
 @needs_shared

@@ -157,10 +157,10 @@ def _type_name(v) -> str:
 
 
 def _same_types(real, fake, path="") -> list[str]:
-    """Value types agree wherever both records have the key (recursively)."""
+    """Value types agree wherever both records have the key (recursively); also used by test_demo."""
     out = []
     if _type_name(real) != _type_name(fake):
-        return [f"{path}: {_type_name(real)} != {_type_name(fake)}"]
+        return [f"{path}: real {_type_name(real)}, generated {_type_name(fake)}"]
     if isinstance(real, dict):
         for k in real.keys() & fake.keys():
             out += _same_types(real[k], fake[k], f"{path}.{k}")

@@ -181,5 +181,5 @@ def merge(results: list[ChunkResult]) -> ChunkResult:
 
 
 def parse_batch(chunks: list[Chunk]) -> ChunkResult:
-    """Parse (or read from the cache) several chunks and merge them."""
+    """Parse several chunks (the cached ones were served by :func:`from_cache`) and merge them."""
     return merge([parse_chunk(c) for c in chunks])

@@ -213,6 +213,12 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_sources(inv) -> None:
+    """One line per evidence source an investigation asked, with why it was unavailable."""
+    for s in inv.evidence.sources:
+        print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
+
+
 def cmd_reboot(args: argparse.Namespace) -> int:
     from .reboot import CAUSES
     from .reboot_investigation import investigate
@@ -227,8 +233,7 @@ def cmd_reboot(args: argparse.Namespace) -> int:
     print(f"  cause: {CAUSES[v.cause]} (confidence {v.confidence})")
     for e in v.evidence:
         print(f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]")
-    for s in inv.evidence.sources:
-        print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
+    _print_sources(inv)
     if inv.coverage is not None:
         print(f"  coverage: {inv.coverage.summary()}")
     if inv.integrity is not None:
@@ -248,8 +253,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     for f in inv.findings:
         print(f"  {f.severity}: {f.title}" if f.check != "cost.spike" or not f.extra.get("main") else
               f"  {f.severity}: spike {f.extra['episode']['start']} to {f.extra['episode']['end']}")
-    for s in inv.evidence.sources:
-        print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
+    _print_sources(inv)
     return 0
 
 

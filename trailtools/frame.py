@@ -82,12 +82,10 @@ def _all_distinct(event_ids: pa.ChunkedArray) -> bool:
     arr = event_ids.combine_chunks()
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
     width = int(offsets[1] - offsets[0])
-    if width == 0 or width > 64 or int(offsets[-1] - offsets[0]) != width * n:
+    if width == 0 or width > 64 or not bool(np.all(np.diff(offsets) == width)):
         return False
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=width * n, offset=int(offsets[0]))
     rows = data.reshape(n, width)
-    if not bool(np.all(np.diff(offsets) == width)):
-        return False
     # any function of the bytes will do (equal IDs, equal hashes): the first and the last 8 bytes, where UUIDs differ
     head = np.zeros((n, 8), dtype=np.uint8)
     tail = np.zeros((n, 8), dtype=np.uint8)
@@ -210,10 +208,7 @@ def _file_order(tables: list[pa.Table]) -> np.ndarray:
     """Each row's place in file order over all the tables (chunk tables arrive sorted by time, with ``_row``)."""
     parts, offset = [], 0
     for t in tables:
-        if tbl.ROW in t.column_names:
-            parts.append(t.column(tbl.ROW).to_numpy().astype(np.int64) + offset)
-        else:  # a table in file order
-            parts.append(np.arange(offset, offset + t.num_rows, dtype=np.int64))
+        parts.append(t.column(tbl.ROW).to_numpy().astype(np.int64) + offset)
         offset += t.num_rows
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
@@ -230,7 +225,7 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
     the rows in file order gives; only when there are duplicates to drop is file order restored first.
     """
     file_order = _file_order(tables)
-    parts = [t.drop_columns([tbl.ROW]) if tbl.ROW in t.column_names else t for t in tables]
+    parts = [t.drop_columns([tbl.ROW]) for t in tables]
     tables.clear()
     holder = [pa.concat_tables(parts) if parts else tbl.SCHEMA.empty_table()]
     parts.clear()

@@ -372,17 +372,6 @@ def _amount(x: float) -> str:
     return f"{x:.10f}".rstrip("0").rstrip(".") if x else "0"
 
 
-_TOTALS: dict[tuple[int, str], dict] = {}
-
-
-def daily_totals(cur: dict[str, dict[str, list]], dim: str) -> dict[str, dict[str, tuple[float, float]]]:
-    """day -> group key -> (unblended cost, usage quantity) (memoized for the CUR being built)."""
-    key = (id(cur), dim)
-    if key not in _TOTALS:
-        _TOTALS[key] = _daily_totals(cur, dim)
-    return _TOTALS[key]
-
-
 def _daily_totals(cur: dict[str, dict[str, list]], dim: str) -> dict[str, dict[str, tuple[float, float]]]:
     out: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
     day_text: dict[datetime, str] = {}
@@ -404,8 +393,8 @@ def _daily_totals(cur: dict[str, dict[str, list]], dim: str) -> dict[str, dict[s
     return {d: {k: (v[0], v[1]) for k, v in groups.items()} for d, groups in out.items()}
 
 
-def cost_and_usage(cur: dict[str, dict[str, list]], dim: str) -> dict:
-    totals = daily_totals(cur, dim)
+def cost_and_usage(totals: dict[str, dict[str, tuple[float, float]]], dim: str, units: dict[str, str]) -> dict:
+    """The Cost Explorer answer grouped by ``dim``, from that dimension's :func:`_daily_totals`."""
     results = []
     day = S.COST_START
     while day < S.END:
@@ -413,7 +402,7 @@ def cost_and_usage(cur: dict[str, dict[str, list]], dim: str) -> dict:
         groups = [{"Keys": [k], "Metrics": {"UnblendedCost": {"Amount": _amount(round(c, 10)), "Unit": "USD"},
                                             "UsageQuantity": {"Amount": _amount(round(q, 10)),
                                                               "Unit": "N/A" if dim != "USAGE_TYPE" else
-                                                              _unit_of(cur, k)}}}
+                                                              units.get(k, "N/A")}}}
                   for k, (c, q) in sorted(totals.get(key, {}).items()) if round(c, 10) > 0]
         results.append({"TimePeriod": {"Start": key, "End": f"{day + timedelta(days=1):%Y-%m-%d}"}, "Total": {},
                         "Groups": groups, "Estimated": day >= S.t("2026-10-01 00:00:00")})
@@ -425,21 +414,19 @@ def cost_and_usage(cur: dict[str, dict[str, list]], dim: str) -> dict:
     return out
 
 
-_UNITS: dict[str, str] = {}
+def _units(cur: dict[str, dict[str, list]]) -> dict[str, str]:
+    """usage type -> its pricing unit (the first one seen)."""
+    units: dict[str, str] = {}
+    for cols in cur.values():
+        for ut, unit in zip(cols["line_item_usage_type"], cols["pricing_unit"]):
+            units.setdefault(ut, unit)
+    return units
 
 
-def _unit_of(cur: dict, usage_type: str) -> str:
-    if not _UNITS:
-        for cols in cur.values():
-            for ut, unit in zip(cols["line_item_usage_type"], cols["pricing_unit"]):
-                _UNITS.setdefault(ut, unit)
-    return _UNITS.get(usage_type, "N/A")
-
-
-def anomalies(cur: dict[str, dict[str, list]]) -> dict:
-    """The GPU spike (open, no feedback) and a planned S3 restore test in September (feedback PLANNED_ACTIVITY)."""
-    by_day = daily_totals(cur, "SERVICE")
-    by_ut = daily_totals(cur, "USAGE_TYPE")
+def anomalies(by_day: dict[str, dict[str, tuple[float, float]]], by_ut: dict[str, dict[str, tuple[float, float]]]
+              ) -> dict:
+    """The GPU spike (open, no feedback) and a planned S3 restore test in September (feedback PLANNED_ACTIVITY),
+    from the :func:`_daily_totals` by service and by usage type."""
     svc = SERVICE_NAMES["AmazonEC2"]
 
     def span(a: datetime, z: datetime):
@@ -498,16 +485,15 @@ def anomalies(cur: dict[str, dict[str, list]]) -> dict:
 
 
 def build(seed: int) -> tuple[dict[str, object], dict]:
-    _UNITS.clear()
-    _TOTALS.clear()
     cur = cur_rows(seed)
     files: dict[str, object] = {}
     for period, cols in cur.items():
         files[f"cost/cur2/{EXPORT}/data/BILLING_PERIOD={period}/{EXPORT}-00001.snappy.parquet"] = cur_parquet(cols)
+    totals = {dim: _daily_totals(cur, dim) for dim, _ in _GROUPINGS}
+    units = _units(cur)
     for dim, name in _GROUPINGS:
-        files[f"cost/ce/get-cost-and-usage.{name}.json"] = cost_and_usage(cur, dim)
-    files["cost/ce/get-anomalies.json"] = anomalies(cur)
-    _TOTALS.clear()
+        files[f"cost/ce/get-cost-and-usage.{name}.json"] = cost_and_usage(totals[dim], dim, units)
+    files["cost/ce/get-anomalies.json"] = anomalies(totals["SERVICE"], totals["USAGE_TYPE"])
     counts = {"cur_rows": {p: len(c["identity_line_item_id"]) for p, c in cur.items()},
               "anomalies": len(files["cost/ce/get-anomalies.json"]["Anomalies"])}
     return files, counts
