@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import cost_spike
-from .cost import read_cost
-from .cost.frame import CostData, GRANULARITIES
+from .cost import check_granularity, read_cost
+from .cost.frame import CostData
 from .errors import QueryError, TrailtoolsError
 from .findings import JsonOutput, iso_time
 from .frame import empty_frame
@@ -51,6 +51,7 @@ class CostEvidence:
     load_stats: dict = field(default_factory=dict)
     sources: list[SourceStatus] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
+    src: object = None   # trailtools.source_data.SourceData of ``source`` (None: no trail given)
 
 
 def _window(start, end, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -68,9 +69,7 @@ def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=N
     A live cost source (``ce://``, ``s3://``) uses the standard credential chain with ``profile``; if it cannot be
     read the investigation stops with one sentence (without cost there is nothing to investigate). The trail is
     optional: without it, creators come from the ``aws:createdBy`` tag only, and the sources table says so."""
-    granularity = str(granularity or "DAILY").upper()
-    if granularity not in GRANULARITIES:
-        raise QueryError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}.")
+    granularity = check_granularity(granularity)
     src = resolve_source(source, profile=profile) if source else None
     now = src.now if src is not None and source == "demo" and cost_source == "demo" else \
         pd.Timestamp.now(tz="UTC").floor("s")
@@ -99,7 +98,7 @@ def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=N
            if stats.skipped else "")
         + ("".join(f"; {n}" for n in data.notes)))
     ev = CostEvidence(source or "", cost_source, (start_t, end_t), granularity if granularity != "MONTHLY" else
-                      "DAILY", service, data, empty_frame(), None, sources=[cost_status])
+                      "DAILY", service, data, empty_frame(), None, sources=[cost_status], src=src)
     ev.inputs.extend(data.inputs)
     if data.anomalies is not None:
         ev.sources.append(SourceStatus("Cost Anomaly Detection", "consulted" if len(data.anomalies) else "empty",
@@ -233,8 +232,9 @@ class CostInvestigation(JsonOutput):
     # ---- JSON -------------------------------------------------------------------------------------------
     def provenance(self) -> dict:
         ev = self.evidence
-        folder = resolve_source(ev.source).folder if ev.source else None
-        cost_folder = resolve_source("demo").folder if ev.cost_source == "demo" else None
+        folder = ev.src.folder if ev.src is not None else None
+        cost_folder = (folder if ev.source == "demo" else resolve_source("demo").folder) \
+            if ev.cost_source == "demo" else None
         inputs = []
         for p in ev.inputs:
             if p.startswith(("s3://", "ce://")):
@@ -274,22 +274,22 @@ def investigate(*, source: str = "demo", cost_source: str = "demo", start=None, 
     analysis = cost_spike.analyze(ev.cost.frame, ev.events, granularity=ev.granularity, start=ev.window[0],
                                   end=ev.window[1], resource_frame=ev.cost.resources, anomalies=ev.cost.anomalies,
                                   trail_window=ev.trail_window)
-    analysis.notes[:0] = [n for n in ev.cost.notes]
+    analysis.notes[:0] = ev.cost.notes
     if ev.cost.stats.data_start and not len(ev.cost.frame):
         analysis.headline = (f"No cost in this window ({iso_time(ev.window[0])} to {iso_time(ev.window[1])}): "
                              f"the cost data covers {ev.cost.stats.data_start} to {ev.cost.stats.data_end}; set "
                              "start and end.")
-    return CostInvestigation(ev, analysis, _coverage(ev, profile, analysis.notes))
+    return CostInvestigation(ev, analysis, _coverage(ev, analysis.notes))
 
 
-def _coverage(ev: CostEvidence, profile: str | None, notes: list):
+def _coverage(ev: CostEvidence, notes: list):
     """The trail's coverage of the cost window, or None (no trail given, or it could not be read: said in notes)."""
     from .coverage import coverage_for
 
     if not ev.source:
         return None
     try:
-        return coverage_for(resolve_source(ev.source, profile=profile).trail, ev.window[0], ev.window[1])
+        return coverage_for(ev.src.trail, ev.window[0], ev.window[1])
     except TrailtoolsError as exc:
         notes.append(f"Logging coverage could not be computed: {exc}")
         return None

@@ -162,12 +162,12 @@ def find_spikes(series: pd.Series, *, granularity: str = "DAILY", threshold: flo
             normal.append(i)
     episodes = []
     run: list[int] = []
+    step = pd.Timedelta(1, period_of(granularity))
     for i in sorted(flags) + [None]:
         if run and (i is None or i != run[-1] + 1):
             med, scale, _, base = flags[run[0]]
             vals = values[run]
             k = int(np.argmax(vals))
-            step = pd.Timedelta(1, period_of(granularity))
             episodes.append(Episode(times[run[0]], times[run[-1]] + step, [times[j] for j in run], base, med, scale,
                                     float(np.median(vals)), float(vals[k]), times[run[k]],
                                     float(np.sum(vals - med)), max(flags[j][2] for j in run)))
@@ -195,11 +195,11 @@ def dimension_spikes(frame: pd.DataFrame, granularity: str = "DAILY", start=None
     rows = []
     if frame.empty:
         return pd.DataFrame(columns=DIMENSION_SPIKE_COLUMNS)
+    full = total_series(frame, granularity, start, end).index
     for dims in SPIKE_DIMENSIONS:
         pv = per_period(frame, granularity, list(dims))
         key = pv[list(dims)].astype(str).agg(" in ".join, axis=1) if len(dims) > 1 else pv[dims[0]].astype(str)
         table = pv.assign(value=key).pivot_table(index="period", columns="value", values="cost", aggfunc="sum")
-        full = total_series(frame, granularity, start, end).index
         table.index = pd.DatetimeIndex(table.index).as_unit("ns")
         table = table.reindex(full, fill_value=0.0).fillna(0.0)
         for value in table.columns:
@@ -227,11 +227,10 @@ def contributions(frame: pd.DataFrame, episode: Episode, dimension: str | list[s
     table = pv.assign(value=key).pivot_table(index="period", columns="value", values="cost", aggfunc="sum")
     table.index = pd.DatetimeIndex(table.index).as_unit("ns")
     table = table.reindex(periods.as_unit("ns"), fill_value=0.0).fillna(0.0)
-    base = table.loc[pd.DatetimeIndex(episode.baseline_periods).as_unit("ns")].median()
-    during = table.loc[pd.DatetimeIndex(episode.periods).as_unit("ns")].mean()
-    typical = table.loc[pd.DatetimeIndex(episode.periods).as_unit("ns")].median()
-    total_base = table.loc[pd.DatetimeIndex(episode.baseline_periods).as_unit("ns")].sum(axis=1).median()
-    total_delta = table.loc[pd.DatetimeIndex(episode.periods).as_unit("ns")].sum(axis=1).mean() - total_base
+    before = table.loc[pd.DatetimeIndex(episode.baseline_periods).as_unit("ns")]
+    spike = table.loc[pd.DatetimeIndex(episode.periods).as_unit("ns")]
+    base, during, typical = before.median(), spike.mean(), spike.median()
+    total_delta = spike.sum(axis=1).mean() - before.sum(axis=1).median()
     out = pd.DataFrame({"dimension": "+".join(dims), "value": table.columns, "baseline": base.to_numpy(),
                         "during": during.to_numpy(), "typical": typical.to_numpy()})
     out["delta"] = out["during"] - out["baseline"]
@@ -566,10 +565,7 @@ def analyze(frame: pd.DataFrame, events: pd.DataFrame | None = None, *, granular
     if spike is not None:
         parts = [contributions(frame, spike, d, granularity) for d in DIMENSIONS if d != "resource_id"]
         parts.append(contributions(frame, spike, ["service", "region"], granularity))
-        if rframe is not frame:
-            parts.append(contributions(rframe, spike, "resource_id", granularity))
-        else:
-            parts.append(contributions(frame, spike, "resource_id", granularity))
+        parts.append(contributions(rframe, spike, "resource_id", granularity))
         contrib = pd.concat([p for p in parts if len(p)], ignore_index=True)
     notes = []
     if len(frame) and (frame["resource_id"] == "").all() and (resource_frame is None or not len(resource_frame)):

@@ -21,9 +21,9 @@ from typing import Callable
 import pandas as pd
 
 from ..errors import QueryError, SourceError
-from .frame import COLUMNS, GRANULARITIES, CostData, CostStats, clip
+from .frame import COLUMNS, GRANULARITIES, CostData, CostStats, clip, utc
 
-__all__ = ["COLUMNS", "CostData", "CostQuery", "CostStats", "read_cost", "register"]
+__all__ = ["COLUMNS", "CostData", "CostQuery", "CostStats", "check_granularity", "read_cost", "register"]
 
 _REGISTRY: dict[str, Callable] = {}
 _LOCAL: list[Callable] = []
@@ -59,17 +59,22 @@ def get_reader(uri: str) -> Callable:
     return _LOCAL[0]
 
 
-def read_cost(uri: str = "demo", *, start=None, end=None, granularity: str = "DAILY", service: str | None = None,
-              profile: str | None = None, region: str | None = None, max_pages: int = 20) -> CostData:
-    """Read one cost source into the cost frame, keeping the rows of [start, end) (and of ``service``)."""
+def check_granularity(granularity: str | None) -> str:
+    """``granularity`` in capitals (DAILY when not given); one error sentence when it is not one of
+    :data:`~trailtools.cost.frame.GRANULARITIES`."""
     granularity = str(granularity or "DAILY").upper()
     if granularity not in GRANULARITIES:
         raise QueryError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}.")
+    return granularity
+
+
+def read_cost(uri: str = "demo", *, start=None, end=None, granularity: str = "DAILY", service: str | None = None,
+              profile: str | None = None, region: str | None = None, max_pages: int = 20) -> CostData:
+    """Read one cost source into the cost frame, keeping the rows of [start, end) (and of ``service``)."""
+    granularity = check_granularity(granularity)
     uri = str(uri or "demo").strip()
-    start = pd.Timestamp(start, tz="UTC") if start is not None and pd.Timestamp(start).tzinfo is None else (
-        pd.Timestamp(start) if start is not None else None)
-    end = pd.Timestamp(end, tz="UTC") if end is not None and pd.Timestamp(end).tzinfo is None else (
-        pd.Timestamp(end) if end is not None else None)
+    start = utc(start) if start is not None else None
+    end = utc(end) if end is not None else None
     q = CostQuery(start, end, granularity, service, profile, region, max_pages)
     data = get_reader(uri)(uri, q)
     data.stats.source = uri

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..aws.errors import AwsDataUnavailable, pages
 from ..errors import QueryError
-from .frame import CostData, CostStats, conform, tags_json
+from .frame import CostData, CostStats, conform, tags_json, utc
 
 IAM_ACTIONS = ("ce:GetCostAndUsage", "ce:GetCostAndUsageWithResources", "ce:GetAnomalies")
 #: Cost Explorer dimension -> cost-frame column.
@@ -37,13 +37,8 @@ ANOMALY_COLUMNS = ["anomaly_id", "start", "end", "service", "total_impact", "tot
                    "accounts", "monitor_arn"]
 
 
-def _utc(t) -> pd.Timestamp:
-    ts = pd.Timestamp(t)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def _day(t) -> str:
-    return _utc(t).strftime("%Y-%m-%d")
+    return utc(t).strftime("%Y-%m-%d")
 
 
 # ---- transform -------------------------------------------------------------------------------------------------
@@ -132,8 +127,8 @@ def get_cost_and_usage(client, start, end, *, granularity: str = "DAILY", group_
 
 def resource_window(start, end, now) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The part of [start, end) GetCostAndUsageWithResources can serve (the 14 days before ``now``), or None."""
-    lo = max(_utc(start), _utc(now).floor("D") - pd.Timedelta(days=RESOURCE_DAYS))
-    hi = min(_utc(end), _utc(now).ceil("D"))
+    lo = max(utc(start), utc(now).floor("D") - pd.Timedelta(days=RESOURCE_DAYS))
+    hi = min(utc(end), utc(now).ceil("D"))
     return (lo, hi) if hi > lo else None
 
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..findings import iso_time
+
 TIME_DTYPE = "datetime64[us, UTC]"
 COLUMNS = {"usage_start": "time", "usage_end": "time", "cost": "float", "currency": "str", "service": "str",
            "region": "str", "usage_type": "str", "account": "str", "resource_id": "str", "instance_type": "str",
@@ -40,6 +42,12 @@ COLUMNS = {"usage_start": "time", "usage_end": "time", "cost": "float", "currenc
 #: The spellings of the ``aws:createdBy`` tag key: as written, CUR 2.0's normalized key, legacy CUR's column.
 CREATED_BY_KEYS = ("aws:createdBy", "aws_created_by", "resourceTags/aws:createdBy", "resource_tags_aws_created_by")
 GRANULARITIES = ("HOURLY", "DAILY", "MONTHLY")
+
+
+def utc(t) -> pd.Timestamp:
+    """A time as a UTC timestamp (naive times are taken as UTC)."""
+    ts = pd.Timestamp(t)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def empty() -> pd.DataFrame:
@@ -184,9 +192,8 @@ def clip(data: CostData, start: pd.Timestamp | None, end: pd.Timestamp | None, s
         return df[m].reset_index(drop=True), int((~m).sum())
 
     if len(data.frame):
-        data.stats.data_start = data.frame["usage_start"].min().strftime("%Y-%m-%dT%H:%M:%SZ")
-        data.stats.data_end = data.frame["usage_end"].fillna(data.frame["usage_start"]).max().strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        data.stats.data_start = iso_time(data.frame["usage_start"].min())
+        data.stats.data_end = iso_time(data.frame["usage_end"].fillna(data.frame["usage_start"]).max())
     frame, outside = keep(data.frame) if len(data.frame) else (data.frame, 0)
     data.frame = frame
     data.stats.rows_outside_window += outside

@@ -20,6 +20,8 @@ from . import ce, cur, focus
 from .frame import CostData, CostStats
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".json", ".json.gz")
+#: what a corrupt or foreign file raises: the file is skipped with the reason (:func:`_reason`)
+UNREADABLE = (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError)
 
 
 def _suffix(name: str) -> str | None:
@@ -122,14 +124,14 @@ def read_local(uri: str, q=None) -> CostData:
     stats = CostStats(source=uri)
     items = []
     for f in files:
-        if _suffix(f.name) is None or f.name.lower().endswith(("manifest.json", "-manifest.json")):
+        if _suffix(f.name) is None or f.name.lower().endswith("manifest.json"):
             if path.is_file() or _suffix(f.name) is not None:
                 stats.skipped.append({"path": str(f), "reason": "a manifest or not a cost file"})
             continue
         try:
             items.append((str(f), read_table(f.name, f)))
             stats.files_read += 1
-        except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        except UNREADABLE as exc:
             stats.skipped.append({"path": str(f), "reason": _reason(exc)})
         except Exception as exc:  # pyarrow's errors (ArrowInvalid ...) are corrupt files too
             if type(exc).__module__.startswith("pyarrow"):

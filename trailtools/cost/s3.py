@@ -82,6 +82,6 @@ def read_s3(uri: str, q) -> CostData:
         try:
             items.append((f"s3://{bucket}/{key}", local.read_table(key, body)))
             stats.files_read += 1
-        except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        except local.UNREADABLE as exc:
             stats.skipped.append({"path": f"s3://{bucket}/{key}", "reason": local._reason(exc)})
     return local.assemble(items, stats, uri)
