@@ -249,6 +249,12 @@ def _update_what(params: dict) -> str:
     return "; ".join(bits) or "its settings changed"
 
 
+def _utc(t) -> pd.Timestamp:
+    """A time as a UTC timestamp (a naive one is taken to be UTC already)."""
+    t = pd.Timestamp(t)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
 
@@ -259,9 +265,7 @@ def compute(frame: pd.DataFrame, window, *, verification=None) -> Coverage:
     The frame should hold every event of the window and, for the silent-hour rule, some days before it; a frame
     filtered to one resource cannot tell silent hours and misses the trail's own calls.
     """
-    lo, hi = (pd.Timestamp(t) for t in window)
-    lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo.tz_convert("UTC")
-    hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi.tz_convert("UTC")
+    lo, hi = (_utc(t) for t in window)
     cov = Coverage((lo, hi))
     if frame is None or frame.empty or "eventTime" not in frame.columns:
         cov.notes.append("No events to judge the coverage from.")
@@ -374,9 +378,7 @@ def coverage_for(source: str, start, end, *, baseline_days: float = 7, verificat
     from .load import load_events
     from .query import Query
 
-    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
-    lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
-    hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
+    lo, hi = _utc(start), _utc(end)
     events = load_events(source, Query(start=(lo - pd.Timedelta(days=baseline_days)).to_pydatetime(),
                                        end=hi.to_pydatetime())).frame
     earlier = load_events(source, Query(start=(lo - pd.Timedelta(days=90)).to_pydatetime(),

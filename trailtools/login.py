@@ -621,6 +621,11 @@ def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) 
     return (frame[actor_col].astype(object) == principal) | (arn == principal) | arn.str.endswith("/" + principal)
 
 
+def _by_actor(events: pd.DataFrame) -> dict:
+    """Each actor's rows (the ``mine`` of :func:`session_events`), split once for all sessions."""
+    return {k: g for k, g in events.groupby(events["actor"].astype(object), sort=False)}
+
+
 def session_events(events: pd.DataFrame, principal: str, start, end, *, mine: pd.DataFrame | None = None
                    ) -> pd.DataFrame:
     """Everything a sign-in session did, in order: the principal's calls after the sign-in until the session ends,
@@ -647,8 +652,11 @@ def risky_actions(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
     """The follow-up actions of every session that a rule calls risky: time, principal, eventName, category,
     mitre, sourceIPAddress, eventID (for the timeline)."""
     rows = []
+    by_actor = _by_actor(events) if len(sessions) else {}
     for s in sessions.to_dict("records"):
-        for up in classify_follow_ups(session_events(events, s["principal"], s["start"], s["end"])):
+        acts = session_events(events, s["principal"], s["start"], s["end"],
+                              mine=by_actor.get(s["principal"], events.iloc[:0]))
+        for up in classify_follow_ups(acts):
             for r in up.rows:
                 rows.append({"time": r.get("eventTime"), "principal": s["principal"], "eventName": r.get("eventName"),
                              "category": up.category, "mitre": up.mitre, "sourceIPAddress": r.get("sourceIPAddress"),
@@ -737,7 +745,7 @@ def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days:
     if ssh is not None:
         findings += ssh_findings(ssh, start, end)
     trips = travel(sign)
-    by_actor = {k: g for k, g in events.groupby(events["actor"].astype(object), sort=False)}
+    by_actor = _by_actor(events)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     all_next = sign[sign["result"] == "Success"]
     sessions = []

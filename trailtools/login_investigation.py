@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import login
-from .findings import JsonOutput
+from .findings import JsonOutput, iso_time
 from .errors import QueryError, TrailtoolsError
 from .geoip import open_geoip
 from .load import load_events
@@ -45,7 +45,7 @@ class LoginInvestigation(JsonOutput):
         esc = html.escape
         top = [f for f in self.findings if f.severity in ("critical", "high", "medium")][:5]
         items = "".join(f"<li><b>{esc(f.severity)}</b>: {esc(f.title)}</li>" for f in top)
-        lo, hi = (t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in self.window)
+        lo, hi = (iso_time(t) for t in self.window)
         body = (f"<ol>{items}</ol>" if items else
                 "<p>No sign-in in this window needs a human's attention (nothing above low).</p>")
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.analysis.notes)
@@ -117,7 +117,7 @@ class LoginInvestigation(JsonOutput):
                            "eventID"]])
 
     def to_dict(self) -> dict:
-        lo, hi = (t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in self.window)
+        lo, hi = (iso_time(t) for t in self.window)
         ssh = self.analysis.ssh
         checks = {c.name: c for c in self.analysis.checks}
         geo = [checks[k] for k in ("new country, impossible travel", "new network owner (ASN)") if k in checks]

@@ -10,25 +10,22 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from . import timeline
+from .timeline import AXIS_FORMAT  # 24-hour UTC tick labels, as on the instance timeline
+
 #: Which gaps are drawn over which where they overlap: the calls that stopped logging show through silent hours.
 DRAW_ORDER = {"no-digests": 0, "no-deliveries": 1, "events-excluded": 2, "logging-stopped": 3, "trail-deleted": 4}
-#: 24-hour UTC tick labels, as on the instance timeline.
-AXIS_FORMAT = {"milliseconds": "%H:%M:%S.%L", "seconds": "%H:%M:%S", "minutes": "%H:%M", "hours": "%H:%M",
-               "date": "%b %d", "month": "%b %Y", "year": "%Y"}
 GAP_COLORS = {"logging-stopped": "#7f7f7f", "trail-deleted": "#525252", "events-excluded": "#a6a6a6",
               "no-deliveries": "#bdbdbd", "no-digests": "#d9d9d9", "covered": "#74c476"}
 
 
 def _iso(t) -> str:
-    ts = pd.Timestamp(t)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """One time as the timeline writes it (ISO 8601, milliseconds, Z)."""
+    return timeline._iso([t]).iloc[0]
 
 
 def _human(t) -> str:
-    ts = pd.Timestamp(t)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return timeline._human(timeline._utc([t])).iloc[0]
 
 
 def _rows(gaps, window=None) -> list[dict]:
@@ -54,7 +51,10 @@ def _rows(gaps, window=None) -> list[dict]:
 
 def gap_layer(gaps, window=None) -> alt.Chart:
     """The gaps as full-height grey bands on a UTC time axis (fields ``time`` and ``end``), with tooltips."""
-    rows = _rows(gaps, window)
+    return _band(_rows(gaps, window))
+
+
+def _band(rows: list[dict]) -> alt.Chart:
     return alt.Chart(alt.Data(values=rows)).mark_rect(opacity=0.35, clip=True, color="#9e9e9e").encode(
         x=alt.X("time:T", scale=alt.Scale(type="utc")), x2="end:T",
         tooltip=[alt.Tooltip("gap:N", title="no evidence"), alt.Tooltip("when:N", title="time"),
@@ -70,7 +70,7 @@ def shade_gaps(chart, coverage, window=None):
     rows = _rows(coverage, window)
     if not rows:
         return chart.copy(deep=True)
-    band = gap_layer(coverage, window)
+    band = _band(rows)
     if isinstance(chart, alt.LayerChart):
         new = chart.copy(deep=True)
         new.layer = [band, *new.layer]
