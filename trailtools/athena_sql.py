@@ -78,6 +78,8 @@ PRINCIPAL_FIELDS = ("useridentity.arn", "useridentity.username", "useridentity.p
 #: What Athena charges for the data a query scans (US regions, 2026): $5 per TB, at least 10 MB a query.
 PRICE_PER_TB = 5.0
 MIN_BILLED_BYTES = 10 * 1024 ** 2
+#: The partition columns of the table :func:`create_table_ddl` makes (role -> column).
+DEFAULT_PARTITIONS = {"account": "account", "region": "region", "day": "timestamp"}
 
 
 def cost_usd(scanned_bytes: int) -> float:
@@ -93,8 +95,7 @@ class CloudTrailTable:
     database: str
     table: str
     catalog: str | None = None
-    partitions: dict[str, str] = field(default_factory=lambda: {"account": "account", "region": "region",
-                                                                "day": "timestamp"})
+    partitions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PARTITIONS))
     day_format: str = "%Y/%m/%d"
 
     @property

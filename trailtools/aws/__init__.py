@@ -88,17 +88,12 @@ def frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
 def client(service: str, *, region: str | None = None, profile: str | None = None):
     """A boto3 client from the standard credential chain, with adaptive retries for throttling.
 
-    AWS Health's API lives in us-east-1 (it is global), whatever region is asked for.
+    AWS Health's API lives in us-east-1 (it is global), whatever region is asked for. The client is
+    :func:`trailtools.aws.session.client`'s (the same retries and timeouts as the live CloudTrail sources).
     """
-    import boto3
-    from botocore.config import Config
+    from .session import client as make_client
 
-    if service == "health":
-        region = "us-east-1"
-    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-    return session.client(service, region_name=region,
-                          config=Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=10,
-                                        read_timeout=60))
+    return make_client(service, region="us-east-1" if service == "health" else region, profile=profile)
 
 
 # ---- shared by the read_* functions (saved responses in the demo account's layout) -----------------------------
@@ -108,10 +103,15 @@ def load_saved(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def region_folders(folder, service: str) -> tuple[Path, list[Path]]:
-    """``<folder>/<service>/`` (or ``folder`` itself when it is that folder) and its per-region subfolders."""
+def service_folder(folder, service: str) -> Path:
+    """``<folder>/<service>/``, or ``folder`` itself when it is that folder (or has no such subfolder)."""
     folder = Path(folder)
-    base = folder if folder.name == service or not (folder / service).is_dir() else folder / service
+    return folder if folder.name == service or not (folder / service).is_dir() else folder / service
+
+
+def region_folders(folder, service: str) -> tuple[Path, list[Path]]:
+    """:func:`service_folder` and its per-region subfolders."""
+    base = service_folder(folder, service)
     return base, sorted(p for p in base.glob("*") if p.is_dir())
 
 

@@ -18,13 +18,11 @@ Columns (times ``datetime64[us, UTC]``, everything else strings, missing values 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from . import frame, to_utc
+from . import frame, load_saved, service_folder, to_utc
 from .errors import call, pages
 
 # what get_health calls (docs/iam-policy.json must allow them)
@@ -127,18 +125,13 @@ class HealthData:
 
 # ---------------------------------------------------------------- read (saved responses)
 
-def _health_folder(folder) -> Path:
-    folder = Path(folder)
-    return folder if folder.name == "health" or not (folder / "health").is_dir() else folder / "health"
-
-
 def read_health(folder) -> HealthData:
     """The saved Health responses of an account folder (``<folder>/health/describe-*.json``) or a health folder.
 
     A response that was not saved gives an empty frame and a note; the ``...-for-organization.json`` files of the
     organization view are read too when present.
     """
-    base = _health_folder(folder)
+    base = service_folder(folder, "health")
     transforms = {"events": (transform_events, EVENT_COLUMNS),
                   "entities": (transform_affected_entities, ENTITY_COLUMNS),
                   "details": (transform_event_details, DETAIL_COLUMNS)}
@@ -148,7 +141,7 @@ def read_health(folder) -> HealthData:
         paths = [base / n for n in names if (base / n).is_file()]
         if not paths:
             data.notes.append(f"no saved AWS Health {names[0]} in {base}")
-        frames = [transform(json.loads(p.read_text(encoding="utf-8"))) for p in paths]
+        frames = [transform(load_saved(p)) for p in paths]
         setattr(data, kind, _concat(frames, columns))
     return data
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from botocore import exceptions as bx
 
-from .errors import AWS_ERRORS, BAD_CREDENTIALS, AwsDataUnavailable, unavailable
+from .errors import BAD_CREDENTIALS, AwsDataUnavailable, unavailable
 
 #: Regions that exist only once an account opts in (the rest are enabled by default).
 OPT_IN_REGIONS = frozenset({
@@ -74,11 +74,3 @@ def explain(exc: Exception, service: str, operation: str, *, region: str | None 
             f"enable it (Account settings > AWS Regions) or leave it out of the query.",
             service=service, operation=operation, code="OptInRequired")
     return err
-
-
-def guarded(service: str, operation: str, fn, *args, region: str | None = None, **kwargs):
-    """``fn(*args, **kwargs)``, any AWS failure turned into one sentence (see :func:`explain`)."""
-    try:
-        return fn(*args, **kwargs)
-    except AWS_ERRORS as exc:
-        raise explain(exc, service, operation, region=region) from exc

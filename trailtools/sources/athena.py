@@ -27,10 +27,9 @@ import json
 import time
 
 from .. import cache
-from ..athena_sql import CloudTrailTable, compile_query, cost_usd, create_table_ddl, row_to_record
-from ..aws.errors import AWS_ERRORS
+from ..athena_sql import DEFAULT_PARTITIONS, CloudTrailTable, compile_query, cost_usd, create_table_ddl, row_to_record
+from ..aws.errors import AWS_ERRORS, call
 from ..aws.session import client as make_client
-from ..aws.session import explain
 from ..errors import SourceError
 from ..query import Query
 from ..result import LoadOptions, LoadResult
@@ -45,7 +44,6 @@ IAM_ACTIONS = ("athena:StartQueryExecution", "athena:GetQueryExecution", "athena
 IAM_ACTIONS_CREATE = ("glue:CreateTable",)
 PAGE_ROWS = 1000
 POLL_FIRST, POLL_MAX = 0.2, 5.0
-DEFAULT_PARTITIONS = {"account": "account", "region": "region", "day": "timestamp"}
 
 
 def parse_table(name: str, uri: str) -> tuple[str | None, str, str]:
@@ -83,11 +81,7 @@ class Runner:
         self.timeout, self.sleep, self.clock = timeout, sleep, clock
 
     def _call(self, method: str, **params):
-        try:
-            return getattr(self.client, method)(**params)
-        except AWS_ERRORS as exc:
-            op = self.client.meta.method_to_api_mapping.get(method, method)
-            raise explain(exc, "athena", op) from exc
+        return call(self.client, method, **params)
 
     def start(self, sql: str) -> str:
         params = {"QueryString": sql, "WorkGroup": self.workgroup,

@@ -308,7 +308,7 @@ def load_lookup(uri: str, query: Query, options: LoadOptions, *, clients=None, n
     finally:
         bar.close()
     if failed and len(failed) == len(needed):
-        raise failed[needed[0]] if needed[0] in failed else next(iter(failed.values()))
+        raise failed[needed[0]]
     stats = LoadStats(source=uri, query=query.describe())
     stats.notes.extend(p.notes + ([region_note] if region_note else []))
     for region, exc in sorted(failed.items()):

@@ -107,15 +107,18 @@ def read_files(groups: list[tuple[list[str], bool]], query: Query, stats: LoadSt
     return collect(results, query, stats)
 
 
-def write_cache_file(path: Path, text: str) -> None:
+def write_cache_file(path: Path, data: str | bytes, what: str = "the fetched events") -> None:
     """Write a fetched file under the cache root atomically; a folder that refuses it is one sentence."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text)
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data)
         os.replace(tmp, path)
-    except OSError as exc:
-        raise SourceError(f"Cannot keep the fetched events under {cache.cache_root()} ({exc.strerror or exc}); free "
+    except OSError as exc:  # a full disk or a read-only cache folder
+        raise SourceError(f"Cannot keep {what} under {cache.cache_root()} ({exc.strerror or exc}); free "
                           "some space or set TRAILTOOLS_CACHE_DIR to a writable folder.") from None
 
 
@@ -350,16 +353,11 @@ def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, wor
             with lock:
                 failed.append((obj.key, explain(exc, "s3", "GetObject")))
             return
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(body)
-            os.replace(tmp, path)
-        except OSError as exc:  # a full disk or a read-only cache folder
+            write_cache_file(path, body, "the downloaded object")
+        except SourceError as exc:
             with lock:
-                failed.append((obj.key, SourceError(
-                    f"Cannot keep the downloaded object under {cache.cache_root()} ({exc.strerror or exc}); "
-                    "free some space or set TRAILTOOLS_CACHE_DIR to a writable folder.")))
+                failed.append((obj.key, exc))
             return
         with lock:
             paths[obj.key] = path
