@@ -188,11 +188,15 @@ def _add(result: FileResult, pos: int, raw, reason: str | None) -> None:
 
 def parse(data: bytes) -> FileResult:
     """Parse the bytes of one file (gzip or not). Never raises."""
-    text, gz_problem = decompress(data)
+    return parse_text(*decompress(data), empty=not data)
+
+
+def parse_text(text: bytes, gz_problem: str | None, *, empty: bool) -> FileResult:
+    """Parse a file's text as :func:`decompress` gave it (``empty``: the file had 0 bytes). Never raises."""
     result = FileResult()
     body = text.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not body:
-        result.error = gz_problem or ("empty file (0 bytes)" if not data else "empty file (only whitespace)")
+        result.error = gz_problem or ("empty file (0 bytes)" if empty else "empty file (only whitespace)")
         return result
     if gz_problem is None:
         fast = _decode_fast(body)

@@ -1,6 +1,7 @@
 """Records -> an Arrow table of the events frame's columns (one table per chunk of files)."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from operator import attrgetter
 
@@ -10,6 +11,11 @@ import pyarrow.compute as pc
 
 from . import derive
 from .records import FIELDS, Record, extract
+
+try:  # the native fast path (trailtools/_scan.c), built where a C compiler was available at install time
+    from . import _scan
+except ImportError:  # pragma: no cover - the pure Python path gives the same tables
+    _scan = None
 
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 _TYPES = {
@@ -50,11 +56,21 @@ def _lenient_time(text: str) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
-def parse_times(texts) -> tuple[pa.Array, list[int]]:
+def _strict_times(texts: pa.Array) -> pa.Array:
+    """eventTime strings in CloudTrail's own form (``2026-10-08T19:38:05Z``) -> timestamps; null for other forms."""
+    return pc.strptime(texts, format=_ISO_FORMAT, unit="us", error_is_null=True).cast(TIME_TYPE)
+
+
+def parse_times(texts, fast: pa.Array | None = None) -> tuple[pa.Array, list[int]]:
     """Timestamps (UTC, microseconds) for CloudTrail's eventTime strings (a sequence or an Arrow string array), and
-    the positions that could not be read."""
+    the positions that could not be read.
+
+    ``fast``: timestamps already read from the strings in CloudTrail's own form (by the native scanner), null
+    elsewhere; the other forms are then read here as if ``fast`` had not been given.
+    """
     arr = texts if isinstance(texts, pa.Array) else pa.array(texts, pa.string())
-    fast = pc.strptime(arr, format=_ISO_FORMAT, unit="us", error_is_null=True).cast(TIME_TYPE)
+    if fast is None or fast.null_count > arr.null_count:
+        fast = _strict_times(arr)
     retry = pc.indices_nonzero(pc.and_(pc.is_null(fast), pc.is_valid(arr))).to_pylist()
     if not retry:
         return fast, []
@@ -83,33 +99,88 @@ _GETTERS = tuple(attrgetter(name) for name, _ in FIELDS)
 _PLAIN_TYPES = tuple(pa.binary() if kind == "json" else pa.bool_() if kind == "bool" else pa.string()
                      for _, kind in FIELDS)
 _JSON_AT = frozenset(i for i, (_, kind) in enumerate(FIELDS) if kind == "json")
+_NAMES = tuple(name for name, _ in FIELDS)
+#: Where derive.instance_ids looks for instance IDs, in this order (the native scanner reads the same).
+ID_SOURCES = ("requestParameters", "responseElements", "resources", "serviceEventDetails")
+#: Set TRAILTOOLS_NATIVE=0 to read with the pure Python path only (same tables; for comparisons).
+NATIVE = _scan is not None and os.environ.get("TRAILTOOLS_NATIVE", "1") != "0"
+
+
+def _plain_columns(plain: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """Record fields as Arrow arrays ("json" ones as raw bytes) -> the frame's plain columns ("json" ones as text)."""
+    return {name: _json_text(plain[name]) if kind == "json" else plain[name] for name, kind in FIELDS}
+
+
+def _native_arrays(taken) -> tuple[int, list[pa.Array], pa.Array, pa.Array]:
+    """The native scanner's buffers -> (rows, one array per FIELDS entry, timestamps, instance IDs)."""
+    n, columns, (times, times_valid, time_nulls), (lists, id_offsets, ids) = taken
+    arrays = []
+    for (valid, nulls, data, offsets), (_, kind) in zip(columns, FIELDS):
+        if kind == "bool":
+            arrays.append(pa.BooleanArray.from_buffers(pa.bool_(), n, [pa.py_buffer(valid), pa.py_buffer(data)], nulls))
+        else:
+            arrays.append(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid), nulls))
+    stamps = pa.Array.from_buffers(TIME_TYPE, n, [pa.py_buffer(times_valid), pa.py_buffer(times)], time_nulls)
+    values = pa.StringArray.from_buffers(len(id_offsets) // 4 - 1, pa.py_buffer(id_offsets), pa.py_buffer(ids))
+    offsets = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(lists)])
+    return n, arrays, stamps, pa.ListArray.from_arrays(offsets, values)
 
 
 class Builder:
-    """Rows added file by file and turned into Arrow columns a few hundred rows at a time.
+    """Rows added file by file and turned into Arrow columns as they come.
 
-    Reading fields out of msgspec structs and converting Python strings to Arrow is memory-bound: done while the
-    records just decoded are still in the CPU cache, it costs about half of what it costs over a whole chunk of
-    records (and the records are freed as it goes, which lowers peak memory). :meth:`table` gives the same table
-    as :func:`build` over all the records at once.
+    Files in the common containers go to the native scanner (trailtools/_scan.c), which writes Arrow buffers with
+    no Python object per value; the others come as msgspec records (:meth:`add`). Reading fields out of msgspec
+    structs and converting Python strings to Arrow is memory-bound: done while the records just decoded are still
+    in the CPU cache, it costs about half of what it costs over a whole chunk of records (and the records are freed
+    as it goes, which lowers peak memory). Rows keep the order they were added in, whichever path read them.
+    :meth:`table` gives the same table as :func:`build` over all the records at once.
     """
 
     EXTRACT_ROWS = 48      # records decoded, then copied into the column lists
     FLUSH_ROWS = 512       # rows in the column lists, then converted to Arrow
+    NATIVE_BYTES = 32 << 20  # bytes held by the native scanner, then turned into Arrow arrays
 
-    def __init__(self):
+    def __init__(self, native: bool | None = None):
         self._pending: list[Record] = []
         self._lists: list[list] = [[] for _ in FIELDS]
         self._listed = 0
         self._arrays: list[list[pa.Array]] = [[] for _ in FIELDS]
+        self._times: list[pa.Array] = []
+        self._ids: list[pa.Array] = []
+        use_native = NATIVE if native is None else native and _scan is not None
+        self._native = _scan.Scanner(_NAMES) if use_native else None
         self.paths: list[str] = []        # files with at least one row, in order
         self.counts: list[int] = []       # rows of each of them
         self.indices: list[int] = []      # each row's position in its file
         self.rows = 0
 
+    def _added(self, path: str, n: int) -> None:
+        self.paths.append(path)
+        self.counts.append(n)
+        self.indices.extend(range(n))
+        self.rows += n
+
+    def add_text(self, text: bytes, path: str) -> int | None:
+        """Rows of one file's JSON text (decompressed) through the native scanner: how many (0 for a file with no
+        records), or None when the file must be read by :func:`trailtools.reader.parse` and :meth:`add`."""
+        if self._native is None:
+            return None
+        n = self._native.add(text)
+        if n < 0:
+            return None
+        if n:
+            self._flush_python()  # rows added before these come first
+            self._added(path, n)
+            if self._native.nbytes >= self.NATIVE_BYTES:
+                self._take_native()
+        return n
+
     def add(self, records: list[Record], path: str, indices: list[int]) -> None:
         if not records:
             return
+        if self._native is not None and self._native.rows:
+            self._take_native()  # rows added before these come first
         self._pending.extend(records)
         self.paths.append(path)
         self.counts.append(len(records))
@@ -128,34 +199,59 @@ class Builder:
 
     def _flush(self) -> None:
         lists, self._lists, self._listed = self._lists, [[] for _ in FIELDS], 0
-        for i, (values, type_) in enumerate(zip(lists, _PLAIN_TYPES)):
+        piece = {}
+        for i, ((name, _), values, type_) in enumerate(zip(FIELDS, lists, _PLAIN_TYPES)):
             if i in _JSON_AT:
                 values = list(map(bytes, values))
-            self._arrays[i].append(pa.array(values, type_))
+            piece[name] = pa.array(values, type_)
             lists[i] = None
+        piece = _plain_columns(piece)
+        for i, name in enumerate(_NAMES):
+            self._arrays[i].append(piece[name])
+        self._times.append(_strict_times(piece["eventTime"]))
+        self._ids.append(derive.instance_ids(*(piece[name] for name in ID_SOURCES)))
 
-    def table(self) -> tuple[pa.Table, list[tuple[int, str]]]:
-        """The chunk's table and, for rows whose eventTime cannot be parsed, (row number, reason): see :func:`build`."""
+    def _flush_python(self) -> None:
         if self._pending:
             self._extract()
         if self._listed:
             self._flush()
+
+    def _take_native(self) -> None:
+        if self._native is None or not self._native.rows:
+            return
+        _, arrays, times, ids = _native_arrays(self._native.take())
+        for parts, arr in zip(self._arrays, arrays):
+            parts.append(arr)
+        self._times.append(times)
+        self._ids.append(ids)
+
+    def table(self) -> tuple[pa.Table, list[tuple[int, str]]]:
+        """The chunk's table and, for rows whose eventTime cannot be parsed, (row number, reason): see :func:`build`."""
+        self._flush_python()
+        self._take_native()
         if not self.rows:
             return empty(), []
         plain = {}
         for i, (name, _) in enumerate(FIELDS):
             parts, self._arrays[i] = self._arrays[i], None
-            plain[name] = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+            plain[name] = _joined(parts)
             del parts
+        times, self._times = _joined(self._times), None
+        ids, self._ids = _joined(self._ids), None
         codes = np.repeat(np.arange(len(self.paths), dtype=np.int32), self.counts)
         files = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(self.paths, pa.string()))
         if len(set(self.paths)) != len(self.paths):  # the same file twice: one dictionary entry, as build() gives
             files = files.cast(pa.string()).dictionary_encode()
-        return _assemble(plain, files, pa.array(self.indices, pa.int32()))
+        return _assemble(plain, files, pa.array(self.indices, pa.int32()), times=times, ids=ids)
 
     def file_of(self, row: int) -> str:
         """The file a row (of the table before unreadable times were dropped) came from."""
         return self.paths[int(np.searchsorted(np.cumsum(self.counts), row, side="right"))]
+
+
+def _joined(parts: list[pa.Array]) -> pa.Array:
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
 def build(records: list[Record], files: list[str], indices: list[int]) -> tuple[pa.Table, list[tuple[int, str]]]:
@@ -165,25 +261,25 @@ def build(records: list[Record], files: list[str], indices: list[int]) -> tuple[
     are left out of the table.
     """
     raw = extract(records)
-    plain = {name: pa.array(raw[name], type_) for (name, _), type_ in zip(FIELDS, _PLAIN_TYPES)}
+    plain = _plain_columns({name: pa.array(raw[name], type_) for (name, _), type_ in zip(FIELDS, _PLAIN_TYPES)})
     return _assemble(plain, pa.array(files, pa.string()).dictionary_encode(), pa.array(indices, pa.int32()))
 
 
-def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array
-              ) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """The frame's columns from the record fields as plain Arrow arrays ("json" ones as binary)."""
-    times, failed = parse_times(plain["eventTime"])
+def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array, *, times: pa.Array | None = None,
+              ids: pa.Array | None = None) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The frame's columns from the plain columns (see :func:`_plain_columns`); ``times`` (see
+    :func:`parse_times`) and ``ids`` (the instanceIds column) when they were already read."""
+    times, failed = parse_times(plain["eventTime"], times)
     cols: dict[str, pa.Array] = {"eventTime": times}
-    for name, kind in FIELDS[1:]:
-        cols[name] = _json_text(plain[name]) if kind == "json" else plain[name]
+    for name, _ in FIELDS[1:]:
+        cols[name] = plain[name]
     cols["actor"] = derive.actor(cols["userIdentity.type"], cols["userIdentity.arn"], cols["userIdentity.userName"],
                                  cols["userIdentity.principalId"], cols["userIdentity.accountId"],
                                  cols["userIdentity.invokedBy"])
     cols["additionalEventData.MFAUsed"] = derive.lifted(cols["additionalEventData"], "MFAUsed")
     cols["additionalEventData.LoginTo"] = derive.lifted(cols["additionalEventData"], "LoginTo")
     cols["responseElements.ConsoleLogin"] = derive.lifted(cols["responseElements"], "ConsoleLogin")
-    cols["instanceIds"] = derive.instance_ids(cols["requestParameters"], cols["responseElements"],
-                                              cols["resources"], cols["serviceEventDetails"])
+    cols["instanceIds"] = ids if ids is not None else derive.instance_ids(*(cols[name] for name in ID_SOURCES))
     cols["_file"] = files
     cols["_index"] = indices
     arrays = [cols[f.name].dictionary_encode() if pa.types.is_dictionary(f.type) and f.name != "_file"
