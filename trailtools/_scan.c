@@ -20,6 +20,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_DEPTH 256
 #define MAX_COLS 64
@@ -64,36 +67,37 @@ typedef struct {
     const char *name;
     int kind;
     const Obj *nested;   /* K_OBJ */
+    Py_ssize_t len;      /* strlen(name), set when the module loads */
 } FieldDef;
 
 struct Obj {
     const char *path;    /* dotted prefix of the object's fields ("" for the record) */
     int nfields;
-    const FieldDef *fields;
+    FieldDef *fields;
 };
 
 /* Mirrors the msgspec Structs of trailtools/records.py: every field is type-checked as msgspec would; the
  * fields named in the Scanner's column list are copied out. */
-static const FieldDef ISSUER_F[] = {
+static FieldDef ISSUER_F[] = {
     {"type", K_STR, NULL}, {"principalId", K_STR, NULL}, {"arn", K_STR, NULL}, {"accountId", K_STR, NULL},
     {"userName", K_STR, NULL},
 };
 static const Obj ISSUER = {"userIdentity.sessionContext.sessionIssuer.", 5, ISSUER_F};
-static const FieldDef ATTR_F[] = {{"mfaAuthenticated", K_STR, NULL}, {"creationDate", K_STR, NULL}};
+static FieldDef ATTR_F[] = {{"mfaAuthenticated", K_STR, NULL}, {"creationDate", K_STR, NULL}};
 static const Obj ATTR = {"userIdentity.sessionContext.attributes.", 2, ATTR_F};
-static const FieldDef CONTEXT_F[] = {
+static FieldDef CONTEXT_F[] = {
     {"sessionIssuer", K_OBJ, &ISSUER}, {"attributes", K_OBJ, &ATTR}, {"sourceIdentity", K_STR, NULL},
 };
 static const Obj CONTEXT = {"userIdentity.sessionContext.", 3, CONTEXT_F};
-static const FieldDef IDENTITY_F[] = {
+static FieldDef IDENTITY_F[] = {
     {"type", K_STR, NULL}, {"principalId", K_STR, NULL}, {"arn", K_STR, NULL}, {"accountId", K_STR, NULL},
     {"accessKeyId", K_STR, NULL}, {"userName", K_STR, NULL}, {"invokedBy", K_STR, NULL},
     {"sessionContext", K_OBJ, &CONTEXT},
 };
 static const Obj IDENTITY = {"userIdentity.", 8, IDENTITY_F};
-static const FieldDef TLS_F[] = {{"tlsVersion", K_STR, NULL}, {"clientProvidedHostHeader", K_STR, NULL}};
+static FieldDef TLS_F[] = {{"tlsVersion", K_STR, NULL}, {"clientProvidedHostHeader", K_STR, NULL}};
 static const Obj TLS = {"tlsDetails.", 2, TLS_F};
-static const FieldDef RECORD_F[] = {
+static FieldDef RECORD_F[] = {
     {"eventTime", K_STR, NULL}, {"eventVersion", K_STR, NULL}, {"userIdentity", K_OBJ, &IDENTITY},
     {"eventSource", K_STR, NULL}, {"eventName", K_STR, NULL}, {"awsRegion", K_STR, NULL},
     {"sourceIPAddress", K_STR, NULL}, {"userAgent", K_STR, NULL}, {"errorCode", K_STR, NULL},
@@ -203,12 +207,30 @@ static void put_utf8(unsigned cp, unsigned char *out, int *n) {
 
 /* A JSON string at c->p (which is '"'). Validated; when out is given, its decoded bytes are appended to out.
  * *escaped tells whether it held an escape. Returns 0, or -1 when invalid (or out of memory: *oom set). */
+/* The first byte at or after p that is '"', a backslash, a control character or not ASCII (end if none). */
+static inline const unsigned char *plain_run(const unsigned char *p, const unsigned char *end) {
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)p);
+        /* signed compare: bytes >= 0x80 are negative, so one test finds both < 0x20 and >= 0x80 */
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, slash)),
+                                   _mm_cmplt_epi8(x, space));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask) return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) p++;
+    return p;
+}
+
 static int scan_string(Cur *c, Buf *out, int *escaped, int *oom) {
     const unsigned char *p = c->p + 1, *end = c->end;
     *escaped = 0;
     for (;;) {
         const unsigned char *run = p;
-        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) p++;
+        p = plain_run(p, end);
         if (p >= end) return -1;
         unsigned char ch = *p;
         if (ch >= 0x80) {
@@ -339,8 +361,8 @@ static int skip_value(Cur *c, int depth) {
 
 static int field_index(const Obj *obj, const unsigned char *key, Py_ssize_t n) {
     for (int i = 0; i < obj->nfields; i++) {
-        const char *name = obj->fields[i].name;
-        if ((Py_ssize_t)strlen(name) == n && memcmp(name, key, (size_t)n) == 0) return i;
+        const FieldDef *f = &obj->fields[i];
+        if (f->len == n && f->name[0] == key[0] && memcmp(f->name, key, (size_t)n) == 0) return i;
     }
     return -1;
 }
@@ -789,6 +811,52 @@ static PyObject *as_bytes(const Buf *b) {
     return PyBytes_FromStringAndSize(b->data ? b->data : "", b->len);
 }
 
+/* A Block owns memory a Buf held and lends it through the buffer protocol (pyarrow.py_buffer keeps the Block
+ * alive as long as an array uses it): the column data is handed over, not copied. */
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    Py_ssize_t len;
+} Block;
+
+static void Block_dealloc(Block *b) {
+    PyMem_RawFree(b->data);
+    Py_TYPE(b)->tp_free((PyObject *)b);
+}
+
+static int Block_getbuffer(Block *b, Py_buffer *view, int flags) {
+    return PyBuffer_FillInfo(view, (PyObject *)b, b->data ? b->data : (char *)"", b->len, 1, flags);
+}
+
+static PyBufferProcs Block_as_buffer = {(getbufferproc)Block_getbuffer, NULL};
+
+static PyTypeObject BlockType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "trailtools._scan.Block",
+    .tp_basicsize = sizeof(Block),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory handed over by a Scanner (read-only buffer).",
+    .tp_dealloc = (destructor)Block_dealloc,
+    .tp_as_buffer = &Block_as_buffer,
+};
+
+/* Hand a Buf's memory to a new Block; the Buf starts again with a fresh allocation of the same capacity (pages
+ * not yet touched cost nothing), so that it does not have to grow again. */
+static PyObject *hand_over(Buf *b) {
+    Block *block = PyObject_New(Block, &BlockType);
+    if (!block) return NULL;
+    Py_ssize_t cap = b->cap;
+    block->data = b->data;
+    block->len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    if (cap && buf_reserve(b, cap) < 0) {
+        Py_DECREF(block);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)block;
+}
+
 static void reset(Scanner *s) {
     for (int i = 0; i < s->ncols; i++) {
         Column *col = &s->cols[i];
@@ -819,7 +887,7 @@ static PyObject *Scanner_take(Scanner *s, PyObject *unused) {
             Buf tmp = {col->data.data, col->data.len, col->data.cap};
             data = bitmap(&tmp, rows);
         } else {
-            data = as_bytes(&col->data);
+            data = hand_over(&col->data);
         }
         PyObject *item = Py_BuildValue("(NnNN)", bitmap(&col->valid, rows), col->nulls, data,
                                        col->kind == K_BOOL ? Py_NewRef(Py_None) : as_bytes(&col->offsets));
@@ -875,7 +943,9 @@ static struct PyModuleDef scanmodule = {
 };
 
 PyMODINIT_FUNC PyInit__scan(void) {
-    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    for (int o = 0; o < N_OBJS; o++)
+        for (int f = 0; f < OBJS[o]->nfields; f++) OBJS[o]->fields[f].len = (Py_ssize_t)strlen(OBJS[o]->fields[f].name);
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&BlockType) < 0) return NULL;
     PyObject *m = PyModule_Create(&scanmodule);
     if (!m) return NULL;
     Py_INCREF(&ScannerType);

@@ -139,7 +139,7 @@ class Builder:
 
     EXTRACT_ROWS = 48      # records decoded, then copied into the column lists
     FLUSH_ROWS = 512       # rows in the column lists, then converted to Arrow
-    NATIVE_BYTES = 32 << 20  # bytes held by the native scanner, then turned into Arrow arrays
+    NATIVE_BYTES = 128 << 20  # bytes held by the native scanner, then turned into Arrow arrays
 
     def __init__(self, native: bool | None = None):
         self._pending: list[Record] = []
