@@ -52,3 +52,13 @@ def test_instance_ids_whole_words_in_order_without_repeats():
     none = pa.array([None] * 5, pa.string())
     assert instance_ids(req, resp, none, none).to_pylist() == [
         ["i-0123456789abcdef0", "i-0aaaaaaaaaaaaaaaa"], ["i-12345678"], [], ["i-0bbbbbbbbbbbbbbbb"], []]
+
+
+def test_actor_is_not_fooled_by_separators_inside_the_values():
+    import pyarrow as pa
+
+    from trailtools import derive
+
+    cols = [pa.array(v, pa.string()) for v in (["IAMUser", "IAMUser", None], ["a\x1fb", None, "x\x00"],
+                                                ["us\x1fer", "bob", None], [None, None, "P"], [None] * 3, [None] * 3)]
+    assert derive.actor(*cols).to_pylist() == ["us\x1fer", "bob", "x\x00"]
