@@ -7,7 +7,7 @@
 Cases (each repeat is a new Python process, so peak memory is per measurement):
   naive     json + gzip per file, then pandas.json_normalize over all records (what most notebooks do)
   full      trailtools load_events(corpus, Query(), cache=False)
-  cold      load_events(..., cache=True) with an empty cache (parses and writes the Parquet cache)
+  cold      load_events(..., cache=True) with an empty cache (parses and writes the Arrow IPC cache)
   warm      load_events(..., cache=True) again: served from the cache the cold run wrote
   one-day   load_events(corpus, Query(start=<middle day>, end=<next day>), cache=False)
 
@@ -199,7 +199,7 @@ def summarize(name: str, runs: list[dict], manifest: dict, max_other_cpu: float 
     # bytes actually read: the whole corpus for full loads, the files a query kept for one-day
     comp = runs[0].get("bytes_read") or manifest["bytes"]
     if name in ("warm",):
-        comp = manifest["bytes"]  # served from Parquet; the rate is relative to the trail it stands for
+        comp = manifest["bytes"]  # served from the cache; the rate is relative to the trail it stands for
     json_bytes = comp * manifest["json_bytes"] / manifest["bytes"]
     return {"case": name, "events": events, "runs": len(runs), "median_s": med, "min_s": min(secs),
             "max_s": max(secs), "cpu_s": statistics.median(r.get("cpu_s", float("nan")) for r in runs),

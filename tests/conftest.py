@@ -34,7 +34,7 @@ def _demo_cache(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch, _demo_cache):
-    """Every test gets its own Parquet cache folder: no test reads another's entries or the user's cache."""
+    """Every test gets its own columnar cache folder: no test reads another's entries or the user's cache."""
     monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("TRAILTOOLS_DEMO_CACHE_DIR", str(_demo_cache))
 

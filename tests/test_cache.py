@@ -1,4 +1,4 @@
-"""The Parquet cache: a repeat load is served from it, gives the same frame, and never serves stale rows."""
+"""The columnar cache (Arrow IPC): a repeat load is served from it, gives the same frame, never serves stale rows."""
 import json
 import os
 
@@ -43,7 +43,7 @@ def test_partial_folders_are_read_directly_and_do_not_spoil_the_cache(tmp_path):
     root = _corpus(tmp_path / "trail")
     part = load_events(str(root), Query(start="2026-11-03T02:00Z", end="2026-11-03T03:00Z"))
     assert part.stats.events == 10 and part.stats.files_cached == 0
-    assert not any(cache.cache_root().rglob("*.parquet"))
+    assert not any(cache.cache_root().rglob(f"*{cache.SUFFIX}"))
     load_events(str(root))
     assert load_events(str(root), Query(start="2026-11-03T02:00Z", end="2026-11-03T03:00Z")).stats.events == 10
 
@@ -51,7 +51,7 @@ def test_partial_folders_are_read_directly_and_do_not_spoil_the_cache(tmp_path):
 def test_cache_off_writes_nothing_and_an_unwritable_cache_only_costs_speed(tmp_path, monkeypatch):
     root = _corpus(tmp_path / "trail")
     load_events(str(root), cache=False)
-    assert not cache.cache_root().exists() or not any(cache.cache_root().rglob("*.parquet"))
+    assert not cache.cache_root().exists() or not any(cache.cache_root().rglob(f"*{cache.SUFFIX}"))
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("x")
     monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(blocker))
@@ -61,7 +61,7 @@ def test_cache_off_writes_nothing_and_an_unwritable_cache_only_costs_speed(tmp_p
 def test_corrupt_cache_entry_is_reparsed(tmp_path):
     root = _corpus(tmp_path / "trail")
     load_events(str(root))
-    for entry in cache.cache_root().rglob("*.parquet"):
+    for entry in cache.cache_root().rglob(f"*{cache.SUFFIX}"):
         entry.write_bytes(b"garbage")
     res = load_events(str(root))
     assert res.stats.events == 60 and res.stats.files_cached == 0

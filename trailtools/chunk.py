@@ -39,28 +39,62 @@ def _cached(key: str) -> ChunkResult | None:
 def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
     """Set each cacheable chunk's key (from its files' size and mtime) and read the chunks already cached.
 
-    Runs in the calling process with threads (Parquet reading releases the GIL); None where a chunk must be parsed.
+    Runs in the calling process; None where a chunk must be parsed. The keys are computed in this thread while a
+    second one opens and checks the entries already keyed (in Arrow, without the GIL). Not more threads for the
+    keys: a ``stat`` is too short to hand the GIL around for (several threads measured slower, with futex calls in
+    the profile).
     """
     def lookup(chunk: Chunk) -> ChunkResult | None:
-        if not chunk.cacheable:
-            return None
-        chunk.key = cache.chunk_key([_identity(p) for p in chunk.paths])
         hit = _cached(chunk.key)
         if hit is not None:
             hit.position = chunk.position
         return hit
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lookup, chunks))
+    results: list = [None] * len(chunks)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for i, chunk in enumerate(chunks):
+            if chunk.cacheable:
+                chunk.key = cache.chunk_key(_identity(chunk.paths))
+                results[i] = pool.submit(lookup, chunk)
+        return [r.result() if r is not None else None for r in results]
 
 
-def _identity(path: str) -> tuple[str, int, int]:
-    """(path, size, mtime) for the cache key; a file that cannot be stat()ed gets -1s (and fails when read)."""
+def _identity(paths: list[str]) -> str:
+    """What the cache key says of the files: a ``path NUL size NUL mtime_ns`` line for each; a file that cannot be
+    stat()ed gets -1s (and fails when read).
+
+    Where the platform allows it, each folder is opened once and its files are stat()ed by name in it (``fstatat``):
+    the kernel then looks up one name instead of every part of the path (a warm 1M-event load stats 120,000 files).
+    """
+    lines: list[str] = []
+    add, stat = lines.append, os.stat
+    by_name = os.stat in os.supports_dir_fd
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_PATH", 0)
+    folder, fd = None, None
     try:
-        st = os.stat(path)
-    except OSError:
-        return path, -1, -1
-    return path, st.st_size, st.st_mtime_ns
+        for path in paths:
+            if by_name:
+                head, _, name = path.rpartition(os.sep)
+                if head != folder:
+                    if fd is not None:
+                        os.close(fd)
+                        fd = None
+                    folder = head
+                    if head:
+                        try:
+                            fd = os.open(head, flags)
+                        except OSError:  # then each file by its path, as below
+                            pass
+            try:
+                st = stat(name, dir_fd=fd) if fd is not None else stat(path)
+            except OSError:
+                add(f"{path}\0-1\0-1\n")
+                continue
+            add(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n")
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return "".join(lines)
 
 
 @dataclass

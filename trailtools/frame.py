@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import table as tbl
+from .cache import large_strings
 from .query import Query
 
 _PRINCIPAL_COLUMNS = (
@@ -79,19 +80,33 @@ def _all_distinct(event_ids: pa.ChunkedArray) -> bool:
         return True
     if event_ids.null_count:
         return False
-    arr = event_ids.combine_chunks()
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
-    width = int(offsets[1] - offsets[0])
-    if width == 0 or width > 64 or not bool(np.all(np.diff(offsets) == width)):
-        return False
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=width * n, offset=int(offsets[0]))
-    rows = data.reshape(n, width)
-    # any function of the bytes will do (equal IDs, equal hashes): the first and the last 8 bytes, where UUIDs differ
-    head = np.zeros((n, 8), dtype=np.uint8)
-    tail = np.zeros((n, 8), dtype=np.uint8)
-    head[:, :min(8, width)] = rows[:, :8]
-    tail[:, :min(8, width)] = rows[:, -8:]
-    h = head.view(np.uint64).ravel() ^ (tail.view(np.uint64).ravel() * np.uint64(0x9E3779B97F4A7C15))
+    h = np.empty(n, dtype=np.uint64)
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    width, start = None, 0
+    for arr in event_ids.chunks:  # chunk by chunk, reading the IDs where they are (no concatenated copy)
+        m = len(arr)
+        if not m:
+            continue
+        if arr.type not in (pa.string(), pa.large_string()):
+            return False
+        kind = np.int32 if arr.type == pa.string() else np.int64
+        offsets = np.frombuffer(arr.buffers()[1], dtype=kind, count=m + 1, offset=arr.offset * np.dtype(kind).itemsize)
+        width = int(offsets[1] - offsets[0]) if width is None else width
+        if width == 0 or width > 64 or not bool(np.all(np.diff(offsets) == width)):
+            return False
+        data, first, out = arr.buffers()[2], int(offsets[0]), h[start:start + m]
+        # any function of the bytes will do (equal IDs, equal hashes): the first and the last 8 bytes, where UUIDs
+        # differ (shorter IDs: their bytes padded with zeros, twice)
+        if width >= 8:
+            head = np.ndarray((m,), dtype=np.uint64, buffer=data, offset=first, strides=(width,))
+            tail = np.ndarray((m,), dtype=np.uint64, buffer=data, offset=first + width - 8, strides=(width,))
+        else:
+            padded = np.zeros((m, 8), dtype=np.uint8)
+            padded[:, :width] = np.frombuffer(data, dtype=np.uint8, count=width * m, offset=first).reshape(m, width)
+            head = tail = padded.view(np.uint64).ravel()
+        np.multiply(tail, mix, out=out)
+        np.bitwise_xor(out, head, out=out)
+        start += m
     h.sort()
     return not bool(np.any(h[1:] == h[:-1]))
 
@@ -204,6 +219,93 @@ def _reorder(holder: list, order: np.ndarray) -> None:
     _columnwise(holder, rearranged)
 
 
+class _Categorical:
+    """A dictionary column taken out of the table: its codes into one dictionary for all chunks, in the rows' order
+    before any rearranging (see :func:`_categoricals`)."""
+
+    def __init__(self, position: int, field: pa.Field, codes: np.ndarray, dictionary: pa.Array):
+        self.position, self.field, self.codes, self.dictionary = position, field, codes, dictionary
+
+    def to_pandas(self, rows: np.ndarray | None) -> pd.Categorical:
+        """The column as pandas gets it from Arrow (``to_pandas`` of the unified dictionary column), for ``rows``."""
+        if len(self.dictionary):
+            categories = pd.Index(_types_mapper(pa.string()).__from_arrow__(self.dictionary))
+        else:
+            categories = pd.Index([], dtype=object)  # what pyarrow gives for an empty dictionary
+        codes = self.codes if rows is None else self.codes[rows]
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories, ordered=self.field.type.ordered))
+
+
+def _code_type(n_categories: int) -> type:
+    """The integer type pandas gives the codes of a categorical with that many categories (it converts others)."""
+    for kind in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(kind).max:
+            return kind
+    return np.int64
+
+
+def _nulls(array: pa.Array) -> np.ndarray:
+    """A boolean mask of the array's nulls, from its validity bitmap."""
+    bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
+    return bits[array.offset:array.offset + len(array)] == 0
+
+
+def _categoricals(table: pa.Table) -> list[_Categorical] | None:
+    """The table's dictionary columns as codes into one dictionary each, or None when one does not fit.
+
+    The dictionary is the chunks' dictionaries unified in chunk order (first appearance wins, as
+    ``unify_dictionaries`` makes it); each chunk's indices go straight through their chunk's mapping into codes of
+    the type pandas will use. Done this way, a column is never rewritten in Arrow (unify, concatenate) before pandas
+    copies it once more, and the categories are made from the Arrow dictionary rather than from Python strings: on a
+    1M-event load (``_file`` has 120,000 values) that was most of the cost of ``to_pandas``.
+    """
+    out = []
+    n = table.num_rows
+    for position, field in enumerate(table.schema):
+        if not pa.types.is_dictionary(field.type):
+            continue
+        if field.type.index_type != pa.int32() or not (
+                pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type)):
+            return None
+        chunks = table.column(position).chunks
+        dictionaries = [c.dictionary for c in chunks]  # those of empty chunks too, as unify_dictionaries takes them
+        if any(d.null_count for d in dictionaries):
+            return None
+        if len(dictionaries) == 1:
+            dictionary, maps = dictionaries[0], [None]
+        elif dictionaries:
+            encoded = pa.concat_arrays(dictionaries).dictionary_encode()
+            dictionary = encoded.dictionary
+            where = encoded.indices.to_numpy()
+            bounds = np.cumsum([0] + [len(d) for d in dictionaries])
+            maps = [where[x:y] for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+        else:
+            dictionary, maps = pa.array([], field.type.value_type), []
+        kind = _code_type(len(dictionary))
+        codes = np.empty(n, dtype=kind)
+        start = 0
+        for chunk, mapping in zip(chunks, maps):
+            indices = chunk.indices
+            stop = start + len(indices)
+            target = codes[start:stop]
+            if not len(indices):
+                continue
+            if indices.null_count == len(indices):
+                target[:] = -1
+            else:
+                # the index buffer as it is (no copy); what lies under a null is undefined, hence "clip", then -1
+                raw = np.frombuffer(indices.buffers()[1], dtype=np.int32, count=len(indices), offset=indices.offset * 4)
+                if mapping is None:
+                    target[:] = raw
+                else:
+                    np.take(mapping.astype(kind), raw, out=target, mode="clip")
+                if indices.null_count:
+                    target[_nulls(indices)] = -1
+            start = stop
+        out.append(_Categorical(position, field, codes, dictionary))
+    return out
+
+
 def _file_order(tables: list[pa.Table]) -> np.ndarray:
     """Each row's place in file order over all the tables (chunk tables arrive sorted by time, with ``_row``)."""
     parts, offset = [], 0
@@ -211,6 +313,10 @@ def _file_order(tables: list[pa.Table]) -> np.ndarray:
         parts.append(t.column(tbl.ROW).to_numpy().astype(np.int64) + offset)
         offset += t.num_rows
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+#: The frame's columns that pandas holds as plain numpy arrays.
+_NUMPY_COLUMNS = tuple(f.name for f in tbl.SCHEMA if pa.types.is_timestamp(f.type) or pa.types.is_integer(f.type))
 
 
 def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int]:
@@ -225,21 +331,32 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
     the rows in file order gives; only when there are duplicates to drop is file order restored first.
     """
     file_order = _file_order(tables)
-    parts = [t.drop_columns([tbl.ROW]) for t in tables]
+    parts = [large_strings(t.drop_columns([tbl.ROW])) for t in tables]  # as pandas keeps them (and the cache)
     tables.clear()
     holder = [pa.concat_tables(parts) if parts else tbl.SCHEMA.empty_table()]
     parts.clear()
-    if any(col.num_chunks > 1 for col in holder[0].columns):
-        # one dictionary per column, unified in file order, as concatenating the chunks in file order gives: the
-        # rows are rearranged below, and the pandas categories must not depend on how
-        holder.append(holder.pop().unify_dictionaries())
     mask = query_mask(holder[0], query)
+    # the dictionary columns leave the table as codes into one dictionary per column, unified in file order (as
+    # concatenating the chunks in file order gives: the pandas categories must not depend on how rows move below);
+    # their rows are rearranged at the end, with ``rows``
+    categoricals = _categoricals(holder[0]) if holder[0].num_rows else None
+    if categoricals:
+        holder.append(holder.pop().drop_columns([c.field.name for c in categoricals]))
+    elif any(col.num_chunks > 1 for col in holder[0].columns):
+        holder.append(holder.pop().unify_dictionaries())
+    rows: np.ndarray | None = None  # the rows kept, in their new order, as positions in the concatenated table
+
+    def reorder(order: np.ndarray) -> None:
+        nonlocal rows
+        _reorder(holder, order)
+        rows = order if rows is None else rows[order]
+
     filtered_out = 0
     if mask is not None:
         before = holder[0].num_rows
         if not pc.all(mask).as_py():
             kept = mask.to_numpy(zero_copy_only=False)
-            _reorder(holder, np.flatnonzero(kept))
+            reorder(np.flatnonzero(kept))
             file_order = file_order[kept]
             del kept
         filtered_out = before - holder[0].num_rows
@@ -248,17 +365,31 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
     duplicates = 0
     if dup is not None:
         if bool(np.any(np.diff(file_order) < 0)):  # back to file order, so that the first copy is kept
-            _reorder(holder, np.argsort(file_order, kind="stable"))
+            reorder(np.argsort(file_order, kind="stable"))
             dup = _duplicates(holder[0].column("eventID"))
         duplicates = pc.sum(dup).as_py()
-        _reorder(holder, np.flatnonzero(~dup.to_numpy(zero_copy_only=False)))
+        reorder(np.flatnonzero(~dup.to_numpy(zero_copy_only=False)))
     del file_order
     times = holder[0].column("eventTime")
     times = times.to_numpy().view("int64") if len(times) else np.zeros(0, "int64")
     if not bool(np.all(times[1:] >= times[:-1])):  # a load of one region's files is often in order already
-        _reorder(holder, np.argsort(times, kind="stable"))
+        reorder(np.argsort(times, kind="stable"))
     del times
+    if categoricals and not holder[0].num_rows:
+        # no rows left: the dictionary columns go back empty, as a filter that keeps none leaves them
+        table = holder.pop()
+        for c in categoricals:
+            table = table.add_column(c.position, c.field, pa.chunked_array([], type=c.field.type))
+        holder.append(table)
+        categoricals = None
     frame = holder.pop().to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)
+    for c in categoricals or ():  # in the order of the columns, each where it was
+        frame.insert(c.position, c.field.name, c.to_pandas(rows))
+    for name in _NUMPY_COLUMNS:
+        # a column that ended as one Arrow chunk comes out of to_pandas as a read-only view: make it the user's own
+        # (8 bytes a row), so that the frame can be edited like any other
+        if name in frame.columns:
+            frame[name] = frame[name].copy()
     return frame, filtered_out, duplicates
 
 

@@ -21,7 +21,7 @@ class LoadStats:
     """What a load read, pruned, dropped and skipped.
 
     files_seen: files found under the source; files_pruned: not opened because their path is outside the query;
-    files_read: opened and parsed (from the cache or not); files_cached: served from the Parquet cache;
+    files_read: opened and parsed (from the cache or not); files_cached: served from the columnar cache;
     files_skipped: opened but unusable as a whole (their reasons are in ``skipped``);
     digest_files / insight_files / other_files: recognized for what they are (digests and others are not events);
     records_seen: record positions in the files read; records_skipped: records that could not be used;
