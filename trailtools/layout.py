@@ -60,6 +60,35 @@ def _parse_name_time(text: str) -> datetime | None:
         return None
 
 
+_VALID_DAYS: dict[str, bool] = {}
+
+
+def name_time_text(text: str) -> str | None:
+    """A log file name's time ('20261103T1005Z', '20261103T100500Z') as 'YYYYMMDDTHHMMSS' (seconds '00' when the
+    name has none), or None when it is not a valid time: the text form of :func:`_parse_name_time`, which gives None
+    exactly then (same digits, already checked by the name pattern), for comparing with
+    ``Query.delivery_text_bounds`` without a datetime per file."""
+    ok = _VALID_DAYS.get(text[:8])
+    if ok is None:
+        try:
+            datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]))
+            ok = True
+        except ValueError:
+            ok = False
+        if len(_VALID_DAYS) < 65536:
+            _VALID_DAYS[text[:8]] = ok
+    second = text[13:15] if len(text) == 16 else "00"
+    if not ok or text[9:11] >= "24" or text[11:13] >= "60" or second >= "60":
+        return None
+    return text[:13] + second
+
+
+#: The match of a CloudTrail file name (groups account, kind, region, time), or None.
+match_name = _NAME.match
+#: LOG, INSIGHT or DIGEST for the ``kind`` group of a name's match (None, '-Insight', '-Digest').
+KIND_BY_SUFFIX = _KIND_BY_SUFFIX
+
+
 def classify_folder(folder: str) -> PathInfo:
     """What a folder's place in the S3 layout tells about every file in it (kind None: not inside the layout)."""
     parts = folder.replace("\\", "/").split("/")

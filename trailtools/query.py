@@ -57,6 +57,11 @@ def parse_time(value: str | date | datetime | None, *, end: bool = False) -> dat
     return dt.astimezone(timezone.utc)
 
 
+def _stamp(t: datetime) -> str:
+    t = t.astimezone(timezone.utc)
+    return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}"
+
+
 def _as_tuple(value) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -133,6 +138,24 @@ class Query:
             if self.end and info.day > self.end + self.late_margin:
                 return False
         return True
+
+    def delivery_text_bounds(self) -> tuple[str | None, str | None]:
+        """The delivery times that :meth:`wants_path` keeps, as text to compare with a log file name's time.
+
+        A name's time ``YYYYMMDDTHHMM[SS]Z`` that is a valid UTC time, written ``YYYYMMDDTHHMMSS`` (seconds ``00``
+        when the name has none), is kept by the time window exactly when ``lo <= text <= hi`` (None: no bound). The
+        bounds are rounded to whole seconds inward, as the names' times are whole seconds: same answers, no
+        ``datetime`` per file.
+        """
+        lo = hi = None
+        if self.start:
+            t = self.start - EARLY_MARGIN
+            if t.microsecond:  # delivered < t  <=>  delivered < t rounded up to the second
+                t = t.replace(microsecond=0) + timedelta(seconds=1)
+            lo = _stamp(t)
+        if self.end:
+            hi = _stamp((self.end + self.late_margin).replace(microsecond=0))  # delivered > t <=> > t rounded down
+        return lo, hi
 
     def describe(self) -> dict:
         """The query as plain JSON-able data (for stats and report provenance)."""

@@ -35,6 +35,15 @@ class Plan:
         self.insights = 0
         self.others = 0
         self.unlistable: list[tuple[str, str]] = []
+        #: folders not entered whose files are still to be counted (``plan_local(..., count_pruned=False)``)
+        self.pruned_folders: list[str] = []
+
+    def count_pruned(self) -> None:
+        """Count the files of the folders not entered (listing them is most of a small query's planning: a load
+        does it while the workers parse)."""
+        folders, self.pruned_folders = self.pruned_folders, []
+        for folder in folders:
+            _count_pruned(folder, self)
 
 
 def _walk(root: Path, plan: Plan, query: Query):
@@ -55,7 +64,7 @@ def _walk(root: Path, plan: Plan, query: Query):
             child = os.path.join(folder, d)
             where = layout.classify_folder(child)
             if query.prunes_paths and where.kind in (layout.LOG, layout.INSIGHT) and not query.wants_path(where):
-                _count_pruned(child, plan)
+                plan.pruned_folders.append(child)
             else:
                 keep.append(d)
         dirs[:] = keep
@@ -67,7 +76,13 @@ def _count_pruned(folder: str, plan: Plan) -> None:
     stack = [folder]
     while stack:
         try:
-            with os.scandir(stack.pop()) as entries:
+            with os.scandir(stack.pop()) as listing:
+                entries = list(listing)
+            try:  # a day folder holds files only: one pass tells (d_type, no stat)
+                names = [entry.name for entry in entries if not entry.is_dir()]
+            except OSError:
+                names = None
+            if names is None or len(names) < len(entries):  # subfolders, or a kind that needs a stat that failed
                 names = []
                 for entry in entries:
                     try:  # as os.walk: a link to a folder is neither entered nor counted
@@ -78,15 +93,68 @@ def _count_pruned(folder: str, plan: Plan) -> None:
                         is_dir = False
                     if not is_dir and not entry.name.startswith("."):
                         names.append(entry.name)
+            elif names and min(names) < "/":  # a name that may start with "." (CloudTrail's start with digits)
+                names = [name for name in names if not name.startswith(".")]
         except OSError:  # os.walk, which counted before, skipped what it could not list
             continue
-        events = sum(map(layout.has_event_extension, names))
+        odd = [name for name in names if not name.endswith(".json.gz")]  # the rest are event files for sure
+        events = len(names) - len(odd) + sum(map(layout.has_event_extension, odd))
         plan.files_seen += len(names)
         plan.pruned += events
         plan.others += len(names) - events
 
 
-def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
+def _classify_by_text(names: list[str], folder: str, where: layout.PathInfo, query: Query, lo: str | None,
+                      hi: str | None, plan: Plan, files: list[tuple[str, bool]]) -> None:
+    """The names of a CloudTrail folder (account and region known) as plan_local's loop takes them, for a query that
+    prunes: a log file name's kind and time are read from the name pattern's match and compared as text (see
+    ``Query.delivery_text_bounds``) instead of building a PathInfo and a datetime per file; the same answers. Other
+    names take the general path."""
+    # what wants_path says from the folder alone: the account and region (always the folder's here), and the day
+    # for a name whose time is not a valid time
+    place_ok = query.wants_path(layout.PathInfo(where.kind, where.account, where.region, where.org))
+    day_ok = query.wants_path(where)
+    prefix = folder + os.sep
+    lo = lo or ""
+    hi = "~" if hi is None else hi  # after any time's text
+    match, kinds, time_text, digest, insight = (layout.match_name, layout.KIND_BY_SUFFIX, layout.name_time_text,
+                                                layout.DIGEST, layout.INSIGHT)
+    pruned = insights = digests = others = 0
+    for name in names:
+        m = match(name)
+        if m is None:  # as plan_local's loop
+            info = layout.classify_name(name, where)
+            if info.kind == layout.DIGEST:
+                digests += 1
+                continue
+            if info.kind == layout.OTHER:
+                others += 1
+                continue
+            kind, wanted = info.kind, query.wants_path(info)
+        else:
+            suffix, stamp = m.group("kind", "time")
+            kind = kinds[suffix]
+            if kind == digest:
+                digests += 1
+                continue
+            text = time_text(stamp)
+            wanted = day_ok if text is None else place_ok and lo <= text <= hi
+        pruned += not wanted
+        insights += wanted and kind == insight
+        files.append((prefix + name, wanted))
+    plan.files_seen += len(names)
+    plan.pruned += pruned
+    plan.insights += insights
+    plan.digests += digests
+    plan.others += others
+
+
+def plan_local(path: Path, query: Query, *, use_cache: bool, count_pruned: bool = True) -> Plan:
+    """What to read under ``path`` for ``query``.
+
+    With ``count_pruned=False`` the files of the folders pruned whole are not counted yet (``plan.pruned_folders``):
+    :meth:`Plan.count_pruned` does it, before the counts are used.
+    """
     plan = Plan()
     if path.is_file():
         # a file the user names is read whatever its name (but its name may still prune it)
@@ -103,11 +171,21 @@ def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
         return plan
 
     by_group: dict[tuple, list[tuple[str, bool]]] = defaultdict(list)
+    try:
+        lo, hi = query.delivery_text_bounds()
+        by_text = query.prunes_paths
+    except OverflowError:  # a window at the ends of time: wants_path says what it says, file by file
+        lo = hi = None
+        by_text = False
     for folder, names in _walk(path, plan, query):
         where = layout.classify_folder(folder)
         group = (where.day.isoformat(), where.org or "", where.account, where.kind) if where.day else ("", folder)
+        in_layout = where.kind in (layout.LOG, layout.INSIGHT)
         # inside CloudTrail's own folders, with nothing to prune by, a file name need not be parsed
-        trusted = not query.prunes_paths and where.kind in (layout.LOG, layout.INSIGHT)
+        trusted = not query.prunes_paths and in_layout
+        if by_text and in_layout and where.account and where.region:
+            _classify_by_text(names, folder, where, query, lo, hi, plan, by_group[group])
+            continue
         for name in names:
             plan.files_seen += 1
             info = where if trusted and layout.has_event_extension(name) else layout.classify_name(name, where)
@@ -132,6 +210,8 @@ def plan_local(path: Path, query: Query, *, use_cache: bool) -> Plan:
             plan.chunks.append(Chunk(selected, cacheable=use_cache and len(selected) == len(part),
                                      position=len(plan.chunks)))
             plan.bytes += len(selected) * TYPICAL_FILE_BYTES
+    if count_pruned:
+        plan.count_pruned()
     return plan
 
 
@@ -162,26 +242,35 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     """Load a local folder (recursively) or file."""
     started = time.perf_counter()
     path = check_path(uri)
-    plan = plan_local(path, query, use_cache=options.cache)
-    stats = LoadStats(source=uri, query=query.describe(), files_seen=plan.files_seen, files_pruned=plan.pruned,
-                      digest_files=plan.digests, insight_files=plan.insights, other_files=plan.others)
+    plan = plan_local(path, query, use_cache=options.cache, count_pruned=False)
+    if not plan.chunks:
+        plan.count_pruned()
+        if not plan.pruned:
+            raise no_cloudtrail_error(uri, plan)
+    stats = LoadStats(source=uri, query=query.describe())
     for folder, reason in plan.unlistable:
         stats.add_skip(folder, reason)
-    if not plan.chunks and not plan.pruned:
-        raise no_cloudtrail_error(uri, plan)
     total = sum(len(c.paths) for c in plan.chunks)
     show = options.progress if options.progress is not None else (None if total > 200 else False)
     bar = Progress(total, enabled=show)
-    cached = from_cache(plan.chunks)
+    # (no cache lookups, nor their threads, when no chunk may be cached)
+    cached = from_cache(plan.chunks) if any(c.cacheable for c in plan.chunks) else [None] * len(plan.chunks)
     todo = [c for c, hit in zip(plan.chunks, cached) if hit is None]
     try:
         bar(total - sum(len(c.paths) for c in todo))
-        parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar)
+        # the pruned folders are listed while the files are parsed
+        parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar,
+                              meanwhile=plan.count_pruned)
     finally:
         bar.close()
-    # cached and parsed results in the chunks' order, so that ties and duplicates resolve as in a cold load
+    # cached and parsed results in the chunks' order, so that ties and duplicates resolve as in a cold load (the
+    # sort is stable: the pieces of one chunk that run() parsed apart keep its position and their order)
     results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
     result = collect(results, query, stats)
+    plan.count_pruned()  # a no-op: run() called it (kept so that the counts never depend on that)
+    stats.files_seen, stats.files_pruned, stats.insight_files = plan.files_seen, plan.pruned, plan.insights
+    stats.digest_files += plan.digests  # collect() added those it found in the files read
+    stats.other_files += plan.others
     if stats.records_seen == 0 and stats.skipped and not plan.pruned:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in stats.skipped[:3])
         raise SourceError(f"No CloudTrail could be read from {uri}: {reasons}.")
