@@ -351,19 +351,29 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
         _reorder(holder, order)
         rows = order if rows is None else rows[order]
 
+    # the query's filter and the sort by time are composed into one rearrangement of the rows (``pending``,
+    # positions in the table), done once at the end: only the columns they look at are taken before
+    pending: np.ndarray | None = None
+
+    def column(name: str) -> pa.ChunkedArray:
+        col = holder[0].column(name)
+        return col if pending is None else col.take(pa.array(pending))
+
     filtered_out = 0
     if mask is not None:
-        before = holder[0].num_rows
         if not pc.all(mask).as_py():
             kept = mask.to_numpy(zero_copy_only=False)
-            reorder(np.flatnonzero(kept))
+            pending = np.flatnonzero(kept)
+            filtered_out = holder[0].num_rows - len(pending)
             file_order = file_order[kept]
             del kept
-        filtered_out = before - holder[0].num_rows
     del mask
-    dup = _duplicates(holder[0].column("eventID"))
+    dup = _duplicates(column("eventID"))
     duplicates = 0
     if dup is not None:
+        if pending is not None:
+            reorder(pending)
+            pending = None
         if bool(np.any(np.diff(file_order) < 0)):  # back to file order, so that the first copy is kept
             reorder(np.argsort(file_order, kind="stable"))
             dup = _duplicates(holder[0].column("eventID"))
@@ -372,9 +382,15 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
     del file_order
     times = holder[0].column("eventTime")
     times = times.to_numpy().view("int64") if len(times) else np.zeros(0, "int64")
+    if pending is not None:
+        times = times[pending]
     if not bool(np.all(times[1:] >= times[:-1])):  # a load of one region's files is often in order already
-        reorder(np.argsort(times, kind="stable"))
+        order = np.argsort(times, kind="stable")
+        pending = order if pending is None else pending[order]
     del times
+    if pending is not None:
+        reorder(pending)
+        del pending
     if categoricals and not holder[0].num_rows:
         # no rows left: the dictionary columns go back empty, as a filter that keeps none leaves them
         table = holder.pop()
