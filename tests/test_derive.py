@@ -62,3 +62,6 @@ def test_actor_is_not_fooled_by_separators_inside_the_values():
     cols = [pa.array(v, pa.string()) for v in (["IAMUser", "IAMUser", None], ["a\x1fb", None, "x\x00"],
                                                 ["us\x1fer", "bob", None], [None, None, "P"], [None] * 3, [None] * 3)]
     assert derive.actor(*cols).to_pylist() == ["us\x1fer", "bob", "x\x00"]
+    nul = [pa.array(v, pa.string()) for v in (["IAMUser", "IAMUser"], ["a", "b"], ["\x00", "x\x00"], [None, "P"],
+                                               [None] * 2, [None] * 2)]
+    assert derive.actor(*nul).to_pylist() == ["\x00", "x\x00"]

@@ -55,13 +55,15 @@ def actor(*identity: pa.Array) -> pa.Array:
 
     Computed once per distinct identity, then spread over the rows: a trail has few callers and many events.
     """
-    if any(pc.any(pc.match_substring(col, mark)).as_py() for col in identity for mark in (_SEP, _NONE)):
-        # the markers in the values themselves (possible in a forged record): row by row, which cannot be fooled
-        return pa.array([actor_of(*row) for row in zip(*(col.to_pylist() for col in identity))], pa.string())
     key = pc.binary_join_element_wise(*identity, _SEP, null_handling="replace", null_replacement=_NONE)
     encoded = key.dictionary_encode()
-    values = [actor_of(*(None if part == _NONE else part for part in k.split(_SEP)))
-              for k in encoded.dictionary.to_pylist()]
+    keys = encoded.dictionary.to_pylist()
+    if (any(k.count(_SEP) != len(identity) - 1 for k in keys)
+            or any(pc.any(pc.equal(col, _NONE)).as_py() for col in identity)):
+        # a separator inside a value, or a value that is the null marker (possible in a forged record): row by row,
+        # which cannot be fooled
+        return pa.array([actor_of(*row) for row in zip(*(col.to_pylist() for col in identity))], pa.string())
+    values = [actor_of(*(None if part == _NONE else part for part in k.split(_SEP))) for k in keys]
     return pc.take(pa.array(values, pa.string()), encoded.indices)
 
 
