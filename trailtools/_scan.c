@@ -15,6 +15,9 @@
  * (only for the exact form YYYY-MM-DDTHH:MM:SSZ with a valid date; anything else is left null for the caller's
  * lenient parser) and the EC2 instance IDs in requestParameters, responseElements, resources and
  * serviceEventDetails, with the rules of trailtools/derive.py's instance_ids.
+ *
+ * add() releases the GIL while it scans; a Scanner is not safe to share between threads (each chunk of files has
+ * its own, in trailtools/table.py's Builder).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
