@@ -119,7 +119,7 @@ def test_a_repeated_field_is_left_to_msgspec():
     assert both_ways(text.encode()) is None
 
 
-def test_chunks_mixing_both_paths_keep_file_order(tmp_path):
+def test_chunks_mixing_both_paths_keep_file_order(tmp_path, monkeypatch):
     from trailtools import chunk
 
     paths = []
@@ -130,17 +130,10 @@ def test_chunks_mixing_both_paths_keep_file_order(tmp_path):
         p = tmp_path / f"{i}.json.gz"
         p.write_bytes(gzip.compress(json.dumps({"Records": recs}).encode()))
         paths.append(str(p))
-    table.NATIVE = True
-    try:
-        fast = chunk.parse_chunk(chunk.Chunk(paths))
-    finally:
-        table.NATIVE = table._scan is not None
-    orig = table.NATIVE
-    table.NATIVE = False
-    try:
-        slow = chunk.parse_chunk(chunk.Chunk(paths))
-    finally:
-        table.NATIVE = orig
+    monkeypatch.setattr(table, "NATIVE", True)
+    fast = chunk.parse_chunk(chunk.Chunk(paths))
+    monkeypatch.setattr(table, "NATIVE", False)
+    slow = chunk.parse_chunk(chunk.Chunk(paths))
     assert fast.table.equals(slow.table)
     assert fast.table.column("eventName").to_pylist().count("7") == 3
     assert [fast.files_read, fast.records_seen] == [slow.files_read, slow.records_seen] == [6, 18]

@@ -51,6 +51,8 @@ def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
         return hit
 
     results: list = [None] * len(chunks)
+    if not any(chunk.cacheable for chunk in chunks):  # nothing to look up: no thread either
+        return results
     with ThreadPoolExecutor(max_workers=1) as pool:
         for i, chunk in enumerate(chunks):
             if chunk.cacheable:

@@ -155,11 +155,12 @@ class Builder:
         self.indices: list[int] = []      # each row's position in its file
         self.rows = 0
 
-    def _added(self, path: str, n: int) -> None:
+    def _added(self, path: str, indices) -> None:
+        """Book one file's rows: ``indices``, their positions in the file."""
         self.paths.append(path)
-        self.counts.append(n)
-        self.indices.extend(range(n))
-        self.rows += n
+        self.counts.append(len(indices))
+        self.indices.extend(indices)
+        self.rows += len(indices)
 
     def add_text(self, text: bytes, path: str) -> int | None:
         """Rows of one file's JSON text (decompressed) through the native scanner: how many (0 for a file with no
@@ -171,7 +172,7 @@ class Builder:
             return None
         if n:
             self._flush_python()  # rows added before these come first
-            self._added(path, n)
+            self._added(path, range(n))
             if self._native.nbytes >= self.NATIVE_BYTES:
                 self._take_native()
         return n
@@ -182,10 +183,7 @@ class Builder:
         if self._native is not None and self._native.rows:
             self._take_native()  # rows added before these come first
         self._pending.extend(records)
-        self.paths.append(path)
-        self.counts.append(len(records))
-        self.indices.extend(indices)
-        self.rows += len(records)
+        self._added(path, indices)
         if len(self._pending) >= self.EXTRACT_ROWS:
             self._extract()
 

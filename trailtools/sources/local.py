@@ -253,8 +253,7 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     total = sum(len(c.paths) for c in plan.chunks)
     show = options.progress if options.progress is not None else (None if total > 200 else False)
     bar = Progress(total, enabled=show)
-    # (no cache lookups, nor their threads, when no chunk may be cached)
-    cached = from_cache(plan.chunks) if any(c.cacheable for c in plan.chunks) else [None] * len(plan.chunks)
+    cached = from_cache(plan.chunks)
     todo = [c for c, hit in zip(plan.chunks, cached) if hit is None]
     try:
         bar(total - sum(len(c.paths) for c in todo))
