@@ -316,45 +316,64 @@ static inline int scan_literal(Cur *c, const char *word, Py_ssize_t n) {
     return 0;
 }
 
+/* Object members and array elements, with the caller just past the opening '{' or '['.
+ * next_member: 1 with the next member's key (its raw text, and whether it held an escape) and c->p at its value;
+ * 0 past the closing '}'; -1 when the text is not valid JSON there. *first starts at 1. */
+static int next_member(Cur *c, int *first, const unsigned char **key, Py_ssize_t *klen, int *esc, int *oom) {
+    skip_ws(c);
+    if (c->p >= c->end) return -1;
+    if (*c->p == '}') { c->p++; return 0; }
+    if (!*first) {
+        if (*c->p != ',') return -1;
+        c->p++;
+        skip_ws(c);
+    }
+    *first = 0;
+    if (c->p >= c->end || *c->p != '"') return -1;
+    *key = c->p + 1;
+    if (scan_string(c, NULL, esc, oom) < 0) return -1;
+    *klen = (c->p - 1) - *key;
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != ':') return -1;
+    c->p++;
+    skip_ws(c);
+    return c->p < c->end ? 1 : -1;
+}
+
+/* next_element: 1 with c->p at the next element; 0 past the closing ']'; -1 when not valid JSON there. */
+static int next_element(Cur *c, int *first) {
+    skip_ws(c);
+    if (c->p >= c->end) return -1;
+    if (*c->p == ']') { c->p++; return 0; }
+    if (!*first) {
+        if (*c->p != ',') return -1;
+        c->p++;
+        skip_ws(c);
+    }
+    *first = 0;
+    return c->p < c->end ? 1 : -1;
+}
+
 /* Validate and skip any JSON value. */
 static int skip_value(Cur *c, int depth) {
-    int esc, oom = 0;
+    int esc, oom = 0, first = 1, more;
+    const unsigned char *key;
+    Py_ssize_t klen;
     if (c->p >= c->end) return -1;
     switch (*c->p) {
         case '"': return scan_string(c, NULL, &esc, &oom);
-        case '{': {
+        case '{':
             if (depth >= MAX_DEPTH) return -1;
             c->p++;
-            skip_ws(c);
-            if (c->p < c->end && *c->p == '}') { c->p++; return 0; }
-            for (;;) {
-                if (c->p >= c->end || *c->p != '"' || scan_string(c, NULL, &esc, &oom) < 0) return -1;
-                skip_ws(c);
-                if (c->p >= c->end || *c->p != ':') return -1;
-                c->p++;
-                skip_ws(c);
+            while ((more = next_member(c, &first, &key, &klen, &esc, &oom)) > 0)
                 if (skip_value(c, depth + 1) < 0) return -1;
-                skip_ws(c);
-                if (c->p >= c->end) return -1;
-                if (*c->p == ',') { c->p++; skip_ws(c); continue; }
-                if (*c->p == '}') { c->p++; return 0; }
-                return -1;
-            }
-        }
-        case '[': {
+            return more;
+        case '[':
             if (depth >= MAX_DEPTH) return -1;
             c->p++;
-            skip_ws(c);
-            if (c->p < c->end && *c->p == ']') { c->p++; return 0; }
-            for (;;) {
+            while ((more = next_element(c, &first)) > 0)
                 if (skip_value(c, depth + 1) < 0) return -1;
-                skip_ws(c);
-                if (c->p >= c->end) return -1;
-                if (*c->p == ',') { c->p++; skip_ws(c); continue; }
-                if (*c->p == ']') { c->p++; return 0; }
-                return -1;
-            }
-        }
+            return more;
         case 't': return scan_literal(c, "true", 4);
         case 'f': return scan_literal(c, "false", 5);
         case 'n': return scan_literal(c, "null", 4);
@@ -380,21 +399,12 @@ static int obj_index(const Obj *obj) {
  * Returns 0, or -1 to give the file to the Python path. */
 static int scan_object(Scanner *s, Cur *c, const Obj *obj, int oi, int depth, int *oom) {
     uint32_t seen = 0;
-    int esc;
+    int esc, first = 1, more;
+    const unsigned char *key;
+    Py_ssize_t klen;
     if (depth >= MAX_DEPTH || c->p >= c->end || *c->p != '{') return -1;
     c->p++;
-    skip_ws(c);
-    if (c->p < c->end && *c->p == '}') { c->p++; return 0; }
-    for (;;) {
-        if (c->p >= c->end || *c->p != '"') return -1;
-        const unsigned char *key = c->p + 1;
-        if (scan_string(c, NULL, &esc, oom) < 0) return -1;
-        Py_ssize_t klen = (c->p - 1) - key;
-        skip_ws(c);
-        if (c->p >= c->end || *c->p != ':') return -1;
-        c->p++;
-        skip_ws(c);
-        if (c->p >= c->end) return -1;
+    while ((more = next_member(c, &first, &key, &klen, &esc, oom)) > 0) {
         if (esc) return -1;  /* an escaped key: left to msgspec, which matches decoded names */
         int fi = field_index(obj, key, klen);
         if (fi < 0) {
@@ -443,12 +453,8 @@ static int scan_object(Scanner *s, Cur *c, const Obj *obj, int oi, int depth, in
                 }
             }
         }
-        skip_ws(c);
-        if (c->p >= c->end) return -1;
-        if (*c->p == ',') { c->p++; skip_ws(c); continue; }
-        if (*c->p == '}') { c->p++; return 0; }
-        return -1;
     }
+    return more;
 }
 
 /* ---- per-row values derived from the text */
@@ -644,39 +650,26 @@ static int scan_record(Scanner *s, Cur *c, int *oom) {
 }
 
 static int scan_array(Scanner *s, Cur *c, int *oom) {
+    int first = 1, more;
     if (c->p >= c->end || *c->p != '[') return -1;
     c->p++;
-    skip_ws(c);
-    if (c->p < c->end && *c->p == ']') { c->p++; return 0; }
-    for (;;) {
+    while ((more = next_element(c, &first)) > 0)
         if (scan_record(s, c, oom) < 0) return -1;
-        skip_ws(c);
-        if (c->p >= c->end) return -1;
-        if (*c->p == ',') { c->p++; skip_ws(c); continue; }
-        if (*c->p == ']') { c->p++; return 0; }
-        return -1;
-    }
+    return more;
 }
 
 static int scan_document(Scanner *s, Cur *c, int *oom) {
-    int esc, found = 0;
+    int esc, found = 0, first = 1, more;
+    const unsigned char *key;
+    Py_ssize_t klen;
     skip_ws(c);
     if (c->p >= c->end) return -1;
     if (*c->p == '[') {
         if (scan_array(s, c, oom) < 0) return -1;
     } else if (*c->p == '{') {  /* the envelope: "Records" must be there; other keys are validated and skipped */
         c->p++;
-        skip_ws(c);
-        if (c->p < c->end && *c->p == '}') return -1;
-        for (;;) {
-            if (c->p >= c->end || *c->p != '"') return -1;
-            const unsigned char *key = c->p + 1;
-            if (scan_string(c, NULL, &esc, oom) < 0 || esc) return -1;
-            Py_ssize_t klen = (c->p - 1) - key;
-            skip_ws(c);
-            if (c->p >= c->end || *c->p != ':') return -1;
-            c->p++;
-            skip_ws(c);
+        while ((more = next_member(c, &first, &key, &klen, &esc, oom)) > 0) {
+            if (esc) return -1;
             if (klen == 7 && memcmp(key, "Records", 7) == 0) {
                 if (found) return -1;
                 found = 1;
@@ -684,13 +677,8 @@ static int scan_document(Scanner *s, Cur *c, int *oom) {
             } else if (skip_value(c, 1) < 0) {
                 return -1;
             }
-            skip_ws(c);
-            if (c->p >= c->end) return -1;
-            if (*c->p == ',') { c->p++; skip_ws(c); continue; }
-            if (*c->p == '}') { c->p++; break; }
-            return -1;
         }
-        if (!found) return -1;
+        if (more < 0 || !found) return -1;
     } else {
         return -1;
     }
