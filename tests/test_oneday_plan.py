@@ -9,6 +9,7 @@
 import os
 import random
 import time
+import types
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -133,29 +134,76 @@ def _count_file_by_file(folder: str) -> tuple[int, int, int]:
     return seen, pruned, others
 
 
-def test_pruned_count_is_a_count_file_by_file(tmp_path):
+NATIVE_COUNT = getattr(local._listing, "count", None)
+COUNTS = [pytest.param(NATIVE_COUNT, id="native",
+                       marks=pytest.mark.skipif(NATIVE_COUNT is None, reason="never: see test_the_native_count_is_built")),
+          pytest.param(local._scandir_count, id="python")]
+
+
+def test_the_native_count_is_built():
+    # compiled by `make venv` with the scanner (trailtools/_listing.c); without it the Python count gives the same
+    assert local._listing is not None, "trailtools/_listing.c was not compiled: run `make venv` (needs gcc)"
+
+
+def _counted(count, folders: list[str], monkeypatch) -> tuple[int, int, int]:
+    monkeypatch.setattr(local, "_listing", types.SimpleNamespace(count=count))
+    plan = local.Plan()
+    local._count_pruned(folders, plan)
+    return plan.files_seen, plan.pruned, plan.others
+
+
+@pytest.mark.parametrize("count", COUNTS)
+def test_pruned_count_is_a_count_file_by_file(tmp_path, monkeypatch, count):
     day = tmp_path / "AWSLogs" / ACCT / "CloudTrail" / "us-east-1" / "2026" / "11" / "01"
     day.mkdir(parents=True)
-    for name in ("a.json.gz", "b.JSON", "c.jsonl.gz", "d.txt", ".e.json.gz", "f.ndjson"):
+    for name in ("a.json.gz", "b.JSON", "c.jsonl.gz", "d.txt", ".e.json.gz", "f.ndjson", "g.json.gz.tmp"):
         (day / name).write_bytes(b"x")
     (day / "deeper").mkdir()
     (day / "deeper" / "g.json.gz").write_bytes(b"x")
     (day / "deeper" / ".h").write_bytes(b"x")
+    (day / ".hidden-folder").mkdir()  # entered, as os.walk enters it
+    (day / ".hidden-folder" / "i.json").write_bytes(b"x")
+    (day / "deeper" / "empty").mkdir()
     os.symlink(day / "deeper", day / "link-to-folder")  # neither entered nor counted, as os.walk does
     os.symlink(day / "a.json.gz", day / "link-to-file.json.gz")  # a file
     os.symlink(day / "gone", day / "dangling.json")  # counted, as os.walk lists it
-    plan = local.Plan()
-    local._count_pruned(str(day), plan)
-    assert (plan.files_seen, plan.pruned, plan.others) == _count_file_by_file(str(day)) == (8, 7, 1)
+    assert _counted(count, [str(day)], monkeypatch) == _count_file_by_file(str(day)) == (10, 8, 2)
 
     plain = tmp_path / "plain"
     plain.mkdir()
     for i in range(50):
         (plain / f"{i}.json.gz").write_bytes(b"x")
     (plain / "x.txt").write_bytes(b"x")
-    plan = local.Plan()
-    local._count_pruned(str(plain), plan)
-    assert (plan.files_seen, plan.pruned, plan.others) == _count_file_by_file(str(plain)) == (51, 50, 1)
+    assert _counted(count, [str(plain)], monkeypatch) == _count_file_by_file(str(plain)) == (51, 50, 1)
+    # several folders at once, one of them gone and one a file: as os.walk, which lists nothing there
+    both = _counted(count, [str(day), str(tmp_path / "gone"), str(plain), str(plain / "x.txt")], monkeypatch)
+    assert both == (61, 58, 3)
+    assert _counted(count, [], monkeypatch) == (0, 0, 0)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lists any folder")
+@pytest.mark.parametrize("count", COUNTS)
+def test_a_folder_that_cannot_be_listed_is_left_out(tmp_path, monkeypatch, count):
+    day = tmp_path / "day"
+    (day / "closed").mkdir(parents=True)
+    (day / "a.json.gz").write_bytes(b"x")
+    (day / "closed" / "b.json.gz").write_bytes(b"x")
+    (day / "closed").chmod(0)
+    try:
+        assert _counted(count, [str(day)], monkeypatch) == _count_file_by_file(str(day)) == (1, 1, 0)
+    finally:
+        (day / "closed").chmod(0o755)
+
+
+def test_names_that_are_not_utf8_are_counted(tmp_path, monkeypatch):
+    day = tmp_path / "day"
+    day.mkdir()
+    for name in (b"caf\xe9.json.gz", b"caf\xe9.txt", b"caf\xe9.json"):
+        (day / os.fsdecode(name)).write_bytes(b"x")
+    want = _count_file_by_file(str(day))
+    assert want == (3, 2, 1)
+    for count in (NATIVE_COUNT, local._scandir_count):
+        assert _counted(count, [str(day)], monkeypatch) == want
 
 
 def test_deferred_count_gives_the_same_plan(tree):

@@ -94,25 +94,21 @@ def _batches(chunks: list[Chunk], n: int) -> list[list[Chunk]]:
 
 
 def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
-        progress: Callable[[int], None] | None = None,
-        meanwhile: Callable[[], None] | None = None) -> list[ChunkResult]:
+        progress: Callable[[int], None] | None = None) -> list[ChunkResult]:
     """Parse every chunk; results (one per batch of chunks or piece of a chunk) come back in the chunks' order.
 
     Pieces of one chunk keep its ``position`` and come in file order, so a stable sort by position keeps them so.
-    ``progress(n_files)`` is called after each batch. ``meanwhile()``, when given, is called once in this process
-    while the workers parse (other work of the caller that does not depend on the results).
+    ``progress(n_files)`` is called after each batch.
     """
     workers = workers or default_workers()
     splittable = len(chunks) > 1 or (len(chunks) == 1 and not chunks[0].cacheable and len(chunks[0].paths) > 1)
     if (workers > 1 and splittable and IN_PROCESS_BYTES <= total_bytes < SHARED_BYTES
             and "fork" in multiprocessing.get_all_start_methods()):
-        return _shared(chunks, workers, progress, meanwhile)
+        return _shared(chunks, workers, progress)
     in_process = workers <= 1 or len(chunks) <= 1 or total_bytes < IN_PROCESS_BYTES
     batches = _batches(chunks, 1 if in_process else workers * BATCHES_PER_WORKER)
     results: list[ChunkResult] = []
     if in_process:
-        if meanwhile:
-            meanwhile()
         for batch in batches:
             results.append(parse_batch(batch))
             if progress:
@@ -121,8 +117,6 @@ def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
     return_freed_memory()
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
         parsed = pool.map(parse_batch, batches, chunksize=1)  # submits every batch: the workers are running
-        if meanwhile:
-            meanwhile()
         for batch, result in zip(batches, parsed):
             results.append(result)
             if progress:
@@ -137,7 +131,7 @@ class _Pieces:
     A piece never splits a cacheable chunk (it is parsed whole, to be cached whole) nor spans two chunks whose
     positions are not consecutive (a cached chunk lies between them). Pieces start at a share of what is left and
     shrink to MIN_PIECE_BYTES, so that everyone finishes at about the same time: what is left is measured in bytes
-    once the first child has looked up the files' sizes (:meth:`measure`, while the parent lists the pruned folders;
+    once the first child has looked up the files' sizes (:meth:`measure`, while the parent parses its first piece;
     one region's files can be ten times another's), in files until then. The two ends, the sizes and whether they
     are known live in shared memory (inherited at fork), guarded by a lock.
     """
@@ -329,12 +323,12 @@ def _memory_file() -> int:
             return os.dup(f.fileno())
 
 
-def _shared(chunks: list[Chunk], workers: int, progress, meanwhile) -> list[ChunkResult]:
+def _shared(chunks: list[Chunk], workers: int, progress) -> list[ChunkResult]:
     """Parse with ``workers - 1`` forked children and this process, each taking pieces as it goes (see _Pieces).
 
     Each child writes its results to a memory file of its own as it goes, which this process maps once the child is
     done: busy parsing, it never has to read from the children meanwhile (the children's files count for
-    ``progress`` then). It calls ``meanwhile()`` first, as the children start.
+    ``progress`` then).
     """
     return_freed_memory()  # this process parses too: the blocks it frees go back at once
     ctx = _context()
@@ -361,8 +355,6 @@ def _shared(chunks: list[Chunk], workers: int, progress, meanwhile) -> list[Chun
                 children[pid] = (out, r)
         finally:
             gc.unfreeze()
-        if meanwhile:
-            meanwhile()
         while (piece := pieces.take(front=False)) is not None:
             files = sum(len(c.paths) for c in piece[1])
             results.append((piece[0], files, parse_batch(piece[1])))

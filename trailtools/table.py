@@ -102,8 +102,10 @@ _JSON_AT = frozenset(i for i, (_, kind) in enumerate(FIELDS) if kind == "json")
 _NAMES = tuple(name for name, _ in FIELDS)
 #: Where derive.instance_ids looks for instance IDs, in this order (the native scanner reads the same).
 ID_SOURCES = ("requestParameters", "responseElements", "resources", "serviceEventDetails")
-#: Set TRAILTOOLS_NATIVE=0 to read with the pure Python path only (same tables; for comparisons).
-NATIVE = _scan is not None and os.environ.get("TRAILTOOLS_NATIVE", "1") != "0"
+#: Set TRAILTOOLS_NATIVE=0 to use the pure Python paths only (same results; for comparisons): here and for counting
+#: pruned files (trailtools/sources/local.py).
+NATIVE_WANTED = os.environ.get("TRAILTOOLS_NATIVE", "1") != "0"
+NATIVE = _scan is not None and NATIVE_WANTED
 
 
 def _plain_columns(plain: dict[str, pa.Array]) -> dict[str, pa.Array]:

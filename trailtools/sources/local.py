@@ -4,15 +4,23 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .. import layout, parallel
+from .. import layout, parallel, table
 from ..chunk import Chunk, from_cache
 from ..errors import SourceError
 from ..progress import Progress
 from ..query import Query
 from ..result import LoadOptions, LoadResult, collect
 from ..stats import LoadStats
+
+try:
+    from .. import _listing
+except ImportError:  # not built (no C compiler, or no POSIX folders): the same counts from os.scandir
+    _listing = None
+if not table.NATIVE_WANTED:
+    _listing = None
 
 #: Files are read and cached in groups: one day of one account (all its regions) in the S3 layout, one folder
 #: elsewhere; a group larger than this is split.
@@ -39,11 +47,11 @@ class Plan:
         self.pruned_folders: list[str] = []
 
     def count_pruned(self) -> None:
-        """Count the files of the folders not entered (listing them is most of a small query's planning: a load
-        does it while the workers parse)."""
+        """Count the files of the folders not entered (listing them was most of a small query's planning: a load
+        does it in a thread while the frame is built)."""
         folders, self.pruned_folders = self.pruned_folders, []
-        for folder in folders:
-            _count_pruned(folder, self)
+        if folders:
+            _count_pruned(folders, self)
 
 
 def _walk(root: Path, plan: Plan, query: Query):
@@ -71,37 +79,51 @@ def _walk(root: Path, plan: Plan, query: Query):
         yield folder, sorted(f for f in files if not f.startswith("."))
 
 
-def _count_pruned(folder: str, plan: Plan) -> None:
-    """Count the files of a folder that is not entered (one ``scandir`` per folder, names only, no ``stat``)."""
-    stack = [folder]
+def _scandir_count(folders: list[str]) -> tuple[int, int, list[str]]:
+    """``_listing.count`` in Python, for where it is not built: the names under the folders that are not folders
+    (leaving out those starting with "."), how many end with ".json.gz", and the others; as os.walk takes them (a
+    link to a folder is neither entered nor counted; a folder that cannot be listed is left out)."""
+    names = json_gz = 0
+    odd: list[str] = []
+    stack = list(folders)
     while stack:
         try:
             with os.scandir(stack.pop()) as listing:
                 entries = list(listing)
-            try:  # a day folder holds files only: one pass tells (d_type, no stat)
-                names = [entry.name for entry in entries if not entry.is_dir()]
-            except OSError:
-                names = None
-            if names is None or len(names) < len(entries):  # subfolders, or a kind that needs a stat that failed
-                names = []
-                for entry in entries:
-                    try:  # as os.walk: a link to a folder is neither entered nor counted
-                        is_dir = entry.is_dir()
-                        if is_dir and not entry.is_symlink():
-                            stack.append(entry.path)
-                    except OSError:
-                        is_dir = False
-                    if not is_dir and not entry.name.startswith("."):
-                        names.append(entry.name)
-            elif names and min(names) < "/":  # a name that may start with "." (CloudTrail's start with digits)
-                names = [name for name in names if not name.startswith(".")]
-        except OSError:  # os.walk, which counted before, skipped what it could not list
+        except OSError:
             continue
-        odd = [name for name in names if not name.endswith(".json.gz")]  # the rest are event files for sure
-        events = len(names) - len(odd) + sum(map(layout.has_event_extension, odd))
-        plan.files_seen += len(names)
-        plan.pruned += events
-        plan.others += len(names) - events
+        try:  # a day folder holds files only: one pass tells (d_type, no stat)
+            found = [entry.name for entry in entries if not entry.is_dir()]
+        except OSError:
+            found = None
+        if found is None or len(found) < len(entries):  # subfolders, or a kind that needs a stat that failed
+            found = []
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir()
+                    if is_dir and not entry.is_symlink():
+                        stack.append(entry.path)
+                except OSError:
+                    is_dir = False
+                if not is_dir:
+                    found.append(entry.name)
+        if found and min(found) < "/":  # a name that may start with "." (CloudTrail's start with digits)
+            found = [name for name in found if not name.startswith(".")]
+        others = [name for name in found if not name.endswith(".json.gz")]
+        names, json_gz = names + len(found), json_gz + len(found) - len(others)
+        odd.extend(others)
+    return names, json_gz, odd
+
+
+def _count_pruned(folders: list[str], plan: Plan) -> None:
+    """Count the files under folders that are not entered: one listing per folder, names only, no ``stat`` (in C,
+    without holding the interpreter lock, where the native part is built: a thread counts while the frame is
+    built)."""
+    names, json_gz, odd = (_listing.count if _listing is not None else _scandir_count)(folders)
+    events = json_gz + sum(map(layout.has_event_extension, odd))  # the ".json.gz" are event files for sure
+    plan.files_seen += names
+    plan.pruned += events
+    plan.others += names - events
 
 
 def _classify_by_text(names: list[str], folder: str, where: layout.PathInfo, query: Query, lo: str | None,
@@ -257,16 +279,18 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     todo = [c for c, hit in zip(plan.chunks, cached) if hit is None]
     try:
         bar(total - sum(len(c.paths) for c in todo))
-        # the pruned folders are listed while the files are parsed
-        parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar,
-                              meanwhile=plan.count_pruned)
+        parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar)
     finally:
         bar.close()
     # cached and parsed results in the chunks' order, so that ties and duplicates resolve as in a cold load (the
     # sort is stable: the pieces of one chunk that run() parsed apart keep its position and their order)
     results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
-    result = collect(results, query, stats)
-    plan.count_pruned()  # a no-op: run() called it (kept so that the counts never depend on that)
+    # the pruned folders are counted while the frame is built, a core being free then (the native count runs
+    # without the interpreter lock); only after the parsing, as threads and fork do not mix
+    with ThreadPoolExecutor(1) as background:
+        counted = background.submit(plan.count_pruned)
+        result = collect(results, query, stats)
+        counted.result()
     stats.files_seen, stats.files_pruned, stats.insight_files = plan.files_seen, plan.pruned, plan.insights
     stats.digest_files += plan.digests  # collect() added those it found in the files read
     stats.other_files += plan.others
