@@ -12,7 +12,8 @@ Cases (each repeat is a new Python process, so peak memory is per measurement):
   one-day   load_events(corpus, Query(start=<middle day>, end=<next day>), cache=False)
 
 Seconds are the wall time of the load call inside the child (interpreter start-up and imports excluded; they are
-shown separately). Memory: the child's own peak RSS (getrusage), the peak RSS of its largest worker process, and
+shown separately). The full load and the one-day query, whose ratio is a target, are measured in turns (full, one-day,
+full, ...), so that both medians come from the same stretch of a shared machine's ups and downs. Memory: the child's own peak RSS (getrusage), the peak RSS of its largest worker process, and
 the peak of the summed RSS of the whole process tree (child + workers) sampled from /proc every 20 ms - an upper
 bound, as pages a forked worker shares with its parent count twice. The cache lives in a temporary directory
 (TRAILTOOLS_CACHE_DIR), never in ~/.cache.
@@ -337,48 +338,63 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     cache_parent = Path(tempfile.mkdtemp(prefix="trailtools-bench-cache-"))
     try:
-        def run(name: str, spec: dict, n: int, env_for=lambda i: None, retries: int | None = None) -> None:
-            """n runs; a run disturbed by other processes (see --max-other-cpu) is repeated, --retries at most."""
-            runs: list[dict] = []
-            retries = args.retries if retries is None else retries
-            i = 0
-            while sum(r["other_cpu_pct"] <= args.max_other_cpu for r in runs) < n:
-                if len(runs) >= n and retries <= 0:
-                    break
-                if len(runs) >= n:
-                    retries -= 1
-                if args.wait_idle:
-                    waited = wait_idle(args.wait_idle)
-                    if waited > 2.5:
-                        print(f"  (waited {waited:.0f} s for an idle machine)", file=sys.stderr, flush=True)
-                r = measure(spec, env_for(i))
-                i += 1
-                runs.append(r)
-                print(f"  {name} run {len(runs)}: {r['seconds']:.2f} s, {r['events']:,} events, "
-                      f"peak {_fmt_mb(r['peak_mb'])}, other CPU {r['other_cpu_pct']:.0f} %", file=sys.stderr,
-                      flush=True)
-            rows.append(summarize(name, runs, manifest, args.max_other_cpu))
+        def run(*jobs: tuple) -> None:
+            """Jobs ``(name, spec, n, env_for[, retries])``: n runs each; a run disturbed by other processes (see
+            --max-other-cpu) is repeated, --retries at most. Several jobs run in turns (one run of each, then the
+            next round), so that cases compared with each other see the same machine: shared machines drift over
+            minutes, and a ratio of medians taken minutes apart moves with them."""
+            todo = []
+            for name, spec, n, env_for, *rest in jobs:
+                todo.append({"name": name, "spec": spec, "n": n, "env_for": env_for, "runs": [],
+                             "retries": rest[0] if rest else args.retries})
+
+            def wanted(job: dict) -> bool:
+                clean = sum(r["other_cpu_pct"] <= args.max_other_cpu for r in job["runs"])
+                return clean < job["n"] and (len(job["runs"]) < job["n"] or job["retries"] > 0)
+
+            while any(wanted(job) for job in todo):
+                for job in todo:
+                    if not wanted(job):
+                        continue
+                    if len(job["runs"]) >= job["n"]:
+                        job["retries"] -= 1
+                    if args.wait_idle:
+                        waited = wait_idle(args.wait_idle)
+                        if waited > 2.5:
+                            print(f"  (waited {waited:.0f} s for an idle machine)", file=sys.stderr, flush=True)
+                    r = measure(job["spec"], job["env_for"](len(job["runs"])))
+                    job["runs"].append(r)
+                    print(f"  {job['name']} run {len(job['runs'])}: {r['seconds']:.2f} s, {r['events']:,} events, "
+                          f"peak {_fmt_mb(r['peak_mb'])}, other CPU {r['other_cpu_pct']:.0f} %", file=sys.stderr,
+                          flush=True)
+            for job in todo:
+                rows.append(summarize(job["name"], job["runs"], manifest, args.max_other_cpu))
 
         no_cache_env = {"TRAILTOOLS_CACHE_DIR": str(cache_parent / "unused")}
         if "naive" in cases:
-            run("naive", {"mode": "naive", **base}, args.naive_repeat, retries=min(args.retries, args.naive_repeat))
-        if "full" in cases:
-            run("full", {"mode": "load", "cache": False, **base}, args.repeat, lambda i: no_cache_env)
+            run(("naive", {"mode": "naive", **base}, args.naive_repeat, lambda i: None,
+                 min(args.retries, args.naive_repeat)))
         if "cold" in cases or "warm" in cases:
             def cold_env(i: int) -> dict:
                 d = cache_parent / f"cold-{i}"
                 shutil.rmtree(d, ignore_errors=True)
                 return {"TRAILTOOLS_CACHE_DIR": str(d)}
-            run("cold", {"mode": "load", "cache": True, **base}, args.repeat if "cold" in cases else 1, cold_env)
+            run(("cold", {"mode": "load", "cache": True, **base}, args.repeat if "cold" in cases else 1, cold_env))
             if "cold" not in cases:
                 rows.pop()
             if "warm" in cases:
                 warm_env = {"TRAILTOOLS_CACHE_DIR": str(cache_parent / "cold-0")}
-                run("warm", {"mode": "load", "cache": True, **base}, args.repeat, lambda i: warm_env)
+                run(("warm", {"mode": "load", "cache": True, **base}, args.repeat, lambda i: warm_env))
+        # the full load and the one-day query are compared (their ratio is a target): measured in turns
+        pair = []
+        if "full" in cases:
+            pair.append(("full", {"mode": "load", "cache": False, **base}, args.repeat, lambda i: no_cache_env))
         if "one-day" in cases:
-            run("one-day", {"mode": "load", "cache": False, "start": start.isoformat(),
-                            "end": (start + timedelta(days=1)).isoformat(), **base}, args.repeat,
-                lambda i: no_cache_env)
+            pair.append(("one-day", {"mode": "load", "cache": False, "start": start.isoformat(),
+                                     "end": (start + timedelta(days=1)).isoformat(), **base}, args.repeat,
+                         lambda i: no_cache_env))
+        if pair:
+            run(*pair)
     finally:
         shutil.rmtree(cache_parent, ignore_errors=True)
     # sanity: every full load must return the whole corpus
