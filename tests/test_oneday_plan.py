@@ -1,8 +1,9 @@
 """The fast paths of a small query's planning and scheduling give what the straightforward ones give.
 
-- plan_local's file-name classification by text (Query.delivery_text_bounds, layout.name_time_text) against the
-  general path (a PathInfo and Query.wants_path per file);
-- the pruned-file count (one scandir per folder) against a count file by file;
+- plan_local's file-name classification by text (Query.delivery_text_bounds, layout.name_time_text), and by two
+  bisections for a folder of CloudTrail's own names only, against the general path (a PathInfo and
+  Query.wants_path per file);
+- the pruned-file count (native, and one scandir per folder) against a count file by file;
 - the shared mode of parallel.run (the parent and forked children taking pieces from both ends) against one
   process: same frame, same stats, errors in a child raised in the parent.
 """
@@ -94,6 +95,54 @@ def test_plan_by_text_is_the_plan_by_path_info(tree, monkeypatch, query, use_cac
     monkeypatch.setattr(Query, "delivery_text_bounds", no_bounds)
     slow = local.plan_local(tree, query, use_cache=use_cache)
     assert _plan_facts(fast) == _plan_facts(slow)
+
+
+def test_uniform_folders_are_planned_as_file_by_file(tmp_path, monkeypatch):
+    # day folders of CloudTrail's own names only (the usual case) take two bisections instead of a look at every
+    # name: random names and random windows, against the general path
+    rng = random.Random(11)
+    for kind in ("CloudTrail", "CloudTrail-Insight"):
+        for region in ("us-east-1", "eu-west-1"):
+            for day in (2, 3, 4):
+                folder = tmp_path / "AWSLogs" / ACCT / kind / region / "2026" / "11" / f"{day:02d}"
+                folder.mkdir(parents=True)
+                for stamp in {f"{rng.randrange(24):02d}{rng.randrange(60):02d}" for _ in range(rng.randrange(1, 40))}:
+                    (folder / f"{ACCT}_{kind}_{region}_202611{day:02d}T{stamp}Z_{rng.randrange(10**6):X}.json.gz").touch()
+    taken = []
+    uniform = local._classify_uniform
+    monkeypatch.setattr(local, "_classify_uniform", lambda *a: taken.append((bool(a[0]), uniform(*a))) or taken[-1][1])
+    base = datetime(2026, 11, 3, tzinfo=timezone.utc)
+    for _ in range(60):
+        start = base + timedelta(seconds=rng.randrange(-30 * 3600, 30 * 3600), microseconds=rng.choice([0, 250000]))
+        query = Query(start=start if rng.random() < 0.9 else None,
+                      end=start + timedelta(seconds=rng.choice([1, 59, 60, 61, 3600, 86400, rng.randrange(1, 90000)])),
+                      late_margin=timedelta(seconds=rng.choice([0, 30, 60, 3 * 3600, rng.randrange(0, 20000)])),
+                      regions=rng.choice([[], ["eu-west-1"]]))
+        fast = local.plan_local(tmp_path, query, use_cache=False)
+        with monkeypatch.context() as m:
+            m.setattr(Query, "delivery_text_bounds", lambda self: (_ for _ in ()).throw(OverflowError))
+            slow = local.plan_local(tmp_path, query, use_cache=False)
+        assert _plan_facts(fast) == _plan_facts(slow), query
+    assert taken and all(done for listed, done in taken if listed)  # every day folder (the others list no file)
+
+
+def test_one_odd_name_takes_the_folder_file_by_file(tmp_path):
+    folder = tmp_path / "AWSLogs" / ACCT / "CloudTrail" / "us-east-1" / "2026" / "11" / "03"
+    folder.mkdir(parents=True)
+    good = [f"{ACCT}_CloudTrail_us-east-1_20261103T{h:02d}00Z_A1.json.gz" for h in range(24)]
+    where = layout.classify_folder(str(folder))
+    for odd in (f"{ACCT}_CloudTrail_us-east-1_20261103T100030Z_sec.json.gz",   # seconds
+                f"{ACCT}_CloudTrail_us-east-1_20261104T0100Z_A1.json.gz",       # another day
+                f"{ACCT}_CloudTrail_eu-west-1_20261103T1000Z_A1.json.gz",       # another region
+                f"999988887777_CloudTrail_us-east-1_20261103T1000Z_A1.json.gz",  # another account
+                f"{ACCT}_CloudTrail-Insight_us-east-1_20261103T1000Z_A1.json.gz",
+                f"{ACCT}_CloudTrail_us-east-1_20261103T2400Z_A1.json.gz",       # not a time
+                f"{ACCT}_CloudTrail_us-east-1_20261103T1000Z_A1.json",
+                f"{ACCT}_CloudTrail_us-east-1_20261103T1000Z_A1.json.gz\n{good[0]}",
+                "notes.txt"):
+        assert not local._classify_uniform(sorted(good + [odd]), str(folder) + os.sep, where, True, "", "~",
+                                           local.Plan(), [])
+    assert local._classify_uniform(good, str(folder) + os.sep, where, True, "", "~", local.Plan(), [])
 
 
 def test_delivery_text_bounds_agree_with_wants_path():

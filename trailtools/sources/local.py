@@ -1,7 +1,9 @@
 """Local files: a downloaded trail bucket (``AWSLogs/...``), Organization trails, flat folders, single files."""
 from __future__ import annotations
 
+import bisect
 import os
+import re
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -126,6 +128,45 @@ def _count_pruned(folders: list[str], plan: Plan) -> None:
     plan.others += names - events
 
 
+#: A whole folder listing ("\n" after each name) of CloudTrail's own log files named for one account, region, kind
+#: and day, each with a valid HHMM time; group 1 is what they share up to the time.
+_UNIFORM = re.compile(r"(\d{12}_CloudTrail(?:-Insight)?_[A-Za-z0-9-]+_\d{8}T)(?:[01]\d|2[0-3])[0-5]\dZ_[A-Za-z0-9]+\.json\.gz\n"
+                      r"(?:\1(?:[01]\d|2[0-3])[0-5]\dZ_[A-Za-z0-9]+\.json\.gz\n)*")
+
+
+def _classify_uniform(names: list[str], prefix: str, where: layout.PathInfo, place_ok: bool, lo: str, hi: str,
+                      plan: Plan, files: list[tuple[str, bool]]) -> bool:
+    """:func:`_classify_by_text` for the usual day folder, all of whose (sorted) names are CloudTrail's log files for
+    the folder's account, region, kind and day, with valid times: one pattern checks the whole listing, and as the
+    names' times are then valid and in the names' order, two bisections find the wanted ones; the same answers.
+    Returns False, having done nothing, for any other folder."""
+    if not names or where.day is None:
+        return False
+    joined = "\n".join(names) + "\n"
+    m = _UNIFORM.fullmatch(joined)
+    kind = "-Insight" if where.kind == layout.INSIGHT else ""
+    common = f"{where.account}_CloudTrail{kind}_{where.region}_{where.day:%Y%m%d}T"
+    if m is None or m.group(1) != common or joined.count("\n") != len(names):  # (a name holding a newline)
+        return False
+    day, at, n = common[-9:], len(common), len(names)
+
+    def stamp(name: str) -> str:  # a name's time as the last 6 characters of its text form: HHMM + "00"
+        return name[at:at + 4] + "00"
+
+    if not place_ok:
+        first = last = 0
+    else:  # lo <= day + stamp <= hi, as text; "" and "~" stand for no bound
+        first = 0 if lo[:9] < day else n if lo[:9] > day else bisect.bisect_left(names, lo[9:], key=stamp)
+        last = n if hi[:9] > day else 0 if hi[:9] < day else bisect.bisect_right(names, hi[9:], key=stamp)
+        last = max(first, last)
+    files.extend(zip([prefix + name for name in names], [False] * first + [True] * (last - first) + [False] * (n - last)))
+    plan.files_seen += n
+    plan.pruned += n - (last - first)
+    if kind:
+        plan.insights += last - first
+    return True
+
+
 def _classify_by_text(names: list[str], folder: str, where: layout.PathInfo, query: Query, lo: str | None,
                       hi: str | None, plan: Plan, files: list[tuple[str, bool]]) -> None:
     """The names of a CloudTrail folder (account and region known) as plan_local's loop takes them, for a query that
@@ -139,6 +180,8 @@ def _classify_by_text(names: list[str], folder: str, where: layout.PathInfo, que
     prefix = folder + os.sep
     lo = lo or ""
     hi = "~" if hi is None else hi  # after any time's text
+    if _classify_uniform(names, prefix, where, place_ok, lo, hi, plan, files):
+        return
     match, kinds, time_text, digest, insight = (layout.match_name, layout.KIND_BY_SUFFIX, layout.name_time_text,
                                                 layout.DIGEST, layout.INSIGHT)
     pruned = insights = digests = others = 0
