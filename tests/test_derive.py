@@ -1,6 +1,9 @@
 """The derived columns: the acting principal for every identity type, and the instance IDs an event touched."""
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trailtools.derive import actor, actor_of, instance_ids
 
@@ -65,3 +68,25 @@ def test_actor_is_not_fooled_by_separators_inside_the_values():
     nul = [pa.array(v, pa.string()) for v in (["IAMUser", "IAMUser"], ["a", "b"], ["\x00", "x\x00"], [None, "P"],
                                                [None] * 2, [None] * 2)]
     assert derive.actor(*nul).to_pylist() == ["\x00", "x\x00"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet='"ab{}', max_size=12)), max_size=30),
+       st.sampled_from(['"a"', "ab", '"', "}{", 'b"a']), st.integers(0, 5), st.integers(0, 5), st.booleans())
+def test_rows_containing_is_match_substring(values, needle, cut, keep, large):
+    from trailtools.derive import rows_containing
+
+    # sliced at both ends: offsets not from 0, bytes after the last row
+    text = pa.array(values, pa.large_string() if large else pa.string())[cut:max(cut, len(values) - keep)]
+    want = pc.indices_nonzero(pc.fill_null(pc.match_substring(text, needle), False)).to_pylist()
+    assert rows_containing(text, needle) == want
+
+
+def test_rows_containing_ignores_bytes_under_a_null():
+    from trailtools.derive import rows_containing
+
+    valid = pa.array(['{"x": 1}', '{"MFAUsed": "Yes"}', '{}'])
+    # the same buffers with the middle row marked null: its bytes are still there
+    nulled = pa.Array.from_buffers(pa.string(), 3, [pa.py_buffer(bytes([0b101])), *valid.buffers()[1:]], null_count=1)
+    assert rows_containing(valid, '"MFAUsed"') == [1]
+    assert rows_containing(nulled, '"MFAUsed"') == []
