@@ -94,17 +94,22 @@ def _batches(chunks: list[Chunk], n: int) -> list[list[Chunk]]:
 
 
 def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
-        progress: Callable[[int], None] | None = None) -> list[ChunkResult]:
+        progress: Callable[[int], None] | None = None,
+        idle: Callable[[], None] | None = None) -> list[ChunkResult]:
     """Parse every chunk; results (one per batch of chunks or piece of a chunk) come back in the chunks' order.
 
     Pieces of one chunk keep its ``position`` and come in file order, so a stable sort by position keeps them so.
-    ``progress(n_files)`` is called after each batch.
+    ``progress(n_files)`` is called after each batch. ``idle()`` is called once, in this process, when it has no
+    parsing of its own left while workers may still be busy: at once with a pool (this process only waits), after
+    its last piece in the shared mode, at the end in one process. Every worker process has been started by then, so
+    it may start a thread of the caller's (a thread running while a process forks can leave the child a lock that no
+    one will release) to use the core that is free.
     """
     workers = workers or default_workers()
     splittable = len(chunks) > 1 or (len(chunks) == 1 and not chunks[0].cacheable and len(chunks[0].paths) > 1)
     if (workers > 1 and splittable and IN_PROCESS_BYTES <= total_bytes < SHARED_BYTES
             and "fork" in multiprocessing.get_all_start_methods()):
-        return _shared(chunks, workers, progress)
+        return _shared(chunks, workers, progress, idle)
     in_process = workers <= 1 or len(chunks) <= 1 or total_bytes < IN_PROCESS_BYTES
     batches = _batches(chunks, 1 if in_process else workers * BATCHES_PER_WORKER)
     results: list[ChunkResult] = []
@@ -113,10 +118,14 @@ def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
             results.append(parse_batch(batch))
             if progress:
                 progress(sum(len(c.paths) for c in batch))
+        if idle:
+            idle()
         return results
     return_freed_memory()
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
         parsed = pool.map(parse_batch, batches, chunksize=1)  # submits every batch: the workers are running
+        if idle:  # with fork, the pool started all its processes at the first submit
+            idle()
         for batch, result in zip(batches, parsed):
             results.append(result)
             if progress:
@@ -323,7 +332,7 @@ def _memory_file() -> int:
             return os.dup(f.fileno())
 
 
-def _shared(chunks: list[Chunk], workers: int, progress) -> list[ChunkResult]:
+def _shared(chunks: list[Chunk], workers: int, progress, idle) -> list[ChunkResult]:
     """Parse with ``workers - 1`` forked children and this process, each taking pieces as it goes (see _Pieces).
 
     Each child writes its results to a memory file of its own as it goes, which this process maps once the child is
@@ -360,6 +369,8 @@ def _shared(chunks: list[Chunk], workers: int, progress) -> list[ChunkResult]:
             results.append((piece[0], files, parse_batch(piece[1])))
             if progress:
                 progress(files)
+        if idle:  # the children may still be parsing their last pieces, then they exit
+            idle()
         for pid in list(children):
             out, r = children[pid]
             finished = os.read(r, 1)

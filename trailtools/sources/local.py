@@ -320,20 +320,23 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     bar = Progress(total, enabled=show)
     cached = from_cache(plan.chunks)
     todo = [c for c, hit in zip(plan.chunks, cached) if hit is None]
-    try:
-        bar(total - sum(len(c.paths) for c in todo))
-        parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar)
-    finally:
-        bar.close()
-    # cached and parsed results in the chunks' order, so that ties and duplicates resolve as in a cold load (the
-    # sort is stable: the pieces of one chunk that run() parsed apart keep its position and their order)
-    results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
-    # the pruned folders are counted while the frame is built, a core being free then (the native count runs
-    # without the interpreter lock); only after the parsing, as threads and fork do not mix
+    # the pruned folders are counted on a thread (the native count runs without the interpreter lock) from when this
+    # process has no parsing of its own left, on the core that frees, while the last pieces and the frame are made
     with ThreadPoolExecutor(1) as background:
-        counted = background.submit(plan.count_pruned)
+        counting = []
+        try:
+            bar(total - sum(len(c.paths) for c in todo))
+            parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar,
+                                  idle=lambda: counting.append(background.submit(plan.count_pruned)))
+        finally:
+            bar.close()
+        # cached and parsed results in the chunks' order, so that ties and duplicates resolve as in a cold load (the
+        # sort is stable: the pieces of one chunk that run() parsed apart keep its position and their order)
+        results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
         result = collect(results, query, stats)
-        counted.result()
+        for counted in counting:
+            counted.result()
+    plan.count_pruned()  # a no-op once the thread has counted
     stats.files_seen, stats.files_pruned, stats.insight_files = plan.files_seen, plan.pruned, plan.insights
     stats.digest_files += plan.digests  # collect() added those it found in the files read
     stats.other_files += plan.others
