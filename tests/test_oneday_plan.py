@@ -107,10 +107,12 @@ def test_uniform_folders_are_planned_as_file_by_file(tmp_path, monkeypatch):
                 folder = tmp_path / "AWSLogs" / ACCT / kind / region / "2026" / "11" / f"{day:02d}"
                 folder.mkdir(parents=True)
                 for stamp in {f"{rng.randrange(24):02d}{rng.randrange(60):02d}" for _ in range(rng.randrange(1, 40))}:
-                    (folder / f"{ACCT}_{kind}_{region}_202611{day:02d}T{stamp}Z_{rng.randrange(10**6):X}.json.gz").touch()
+                    name = f"{ACCT}_{kind}_{region}_202611{day:02d}T{stamp}Z_{rng.randrange(10**6):X}.json.gz"
+                    (folder / name).touch()
     taken = []
     uniform = local._classify_uniform
-    monkeypatch.setattr(local, "_classify_uniform", lambda *a: taken.append((bool(a[0]), uniform(*a))) or taken[-1][1])
+    monkeypatch.setattr(local, "_classify_uniform",
+                        lambda *a: taken.append((bool(a[0]), uniform(*a))) or taken[-1][1])
     base = datetime(2026, 11, 3, tzinfo=timezone.utc)
     for _ in range(60):
         start = base + timedelta(seconds=rng.randrange(-30 * 3600, 30 * 3600), microseconds=rng.choice([0, 250000]))
@@ -184,8 +186,8 @@ def _count_file_by_file(folder: str) -> tuple[int, int, int]:
 
 
 NATIVE_COUNT = getattr(local._listing, "count", None)
-COUNTS = [pytest.param(NATIVE_COUNT, id="native",
-                       marks=pytest.mark.skipif(NATIVE_COUNT is None, reason="never: see test_the_native_count_is_built")),
+NOT_BUILT = pytest.mark.skipif(NATIVE_COUNT is None, reason="never: see test_the_native_count_is_built")
+COUNTS = [pytest.param(NATIVE_COUNT, id="native", marks=NOT_BUILT),
           pytest.param(local._scandir_count, id="python")]
 
 
@@ -244,6 +246,7 @@ def test_a_folder_that_cannot_be_listed_is_left_out(tmp_path, monkeypatch, count
         (day / "closed").chmod(0o755)
 
 
+@NOT_BUILT
 def test_names_that_are_not_utf8_are_counted(tmp_path, monkeypatch):
     day = tmp_path / "day"
     day.mkdir()
@@ -290,6 +293,23 @@ def test_shared_mode_gives_the_frame_of_one_process(tree, monkeypatch, query):
             edited.iloc[0, edited.columns.get_loc(column)] = edited.iloc[-1, edited.columns.get_loc(column)]
         got.frame.loc[got.frame.index[0], "_index"] = -1
         assert got.frame["_index"].iloc[0] == -1
+
+
+@pytest.mark.parametrize("mode", ["one process", "shared", "pool"])
+def test_idle_is_called_once_when_this_process_has_no_parsing_left(tree, monkeypatch, mode):
+    plan = local.plan_local(tree, Query(), use_cache=False)
+    want = sum(r.files_read for r in parallel.run(plan.chunks, total_bytes=plan.bytes, workers=1))
+    monkeypatch.setattr(parallel, "IN_PROCESS_BYTES", 10**12 if mode == "one process" else 0)
+    monkeypatch.setattr(parallel, "SHARED_BYTES", 10**12 if mode == "shared" else 0)
+    monkeypatch.setattr(parallel, "MIN_PIECE_FILES", 1)
+    monkeypatch.setattr(parallel, "MIN_PIECE_BYTES", 1)
+    calls, parsed = [], []
+    if mode != "pool":  # this process parses too (a pool's workers are other processes): none of it after idle()
+        real = parallel.parse_batch
+        monkeypatch.setattr(parallel, "parse_batch", lambda batch: parsed.append(len(calls)) or real(batch))
+    results = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=2, idle=lambda: calls.append(len(parsed)))
+    assert len(calls) == 1 and sum(r.files_read for r in results) == want
+    assert all(before == 0 for before in parsed) and (mode == "pool" or parsed)
 
 
 def test_shared_mode_with_the_cache(tree, tmp_path, monkeypatch):

@@ -50,7 +50,7 @@ class Plan:
 
     def count_pruned(self) -> None:
         """Count the files of the folders not entered (listing them was most of a small query's planning: a load
-        does it in a thread while the frame is built)."""
+        does it on a thread, from when it has no parsing of its own left)."""
         folders, self.pruned_folders = self.pruned_folders, []
         if folders:
             _count_pruned(folders, self)
@@ -130,7 +130,8 @@ def _count_pruned(folders: list[str], plan: Plan) -> None:
 
 #: A whole folder listing ("\n" after each name) of CloudTrail's own log files named for one account, region, kind
 #: and day, each with a valid HHMM time; group 1 is what they share up to the time.
-_UNIFORM = re.compile(r"(\d{12}_CloudTrail(?:-Insight)?_[A-Za-z0-9-]+_\d{8}T)(?:[01]\d|2[0-3])[0-5]\dZ_[A-Za-z0-9]+\.json\.gz\n"
+_UNIFORM = re.compile(r"(\d{12}_CloudTrail(?:-Insight)?_[A-Za-z0-9-]+_\d{8}T)"
+                      r"(?:[01]\d|2[0-3])[0-5]\dZ_[A-Za-z0-9]+\.json\.gz\n"
                       r"(?:\1(?:[01]\d|2[0-3])[0-5]\dZ_[A-Za-z0-9]+\.json\.gz\n)*")
 
 
@@ -159,7 +160,8 @@ def _classify_uniform(names: list[str], prefix: str, where: layout.PathInfo, pla
         first = 0 if lo[:9] < day else n if lo[:9] > day else bisect.bisect_left(names, lo[9:], key=stamp)
         last = n if hi[:9] > day else 0 if hi[:9] < day else bisect.bisect_right(names, hi[9:], key=stamp)
         last = max(first, last)
-    files.extend(zip([prefix + name for name in names], [False] * first + [True] * (last - first) + [False] * (n - last)))
+    wanted = [False] * first + [True] * (last - first) + [False] * (n - last)
+    files.extend(zip([prefix + name for name in names], wanted))
     plan.files_seen += n
     plan.pruned += n - (last - first)
     if kind:
