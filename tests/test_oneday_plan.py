@@ -136,7 +136,7 @@ def test_one_odd_name_takes_the_folder_file_by_file(tmp_path):
     for odd in (f"{ACCT}_CloudTrail_us-east-1_20261103T100030Z_sec.json.gz",   # seconds
                 f"{ACCT}_CloudTrail_us-east-1_20261104T0100Z_A1.json.gz",       # another day
                 f"{ACCT}_CloudTrail_eu-west-1_20261103T1000Z_A1.json.gz",       # another region
-                f"999988887777_CloudTrail_us-east-1_20261103T1000Z_A1.json.gz",  # another account
+                "999988887777_CloudTrail_us-east-1_20261103T1000Z_A1.json.gz",   # another account
                 f"{ACCT}_CloudTrail-Insight_us-east-1_20261103T1000Z_A1.json.gz",
                 f"{ACCT}_CloudTrail_us-east-1_20261103T2400Z_A1.json.gz",       # not a time
                 f"{ACCT}_CloudTrail_us-east-1_20261103T1000Z_A1.json",

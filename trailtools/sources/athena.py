@@ -34,7 +34,8 @@ from ..errors import SourceError
 from ..query import Query
 from ..result import LoadOptions, LoadResult
 from ..stats import LoadStats
-from .s3 import int_option, read_files, uri_parts, write_cache_file
+from .files import read_files, write_cache_file
+from .uri import int_option, uri_parts
 
 #: What this source calls (docs/iam-policy.json must allow them). Athena reads the table's definition from Glue
 #: and the trail from S3 with the caller's rights, and writes the results to the output location.

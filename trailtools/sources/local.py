@@ -9,13 +9,13 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .. import layout, parallel, table
-from ..chunk import Chunk, from_cache
+from .. import layout, table
+from ..chunk import Chunk
 from ..errors import SourceError
-from ..progress import Progress
 from ..query import Query
-from ..result import LoadOptions, LoadResult, collect
+from ..result import LoadOptions, LoadResult
 from ..stats import LoadStats
+from .files import load_chunks
 
 try:
     from .. import _listing
@@ -317,25 +317,12 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     stats = LoadStats(source=uri, query=query.describe())
     for folder, reason in plan.unlistable:
         stats.add_skip(folder, reason)
-    total = sum(len(c.paths) for c in plan.chunks)
-    show = options.progress if options.progress is not None else (None if total > 200 else False)
-    bar = Progress(total, enabled=show)
-    cached = from_cache(plan.chunks)
-    todo = [c for c, hit in zip(plan.chunks, cached) if hit is None]
     # the pruned folders are counted on a thread (the native count runs without the interpreter lock) from when this
     # process has no parsing of its own left, on the core that frees, while the last pieces and the frame are made
     with ThreadPoolExecutor(1) as background:
         counting = []
-        try:
-            bar(total - sum(len(c.paths) for c in todo))
-            parsed = parallel.run(todo, total_bytes=plan.bytes, workers=options.workers, progress=bar,
-                                  idle=lambda: counting.append(background.submit(plan.count_pruned)))
-        finally:
-            bar.close()
-        # cached and parsed results in the chunks' order, so that ties and duplicates resolve as in a cold load (the
-        # sort is stable: the pieces of one chunk that run() parsed apart keep its position and their order)
-        results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
-        result = collect(results, query, stats)
+        result = load_chunks(plan.chunks, query, stats, options, total_bytes=plan.bytes,
+                             idle=lambda: counting.append(background.submit(plan.count_pruned)))
         for counted in counting:
             counted.result()
     plan.count_pruned()  # a no-op once the thread has counted

@@ -48,7 +48,8 @@ from ..progress import Progress
 from ..query import Query
 from ..result import LoadOptions, LoadResult
 from ..stats import LoadStats
-from .s3 import int_option, read_files, uri_parts, write_cache_file
+from .files import read_files, write_cache_file
+from .uri import int_option, uri_parts
 
 #: What this source calls (docs/iam-policy.json must allow them).
 IAM_ACTIONS = ("cloudtrail:LookupEvents",)

@@ -18,7 +18,6 @@ Credentials: the standard chain, or the profile named in the URI; ``region`` is 
 """
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -27,18 +26,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
-from .. import cache, layout, parallel
+from .. import cache, layout
 from ..aws.errors import AWS_ERRORS, AwsDataUnavailable
 from ..aws.session import client as make_client
 from ..aws.session import explain
-from ..chunk import Chunk, from_cache
 from ..errors import SourceError, TrailtoolsError
 from ..progress import Progress
 from ..query import EARLY_MARGIN, Query
 from ..result import LoadOptions, LoadResult, collect
 from ..stats import LoadStats
+from .files import read_files, write_cache_file
+from .uri import int_option, uri_parts
 
 #: What this source calls (docs/iam-policy.json must allow them).
 IAM_ACTIONS = ("s3:ListBucket", "s3:GetObject")
@@ -57,70 +56,6 @@ last_requests: Counter = Counter()
 
 
 # ---------------------------------------------------------------- URIs shared by the live sources
-
-def uri_parts(uri: str, scheme: str) -> tuple[str, str, dict[str, str]]:
-    """``scheme://netloc/path?k=v`` -> (netloc, path without the leading slash, {k: v})."""
-    parts = urlsplit(uri)
-    if parts.scheme != scheme:
-        raise SourceError(f"{uri!r} is not a {scheme}:// URI.")
-    opts = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=False).items()}
-    return parts.netloc, parts.path.lstrip("/"), opts
-
-
-def int_option(opts: dict, name: str, default: int, uri: str) -> int:
-    try:
-        value = int(opts.get(name, default))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise SourceError(f"{name}={opts.get(name)!r} in {uri} is not a positive whole number.")
-    return value
-
-
-# ---------------------------------------------------------------- downloaded files -> the events frame
-
-def read_files(groups: list[tuple[list[str], bool]], query: Query, stats: LoadStats,
-               options: LoadOptions) -> LoadResult:
-    """Parse local files exactly as the local source does: ``groups`` of (paths, cacheable) become chunks, cached
-    chunks come from the Parquet cache, the rest are parsed (in worker processes when large), and the results are
-    folded into ``stats`` and the frame. Shared by every live source."""
-    chunks = [Chunk(paths, cacheable=options.cache and ok, position=i)
-              for i, (paths, ok) in enumerate(g for g in groups if g[0])]
-    total = sum(len(c.paths) for c in chunks)
-    bar = Progress(total, enabled=options.progress if options.progress is not None else (None if total > 200
-                                                                                          else False))
-    cached = from_cache(chunks)
-    todo = [c for c, hit in zip(chunks, cached) if hit is None]
-    size = 0
-    for c in todo:
-        for p in c.paths:
-            try:
-                size += os.path.getsize(p)
-            except OSError:
-                pass
-    try:
-        bar(total - sum(len(c.paths) for c in todo))
-        parsed = parallel.run(todo, total_bytes=size, workers=options.workers, progress=bar)
-    finally:
-        bar.close()
-    results = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
-    return collect(results, query, stats)
-
-
-def write_cache_file(path: Path, data: str | bytes, what: str = "the fetched events") -> None:
-    """Write a fetched file under the cache root atomically; a folder that refuses it is one sentence."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data)
-        os.replace(tmp, path)
-    except OSError as exc:  # a full disk or a read-only cache folder
-        raise SourceError(f"Cannot keep {what} under {cache.cache_root()} ({exc.strerror or exc}); free "
-                          "some space or set TRAILTOOLS_CACHE_DIR to a writable folder.") from None
-
 
 # ---------------------------------------------------------------- listing
 
