@@ -7,7 +7,7 @@ from conftest import AWSDOCS, STRATUS, need, record, ts
 from trailtools import load_events
 from trailtools.findings import SEVERITIES
 from trailtools.login import (BURST_RULES, FOLLOW_UP_RULES, analyze_logins, brute_force, classify_follow_ups,
-                              novelty, password_spray, baseline_profile, signins, unknown_users)
+                              novelty, password_spray, baseline_profile, session_events, signins, unknown_users)
 
 AT_MOST_LOW = ("low", "info")
 
@@ -74,6 +74,20 @@ def test_session_table(demo):
     assert set(sig.columns) >= {"time", "principal", "arn", "type", "result", "mfa", "sourceIPAddress", "userAgent",
                                 "errorMessage", "eventID"}
     assert ((sig["principal"] == "emma.wilson") & (sig["result"] == "Failure") & sig["in_window"]).sum() == 4
+
+
+def test_follow_ups_are_the_sessions_classified_calls(demo, demo_frame):
+    # the timeline's rows come from the same classification as the findings (done once, in analyze_logins)
+    ups = demo.follow_ups
+    assert list(ups.columns) == ["time", "principal", "eventName", "category", "mitre", "sourceIPAddress", "eventID"]
+    emma = ups[ups["principal"] == "emma.wilson"]
+    assert {"CreateAccessKey", "AttachUserPolicy", "StopLogging"} <= set(emma["eventName"])
+    want = []
+    for s in demo.sessions.to_dict("records"):
+        acts = session_events(demo_frame, s["principal"], s["start"], s["end"])
+        want += [(r["eventID"], s["principal"], u.category) for u in classify_follow_ups(acts) for r in u.rows]
+    assert list(zip(ups["eventID"], ups["principal"], ups["category"])) == want and want
+    assert analyze_logins(demo_frame.iloc[:0]).follow_ups.empty
 
 
 def test_benign_lookalikes_at_most_low(demo):

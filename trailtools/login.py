@@ -155,6 +155,10 @@ class Check(NamedTuple):
     detail: str
 
 
+#: The columns of ``LoginAnalysis.follow_ups``: one row per risky call after a sign-in.
+FOLLOW_UP_COLUMNS = ["time", "principal", "eventName", "category", "mitre", "sourceIPAddress", "eventID"]
+
+
 @dataclass
 class LoginAnalysis:
     signins: pd.DataFrame       # time, principal, arn, type, result, mfa, sourceIPAddress, userAgent, errorMessage,
@@ -167,6 +171,8 @@ class LoginAnalysis:
     baseline: tuple[pd.Timestamp, pd.Timestamp] | None = None
     checks: list[Check] = field(default_factory=list)
     ssh: pd.DataFrame | None = None     # SSH logins from guest logs (trailtools.oslogs.SSH_COLUMNS), when given
+    follow_ups: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FOLLOW_UP_COLUMNS))
+    # the follow-up actions of every session that a rule calls risky (FOLLOW_UP_COLUMNS), for the timeline
 
 
 # ---- business hours -----------------------------------------------------------------------------------------------
@@ -606,7 +612,10 @@ def _session(s: dict, end, actions: pd.DataFrame, sign: pd.DataFrame, usual: dic
            "userAgent": s["userAgent"], "mfa": s["mfa"], "signin_event": s["eventID"], "actions": len(actions),
            "risky": [r["eventName"] for r in risky] + [u.category for u in ups if u.category == "discovery"],
            "signals": list(signals), "score": score, "severity": severity}
-    return row, found
+    follow = [{"time": r.get("eventTime"), "principal": principal, "eventName": r.get("eventName"),
+               "category": u.category, "mitre": u.mitre, "sourceIPAddress": r.get("sourceIPAddress"),
+               "eventID": r.get("eventID")} for u in ups for r in u.rows]
+    return row, found, follow
 
 
 # ---- the analysis -------------------------------------------------------------------------------------------------
@@ -646,23 +655,6 @@ def session_events(events: pd.DataFrame, principal: str, start, end, *, mine: pd
         acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
         keys = _new_keys(extra)
     return acts
-
-
-def risky_actions(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    """The follow-up actions of every session that a rule calls risky: time, principal, eventName, category,
-    mitre, sourceIPAddress, eventID (for the timeline)."""
-    rows = []
-    by_actor = _by_actor(events) if len(sessions) else {}
-    for s in sessions.to_dict("records"):
-        acts = session_events(events, s["principal"], s["start"], s["end"],
-                              mine=by_actor.get(s["principal"], events.iloc[:0]))
-        for up in classify_follow_ups(acts):
-            for r in up.rows:
-                rows.append({"time": r.get("eventTime"), "principal": s["principal"], "eventName": r.get("eventName"),
-                             "category": up.category, "mitre": up.mitre, "sourceIPAddress": r.get("sourceIPAddress"),
-                             "eventID": r.get("eventID")})
-    return pd.DataFrame(rows, columns=["time", "principal", "eventName", "category", "mitre", "sourceIPAddress",
-                                       "eventID"])
 
 
 def _checks(geo: GeoIP | None, hours: BusinessHours | None, ssh: pd.DataFrame | None, has_baseline: bool
@@ -748,7 +740,7 @@ def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days:
     by_actor = _by_actor(events)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     all_next = sign[sign["result"] == "Success"]
-    sessions = []
+    sessions, follow_ups = [], []
     for s in succ.to_dict("records"):
         later = all_next[(all_next["principal"] == s["principal"]) & (all_next["time"] > s["time"])]["time"]
         s_end = min(s["time"] + SESSION_LENGTH, later.min() if len(later) else s["time"] + SESSION_LENGTH)
@@ -756,12 +748,14 @@ def analyze_logins(events: pd.DataFrame, *, start=None, end=None, baseline_days:
                               mine=by_actor.get(s["principal"], events.iloc[:0]))
         context = {k: v for k, v in (("impossible-travel", trips.get(s["eventID"])),
                                      ("outside-hours", outside_hours(s, hours))) if v}
-        row, found = _session(s, s_end, acts, win, usual.get(s["principal"]), times, context)
+        row, found, follow = _session(s, s_end, acts, win, usual.get(s["principal"]), times, context)
         sessions.append(row)
         findings += found
+        follow_ups += follow
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-f.extra.get("score", 0), order[f.severity], f.check != "login.session"))
     cols = ["principal", "arn", "start", "end", "sourceIPAddress", "userAgent", "mfa", "signin_event", "actions",
             "risky", "signals", "score", "severity"]
     return LoginAnalysis(sign, pd.DataFrame(sessions, columns=cols), findings, notes, (start, end), (b_start, start),
-                         _checks(geo, hours, ssh, not base.empty), ssh)
+                         _checks(geo, hours, ssh, not base.empty), ssh,
+                         pd.DataFrame(follow_ups, columns=FOLLOW_UP_COLUMNS))

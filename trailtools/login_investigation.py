@@ -94,7 +94,8 @@ class LoginInvestigation(JsonOutput):
         return [*self.findings, *extra]
 
     def risky_actions(self) -> pd.DataFrame:
-        return login.risky_actions(self.events, self.analysis.sessions)
+        """What each session did next that a rule calls risky (``LoginAnalysis.follow_ups``), for the timeline."""
+        return self.analysis.follow_ups
 
     def sessions_table(self, top: int = 50) -> Table:
         """The sign-in sessions, the most suspicious first."""
