@@ -55,6 +55,19 @@ def test_notebook_runs_headless(tmp_path):
     assert any("Accepted" not in h and "ec2-user" in h and "invalid_user" in h for h in htmls)   # the SSH table
 
 
+def test_timeline_shows_the_jump_hosts_ssh_logins(tmp_path):
+    city, asn, secure = _demo_databases(tmp_path)
+    inv = investigate(os_logs=secure)
+    spec = inv.timeline().to_dict()
+    rows = [r for d in spec["datasets"].values() for r in d if isinstance(r, dict) and r.get("mfa") == "SSH"]
+    lo, hi = inv.window
+    in_window = inv.analysis.ssh[(inv.analysis.ssh["time"] >= lo) & (inv.analysis.ssh["time"] < hi)]
+    assert rows and len(rows) == len(in_window)
+    want = {"SSH accepted" if r == "Accepted" else "SSH failed" for r in in_window["result"]}
+    assert {r["kind"] for r in rows} == want
+    assert all(r["principal"].startswith("ssh @ ") for r in rows)
+
+
 def test_parameters_are_checked_before_loading(tmp_path):
     for kwargs, kind, words in [({"business_hours": "9 to 5"}, QueryError, "business_hours '9 to 5'"),
                                 ({"business_hours": "09:00-17:00", "timezone": "CET+1"}, QueryError, "timezone"),

@@ -75,7 +75,13 @@ class LoginInvestigation(JsonOutput):
     def timeline(self):
         from .views.signins import signin_timeline
 
-        chart = signin_timeline(self.analysis.signins, self.risky_actions(), title="Sign-ins and what followed")
+        ssh = self.analysis.ssh
+        if ssh is not None and not ssh.empty:
+            lo, hi = self.window
+            ssh = ssh[(ssh["time"] >= lo) & (ssh["time"] < hi)]
+        chart = signin_timeline(self.analysis.signins, self.risky_actions(), ssh=ssh,
+                                title="Sign-ins, SSH logins and what followed" if ssh is not None
+                                else "Sign-ins and what followed")
         if self.coverage is None:
             return chart
         from .views.coverage import shade_gaps  # hours the trail does not speak for, shaded behind the sign-ins

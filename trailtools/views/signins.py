@@ -1,5 +1,5 @@
 """Sign-ins per principal on one time axis: successes and failures, with or without MFA, and the risky actions
-that followed drawn on the same axis. Returns an Altair chart; never displays; strings go into the spec unchanged
+that followed drawn on the same axis; SSH logins from the guest logs, when given, one row per instance. Returns an Altair chart; never displays; strings go into the spec unchanged
 (escaping is for whoever writes it into HTML: `trailtools.views.spec_json`)."""
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import pandas as pd
 from .timeline import AXIS_FORMAT, _human, _iso, _utc
 
 MAX_ROWS = 5000
-COLORS = {"sign-in success": "#2ca02c", "sign-in failure": "#d62728", "risky action": "#ff7f0e"}
-SHAPES = {"MFA": "circle", "no MFA": "triangle-up", "n/a": "diamond", "action": "square"}
+#: SSH attempts drawn at most (every accepted one, then the latest failures): a brute force must not hide the rest.
+MAX_SSH_ROWS = 2000
+COLORS = {"sign-in success": "#2ca02c", "sign-in failure": "#d62728", "risky action": "#ff7f0e",
+          "SSH accepted": "#1f77b4", "SSH failed": "#9467bd"}
+SHAPES = {"MFA": "circle", "no MFA": "triangle-up", "n/a": "diamond", "action": "square", "SSH": "cross"}
 
 
 def _place(signins: pd.DataFrame) -> list[str]:
@@ -24,7 +27,29 @@ def _place(signins: pd.DataFrame) -> list[str]:
     return out
 
 
-def _rows(signins: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
+def _ssh_rows(ssh: pd.DataFrame) -> pd.DataFrame:
+    """SSH attempts (:data:`trailtools.oslogs.SSH_COLUMNS`) as timeline rows: one row of the chart per host."""
+    if ssh.empty:
+        return pd.DataFrame()
+    accepted = ssh["result"].astype(object) == "Accepted"
+    failed = ssh[~accepted].sort_values("time", kind="stable")
+    keep = pd.concat([ssh[accepted], failed.tail(max(0, MAX_SSH_ROWS - int(accepted.sum())))])
+    user = keep["user"].astype(object).where(keep["user"].notna(), "").astype(str)
+    invalid = keep["invalid_user"].astype(object).fillna(False).astype(bool)
+    return pd.DataFrame({
+        "time": _utc(keep["time"]),
+        "principal": "ssh @ " + keep["host"].astype(object).where(keep["host"].notna(), "?").astype(str),
+        "kind": ["SSH accepted" if a else "SSH failed" for a in keep["result"].astype(object) == "Accepted"],
+        "mfa": "SSH",
+        "what": user.where(~invalid, user + " (invalid user)"),
+        "source": keep["source"],
+        "place": "",
+        "detail": keep["method"],
+        "ref": keep["file"].astype(object).astype(str) + ":" + keep["line"].astype(object).astype(str),
+    })
+
+
+def _rows(signins: pd.DataFrame, actions: pd.DataFrame, ssh: pd.DataFrame) -> pd.DataFrame:
     s = pd.DataFrame({
         "time": _utc(signins.get("time", pd.Series(dtype=object))),
         "principal": signins.get("principal", pd.Series(dtype=object)),
@@ -46,7 +71,7 @@ def _rows(signins: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
         "detail": actions.get("category", pd.Series(dtype=object)),
         "ref": actions.get("eventID", pd.Series(dtype=object)),
     })
-    df = pd.concat([s, a], ignore_index=True)
+    df = pd.concat([s, a, _ssh_rows(ssh)], ignore_index=True)
     df = df[df["time"].notna()].sort_values("time", kind="stable").tail(MAX_ROWS)
     for col in ("principal", "kind", "mfa", "what", "source", "place", "detail", "ref"):
         df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
@@ -55,15 +80,20 @@ def _rows(signins: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def signin_timeline(signins: pd.DataFrame, actions: pd.DataFrame | None = None, *, title: str = "") -> alt.Chart:
+def signin_timeline(signins: pd.DataFrame, actions: pd.DataFrame | None = None, *, ssh: pd.DataFrame | None = None,
+                    title: str = "") -> alt.Chart:
     """One row per principal; sign-ins coloured by result and shaped by MFA; risky follow-up actions as squares.
 
     ``signins``: time, principal, result ("Success"/"Failure"), mfa ("Yes"/"No"/None), sourceIPAddress,
     userAgent, eventID, and optionally city, country, asn, org (shown as the place in the tooltip).
     ``actions``: time, principal, eventName, category, sourceIPAddress, eventID.
+    ``ssh``: SSH attempts from the guest logs (:data:`trailtools.oslogs.SSH_COLUMNS`), as crosses on one row per
+    host ("ssh @ host"), the user name in the tooltip; every accepted login and the latest failures
+    (:data:`MAX_SSH_ROWS` in all).
     Zoom and pan on x; click a legend entry to highlight one kind.
     """
-    data = _rows(signins, actions if actions is not None else pd.DataFrame())
+    data = _rows(signins, actions if actions is not None else pd.DataFrame(),
+                 ssh if ssh is not None else pd.DataFrame())
     pick = alt.selection_point(fields=["kind"], bind="legend", name="kind_pick")
     zoom = alt.selection_interval(encodings=["x"], bind="scales", name="zoom")
     principals = list(dict.fromkeys(data["principal"])) or [""]
