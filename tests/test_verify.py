@@ -11,6 +11,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -362,6 +363,37 @@ def test_window_limits_what_is_checked(trail):
     lo = START + pd.Timedelta(hours=2)
     res = vf.verify(str(root), public_keys=[keys], start=t(lo), end=t(lo + pd.Timedelta(minutes=30)))
     assert res.problems == [] and res.digests == 2  # the hour of the window and the next (late deliveries)
+
+
+def test_a_window_walks_only_the_day_folders_around_it(tmp_path, key, monkeypatch):
+    root = tmp_path / "days"
+    built = build_trail(root, key, hours=24 * 5)  # five days of hourly digests
+    keys = keys_file(tmp_path / "k.json", key)
+    lo = START + pd.Timedelta(days=2, hours=10)
+    window = {"start": t(lo), "end": t(lo + pd.Timedelta(hours=2))}
+    entered = []
+    real_walk = os.walk
+
+    def walk(top, *a, **k):
+        for folder, dirs, files in real_walk(top, *a, **k):
+            entered.append(Path(folder).relative_to(root).as_posix())
+            yield folder, dirs, files
+
+    monkeypatch.setattr(dg.os, "walk", walk)
+    res = vf.verify(str(root), public_keys=[keys], **window)
+    days = {f.rsplit("/", 3)[-3:][-1] for f in entered if f.count("/") >= 6}
+    assert days == {"05"} and res.problems == [] and res.logs_verified == res.logs > 0  # 2026/11/05 only
+    monkeypatch.setattr(dg, "_day_in", lambda *a: True)  # everything walked: the same verification
+    assert vf.verify(str(root), public_keys=[keys], **window).to_dict() == res.to_dict()
+
+    # a log file that a digest names in a folder the walk did not enter is looked up by its key
+    monkeypatch.undo()
+    listing = dg.list_trail(dg.LocalTrail(root), lo, lo + pd.Timedelta(hours=2))
+    first_day = dg.parse_digest(built["digests"][0], "", (root / built["digests"][0]).read_bytes())
+    named = [lf["s3Object"] for lf in first_day.data["logFiles"]]
+    assert named and not set(named) & set(listing.logs)
+    dg.find_logs(listing, [first_day])
+    assert set(named) <= set(listing.logs) and listing.logs[named[0]].location == str(root / named[0])
 
 
 def test_organization_trail(tmp_path, key):

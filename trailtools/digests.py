@@ -26,6 +26,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -185,10 +186,13 @@ class LocalTrail:
     def describe(self) -> str:
         return str(self.folder)
 
-    def keys(self):
-        """Every file's path relative to the folder holding AWSLogs (posix), sidecars excluded."""
+    def keys(self, first_day: date | None = None, last_day: date | None = None):
+        """Every file's path relative to the folder holding AWSLogs (posix), sidecars excluded. Day folders of the S3
+        layout (``.../YYYY/MM/DD``) outside [first_day, last_day] (None: no bound) are not entered."""
         for folder, dirs, files in os.walk(self.folder):
             dirs.sort()
+            if first_day is not None or last_day is not None:
+                dirs[:] = [d for d in dirs if _day_in(os.path.join(folder, d), first_day, last_day)]
             rel = Path(folder).resolve().relative_to(self.root.resolve()).as_posix()
             for f in sorted(files):
                 if not f.endswith(SIDECAR_SUFFIX):
@@ -196,6 +200,10 @@ class LocalTrail:
 
     def location(self, key: str) -> str:
         return str(self.root / key)
+
+    def has(self, key: str) -> bool:
+        """Whether the copy holds this file (one outside the folders :meth:`keys` entered)."""
+        return (self.root / key).is_file()
 
     def read(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
@@ -232,7 +240,8 @@ class S3Trail:
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
-    def keys(self):
+    def keys(self, first_day: date | None = None, last_day: date | None = None):
+        """Every key under the prefix (the days are not used: the whole prefix is listed)."""
         from .aws.errors import call
 
         prefix = self.prefix.rstrip("/") + "/" if self.prefix else ""
@@ -247,6 +256,9 @@ class S3Trail:
 
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
+
+    def has(self, key: str) -> bool:
+        return False  # keys() listed every key already
 
     def _get(self, key: str) -> dict:
         from .aws.errors import call
@@ -312,11 +324,32 @@ class TrailListing:
 AROUND = pd.Timedelta(hours=3)
 
 
+def _day_in(folder: str, first: date | None, last: date | None) -> bool:
+    """Whether a folder may hold files of the days [first, last]: a day folder of the S3 layout only if its day is
+    one of them; any other folder, yes."""
+    day = layout.classify_folder(folder).day
+    return day is None or ((first is None or day.date() >= first) and (last is None or day.date() <= last))
+
+
+def log_file(store, key: str, info: layout.PathInfo | None = None) -> LogFile | None:
+    """A CloudTrail log file of the store, as :func:`list_trail` lists it (None for any other file); ``info``: the
+    key's classification, when already made."""
+    info = info or layout.classify(key)
+    name = key.rsplit("/", 1)[-1]
+    if info.kind != layout.LOG or not layout.has_event_extension(name) or "/CloudTrail/" not in key:
+        return None
+    delivered = pd.Timestamp(info.delivered) if info.delivered else None
+    return LogFile(key, store.location(key), info.account, info.region, info.org, delivered)
+
+
 def list_trail(store, start=None, end=None) -> TrailListing:
     """Read the store's digests (those named within a few hours of [start, end], or all) and list its CloudTrail
-    log files (log files are not opened here)."""
+    log files (log files are not opened here). A local copy is walked only through the day folders of that stretch
+    (whole UTC days); a log file a digest names elsewhere is looked up by :func:`find_logs`."""
     digests, logs = [], {}
-    for key in store.keys():
+    first = (start - AROUND).date() if start is not None else None
+    last = (end + AROUND).date() if end is not None else None
+    for key in store.keys(first, last):
         info = layout.classify(key)
         name = key.rsplit("/", 1)[-1]
         if info.kind == layout.DIGEST and DIGEST_NAME.match(name):
@@ -327,10 +360,28 @@ def list_trail(store, start=None, end=None) -> TrailListing:
             d = parse_digest(key, store.location(key), store.read(key), bucket=getattr(store, "bucket", None))
             d.signature, d.signature_algorithm, d.signature_from = store.signature(key)
             digests.append(d)
-        elif info.kind == layout.LOG and layout.has_event_extension(name) and "/CloudTrail/" in key:
-            delivered = pd.Timestamp(info.delivered) if info.delivered else None
-            logs[aws_suffix(key)] = LogFile(key, store.location(key), info.account, info.region, info.org, delivered)
+        else:
+            found = log_file(store, key, info)
+            if found is not None:
+                logs[aws_suffix(key)] = found
     return TrailListing(store, digests, logs)
+
+
+def find_logs(listing: TrailListing, digests: list[Digest]) -> None:
+    """Add to the listing the log files these digests name that its walk did not reach (a local copy walked by
+    day folders: a file kept in an unexpected day's folder)."""
+    for d in digests:
+        for lf in d.data.get("logFiles") or []:
+            if not isinstance(lf, dict) or not lf.get("s3Object"):
+                continue
+            suffix = aws_suffix(str(lf["s3Object"]))
+            if suffix in listing.logs:
+                continue
+            for key in dict.fromkeys((suffix, str(lf["s3Object"]))):
+                found = log_file(listing.store, key) if listing.store.has(key) else None
+                if found is not None:
+                    listing.logs[suffix] = found
+                    break
 
 
 def save_signatures(listing: TrailListing, folder: str | Path) -> int:

@@ -469,6 +469,7 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
         notes_saved = []
     keys, notes = dg.load_public_keys(public_keys)
     in_window = [d for d in listing.digests if d.error is None and _in_window(d, lo, hi)]
+    dg.find_logs(listing, in_window)
     if not public_keys and isinstance(store, dg.S3Trail) and in_window:
         for region in sorted({d.name.get("region") for d in in_window if d.name.get("region")}):
             times = [t for d in in_window if d.name.get("region") == region for t in (d.start, d.end) if t is not None]
