@@ -465,6 +465,35 @@ def test_verify_from_s3_with_object_metadata_and_list_public_keys(aws_env, prist
                                  ("missing-log", Path(built["logs"][2]).name)])
 
 
+def test_a_window_lists_only_its_days_prefixes_in_s3(aws_env, tmp_path, key, monkeypatch):
+    import boto3
+
+    root = tmp_path / "days"
+    built = build_trail(root, key, hours=24 * 5)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    _upload(s3, root, built)
+    try:
+        lo = START + pd.Timedelta(days=2, hours=10)
+        window = {"start": t(lo), "end": t(lo + pd.Timedelta(hours=2))}
+        keys = keys_file(tmp_path / "k.json", key)
+        listed = []
+        real = s3.list_objects_v2
+        monkeypatch.setattr(s3, "list_objects_v2", lambda **kw: listed.append(kw.get("Prefix", "")) or real(**kw))
+        res = vf.verify(f"s3://{BUCKET}", s3_client=s3, public_keys=[keys], **window)
+        days = {p for p in listed if p.count("/") == 7}
+        want = {f"AWSLogs/{ACCOUNT}/{kind}/{REGION}/2026/11/05/" for kind in ("CloudTrail", "CloudTrail-Digest")}
+        assert days == want
+        assert res.problems == [] and res.logs_verified == res.logs > 0 and res.digests_verified == res.digests > 0
+        # listing the whole bucket gives the same verification
+        monkeypatch.setattr(dg.S3Trail, "_keys_of_days", lambda self, first, last: self._all_keys())
+        assert vf.verify(f"s3://{BUCKET}", s3_client=s3, public_keys=[keys], **window).to_dict() == res.to_dict()
+    finally:  # the bucket is shared with the other tests of the moto server: leave it empty
+        monkeypatch.undo()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+
+
 def test_s3_denied_list_public_keys_leaves_signatures_unverifiable(aws_env, pristine, key):
     import boto3
     from botocore.stub import Stubber

@@ -26,7 +26,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -241,7 +241,27 @@ class S3Trail:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
     def keys(self, first_day: date | None = None, last_day: date | None = None):
-        """Every key under the prefix (the days are not used: the whole prefix is listed)."""
+        """The keys under the prefix: with ``first_day``, only in the day folders from it to ``last_day`` (or
+        tomorrow) of the logs and digests of every account and region, found one level at a time as the ``s3://``
+        source does; else every key."""
+        if first_day is not None:
+            yield from self._keys_of_days(first_day, last_day)
+            return
+        yield from self._all_keys()
+
+    def _keys_of_days(self, first: date, last: date | None):
+        from .query import Query
+        from .sources.s3 import _Counter, _list, plan_prefixes
+
+        last = last or datetime.now(timezone.utc).date() + timedelta(days=1)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        prefixes = plan_prefixes(self.client, self.bucket, self.prefix, Query(), _Counter(),
+                                 kinds=("CloudTrail", "CloudTrail-Digest"), days=days)
+        for prefix, _ in prefixes:
+            for obj in _list(self.client, self.bucket, prefix, _Counter(), delimiter=False)[1]:
+                yield obj.key
+
+    def _all_keys(self):
         from .aws.errors import call
 
         prefix = self.prefix.rstrip("/") + "/" if self.prefix else ""

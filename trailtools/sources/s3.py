@@ -129,10 +129,15 @@ def _name(prefix: str) -> str:
     return prefix.rstrip("/").rsplit("/", 1)[-1]
 
 
-def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter) -> list[tuple[str, bool]]:
-    """The prefixes whose objects are to be listed: (prefix, recursive). Discovery lists one level at a time."""
+def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter, *, kinds=_READ_KINDS,
+                  days: list[date] | None = None) -> list[tuple[str, bool]]:
+    """The prefixes whose objects are to be listed: (prefix, recursive). Discovery lists one level at a time.
+
+    ``kinds``: the folders under an account to go into (``CloudTrail``, ``CloudTrail-Insight``, ...); ``days``: the
+    day folders to list (default: those of the query's window, all when it has no start).
+    """
     out: list[tuple[str, bool]] = []
-    days = window_days(query)
+    days = window_days(query) if days is None else days
 
     def region_level(region_prefix: str):
         if days is None:
@@ -165,7 +170,7 @@ def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter)
         for sub in subs:
             name = _name(sub)
             if level == "account":
-                if name in _READ_KINDS:
+                if name in kinds:
                     walk(sub, "kind")
             elif level == "kind":
                 if not query.regions or name in query.regions:
