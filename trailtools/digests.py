@@ -251,15 +251,14 @@ class S3Trail:
 
     def _keys_of_days(self, first: date, last: date | None):
         from .query import Query
-        from .sources.s3 import _Counter, _list, plan_prefixes
+        from .sources.s3 import list_keys, plan_prefixes
 
         last = last or datetime.now(timezone.utc).date() + timedelta(days=1)
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        prefixes = plan_prefixes(self.client, self.bucket, self.prefix, Query(), _Counter(),
+        prefixes = plan_prefixes(self.client, self.bucket, self.prefix, Query(),
                                  kinds=("CloudTrail", "CloudTrail-Digest"), days=days)
         for prefix, _ in prefixes:
-            for obj in _list(self.client, self.bucket, prefix, _Counter(), delimiter=False)[1]:
-                yield obj.key
+            yield from list_keys(self.client, self.bucket, prefix)
 
     def _all_keys(self):
         from .aws.errors import call

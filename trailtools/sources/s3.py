@@ -115,6 +115,11 @@ def _list(s3, bucket: str, prefix: str, counter: _Counter, *, delimiter: bool):
                       "narrow the time window.")
 
 
+def list_keys(s3, bucket: str, prefix: str) -> list[str]:
+    """Every key under a prefix (every page, up to MAX_LIST_PAGES)."""
+    return [o.key for o in _list(s3, bucket, prefix, _Counter(), delimiter=False)[1]]
+
+
 def window_days(query: Query, today: date | None = None) -> list[date] | None:
     """The YYYY/MM/DD folders that may hold files of the query's window, or None to list everything."""
     if query.start is None:
@@ -129,8 +134,8 @@ def _name(prefix: str) -> str:
     return prefix.rstrip("/").rsplit("/", 1)[-1]
 
 
-def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter, *, kinds=_READ_KINDS,
-                  days: list[date] | None = None) -> list[tuple[str, bool]]:
+def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter | None = None, *,
+                  kinds=_READ_KINDS, days: list[date] | None = None) -> list[tuple[str, bool]]:
     """The prefixes whose objects are to be listed: (prefix, recursive). Discovery lists one level at a time.
 
     ``kinds``: the folders under an account to go into (``CloudTrail``, ``CloudTrail-Insight``, ...); ``days``: the
@@ -138,6 +143,7 @@ def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
     """
     out: list[tuple[str, bool]] = []
     days = window_days(query) if days is None else days
+    counter = counter or _Counter()
 
     def region_level(region_prefix: str):
         if days is None:
