@@ -317,19 +317,27 @@ static inline int scan_literal(Cur *c, const char *word, Py_ssize_t n) {
 }
 
 /* Object members and array elements, with the caller just past the opening '{' or '['.
- * next_member: 1 with the next member's key (its raw text, and whether it held an escape) and c->p at its value;
- * 0 past the closing '}'; -1 when the text is not valid JSON there. *first starts at 1. */
-static int next_member(Cur *c, int *first, const unsigned char **key, Py_ssize_t *klen, int *esc, int *oom) {
+ * next_item: 1 with c->p at the next item (past the separating ','); 0 past the closing character; -1 when the text
+ * is not valid JSON there. *first starts at 1. */
+static inline int next_item(Cur *c, int *first, unsigned char closing) {
     skip_ws(c);
     if (c->p >= c->end) return -1;
-    if (*c->p == '}') { c->p++; return 0; }
+    if (*c->p == closing) { c->p++; return 0; }
     if (!*first) {
         if (*c->p != ',') return -1;
         c->p++;
         skip_ws(c);
     }
     *first = 0;
-    if (c->p >= c->end || *c->p != '"') return -1;
+    return c->p < c->end ? 1 : -1;
+}
+
+/* next_member: 1 with the next member's key (its raw text, and whether it held an escape) and c->p at its value;
+ * 0 past the closing '}'; -1 when the text is not valid JSON there. */
+static int next_member(Cur *c, int *first, const unsigned char **key, Py_ssize_t *klen, int *esc, int *oom) {
+    int more = next_item(c, first, '}');
+    if (more <= 0) return more;
+    if (*c->p != '"') return -1;
     *key = c->p + 1;
     if (scan_string(c, NULL, esc, oom) < 0) return -1;
     *klen = (c->p - 1) - *key;
@@ -341,18 +349,7 @@ static int next_member(Cur *c, int *first, const unsigned char **key, Py_ssize_t
 }
 
 /* next_element: 1 with c->p at the next element; 0 past the closing ']'; -1 when not valid JSON there. */
-static int next_element(Cur *c, int *first) {
-    skip_ws(c);
-    if (c->p >= c->end) return -1;
-    if (*c->p == ']') { c->p++; return 0; }
-    if (!*first) {
-        if (*c->p != ',') return -1;
-        c->p++;
-        skip_ws(c);
-    }
-    *first = 0;
-    return c->p < c->end ? 1 : -1;
-}
+static inline int next_element(Cur *c, int *first) { return next_item(c, first, ']'); }
 
 /* Validate and skip any JSON value. */
 static int skip_value(Cur *c, int depth) {
