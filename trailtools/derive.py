@@ -67,14 +67,21 @@ def actor(*identity: pa.Array) -> pa.Array:
     return pc.take(pa.array(values, pa.string()), encoded.indices)
 
 
+def string_offsets(text: pa.Array) -> np.ndarray:
+    """The offsets of a string or large_string array, as numpy reads them in its buffer (no copy): row i is the
+    bytes ``offsets[i]:offsets[i + 1]`` of its data buffer."""
+    kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    return np.frombuffer(text.buffers()[1], dtype=kind, count=len(text) + 1,
+                         offset=text.offset * np.dtype(kind).itemsize)
+
+
 def rows_containing(text: pa.Array, needle: str) -> list[int]:
     """The rows of a string column whose text contains ``needle`` (as ``pc.match_substring``, 3-4x faster: one
     search of the column's bytes, which finds a rare needle at memchr speed, instead of a search per row)."""
     n = len(text)
     if not n or text.null_count == n:
         return []
-    kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(text.buffers()[1], dtype=kind, count=n + 1, offset=text.offset * np.dtype(kind).itemsize)
+    offsets = string_offsets(text)
     start, end = int(offsets[0]), int(offsets[-1])
     data = text.buffers()[2].slice(0, end).to_pybytes() if end else b""
     want = needle.encode()

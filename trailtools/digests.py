@@ -251,10 +251,9 @@ class S3Trail:
 
     def _keys_of_days(self, first: date, last: date | None):
         from .query import Query
-        from .sources.s3 import list_keys, plan_prefixes
+        from .sources.s3 import day_range, list_keys, plan_prefixes
 
-        last = last or datetime.now(timezone.utc).date() + timedelta(days=1)
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        days = day_range(first, last or datetime.now(timezone.utc).date() + timedelta(days=1))
         prefixes = plan_prefixes(self.client, self.bucket, self.prefix, Query(),
                                  kinds=("CloudTrail", "CloudTrail-Digest"), days=days)
         for prefix, _ in prefixes:

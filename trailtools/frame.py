@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from . import table as tbl
 from .cache import large_strings
+from .derive import string_offsets
 from .query import Query
 
 _PRINCIPAL_COLUMNS = (
@@ -89,8 +90,7 @@ def _all_distinct(event_ids: pa.ChunkedArray) -> bool:
             continue
         if arr.type not in (pa.string(), pa.large_string()):
             return False
-        kind = np.int32 if arr.type == pa.string() else np.int64
-        offsets = np.frombuffer(arr.buffers()[1], dtype=kind, count=m + 1, offset=arr.offset * np.dtype(kind).itemsize)
+        offsets = string_offsets(arr)
         width = int(offsets[1] - offsets[0]) if width is None else width
         if width == 0 or width > 64 or not bool(np.all(np.diff(offsets) == width)):
             return False

@@ -58,13 +58,19 @@ class LoginInvestigation(JsonOutput):
         return Table(pd.DataFrame([{"check": c.name, "done": "yes" if c.done else "no", "how / why not": c.detail}
                                    for c in self.analysis.checks]))
 
-    def ssh_table(self, top: int = 200) -> Table:
-        """The SSH attempts in the window from the guest logs (empty without os_logs)."""
+    def ssh_in_window(self) -> pd.DataFrame | None:
+        """The SSH attempts of the window from the guest logs (None without os_logs)."""
         ssh = self.analysis.ssh
         if ssh is None or ssh.empty:
-            return Table(pd.DataFrame())
+            return ssh
         lo, hi = self.window
-        rows = ssh[(ssh["time"] >= lo) & (ssh["time"] < hi)]
+        return ssh[(ssh["time"] >= lo) & (ssh["time"] < hi)]
+
+    def ssh_table(self, top: int = 200) -> Table:
+        """The SSH attempts in the window from the guest logs (empty without os_logs)."""
+        rows = self.ssh_in_window()
+        if rows is None or self.analysis.ssh.empty:
+            return Table(pd.DataFrame())
         return Table(rows[["time", "host", "result", "user", "source", "method", "invalid_user", "file", "line"]],
                      max_rows=top)
 
@@ -75,10 +81,7 @@ class LoginInvestigation(JsonOutput):
     def timeline(self):
         from .views.signins import signin_timeline
 
-        ssh = self.analysis.ssh
-        if ssh is not None and not ssh.empty:
-            lo, hi = self.window
-            ssh = ssh[(ssh["time"] >= lo) & (ssh["time"] < hi)]
+        ssh = self.ssh_in_window()
         chart = signin_timeline(self.analysis.signins, self.risky_actions(), ssh=ssh,
                                 title="Sign-ins, SSH logins and what followed" if ssh is not None
                                 else "Sign-ins and what followed")

@@ -55,8 +55,6 @@ _READ_KINDS = ("CloudTrail", "CloudTrail-Insight")
 last_requests: Counter = Counter()
 
 
-# ---------------------------------------------------------------- URIs shared by the live sources
-
 # ---------------------------------------------------------------- listing
 
 class _Counter:
@@ -126,7 +124,11 @@ def window_days(query: Query, today: date | None = None) -> list[date] | None:
         return None
     first = (query.start - EARLY_MARGIN).date()
     end = query.end + query.late_margin if query.end else datetime.now(timezone.utc)
-    last = min(end.date(), today or datetime.now(timezone.utc).date() + timedelta(days=1))
+    return day_range(first, min(end.date(), today or datetime.now(timezone.utc).date() + timedelta(days=1)))
+
+
+def day_range(first: date, last: date) -> list[date]:
+    """The days from ``first`` to ``last``, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 

@@ -1,6 +1,7 @@
 """Sign-ins per principal on one time axis: successes and failures, with or without MFA, and the risky actions
-that followed drawn on the same axis; SSH logins from the guest logs, when given, one row per instance. Returns an Altair chart; never displays; strings go into the spec unchanged
-(escaping is for whoever writes it into HTML: `trailtools.views.spec_json`)."""
+that followed drawn on the same axis; SSH logins from the guest logs, when given, one row per instance. Returns an
+Altair chart; never displays; strings go into the spec unchanged (escaping is for whoever writes it into HTML:
+`trailtools.views.spec_json`)."""
 from __future__ import annotations
 
 import altair as alt
