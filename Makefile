@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py trailtools/_scan.c trailtools/_listing.c
+$(STAMP): pyproject.toml setup.py trailtools/events/_scan.c trailtools/events/_listing.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"

@@ -3,7 +3,7 @@
 
     python benchmarks/make_corpus.py --events 1000000 --days 30 --out benchmarks/data/corpus --seed 1
 
-The corpus is ``--events`` background events of :func:`trailtools.synth.default_profile` spread evenly over
+The corpus is ``--events`` background events of :func:`trailtools.demo.synth.default_profile` spread evenly over
 ``--days`` days starting at ``--start`` (16 regions, one ``.json.gz`` per region and 5-minute delivery slot, 1 %
 delivered late), written under ``OUT/AWSLogs/...``. Each day is generated and written by its own task
 (seed derived from ``--seed`` and the day), so the corpus is the same whatever ``--workers`` is.
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from trailtools import synth  # noqa: E402
+from trailtools.demo import synth  # noqa: E402
 
 MANIFEST = "corpus.json"
 FORMAT = 1  # bump when the corpus layout written here changes

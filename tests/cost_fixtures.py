@@ -103,7 +103,7 @@ def write_legacy_csv_gz(path: Path) -> Path:
 
 def write_legacy_parquet(path: Path) -> Path:
     """Legacy CUR as Parquet (the Athena integration's names: snake case, one resource_tags_* column per tag)."""
-    from trailtools.cost.cur import snake
+    from trailtools.evidence.cost.cur import snake
 
     df = legacy_frame()
     df = df.rename(columns={c: ("resource_tags_aws_created_by" if c == "resourceTags/aws:createdBy" else

@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from conftest import ts
-from trailtools.aws import cloudwatch as cw
+from trailtools.evidence import cloudwatch as cw
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.demo import ensure_demo_account
 

@@ -11,7 +11,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from conftest import CLI_EXAMPLES, DATASETS, cli_outputs, ts
-from trailtools.aws import ec2
+from trailtools.evidence import ec2
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.demo import ensure_demo_account
 from trailtools.errors import QueryError

@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from conftest import CLI_EXAMPLES, cli_outputs, ts
-from trailtools.aws import health
+from trailtools.evidence import health
 from trailtools.aws.errors import AwsDataUnavailable, unavailable
 from trailtools.demo import ensure_demo_account
 
@@ -342,9 +342,9 @@ def test_iam_actions_are_the_operations_called():
     """Every operation name in IAM_ACTIONS exists in the service model (so the IAM policy can be checked)."""
     import botocore.session
 
-    from trailtools import verify
-    from trailtools.aws import cloudwatch, ec2
-    from trailtools.cost import ce as cost_ce
+    from trailtools.integrity import verify
+    from trailtools.evidence import cloudwatch, ec2
+    from trailtools.evidence.cost import ce as cost_ce
     from trailtools.sources import athena, lookup, s3
 
     session = botocore.session.get_session()
@@ -358,10 +358,10 @@ def test_iam_actions_are_the_operations_called():
 
 def test_docs_iam_policy_lists_every_action_the_modules_call():
     from conftest import ROOT
-    from trailtools.aws import cloudwatch, ec2
+    from trailtools.evidence import cloudwatch, ec2
     from trailtools.sources import athena, lookup, s3
-    from trailtools.cost import ce as cost_ce, s3 as cost_s3
-    from trailtools import verify
+    from trailtools.evidence.cost import ce as cost_ce, s3 as cost_s3
+    from trailtools.integrity import verify
 
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])

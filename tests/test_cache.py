@@ -3,7 +3,8 @@ import json
 import os
 
 from conftest import record, s3_path, write_gz
-from trailtools import Query, cache, load_events
+from trailtools import Query, load_events
+from trailtools.events import cache
 
 
 def _corpus(root, n_files=6):

@@ -9,7 +9,8 @@ import pyarrow.ipc as ipc
 import pytest
 
 from conftest import record, s3_path, write_gz
-from trailtools import Query, cache, frame, load_events, table
+from trailtools import Query, load_events
+from trailtools.events import cache, frame, table
 
 
 def _corpus(root, n_files=6):

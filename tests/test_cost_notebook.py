@@ -12,8 +12,9 @@ import nbformat
 import cost_fixtures as F
 from conftest import CHROMIUM
 from test_report_html import PAYLOADS, Opened
-from trailtools import cli, report
-from trailtools.findings_schema import validate
+from trailtools import cli
+from trailtools.report import run as report
+from trailtools.findings.schema import validate
 
 HENRY = "arn:aws:sts::314159265358:assumed-role/AWSReservedSSO_DeveloperAccess_32cf9bf287f095e9/henry.park@example.com"
 

@@ -11,9 +11,9 @@ from botocore.stub import Stubber
 
 import cost_fixtures as F
 from conftest import CLI_EXAMPLES, DATASETS, cli_outputs, need
-from trailtools import cost
-from trailtools.cost import ce, read_cost
-from trailtools.cost.frame import COLUMNS
+from trailtools.evidence import cost
+from trailtools.evidence.cost import ce, read_cost
+from trailtools.evidence.cost.frame import COLUMNS
 from trailtools.errors import SourceError
 
 FOCUS = DATASETS / "focus-sample-data" / "FOCUS-1.0" / "focus_sample.csv"
@@ -251,7 +251,7 @@ def test_iam_actions_exist_and_are_in_the_policy():
     import botocore.session
 
     from conftest import ROOT
-    from trailtools.cost import s3
+    from trailtools.evidence.cost import s3
 
     session = botocore.session.get_session()
     for action in ce.IAM_ACTIONS:

@@ -10,9 +10,9 @@ import pytest
 
 import cost_fixtures as F
 from conftest import DATASETS, need
-from trailtools import cost_spike as cs
-from trailtools.cost_investigation import investigate
-from trailtools.findings_schema import build_document, validate
+from trailtools.investigations.cost import analysis as cs
+from trailtools.investigations.cost.gather import investigate
+from trailtools.findings.schema import build_document, validate
 
 HENRY = "arn:aws:sts::314159265358:assumed-role/AWSReservedSSO_DeveloperAccess_32cf9bf287f095e9/henry.park@example.com"
 GPU_DEMO = {"i-0c6e1f9a2d7b3e8f4", "i-01a7e3c9f5b2d6e80", "i-0e4b8d2f6a9c1357b", "i-05f9c3a7e1d4b2806"}
@@ -60,7 +60,7 @@ def test_the_spike_is_the_episode_with_the_largest_excess():
 
 def test_contributions_are_deltas_against_the_baseline():
     df = pd.DataFrame(F.rows())
-    from trailtools.cost.cur import transform_cur
+    from trailtools.evidence.cost.cur import transform_cur
 
     f = transform_cur(df)
     total = cs.total_series(f)
@@ -126,7 +126,7 @@ def test_created_by_tag_spellings():
 
 def test_fixture_spike_is_attributed_to_dev_b_and_the_orphan_is_listed(tmp_path):
     from trailtools import Query, load_events
-    from trailtools.cost.cur import transform_cur
+    from trailtools.evidence.cost.cur import transform_cur
 
     f = transform_cur(pd.DataFrame(F.rows()))
     F.write_trail(tmp_path)
@@ -155,7 +155,7 @@ def test_fixture_spike_is_attributed_to_dev_b_and_the_orphan_is_listed(tmp_path)
 
 
 def test_without_a_trail_the_tag_still_names_the_creator():
-    from trailtools.cost.cur import transform_cur
+    from trailtools.evidence.cost.cur import transform_cur
 
     a = cs.analyze(transform_cur(pd.DataFrame(F.rows())), None)
     assert f"created by IAMUser:{F.DEV_B_ID}:dev-b (per the aws:createdBy tag)" in a.headline
@@ -296,7 +296,7 @@ def test_cost_explorer_totals_with_resource_level_rows_are_attributed(tmp_path):
     """ce:// gives totals by service and region and, apart, resource-level rows: the spike is found in the totals
     and its resources joined to the trail through the resource rows."""
     from trailtools import Query, load_events
-    from trailtools.cost import ce
+    from trailtools.evidence.cost import ce
 
     def result(day, groups):
         nxt = (pd.Timestamp(day) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
@@ -336,7 +336,7 @@ def test_a_small_service_jump_hidden_in_a_big_bill_is_found_on_its_own_baseline(
     rows += [{"usage_start": d, "usage_end": d + pd.Timedelta(days=1), "cost": 0.01 if d.day < 20 else 60.0,
               "service": "AmazonSageMaker", "region": "ap-south-1", "usage_type": "APS3-Notebook:ml.p3.2xlarge",
               "account": "1"} for d in days]
-    from trailtools.cost.frame import conform
+    from trailtools.evidence.cost.frame import conform
 
     a = cs.analyze(conform(pd.DataFrame(rows)), None)
     assert a.spike is None

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import STRATUS, need, record, ts
 from trailtools import load_events
-from trailtools.coverage import Coverage, Gap, compute, coverage_for, selectors_effect, trail_name
-from trailtools.verify import Problem, Verification
+from trailtools.integrity.coverage import Coverage, Gap, compute, coverage_for, selectors_effect, trail_name
+from trailtools.integrity.verify import Problem, Verification
 
 HOUR = pd.Timedelta(hours=1)
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import ts
-from trailtools.coverage import Coverage, Gap
-from trailtools.report import provenance_html
+from trailtools.integrity.coverage import Coverage, Gap
+from trailtools.report.run import provenance_html
 from trailtools.views import spec_json
 from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.timeline import instance_timeline
@@ -76,7 +76,7 @@ def test_provenance_appendix_states_coverage_and_integrity():
 
 
 def test_reboot_investigation_states_its_windows_coverage():
-    from trailtools.reboot_investigation import investigate
+    from trailtools.investigations.reboot.gather import investigate
 
     inv = investigate("i-0a7c9e1b3d5f72468")  # its window is the demo's last 7 days: incident 6's StopLogging
     cov = inv.coverage
@@ -96,8 +96,8 @@ def test_reboot_investigation_states_its_windows_coverage():
 def test_report_appendix_states_coverage_and_findings_validate(tmp_path):
     import datetime as dt
 
-    from trailtools import report
-    from trailtools.findings_schema import validate
+    from trailtools.report import run as report
+    from trailtools.findings.schema import validate
 
     paths = report.run("reboot", {"instance": "i-0a7c9e1b3d5f72468"}, out_dir=tmp_path,
                        now=dt.datetime(2026, 11, 27, 12, tzinfo=dt.timezone.utc))

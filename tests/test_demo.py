@@ -122,7 +122,7 @@ def test_manifest(generated):
 
 
 def test_trail_layout_and_event_count(root, records):
-    from trailtools.layout import classify
+    from trailtools.events.layout import classify
     name = re.compile(rf"AWSLogs/{S.ACCOUNT_ID}/CloudTrail/(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d)/(\d{{4}})/(\d\d)/"
                       rf"(\d\d)/{S.ACCOUNT_ID}_CloudTrail_(?P=region)_\d{{8}}T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz")
     paths = sorted((root / "AWSLogs").rglob("*.json.gz"))
@@ -644,7 +644,7 @@ def test_reader_finds_incident1_reboot(root):
 # ------------------------------------------------------------------------------------------------ other seeds
 def test_the_story_holds_for_another_seed():
     """docs/demo-account.md promises the same answers for every seed: only the noise changes."""
-    from trailtools.demo import oslogs, trail
+    from trailtools.demo import guest_logs as oslogs, trail
     recs, counts = trail.build(7)
     default_ids = {r["eventID"] for r in trail.incidents(trail.profile(), DEMO_SEED)}
     assert not default_ids & {r["eventID"] for r in recs}  # other noise, other IDs

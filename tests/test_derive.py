@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trailtools.derive import actor, actor_of, instance_ids
+from trailtools.events.derive import actor, actor_of, instance_ids
 
 ACCT = "111122223333"
 
@@ -60,7 +60,7 @@ def test_instance_ids_whole_words_in_order_without_repeats():
 def test_actor_is_not_fooled_by_separators_inside_the_values():
     import pyarrow as pa
 
-    from trailtools import derive
+    from trailtools.events import derive
 
     cols = [pa.array(v, pa.string()) for v in (["IAMUser", "IAMUser", None], ["a\x1fb", None, "x\x00"],
                                                 ["us\x1fer", "bob", None], [None, None, "P"], [None] * 3, [None] * 3)]
@@ -74,7 +74,7 @@ def test_actor_is_not_fooled_by_separators_inside_the_values():
 @given(st.lists(st.one_of(st.none(), st.text(alphabet='"ab{}', max_size=12)), max_size=30),
        st.sampled_from(['"a"', "ab", '"', "}{", 'b"a']), st.integers(0, 5), st.integers(0, 5), st.booleans())
 def test_rows_containing_is_match_substring(values, needle, cut, keep, large):
-    from trailtools.derive import rows_containing
+    from trailtools.events.derive import rows_containing
 
     # sliced at both ends: offsets not from 0, bytes after the last row
     text = pa.array(values, pa.large_string() if large else pa.string())[cut:max(cut, len(values) - keep)]
@@ -83,7 +83,7 @@ def test_rows_containing_is_match_substring(values, needle, cut, keep, large):
 
 
 def test_rows_containing_ignores_bytes_under_a_null():
-    from trailtools.derive import rows_containing
+    from trailtools.events.derive import rows_containing
 
     valid = pa.array(['{"x": 1}', '{"MFAUsed": "Yes"}', '{}'])
     # the same buffers with the middle row marked null: its bytes are still there

@@ -10,10 +10,8 @@ import pytest
 import vl_convert
 
 from trailtools import explore as explore_fn
-from trailtools.explorer import (MAX_BINS, POINT_LIMIT, TABLE_ROWS, Explorer, Filter, activity_by_hour, bin_width,
-                                brush_window, choices, event_points, filter_events, table_rows, time_bins,
-                                time_steps)
-from trailtools.rerun import rerun
+from trailtools.views.explorer import MAX_BINS, POINT_LIMIT, TABLE_ROWS, Explorer, Filter, activity_by_hour, bin_width, brush_window, choices, event_points, filter_events, table_rows, time_bins, time_steps
+from trailtools.views.rerun import rerun
 from trailtools.views.explore import BRUSH, CELL, PICK, heatmap_chart, timeline_chart
 
 T0 = pd.Timestamp("2026-10-01T00:00:00Z")
@@ -360,7 +358,7 @@ def test_rerun_runs_only_when_asked_and_shows_the_views():
 
 
 def test_rerun_says_a_bad_value_in_one_sentence(capsys):
-    from trailtools.reboot_investigation import investigate
+    from trailtools.investigations.reboot.gather import investigate
 
     r = rerun(investigate, ["verdict_box"], instance="i-nothex")
     r.run()  # no exception: the error is printed (in the output widget, in a kernel)

@@ -5,21 +5,21 @@ import json
 
 import pytest
 
-from trailtools.findings_schema import SCHEMA, SCHEMA_VERSION, SEVERITIES, build_document, finding_id, validate
+from trailtools.findings.schema import SCHEMA, SCHEMA_VERSION, SEVERITIES, build_document, finding_id, validate
 
 GENERATED = "2026-10-15T00:00:00Z"
 
 
 @functools.cache
 def _incident_2() -> dict:
-    from trailtools.reboot_investigation import investigate
+    from trailtools.investigations.reboot.gather import investigate
 
     return investigate("i-0b81f3d6c2e9a4775").to_dict()
 
 
 @functools.cache
 def _incident_1() -> dict:
-    from trailtools.reboot_investigation import investigate
+    from trailtools.investigations.reboot.gather import investigate
 
     return investigate("i-04c2a9e71d3b58f06").to_dict()
 
@@ -42,7 +42,7 @@ def test_reboot_incident_2_document():
     doc = document(d)
     assert validate(doc) == []
     assert json.loads(json.dumps(doc)) == doc                      # plain JSON, nothing needs default=str
-    assert doc["schema"] == "trailtools.findings" and doc["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert doc["schema"] == "trailtools.findings.model" and doc["schema_version"] == SCHEMA_VERSION == "1.0"
     assert doc["investigation"] == "reboot" and doc["generated_at"] == GENERATED
     assert doc["parameters"] == {"instance": "i-0b81f3d6c2e9a4775", "source": "demo"}
     v = doc["verdict"]

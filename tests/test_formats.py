@@ -101,7 +101,7 @@ def test_only_non_cloudtrail_json_is_a_clear_error(tmp_path):
 
 
 def test_parallel_and_in_process_give_the_same_frame(tmp_path, monkeypatch):
-    import trailtools.parallel as par
+    import trailtools.events.parallel as par
 
     for n in range(30):
         recs = [record(f"{n:08d}-0000-4000-8000-{i:012d}", f"2026-11-0{1 + n % 5}T{i % 24:02d}:00:00Z")

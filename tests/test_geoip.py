@@ -1,4 +1,4 @@
-"""GeoIP/ASN lookups (trailtools.geoip) on small MaxMind-format databases built here with mmdb-writer."""
+"""GeoIP/ASN lookups (trailtools.evidence.geoip) on small MaxMind-format databases built here with mmdb-writer."""
 from pathlib import Path
 
 import pytest
@@ -6,8 +6,7 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from trailtools.errors import TrailtoolsError
-from trailtools.geoip import (MAX_SPEED_KMH, MIN_TRAVEL_KM, Location, great_circle_km, impossible_travel,
-                              open_geoip, public_ip)
+from trailtools.evidence.geoip import MAX_SPEED_KMH, MIN_TRAVEL_KM, Location, great_circle_km, impossible_travel, open_geoip, public_ip
 
 #: city -> (latitude, longitude), for the networks below
 CITIES = {"New York": (40.7128, -74.0060), "Amsterdam": (52.3676, 4.9041), "Berlin": (52.5200, 13.4050),

@@ -80,7 +80,7 @@ def run_notebook(name: str, params: dict, tmp_path) -> tuple[dict, list]:
 
 
 def test_reboot_notebook_over_s3_same_verdict_as_files(demo_bucket, tmp_path):
-    from trailtools.reboot_investigation import investigate
+    from trailtools.investigations.reboot.gather import investigate
 
     uri, local = demo_bucket
     doc, outputs = run_notebook("reboot.ipynb", {**REBOOT, "source": uri}, tmp_path)
@@ -95,7 +95,7 @@ def test_reboot_notebook_over_s3_same_verdict_as_files(demo_bucket, tmp_path):
 
 
 def test_login_notebook_over_s3_same_findings_as_files(demo_bucket, tmp_path):
-    from trailtools.login_investigation import investigate
+    from trailtools.investigations.login.gather import investigate
 
     uri, local = demo_bucket
     doc, _ = run_notebook("suspicious_login.ipynb", {**LOGIN, "source": uri}, tmp_path)
@@ -130,7 +130,7 @@ def cost_buckets(kernel_env, tmp_path_factory):
 
 
 def test_cost_notebook_over_s3_same_answer_as_files(cost_buckets, tmp_path):
-    from trailtools.cost_investigation import investigate
+    from trailtools.investigations.cost.gather import investigate
 
     trail_uri, cur_uri, trail, cur = cost_buckets
     doc, outputs = run_notebook("cost_spike.ipynb", {**COST, "source": trail_uri, "cost_source": cur_uri}, tmp_path)
@@ -192,7 +192,7 @@ def test_ce_reads_cost_explorer_results_seeded_in_moto_as_from_saved_json(aws_en
     from botocore.stub import Stubber
 
     from trailtools import aws
-    from trailtools.cost import read_cost
+    from trailtools.evidence.cost import read_cost
 
     saved = ensure_demo_account() / "cost" / "ce"
     doc = json.loads((saved / "get-cost-and-usage.by-service.json").read_text())

@@ -1,13 +1,12 @@
-"""Suspicious sign-ins (trailtools.login): the demo's incident 6 and its look-alikes, real detonation logs, the AWS
+"""Suspicious sign-ins (trailtools.investigations.login.analysis): the demo's incident 6 and its look-alikes, real detonation logs, the AWS
 docs' sign-in examples, and each detector alone on small frames."""
 import pandas as pd
 import pytest
 
 from conftest import AWSDOCS, STRATUS, need, record, ts
 from trailtools import load_events
-from trailtools.findings import SEVERITIES
-from trailtools.login import (BURST_RULES, FOLLOW_UP_RULES, analyze_logins, brute_force, classify_follow_ups,
-                              novelty, password_spray, baseline_profile, session_events, signins, unknown_users)
+from trailtools.findings.model import SEVERITIES
+from trailtools.investigations.login.analysis import BURST_RULES, FOLLOW_UP_RULES, analyze_logins, brute_force, classify_follow_ups, novelty, password_spray, baseline_profile, session_events, signins, unknown_users
 
 AT_MOST_LOW = ("low", "info")
 
@@ -261,7 +260,7 @@ def test_spraying_needs_the_failures_close_together():
 def test_findings_fit_the_findings_document(demo):
     import json
 
-    from trailtools.findings_schema import build_document, validate
+    from trailtools.findings.schema import build_document, validate
     doc = build_document("login", {"source": "demo"}, verdict=None, findings=[f.to_dict() for f in demo.findings],
                          sources=[], load_stats=None, generated_at="2026-10-15T00:00:00Z")
     assert validate(json.loads(json.dumps(doc, default=str))) == []

@@ -7,9 +7,9 @@ from test_geoip import demo_databases, write_city_db
 from test_login import AT_MOST_LOW, _frame, _login
 from trailtools import load_events
 from trailtools.errors import QueryError
-from trailtools.geoip import open_geoip
-from trailtools.login import analyze_logins, parse_business_hours, travel, signins
-from trailtools.source_data import resolve_source
+from trailtools.evidence.geoip import open_geoip
+from trailtools.investigations.login.analysis import analyze_logins, parse_business_hours, travel, signins
+from trailtools.sources.resolve import resolve_source
 
 
 @pytest.fixture(scope="module")

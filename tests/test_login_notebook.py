@@ -9,11 +9,11 @@ import pytest
 
 from conftest import ROOT
 from test_geoip import demo_databases
-from trailtools import report
+from trailtools.report import run as report
 from trailtools.errors import QueryError, TrailtoolsError
-from trailtools.findings_schema import validate
-from trailtools.login_investigation import investigate
-from trailtools.source_data import resolve_source
+from trailtools.findings.schema import validate
+from trailtools.investigations.login.gather import investigate
+from trailtools.sources.resolve import resolve_source
 
 
 def _demo_databases(tmp_path):

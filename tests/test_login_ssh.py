@@ -1,11 +1,11 @@
-"""SSH logins from guest logs (trailtools.login_ssh over trailtools.oslogs' ssh frame): a hand-written auth.log, and
+"""SSH logins from guest logs (trailtools.investigations.login.ssh over trailtools.evidence.guest_logs' ssh frame): a hand-written auth.log, and
 the demo's jump host with its daily scanners (docs/demo-account.md, incident 4)."""
 import pytest
 
 from conftest import ts
-from trailtools.login_ssh import ssh_findings
-from trailtools.oslogs import read_guest_logs
-from trailtools.source_data import resolve_source
+from trailtools.investigations.login.ssh import ssh_findings
+from trailtools.evidence.guest_logs import read_guest_logs
+from trailtools.sources.resolve import resolve_source
 
 AUTH_LOG = """\
 2024-01-02T09:00:00+00:00 web sshd[100]: Accepted publickey for ubuntu from 192.0.2.10 port 50000 ssh2: ED25519 SHA256:abc
@@ -55,7 +55,7 @@ def test_brute_force_then_in(ssh):
 def test_ssh_findings_fit_the_findings_document(ssh):
     import json
 
-    from trailtools.findings_schema import build_document, validate
+    from trailtools.findings.schema import build_document, validate
     found = ssh_findings(ssh, ts("2024-01-08"), ts("2024-01-09"))
     doc = build_document("login", {"source": "demo"}, verdict=None, findings=[f.to_dict() for f in found],
                          sources=[], load_stats=None, generated_at="2024-01-09T00:00:00Z")
@@ -86,8 +86,8 @@ def test_demo_jump_host_scanners_stay_low(_demo_cache):
 def test_hostile_user_names_are_escaped(tmp_path):
     """An sshd user name is whatever the client sent: stored as-is, escaped in every HTML the investigation shows."""
     from test_login import _frame, _login
-    from trailtools.login import analyze_logins
-    from trailtools.login_investigation import LoginInvestigation
+    from trailtools.investigations.login.analysis import analyze_logins
+    from trailtools.investigations.login.gather import LoginInvestigation
 
     evil = "<img src=x onerror=alert(1)>"
     lines = [f"2024-01-08T03:0{i}:00+00:00 web sshd[9{i}]: Invalid user {evil} from 198.51.100.9 port 4000{i}"

@@ -1,4 +1,4 @@
-"""The native scanner (trailtools/_scan.c) reads exactly what the Python path reads, or leaves the file to it.
+"""The native scanner (trailtools/events/_scan.c) reads exactly what the Python path reads, or leaves the file to it.
 
 For any text: either the scanner declines the file (and the Python path, msgspec then the lenient reader, says what
 is wrong), or the Python path reads the same file whole, with no problem, and both give the same Arrow table:
@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import AWSDOCS, STRATUS, need, record
-from trailtools import reader, synth, table
+from trailtools.events import reader, table
+from trailtools.demo import synth
 
 pytestmark = pytest.mark.skipif(table._scan is None, reason="never: see test_the_native_scanner_is_built")
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.skipif(table._scan is None, reason="never: see test_the
 def test_the_native_scanner_is_built():
     # `make venv` compiles it (gcc and the Python headers are on every machine this project supports); without it
     # the reader still works, on the slower pure Python path.
-    assert table._scan is not None, "trailtools/_scan.c was not compiled: run `make venv` (needs gcc)"
+    assert table._scan is not None, "trailtools/events/_scan.c was not compiled: run `make venv` (needs gcc)"
     assert table.NATIVE
 
 
@@ -120,7 +121,7 @@ def test_a_repeated_field_is_left_to_msgspec():
 
 
 def test_chunks_mixing_both_paths_keep_file_order(tmp_path, monkeypatch):
-    from trailtools import chunk
+    from trailtools.events import chunk
 
     paths = []
     for i in range(6):

@@ -10,7 +10,7 @@ import pytest
 from altair import JupyterChart
 
 import trailtools.views  # noqa: F401  (enables the renderer)
-from trailtools.report_html import render_html
+from trailtools.report.html import render_html
 from trailtools.views import offline
 from trailtools.views.offline import VEGALITE_MIME, WIDGET_MIME
 

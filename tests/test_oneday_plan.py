@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from conftest import record, s3_path, write_gz
-from trailtools import Query, layout, load_events, parallel
-from trailtools.chunk import Chunk
-from trailtools.query import EARLY_MARGIN
+from trailtools import Query, load_events
+from trailtools.events import layout, parallel
+from trailtools.events.chunk import Chunk
+from trailtools.events.query import EARLY_MARGIN
 from trailtools.sources import local
 
 ACCT = "111122223333"
@@ -192,8 +193,8 @@ COUNTS = [pytest.param(NATIVE_COUNT, id="native", marks=NOT_BUILT),
 
 
 def test_the_native_count_is_built():
-    # compiled by `make venv` with the scanner (trailtools/_listing.c); without it the Python count gives the same
-    assert local._listing is not None, "trailtools/_listing.c was not compiled: run `make venv` (needs gcc)"
+    # compiled by `make venv` with the scanner (trailtools/events/_listing.c); without it the Python count gives the same
+    assert local._listing is not None, "trailtools/events/_listing.c was not compiled: run `make venv` (needs gcc)"
 
 
 def _counted(count, folders: list[str], monkeypatch) -> tuple[int, int, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from trailtools.oslogs import BOOT_COLUMNS, EVENT_COLUMNS, KINDS, classify, read_guest_logs
+from trailtools.evidence.guest_logs import BOOT_COLUMNS, EVENT_COLUMNS, KINDS, classify, read_guest_logs
 
 DATA = Path(__file__).parent / "data" / "oslogs"
 UBUNTU = DATA / "ubuntu"
@@ -254,7 +254,7 @@ def test_sudo_commands(command, kind):
 
 def test_ssh_attempts_across_the_year_boundary():
     """sshd's accepted and failed authentications (the suspicious-login investigation's input), one row each."""
-    from trailtools.oslogs import SSH_COLUMNS, ssh_attempt
+    from trailtools.evidence.guest_logs import SSH_COLUMNS, ssh_attempt
 
     g = read_guest_logs([UBUNTU / "auth.log"], year=2025)
     ssh = g.ssh

@@ -7,7 +7,7 @@ import pytest
 from conftest import record, s3_path, write_gz
 from trailtools import Query, load_events
 from trailtools.errors import QueryError
-from trailtools.layout import DIGEST, INSIGHT, LOG, OTHER, classify
+from trailtools.events.layout import DIGEST, INSIGHT, LOG, OTHER, classify
 
 ACCT, ACCT2 = "111122223333", "444455556666"
 

@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 import pytest
 
 from conftest import record, s3_path, write_gz
-from trailtools import Query, chunk, frame, load_events, parallel, reader, table
+from trailtools import Query, load_events
+from trailtools.events import chunk, frame, parallel, reader, table
 from trailtools.sources import local
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"

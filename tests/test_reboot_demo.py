@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from trailtools.errors import QueryError
-from trailtools.reboot_investigation import investigate
+from trailtools.investigations.reboot.gather import investigate
 
 # instance -> (cause, actor, how, restart time)
 EXPECTED = {

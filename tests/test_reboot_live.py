@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from conftest import record, s3_path, write_gz
-from trailtools.reboot_investigation import investigate
+from trailtools.investigations.reboot.gather import investigate
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from trailtools.redact import Redactor
+from trailtools.report.redact import Redactor
 
 ACCOUNT, MEMBER = "314159265358", "271828182845"
 IPS = ("203.0.113.201", "198.51.100.40", "192.0.2.50", "3.91.171.20", "10.0.1.23")
@@ -214,7 +214,7 @@ def test_html_script_type_variants():
 
 @functools.cache
 def _incident_1():
-    from trailtools.reboot_investigation import investigate
+    from trailtools.investigations.reboot.gather import investigate
 
     return investigate("i-04c2a9e71d3b58f06").to_dict()
 

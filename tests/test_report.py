@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from trailtools import report
+from trailtools.report import run as report
 from trailtools.errors import TrailtoolsError
-from trailtools.findings_schema import validate
+from trailtools.findings.schema import validate
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.timezone.utc)
 DB02 = "i-0b81f3d6c2e9a4775"

@@ -11,7 +11,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from conftest import ROOT
 
-from trailtools.report_html import CSP, render_html, sanitize_html
+from trailtools.report.html import CSP, render_html, sanitize_html
 
 DEMO_INSTANCE = "i-0b81f3d6c2e9a4775"
 
@@ -238,7 +238,7 @@ def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
     import json
 
     from conftest import record, s3_path, write_gz
-    from trailtools import report
+    from trailtools.report import run as report
 
     inst = "i-0123456789abcdef0"
     items = {"instancesSet": {"items": [{"instanceId": inst}]}, "note": PAYLOADS[2]}
@@ -262,7 +262,7 @@ def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
 def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
     """Sign-ins whose user name and user agent carry XSS payloads, through the login notebook's report."""
     from conftest import record, s3_path, write_gz
-    from trailtools import report
+    from trailtools.report import run as report
 
     recs = []
     for n, payload in enumerate(PAYLOADS):

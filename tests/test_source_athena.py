@@ -11,10 +11,10 @@ from botocore.stub import ANY, Stubber
 from conftest import record
 from test_athena_sql import athena_row
 from trailtools import Query, load_events
-from trailtools.athena_sql import COLUMNS
+from trailtools.sources.athena_sql import COLUMNS
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.errors import SourceError
-from trailtools.result import LoadOptions
+from trailtools.events.result import LoadOptions
 from trailtools.sources import athena
 
 INSTANCE = "i-04c2a9e71d3b58f06"

@@ -13,7 +13,7 @@ from trailtools import Query, load_events
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.aws.ratelimit import TokenBucket
 from trailtools.errors import SourceError
-from trailtools.result import LoadOptions
+from trailtools.events.result import LoadOptions
 from trailtools.sources import lookup
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)

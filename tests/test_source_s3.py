@@ -199,7 +199,7 @@ def test_a_cache_folder_that_cannot_be_written_is_one_sentence(bucket, tmp_path,
 
 def test_reports_name_the_object_not_the_cache_copy(tmp_path):
     """A file of the download cache is named in provenance as the s3:// object (and ETag) it holds."""
-    from trailtools.provenance import relative_path
+    from trailtools.report.provenance import relative_path
 
     key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/x_CloudTrail_us-east-1_20261120T1010Z_a.json.gz"
     copy = s3src.local_path("trail-bucket", s3src.S3Object(key, '"0123abcd"', 10))

@@ -1,4 +1,4 @@
-"""trailtools.synth: deterministic, realistic CloudTrail records and the S3 delivery layout."""
+"""trailtools.demo.synth: deterministic, realistic CloudTrail records and the S3 delivery layout."""
 from __future__ import annotations
 
 import gzip
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trailtools import synth
+from trailtools.demo import synth
 
 UTC = timezone.utc
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"

@@ -1,7 +1,7 @@
 """Evidence integrity: a small trail signed the way CloudTrail signs (a generated RSA key standing in for AWS's),
 then tampered with; every kind of tampering must be reported precisely.
 
-The digests are built from the CloudTrail User Guide's description, independently of trailtools.verify (the string
+The digests are built from the CloudTrail User Guide's description, independently of trailtools.integrity.verify (the string
 to sign is written out again here), and their shape is compared with the Guide's own examples
 (../shared/datasets/awsdocs-examples).
 """
@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from conftest import AWSDOCS, need, record
-from trailtools import digests as dg
-from trailtools import verify as vf
+from trailtools.integrity import digests as dg
+from trailtools.integrity import verify as vf
 
 ACCOUNT, REGION, TRAIL, BUCKET = "111122223333", "us-east-2", "my-trail", "trail-bucket"
 START = pd.Timestamp("2026-11-03T00:01:31Z")
@@ -543,7 +543,7 @@ def test_the_awslogs_folder_itself_can_be_given(trail):
 
 
 def test_reboot_investigation_verifies_a_local_copy_with_digests(trail):
-    from trailtools.reboot_investigation import investigate
+    from trailtools.investigations.reboot.gather import investigate
 
     root, built, keys = trail
     (root / built["logs"][2]).write_bytes(gzip.compress(b'{"Records": []}'))

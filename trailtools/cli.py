@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pandas as pd
 
-from . import __version__
-from .errors import TrailtoolsError
-from .query import Query
+from trailtools import __version__
+from trailtools.errors import TrailtoolsError
+from trailtools.events.query import Query
 
 #: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
 TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
@@ -202,7 +202,7 @@ def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from .load import load_events
+    from trailtools.events.load import load_events
 
     result = load_events(args.source, build_query(args), cache=not args.no_cache)
     if args.stats_json:
@@ -220,8 +220,8 @@ def _print_sources(inv) -> None:
 
 
 def cmd_reboot(args: argparse.Namespace) -> int:
-    from .reboot import CAUSES
-    from .reboot_investigation import investigate
+    from trailtools.investigations.reboot.analysis import CAUSES
+    from trailtools.investigations.reboot.gather import investigate
 
     inv = investigate(args.instance, source=args.source, start=args.start, end=args.end, region=args.region,
                       profile=args.profile, os_logs=args.os_logs or None)
@@ -242,7 +242,7 @@ def cmd_reboot(args: argparse.Namespace) -> int:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from .cost_investigation import investigate
+    from trailtools.investigations.cost.gather import investigate
 
     inv = investigate(source=args.source, cost_source=args.cost_source, start=args.start, end=args.end,
                       granularity=args.granularity, service=args.service, profile=args.profile, region=args.region)
@@ -260,7 +260,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import report
+    from trailtools.report import run as report
 
     if args.list:
         print(report.list_notebooks())
@@ -278,7 +278,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import verify
+    from trailtools.integrity.verify import verify
 
     res = verify(args.source, start=args.start, end=args.end, public_keys=args.public_keys,
                  save_signatures=args.save_signatures)
@@ -287,7 +287,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
+    from trailtools import demo
 
     manifest = demo.generate(args.dir)
     print(f"The demo account is in {args.dir} ({manifest.get('summary', '')}); "

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from botocore import exceptions as bx
 
-from .errors import BAD_CREDENTIALS, AwsDataUnavailable, unavailable
+from trailtools.aws.errors import BAD_CREDENTIALS, AwsDataUnavailable, unavailable
 
 #: Regions that exist only once an account opts in (the rest are enabled by default).
 OPT_IN_REGIONS = frozenset({

@@ -14,8 +14,8 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import scenario as S
-from ._io import write_files
+from trailtools.demo import scenario as S
+from trailtools.demo._io import write_files
 
 PERIOD = 300
 METRICS = (("sys", "StatusCheckFailed_System"), ("inst", "StatusCheckFailed_Instance"))

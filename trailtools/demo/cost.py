@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import scenario as S
-from ._io import hexid, write_files
+from trailtools.demo import scenario as S
+from trailtools.demo._io import hexid, write_files
 
 EXPORT = "acme-cur2"
 TAG_ACTIVATED = S.t("2026-08-01 00:00:00")
@@ -99,7 +99,7 @@ def _tags(inst: S.Instance) -> tuple[tuple[str, str], ...]:
 
 
 def _inventory(seed: int) -> list[Series]:
-    from .ec2 import volume_id
+    from trailtools.demo.ec2 import volume_id
     out: list[Series] = []
     start, end = S.COST_START, S.END
 

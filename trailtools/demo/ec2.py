@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from . import scenario as S
-from ._io import hexid, stable_uuid, write_files
+from trailtools.demo import scenario as S
+from trailtools.demo._io import hexid, stable_uuid, write_files
 
 _AZ_ID = {"us-east-1a": "use1-az4", "us-east-1b": "use1-az6", "eu-west-1a": "euw1-az2", "eu-west-1b": "euw1-az1",
           "eu-west-1c": "euw1-az3", "us-west-2a": "usw2-az2", "ap-northeast-1c": "apne1-az1"}
@@ -137,7 +137,7 @@ def describe_instances(region: str) -> dict:
 
 
 def build(seed: int | None = None, boots: dict | None = None) -> dict[str, dict]:
-    from . import oslogs
+    from trailtools.demo import guest_logs as oslogs
     files: dict[str, dict] = {}
     regions = sorted({i.region for i in S.ALL_INSTANCES})
     for region in regions:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from . import scenario as S
-from ._io import hexid, stable_uuid, write_files
+from trailtools.demo import scenario as S
+from trailtools.demo._io import hexid, stable_uuid, write_files
 
 
 def _event(service, code, category, region, start, end, updated, status, scope, suffix):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..errors import SourceError
+from trailtools.errors import SourceError
 
 _REGISTRY: dict[str, Callable] = {}
 _LOCAL: list[Callable] = []
@@ -60,7 +60,7 @@ def schemes() -> list[str]:
 
 
 def _register_builtin() -> None:
-    from . import demo, local
+    from trailtools.sources import demo, local
 
     register_local(local.load_local)
     register("demo", demo.load_demo)

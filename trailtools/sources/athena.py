@@ -7,14 +7,14 @@ query come back. Parameters (all optional but the table):
 - ``output``: where Athena writes results (``s3://BUCKET/PREFIX/``), unless the workgroup sets one;
 - ``region``, ``profile``: where Athena is, and which credentials (else the standard chain);
 - ``partitions``: the table's partition columns, as ``role:column`` pairs, default
-  ``account:account,region:region,day:timestamp`` (the table :func:`~trailtools.athena_sql.create_table_ddl`
+  ``account:account,region:region,day:timestamp`` (the table :func:`~trailtools.sources.athena_sql.create_table_ddl`
   makes); ``partitions=day:timestamp`` for AWS's single-region table, ``partitions=none`` for a table without;
 - ``create``: ``s3://TRAIL-BUCKET/AWSLogs/`` (or ``.../AWSLogs/o-ORGID/``) to create the table first if it does not
   exist (AWS's documented DDL with partition projection), with ``accounts=`` and ``regions=`` (comma-separated, the
   values projected) and optionally ``since=YYYY/MM/DD``;
 - ``timeout``: seconds to wait for the query (default 900); ``max_rows`` (default 2,000,000).
 
-The query spec is compiled to SQL (:mod:`trailtools.athena_sql`, partition columns first in the WHERE clause),
+The query spec is compiled to SQL (:mod:`trailtools.sources.athena_sql`, partition columns first in the WHERE clause),
 started, polled (with a growing interval), and its results paged (``GetQueryResults``, 1,000 rows a page). The
 rows are turned back into CloudTrail records, written as one ``{"Records": [...]}`` file per query under the cache
 root, and parsed by the same reader as local files: the same events frame comes out. The load notes give the
@@ -26,16 +26,16 @@ from __future__ import annotations
 import json
 import time
 
-from .. import cache
-from ..athena_sql import DEFAULT_PARTITIONS, CloudTrailTable, compile_query, cost_usd, create_table_ddl, row_to_record
-from ..aws.errors import AWS_ERRORS, call
-from ..aws.session import client as make_client
-from ..errors import SourceError
-from ..query import Query
-from ..result import LoadOptions, LoadResult
-from ..stats import LoadStats
-from .files import read_files, write_cache_file
-from .uri import int_option, uri_parts
+from trailtools.events import cache
+from trailtools.sources.athena_sql import DEFAULT_PARTITIONS, CloudTrailTable, compile_query, cost_usd, create_table_ddl, row_to_record
+from trailtools.aws.errors import AWS_ERRORS, call
+from trailtools.aws.session import client as make_client
+from trailtools.errors import SourceError
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions, LoadResult
+from trailtools.events.stats import LoadStats
+from trailtools.sources.files import read_files, write_cache_file
+from trailtools.sources.uri import int_option, uri_parts
 
 #: What this source calls (docs/iam-policy.json must allow them). Athena reads the table's definition from Glue
 #: and the trail from S3 with the caller's rights, and writes the results to the output location.

@@ -8,13 +8,13 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .. import cache, parallel
-from ..chunk import Chunk, from_cache
-from ..errors import SourceError
-from ..progress import Progress
-from ..query import Query
-from ..result import LoadOptions, LoadResult, collect
-from ..stats import LoadStats
+from trailtools.events import cache, parallel
+from trailtools.events.chunk import Chunk, from_cache
+from trailtools.errors import SourceError
+from trailtools.progress import Progress
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions, LoadResult, collect
+from trailtools.events.stats import LoadStats
 
 
 def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: LoadOptions, *,
@@ -22,7 +22,7 @@ def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: Lo
     """The frame of ``chunks``: served from the cache where it holds them, the rest parsed.
 
     ``total_bytes``: the size of the files (an estimate will do: it only chooses between one process and several);
-    None: the sizes of the files to parse. ``idle``: see :func:`trailtools.parallel.run`.
+    None: the sizes of the files to parse. ``idle``: see :func:`trailtools.events.parallel.run`.
     """
     total = sum(len(c.paths) for c in chunks)
     show = options.progress if options.progress is not None else (None if total > 200 else False)

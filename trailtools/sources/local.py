@@ -9,16 +9,16 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .. import layout, table
-from ..chunk import Chunk
-from ..errors import SourceError
-from ..query import Query
-from ..result import LoadOptions, LoadResult
-from ..stats import LoadStats
-from .files import load_chunks
+from trailtools.events import layout, table
+from trailtools.events.chunk import Chunk
+from trailtools.errors import SourceError
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions, LoadResult
+from trailtools.events.stats import LoadStats
+from trailtools.sources.files import load_chunks
 
 try:
-    from .. import _listing
+    from trailtools.events import _listing
 except ImportError:  # not built (no C compiler, or no POSIX folders): the same counts from os.scandir
     _listing = None
 if not table.NATIVE_WANTED:

@@ -38,18 +38,18 @@ from pathlib import Path
 import msgspec
 from botocore import exceptions as bx
 
-from .. import cache
-from ..aws.errors import AWS_ERRORS, THROTTLED, AwsDataUnavailable
-from ..aws.ratelimit import TokenBucket, bucket_for
-from ..aws.session import client as make_client
-from ..aws.session import explain, session as make_session
-from ..errors import SourceError
-from ..progress import Progress
-from ..query import Query
-from ..result import LoadOptions, LoadResult
-from ..stats import LoadStats
-from .files import read_files, write_cache_file
-from .uri import int_option, uri_parts
+from trailtools.events import cache
+from trailtools.aws.errors import AWS_ERRORS, THROTTLED, AwsDataUnavailable
+from trailtools.aws.ratelimit import TokenBucket, bucket_for
+from trailtools.aws.session import client as make_client
+from trailtools.aws.session import explain, session as make_session
+from trailtools.errors import SourceError
+from trailtools.progress import Progress
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions, LoadResult
+from trailtools.events.stats import LoadStats
+from trailtools.sources.files import read_files, write_cache_file
+from trailtools.sources.uri import int_option, uri_parts
 
 #: What this source calls (docs/iam-policy.json must allow them).
 IAM_ACTIONS = ("cloudtrail:LookupEvents",)

@@ -7,9 +7,9 @@ by the same delivery margins as local files; a query without a start lists the r
 puts them outside the query are not downloaded. Digest files are never listed.
 
 Objects are downloaded with a bounded pool of threads into the download cache,
-``<cache root>/s3/<bucket>/<key folder>/<ETag>/<name>`` (the cache root of :mod:`trailtools.cache`), so a rerun
+``<cache root>/s3/<bucket>/<key folder>/<ETag>/<name>`` (the cache root of :mod:`trailtools.events.cache`), so a rerun
 downloads nothing that has not changed (a rewritten object has a new ETag); then they are parsed exactly like local
-files (:mod:`trailtools.chunk`), so the same events frame comes out, and ``LoadResult.raw`` reads a row's record
+files (:mod:`trailtools.events.chunk`), so the same events frame comes out, and ``LoadResult.raw`` reads a row's record
 from the downloaded copy.
 
 ``PREFIX`` may be the folder holding ``AWSLogs/`` or any folder inside it (``AWSLogs/o-abc/111122223333/``). A
@@ -27,17 +27,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .. import cache, layout
-from ..aws.errors import AWS_ERRORS, AwsDataUnavailable
-from ..aws.session import client as make_client
-from ..aws.session import explain
-from ..errors import SourceError, TrailtoolsError
-from ..progress import Progress
-from ..query import EARLY_MARGIN, Query
-from ..result import LoadOptions, LoadResult, collect
-from ..stats import LoadStats
-from .files import read_files, write_cache_file
-from .uri import int_option, uri_parts
+from trailtools.events import cache, layout
+from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable
+from trailtools.aws.session import client as make_client
+from trailtools.aws.session import explain
+from trailtools.errors import SourceError, TrailtoolsError
+from trailtools.progress import Progress
+from trailtools.events.query import EARLY_MARGIN, Query
+from trailtools.events.result import LoadOptions, LoadResult, collect
+from trailtools.events.stats import LoadStats
+from trailtools.sources.files import read_files, write_cache_file
+from trailtools.sources.uri import int_option, uri_parts
 
 #: What this source calls (docs/iam-policy.json must allow them).
 IAM_ACTIONS = ("s3:ListBucket", "s3:GetObject")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import SourceError
+from trailtools.errors import SourceError
 
 
 def uri_parts(uri: str, scheme: str) -> tuple[str, str, dict[str, str]]:

@@ -80,7 +80,7 @@ def cost_by_service_chart(per_service: pd.DataFrame, spike=None, *, unit: str = 
 
 def cost_by_principal_chart(by_principal: pd.DataFrame, spike=None, *, unit: str = "day"):
     """Cost per period stacked by the principal that created the resources (columns period, principal, cost)."""
-    from ..cost_spike import short_name
+    from trailtools.investigations.cost.analysis import short_name
 
     named = by_principal.assign(principal=by_principal["principal"].map(short_name)) if len(by_principal) \
         else by_principal
@@ -109,7 +109,7 @@ def creations_chart(total: pd.Series, creations: pd.DataFrame, spike=None, *, un
         per_event = creations.groupby("eventID")["resource_id"].agg(lambda s: " ".join(x for x in s if x))
         c["resources"] = c["eventID"].map(per_event).fillna("")
         c["result"] = ["failed: " + e if e else "ok" for e in c["errorCode"]]
-        from ..cost_spike import short_name
+        from trailtools.investigations.cost.analysis import short_name
 
         has_cost = creations.groupby("eventID")["resource_id"].agg(
             lambda s: costed is None or any(x in costed for x in s if x))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from . import timeline
-from .timeline import AXIS_FORMAT  # 24-hour UTC tick labels, as on the instance timeline
+from trailtools.views import timeline
+from trailtools.views.timeline import AXIS_FORMAT  # 24-hour UTC tick labels, as on the instance timeline
 
 #: Which gaps are drawn over which where they overlap: the calls that stopped logging show through silent hours.
 DRAW_ORDER = {"no-digests": 0, "no-deliveries": 1, "events-excluded": 2, "logging-stopped": 3, "trail-deleted": 4}
@@ -64,7 +64,7 @@ def _band(rows: list[dict]) -> alt.Chart:
 def shade_gaps(chart, coverage, window=None):
     """A new chart: ``chart`` with the coverage's gaps shaded behind it (``chart`` itself is left unchanged).
 
-    ``coverage`` is a :class:`trailtools.coverage.Coverage`, a list of gaps, or a frame of them; with no gaps the
+    ``coverage`` is a :class:`trailtools.integrity.coverage.Coverage`, a list of gaps, or a frame of them; with no gaps the
     result is a copy of the chart. Top-level properties (size, title) of a layered chart are kept.
     """
     rows = _rows(coverage, window)

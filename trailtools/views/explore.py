@@ -1,7 +1,7 @@
 """The explorer's charts: a timeline to brush (bins of events, or the events themselves when few enough to click)
 and an activity heat map by principal and hour of the day.
 
-Inputs are the small frames of :mod:`trailtools.explorer` (already aggregated or sampled: never a million rows).
+Inputs are the small frames of :mod:`trailtools.views.explorer` (already aggregated or sampled: never a million rows).
 The builders return new Altair charts and never display them. Selection names are part of the contract with the
 explorer: ``brush`` (an x interval on the timeline), ``pick`` (a clicked event: its ``eventID``), ``cell`` (a clicked
 heat-map cell: its ``actor``).

@@ -6,7 +6,7 @@ enables the ``trailtools`` Altair renderer, whose output (one mimebundle per cha
 
 - ``application/vnd.jupyter.widget-view+json``: Altair's ``JupyterChart`` widget with Vega, Vega-Lite and vega-embed
   bundled by vl-convert (``JupyterChart.enable_offline()``): what JupyterLab shows (its widget renderer ranks first);
-- ``application/vnd.vegalite.v6+json``: the spec, which :mod:`trailtools.report_html` renders with the Vega bundle
+- ``application/vnd.vegalite.v6+json``: the spec, which :mod:`trailtools.report.html` renders with the Vega bundle
   inlined once per report (a static page cannot run a widget);
 - ``text/html``: Altair's usual HTML, for frontends without the widget manager (it needs the CDN), and
   ``text/plain``.
@@ -39,7 +39,7 @@ def jupyterchart_offline() -> None:
 
     if JupyterChart._is_offline:
         return
-    from trailtools.cache import cache_root
+    from trailtools.events.cache import cache_root
 
     key = hashlib.sha256("\0".join([alt.__version__, vl_convert.__version__, load_js_src()]).encode()).hexdigest()
     path = cache_root() / "vega" / f"jupyterchart-{key[:24]}.js"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .timeline import AXIS_FORMAT, _human, _iso, _utc
+from trailtools.views.timeline import AXIS_FORMAT, _human, _iso, _utc
 
 MAX_ROWS = 5000
 #: SSH attempts drawn at most (every accepted one, then the latest failures): a brute force must not hide the rest.
@@ -29,7 +29,7 @@ def _place(signins: pd.DataFrame) -> list[str]:
 
 
 def _ssh_rows(ssh: pd.DataFrame) -> pd.DataFrame:
-    """SSH attempts (:data:`trailtools.oslogs.SSH_COLUMNS`) as timeline rows: one row of the chart per host."""
+    """SSH attempts (:data:`trailtools.evidence.guest_logs.SSH_COLUMNS`) as timeline rows: one row of the chart per host."""
     if ssh.empty:
         return pd.DataFrame()
     accepted = ssh["result"].astype(object) == "Accepted"
@@ -88,7 +88,7 @@ def signin_timeline(signins: pd.DataFrame, actions: pd.DataFrame | None = None, 
     ``signins``: time, principal, result ("Success"/"Failure"), mfa ("Yes"/"No"/None), sourceIPAddress,
     userAgent, eventID, and optionally city, country, asn, org (shown as the place in the tooltip).
     ``actions``: time, principal, eventName, category, sourceIPAddress, eventID.
-    ``ssh``: SSH attempts from the guest logs (:data:`trailtools.oslogs.SSH_COLUMNS`), as crosses on one row per
+    ``ssh``: SSH attempts from the guest logs (:data:`trailtools.evidence.guest_logs.SSH_COLUMNS`), as crosses on one row per
     host ("ssh @ host"), the user name in the tooltip; every accepted login and the latest failures
     (:data:`MAX_SSH_ROWS` in all).
     Zoom and pan on x; click a legend entry to highlight one kind.

@@ -140,7 +140,7 @@ def instance_timeline(evidence: pd.DataFrame, *, restart: pd.Timestamp | None = 
     Instants are points, intervals (rows with an `end`) are bars. Drag to pan and scroll to zoom on x; click a legend
     entry to highlight its lane. Lanes that are empty say so. Above MAX_ROWS rows the big lanes are counted per time
     bin (the subtitle says so). With `window`, rows outside it are left out and the x domain is the window.
-    With `gaps` (a `trailtools.coverage.Coverage` or a list of its gaps), the periods without evidence are shaded
+    With `gaps` (a `trailtools.integrity.coverage.Coverage` or a list of its gaps), the periods without evidence are shaded
     (`trailtools.views.coverage.shade_gaps`): no evidence there is not nothing happening.
     """
     df = _normalize(evidence, window)
@@ -188,7 +188,7 @@ def instance_timeline(evidence: pd.DataFrame, *, restart: pd.Timestamp | None = 
                    .encode(y=alt.value(0), text="label:N")]
 
     if gaps is not None:
-        from .coverage import gap_layer
+        from trailtools.views.coverage import gap_layer
 
         shade = gap_layer(gaps, window)
         if shade.data.values:  # behind everything else, on the same time scale

@@ -1,0 +1,414 @@
+"""Chunks of rows -> the events frame: query filters, duplicate eventIDs dropped, sorted by time, as pandas.
+
+The frame keeps CloudTrail's field names (dotted for nested ones); see docs/events-frame.md for every column.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trailtools.events import table as tbl
+from trailtools.events.cache import large_strings
+from trailtools.events.derive import string_offsets
+from trailtools.events.query import Query
+
+_PRINCIPAL_COLUMNS = (
+    "userIdentity.arn", "userIdentity.userName", "actor", "userIdentity.principalId", "userIdentity.accessKeyId",
+    "userIdentity.sessionContext.sessionIssuer.userName", "userIdentity.sessionContext.sessionIssuer.arn",
+)
+
+
+def _text(table: pa.Table, name: str) -> pa.ChunkedArray:
+    col = table.column(name)
+    return col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+
+
+def _or(masks):
+    out = None
+    for m in masks:
+        m = pc.fill_null(m, False)
+        out = m if out is None else pc.or_(out, m)
+    return out
+
+
+def query_mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
+    """A boolean mask of the rows that satisfy the query, or None when the query keeps everything."""
+    masks = []
+    times = table.column("eventTime")
+    if query.start is not None:
+        masks.append(pc.greater_equal(times, pa.scalar(query.start, tbl.TIME_TYPE)))
+    if query.end is not None:
+        masks.append(pc.less(times, pa.scalar(query.end, tbl.TIME_TYPE)))
+    for name, values in (("awsRegion", query.regions), ("recipientAccountId", query.accounts),
+                         ("eventName", query.event_names), ("eventSource", query.event_sources)):
+        if values:
+            masks.append(pc.is_in(_text(table, name), value_set=pa.array(values, pa.string())))
+    if query.errors_only:
+        masks.append(pc.is_valid(table.column("errorCode")))
+    if query.resource:
+        # the identifier as a whole word: "i-0abc" must not match "i-0abcd"; ARNs and IDs inside JSON text alike
+        pattern = f"(^|[^A-Za-z0-9_-]){re.escape(query.resource)}([^A-Za-z0-9_-]|$)"
+        masks.append(_or(pc.match_substring_regex(_text(table, name), pattern)
+                         for name in ("resources", "requestParameters", "responseElements")))
+    if query.principal:
+        wanted = query.principal.lower()
+        session = _text(table, "userIdentity.arn")
+        checks = [pc.equal(pc.utf8_lower(_text(table, name)), wanted) for name in _PRINCIPAL_COLUMNS]
+        # the role session name: the last part of an assumed-role ARN
+        checks.append(pc.ends_with(pc.utf8_lower(session), "/" + wanted))
+        masks.append(_or(checks))
+    if not masks:
+        return None
+    out = masks[0]
+    for m in masks[1:]:
+        out = pc.and_(out, m)
+    return pc.fill_null(out, False)
+
+
+def _all_distinct(event_ids: pa.ChunkedArray) -> bool:
+    """True when no two rows share an eventID, decided cheaply; False means "maybe": check exactly.
+
+    CloudTrail's eventIDs are UUIDs, all of one length: their first and last 8 bytes are mixed into 64 bits with
+    numpy and the hashes sorted. Distinct hashes prove distinct IDs (equal IDs hash alike); a shared hash, nulls or
+    IDs of other lengths leave it to the exact check. Several times cheaper than hashing the strings in Arrow.
+    """
+    n = len(event_ids)
+    if n < 2:
+        return True
+    if event_ids.null_count:
+        return False
+    h = np.empty(n, dtype=np.uint64)
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    width, start = None, 0
+    for arr in event_ids.chunks:  # chunk by chunk, reading the IDs where they are (no concatenated copy)
+        m = len(arr)
+        if not m:
+            continue
+        if arr.type not in (pa.string(), pa.large_string()):
+            return False
+        offsets = string_offsets(arr)
+        width = int(offsets[1] - offsets[0]) if width is None else width
+        if width == 0 or width > 64 or not bool(np.all(np.diff(offsets) == width)):
+            return False
+        data, first, out = arr.buffers()[2], int(offsets[0]), h[start:start + m]
+        # any function of the bytes will do (equal IDs, equal hashes): the first and the last 8 bytes, where UUIDs
+        # differ (shorter IDs: their bytes padded with zeros, twice)
+        if width >= 8:
+            head = np.ndarray((m,), dtype=np.uint64, buffer=data, offset=first, strides=(width,))
+            tail = np.ndarray((m,), dtype=np.uint64, buffer=data, offset=first + width - 8, strides=(width,))
+        else:
+            padded = np.zeros((m, 8), dtype=np.uint8)
+            padded[:, :width] = np.frombuffer(data, dtype=np.uint8, count=width * m, offset=first).reshape(m, width)
+            head = tail = padded.view(np.uint64).ravel()
+        np.multiply(tail, mix, out=out)
+        np.bitwise_xor(out, head, out=out)
+        start += m
+    h.sort()
+    return not bool(np.any(h[1:] == h[:-1]))
+
+
+def _duplicates(event_ids: pa.ChunkedArray) -> pa.Array | None:
+    """A mask of the rows whose eventID was seen in an earlier row, or None when there are none (one hash pass)."""
+    if _all_distinct(event_ids):
+        return None
+    encoded = event_ids.combine_chunks().dictionary_encode()
+    if len(encoded.dictionary) == len(event_ids) - event_ids.null_count:
+        return None
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes
+    dup = np.ones(len(codes), dtype=bool)
+    _, first = np.unique(codes, return_index=True)
+    dup[first] = False
+    dup[codes < 0] = False  # rows without an eventID are never duplicates
+    return pa.array(dup)
+
+
+def _types_mapper(arrow_type):
+    if arrow_type == pa.bool_():
+        return pd.BooleanDtype()
+    if pa.types.is_list(arrow_type):
+        return pd.ArrowDtype(arrow_type)
+    if arrow_type == pa.string():
+        return pd.StringDtype(na_value=float("nan"))
+    return None
+
+
+def _columnwise(holder: list, op) -> None:
+    """Replace the table in ``holder`` by ``op`` applied to each of its columns, letting each old column go as soon
+    as it is done (the caller must hold the table only through ``holder``: one more reference keeps it all alive)."""
+    table = holder.pop()
+    schema, columns = table.schema, list(table.columns)
+    del table
+    out = []
+    for i in range(len(columns)):
+        out.append(op(columns[i]))
+        columns[i] = None
+    holder.append(pa.Table.from_arrays(out, schema=schema))
+
+
+#: A run of rows already in order at least this long is kept as a slice of its chunk (no copy); shorter runs are
+#: copied together. Past MAX_PIECES pieces a column is simply copied in the new order.
+MIN_RUN = 512
+MAX_PIECES = 4096
+
+
+def _reorder(holder: list, order: np.ndarray) -> None:
+    """Make the table in ``holder`` hold the rows at ``order`` (a permutation, or the rows a filter keeps), copying
+    as little as possible.
+
+    The chunks arrive sorted by time, so the order is mostly long runs of consecutive rows: those become slices of
+    the existing columns (zero-copy), the rows between them are taken (copied) together.
+    """
+    n = len(order)
+    if n == 0:  # no rows left: as a filter that keeps none gives it (pandas then sees no categories at all)
+        table = holder.pop()
+        holder.append(table.filter(pa.array(np.zeros(table.num_rows, dtype=bool))))
+        return
+    starts = np.flatnonzero(np.diff(order) != 1) + 1
+    bounds = np.concatenate(([0], starts, [n]))
+    pieces: list[tuple[bool, int, int]] = []   # (is a slice, start, length): slice of the old rows, or positions
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if b - a >= MIN_RUN:
+            pieces.append((True, int(order[a]), b - a))
+        elif pieces and not pieces[-1][0]:
+            pieces[-1] = (False, pieces[-1][1], pieces[-1][2] + b - a)
+        else:
+            pieces.append((False, a, b - a))
+    if len(pieces) > MAX_PIECES:
+        indices = pa.array(order)
+        _columnwise(holder, lambda col: col.take(indices))
+        return
+    plans: dict[tuple, list] = {}
+
+    def plan(lengths: tuple) -> list:
+        """Per piece: (True, start, length): a slice; (False, start, length, positions): a take from a slice."""
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        out = []
+        for is_slice, a, length in pieces:
+            if is_slice:
+                out.append((True, a, length, None))
+                continue
+            idx = order[a:a + length].astype(np.int64)
+            lo, hi = int(idx.min()), int(idx.max()) + 1
+            if hi - lo <= 8 * len(idx) + 65536:  # the rows lie close together: one take from that window
+                out.append((False, lo, hi - lo, pa.array((idx - lo).astype(np.int32))))
+                continue
+            chunk = np.searchsorted(offsets, idx, side="right") - 1
+            cuts = np.concatenate(([0], np.flatnonzero(np.diff(chunk)) + 1, [len(idx)]))
+            for x, y in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+                c = int(chunk[x])
+                out.append((False, int(offsets[c]), int(lengths[c]), pa.array((idx[x:y] - offsets[c]).astype(np.int32))))
+        return out
+
+    def rearranged(col: pa.ChunkedArray) -> pa.ChunkedArray:
+        # taking from a chunked array concatenates its chunks first: take from a slice that just holds the rows
+        lengths = tuple(len(c) for c in col.chunks)
+        steps = plans.get(lengths)
+        if steps is None:
+            steps = plans[lengths] = plan(lengths)
+        parts = []
+        for step in steps:
+            window = col.slice(step[1], step[2])
+            parts.extend(window.chunks if step[0] else window.take(step[3]).chunks)
+        return pa.chunked_array(parts, type=col.type)
+
+    _columnwise(holder, rearranged)
+
+
+class _Categorical:
+    """A dictionary column taken out of the table: its codes into one dictionary for all chunks, in the rows' order
+    before any rearranging (see :func:`_categoricals`)."""
+
+    def __init__(self, position: int, field: pa.Field, codes: np.ndarray, dictionary: pa.Array):
+        self.position, self.field, self.codes, self.dictionary = position, field, codes, dictionary
+
+    def to_pandas(self, rows: np.ndarray | None) -> pd.Categorical:
+        """The column as pandas gets it from Arrow (``to_pandas`` of the unified dictionary column), for ``rows``."""
+        if len(self.dictionary):
+            categories = pd.Index(_types_mapper(pa.string()).__from_arrow__(self.dictionary))
+        else:
+            categories = pd.Index([], dtype=object)  # what pyarrow gives for an empty dictionary
+        codes = self.codes if rows is None else self.codes[rows]
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories, ordered=self.field.type.ordered))
+
+
+def _code_type(n_categories: int) -> type:
+    """The integer type pandas gives the codes of a categorical with that many categories (it converts others)."""
+    for kind in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(kind).max:
+            return kind
+    return np.int64
+
+
+def _nulls(array: pa.Array) -> np.ndarray:
+    """A boolean mask of the array's nulls, from its validity bitmap."""
+    bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
+    return bits[array.offset:array.offset + len(array)] == 0
+
+
+def _categoricals(table: pa.Table) -> list[_Categorical] | None:
+    """The table's dictionary columns as codes into one dictionary each, or None when one does not fit.
+
+    The dictionary is the chunks' dictionaries unified in chunk order (first appearance wins, as
+    ``unify_dictionaries`` makes it); each chunk's indices go straight through their chunk's mapping into codes of
+    the type pandas will use. Done this way, a column is never rewritten in Arrow (unify, concatenate) before pandas
+    copies it once more, and the categories are made from the Arrow dictionary rather than from Python strings: on a
+    1M-event load (``_file`` has 120,000 values) that was most of the cost of ``to_pandas``.
+    """
+    out = []
+    n = table.num_rows
+    for position, field in enumerate(table.schema):
+        if not pa.types.is_dictionary(field.type):
+            continue
+        if field.type.index_type != pa.int32() or not (
+                pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type)):
+            return None
+        chunks = table.column(position).chunks
+        dictionaries = [c.dictionary for c in chunks]  # those of empty chunks too, as unify_dictionaries takes them
+        if any(d.null_count for d in dictionaries):
+            return None
+        if len(dictionaries) == 1:
+            dictionary, maps = dictionaries[0], [None]
+        elif dictionaries:
+            encoded = pa.concat_arrays(dictionaries).dictionary_encode()
+            dictionary = encoded.dictionary
+            where = encoded.indices.to_numpy()
+            bounds = np.cumsum([0] + [len(d) for d in dictionaries])
+            maps = [where[x:y] for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+        else:
+            dictionary, maps = pa.array([], field.type.value_type), []
+        kind = _code_type(len(dictionary))
+        codes = np.empty(n, dtype=kind)
+        start = 0
+        for chunk, mapping in zip(chunks, maps):
+            indices = chunk.indices
+            stop = start + len(indices)
+            target = codes[start:stop]
+            if not len(indices):
+                continue
+            if indices.null_count == len(indices):
+                target[:] = -1
+            else:
+                # the index buffer as it is (no copy); what lies under a null is undefined, hence "clip", then -1
+                raw = np.frombuffer(indices.buffers()[1], dtype=np.int32, count=len(indices), offset=indices.offset * 4)
+                if mapping is None:
+                    target[:] = raw
+                else:
+                    np.take(mapping.astype(kind), raw, out=target, mode="clip")
+                if indices.null_count:
+                    target[_nulls(indices)] = -1
+            start = stop
+        out.append(_Categorical(position, field, codes, dictionary))
+    return out
+
+
+def _file_order(tables: list[pa.Table]) -> np.ndarray:
+    """Each row's place in file order over all the tables (chunk tables arrive sorted by time, with ``_row``)."""
+    parts, offset = [], 0
+    for t in tables:
+        parts.append(t.column(tbl.ROW).to_numpy().astype(np.int64) + offset)
+        offset += t.num_rows
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+#: The frame's columns that pandas holds as plain numpy arrays.
+_NUMPY_COLUMNS = tuple(f.name for f in tbl.SCHEMA if pa.types.is_timestamp(f.type) or pa.types.is_integer(f.type))
+
+
+def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int]:
+    """The frame from chunk tables, and (rows outside the query, duplicates dropped).
+
+    Duplicates (the same eventID delivered twice) are counted among the rows that satisfy the query; the copy kept
+    is the first in file order. Rows end sorted by eventTime (stable, so file order breaks ties). ``tables`` is
+    emptied: the caller's references would otherwise keep every intermediate copy alive (peak memory).
+
+    Chunk tables come sorted by time with ``_row`` (:func:`trailtools.events.table.sort_chunk`): a stable sort of their
+    concatenation orders ties by chunk, then by ``_row``, which is file order, so the result is the one a sort of
+    the rows in file order gives; only when there are duplicates to drop is file order restored first.
+    """
+    file_order = _file_order(tables)
+    parts = [large_strings(t.drop_columns([tbl.ROW])) for t in tables]  # as pandas keeps them (and the cache)
+    tables.clear()
+    holder = [pa.concat_tables(parts) if parts else tbl.SCHEMA.empty_table()]
+    parts.clear()
+    mask = query_mask(holder[0], query)
+    # the dictionary columns leave the table as codes into one dictionary per column, unified in file order (as
+    # concatenating the chunks in file order gives: the pandas categories must not depend on how rows move below);
+    # their rows are rearranged at the end, with ``rows``
+    categoricals = _categoricals(holder[0]) if holder[0].num_rows else None
+    if categoricals:
+        holder.append(holder.pop().drop_columns([c.field.name for c in categoricals]))
+    elif any(col.num_chunks > 1 for col in holder[0].columns):
+        holder.append(holder.pop().unify_dictionaries())
+    rows: np.ndarray | None = None  # the rows kept, in their new order, as positions in the concatenated table
+
+    def reorder(order: np.ndarray) -> None:
+        nonlocal rows
+        _reorder(holder, order)
+        rows = order if rows is None else rows[order]
+
+    # the query's filter and the sort by time are composed into one rearrangement of the rows (``pending``,
+    # positions in the table), done once at the end: only the columns they look at are taken before
+    pending: np.ndarray | None = None
+
+    def column(name: str) -> pa.ChunkedArray:
+        col = holder[0].column(name)
+        return col if pending is None else col.take(pa.array(pending))
+
+    filtered_out = 0
+    if mask is not None:
+        if not pc.all(mask).as_py():
+            kept = mask.to_numpy(zero_copy_only=False)
+            pending = np.flatnonzero(kept)
+            filtered_out = holder[0].num_rows - len(pending)
+            file_order = file_order[kept]
+            del kept
+    del mask
+    dup = _duplicates(column("eventID"))
+    duplicates = 0
+    if dup is not None:
+        if pending is not None:
+            reorder(pending)
+            pending = None
+        if bool(np.any(np.diff(file_order) < 0)):  # back to file order, so that the first copy is kept
+            reorder(np.argsort(file_order, kind="stable"))
+            dup = _duplicates(holder[0].column("eventID"))
+        duplicates = pc.sum(dup).as_py()
+        reorder(np.flatnonzero(~dup.to_numpy(zero_copy_only=False)))
+    del file_order
+    times = holder[0].column("eventTime")
+    times = times.to_numpy().view("int64") if len(times) else np.zeros(0, "int64")
+    if pending is not None:
+        times = times[pending]
+    if not bool(np.all(times[1:] >= times[:-1])):  # a load of one region's files is often in order already
+        order = np.argsort(times, kind="stable")
+        pending = order if pending is None else pending[order]
+    del times
+    if pending is not None:
+        reorder(pending)
+        del pending
+    if categoricals and not holder[0].num_rows:
+        # no rows left: the dictionary columns go back empty, as a filter that keeps none leaves them
+        table = holder.pop()
+        for c in categoricals:
+            table = table.add_column(c.position, c.field, pa.chunked_array([], type=c.field.type))
+        holder.append(table)
+        categoricals = None
+    frame = holder.pop().to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)
+    for c in categoricals or ():  # in the order of the columns, each where it was
+        frame.insert(c.position, c.field.name, c.to_pandas(rows))
+    for name in _NUMPY_COLUMNS:
+        # a column that ended as one Arrow chunk comes out of to_pandas as a read-only view: make it the user's own
+        # (8 bytes a row), so that the frame can be edited like any other
+        if name in frame.columns:
+            frame[name] = frame[name].copy()
+    return frame, filtered_out, duplicates
+
+
+def empty_frame() -> pd.DataFrame:
+    """An events frame with no rows: every column, with its dtype (for an investigation that had no trail)."""
+    return finish([tbl.empty()], Query())[0]

@@ -1,0 +1,405 @@
+"""Run chunks of files on all cores, in order, with an optional progress callback."""
+from __future__ import annotations
+
+import bisect
+import contextlib
+import ctypes
+import gc
+import mmap
+import multiprocessing
+import os
+import pickle
+import platform
+import signal
+import struct
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable
+
+from trailtools.events.chunk import Chunk, ChunkResult, parse_batch
+
+#: Below this many bytes to parse, starting worker processes costs more than it saves.
+IN_PROCESS_BYTES = 16 * 1024 * 1024
+#: Each worker gets its share of the chunks in this many batches (fewer, larger results; a progress step each).
+BATCHES_PER_WORKER = 16
+#: Below this many bytes (and above IN_PROCESS_BYTES), the calling process parses a share itself while
+#: ``workers - 1`` forked children parse the rest, all taking pieces as they go (:func:`_shared`): no pool to start
+#: and stop, one result fewer to pickle, and no core idle. A one-day query of a 30-day trail (~4,500 files) is here;
+#: a whole 1M-event trail (120,000 files, ~490 MB estimated) keeps the pool.
+SHARED_BYTES = 128 * 1024 * 1024
+#: The smallest piece of a chunk taken at a time in the shared mode (gzip bytes, once the files' sizes are known;
+#: files before); pieces start larger (a share of what is left), so that the processes finish together without
+#: many small tables.
+MIN_PIECE_BYTES = 512 * 1024
+MIN_PIECE_FILES = 48
+LOCK_TIMEOUT_S = 60
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _context():
+    # fork starts workers in milliseconds with everything imported; elsewhere the platform default
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()  # pragma: no cover
+
+
+_M_MMAP_THRESHOLD = -3
+
+
+def return_freed_memory() -> None:
+    """Make glibc give large freed blocks back to the system at once (Linux with glibc; elsewhere nothing).
+
+    The chunk tables arrive from the workers as many multi-megabyte buffers; by default glibc raises its mmap
+    threshold as such blocks are freed and then keeps the memory, so the parent's peak grew by whatever the merge
+    had already released. A fixed 128 KiB threshold (glibc's own starting value) measured 1.31 -> 1.11 GB peak on
+    the 1M-event load. Process-wide and lasting, like any mallopt; harmless for the rest of the program.
+    """
+    global _RETURNING
+    if _RETURNING:
+        return
+    _RETURNING = True
+    try:
+        if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+            ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no such libc
+        pass
+
+
+_RETURNING = False
+
+
+def _batches(chunks: list[Chunk], n: int) -> list[list[Chunk]]:
+    """Groups of chunks with consecutive positions and about the same number of files each."""
+    total = sum(len(c.paths) for c in chunks)
+    target = max(1, total // max(n, 1))
+    out, current, size = [], [], 0
+    for chunk in chunks:
+        if current and chunk.position != current[-1].position + 1:
+            out.append(current)
+            current, size = [], 0
+        current.append(chunk)
+        size += len(chunk.paths)
+        if size >= target:
+            out.append(current)
+            current, size = [], 0
+    if current:
+        out.append(current)
+    return out
+
+
+def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        idle: Callable[[], None] | None = None) -> list[ChunkResult]:
+    """Parse every chunk; results (one per batch of chunks or piece of a chunk) come back in the chunks' order.
+
+    Pieces of one chunk keep its ``position`` and come in file order, so a stable sort by position keeps them so.
+    ``progress(n_files)`` is called after each batch. ``idle()`` is called once, in this process, when it has no
+    parsing of its own left while workers may still be busy: at once with a pool (this process only waits), after
+    its last piece in the shared mode, at the end in one process. Every worker process has been started by then, so
+    it may start a thread of the caller's (a thread running while a process forks can leave the child a lock that no
+    one will release) to use the core that is free.
+    """
+    workers = workers or default_workers()
+    splittable = len(chunks) > 1 or (len(chunks) == 1 and not chunks[0].cacheable and len(chunks[0].paths) > 1)
+    if (workers > 1 and splittable and IN_PROCESS_BYTES <= total_bytes < SHARED_BYTES
+            and "fork" in multiprocessing.get_all_start_methods()):
+        return _shared(chunks, workers, progress, idle)
+    in_process = workers <= 1 or len(chunks) <= 1 or total_bytes < IN_PROCESS_BYTES
+    batches = _batches(chunks, 1 if in_process else workers * BATCHES_PER_WORKER)
+    results: list[ChunkResult] = []
+    if in_process:
+        for batch in batches:
+            results.append(parse_batch(batch))
+            if progress:
+                progress(sum(len(c.paths) for c in batch))
+        if idle:
+            idle()
+        return results
+    return_freed_memory()
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
+        parsed = pool.map(parse_batch, batches, chunksize=1)  # submits every batch: the workers are running
+        if idle:  # with fork, the pool started all its processes at the first submit
+            idle()
+        for batch, result in zip(batches, parsed):
+            results.append(result)
+            if progress:
+                progress(sum(len(c.paths) for c in batch))
+    return results
+
+
+class _Pieces:
+    """The files of the chunks as one sequence [0, n), taken in pieces from the front (children) and the back (the
+    calling process) until the two ends meet.
+
+    A piece never splits a cacheable chunk (it is parsed whole, to be cached whole) nor spans two chunks whose
+    positions are not consecutive (a cached chunk lies between them). Pieces start at a share of what is left and
+    shrink to MIN_PIECE_BYTES, so that everyone finishes at about the same time: what is left is measured in bytes
+    once the first child has looked up the files' sizes (:meth:`measure`, while the parent parses its first piece;
+    one region's files can be ten times another's), in files until then. The two ends, the sizes and whether they
+    are known live in shared memory (inherited at fork), guarded by a lock.
+    """
+
+    def __init__(self, chunks: list[Chunk], processes: int, ctx):
+        self.chunks = chunks
+        self.starts, self.cuts = [], {0}
+        self.ahead: dict[int, int] = {}  # a cacheable chunk's first file -> its end (taken whole from the front)
+        self.behind: dict[int, int] = {}  # its end -> its first file (taken whole from the back)
+        n = 0
+        for i, c in enumerate(chunks):
+            self.starts.append(n)
+            end = n + len(c.paths)
+            if c.cacheable:
+                self.ahead[n], self.behind[end] = end, n
+                self.cuts.update((n, end))
+            elif i and c.position != chunks[i - 1].position + 1:
+                self.cuts.add(n)
+            n = end
+        self.cuts.add(n)
+        self.cuts = sorted(self.cuts)
+        self.n, self.processes = n, processes
+        self.ends = mmap.mmap(-1, 24)  # front, back, sizes known
+        self.ends[:] = struct.pack("qqq", 0, n, 0)
+        self._sums = mmap.mmap(-1, 8 * (n + 1))  # bytes of the files before each index (prefix sums)
+        self.sums = memoryview(self._sums).cast("q")
+        self.lock = ctx.Lock()
+
+    def measure(self) -> None:
+        """Look up the files' sizes (a ``stat`` each) for the pieces to come."""
+        total, sums = 0, [0]
+        for c in self.chunks:
+            for path in c.paths:
+                try:
+                    total += os.stat(path).st_size + 1
+                except OSError:
+                    total += 1
+                sums.append(total)
+        self._sums[:] = struct.pack(f"{len(sums)}q", *sums)
+        with self._locked():
+            self.ends[16:24] = struct.pack("q", 1)
+
+    @contextlib.contextmanager
+    def _locked(self):
+        # held for microseconds: a process killed while holding it is the only way to wait this long
+        if not self.lock.acquire(timeout=LOCK_TIMEOUT_S):
+            raise RuntimeError("a worker process stopped while taking work")
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def take(self, front: bool) -> tuple[int, list[Chunk]] | None:
+        """The next piece: (its first file's index, the chunks or parts of chunks it holds); None when all is taken."""
+        with self._locked():
+            lo, hi, measured = struct.unpack("qqq", self.ends[:])
+            if lo >= hi:
+                return None
+            if front:
+                a = lo
+                b = self.ahead.get(a)
+                if b is None:
+                    if measured:
+                        left = self.sums[hi] - self.sums[lo]
+                        step = self.sums[lo] + max(MIN_PIECE_BYTES, left // (2 * self.processes))
+                        b = max(a + 1, bisect.bisect_left(self.sums, step, a, hi))
+                    else:
+                        b = a + max(MIN_PIECE_FILES, (hi - lo) // (2 * self.processes))
+                    b = min(hi, b, self.cuts[bisect.bisect_right(self.cuts, a)])
+                lo = b
+            else:
+                b = hi
+                a = self.behind.get(b)
+                if a is None:
+                    if measured:
+                        left = self.sums[hi] - self.sums[lo]
+                        step = self.sums[hi] - max(MIN_PIECE_BYTES, left // (2 * self.processes))
+                        a = min(b - 1, bisect.bisect_right(self.sums, step, lo, hi) - 1)
+                    else:
+                        a = b - max(MIN_PIECE_FILES, (hi - lo) // (2 * self.processes))
+                    a = max(lo, a, self.cuts[bisect.bisect_left(self.cuts, b) - 1])
+                hi = a
+            self.ends[:16] = struct.pack("qq", lo, hi)
+        return a, self._slice(a, b)
+
+    def _slice(self, a: int, b: int) -> list[Chunk]:
+        out = []
+        i = bisect.bisect_right(self.starts, a) - 1
+        while i < len(self.chunks) and self.starts[i] < b:
+            c, s = self.chunks[i], self.starts[i]
+            lo, hi = max(a, s) - s, min(b, s + len(c.paths)) - s
+            if lo == 0 and hi == len(c.paths):
+                out.append(c)
+            else:  # part of a chunk that is not cached (the cacheable ones are never split)
+                out.append(Chunk(c.paths[lo:hi], position=c.position))
+            i += 1
+        return out
+
+
+_ALIGN = 64  # Arrow's buffer alignment
+
+
+class _Writer:
+    """Appends objects to a (memory) file, each a pickle whose buffers (the Arrow columns) are written apart, aligned,
+    so that :func:`_read_back` maps them instead of copying them. A child writes each piece as soon as it is parsed:
+    writing is spread over its work, and at the end only the last piece is left to write."""
+
+    def __init__(self, fd: int):
+        self.fd, self.at = fd, 0
+
+    def _write(self, data) -> None:
+        view = memoryview(data).cast("B")
+        self.at += view.nbytes
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def send(self, obj) -> None:
+        buffers: list[pickle.PickleBuffer] = []
+        head = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+        views = [b.raw() for b in buffers]
+        self._write(struct.pack("qq", len(head), len(views)) + struct.pack(f"{len(views)}q", *[v.nbytes for v in views])
+                    + head)
+        for v in views:
+            if -self.at % _ALIGN:
+                self._write(bytes(-self.at % _ALIGN))
+            if v.nbytes:
+                self._write(v)
+        del views, buffers
+
+
+def _read_back(fd: int) -> list:
+    """Everything a :class:`_Writer` wrote; the buffers stay in the mapping (no copy), which lives as long as they
+    do (the file's descriptor may be closed)."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return []
+    # a private mapping: no copy, yet writable (copy on write), as the frame's columns must be for the caller
+    view = memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_COPY))
+    out, at = [], 0
+    while at < size:
+        n_head, n_views = struct.unpack_from("qq", view, at)
+        sizes = struct.unpack_from(f"{n_views}q", view, at + 16)
+        at += 16 + 8 * n_views
+        head = view[at:at + n_head]
+        at += n_head
+        buffers = []
+        for n in sizes:
+            at += -at % _ALIGN
+            buffers.append(view[at:at + n])
+            at += n
+        out.append(pickle.loads(head, buffers=buffers))
+    return out
+
+
+def _child(pieces: _Pieces, out: int, done: int, measure: bool) -> None:
+    """In a forked child: parse pieces from the front until none is left, each written to ``out`` as it is done,
+    then (True, None) or (False, the exception) and a byte to ``done`` (the pipe's end tells the parent the child is
+    gone, if it died); never returns."""
+    code = 0
+    try:
+        writer = _Writer(out)
+        try:
+            if measure:
+                pieces.measure()
+            while (piece := pieces.take(front=True)) is not None:
+                result = parse_batch(piece[1])
+                writer.send((piece[0], sum(len(c.paths) for c in piece[1]), result))
+                del result
+            writer.send((True, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            code = 1
+            try:
+                writer.send((False, exc))
+            except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its text
+                writer.send((False, RuntimeError(traceback.format_exc())))
+        os.write(done, b"x")
+    except BaseException:  # noqa: BLE001 - the parent sees no byte and says so
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _memory_file() -> int:
+    try:
+        return os.memfd_create("trailtools-chunks", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        import tempfile
+        with tempfile.TemporaryFile() as f:
+            return os.dup(f.fileno())
+
+
+def _shared(chunks: list[Chunk], workers: int, progress, idle) -> list[ChunkResult]:
+    """Parse with ``workers - 1`` forked children and this process, each taking pieces as it goes (see _Pieces).
+
+    Each child writes its results to a memory file of its own as it goes, which this process maps once the child is
+    done: busy parsing, it never has to read from the children meanwhile (the children's files count for
+    ``progress`` then).
+    """
+    return_freed_memory()  # this process parses too: the blocks it frees go back at once
+    ctx = _context()
+    pieces = _Pieces(chunks, workers, ctx)
+    children: dict[int, tuple[int, int]] = {}  # pid -> (its memory file, the read end of its pipe)
+    results: list[tuple[int, int, ChunkResult]] = []  # (first file, files, result)
+    try:
+        gc.freeze()  # the children do not make copies of the parent's pages by collecting its objects
+        try:
+            for k in range(workers - 1):
+                out = _memory_file()
+                r, w = os.pipe()
+                try:
+                    pid = os.fork()
+                except OSError:
+                    for fd in (out, r, w):
+                        os.close(fd)
+                    raise
+                if pid == 0:  # pragma: no cover - the child (coverage does not follow os._exit)
+                    os.close(r)
+                    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                    _child(pieces, out, w, measure=k == 0)
+                os.close(w)
+                children[pid] = (out, r)
+        finally:
+            gc.unfreeze()
+        while (piece := pieces.take(front=False)) is not None:
+            files = sum(len(c.paths) for c in piece[1])
+            results.append((piece[0], files, parse_batch(piece[1])))
+            if progress:
+                progress(files)
+        if idle:  # the children may still be parsing their last pieces, then they exit
+            idle()
+        for pid in list(children):
+            out, r = children[pid]
+            finished = os.read(r, 1)
+            sent = []
+            if finished:
+                try:
+                    sent = _read_back(out)
+                except Exception:  # noqa: BLE001 - said below
+                    finished = b""
+            del children[pid]
+            os.close(out)
+            os.close(r)
+            _, status = os.waitpid(pid, 0)
+            if not finished or not sent:
+                raise RuntimeError(f"a worker process ended abruptly (wait status {status}) while parsing")
+            ok, error = sent.pop()
+            if not ok:
+                raise error
+            results.extend(sent)
+            if progress:
+                progress(sum(files for _, files, _ in sent))
+    finally:
+        for pid, fds in children.items():  # only after an error: stop and reap the others
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+            for fd in fds:
+                os.close(fd)
+    results.sort(key=lambda x: x[0])
+    return [r for _, _, r in results]

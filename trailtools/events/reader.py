@@ -1,0 +1,311 @@
+"""Read one file of CloudTrail into records, whatever container it came in.
+
+Accepted containers (checked by shape, not by file name):
+  * ``{"Records": [...]}``: the S3 delivery format (also CloudTrail Insights files);
+  * ``[...]``: a bare JSON array of records;
+  * JSON Lines: one record, or one ``{"Records": [...]}`` object, per line;
+  * LookupEvents output: ``{"Events": [{"CloudTrailEvent": "<record as a JSON string>", ...}]}`` (boto3, aws cli);
+  * a single record object.
+Gzip is recognized by its magic bytes. Digest files are recognized and not read as events. Anything else, and every
+record that cannot be used, becomes a counted reason, never an exception; a truncated file gives up the complete
+records it still holds.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from dataclasses import dataclass, field
+from operator import attrgetter
+
+import msgspec
+
+from trailtools.events.records import Envelope, Record, coerce
+
+try:  # Intel ISA-L gunzips 2-3x faster than zlib; same results.
+    from isal import igzip as _fast_gzip
+    from isal import isal_zlib as _fast_zlib
+except ImportError:  # pragma: no cover - isal is a declared dependency, this keeps the reader working without it
+    _fast_gzip = gzip
+    _fast_zlib = zlib
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_DECODE_ENVELOPE = msgspec.json.Decoder(Envelope)
+_DECODE_LIST = msgspec.json.Decoder(list[Record])
+_DECODE_ANY = msgspec.json.Decoder()
+
+DIGEST = "digest"
+NOT_CLOUDTRAIL = "other"
+
+
+@dataclass
+class FileResult:
+    """What one file gave: records with their positions in the file, and what could not be used."""
+
+    records: list[Record] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)       # position of each record in the file's own order
+    skipped: list[tuple[int | None, str]] = field(default_factory=list)  # (position or None for the file, reason)
+    positions: int = 0                                     # records seen (used or not)
+    kind: str | None = None                                # "digest" or "other" (valid JSON, not CloudTrail)
+    error: str | None = None                               # the file as a whole could not be used
+
+
+def decompress(data: bytes) -> tuple[bytes, str | None]:
+    """Gunzip when gzip; on a truncated or corrupt stream return what could be recovered and the reason."""
+    if not data.startswith(_GZIP_MAGIC):
+        return data, None
+    try:  # the common case, one complete gzip member, without the file-object machinery of igzip.decompress
+        d = _fast_zlib.decompressobj(31)
+        text = d.decompress(data)
+        if d.eof and not d.unused_data:
+            return text, None
+    except Exception:  # noqa: BLE001 - anything odd takes the full path below, which says what is wrong
+        pass
+    try:
+        return _fast_gzip.decompress(data), None
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            partial = d.decompress(data)
+        except zlib.error:
+            partial = b""
+        return partial, f"truncated or corrupt gzip ({exc})"
+
+
+def _looks_like_record(obj) -> bool:
+    return isinstance(obj, dict) and ("eventTime" in obj or ("eventName" in obj and "eventSource" in obj))
+
+
+def _describe_json(obj) -> str:
+    if isinstance(obj, dict):
+        keys = ", ".join(list(obj)[:5])
+        return f"a JSON object with keys {keys}" if keys else "an empty JSON object"
+    if isinstance(obj, list):
+        return f"a JSON array of {len(obj)} items, none a CloudTrail record"
+    return f"a JSON {type(obj).__name__}"
+
+
+def iter_raw(obj):
+    """Yield (raw record or None, reason or None) for every record position of a decoded file, in file order.
+
+    This walk defines the positions stored in the frame's ``_index`` column, so a row's raw record can be found again.
+    Returns a generator; a file that is not CloudTrail at all yields nothing (see :func:`container_kind`).
+    """
+    if isinstance(obj, list):
+        for item in obj:
+            yield item, None
+    elif isinstance(obj, dict):
+        if isinstance(obj.get("Records"), list):
+            yield from ((item, None) for item in obj["Records"])
+        elif isinstance(obj.get("Events"), list):
+            for n, entry in enumerate(obj["Events"]):
+                text = entry.get("CloudTrailEvent") if isinstance(entry, dict) else None
+                if not isinstance(text, str):
+                    yield None, f"LookupEvents entry {n} has no CloudTrailEvent string"
+                    continue
+                try:
+                    yield json.loads(text), None
+                except ValueError as exc:
+                    yield None, f"LookupEvents entry {n}: CloudTrailEvent is not valid JSON ({exc})"
+        elif _looks_like_record(obj):
+            yield obj, None
+
+
+def container_kind(obj) -> str | None:
+    """'events', 'digest', or None when the decoded JSON is not CloudTrail."""
+    if isinstance(obj, list):
+        if not obj or any(_looks_like_record(x) for x in obj):
+            return "events"
+        return None
+    if isinstance(obj, dict):
+        if isinstance(obj.get("Records"), list) or isinstance(obj.get("Events"), list) or _looks_like_record(obj):
+            return "events"
+        if "digestStartTime" in obj and "logFiles" in obj:
+            return DIGEST
+    return None
+
+
+def _split_lines(text: bytes) -> list[tuple[object, str | None]]:
+    """JSON Lines: each non-blank line decoded alone; (object or None, reason)."""
+    out = []
+    for n, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            out.append((_DECODE_ANY.decode(line), None))
+        except msgspec.DecodeError as exc:
+            out.append((None, f"line {n + 1} is not valid JSON ({exc})"))
+    return out
+
+
+def _salvage(text: bytes) -> list:
+    """Complete records at the start of a truncated ``{"Records":[...`` or ``[...`` document."""
+    s = text.decode("utf-8", "replace")
+    start = s.find("[")
+    if start < 0:
+        return []
+    dec = json.JSONDecoder()
+    pos, out = start + 1, []
+    while True:
+        while pos < len(s) and s[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            obj, pos = dec.raw_decode(s, pos)
+        except ValueError:
+            return out
+        out.append(obj)
+
+
+def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None, object | None, str | None]:
+    """Decode a whole document untyped: (JSON Lines items, or None), (the object, or None), (file-level problem)."""
+    try:
+        return None, _DECODE_ANY.decode(text), None
+    except msgspec.DecodeError as exc:
+        whole_error = str(exc)
+    try:  # raw control characters inside strings (seen in AWS's own examples) are tolerated, not fatal
+        return None, json.loads(text, strict=False), None
+    except (ValueError, RecursionError):
+        pass
+    if b"\n" in text.strip():
+        lines = _split_lines(text)
+        if any(reason is None for _, reason in lines):
+            return lines, None, None
+    return None, None, f"invalid JSON ({whole_error})"
+
+
+def _add(result: FileResult, pos: int, raw, reason: str | None) -> None:
+    result.positions += 1
+    if reason is not None:
+        result.skipped.append((pos, reason))
+        return
+    rec = coerce(raw)
+    if isinstance(rec, str):
+        result.skipped.append((pos, rec))
+    else:
+        result.records.append(rec)
+        result.indices.append(pos)
+
+
+def parse(data: bytes) -> FileResult:
+    """Parse the bytes of one file (gzip or not). Never raises."""
+    return parse_text(*decompress(data), empty=not data)
+
+
+def parse_text(text: bytes, gz_problem: str | None, *, empty: bool) -> FileResult:
+    """Parse a file's text as :func:`decompress` gave it (``empty``: the file had 0 bytes). Never raises."""
+    result = FileResult()
+    body = text.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not body:
+        result.error = gz_problem or ("empty file (0 bytes)" if empty else "empty file (only whitespace)")
+        return result
+    if gz_problem is None:
+        fast = _decode_fast(body)
+        if fast is not None:
+            _take_typed(result, fast)
+            return result
+    try:
+        _parse_untyped(body, result, truncated=gz_problem)
+    except RecursionError:
+        result.error = "JSON nested too deeply to be a CloudTrail file"
+    return result
+
+
+def _decode_fast(body: bytes) -> list[Record] | None:
+    """Typed decoding of the common containers, or None to take the lenient path."""
+    try:
+        if body[:1] == b"{":
+            records = _DECODE_ENVELOPE.decode(body).Records
+        elif body[:1] == b"[":
+            records = _DECODE_LIST.decode(body)
+        else:
+            return None
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if records and all(r.eventTime is None and r.eventName is None for r in records):
+        return None  # an array of something else: let the untyped path say what it is
+    return records
+
+
+_EVENT_TIME = attrgetter("eventTime")
+
+
+def _take_typed(result: FileResult, records: list[Record]) -> None:
+    if None not in map(_EVENT_TIME, records):  # the usual case: every record usable, no loop in Python
+        result.records = records
+        result.indices = list(range(len(records)))
+        result.positions = len(records)
+        return
+    for pos, rec in enumerate(records):
+        if rec.eventTime is None:
+            result.skipped.append((pos, "record has no eventTime"))
+        else:
+            result.records.append(rec)
+            result.indices.append(pos)
+    result.positions = len(records)
+
+
+def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> None:
+    lines, obj, problem = decode_document(body)
+    if lines is not None:
+        pos = 0
+        for item, reason in lines:
+            if reason is not None:
+                _add(result, pos, None, reason)
+                pos += 1
+                continue
+            kind = container_kind(item)
+            if kind != "events":
+                _add(result, pos, None, f"line is {_describe_json(item)}, not a CloudTrail record")
+                pos += 1
+                continue
+            for raw, why in iter_raw(item):
+                _add(result, pos, raw, why)
+                pos += 1
+        if truncated:
+            result.skipped.append((None, truncated))
+        return
+    if obj is None:
+        salvaged = _salvage(body)
+        if not any(_looks_like_record(x) for x in salvaged):
+            salvaged = []
+        for pos, raw in enumerate(salvaged):
+            _add(result, pos, raw, None)
+        reason = truncated or problem
+        if salvaged:
+            reason = f"{reason}; the file ends early: {len(salvaged)} complete records recovered before the break"
+        if result.records:
+            result.skipped.append((None, reason))
+        else:
+            result.error = reason
+        return
+    kind = container_kind(obj)
+    if kind == DIGEST:
+        result.kind = DIGEST
+        return
+    if kind is None:
+        result.kind = NOT_CLOUDTRAIL
+        result.error = f"not CloudTrail: {_describe_json(obj)}"
+        return
+    for pos, (raw, why) in enumerate(iter_raw(obj)):
+        _add(result, pos, raw, why)
+    if truncated:
+        result.skipped.append((None, truncated))
+
+
+def raw_records(data: bytes) -> list:
+    """Every record position of a file as decoded JSON (None where the position held no usable JSON)."""
+    text, _ = decompress(data)
+    body = text.lstrip(b"\xef\xbb\xbf \t\r\n")
+    lines, obj, _ = decode_document(body)
+    if lines is not None:
+        out = []
+        for item, reason in lines:
+            if reason is None and container_kind(item) == "events":
+                out.extend(raw for raw, _ in iter_raw(item))
+            else:
+                out.append(None)
+        return out
+    if obj is None:
+        salvaged = _salvage(body)
+        return salvaged if any(_looks_like_record(x) for x in salvaged) else []
+    return [raw for raw, _ in iter_raw(obj)]

@@ -1,0 +1,70 @@
+"""What every source returns: the events frame and its load statistics; and how chunk results become them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trailtools.events import frame as frame_mod
+from trailtools.events import reader
+from trailtools.events.chunk import ChunkResult
+from trailtools.events.query import Query
+from trailtools.events.stats import LoadStats
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load (not what): the cache, worker processes, and the progress bar (None: when stderr is a tty)."""
+
+    cache: bool = True
+    workers: int | None = None
+    progress: bool | None = None
+
+
+@dataclass
+class LoadResult:
+    """The events frame (one row per event, see docs/events-frame.md) and how it was loaded."""
+
+    frame: pd.DataFrame
+    stats: LoadStats
+
+    def raw(self, row: int | str) -> dict:
+        """The full original record of a row: by position in the frame, or by eventID."""
+        return raw_record(self.frame, row)
+
+
+def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadResult:
+    """Fold chunk results into the stats and build the frame (shared by every file-based source)."""
+    total = ChunkResult(table=None)
+    for r in results:
+        total.add_counts(r)
+    stats.files_read += total.files_read
+    stats.files_cached += total.files_cached
+    stats.bytes_read += total.bytes_read
+    stats.records_seen += total.records_seen
+    stats.digest_files += total.digest_files
+    stats.other_files += total.other_files
+    for path, reason in total.file_skips:
+        stats.add_skip(path, reason, counted=not reason.startswith("not CloudTrail"))
+    for path, pos, reason in total.record_skips:
+        stats.add_skip(path, reason, pos)
+    tables = [r.table for r in results]
+    for r in results:
+        r.table = None  # finish() owns the tables now, so that memory is freed as it goes
+    frame, stats.filtered_out, stats.duplicates_dropped = frame_mod.finish(tables, query)
+    stats.events = len(frame)
+    return LoadResult(frame, stats)
+
+
+def raw_record(frame: pd.DataFrame, row: int | str) -> dict:
+    """The original record behind a row of an events frame (by position, or by eventID), read from its file."""
+    if isinstance(row, str):
+        matches = frame.index[frame["eventID"] == row]
+        if len(matches) == 0:
+            raise KeyError(f"no event with eventID {row!r} in this frame")
+        record = frame.loc[matches[0]]
+    else:
+        record = frame.iloc[row]
+    with open(record["_file"], "rb") as fh:
+        raws = reader.raw_records(fh.read())
+    return raws[int(record["_index"])]

@@ -1,0 +1,319 @@
+"""Records -> an Arrow table of the events frame's columns (one table per chunk of files)."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from operator import attrgetter
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trailtools.events import derive
+from trailtools.events.records import FIELDS, Record, extract
+
+try:  # the native fast path (trailtools/events/_scan.c), built where a C compiler was available at install time
+    from trailtools.events import _scan
+except ImportError:  # pragma: no cover - the pure Python path gives the same tables
+    _scan = None
+
+TIME_TYPE = pa.timestamp("us", tz="UTC")
+_TYPES = {
+    "str": pa.string(),
+    "json": pa.string(),
+    "cat": pa.dictionary(pa.int32(), pa.string()),
+    "bool": pa.bool_(),
+    "time": TIME_TYPE,
+    "list": pa.list_(pa.string()),
+}
+_KIND = dict(FIELDS)
+#: The frame's columns in order: CloudTrail's fields with the derived ones beside what they come from.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    FIELDS[:5] + (("actor", "cat"),) + FIELDS[5:29]
+    + (("additionalEventData.MFAUsed", "cat"), ("additionalEventData.LoginTo", "str"),
+       ("responseElements.ConsoleLogin", "cat"))
+    + FIELDS[29:34] + (("instanceIds", "list"),) + FIELDS[34:]
+)
+#: The Arrow schema of every chunk: the frame's columns, then where each row came from (file and position).
+SCHEMA = pa.schema(
+    [pa.field(name, _TYPES[kind]) for name, kind in COLUMNS]
+    + [pa.field("_file", pa.dictionary(pa.int32(), pa.string())), pa.field("_index", pa.int32())]
+)
+#: A chunk's table as the workers and the cache hold it: sorted by eventTime (stable), with ``_row``, each row's
+#: place in the chunk's file order (the order duplicates and ties are resolved in); dropped from the frame.
+ROW = "_row"
+CHUNK_SCHEMA = SCHEMA.append(pa.field(ROW, pa.int32()))
+_ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _lenient_time(text: str) -> datetime | None:
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def _strict_times(texts: pa.Array) -> pa.Array:
+    """eventTime strings in CloudTrail's own form (``2026-10-08T19:38:05Z``) -> timestamps; null for other forms."""
+    return pc.strptime(texts, format=_ISO_FORMAT, unit="us", error_is_null=True).cast(TIME_TYPE)
+
+
+def parse_times(texts, fast: pa.Array | None = None) -> tuple[pa.Array, list[int]]:
+    """Timestamps (UTC, microseconds) for CloudTrail's eventTime strings (a sequence or an Arrow string array), and
+    the positions that could not be read.
+
+    ``fast``: timestamps already read from the strings in CloudTrail's own form (by the native scanner), null
+    elsewhere; the other forms are then read here as if ``fast`` had not been given.
+    """
+    arr = texts if isinstance(texts, pa.Array) else pa.array(texts, pa.string())
+    if fast is None or fast.null_count > arr.null_count:
+        fast = _strict_times(arr)
+    retry = pc.indices_nonzero(pc.and_(pc.is_null(fast), pc.is_valid(arr))).to_pylist()
+    if not retry:
+        return fast, []
+    values = fast.to_pylist()
+    failed = []
+    for i in retry:
+        values[i] = _lenient_time(arr[i].as_py())
+        if values[i] is None:
+            failed.append(i)
+    return pa.array(values, TIME_TYPE), failed
+
+
+def _json_text(raw) -> pa.Array:
+    """Raw JSON bytes (a sequence of bytes, or an Arrow binary array) -> text, with JSON null (or nothing) as a
+    missing value."""
+    arr = raw if isinstance(raw, pa.Array) else pa.array(raw, pa.binary())
+    try:
+        text = arr.cast(pa.string())
+    except pa.ArrowInvalid:  # bytes that are not UTF-8: keep what can be read
+        text = pa.array([b.decode("utf-8", "replace") for b in arr.to_pylist()], pa.string())
+    missing = pc.or_(pc.equal(text, "null"), pc.equal(text, ""))
+    return pc.if_else(missing, pa.scalar(None, pa.string()), text)
+
+
+_GETTERS = tuple(attrgetter(name) for name, _ in FIELDS)
+_PLAIN_TYPES = tuple(pa.binary() if kind == "json" else pa.bool_() if kind == "bool" else pa.string()
+                     for _, kind in FIELDS)
+_JSON_AT = frozenset(i for i, (_, kind) in enumerate(FIELDS) if kind == "json")
+_NAMES = tuple(name for name, _ in FIELDS)
+#: Where derive.instance_ids looks for instance IDs, in this order (the native scanner reads the same).
+ID_SOURCES = ("requestParameters", "responseElements", "resources", "serviceEventDetails")
+#: Set TRAILTOOLS_NATIVE=0 to use the pure Python paths only (same results; for comparisons): here and for counting
+#: pruned files (trailtools/sources/local.py).
+NATIVE_WANTED = os.environ.get("TRAILTOOLS_NATIVE", "1") != "0"
+NATIVE = _scan is not None and NATIVE_WANTED
+
+
+def _plain_columns(plain: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """Record fields as Arrow arrays ("json" ones as raw bytes) -> the frame's plain columns ("json" ones as text)."""
+    return {name: _json_text(plain[name]) if kind == "json" else plain[name] for name, kind in FIELDS}
+
+
+def _native_arrays(taken) -> tuple[int, list[pa.Array], pa.Array, pa.Array]:
+    """The native scanner's buffers -> (rows, one array per FIELDS entry, timestamps, instance IDs)."""
+    n, columns, (times, times_valid, time_nulls), (lists, id_offsets, ids) = taken
+    arrays = []
+    for (valid, nulls, data, offsets), (_, kind) in zip(columns, FIELDS):
+        if kind == "bool":
+            arrays.append(pa.BooleanArray.from_buffers(pa.bool_(), n, [pa.py_buffer(valid), pa.py_buffer(data)], nulls))
+        else:
+            arrays.append(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid), nulls))
+    stamps = pa.Array.from_buffers(TIME_TYPE, n, [pa.py_buffer(times_valid), pa.py_buffer(times)], time_nulls)
+    values = pa.StringArray.from_buffers(len(id_offsets) // 4 - 1, pa.py_buffer(id_offsets), pa.py_buffer(ids))
+    offsets = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(lists)])
+    return n, arrays, stamps, pa.ListArray.from_arrays(offsets, values)
+
+
+class Builder:
+    """Rows added file by file and turned into Arrow columns as they come.
+
+    Files in the common containers go to the native scanner (trailtools/events/_scan.c), which writes Arrow buffers with
+    no Python object per value; the others come as msgspec records (:meth:`add`). Reading fields out of msgspec
+    structs and converting Python strings to Arrow is memory-bound: done while the records just decoded are still
+    in the CPU cache, it costs about half of what it costs over a whole chunk of records (and the records are freed
+    as it goes, which lowers peak memory). Rows keep the order they were added in, whichever path read them.
+    :meth:`table` gives the same table as :func:`build` over all the records at once.
+    """
+
+    EXTRACT_ROWS = 48      # records decoded, then copied into the column lists
+    FLUSH_ROWS = 512       # rows in the column lists, then converted to Arrow
+    NATIVE_BYTES = 128 << 20  # bytes held by the native scanner, then turned into Arrow arrays
+
+    def __init__(self, native: bool | None = None):
+        self._pending: list[Record] = []
+        self._lists: list[list] = [[] for _ in FIELDS]
+        self._listed = 0
+        self._arrays: list[list[pa.Array]] = [[] for _ in FIELDS]
+        self._times: list[pa.Array] = []
+        self._ids: list[pa.Array] = []
+        use_native = NATIVE if native is None else native and _scan is not None
+        self._native = _scan.Scanner(_NAMES) if use_native else None
+        self.paths: list[str] = []        # files with at least one row, in order
+        self.counts: list[int] = []       # rows of each of them
+        self.indices: list[int] = []      # each row's position in its file
+        self.rows = 0
+
+    def _added(self, path: str, indices) -> None:
+        """Book one file's rows: ``indices``, their positions in the file."""
+        self.paths.append(path)
+        self.counts.append(len(indices))
+        self.indices.extend(indices)
+        self.rows += len(indices)
+
+    def add_text(self, text: bytes, path: str) -> int | None:
+        """Rows of one file's JSON text (decompressed) through the native scanner: how many (0 for a file with no
+        records), or None when the file must be read by :func:`trailtools.events.reader.parse` and :meth:`add`."""
+        if self._native is None:
+            return None
+        n = self._native.add(text)
+        if n < 0:
+            return None
+        if n:
+            self._flush_python()  # rows added before these come first
+            self._added(path, range(n))
+            if self._native.nbytes >= self.NATIVE_BYTES:
+                self._take_native()
+        return n
+
+    def add(self, records: list[Record], path: str, indices: list[int]) -> None:
+        if not records:
+            return
+        if self._native is not None and self._native.rows:
+            self._take_native()  # rows added before these come first
+        self._pending.extend(records)
+        self._added(path, indices)
+        if len(self._pending) >= self.EXTRACT_ROWS:
+            self._extract()
+
+    def _extract(self) -> None:
+        records, self._pending = self._pending, []
+        for values, get in zip(self._lists, _GETTERS):
+            values.extend(map(get, records))
+        self._listed += len(records)
+        if self._listed >= self.FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        lists, self._lists, self._listed = self._lists, [[] for _ in FIELDS], 0
+        piece = {}
+        for i, ((name, _), values, type_) in enumerate(zip(FIELDS, lists, _PLAIN_TYPES)):
+            if i in _JSON_AT:
+                values = list(map(bytes, values))
+            piece[name] = pa.array(values, type_)
+            lists[i] = None
+        piece = _plain_columns(piece)
+        for i, name in enumerate(_NAMES):
+            self._arrays[i].append(piece[name])
+        self._times.append(_strict_times(piece["eventTime"]))
+        self._ids.append(derive.instance_ids(*(piece[name] for name in ID_SOURCES)))
+
+    def _flush_python(self) -> None:
+        if self._pending:
+            self._extract()
+        if self._listed:
+            self._flush()
+
+    def _take_native(self) -> None:
+        if self._native is None or not self._native.rows:
+            return
+        _, arrays, times, ids = _native_arrays(self._native.take())
+        for parts, arr in zip(self._arrays, arrays):
+            parts.append(arr)
+        self._times.append(times)
+        self._ids.append(ids)
+
+    def table(self) -> tuple[pa.Table, list[tuple[int, str]]]:
+        """The chunk's table and, for rows whose eventTime cannot be parsed, (row number, reason): see :func:`build`."""
+        self._flush_python()
+        self._take_native()
+        if not self.rows:
+            return empty(), []
+        plain = {}
+        for i, (name, _) in enumerate(FIELDS):
+            parts, self._arrays[i] = self._arrays[i], None
+            plain[name] = _joined(parts)
+            del parts
+        times, self._times = _joined(self._times), None
+        ids, self._ids = _joined(self._ids), None
+        codes = np.repeat(np.arange(len(self.paths), dtype=np.int32), self.counts)
+        files = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(self.paths, pa.string()))
+        if len(set(self.paths)) != len(self.paths):  # the same file twice: one dictionary entry, as build() gives
+            files = files.cast(pa.string()).dictionary_encode()
+        return _assemble(plain, files, pa.array(self.indices, pa.int32()), times=times, ids=ids)
+
+    def file_of(self, row: int) -> str:
+        """The file a row (of the table before unreadable times were dropped) came from."""
+        return self.paths[int(np.searchsorted(np.cumsum(self.counts), row, side="right"))]
+
+
+def _joined(parts: list[pa.Array]) -> pa.Array:
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
+def build(records: list[Record], files: list[str], indices: list[int]) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """A table for records that came from ``files[i]`` at position ``indices[i]``.
+
+    Returns the table and, for rows whose eventTime cannot be parsed, (row number in the input, reason); those rows
+    are left out of the table.
+    """
+    raw = extract(records)
+    plain = _plain_columns({name: pa.array(raw[name], type_) for (name, _), type_ in zip(FIELDS, _PLAIN_TYPES)})
+    return _assemble(plain, pa.array(files, pa.string()).dictionary_encode(), pa.array(indices, pa.int32()))
+
+
+def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array, *, times: pa.Array | None = None,
+              ids: pa.Array | None = None) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The frame's columns from the plain columns (see :func:`_plain_columns`); ``times`` (see
+    :func:`parse_times`) and ``ids`` (the instanceIds column) when they were already read."""
+    times, failed = parse_times(plain["eventTime"], times)
+    cols: dict[str, pa.Array] = {"eventTime": times}
+    for name, _ in FIELDS[1:]:
+        cols[name] = plain[name]
+    cols["actor"] = derive.actor(cols["userIdentity.type"], cols["userIdentity.arn"], cols["userIdentity.userName"],
+                                 cols["userIdentity.principalId"], cols["userIdentity.accountId"],
+                                 cols["userIdentity.invokedBy"])
+    cols["additionalEventData.MFAUsed"] = derive.lifted(cols["additionalEventData"], "MFAUsed")
+    cols["additionalEventData.LoginTo"] = derive.lifted(cols["additionalEventData"], "LoginTo")
+    cols["responseElements.ConsoleLogin"] = derive.lifted(cols["responseElements"], "ConsoleLogin")
+    cols["instanceIds"] = ids if ids is not None else derive.instance_ids(*(cols[name] for name in ID_SOURCES))
+    cols["_file"] = files
+    cols["_index"] = indices
+    arrays = [cols[f.name].dictionary_encode() if pa.types.is_dictionary(f.type) and f.name != "_file"
+              else cols[f.name] for f in SCHEMA]
+    n = len(times)
+    table = pa.Table.from_arrays(arrays, schema=SCHEMA)
+    texts = plain["eventTime"]
+    reasons = [(i, f"unparseable eventTime {texts[i].as_py()[:40]!r}") for i in failed]
+    if failed:
+        mask = np.ones(n, dtype=bool)
+        mask[failed] = False
+        table = table.filter(pa.array(mask))
+    return table, reasons
+
+
+def sort_chunk(table: pa.Table) -> pa.Table:
+    """A chunk's table (:data:`SCHEMA`, file order) sorted by eventTime, stable, with its ``_row`` column.
+
+    Done in the workers, so that the parent's sort finds long runs already in order and rearranges them without
+    copying them (see :func:`trailtools.events.frame.finish`).
+    """
+    n = table.num_rows
+    times = table.column("eventTime").to_numpy().view("int64") if n else np.zeros(0, "int64")
+    rows = np.arange(n, dtype=np.int32)
+    if not bool(np.all(times[1:] >= times[:-1])):
+        order = np.argsort(times, kind="stable").astype(np.int32)
+        table = table.take(pa.array(order))
+        rows = order
+    return table.append_column(CHUNK_SCHEMA.field(ROW), pa.array(rows, pa.int32()))
+
+
+_EMPTY = CHUNK_SCHEMA.empty_table()
+
+
+def empty() -> pa.Table:
+    """A chunk's table with no rows (:data:`CHUNK_SCHEMA`; Arrow tables are immutable: one serves everyone)."""
+    return _EMPTY

@@ -1,0 +1,146 @@
+"""Local cost files or folders: CUR (legacy and 2.0) and FOCUS 1.x as CSV, ``.csv.gz`` or Parquet, and saved
+Cost Explorer responses (``aws ce get-cost-and-usage ... > x.json``, ``aws ce get-anomalies > y.json``).
+
+Which schema a table has is decided by its columns (:func:`cur.is_cur`, :func:`focus.is_focus`), not by its name.
+In a folder, line items (CUR, FOCUS) are the cost and saved Cost Explorer totals are not added on top (they would
+count the same spend twice); saved anomalies are always read. A file that cannot be read is skipped and listed
+with the reason; a source with nothing readable is one error sentence.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from trailtools.errors import SourceError
+from trailtools.evidence.cost import ce, cur, focus
+from trailtools.evidence.cost.frame import CostData, CostStats
+
+SUFFIXES = (".parquet", ".csv", ".csv.gz", ".json", ".json.gz")
+#: what a corrupt or foreign file raises: the file is skipped with the reason (:func:`_reason`)
+UNREADABLE = (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError)
+
+
+def _suffix(name: str) -> str | None:
+    lower = name.lower()
+    return next((s for s in sorted(SUFFIXES, key=len, reverse=True) if lower.endswith(s)), None)
+
+
+def _needed_parquet_columns(names: list[str]) -> list[str]:
+    wanted = {c for cands in cur.FIELDS.values() for c in cands} | {"line_item_availability_zone"}
+    wanted_focus = {c for cands in focus.FIELDS.values() for c in cands} | {"Tags", "ProviderName"}
+    return [n for n in names if cur.snake(n) in wanted or n in wanted_focus or n == "resource_tags"
+            or n.startswith(cur.LEGACY_TAG_PREFIXES)]
+
+
+def read_table(name: str, data) -> tuple[str, object]:
+    """One file (a path, or its bytes) -> ("cost", frame, kind) | ("ce", responses) | ("anomalies", responses).
+
+    Returns (kind, payload); raises ValueError with the reason when the file is not cost data."""
+    suffix = _suffix(name)
+    raw = data if isinstance(data, (bytes, bytearray)) else None
+    src = io.BytesIO(raw) if raw is not None else data
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(src)
+        cols = _needed_parquet_columns(pf.schema_arrow.names)
+        df = pf.read(columns=cols).to_pandas()
+    elif suffix in (".csv", ".csv.gz"):
+        df = pd.read_csv(src, dtype=str, keep_default_na=False,
+                         compression="gzip" if suffix == ".csv.gz" else None)
+    elif suffix in (".json", ".json.gz"):
+        blob = raw if raw is not None else Path(data).read_bytes()
+        if suffix == ".json.gz":
+            blob = gzip.decompress(blob)
+        doc = json.loads(blob)
+        if isinstance(doc, dict) and "ResultsByTime" in doc:
+            return "ce", doc
+        if isinstance(doc, dict) and "Anomalies" in doc:
+            return "anomalies", doc
+        raise ValueError("JSON that is neither a Cost Explorer get-cost-and-usage nor a get-anomalies response")
+    else:
+        raise ValueError("not a CSV, CSV.gz, Parquet or JSON file")
+    columns = list(df.columns)
+    if focus.is_focus(columns):
+        return "cost", (focus.transform_focus(df), "FOCUS 1.x")
+    if cur.is_cur(columns):
+        return "cost", (cur.transform_cur(df), cur.kind_of(columns))
+    raise ValueError(f"no CUR or FOCUS columns (has {', '.join(columns[:6])}{' ...' if len(columns) > 6 else ''})")
+
+
+def assemble(items, stats: CostStats, uri: str) -> CostData:
+    """Files read (name, (kind, payload)) -> CostData; line items win over saved Cost Explorer totals."""
+    frames, kinds, ce_resp, anomalies, inputs = [], set(), [], [], []
+    for name, (kind, payload) in items:
+        inputs.append(name)
+        if kind == "cost":
+            frames.append(payload[0])
+            kinds.add(payload[1])
+        elif kind == "ce":
+            ce_resp.append((name, payload))
+        else:
+            anomalies.append(payload)
+    notes = []
+    if frames:
+        frame = pd.concat(frames, ignore_index=True)
+        gran = "HOURLY" if len(frame) and ((frame["usage_end"] - frame["usage_start"]).dropna()
+                                           <= pd.Timedelta(hours=1)).mean() > 0.5 else "DAILY"
+        for name, _ in ce_resp:
+            inputs.remove(name)
+            stats.skipped.append({"path": name, "reason": "saved Cost Explorer totals not added: the line items "
+                                                          "in the same source already count this spend"})
+    elif ce_resp:
+        # several saved groupings of the same spend (by service, by region ...) would count it once per file:
+        # use the first grouping; list the others
+        first = ce_resp[0]
+        frame = ce.transform_cost_and_usage(first[1])
+        for name, _ in ce_resp[1:]:
+            inputs.remove(name)
+            stats.skipped.append({"path": name, "reason": f"another grouping of the same spend as {first[0]}"})
+        kinds.add("Cost Explorer (saved)")
+        gran = "DAILY"
+    else:
+        raise SourceError(f"No cost data in {uri}: give a CUR (legacy or 2.0) or FOCUS export as CSV, .csv.gz "
+                          "or Parquet, or saved `aws ce get-cost-and-usage` output"
+                          + (f" ({len(stats.skipped)} files skipped: {stats.skipped[0]['reason']})."
+                             if stats.skipped else "."))
+    stats.rows = len(frame)
+    data = CostData(frame, stats, granularity=gran, kind=" + ".join(sorted(kinds)), inputs=inputs, notes=notes)
+    if anomalies:
+        data.anomalies = ce.transform_anomalies(anomalies)
+    return data
+
+
+def read_local(uri: str, q=None) -> CostData:
+    path = Path(uri).expanduser()
+    if not path.exists():
+        raise SourceError(f"Cost source not found: {uri}: give a CUR or FOCUS file or folder, an s3:// URI, "
+                          "ce:// for Cost Explorer, or demo.")
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stats = CostStats(source=uri)
+    items = []
+    for f in files:
+        if _suffix(f.name) is None or f.name.lower().endswith("manifest.json"):
+            if path.is_file() or _suffix(f.name) is not None:
+                stats.skipped.append({"path": str(f), "reason": "a manifest or not a cost file"})
+            continue
+        try:
+            items.append((str(f), read_table(f.name, f)))
+            stats.files_read += 1
+        except UNREADABLE as exc:
+            stats.skipped.append({"path": str(f), "reason": _reason(exc)})
+        except Exception as exc:  # pyarrow's errors (ArrowInvalid ...) are corrupt files too
+            if type(exc).__module__.startswith("pyarrow"):
+                stats.skipped.append({"path": str(f), "reason": _reason(exc)})
+            else:
+                raise
+    return assemble(items, stats, uri)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"unreadable ({type(exc).__name__}: {text[:200]})"

@@ -1,0 +1,270 @@
+"""API sign-ins: how credentials other than a console password were used. Pure functions, events frame in, findings
+out; the rules and thresholds are in docs/login.md.
+
+- :func:`key_new_addresses`: a long-term access key (``AKIA...``) used in the window from an address it never used
+  in the baseline (per key, against the key's own history).
+- :func:`key_follow_ups`: what a long-term access key did in the window, by the same follow-up rules as a console
+  session (persistence, privilege escalation, defense evasion, AccessDenied storms).
+- :func:`credential_chains`: ``GetSessionToken`` / ``GetFederationToken`` / ``AssumeRole`` calls by a person's
+  credentials whose issued temporary credentials (``responseElements.credentials.accessKeyId``) were then used,
+  followed through further STS calls (role chaining) to everything they did.
+- :func:`instance_credentials_outside`: an EC2 instance role's credentials (the role session is named after the
+  instance, ``i-...``) used from an address outside the instance: one the ASN database places outside AWS, or one
+  that people (IAM users, root, SSO, federated users) use while the instance role never did before the window.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from trailtools.findings.model import EvidenceRef, Finding, iso_time
+from trailtools.evidence.geoip import GeoIP, public_ip
+from trailtools.investigations.login.analysis import CHAIN_DEPTH, REMEDIATION, STS_ISSUERS, _join, _phrase, _ref, _s, classify_follow_ups, issued_key, network, severity_for
+
+MITRE_KEYS = "T1078.004"            # Valid Accounts: Cloud Accounts
+MITRE_TOKENS = "T1550.001"          # Use Alternate Authentication Material: Application Access Token
+MITRE_INSTANCE = "T1552.005"        # Unsecured Credentials: Cloud Instance Metadata API
+LONG_TERM_KEY = re.compile(r"^AKIA[0-9A-Z]{12,}$")
+INSTANCE_SESSION = re.compile(r"^i-(?:[0-9a-fA-F]{17}|[0-9a-fA-F]{8})$")
+PEOPLE_TYPES = ("IAMUser", "Root", "FederatedUser")
+ISSUER_COLUMNS = ["eventTime", "eventName", "errorCode", "responseElements", "eventID", "actor", "sourceIPAddress",
+                  "userIdentity.type", "userIdentity.arn", "userIdentity.accessKeyId"]
+#: base score of a chain by the call that started it (GetFederationToken outlives deleting the caller's key)
+CHAIN_SCORE = {"GetFederationToken": 4, "GetSessionToken": 1, "AssumeRole": 1}
+CHAIN_DEEP = 2                      # this many STS steps or more (role chaining): +2
+MAX_EVIDENCE = 50
+REMEDY_KEY = ("Ask the key's owner whether the calls were theirs; if not, deactivate the key (UpdateAccessKey "
+              "Inactive), create a new one for the owner, and review what the key did.")
+REMEDY_CHAIN = ("Check that the temporary credentials were expected; if not, revoke them (for a role: Revoke active "
+                "sessions; for a federation token: deny the federated user with a policy on the issuing user) and "
+                "rotate the issuing key.")
+REMEDY_INSTANCE = ("Revoke the role's active sessions, find how the credentials left the instance (an SSM command, "
+                   "SSRF to the metadata service, a compromised host), require IMDSv2, and review what they did.")
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name].astype(object)
+
+
+def _public(addresses: pd.Series) -> pd.Series:
+    """Which addresses are public IP literals (computed once per distinct address: a trail has few)."""
+    known = {a: public_ip(a) is not None for a in pd.unique(addresses)}
+    return addresses.map(known).astype(bool)
+
+
+def _window(events: pd.DataFrame, start, end) -> pd.Series:
+    return (events["eventTime"] >= start) & (events["eventTime"] < end)
+
+
+def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None) -> list[Finding]:
+    """Long-term access keys used in [start, end) from an address the key did not use before ``start``.
+
+    Only keys with calls before ``start`` are judged; calls AWS services make on the key's behalf (a host name as
+    the source) do not count. Severity: low for a new address in a known /24, medium in a new /24 (or a new network
+    owner), high from a new country (with a GeoIP database)."""
+    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
+    ip = _col(events, "sourceIPAddress")
+    usable = key.str.match(LONG_TERM_KEY.pattern) & _public(ip)
+    rows = events[usable]
+    if rows.empty:
+        return []
+    before = rows[rows["eventTime"] < start]
+    history = {k: set(g) for k, g in _col(before, "sourceIPAddress").groupby(_col(before, "userIdentity.accessKeyId"),
+                                                                            sort=False)}
+    out = []
+    win = rows[_window(rows, start, end)]
+    for (k, addr), grp in win.groupby([_col(win, "userIdentity.accessKeyId"), _col(win, "sourceIPAddress")],
+                                      sort=True):
+        known = history.get(k)
+        if not known or addr in known:
+            continue
+        recs = grp.to_dict("records")
+        who = _s(recs[0].get("actor")) or k
+        nets = {network(str(a)) for a in known}
+        why, score = [], 1
+        if network(str(addr)) not in nets:
+            why.append("a new /24 network")
+            score = 2
+        place = ""
+        if geo is not None:
+            here, seen = geo.locate(addr), [geo.locate(a) for a in known]
+            place = f" ({here.place})" if here.place else ""
+            countries = {s.country for s in seen if s.country}
+            if here.country and countries and here.country not in countries:
+                why.append(f"a new country ({here.country})")
+                score = 4
+            elif here.asn and here.asn not in {s.asn for s in seen if s.asn} and any(s.asn for s in seen):
+                why.append(f"a new network owner (AS{here.asn} {here.org or ''})".strip())
+                score = max(score, 2)
+        out.append(Finding(
+            "login.key-new-address", severity_for(score) if score > 1 else "low",
+            f"Access key {k} of {who} used from a new address {addr}{place}",
+            f"{len(recs)} call{'s' if len(recs) > 1 else ''} with access key {k} ({who}) from {addr} between "
+            f"{iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}; before the window the key was "
+            f"used only from {', '.join(sorted(map(str, known))[:5])}{' ...' if len(known) > 5 else ''}"
+            + (f": {' and '.join(why)}." if why else "."),
+            _s(recs[0].get("userIdentity.arn")) or who, tuple(_ref(r) for r in recs[:MAX_EVIDENCE]), REMEDY_KEY,
+            extra={"mitre": MITRE_KEYS, "principal": who, "access_key": k, "score": score, "calls": len(recs)}))
+    return out
+
+
+def key_follow_ups(events: pd.DataFrame, start, end) -> list[Finding]:
+    """Long-term access keys whose calls in [start, end) match a follow-up rule other than discovery: one finding per
+    key, as severe as its most severe rule, scored by the rules' weights (the same tables as a console session)."""
+    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
+    rows = events[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end)]
+    out = []
+    for k, grp in rows.groupby(_col(rows, "userIdentity.accessKeyId"), sort=True):
+        ups = [u for u in classify_follow_ups(grp) if u.category != "discovery"]
+        if not ups:
+            continue
+        recs = [r for u in ups for r in u.rows]
+        recs.sort(key=lambda r: r["eventTime"])
+        first = grp.iloc[0].to_dict()
+        who = _s(first.get("actor")) or k
+        score = sum(u.weight for u in ups)
+        worst = min((u.severity for u in ups), key=("critical", "high", "medium", "low", "info").index)
+        did = list(dict.fromkeys(_phrase(r) for u in ups if u.category != "access-denied" for r in u.rows)) + [
+            u.what for u in ups if u.category == "access-denied"]
+        out.append(Finding(
+            "login.key-activity", worst, f"Access key {k} of {who} " + _join(did),
+            f"With access key {k} ({who}, from {', '.join(sorted({str(r.get('sourceIPAddress')) for r in recs})[:3])})"
+            f" between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
+            + "; ".join(f"{u.category}/{u.mitre} (+{u.weight}): {len(u.rows)} call{'s' if len(u.rows) > 1 else ''}"
+                        for u in ups) + f". Score {score}.",
+            _s(first.get("userIdentity.arn")) or who, tuple(_ref(r) for r in recs[:MAX_EVIDENCE]),
+            REMEDIATION["follow-up"],
+            extra={"mitre": ups[0].mitre, "principal": who, "access_key": k, "score": score,
+                   "techniques": sorted({u.mitre for u in ups}), "follow_ups": [u.category for u in ups]}))
+    return out
+
+
+def _chain(events: pd.DataFrame, first: dict, keyed: dict) -> tuple[list[dict], list[dict]]:
+    """The STS steps from ``first`` on and every call made with the credentials they issued (keyed: accessKeyId ->
+    its rows), following at most CHAIN_DEPTH steps."""
+    steps, uses, todo = [first], [], [first]
+    for _ in range(CHAIN_DEPTH):
+        nxt = []
+        for step in todo:
+            rows = keyed.get(issued_key(step))
+            if rows is None:
+                continue
+            rows = rows[rows["eventTime"] >= step["eventTime"]].to_dict("records")
+            uses.extend(rows)
+            nxt.extend(r for r in rows if issued_key(r))
+        steps.extend(nxt)
+        todo = nxt
+        if not todo:
+            break
+    uses.sort(key=lambda r: r["eventTime"])
+    return steps, uses
+
+
+def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
+    """STS calls in [start, end) by a person's credentials (IAM user, root, federated user, or temporary
+    credentials a person got) whose issued credentials were used afterwards: one finding per chain, with
+    everything the issued credentials did as evidence."""
+    names = _col(events, "eventName")
+    issuers = events.loc[names.isin(STS_ISSUERS) & _col(events, "errorCode").isna(), ISSUER_COLUMNS]
+    issued = {k: r for r in issuers.to_dict("records") if (k := issued_key(r))}
+    if not issued:
+        return []
+    key_col = _col(events, "userIdentity.accessKeyId")
+    used = events[key_col.isin(list(issued))]
+    keyed = {k: g for k, g in used.groupby(_col(used, "userIdentity.accessKeyId"), sort=False)}
+    out = []
+    mine = _window(issuers, start, end) & _col(issuers, "userIdentity.type").isin(PEOPLE_TYPES)
+    for r in issuers[mine].to_dict("records"):
+        if _s(r.get("userIdentity.accessKeyId")) in issued:        # part of a chain that starts earlier
+            continue
+        steps, uses = _chain(events, r, keyed)
+        if not uses:
+            continue
+        who = _s(r.get("actor")) or str(r.get("userIdentity.arn"))
+        as_whom = list(dict.fromkeys(str(u.get("actor")) for u in uses))
+        ups = classify_follow_ups(pd.DataFrame(uses))
+        score = CHAIN_SCORE.get(r["eventName"], 1) + (2 if len(steps) >= CHAIN_DEEP else 0) + sum(
+            u.weight for u in ups)
+        elsewhere = sorted({str(u.get("sourceIPAddress")) for u in uses} - {str(r.get("sourceIPAddress"))})
+        score += 1 if elsewhere else 0
+        path = " -> ".join(s["eventName"] for s in steps)
+        out.append(Finding(
+            "login.credential-chain", severity_for(score) if score >= 2 else "low",
+            f"{who} got temporary credentials ({path}) that then made {len(uses)} call{'s' if len(uses) > 1 else ''}"
+            f" as {', '.join(as_whom[:3])}",
+            f"At {iso_time(r['eventTime'])} {who} called {r['eventName']} from {r.get('sourceIPAddress')} and got "
+            f"access key {issued_key(r)}; {len(steps)} STS step{'s' if len(steps) > 1 else ''} ({path}); the "
+            f"credentials were used from {iso_time(uses[0]['eventTime'])} to {iso_time(uses[-1]['eventTime'])}: "
+            + ", ".join(f"{n} x{c}" for n, c in pd.Series([u["eventName"] for u in uses]).value_counts()
+                        .head(8).items())
+            + (f"; from other addresses: {', '.join(elsewhere[:5])}" if elsewhere else "")
+            + (f"; follow-ups: {', '.join(u.category for u in ups)}" if ups else "") + f". Score {score}.",
+            _s(r.get("userIdentity.arn")) or who,
+            tuple(_ref(s, f"{s['eventName']} issued {issued_key(s)}") for s in steps)
+            + tuple(_ref(u) for u in uses[:MAX_EVIDENCE]), REMEDY_CHAIN,
+            extra={"mitre": MITRE_TOKENS, "principal": who, "score": score,
+                   "issued_keys": [issued_key(s) for s in steps],
+                   "used_as": as_whom, "follow_ups": [u.category for u in ups]}))
+    return out
+
+
+def _people_addresses(events: pd.DataFrame) -> dict[str, set]:
+    """Address -> the people (IAM users, root, federated users, SSO sessions) whose calls came from it."""
+    typ, arn = _col(events, "userIdentity.type"), _col(events, "userIdentity.arn").fillna("").astype(str)
+    people = events[typ.isin(PEOPLE_TYPES) | arn.str.contains("/AWSReservedSSO_", regex=False)]
+    out: dict[str, set] = {}
+    for addr, who in zip(_col(people, "sourceIPAddress"), _col(people, "actor")):
+        if public_ip(addr):
+            out.setdefault(str(addr), set()).add(str(who))
+    return out
+
+
+def instance_credentials_outside(events: pd.DataFrame, start, end, geo: GeoIP | None = None) -> list[Finding]:
+    """An instance role's credentials used in [start, end) from outside the instance: from an address the ASN
+    database places outside AWS, or from an address people use that the instance's session never used before
+    ``start``. One finding per role session and address."""
+    arn = _col(events, "userIdentity.arn").fillna("").astype(str)
+    session = arn.str.rsplit("/", n=1).str[-1]
+    inst = events[(_col(events, "userIdentity.type") == "AssumedRole") & session.str.match(INSTANCE_SESSION.pattern)
+                  & _public(_col(events, "sourceIPAddress"))]
+    if inst.empty:
+        return []
+    people = _people_addresses(events)
+    own = {(a, ip) for a, ip in zip(_col(inst[inst["eventTime"] < start], "actor"),
+                                    _col(inst[inst["eventTime"] < start], "sourceIPAddress"))}
+    win = inst[_window(inst, start, end)]
+    out = []
+    for (who, addr), grp in win.groupby([_col(win, "actor"), _col(win, "sourceIPAddress")], sort=True):
+        aws = geo.is_aws(addr) if geo is not None else None
+        if aws:
+            continue
+        shared = sorted(people.get(str(addr), set())) if (who, addr) not in own else []
+        if aws is None and not shared:
+            continue
+        recs = grp.to_dict("records")
+        role, instance = str(who).rsplit("/", 1)
+        why = []
+        if aws is False:
+            loc = geo.locate(addr)
+            why.append(f"the address belongs to AS{loc.asn} {loc.org or ''}".strip() + ", not AWS")
+        if shared:
+            why.append(f"{', '.join(shared[:3])} also call{'s' if len(shared) == 1 else ''} AWS from it")
+        ups = classify_follow_ups(grp)
+        score = 7 + sum(u.weight for u in ups)
+        out.append(Finding(
+            "login.instance-credentials-outside", severity_for(score),
+            f"Credentials of instance {instance} (role {role}) used from {addr}, outside the instance",
+            f"{len(recs)} call{'s' if len(recs) > 1 else ''} with the instance role's session {who} from {addr} "
+            f"between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
+            + ", ".join(f"{n} x{c}" for n, c in _col(grp, "eventName").value_counts().head(8).items())
+            + f". Outside the instance because {' and '.join(why)}.",
+            _s(recs[0].get("userIdentity.sessionContext.sessionIssuer.arn")) or str(recs[0].get("userIdentity.arn")),
+            tuple(_ref(r) for r in recs[:MAX_EVIDENCE]) + tuple(
+                EvidenceRef("cloudtrail", str(r["eventID"]), iso_time(r["eventTime"]), f"{r['actor']} from {addr}")
+                for r in events[(_col(events, "sourceIPAddress") == addr)
+                                & _col(events, "actor").isin(shared)].head(3).to_dict("records")),
+            REMEDY_INSTANCE,
+            extra={"mitre": MITRE_INSTANCE, "principal": str(who), "instance": instance, "score": score,
+                   "shared_with": shared, "outside_aws": aws is False}))
+    return out

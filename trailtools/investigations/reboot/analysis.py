@@ -1,0 +1,373 @@
+"""Why did this instance restart? The pure analysis: evidence in, verdict and findings out (no I/O).
+
+The evidence about one instance (CloudTrail calls, AWS Health, EC2 scheduled events, status-check failures, guest
+logs) is gathered by :mod:`trailtools.instance_evidence`; this module finds the restart and judges its cause:
+
+- ``api-call``: a person or role called the EC2 API (RebootInstances, StopInstances + StartInstances, ...);
+- ``automation``: a stop/start by automation or an AWS service (Auto Scaling, Spot, SSM, a Lambda function);
+- ``aws-maintenance``: AWS scheduled maintenance (a Health scheduled change, a completed EC2 scheduled event);
+- ``aws-host-failure``: a failure of the AWS host, with or without auto-recovery (Health issue, failed system
+  status checks, an unclean boot with no API call);
+- ``guest``: a reboot from inside the guest OS (a clean shutdown, often a ``sudo reboot`` in the auth log);
+- ``undetermined``: nothing found explains it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from trailtools.findings.model import EvidenceRef, Finding, iso_time
+
+CAUSES = {
+    "api-call": "a person or role called the EC2 API",
+    "automation": "automation or an AWS service stopped and started it",
+    "aws-maintenance": "AWS scheduled maintenance",
+    "aws-host-failure": "a failure of the AWS host",
+    "guest": "a reboot from inside the guest operating system",
+    "undetermined": "undetermined",
+}
+#: CloudTrail events that restart, stop or end an instance.
+RESTART_CALLS = ("RebootInstances", "StopInstances", "StartInstances", "TerminateInstances", "BidEvictedEvent")
+#: Calls that do not restart by themselves but explain one (shown as context).
+CONTEXT_CALLS = ("ModifyInstanceAttribute", "SendCommand", "StartSession", "TerminateInstanceInAutoScalingGroup",
+                 "SetInstanceHealth", "CreateReplaceRootVolumeTask", "ModifyInstanceMaintenanceOptions",
+                 "ModifyInstanceEventStartTime", "RunInstances")
+#: Health event codes that mean planned work on the host.
+MAINTENANCE_WORDS = ("MAINTENANCE", "RETIREMENT", "REBOOT", "STOP_SCHEDULED", "SCHEDULED")
+#: Health event codes that mean the host failed.
+FAILURE_WORDS = ("AUTO_RECOVERY", "HARDWARE", "DEGRADED", "OPERATIONAL_ISSUE", "HOST", "LOST", "ISSUE")
+SCHEDULED_RESTART_CODES = ("system-reboot", "instance-reboot", "system-maintenance", "instance-stop",
+                           "instance-retirement")
+#: How far before a boot a restart-causing call (or AWS event) is taken as its cause.
+CALL_LEAD = pd.Timedelta(minutes=30)
+EVENT_SLACK = pd.Timedelta(hours=2)
+LANES = ("API calls", "AWS Health", "Scheduled events", "Status checks", "Guest OS")
+
+
+@dataclass
+class SourceStatus:
+    """Whether a kind of evidence could be consulted: 'consulted', 'empty' (consulted, nothing there) or
+    'unavailable' (with the reason in plain words)."""
+
+    name: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class InstanceEvidence:
+    """Everything known about one instance in a window; frames may be empty, never None."""
+
+    instance: str
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    source: str = ""
+    calls: pd.DataFrame = field(default_factory=pd.DataFrame)            # events frame rows touching it
+    health: pd.DataFrame = field(default_factory=pd.DataFrame)           # arn, eventTypeCode, eventTypeCategory,
+                                                                         # startTime, endTime, statusCode, ...
+    scheduled: pd.DataFrame = field(default_factory=pd.DataFrame)        # code, description, notBefore, notAfter,
+                                                                         # completed, canceled, eventId
+    status_failures: pd.DataFrame = field(default_factory=pd.DataFrame)  # metric, start, end, datapoints
+    guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
+    guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
+    sources: list[SourceStatus] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)                      # provenance: every file the evidence
+    load_stats: dict | None = None                                       # came from; the trail's load stats
+
+
+@dataclass
+class Verdict:
+    instance: str
+    cause: str
+    summary: str
+    confidence: str                     # "high", "medium", "low"
+    restart: pd.Timestamp | None
+    actor: str | None = None
+    how: str | None = None
+    where: str | None = None
+    evidence: list[EvidenceRef] = field(default_factory=list)
+    would_change: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "instance": self.instance, "cause": self.cause, "cause_text": CAUSES[self.cause],
+            "summary": self.summary, "confidence": self.confidence,
+            "restart": iso_time(self.restart), "actor": self.actor, "how": self.how, "where": self.where,
+            "evidence": [e.__dict__ for e in self.evidence], "would_change": self.would_change,
+        }
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and arrays are values, not missing
+        return False
+
+
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    """Records with every missing value (NaN, NaT, NA) as None."""
+    if frame is None or frame.empty:
+        return []
+    return [{k: None if _missing(v) else v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+# ---- how a call was made, and by whom ---------------------------------------------------------------------------
+
+def how_called(call: dict) -> str:
+    """Console, CLI, an SDK, a Lambda function, an AWS service ... from userAgent, invokedBy and the identity."""
+    ua = str(call.get("userAgent") or "")
+    invoked = call.get("userIdentity.invokedBy")
+    if call.get("userIdentity.type") == "AWSService" or (isinstance(invoked, str) and invoked):
+        return f"AWS service ({invoked or call.get('actor')})"
+    if str(call.get("sessionCredentialFromConsole")) == "true" or ua.startswith("Mozilla/") or "console." in ua:
+        return "AWS console"
+    if "exec-env/AWS_Lambda" in ua:
+        return "Lambda function (SDK)"
+    if ua.startswith("aws-cli/"):
+        return "AWS CLI"
+    if "terraform" in ua.lower():
+        return "Terraform"
+    if ua.split("/")[0].lower() in ("boto3", "botocore") or ua.startswith("aws-sdk-"):
+        return f"SDK ({ua.split(' ')[0]})"
+    return f"API ({ua[:60]})" if ua else "API"
+
+
+def is_automation(call: dict, how: str) -> bool:
+    """A service, a function or a scheduler rather than a person (or a person's role session)."""
+    if how.startswith("AWS service") or how == "Lambda function (SDK)":
+        return True
+    if call.get("eventName") == "BidEvictedEvent":
+        return True
+    issuer = str(call.get("userIdentity.sessionContext.sessionIssuer.userName") or "")
+    return issuer.startswith("AWSServiceRoleFor")
+
+
+def _call_ref(call: dict) -> EvidenceRef:
+    who = call.get("actor") or "?"
+    return EvidenceRef("cloudtrail", str(call.get("eventID")), iso_time(call.get("eventTime")),
+                       f"{call.get('eventName')} by {who} from {call.get('sourceIPAddress')}")
+
+
+# ---- the restart --------------------------------------------------------------------------------------------------
+
+def restart_times(ev: InstanceEvidence) -> list[pd.Timestamp]:
+    """Every restart the evidence shows, oldest first: guest boots; else reboot/start calls; else AWS events."""
+    boots = [pd.Timestamp(t) for t in ev.guest_boots.get("time", pd.Series(dtype=object)) if pd.notna(t)]
+    if boots:
+        return sorted(boots)
+    times = [c["eventTime"] for c in _rows(ev.calls) if c.get("eventName") in ("RebootInstances", "StartInstances")
+             and not c.get("errorCode")]
+    if times:
+        return sorted(times)
+    for h in _rows(ev.health):  # only what has happened: not an upcoming scheduled change
+        if h.get("statusCode") != "upcoming":
+            times.append(h.get("endTime") or h.get("startTime"))
+    for s in _rows(ev.scheduled):
+        if s.get("completed"):
+            times.append(s.get("notBefore"))
+    for f in _rows(ev.status_failures):
+        times.append(f.get("end"))
+    return sorted(pd.Timestamp(t) for t in times if t is not None and t <= ev.window[1])
+
+
+def _near(t, restart, before, after) -> bool:
+    return t is not None and pd.notna(t) and restart - before <= t <= restart + after
+
+
+def _boot_at(ev: InstanceEvidence, restart) -> dict | None:
+    for b in _rows(ev.guest_boots):
+        if pd.notna(b.get("time")) and abs(pd.Timestamp(b["time"]) - restart) <= pd.Timedelta(minutes=1):
+            return b
+    return None
+
+
+def _guest_ref(row: dict, summary: str) -> EvidenceRef:
+    return EvidenceRef("guest-log", f"{row.get('file')}:{row.get('line')}", iso_time(row.get("time")), summary)
+
+
+def _consulted(ev: InstanceEvidence, name: str) -> bool:
+    return any(s.name == name and s.status != "unavailable" for s in ev.sources)
+
+
+def analyze(ev: InstanceEvidence) -> Verdict:
+    """The verdict for the last restart in the window (see the module docstring for the causes)."""
+    restarts = [t for t in restart_times(ev) if ev.window[0] <= t <= ev.window[1]] or restart_times(ev)
+    calls = [c for c in _rows(ev.calls) if c.get("eventName") in RESTART_CALLS and not c.get("errorCode")]
+    if not restarts and not calls:
+        anything = any(not f.empty for f in (ev.calls, ev.health, ev.scheduled, ev.status_failures, ev.guest_events))
+        what = "no restart" if anything else "no evidence"
+        return Verdict(ev.instance, "undetermined",
+                       f"No restart found: {what} for {ev.instance} between {iso_time(ev.window[0])} and "
+                       f"{iso_time(ev.window[1])} in {ev.source or 'the source'}.", "low", None,
+                       would_change=_missing_sources(ev) or "A wider window, or another source.")
+    restart = restarts[-1] if restarts else calls[-1]["eventTime"]
+    boot = _boot_at(ev, restart)
+    boot_ref = [_guest_ref(boot, "boot" + ("" if boot.get("clean") is not False else " without a clean shutdown"))
+                ] if boot else []
+
+    # 1. an API call just before the restart
+    near_calls = [c for c in calls if _near(c["eventTime"], restart, CALL_LEAD, pd.Timedelta(minutes=2))]
+    if near_calls:
+        call = near_calls[-1]
+        how = how_called(call)
+        stop = [c for c in near_calls if c.get("eventName") == "StopInstances"]
+        chain = [_call_ref(c) for c in near_calls] + boot_ref
+        cause = "automation" if is_automation(call, how) else "api-call"
+        confidence = "high" if boot or stop or len(near_calls) > 1 or call["eventName"] == "RebootInstances" \
+            else "medium"
+        verb = {"RebootInstances": "rebooted", "StartInstances": "stopped and started" if stop else "started",
+                "StopInstances": "stopped", "TerminateInstances": "terminated",
+                "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
+        return Verdict(ev.instance, cause,
+                       f"{ev.instance} was {verb} by {call.get('actor')} through {how} from "
+                       f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
+                       confidence, pd.Timestamp(restart), call.get("actor"), how, call.get("sourceIPAddress"), chain,
+                       "Only a CloudTrail record forged or replayed by someone with access to the trail; check the "
+                       "caller's other activity around that time.")
+
+    # 2. AWS scheduled maintenance
+    health = [h for h in _rows(ev.health) if _near(h.get("startTime"), restart, EVENT_SLACK, EVENT_SLACK)
+              or (pd.notna(h.get("startTime")) and h["startTime"] <= restart
+                  and (pd.isna(h.get("endTime")) or h["endTime"] >= restart - EVENT_SLACK))]
+    planned = [h for h in health if h.get("eventTypeCategory") == "scheduledChange"
+               or any(w in str(h.get("eventTypeCode")) for w in MAINTENANCE_WORDS[:3])]
+    scheduled = [s for s in _rows(ev.scheduled) if s.get("code") in SCHEDULED_RESTART_CODES
+                 and not s.get("canceled") and pd.notna(s.get("notBefore"))
+                 and s["notBefore"] - EVENT_SLACK <= restart
+                 <= (s["notAfter"] if pd.notna(s.get("notAfter")) else s["notBefore"]) + EVENT_SLACK]
+    if planned or scheduled:
+        chain = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
+                 for h in planned]
+        chain += [EvidenceRef("scheduled-event", str(s.get("eventId")), iso_time(s.get("notBefore")),
+                              f"{s.get('code')}: {s.get('description')}") for s in scheduled]
+        chain += boot_ref
+        confidence = "high" if (planned and scheduled) or ((planned or scheduled) and boot) else "medium"
+        return Verdict(ev.instance, "aws-maintenance",
+                       f"{ev.instance} was restarted by AWS scheduled maintenance at {iso_time(restart)} "
+                       f"({(planned[0]['eventTypeCode'] if planned else scheduled[0]['code'])}); no API call "
+                       "restarted it.", confidence, pd.Timestamp(restart), "AWS", "scheduled maintenance", None,
+                       chain, "A RebootInstances/StopInstances call at that time would mean someone acted first.")
+
+    # 3. a failure of the AWS host
+    failed = [h for h in health if h not in planned]
+    checks = [f for f in _rows(ev.status_failures)
+              if _near(f.get("end"), restart, EVENT_SLACK, pd.Timedelta(minutes=30))
+              and f.get("metric") in ("StatusCheckFailed_System", "StatusCheckFailed_AttachedEBS")]
+    unclean = boot is not None and boot.get("clean") is False
+    panic = [e for e in _rows(ev.guest_events) if e.get("kind") == "kernel-panic"
+             and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+    if (failed or checks or unclean) and not panic:
+        recovered = any("AUTO_RECOVERY_SUCCESS" in str(h.get("eventTypeCode")) for h in failed)
+        chain = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
+                 for h in failed]
+        chain += [EvidenceRef("metric", f"{f['metric']}:{iso_time(f['start'])}", iso_time(f["start"]),
+                              f"{f['metric']} failed from {iso_time(f['start'])} to {iso_time(f['end'])}") for f in checks]
+        chain += boot_ref
+        confidence = "high" if failed and checks else "medium" if (failed or checks) else "low"
+        kind = "a failure of the AWS host, recovered automatically" if recovered else "a failure of the AWS host"
+        return Verdict(ev.instance, "aws-host-failure",
+                       f"{ev.instance} restarted at {iso_time(restart)} after {kind}; no API call and no shutdown "
+                       "from inside the guest preceded it.", confidence, pd.Timestamp(restart), "AWS",
+                       "automatic recovery" if recovered else "host failure", None, chain,
+                       "A shutdown sequence in the guest log before the boot would point inside the guest."
+                       + ("" if _consulted(ev, "AWS Health") else " AWS Health could not be consulted: its "
+                          "event would confirm the failure."))
+
+    # 4. from inside the guest
+    if boot is not None and boot.get("clean") or panic:
+        who, command = boot.get("initiated_by") if boot else None, boot.get("command") if boot else None
+        commands = [e for e in _rows(ev.guest_events) if e.get("kind") in ("reboot-command", "shutdown-command")
+                    and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+        if commands and not who:
+            who, command = commands[-1].get("user"), commands[-1].get("command")
+        chain = [_guest_ref(c, f"{c['user']} ran {c['command']}" if c.get("user") and c.get("command")
+                            else f"{c.get('kind')}: {str(c.get('text') or '')[:120]}") for c in commands]
+        chain += [_guest_ref(p, "kernel panic") for p in panic] + boot_ref
+        detail = f"{who} ran {command}" if who and command else "a kernel panic" if panic else \
+            "a clean shutdown with no command found"
+        cloudtrail = _consulted(ev, "CloudTrail")
+        confidence = "high" if (who or panic) and cloudtrail else "medium" if cloudtrail else "low"
+        return Verdict(ev.instance, "guest",
+                       f"{ev.instance} was restarted from inside the guest at {iso_time(restart)}: {detail}; no API "
+                       "call restarted it.", confidence, pd.Timestamp(restart), who, "inside the guest", None, chain,
+                       "A RebootInstances call at that time missing from this trail (a gap in logging) would "
+                       "change it; check the trail's coverage.")
+
+    chain = boot_ref
+    return Verdict(ev.instance, "undetermined",
+                   f"{ev.instance} restarted at {iso_time(restart)} but nothing found explains it.", "low",
+                   pd.Timestamp(restart), evidence=chain,
+                   would_change=_missing_sources(ev) or "Guest logs from before the restart would show whether "
+                   "it shut down cleanly.")
+
+
+def _missing_sources(ev: InstanceEvidence) -> str:
+    missing = [f"{s.name} ({s.detail})" if s.detail else s.name for s in ev.sources if s.status == "unavailable"]
+    return ("Evidence from sources that could not be consulted: " + "; ".join(missing) + ".") if missing else ""
+
+
+# ---- findings and the evidence table ------------------------------------------------------------------------------
+
+_SEVERITY = {"api-call": "medium", "automation": "low", "aws-maintenance": "low", "aws-host-failure": "medium",
+             "guest": "medium", "undetermined": "info"}
+_REMEDIATION = {
+    "api-call": "Confirm with the caller that the restart was intended; if not, treat the principal's credentials "
+                "as compromised and review its other calls.",
+    "automation": "Confirm the automation is expected to act on this instance (schedule, tags); exclude it if not.",
+    "aws-maintenance": "Nothing to fix; to choose the time yourself, reschedule future events "
+                       "(ModifyInstanceEventStartTime) or use event windows.",
+    "aws-host-failure": "Nothing caused it from your side; keep auto-recovery enabled and check the application "
+                        "came back cleanly.",
+    "guest": "Ask the person who ran the command, or check the automation inside the guest (updates, cron).",
+    "undetermined": "Collect guest logs from before the restart and widen the window or the sources.",
+}
+
+
+def findings(ev: InstanceEvidence, verdict: Verdict, now: pd.Timestamp | None = None) -> list[Finding]:
+    """The verdict as a finding, plus what else deserves attention (upcoming scheduled events)."""
+    out = [Finding(f"reboot.{verdict.cause}", _SEVERITY[verdict.cause], verdict.summary,
+                   f"Cause: {CAUSES[verdict.cause]} (confidence {verdict.confidence}). {verdict.would_change}",
+                   ev.instance, tuple(verdict.evidence), _REMEDIATION[verdict.cause],
+                   status="INFO" if verdict.cause == "undetermined" else "FAIL")]
+    now = now or ev.window[1]
+    for s in _rows(ev.scheduled):
+        if not s.get("completed") and not s.get("canceled") and pd.notna(s.get("notBefore")) and s["notBefore"] > now:
+            out.append(Finding("reboot.upcoming-event", "medium",
+                               f"{ev.instance} has a scheduled {s.get('code')} from {iso_time(s['notBefore'])}",
+                               str(s.get("description") or ""), ev.instance,
+                               (EvidenceRef("scheduled-event", str(s.get("eventId")), iso_time(s["notBefore"]),
+                                            str(s.get("code"))),),
+                               "Reschedule it (ModifyInstanceEventStartTime) or stop and start the instance "
+                               "yourself before then to move it to healthy hardware."))
+    return out
+
+
+def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
+    """Every piece of evidence as one row (time, end, lane, what, who, where, how, ref, detail) for the timeline."""
+    rows = []
+    for c in _rows(ev.calls):
+        rows.append({"time": c["eventTime"], "lane": "API calls",
+                     "what": str(c.get("eventName")) + (f" ({c['errorCode']})" if c.get("errorCode") else ""),
+                     "who": c.get("actor"), "where": c.get("sourceIPAddress"), "how": how_called(c),
+                     "ref": c.get("eventID"), "detail": c.get("userAgent")})
+    for h in _rows(ev.health):
+        rows.append({"time": h.get("startTime"), "end": h.get("endTime"), "lane": "AWS Health",
+                     "what": h.get("eventTypeCode"), "who": "AWS", "where": h.get("region"), "how": None,
+                     "ref": h.get("arn"), "detail": h.get("latestDescription")})
+    for s in _rows(ev.scheduled):
+        state = " [Completed]" if s.get("completed") else " [Canceled]" if s.get("canceled") else ""
+        rows.append({"time": s.get("notBefore"), "end": s.get("notAfter"), "lane": "Scheduled events",
+                     "what": f"{s.get('code')}{state}", "who": "AWS", "where": s.get("availabilityZone"),
+                     "how": None, "ref": s.get("eventId"), "detail": s.get("description")})
+    for f in _rows(ev.status_failures):
+        rows.append({"time": f.get("start"), "end": f.get("end"), "lane": "Status checks", "what": f.get("metric"),
+                     "who": None, "where": None, "how": None, "ref": f"{f.get('metric')}:{iso_time(f.get('start'))}",
+                     "detail": f"{f.get('datapoints')} failed datapoints"})
+    for g in _rows(ev.guest_events):
+        rows.append({"time": g.get("time"), "lane": "Guest OS", "what": g.get("kind"), "who": g.get("user"),
+                     "where": g.get("host"), "how": g.get("command"), "ref": f"{g.get('file')}:{g.get('line')}",
+                     "detail": g.get("text")})
+    frame = pd.DataFrame(rows, columns=["time", "end", "lane", "what", "who", "where", "how", "ref", "detail"])
+    for col in ("time", "end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[us, UTC]")
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
