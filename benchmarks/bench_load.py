@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -229,8 +229,8 @@ def render(rows: list[dict], manifest: dict, args: argparse.Namespace) -> str:
         f"machine: {os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}; "
         f"repeats: {args.repeat} (naive {args.naive_repeat})",
         "",
-        f"| case | events | runs used | median s (min-max) | CPU s | events/s | MB/s gz | MB/s JSON | peak mem | main RSS | "
-        f"worker RSS | files read/pruned/cached | other CPU | target |",
+        "| case | events | runs used | median s (min-max) | CPU s | events/s | MB/s gz | MB/s JSON | peak mem | main RSS | "
+        "worker RSS | files read/pruned/cached | other CPU | target |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
     print(render(rows, manifest, args))
     if args.json:
-        args.json.write_text(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        args.json.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                          "command": " ".join([Path(sys.executable).name, *sys.argv]),
                                          "nproc": os.cpu_count(), "cpu": _cpu_model(),
                                          "corpus": {k: v for k, v in manifest.items()},

@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     try:
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="bench-trail")
-        first = datetime(2026, 10, 1, tzinfo=timezone.utc)
+        first = datetime(2026, 10, 1, tzinfo=UTC)
         t = time.perf_counter()
         objects = fill(s3, "bench-trail", args.days, args.regions, args.per_day, first)
         print(f"bucket: {objects:,} objects ({args.regions} regions x {args.days} days x {args.per_day}), "

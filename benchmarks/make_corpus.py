@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def make_corpus(out: Path, *, events: int = 1_000_000, days: int = 30, seed: int
     """Build (or reuse) the corpus in ``out``; returns the manifest."""
     out = Path(out)
     first = datetime.fromisoformat(start)
-    first = first.replace(tzinfo=timezone.utc) if first.tzinfo is None else first.astimezone(timezone.utc)
+    first = first.replace(tzinfo=UTC) if first.tzinfo is None else first.astimezone(UTC)
     params = {"format": FORMAT, "synth": _synth_version(), "events": events, "days": days, "seed": seed,
               "start": first.isoformat(), "account": account,
               "late_fraction": late_fraction}
@@ -95,7 +95,7 @@ def make_corpus(out: Path, *, events: int = 1_000_000, days: int = 30, seed: int
                 print(f"  {i + 1}/{len(tasks)} days, {totals['events']:,} events, {totals['files']:,} files, "
                       f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
     manifest = {"params": params, **totals, "seconds": round(time.perf_counter() - t0, 1),
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "created": datetime.now(UTC).isoformat(timespec="seconds")}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     tmp.rename(out)
     if not quiet:

@@ -3,10 +3,18 @@ CloudTrail records they came from."""
 import json
 
 import pytest
-
 from conftest import record
+
 from trailtools import Query
-from trailtools.sources.athena_sql import COLUMNS, CloudTrailTable, compile_query, cost_usd, create_table_ddl, row_to_record, where_clauses
+from trailtools.sources.athena_sql import (
+    COLUMNS,
+    CloudTrailTable,
+    compile_query,
+    cost_usd,
+    create_table_ddl,
+    row_to_record,
+    where_clauses,
+)
 
 TABLE = CloudTrailTable("security", "cloudtrail_logs")
 SELECT = """SELECT

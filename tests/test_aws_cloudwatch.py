@@ -8,14 +8,13 @@ import pandas as pd
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-
 from conftest import ts
-from trailtools.evidence import cloudwatch as cw
+
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.demo import ensure_demo_account
+from trailtools.evidence import cloudwatch as cw
 
-
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WEB01, DB02, BATCH03 = "i-04c2a9e71d3b58f06", "i-0b81f3d6c2e9a4775", "i-07e5d2b9a1c4f3806"
 SYS, INST, EBS = "StatusCheckFailed_System", "StatusCheckFailed_Instance", "StatusCheckFailed_AttachedEBS"
 

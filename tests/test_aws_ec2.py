@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-
 from conftest import CLI_EXAMPLES, DATASETS, cli_outputs, ts
-from trailtools.evidence import ec2
+
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.demo import ensure_demo_account
 from trailtools.errors import QueryError
-
+from trailtools.evidence import ec2
 
 CLI = CLI_EXAMPLES
 GUIDE = DATASETS / "awsdocs-examples" / "ec2-user-guide"
@@ -86,7 +85,7 @@ def test_cli_example_event_fragment():
 
 
 def test_boto3_shape_with_datetimes():
-    when = dt.datetime(2026, 10, 9, 2, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 10, 9, 2, tzinfo=dt.UTC)
     resp = {"InstanceStatuses": [{"InstanceId": BATCH03, "AvailabilityZone": "eu-west-1c", "Events": [
         {"InstanceEventId": "instance-event-0b6e3d0f9a1c27e45", "Code": "system-reboot",
          "Description": "[Completed] The instance is scheduled for a reboot", "NotBefore": when,
@@ -97,7 +96,7 @@ def test_boto3_shape_with_datetimes():
 
 def test_console_output_base64_and_decoded():
     text = "[    0.000000] Linux version 4.14\r\nreboot: Restarting system\r\n"
-    encoded = {"InstanceId": WEB01, "Timestamp": dt.datetime(2026, 10, 6, 14, 23, tzinfo=dt.timezone.utc),
+    encoded = {"InstanceId": WEB01, "Timestamp": dt.datetime(2026, 10, 6, 14, 23, tzinfo=dt.UTC),
                "Output": base64.b64encode(text.encode()).decode()}
     out = ec2.transform_console_output(encoded)
     assert out == (WEB01, ts("2026-10-06T14:23Z"), text)
@@ -186,8 +185,8 @@ def _status(events):
 
 REBOOT = {"InstanceEventId": "instance-event-0b6e3d0f9a1c27e45", "Code": "system-reboot",
           "Description": "[Completed] The instance is scheduled for a reboot",
-          "NotBefore": dt.datetime(2026, 10, 9, 2, tzinfo=dt.timezone.utc),
-          "NotAfter": dt.datetime(2026, 10, 9, 4, tzinfo=dt.timezone.utc)}
+          "NotBefore": dt.datetime(2026, 10, 9, 2, tzinfo=dt.UTC),
+          "NotAfter": dt.datetime(2026, 10, 9, 4, tzinfo=dt.UTC)}
 CANCELED = {**REBOOT, "InstanceEventId": "instance-event-0aaaaaaaaaaaaaaaa", "Description": "[Canceled] maintenance",
             "Code": "system-maintenance"}
 

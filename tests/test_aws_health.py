@@ -10,14 +10,14 @@ import pytest
 from botocore import exceptions as bx
 from botocore.config import Config
 from botocore.stub import Stubber
-
 from conftest import CLI_EXAMPLES, cli_outputs, ts
-from trailtools.evidence import health
+
 from trailtools.aws.errors import AwsDataUnavailable, unavailable
 from trailtools.demo import ensure_demo_account
+from trailtools.evidence import health
 
 CLI = CLI_EXAMPLES
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DB02, BATCH03 = "i-0b81f3d6c2e9a4775", "i-07e5d2b9a1c4f3806"
 BATCH01, WEB01 = "i-08e1a3c5f7b9d2460", "i-04c2a9e71d3b58f06"
 
@@ -342,9 +342,9 @@ def test_iam_actions_are_the_operations_called():
     """Every operation name in IAM_ACTIONS exists in the service model (so the IAM policy can be checked)."""
     import botocore.session
 
-    from trailtools.integrity import verify
     from trailtools.evidence import cloudwatch, ec2
     from trailtools.evidence.cost import ce as cost_ce
+    from trailtools.integrity import verify
     from trailtools.sources import athena, lookup, s3
 
     session = botocore.session.get_session()
@@ -358,10 +358,12 @@ def test_iam_actions_are_the_operations_called():
 
 def test_docs_iam_policy_lists_every_action_the_modules_call():
     from conftest import ROOT
+
     from trailtools.evidence import cloudwatch, ec2
-    from trailtools.sources import athena, lookup, s3
-    from trailtools.evidence.cost import ce as cost_ce, s3 as cost_s3
+    from trailtools.evidence.cost import ce as cost_ce
+    from trailtools.evidence.cost import s3 as cost_s3
     from trailtools.integrity import verify
+    from trailtools.sources import athena, lookup, s3
 
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])

@@ -3,13 +3,12 @@ import gzip
 import json
 import os
 
+from conftest import STRATUS, record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import STRATUS, record
 from trailtools import load_events
-from trailtools.events import reader
-from trailtools.events import table
+from trailtools.events import reader, table
 from trailtools.events.records import FIELDS, coerce, extract
 
 GOOD = [record(f"aaaaaaaa-0000-4000-8000-{i:012d}", f"2026-11-03T10:{i:02d}:00Z") for i in range(5)]

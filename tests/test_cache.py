@@ -3,6 +3,7 @@ import json
 import os
 
 from conftest import record, s3_path, write_gz
+
 from trailtools import Query, load_events
 from trailtools.events import cache
 

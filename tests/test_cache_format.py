@@ -7,8 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
-
 from conftest import record, s3_path, write_gz
+
 from trailtools import Query, load_events
 from trailtools.events import cache, frame, table
 
@@ -99,7 +99,7 @@ def _chunks_with_dictionaries():
     for size, values in ((5, ["b", "a"]), (0, []), (0, ["z", "a"]), (7, ["c", "a", "d"]), (4, ["e"]),
                          (6, ["a", "f", "b"])):
         columns = {}
-        for name, kind in table.COLUMNS:
+        for name, _kind in table.COLUMNS:
             field_type = table.SCHEMA.field(name).type
             if name == "eventTime":
                 columns[name] = pa.array(np.sort(rng.integers(0, 10, size)) * 1_000_000, pa.int64()).cast(field_type)

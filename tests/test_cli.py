@@ -5,7 +5,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import STRATUS, need
 
 

@@ -7,14 +7,14 @@ import datetime as dt
 import html
 import json
 
-import nbformat
-
 import cost_fixtures as F
+import nbformat
 from conftest import CHROMIUM
 from test_report_html import PAYLOADS, Opened
+
 from trailtools import cli
-from trailtools.report import run as report
 from trailtools.findings.schema import validate
+from trailtools.report import run as report
 
 HENRY = "arn:aws:sts::314159265358:assumed-role/AWSReservedSSO_DeveloperAccess_32cf9bf287f095e9/henry.park@example.com"
 
@@ -25,7 +25,7 @@ def _outputs(path):
 
 
 def test_cost_report_on_the_demo_account(tmp_path):
-    now = dt.datetime(2026, 11, 27, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
     paths = report.run("cost", {}, out_dir=tmp_path, now=now)
     assert paths.html.name == "cost_spike-demo-20261127T120000Z.html"
     outputs = _outputs(paths.notebook)

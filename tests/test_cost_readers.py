@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import cost_fixtures as F
 import pandas as pd
 import pytest
 from botocore.stub import Stubber
-
-import cost_fixtures as F
 from conftest import CLI_EXAMPLES, DATASETS, cli_outputs, need
+
+from trailtools.errors import SourceError
 from trailtools.evidence import cost
 from trailtools.evidence.cost import ce, read_cost
 from trailtools.evidence.cost.frame import COLUMNS
-from trailtools.errors import SourceError
 
 FOCUS = DATASETS / "focus-sample-data" / "FOCUS-1.0" / "focus_sample.csv"
 
@@ -249,8 +249,8 @@ def test_ce_errors_are_one_sentence(monkeypatch):
 
 def test_iam_actions_exist_and_are_in_the_policy():
     import botocore.session
-
     from conftest import ROOT
+
     from trailtools.evidence.cost import s3
 
     session = botocore.session.get_session()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
+import cost_fixtures as F
 import numpy as np
 import pandas as pd
 import pytest
-
-import cost_fixtures as F
 from conftest import DATASETS, need
+
+from trailtools.findings.schema import build_document, validate
 from trailtools.investigations.cost import analysis as cs
 from trailtools.investigations.cost.gather import investigate
-from trailtools.findings.schema import build_document, validate
 
 HENRY = "arn:aws:sts::314159265358:assumed-role/AWSReservedSSO_DeveloperAccess_32cf9bf287f095e9/henry.park@example.com"
 GPU_DEMO = {"i-0c6e1f9a2d7b3e8f4", "i-01a7e3c9f5b2d6e80", "i-0e4b8d2f6a9c1357b", "i-05f9c3a7e1d4b2806"}
@@ -88,6 +88,7 @@ def test_arns_and_ids_reduce_to_one_key(value, key):
 
 def test_creation_events_from_every_creating_call(tmp_path):
     from conftest import record, s3_path, write_gz
+
     from trailtools import Query, load_events
 
     recs = [

@@ -5,8 +5,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import STRATUS, need, record, ts
+
 from trailtools import load_events
 from trailtools.integrity.coverage import Coverage, Gap, compute, coverage_for, selectors_effect, trail_name
 from trailtools.integrity.verify import Problem, Verification

@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import ts
+
 from trailtools.integrity.coverage import Coverage, Gap
 from trailtools.report.run import provenance_html
 from trailtools.views import spec_json
@@ -96,11 +96,11 @@ def test_reboot_investigation_states_its_windows_coverage():
 def test_report_appendix_states_coverage_and_findings_validate(tmp_path):
     import datetime as dt
 
-    from trailtools.report import run as report
     from trailtools.findings.schema import validate
+    from trailtools.report import run as report
 
     paths = report.run("reboot", {"instance": "i-0a7c9e1b3d5f72468"}, out_dir=tmp_path,
-                       now=dt.datetime(2026, 11, 27, 12, tzinfo=dt.timezone.utc))
+                       now=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
     doc = json.loads(paths.findings.read_text())
     assert validate(doc) == []
     cov = doc["provenance"]["coverage"]

@@ -13,17 +13,17 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from test_synth import _same_types
+
 from trailtools import demo
 from trailtools.demo import DEMO_SEED, generate
 from trailtools.demo import scenario as S
 
-UTC = timezone.utc
+UTC = UTC
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATASETS = SHARED / "datasets"
 needs_shared = pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets not available")
@@ -644,7 +644,8 @@ def test_reader_finds_incident1_reboot(root):
 # ------------------------------------------------------------------------------------------------ other seeds
 def test_the_story_holds_for_another_seed():
     """docs/demo-account.md promises the same answers for every seed: only the noise changes."""
-    from trailtools.demo import guest_logs as oslogs, trail
+    from trailtools.demo import guest_logs as oslogs
+    from trailtools.demo import trail
     recs, counts = trail.build(7)
     default_ids = {r["eventID"] for r in trail.incidents(trail.profile(), DEMO_SEED)}
     assert not default_ids & {r["eventID"] for r in recs}  # other noise, other IDs

@@ -10,9 +10,24 @@ import pytest
 import vl_convert
 
 from trailtools import explore as explore_fn
-from trailtools.views.explorer import MAX_BINS, POINT_LIMIT, TABLE_ROWS, Explorer, Filter, activity_by_hour, bin_width, brush_window, choices, event_points, filter_events, table_rows, time_bins, time_steps
-from trailtools.views.rerun import rerun
 from trailtools.views.explore import BRUSH, CELL, PICK, heatmap_chart, timeline_chart
+from trailtools.views.explorer import (
+    MAX_BINS,
+    POINT_LIMIT,
+    TABLE_ROWS,
+    Explorer,
+    Filter,
+    activity_by_hour,
+    bin_width,
+    brush_window,
+    choices,
+    event_points,
+    filter_events,
+    table_rows,
+    time_bins,
+    time_steps,
+)
+from trailtools.views.rerun import rerun
 
 T0 = pd.Timestamp("2026-10-01T00:00:00Z")
 

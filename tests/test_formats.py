@@ -2,8 +2,8 @@
 import json
 
 import pytest
-
 from conftest import record, s3_path, write_gz
+
 from trailtools import load_events
 from trailtools.errors import SourceError
 

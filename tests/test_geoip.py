@@ -6,7 +6,15 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from trailtools.errors import TrailtoolsError
-from trailtools.evidence.geoip import MAX_SPEED_KMH, MIN_TRAVEL_KM, Location, great_circle_km, impossible_travel, open_geoip, public_ip
+from trailtools.evidence.geoip import (
+    MAX_SPEED_KMH,
+    MIN_TRAVEL_KM,
+    Location,
+    great_circle_km,
+    impossible_travel,
+    open_geoip,
+    public_ip,
+)
 
 #: city -> (latitude, longitude), for the networks below
 CITIES = {"New York": (40.7128, -74.0060), "Amsterdam": (52.3676, 4.9041), "Berlin": (52.5200, 13.4050),

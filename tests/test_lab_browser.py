@@ -24,7 +24,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import CHROMIUM, ROOT
 
 ARTIFACTS = ROOT / "reports" / "test-artifacts"
@@ -208,7 +207,7 @@ def test_notebook_runs_and_renders_offline(running, name):
     nb.check(lambda: _assert(not nb.blocked, f"requests outside 127.0.0.1 (a CDN?): {nb.blocked[:5]}"))
     nb.check(lambda: _assert(not nb.errors, f"page errors: {nb.errors[:5]}"))
     for i in range(explorers):
-        nb.check(lambda: _widget_changes_table_and_charts(nb, i))
+        nb.check(lambda i=i: _widget_changes_table_and_charts(nb, i))
     if name == "reboot.ipynb":
         nb.check(lambda: _rerun_with_another_instance(nb))
 

@@ -17,8 +17,8 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
-
 from conftest import ROOT
+
 from trailtools.demo import ensure_demo_account
 
 DAYS = ("06", "09", "10", "11")

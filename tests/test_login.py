@@ -2,11 +2,21 @@
 docs' sign-in examples, and each detector alone on small frames."""
 import pandas as pd
 import pytest
-
 from conftest import AWSDOCS, STRATUS, need, record, ts
+
 from trailtools import load_events
 from trailtools.findings.model import SEVERITIES
-from trailtools.investigations.login.analysis import BURST_RULES, FOLLOW_UP_RULES, analyze_logins, brute_force, classify_follow_ups, novelty, password_spray, baseline_profile, session_events, signins, unknown_users
+from trailtools.investigations.login.analysis import (
+    analyze_logins,
+    baseline_profile,
+    brute_force,
+    novelty,
+    password_spray,
+    session_events,
+    signins,
+    unknown_users,
+)
+from trailtools.investigations.login.rules import BURST_RULES, FOLLOW_UP_RULES, classify_follow_ups
 
 AT_MOST_LOW = ("low", "info")
 

@@ -3,14 +3,18 @@ Stratus Red Team detonation logs, and each detector alone on small frames."""
 import json
 
 import pytest
-
 from conftest import STRATUS, need, record, ts
 from test_geoip import write_asn_db, write_city_db
 from test_login import _file, _frame, _login
+
 from trailtools import load_events
 from trailtools.evidence.geoip import open_geoip
 from trailtools.investigations.login.analysis import analyze_logins, session_events
-from trailtools.investigations.login.credentials import credential_chains, instance_credentials_outside, key_new_addresses
+from trailtools.investigations.login.credentials import (
+    credential_chains,
+    instance_credentials_outside,
+    key_new_addresses,
+)
 
 START, END = ts("2024-01-01"), ts("2025-01-01")
 

@@ -2,13 +2,13 @@
 business hours. GeoIP/ASN databases are built from the demo's geo/ip-locations.csv with mmdb-writer."""
 import pandas as pd
 import pytest
-
 from test_geoip import demo_databases, write_city_db
 from test_login import AT_MOST_LOW, _frame, _login
+
 from trailtools import load_events
 from trailtools.errors import QueryError
 from trailtools.evidence.geoip import open_geoip
-from trailtools.investigations.login.analysis import analyze_logins, parse_business_hours, travel, signins
+from trailtools.investigations.login.analysis import analyze_logins, parse_business_hours, signins, travel
 from trailtools.sources.resolve import resolve_source
 
 

@@ -6,13 +6,13 @@ import json
 import nbformat
 import papermill
 import pytest
-
 from conftest import ROOT
 from test_geoip import demo_databases
-from trailtools.report import run as report
+
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.findings.schema import validate
 from trailtools.investigations.login.gather import investigate
+from trailtools.report import run as report
 from trailtools.sources.resolve import resolve_source
 
 
@@ -79,7 +79,7 @@ def test_parameters_are_checked_before_loading(tmp_path):
 
 
 def test_login_report(tmp_path):
-    now = dt.datetime(2026, 11, 27, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
     paths = report.run("login", {"start": "2026-10-08"}, out_dir=tmp_path, now=now)
     assert paths.html.name == "suspicious_login-all-20261127T120000Z.html"
     doc = json.loads(paths.findings.read_text())

@@ -1,10 +1,10 @@
 """SSH logins from guest logs (trailtools.investigations.login.ssh over trailtools.evidence.guest_logs' ssh frame): a hand-written auth.log, and
 the demo's jump host with its daily scanners (docs/demo-account.md, incident 4)."""
 import pytest
-
 from conftest import ts
-from trailtools.investigations.login.ssh import ssh_findings
+
 from trailtools.evidence.guest_logs import read_guest_logs
+from trailtools.investigations.login.ssh import ssh_findings
 from trailtools.sources.resolve import resolve_source
 
 AUTH_LOG = """\
@@ -86,6 +86,7 @@ def test_demo_jump_host_scanners_stay_low(_demo_cache):
 def test_hostile_user_names_are_escaped(tmp_path):
     """An sshd user name is whatever the client sent: stored as-is, escaped in every HTML the investigation shows."""
     from test_login import _frame, _login
+
     from trailtools.investigations.login.analysis import analyze_logins
     from trailtools.investigations.login.gather import LoginInvestigation
 

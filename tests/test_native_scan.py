@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
+from conftest import AWSDOCS, STRATUS, need, record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import AWSDOCS, STRATUS, need, record
-from trailtools.events import reader, table
 from trailtools.demo import synth
+from trailtools.events import reader, table
 
 pytestmark = pytest.mark.skipif(table._scan is None, reason="never: see test_the_native_scanner_is_built")
 
@@ -67,8 +67,8 @@ def test_real_files_are_read_natively_and_the_same():
 
 
 def test_a_synthetic_day_is_read_natively_and_the_same():
-    records = synth.generate_records(synth.default_profile(), start=datetime(2026, 11, 3, tzinfo=timezone.utc),
-                                     end=datetime(2026, 11, 4, tzinfo=timezone.utc), events=3000, seed=7)
+    records = synth.generate_records(synth.default_profile(), start=datetime(2026, 11, 3, tzinfo=UTC),
+                                     end=datetime(2026, 11, 4, tzinfo=UTC), events=3000, seed=7)
     assert records
     for part in (records[:1], records[:50], records):
         for text in (json.dumps({"Records": part}), json.dumps(part), json.dumps({"Records": part}, indent=2)):

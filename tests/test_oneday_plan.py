@@ -11,12 +11,12 @@ import os
 import random
 import time
 import types
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import record, s3_path, write_gz
+
 from trailtools import Query, load_events
 from trailtools.events import layout, parallel
 from trailtools.events.chunk import Chunk
@@ -114,7 +114,7 @@ def test_uniform_folders_are_planned_as_file_by_file(tmp_path, monkeypatch):
     uniform = local._classify_uniform
     monkeypatch.setattr(local, "_classify_uniform",
                         lambda *a: taken.append((bool(a[0]), uniform(*a))) or taken[-1][1])
-    base = datetime(2026, 11, 3, tzinfo=timezone.utc)
+    base = datetime(2026, 11, 3, tzinfo=UTC)
     for _ in range(60):
         start = base + timedelta(seconds=rng.randrange(-30 * 3600, 30 * 3600), microseconds=rng.choice([0, 250000]))
         query = Query(start=start if rng.random() < 0.9 else None,
@@ -150,7 +150,7 @@ def test_one_odd_name_takes_the_folder_file_by_file(tmp_path):
 
 def test_delivery_text_bounds_agree_with_wants_path():
     rng = random.Random(7)
-    base = datetime(2026, 11, 3, tzinfo=timezone.utc)
+    base = datetime(2026, 11, 3, tzinfo=UTC)
     for _ in range(300):
         start = base + timedelta(seconds=rng.randrange(-7200, 7200), microseconds=rng.choice([0, 1, 500000]))
         end = start + timedelta(seconds=rng.randrange(1, 7200), microseconds=rng.choice([0, 999999]))

@@ -1,7 +1,7 @@
 """The guest OS log reader: the demo account's planted reboots, and hand-written samples (tests/data/oslogs)."""
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -197,7 +197,7 @@ def test_classic_timestamps_in_a_given_time_zone(tmp_path):
 def test_year_from_the_file_modification_time(tmp_path):
     p = tmp_path / "syslog"
     shutil.copy(UBUNTU / "syslog", p)
-    jan = datetime(2031, 1, 2, tzinfo=timezone.utc).timestamp()
+    jan = datetime(2031, 1, 2, tzinfo=UTC).timestamp()
     os.utime(p, (jan, jan))
     g = read_guest_logs([p])
     assert "syslog has no year: assumed 2030 from the file's modification time." in g.notes

@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-
 from conftest import record, s3_path, write_gz
+
 from trailtools import Query, load_events
 from trailtools.errors import QueryError
 from trailtools.events.layout import DIGEST, INSIGHT, LOG, OTHER, classify

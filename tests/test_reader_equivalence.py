@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-
 from conftest import record, s3_path, write_gz
+
 from trailtools import Query, load_events
 from trailtools.events import chunk, frame, parallel, reader, table
 from trailtools.sources import local

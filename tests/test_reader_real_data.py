@@ -4,8 +4,8 @@ import re
 
 import pandas as pd
 import pytest
-
 from conftest import AWSDOCS, CLI_EXAMPLES, STRATUS, need
+
 from trailtools import load_events
 
 

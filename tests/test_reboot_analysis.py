@@ -1,9 +1,16 @@
 """The reboot analysis as pure functions: evidence in, verdict out (the demo's cases are in test_reboot_demo.py)."""
 import pandas as pd
-
 from conftest import STRATUS, need
+
 from trailtools import Query, load_events
-from trailtools.investigations.reboot.analysis import InstanceEvidence, SourceStatus, analyze, evidence_frame, findings, how_called
+from trailtools.investigations.reboot.analysis import (
+    InstanceEvidence,
+    SourceStatus,
+    analyze,
+    evidence_frame,
+    findings,
+    how_called,
+)
 
 I = "i-0123456789abcdef0"
 T = pd.Timestamp
@@ -150,6 +157,7 @@ def test_aws_guide_event_history_completed_reboot_is_maintenance_and_canceled_is
     import json
 
     from conftest import DATASETS
+
     from trailtools.evidence import ec2
 
     guide = DATASETS / "awsdocs-examples" / "ec2-user-guide"
@@ -180,6 +188,7 @@ def test_aws_guide_event_history_completed_reboot_is_maintenance_and_canceled_is
 def test_aws_cli_health_operational_issue_with_an_unclean_boot_is_a_host_failure():
     """aws health describe-events example: closed AWS_EC2_OPERATIONAL_ISSUE events."""
     from conftest import CLI_EXAMPLES, cli_outputs
+
     from trailtools.evidence import health
 
     events = pd.concat([health.transform_events(r) for r in cli_outputs(CLI_EXAMPLES / "health" /

@@ -6,8 +6,8 @@ import json
 import nbformat
 import papermill
 import pytest
-
 from conftest import ROOT
+
 from trailtools.errors import QueryError
 from trailtools.investigations.reboot.gather import investigate
 

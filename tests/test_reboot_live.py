@@ -5,8 +5,8 @@ import datetime as dt
 
 import boto3
 import pytest
-
 from conftest import record, s3_path, write_gz
+
 from trailtools.investigations.reboot.gather import investigate
 
 
@@ -28,7 +28,7 @@ def test_live_sources_with_a_profile(profile_env, tmp_path):
     ec2 = session.client("ec2")
     image = ec2.describe_images()["Images"][0]["ImageId"]
     inst = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     cw = session.client("cloudwatch")
     for minutes, value in ((30, 0), (20, 1), (19, 1), (10, 0)):
         cw.put_metric_data(Namespace="AWS/EC2", MetricData=[{

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from trailtools.report import run as report
 from trailtools.errors import TrailtoolsError
 from trailtools.findings.schema import validate
+from trailtools.report import run as report
 
-NOW = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.UTC)
 DB02 = "i-0b81f3d6c2e9a4775"
 
 

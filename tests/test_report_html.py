@@ -7,9 +7,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
 from conftest import ROOT
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from trailtools.report.html import CSP, render_html, sanitize_html
 
@@ -238,6 +237,7 @@ def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
     import json
 
     from conftest import record, s3_path, write_gz
+
     from trailtools.report import run as report
 
     inst = "i-0123456789abcdef0"
@@ -262,6 +262,7 @@ def test_reboot_report_of_a_trail_carrying_payloads(browser, tmp_path):
 def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
     """Sign-ins whose user name and user agent carry XSS payloads, through the login notebook's report."""
     from conftest import record, s3_path, write_gz
+
     from trailtools.report import run as report
 
     recs = []

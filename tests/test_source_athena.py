@@ -7,15 +7,15 @@ import urllib.request
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-
 from conftest import record
 from test_athena_sql import athena_row
+
 from trailtools import Query, load_events
-from trailtools.sources.athena_sql import COLUMNS
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.errors import SourceError
 from trailtools.events.result import LoadOptions
 from trailtools.sources import athena
+from trailtools.sources.athena_sql import COLUMNS
 
 INSTANCE = "i-04c2a9e71d3b58f06"
 

@@ -7,8 +7,8 @@ import json
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-
 from conftest import record
+
 from trailtools import Query, load_events
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.aws.ratelimit import TokenBucket
@@ -16,7 +16,7 @@ from trailtools.errors import SourceError
 from trailtools.events.result import LoadOptions
 from trailtools.sources import lookup
 
-NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 INSTANCE = "i-0123456789abcdef0"
 
 
@@ -115,7 +115,7 @@ def test_pages_and_throttling_through_the_real_service_model():
     bucket = TokenBucket(2.0, clock=clock, sleep=clock.sleep)
     rs = recs(120)
     call = lookup.Call("eu-west-1", {"AttributeKey": "ResourceName", "AttributeValue": INSTANCE},
-                       dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc))
+                       dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
     base = {"StartTime": call.start, "EndTime": call.end, "MaxResults": 50, "LookupAttributes": [call.attribute]}
     with Stubber(client) as stub:
         stub.add_response("lookup_events", {"Events": [entry(r) for r in rs[:50]], "NextToken": "t1"}, base)
@@ -296,7 +296,7 @@ def test_a_window_past_the_horizon_says_so_at_once(capsys):
 
 
 def test_pieces_are_aligned_so_that_settled_ones_are_reused():
-    utc = dt.timezone.utc
+    utc = dt.UTC
     got = lookup.windows(dt.datetime(2026, 11, 20, 15, 30, tzinfo=utc), dt.datetime(2026, 11, 22, 6, tzinfo=utc),
                          dt.timedelta(days=1))
     assert [(a.isoformat()[5:16], b.isoformat()[5:16]) for a, b in got] == [

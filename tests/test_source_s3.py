@@ -7,9 +7,9 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-
 from conftest import record, s3_path, write_gz
-from trailtools import load_events, Query
+
+from trailtools import Query, load_events
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.errors import SourceError
 from trailtools.sources import s3 as s3src
@@ -89,7 +89,8 @@ def test_second_run_is_served_from_the_download_cache(bucket):
     # a rewritten object has a new ETag and is downloaded again
     key = next(k["Key"] for k in boto3.client("s3").list_objects_v2(
         Bucket=name, Prefix=f"AWSLogs/{ACCT}/CloudTrail/eu-west-1/2026/10/03/")["Contents"])
-    import gzip, json
+    import gzip
+    import json
     boto3.client("s3").put_object(Bucket=name, Key=key, Body=gzip.compress(json.dumps({"Records": [record(
         "bbbbbbbb-0000-4000-8000-000000000001", "2026-10-03T11:00:00Z", "StopInstances", awsRegion="eu-west-1",
         recipientAccountId=ACCT)]}).encode()))

@@ -5,14 +5,14 @@ import gzip
 import json
 import random
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from trailtools.demo import synth
 
-UTC = timezone.utc
+UTC = UTC
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 START = datetime(2026, 10, 5, tzinfo=UTC)  # a Monday
 END = START + timedelta(days=1)

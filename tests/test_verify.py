@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import AWSDOCS, need, record
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from conftest import AWSDOCS, need, record
 from trailtools.integrity import digests as dg
 from trailtools.integrity import verify as vf
 

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-
 from test_verify import build_trail, keys_file
 
 

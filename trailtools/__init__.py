@@ -8,10 +8,10 @@
 __version__ = "0.1.0"
 
 from trailtools.errors import QueryError, SourceError, TrailtoolsError
-from trailtools.views.explorer import explore
 from trailtools.events.load import load_events
-from trailtools.events.result import LoadResult, raw_record
 from trailtools.events.query import Query
+from trailtools.events.result import LoadResult, raw_record
+from trailtools.views.explorer import explore
 
 __all__ = ["explore", "load_events", "raw_record", "LoadResult", "Query", "TrailtoolsError", "SourceError",
            "QueryError", "__version__"]

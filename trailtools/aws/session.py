@@ -37,7 +37,7 @@ RETRIES = {"mode": "adaptive", "max_attempts": 8}
 
 def session(profile: str | None = None):
     """A boto3 session from the standard chain (``profile`` when given); a missing profile is one sentence."""
-    import boto3
+    import boto3  # noqa: PLC0415 (heavy, loaded on use)
 
     try:
         return boto3.Session(profile_name=profile) if profile else boto3.Session()
@@ -55,7 +55,7 @@ def client(service: str, *, region: str | None = None, profile: str | None = Non
     ``retries`` replaces the retry settings (``{"total_max_attempts": 1}`` for a caller that paces and retries
     itself, such as the LookupEvents token bucket).
     """
-    from botocore.config import Config
+    from botocore.config import Config  # noqa: PLC0415 (heavy, loaded on use)
 
     s = boto_session or session(profile)
     return s.client(service, region_name=region,
@@ -70,7 +70,11 @@ def explain(exc: Exception, service: str, operation: str, *, region: str | None 
     err = unavailable(exc, service, operation)
     if region in OPT_IN_REGIONS and (err.code in BAD_CREDENTIALS or isinstance(exc, bx.EndpointConnectionError)):
         return AwsDataUnavailable(
-            f"The region {region} is an opt-in region and looks disabled for this account ({err.code or type(exc).__name__}); "
+            f"The region {region} is an opt-in region and looks disabled for this account "
+            f"({err.code or type(exc).__name__}); "
             f"enable it (Account settings > AWS Regions) or leave it out of the query.",
-            service=service, operation=operation, code="OptInRequired")
+            service=service,
+            operation=operation,
+            code="OptInRequired",
+        )
     return err

@@ -29,7 +29,11 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from trailtools.demo import cloudwatch, cost, ec2, health, trail
+from trailtools.demo import guest_logs as oslogs
 from trailtools.demo import scenario as S
+from trailtools.demo._io import cli_json, write_files
+from trailtools.events.cache import cache_root as events_cache_root
 
 __all__ = ["generate", "ensure_demo_account", "DEMO_SEED", "GENERATOR_VERSION", "cache_root"]
 
@@ -76,8 +80,6 @@ def _geo_csv() -> str:
 def generate(out_dir: Path, seed: int = DEMO_SEED) -> dict:
     """Write the whole demo account into ``out_dir`` (created if missing; should be empty) and return the
     manifest (also written as ``out_dir/manifest.json``)."""
-    from trailtools.demo import cloudwatch, cost, ec2, health, guest_logs as oslogs, trail
-    from trailtools.demo._io import cli_json, write_files
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +131,6 @@ def generate(out_dir: Path, seed: int = DEMO_SEED) -> dict:
 def cache_root() -> Path:
     """Where the demo account is cached: ``$TRAILTOOLS_DEMO_CACHE_DIR`` if set (lets a test session share one
     generated account while each test has its own ``$TRAILTOOLS_CACHE_DIR``), else the events cache's folder."""
-    from trailtools.events.cache import cache_root as events_cache_root
 
     env = os.environ.get("TRAILTOOLS_DEMO_CACHE_DIR")
     return Path(env).expanduser() if env else events_cache_root()

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from trailtools.demo import scenario as S
 from trailtools.demo._io import hexid, write_files
+from trailtools.demo.ec2 import volume_id
 
 EXPORT = "acme-cur2"
 TAG_ACTIVATED = S.t("2026-08-01 00:00:00")
@@ -99,7 +100,6 @@ def _tags(inst: S.Instance) -> tuple[tuple[str, str], ...]:
 
 
 def _inventory(seed: int) -> list[Series]:
-    from trailtools.demo.ec2 import volume_id
     out: list[Series] = []
     start, end = S.COST_START, S.END
 
@@ -306,7 +306,7 @@ _FAMILY = {"m5": "General purpose", "r5": "Memory optimized", "c5": "Compute opt
 
 
 def _schema():
-    import pyarrow as pa
+    import pyarrow as pa  # noqa: PLC0415 (heavy, loaded on use)
     ts = pa.timestamp("ms", tz="UTC")
     s = pa.string()
     d = pa.float64()
@@ -333,8 +333,8 @@ def _schema():
 
 
 def cur_parquet(cols: dict[str, list]) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # noqa: PLC0415 (heavy, loaded on use)
+    import pyarrow.parquet as pq  # noqa: PLC0415 (heavy, loaded on use)
     schema = _schema()
     arrays = []
     for f in schema:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from trailtools.demo import guest_logs as oslogs
 from trailtools.demo import scenario as S
 from trailtools.demo._io import hexid, stable_uuid, write_files
 
@@ -137,7 +138,6 @@ def describe_instances(region: str) -> dict:
 
 
 def build(seed: int | None = None, boots: dict | None = None) -> dict[str, dict]:
-    from trailtools.demo import guest_logs as oslogs
     files: dict[str, dict] = {}
     regions = sorted({i.region for i in S.ALL_INSTANCES})
     for region in regions:

@@ -19,9 +19,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from trailtools.demo import synth
 from trailtools.demo import scenario as S
+from trailtools.demo import synth
 from trailtools.demo._io import rng_for
+from trailtools.demo.ec2 import _AMI, client_token, reservation_id
 
 # user agents of the demo's own people (the background's come from synth)
 CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -262,7 +263,6 @@ def incidents(prof: synth.AccountProfile, seed: int) -> list[dict]:
                                "availabilityZoneSet": {}, "filterSet": {"items": [{"name": "name", "valueSet": {
                                    "items": [{"value": "Deep Learning OSS Nvidia Driver AMI GPU PyTorch*"}]}}]}})
     run = dict(user_agent=cli("ec2.run-instances"), console=False)
-    from trailtools.demo.ec2 import _AMI, client_token, reservation_id
     p4d_req = _run_request(S.GPU_P4D, 1, "ap-northeast-1a", _AMI[region])
     st.add("RunInstances", ec2, henry, S.INC7_CAPACITY_ERROR, region, request_parameters=p4d_req,
            error_code="Server.InsufficientInstanceCapacity",
@@ -301,7 +301,6 @@ def incidents(prof: synth.AccountProfile, seed: int) -> list[dict]:
 
 
 def _run_request(inst: S.Instance, count: int, az: str, ami: str) -> dict:
-    from trailtools.demo.ec2 import client_token
     subnet = "subnet-0" + hashlib.md5(f"{az}:ml".encode()).hexdigest()[:16]
     return {
         "instancesSet": {"items": [{"imageId": ami, "minCount": count, "maxCount": count}]},

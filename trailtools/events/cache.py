@@ -4,7 +4,8 @@ A chunk's key is the SHA-256 of the reader's version and every file's path, size
 added or removed file, or a new reader, misses the cache. Location: ``$TRAILTOOLS_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/trailtools``, else ``~/.cache/trailtools``. Delete the folder to reclaim the space.
 
-Each entry is one chunk's table (:data:`trailtools.events.table.CHUNK_SCHEMA`, its strings as ``large_string``, sorted by
+Each entry is one chunk's table (:data:`trailtools.events.table.CHUNK_SCHEMA`, its strings as ``large_string``, sorted
+by
 time, one dictionary per column) in the Arrow IPC file format (Feather v2), uncompressed, with the chunk's counts and
 skips as JSON in the schema metadata. It is read by memory-mapping it: nothing is decoded or copied, and the columns
 the frame keeps as they are (the strings) stay views of the file's pages, shared with the page cache. Entries are

@@ -114,7 +114,7 @@ class ChunkResult:
 
     COUNTS = ("files_read", "bytes_read", "records_seen", "digest_files", "other_files", "files_cached")
 
-    def add_counts(self, other: "ChunkResult") -> None:
+    def add_counts(self, other: ChunkResult) -> None:
         """Add another result's counts and skips to this one (tables are left alone)."""
         for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -123,8 +123,13 @@ class ChunkResult:
 
     def meta(self) -> dict:
         return {
-            "files_read": self.files_read, "bytes_read": self.bytes_read, "records_seen": self.records_seen,
-            "digest_files": self.digest_files, "other_files": self.other_files, "file_skips": self.file_skips, "record_skips": self.record_skips,
+            "files_read": self.files_read,
+            "bytes_read": self.bytes_read,
+            "records_seen": self.records_seen,
+            "digest_files": self.digest_files,
+            "other_files": self.other_files,
+            "file_skips": self.file_skips,
+            "record_skips": self.record_skips,
         }
 
 
@@ -218,7 +223,8 @@ def merge(results: list[ChunkResult]) -> ChunkResult:
         offset += t.num_rows
     merged = ChunkResult(
         table=pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else table.empty(),
-        position=results[0].position if results else 0)
+        position=results[0].position if results else 0,
+    )
     for r in results:
         merged.add_counts(r)
     return merged

@@ -201,7 +201,8 @@ def _reorder(holder: list, order: np.ndarray) -> None:
             cuts = np.concatenate(([0], np.flatnonzero(np.diff(chunk)) + 1, [len(idx)]))
             for x, y in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
                 c = int(chunk[x])
-                out.append((False, int(offsets[c]), int(lengths[c]), pa.array((idx[x:y] - offsets[c]).astype(np.int32))))
+                local = pa.array((idx[x:y] - offsets[c]).astype(np.int32))
+                out.append((False, int(offsets[c]), int(lengths[c]), local))
         return out
 
     def rearranged(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -247,7 +248,7 @@ def _code_type(n_categories: int) -> type:
 def _nulls(array: pa.Array) -> np.ndarray:
     """A boolean mask of the array's nulls, from its validity bitmap."""
     bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
-    return bits[array.offset:array.offset + len(array)] == 0
+    return bits[array.offset : array.offset + len(array)] == 0
 
 
 def _categoricals(table: pa.Table) -> list[_Categorical] | None:
@@ -265,7 +266,8 @@ def _categoricals(table: pa.Table) -> list[_Categorical] | None:
         if not pa.types.is_dictionary(field.type):
             continue
         if field.type.index_type != pa.int32() or not (
-                pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type)):
+            pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type)
+        ):
             return None
         chunks = table.column(position).chunks
         dictionaries = [c.dictionary for c in chunks]  # those of empty chunks too, as unify_dictionaries takes them

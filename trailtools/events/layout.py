@@ -2,9 +2,12 @@
 
 CloudTrail writes to S3 as::
 
-    AWSLogs/[o-<org id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz
-    AWSLogs/[o-<org id>/]<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/<account>_CloudTrail-Digest_<region>_..._<time>.json.gz
-    AWSLogs/[o-<org id>/]<account>/CloudTrail-Insight/<region>/YYYY/MM/DD/<account>_CloudTrail-Insight_<region>_..._<id>.json.gz
+    AWSLogs/[o-<org
+    id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz
+    AWSLogs/[o-<org
+    id>/]<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/<account>_CloudTrail-Digest_<region>_..._<time>.json.gz
+    AWSLogs/[o-<org
+    id>/]<account>/CloudTrail-Insight/<region>/YYYY/MM/DD/<account>_CloudTrail-Insight_<region>_..._<id>.json.gz
 
 The time in a log file's name is when it was delivered, so every event in it happened before that time. Files that
 were renamed or copied flat keep what their names still tell; anything else is a candidate only by extension.
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePath
 
 # What a path is, as far as its name tells.
@@ -55,7 +58,7 @@ def _parse_name_time(text: str) -> datetime | None:
     try:
         second = int(text[13:15]) if len(text) == 16 else 0
         return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]), second,
-                        tzinfo=timezone.utc)
+                        tzinfo=UTC)
     except ValueError:
         return None
 
@@ -108,7 +111,7 @@ def classify_folder(folder: str) -> PathInfo:
                 info["region"] = rest.pop(0)
             if len(rest) >= 3 and all(p.isdigit() for p in rest[:3]):
                 try:
-                    info["day"] = datetime(int(rest[0]), int(rest[1]), int(rest[2]), tzinfo=timezone.utc)
+                    info["day"] = datetime(int(rest[0]), int(rest[1]), int(rest[2]), tzinfo=UTC)
                 except ValueError:
                     pass
         elif rest:

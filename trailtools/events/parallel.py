@@ -12,9 +12,10 @@ import pickle
 import platform
 import signal
 import struct
+import tempfile
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable
 
 from trailtools.events.chunk import Chunk, ChunkResult, parse_batch
 
@@ -327,7 +328,6 @@ def _memory_file() -> int:
     try:
         return os.memfd_create("trailtools-chunks", os.MFD_CLOEXEC)
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        import tempfile
         with tempfile.TemporaryFile() as f:
             return os.dup(f.fileno())
 

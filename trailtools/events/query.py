@@ -1,13 +1,14 @@
 """The query spec: built once, pushed down by each source as far as it can, and applied exactly to the frame.
 
 A source prunes what it can before reading (for local files and S3: the date, region and account in the path); the
-rest is filtered on the events frame by :func:`trailtools.events.frame.apply_query`, so every source returns the same rows.
+rest is filtered on the events frame by :func:`trailtools.events.frame.apply_query`, so every source returns the same
+rows.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from trailtools.errors import QueryError
 from trailtools.events.layout import PathInfo
@@ -53,12 +54,12 @@ def parse_time(value: str | date | datetime | None, *, end: bool = False) -> dat
     else:
         raise QueryError(f"Cannot read the time {value!r}: give an ISO-8601 date or time string.")
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def _stamp(t: datetime) -> str:
-    t = t.astimezone(timezone.utc)
+    t = t.astimezone(UTC)
     return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}"
 
 
@@ -112,7 +113,7 @@ class Query:
         if bad:
             raise QueryError(f"{bad[0]!r} is not an AWS account ID: give the 12 digits, for example 123456789012.")
 
-    def replace(self, **changes) -> "Query":
+    def replace(self, **changes) -> Query:
         return replace(self, **changes)
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import attrgetter
 
 import numpy as np
@@ -52,8 +52,8 @@ def _lenient_time(text: str) -> datetime | None:
     except (ValueError, AttributeError):
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def _strict_times(texts: pa.Array) -> pa.Array:
@@ -121,7 +121,9 @@ def _native_arrays(taken) -> tuple[int, list[pa.Array], pa.Array, pa.Array]:
         if kind == "bool":
             arrays.append(pa.BooleanArray.from_buffers(pa.bool_(), n, [pa.py_buffer(valid), pa.py_buffer(data)], nulls))
         else:
-            arrays.append(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid), nulls))
+            arrays.append(
+                pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid), nulls)
+            )
     stamps = pa.Array.from_buffers(TIME_TYPE, n, [pa.py_buffer(times_valid), pa.py_buffer(times)], time_nulls)
     values = pa.StringArray.from_buffers(len(id_offsets) // 4 - 1, pa.py_buffer(id_offsets), pa.py_buffer(ids))
     offsets = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(lists)])
@@ -139,8 +141,8 @@ class Builder:
     :meth:`table` gives the same table as :func:`build` over all the records at once.
     """
 
-    EXTRACT_ROWS = 48      # records decoded, then copied into the column lists
-    FLUSH_ROWS = 512       # rows in the column lists, then converted to Arrow
+    EXTRACT_ROWS = 48  # records decoded, then copied into the column lists
+    FLUSH_ROWS = 512  # rows in the column lists, then converted to Arrow
     NATIVE_BYTES = 128 << 20  # bytes held by the native scanner, then turned into Arrow arrays
 
     def __init__(self, native: bool | None = None):
@@ -152,9 +154,9 @@ class Builder:
         self._ids: list[pa.Array] = []
         use_native = NATIVE if native is None else native and _scan is not None
         self._native = _scan.Scanner(_NAMES) if use_native else None
-        self.paths: list[str] = []        # files with at least one row, in order
-        self.counts: list[int] = []       # rows of each of them
-        self.indices: list[int] = []      # each row's position in its file
+        self.paths: list[str] = []  # files with at least one row, in order
+        self.counts: list[int] = []  # rows of each of them
+        self.indices: list[int] = []  # each row's position in its file
         self.rows = 0
 
     def _added(self, path: str, indices) -> None:
@@ -265,25 +267,38 @@ def build(records: list[Record], files: list[str], indices: list[int]) -> tuple[
     return _assemble(plain, pa.array(files, pa.string()).dictionary_encode(), pa.array(indices, pa.int32()))
 
 
-def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array, *, times: pa.Array | None = None,
-              ids: pa.Array | None = None) -> tuple[pa.Table, list[tuple[int, str]]]:
+def _assemble(
+    plain: dict[str, pa.Array],
+    files: pa.Array,
+    indices: pa.Array,
+    *,
+    times: pa.Array | None = None,
+    ids: pa.Array | None = None,
+) -> tuple[pa.Table, list[tuple[int, str]]]:
     """The frame's columns from the plain columns (see :func:`_plain_columns`); ``times`` (see
     :func:`parse_times`) and ``ids`` (the instanceIds column) when they were already read."""
     times, failed = parse_times(plain["eventTime"], times)
     cols: dict[str, pa.Array] = {"eventTime": times}
     for name, _ in FIELDS[1:]:
         cols[name] = plain[name]
-    cols["actor"] = derive.actor(cols["userIdentity.type"], cols["userIdentity.arn"], cols["userIdentity.userName"],
-                                 cols["userIdentity.principalId"], cols["userIdentity.accountId"],
-                                 cols["userIdentity.invokedBy"])
+    cols["actor"] = derive.actor(
+        cols["userIdentity.type"],
+        cols["userIdentity.arn"],
+        cols["userIdentity.userName"],
+        cols["userIdentity.principalId"],
+        cols["userIdentity.accountId"],
+        cols["userIdentity.invokedBy"],
+    )
     cols["additionalEventData.MFAUsed"] = derive.lifted(cols["additionalEventData"], "MFAUsed")
     cols["additionalEventData.LoginTo"] = derive.lifted(cols["additionalEventData"], "LoginTo")
     cols["responseElements.ConsoleLogin"] = derive.lifted(cols["responseElements"], "ConsoleLogin")
     cols["instanceIds"] = ids if ids is not None else derive.instance_ids(*(cols[name] for name in ID_SOURCES))
     cols["_file"] = files
     cols["_index"] = indices
-    arrays = [cols[f.name].dictionary_encode() if pa.types.is_dictionary(f.type) and f.name != "_file"
-              else cols[f.name] for f in SCHEMA]
+    arrays = [
+        cols[f.name].dictionary_encode() if pa.types.is_dictionary(f.type) and f.name != "_file" else cols[f.name]
+        for f in SCHEMA
+    ]
     n = len(times)
     table = pa.Table.from_arrays(arrays, schema=SCHEMA)
     texts = plain["eventTime"]

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trailtools.evidence.saved import TIME_DTYPE, frame, load_saved, only_instance, region_folders, to_utc
-from trailtools.evidence.ec2 import check_instance_id
 from trailtools.aws.errors import AwsDataUnavailable, pages
+from trailtools.evidence.ec2 import check_instance_id
+from trailtools.evidence.saved import TIME_DTYPE, frame, load_saved, only_instance, region_folders, to_utc
 
 # what get_status_checks calls (docs/iam-policy.json must allow them)
 IAM_ACTIONS = ("cloudwatch:GetMetricData", "cloudwatch:DescribeAlarmsForMetric", "cloudwatch:DescribeAlarmHistory")
@@ -164,30 +164,46 @@ def read_cloudwatch(folder, instance_id: str) -> CloudWatchData:
         resp = load_saved(region_dir / "get-metric-data.json")
         metrics = transform_metric_data(resp or {}, load_saved(region_dir / "get-metric-data.input.json"))
         history = load_saved(region_dir / "describe-alarm-history.json")
-        data = CloudWatchData(instance_id, region_dir.name, only_instance(metrics, instance_id),
-                              only_instance(transform_alarm_history(history or {}), instance_id), source=str(region_dir))
+        alarms = only_instance(transform_alarm_history(history or {}), instance_id)
+        data = CloudWatchData(instance_id, region_dir.name, only_instance(metrics, instance_id), alarms,
+                              source=str(region_dir))
         if len(data.metrics) or len(data.alarms):
             if not len(data.metrics):
                 data.notes.append(f"no saved status-check metrics for {instance_id} in {region_dir}")
             return data
-    return CloudWatchData(instance_id, source=str(base),
-                          notes=[f"no saved CloudWatch data for {instance_id} in {base}"])
+    return CloudWatchData(
+        instance_id, source=str(base), notes=[f"no saved CloudWatch data for {instance_id} in {base}"]
+    )
 
 
 # ---------------------------------------------------------------- get (live AWS)
 
+
 def status_check_queries(instance_id: str, period: int = 60, stat: str = "Maximum") -> list[dict]:
     """The ``MetricDataQueries`` for an instance's three status-check metrics (Ids ``sys_i0abc...`` ...)."""
     compact = instance_id.replace("-", "")
-    return [{"Id": f"{prefix}_{compact}", "Label": f"{instance_id} {metric}", "ReturnData": True,
-             "MetricStat": {"Metric": {"Namespace": "AWS/EC2", "MetricName": metric,
-                                       "Dimensions": [{"Name": "InstanceId", "Value": instance_id}]},
-                            "Period": period, "Stat": stat}}
-            for prefix, metric in STATUS_METRICS.items()]
+    return [
+        {
+            "Id": f"{prefix}_{compact}",
+            "Label": f"{instance_id} {metric}",
+            "ReturnData": True,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/EC2",
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+                },
+                "Period": period,
+                "Stat": stat,
+            },
+        }
+        for prefix, metric in STATUS_METRICS.items()
+    ]
 
 
-def get_status_checks(client, instance_id: str, start, end, period: int = 60, *, max_pages: int = 20,
-                      alarms: bool = True) -> CloudWatchData:
+def get_status_checks(
+    client, instance_id: str, start, end, period: int = 60, *, max_pages: int = 20, alarms: bool = True
+) -> CloudWatchData:
     """The instance's status-check metrics between start and end (``Maximum`` per ``period`` seconds).
 
     ``client`` is a ``cloudwatch`` client of the instance's region. With ``alarms``, the history of the alarms
@@ -198,12 +214,20 @@ def get_status_checks(client, instance_id: str, start, end, period: int = 60, *,
     start, end = to_utc([start, end]).dt.to_pydatetime()
     queries = status_check_queries(instance_id, period)
     data = CloudWatchData(instance_id, client.meta.region_name, source="Amazon CloudWatch API")
-    resps, data.truncated = pages(client, "get_metric_data", token="NextToken", max_pages=max_pages,
-                                  MetricDataQueries=queries, StartTime=start, EndTime=end,
-                                  ScanBy="TimestampAscending")
+    resps, data.truncated = pages(
+        client,
+        "get_metric_data",
+        token="NextToken",
+        max_pages=max_pages,
+        MetricDataQueries=queries,
+        StartTime=start,
+        EndTime=end,
+        ScanBy="TimestampAscending",
+    )
     metrics = pd.concat([transform_metric_data(r, queries) for r in resps], ignore_index=True)
     data.metrics = metrics.drop_duplicates(ignore_index=True).sort_values(
-        ["instanceId", "metric", "time"], kind="stable", ignore_index=True)
+        ["instanceId", "metric", "time"], kind="stable", ignore_index=True
+    )
     if alarms:
         try:
             data.alarms = get_alarm_history(client, instance_id, start, end, max_pages=max_pages)
@@ -216,14 +240,27 @@ def get_alarm_history(client, instance_id: str, start, end, *, max_pages: int = 
     """The history (between start and end) of the alarms watching the instance's status-check metrics."""
     names = []
     for metric in STATUS_METRICS.values():
-        resps, _ = pages(client, "describe_alarms_for_metric", token="NextToken", max_pages=1,
-                         MetricName=metric, Namespace="AWS/EC2",
-                         Dimensions=[{"Name": "InstanceId", "Value": instance_id}])
+        resps, _ = pages(
+            client,
+            "describe_alarms_for_metric",
+            token="NextToken",
+            max_pages=1,
+            MetricName=metric,
+            Namespace="AWS/EC2",
+            Dimensions=[{"Name": "InstanceId", "Value": instance_id}],
+        )
         names += [a["AlarmName"] for r in resps for a in r.get("MetricAlarms") or [] if a.get("AlarmName")]
     frames = []
     for name in dict.fromkeys(names):
-        resps, _ = pages(client, "describe_alarm_history", token="NextToken", max_pages=max_pages,
-                         AlarmName=name, StartDate=start, EndDate=end)
+        resps, _ = pages(
+            client,
+            "describe_alarm_history",
+            token="NextToken",
+            max_pages=max_pages,
+            AlarmName=name,
+            StartDate=start,
+            EndDate=end,
+        )
         for r in resps:
             df = transform_alarm_history(r)
             df["instanceId"] = instance_id

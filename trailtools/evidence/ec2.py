@@ -29,10 +29,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from trailtools.errors import QueryError
-
-from trailtools.evidence.saved import frame, load_saved, only_instance, region_folders, to_utc
 from trailtools.aws.errors import AwsDataUnavailable, call, pages
+from trailtools.errors import QueryError
+from trailtools.evidence.saved import frame, load_saved, only_instance, region_folders, to_utc
 
 # what get_ec2 calls (docs/iam-policy.json must allow them)
 IAM_ACTIONS = ("ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "ec2:GetConsoleOutput")
@@ -178,13 +177,19 @@ def get_ec2(client, instance_id: str, *, console: bool = True, max_pages: int = 
     data = Ec2Data(instance_id, client.meta.region_name, source="Amazon EC2 API")
     resps, data.truncated = pages(client, "describe_instance_status", token="NextToken", max_pages=max_pages,
                                   InstanceIds=[instance_id], IncludeAllInstances=True)
-    data.events = only_instance(pd.concat([transform_instance_status(r) for r in resps], ignore_index=True), instance_id)
-    data.states = only_instance(pd.concat([transform_instance_states(r) for r in resps], ignore_index=True), instance_id)
+    statuses = pd.concat([transform_instance_status(r) for r in resps], ignore_index=True)
+    data.events = only_instance(statuses, instance_id)
+    data.states = only_instance(
+        pd.concat([transform_instance_states(r) for r in resps], ignore_index=True), instance_id
+    )
     try:
-        resps, cut = pages(client, "describe_instances", token="NextToken", max_pages=max_pages,
-                           InstanceIds=[instance_id])
+        resps, cut = pages(
+            client, "describe_instances", token="NextToken", max_pages=max_pages, InstanceIds=[instance_id]
+        )
         data.truncated |= cut
-        data.instances = only_instance(pd.concat([transform_instances(r) for r in resps], ignore_index=True), instance_id)
+        data.instances = only_instance(
+            pd.concat([transform_instances(r) for r in resps], ignore_index=True), instance_id
+        )
     except AwsDataUnavailable as exc:
         data.unavailable.append(exc)
     if console:

@@ -77,7 +77,7 @@ def public_ip(text) -> str | None:
 
 
 def _open(path, what: str):
-    import maxminddb
+    import maxminddb  # noqa: PLC0415 (heavy, loaded on use)
 
     p = Path(path).expanduser()
     if not p.is_file():

@@ -43,12 +43,14 @@ import gzip
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+
+from trailtools.errors import TrailtoolsError
 
 KINDS = ("boot", "logger-start", "shutdown-begin", "shutdown-complete", "reboot-command", "shutdown-command",
          "kernel-panic", "crash", "recovery")
@@ -119,19 +121,50 @@ RULES = [
                                 r"orphan cleanup)|EXT4-fs \(\S+\): INFO: recovery required)"),
     Rule("recovery", r"systemd-journald?", r"corrupted or uncleanly shut down"),
 ]
-_COMPILED = [(r, re.compile(r"(?:%s)$" % r.ident), re.compile(r.pattern)) for r in RULES]
+_COMPILED = [(r, re.compile(f"(?:{r.ident})$"), re.compile(r.pattern)) for r in RULES]
 
 # what a command run through sudo/pkexec does: first match wins; no match -> the line is no fact
 COMMAND_RULES = [
     ("", re.compile(r"\bshutdown\b.*\s-c\b")),  # cancels a scheduled shutdown
-    ("reboot-command", re.compile(r"(?:^|[/\s'\"])(?:reboot|kexec)(?:$|[\s'\"])|\bshutdown\b.*(?:\s-r\b|\s--reboot\b)"
-                                  r"|(?:^|/)(?:tel)?init\s+6\b|\bsystemctl\s+(?:\S+\s+)*(?:reboot|kexec|soft-reboot)(?=\s|$)")),
-    ("shutdown-command", re.compile(r"(?:^|[/\s'\"])(?:poweroff|halt)(?:$|[\s'\"])|(?:^|/)shutdown\b|(?:^|/)(?:tel)?init"
-                                    r"\s+0\b|\bsystemctl\s+(?:\S+\s+)*(?:poweroff|halt)(?=\s|$)")),
+    (
+        "reboot-command",
+        re.compile(
+            r"(?:^|[/\s'\"])(?:reboot|kexec)(?:$|[\s'\"])|\bshutdown\b.*(?:\s-r\b|\s--reboot\b)"
+            r"|(?:^|/)(?:tel)?init\s+6\b|\bsystemctl\s+(?:\S+\s+)*(?:reboot|kexec|soft-reboot)(?=\s|$)"
+        ),
+    ),
+    (
+        "shutdown-command",
+        re.compile(
+            r"(?:^|[/\s'\"])(?:poweroff|halt)(?:$|[\s'\"])|(?:^|/)shutdown\b|(?:^|/)(?:tel)?init"
+            r"\s+0\b|\bsystemctl\s+(?:\S+\s+)*(?:poweroff|halt)(?=\s|$)"
+        ),
+    ),
 ]
-AUTH_PROGRAMS = {"sshd", "sshd-session", "sudo", "su", "polkitd", "pkexec", "login", "cron", "crond", "CRON", "passwd",
-                 "useradd", "usermod", "userdel", "groupadd", "chage", "chpasswd", "unix_chkpwd", "systemd-logind",
-                 "gdm-password", "dbus-daemon", "systemd"}
+AUTH_PROGRAMS = {
+    "sshd",
+    "sshd-session",
+    "sudo",
+    "su",
+    "polkitd",
+    "pkexec",
+    "login",
+    "cron",
+    "crond",
+    "CRON",
+    "passwd",
+    "useradd",
+    "usermod",
+    "userdel",
+    "groupadd",
+    "chage",
+    "chpasswd",
+    "unix_chkpwd",
+    "systemd-logind",
+    "gdm-password",
+    "dbus-daemon",
+    "systemd",
+}
 
 
 @dataclass
@@ -184,9 +217,9 @@ def ssh_attempt(ident: str | None, msg: str) -> tuple | None:
     """An sshd authentication line as (result, user, source, port, method, invalid_user), or None. Pure."""
     if (ident or "").strip() not in SSH_PROGRAMS:
         return None
-    if (m := SSH_AUTH.match(msg)):
+    if m := SSH_AUTH.match(msg):
         return (m["result"].lower(), m["user"], m["source"], int(m["port"]), m["method"], bool(m["invalid"]))
-    if (m := SSH_INVALID.match(msg)):
+    if m := SSH_INVALID.match(msg):
         return ("failed", m["user"] or "", m["source"], int(m["port"]) if m["port"] else None, None, True)
     return None
 
@@ -202,7 +235,7 @@ def _ssh_rows(rows, fname: str) -> list[tuple]:
         if invalid and method is None:
             announced.add(key)
         elif invalid and key in announced:
-            continue                    # the same attempt as the "Invalid user" line before it
+            continue  # the same attempt as the "Invalid user" line before it
         out.append((r.when, result, user, source, port, method, invalid, r.host, fname, r.line, r.text))
     return out
 
@@ -238,7 +271,7 @@ def _read_bytes(path: Path) -> tuple[bytes | None, str | None]:
 
 
 def _detect(lines: list[str]) -> str:
-    sample = [ln for ln in lines[:SAMPLE * 3] if ln.strip()][:SAMPLE]
+    sample = [ln for ln in lines[: SAMPLE * 3] if ln.strip()][:SAMPLE]
     if not sample:
         return "unknown"
     if sample[0].lstrip().startswith("{"):
@@ -266,7 +299,7 @@ def _parse_syslog(lines, tz) -> tuple[list[_Row], int]:
             h, mi, s = (int(x) for x in m["hms"].split(":"))
             us = int((m["frac"] or ".0")[1:7].ljust(6, "0"))
             when = (MONTHS[m["mon"]], int(m["day"]), h, mi, s, us)
-        elif (m := SYSLOG_RFC3339.match(text)):
+        elif m := SYSLOG_RFC3339.match(text):
             try:
                 when = datetime.fromisoformat(m["ts"].replace(" ", "T", 1))
             except ValueError:
@@ -276,8 +309,11 @@ def _parse_syslog(lines, tz) -> tuple[list[_Row], int]:
         if not m:
             skipped += bool(text.strip())
             continue
-        rows.append(_Row(when, n, text, m["host"], m["ident"], m["pid"], m["msg"],
-                         fact=classify(m["ident"], m["msg"], m["pid"])))
+        rows.append(
+            _Row(
+                when, n, text, m["host"], m["ident"], m["pid"], m["msg"], fact=classify(m["ident"], m["msg"], m["pid"])
+            )
+        )
     return rows, skipped
 
 
@@ -292,13 +328,15 @@ def _parse_journal(lines) -> tuple[list[_Row], int]:
     for n, text in enumerate(lines, 1):
         try:
             obj = json.loads(text)
-            when = datetime.fromtimestamp(int(obj["__REALTIME_TIMESTAMP"]) / 1e6, timezone.utc)
+            when = datetime.fromtimestamp(int(obj["__REALTIME_TIMESTAMP"]) / 1e6, UTC)
             when = when.replace(microsecond=int(obj["__REALTIME_TIMESTAMP"]) % 1_000_000)
         except (ValueError, KeyError, TypeError, OverflowError, OSError):
             skipped += bool(text.strip())
             continue
-        g = {k: _journal_text(obj.get(k)) for k in ("SYSLOG_IDENTIFIER", "_COMM", "_PID", "SYSLOG_PID", "MESSAGE",
-                                                      "_HOSTNAME", "_BOOT_ID")}
+        g = {
+            k: _journal_text(obj.get(k))
+            for k in ("SYSLOG_IDENTIFIER", "_COMM", "_PID", "SYSLOG_PID", "MESSAGE", "_HOSTNAME", "_BOOT_ID")
+        }
         ident = g["SYSLOG_IDENTIFIER"] or g["_COMM"] or ("kernel" if obj.get("_TRANSPORT") == "kernel" else None)
         pid, msg = g["SYSLOG_PID"] or g["_PID"], g["MESSAGE"] or ""
         rows.append(_Row(when, n, text, g["_HOSTNAME"], ident, pid, msg, g["_BOOT_ID"], classify(ident, msg, pid)))
@@ -311,7 +349,7 @@ def _parse_last(lines, tz) -> tuple[list[_Row], int, int | None]:
     for n, text in enumerate(lines, 1):
         if not text.strip():
             continue
-        if (t := LAST_TRAILER.match(text)):
+        if t := LAST_TRAILER.match(text):
             year = int(t["year"])
             continue
         m = LAST_ENTRY.match(text)
@@ -321,8 +359,9 @@ def _parse_last(lines, tz) -> tuple[list[_Row], int, int | None]:
         if m["iso"]:
             when = datetime.fromisoformat(m["iso"].replace(",", "."))
         elif m["year"]:
-            when = datetime(int(m["year"]), MONTHS[m["mon"]], int(m["day"]), *map(int, m["hm"].split(":")),
-                            int(m["sec"]), tzinfo=tz)
+            when = datetime(
+                int(m["year"]), MONTHS[m["mon"]], int(m["day"]), *map(int, m["hm"].split(":")), int(m["sec"]), tzinfo=tz
+            )
         else:
             when = (MONTHS[m["mon"]], int(m["day"]), *map(int, m["hm"].split(":")), 0, 0)
         user, middle, rest = m["user"], m["middle"], m["rest"]
@@ -370,7 +409,7 @@ def _choose_year(rows, tz, evidence: tuple | None, mtime: datetime | None) -> tu
                 best = (gap, y)
         if best:
             return best[1], "the dated logs in the same set"
-    ref = mtime or datetime.now(timezone.utc)
+    ref = mtime or datetime.now(UTC)
     for y in range(ref.year, ref.year - 3, -1):
         ts = [t for t in _span(yearless, y, tz) if t]
         if ts and max(ts) <= ref + timedelta(days=1):
@@ -388,13 +427,23 @@ def _assemble_file_boots(rows, fmt, fname) -> list[dict]:
             new = (cur_bid is not None and r.boot_id != cur_bid) or (cur_bid is None and kind == "boot")
             cur_bid = r.boot_id
         else:
-            new = kind == "boot" and (cur is None or marker in cur["markers"] or cur["closed"]
-                                      or r.when - cur["time"] > BOOT_CLUSTER)
+            new = kind == "boot" and (
+                cur is None or marker in cur["markers"] or cur["closed"] or r.when - cur["time"] > BOOT_CLUSTER
+            )
         if new:
             clean = True if sd_last is not None else (False if activity else None)
-            cur = {"time": r.when, "previous_shutdown": sd_last, "shutdown_start": sd_first, "clean": clean,
-                   "boot_id": r.boot_id, "file": fname, "line": r.line, "format": fmt, "markers": {marker},
-                   "closed": False}
+            cur = {
+                "time": r.when,
+                "previous_shutdown": sd_last,
+                "shutdown_start": sd_first,
+                "clean": clean,
+                "boot_id": r.boot_id,
+                "file": fname,
+                "line": r.line,
+                "format": fmt,
+                "markers": {marker},
+                "closed": False,
+            }
             boots.append(cur)
             sd_first = sd_last = None
         elif kind == "boot" and cur is not None:
@@ -416,8 +465,9 @@ def _merge_boots(cands: list[dict]) -> list[dict]:
     groups: list[list[dict]] = []
     for b in sorted(cands, key=lambda b: b["time"]):
         g = groups[-1] if groups else None
-        if g and (abs(b["time"] - g[0]["time"]) <= SAME_BOOT or (b["boot_id"] and b["boot_id"] in
-                                                                 {x["boot_id"] for x in g})):
+        if g and (
+            abs(b["time"] - g[0]["time"]) <= SAME_BOOT or (b["boot_id"] and b["boot_id"] in {x["boot_id"] for x in g})
+        ):
             g.append(b)
         else:
             groups.append([b])
@@ -427,10 +477,15 @@ def _merge_boots(cands: list[dict]) -> list[dict]:
         cleans = [b["clean"] for b in g]
         clean = True if True in cleans else (False if False in cleans else None)
         shut = [b for b in g if b["clean"]]
-        merged.append({**best, "clean": clean,
-                       "previous_shutdown": max((b["previous_shutdown"] for b in shut), default=None),
-                       "shutdown_start": min((b["shutdown_start"] for b in shut), default=None),
-                       "boot_id": next((b["boot_id"] for b in g if b["boot_id"]), None)})
+        merged.append(
+            {
+                **best,
+                "clean": clean,
+                "previous_shutdown": max((b["previous_shutdown"] for b in shut), default=None),
+                "shutdown_start": min((b["shutdown_start"] for b in shut), default=None),
+                "boot_id": next((b["boot_id"] for b in g if b["boot_id"]), None),
+            }
+        )
     return merged
 
 
@@ -466,7 +521,6 @@ def _read_one(path: Path, tz) -> tuple[dict, list[_Row], str, int | None]:
 def guest_log_paths(os_logs) -> list[Path]:
     """The files named by an ``os_logs`` parameter (paths, or one comma-separated string; folders are walked).
     A path that does not exist is one TrailtoolsError sentence."""
-    from trailtools.errors import TrailtoolsError
 
     if not os_logs:
         return []
@@ -474,8 +528,10 @@ def guest_log_paths(os_logs) -> list[Path]:
     paths = [Path(str(p).strip()).expanduser() for p in items if str(p).strip()]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise TrailtoolsError(f"Guest log not found: {missing[0]}: give the paths of the files copied off the "
-                              "instance (e.g. messages, secure, auth.log, a journalctl -o json export).")
+        raise TrailtoolsError(
+            f"Guest log not found: {missing[0]}: give the paths of the files copied off the "
+            "instance (e.g. messages, secure, auth.log, a journalctl -o json export)."
+        )
     files = []
     for p in paths:
         files.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
@@ -500,7 +556,7 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
         parsed.append((p, info, rows, fmt, file_year))
     dated = [r.when for _p, _i, rows, _f, _y in parsed for r in rows if isinstance(r.when, datetime)]
     evidence = (min(dated), max(dated)) if dated else None
-    for p, info, rows, fmt, file_year in parsed:
+    for p, info, rows, _fmt, file_year in parsed:
         if not any(isinstance(r.when, tuple) for r in rows):
             continue
         if year is not None:
@@ -509,7 +565,7 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
             first, how = file_year, None
         else:
             try:
-                mtime = datetime.fromtimestamp(p.stat().st_mtime, timezone.utc)
+                mtime = datetime.fromtimestamp(p.stat().st_mtime, UTC)
             except OSError:
                 mtime = None
             first, how = _choose_year(rows, zone, evidence, mtime)
@@ -524,7 +580,7 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
     event_rows, cands, ssh_rows = [], [], []
     for p, info, rows, fmt, _y in parsed:
         for r in rows:
-            r.when = r.when.astimezone(timezone.utc)
+            r.when = r.when.astimezone(UTC)
         facts = [r for r in rows if r.fact]
         info["facts"] = len(facts)
         info["first"] = min(r.when for r in rows).isoformat() if rows else None
@@ -538,8 +594,10 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
     events = _events_frame(event_rows)
     boots = _boots_frame(_merge_boots(cands), events)
     if not boots.empty and boots["clean"].iloc[0] is None:
-        notes.append("The logs do not reach back before the first boot they show: whether it followed a clean "
-                     "shutdown is unknown.")
+        notes.append(
+            "The logs do not reach back before the first boot they show: whether it followed a clean "
+            "shutdown is unknown."
+        )
     return GuestLogs(events, boots, files, notes, _ssh_frame(ssh_rows))
 
 
@@ -563,17 +621,27 @@ def _boots_frame(boots: list[dict], events: pd.DataFrame) -> pd.DataFrame:
         win = requests[(requests["time"] >= lo) & (requests["time"] <= b["time"])]
         pick = win[win["user"].notna()] if win["user"].notna().any() else win
         pick = pick.iloc[-1] if len(pick) else None
-        out.append({"time": b["time"], "previous_shutdown": b["previous_shutdown"], "clean": b["clean"],
-                    "initiated_by": None if pick is None else pick["user"],
-                    "command": None if pick is None else pick["command"], "guest_request": len(win) > 0,
-                    "boot_id": b["boot_id"], "file": b["file"], "line": b["line"]})
+        out.append(
+            {
+                "time": b["time"],
+                "previous_shutdown": b["previous_shutdown"],
+                "clean": b["clean"],
+                "initiated_by": None if pick is None else pick["user"],
+                "command": None if pick is None else pick["command"],
+                "guest_request": len(win) > 0,
+                "boot_id": b["boot_id"],
+                "file": b["file"],
+                "line": b["line"],
+            }
+        )
         prev = b["time"]
     df = pd.DataFrame(out, columns=BOOT_COLUMNS)
     for c in ("time", "previous_shutdown"):
         df[c] = pd.to_datetime(pd.Series(list(df[c]), dtype=object), utc=True).astype("datetime64[us, UTC]")
     for c in ("clean", "initiated_by", "command", "boot_id", "file"):
-        df[c] = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v
-                           for v in df[c]], dtype=object)
+        df[c] = pd.Series(
+            [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in df[c]], dtype=object
+        )
     df["guest_request"] = df["guest_request"].astype(bool)
     df["line"] = df["line"].astype("int64")
     return df

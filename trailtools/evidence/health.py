@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trailtools.evidence.saved import frame, load_saved, service_folder, to_utc
 from trailtools.aws.errors import call, pages
+from trailtools.evidence.saved import frame, load_saved, service_folder, to_utc
 
 # what get_health calls (docs/iam-policy.json must allow them)
 IAM_ACTIONS = ("health:DescribeEvents", "health:DescribeAffectedEntities", "health:DescribeEventDetails",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from trailtools import __version__
+
 SCHEMA_VERSION = "1.0"
 SCHEMA_ID = "trailtools.findings.model"
 INVESTIGATIONS = ("reboot", "login", "cost")
@@ -173,7 +175,6 @@ def build_document(investigation: str, parameters: dict, *, verdict: dict | None
     remediation, status, extra); ``verdict`` a ``Verdict.to_dict()`` or None; ``sources`` name/status/detail
     rows; ``generated_at`` an ISO-8601 UTC time (``2026-10-15T00:00:00Z``), given by the caller so that the
     document is byte-stable apart from it."""
-    from trailtools import __version__
 
     return {
         "schema": SCHEMA_ID,

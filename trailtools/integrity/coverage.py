@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from trailtools.events.load import load_events
+from trailtools.events.query import Query
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
 
 MIN_DAYS = 3
@@ -375,8 +377,6 @@ def _silent_hours(frame: pd.DataFrame, cov: Coverage, lo: pd.Timestamp, hi: pd.T
 def coverage_for(source: str, start, end, *, baseline_days: float = 7, verification=None) -> Coverage:
     """Load what coverage needs from ``source`` (every event of the window and ``baseline_days`` before it, plus
     the trail's own calls of the 90 days before, so a gap opened earlier is seen) and compute it."""
-    from trailtools.events.load import load_events
-    from trailtools.events.query import Query
 
     lo, hi = _utc(start), _utc(end)
     events = load_events(source, Query(start=(lo - pd.Timedelta(days=baseline_days)).to_pydatetime(),

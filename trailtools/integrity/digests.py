@@ -1,6 +1,7 @@
 """Reading CloudTrail digest files, their signatures, the log files they name and the public keys that sign them.
 
-This module does the I/O for :mod:`trailtools.integrity.verify` (which holds the checks, free of I/O). A trail is read from a
+This module does the I/O for :mod:`trailtools.integrity.verify` (which holds the checks, free of I/O). A trail is read
+from a
 local copy (a folder holding ``AWSLogs/...``, as ``aws s3 sync`` leaves it) or straight from S3
 (``s3://bucket/prefix``, through a boto3 client). The facts it relies on, from the CloudTrail User Guide
 ("CloudTrail digest file structure", "Custom implementations of CloudTrail log file integrity validation") and
@@ -26,13 +27,18 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from trailtools.events import layout
+from trailtools.aws import client as make_client
+from trailtools.aws.errors import call
 from trailtools.errors import SourceError, TrailtoolsError
+from trailtools.events import layout
+from trailtools.events.query import Query
+from trailtools.evidence.saved import to_utc
+from trailtools.sources.s3 import day_range, list_keys, plan_prefixes
 
 DIGEST_NAME = re.compile(
     r"^(?P<account>\d{12})_CloudTrail-Digest_(?P<region>[a-z0-9-]+)_(?P<trail>.+)_(?P<home>[a-z0-9-]+)_"
@@ -231,8 +237,6 @@ class S3Trail:
         if not self.bucket:
             raise SourceError(f"{uri!r} names no bucket: give s3://BUCKET or s3://BUCKET/PREFIX.")
         if client is None:
-            from trailtools.aws import client as make_client
-
             client = make_client("s3")
         self.client = client
         self._meta: dict[str, dict] = {}
@@ -250,18 +254,13 @@ class S3Trail:
         yield from self._all_keys()
 
     def _keys_of_days(self, first: date, last: date | None):
-        from trailtools.events.query import Query
-        from trailtools.sources.s3 import day_range, list_keys, plan_prefixes
-
-        days = day_range(first, last or datetime.now(timezone.utc).date() + timedelta(days=1))
+        days = day_range(first, last or datetime.now(UTC).date() + timedelta(days=1))
         prefixes = plan_prefixes(self.client, self.bucket, self.prefix, Query(),
                                  kinds=("CloudTrail", "CloudTrail-Digest"), days=days)
         for prefix, _ in prefixes:
             yield from list_keys(self.client, self.bucket, prefix)
 
     def _all_keys(self):
-        from trailtools.aws.errors import call
-
         prefix = self.prefix.rstrip("/") + "/" if self.prefix else ""
         params = {"Bucket": self.bucket, "Prefix": prefix} if prefix else {"Bucket": self.bucket}
         while True:  # the request's token is ContinuationToken, the response's NextContinuationToken
@@ -279,8 +278,6 @@ class S3Trail:
         return False  # keys() listed every key already
 
     def _get(self, key: str) -> dict:
-        from trailtools.aws.errors import call
-
         return call(self.client, "get_object", Bucket=self.bucket, Key=key)
 
     def read(self, key: str) -> bytes:
@@ -293,8 +290,6 @@ class S3Trail:
 
     def signature(self, key: str) -> tuple[str | None, str | None, str | None]:
         if key not in self._meta:
-            from trailtools.aws.errors import call
-
             self._meta[key] = call(self.client, "head_object", Bucket=self.bucket, Key=key).get("Metadata") or {}
         sig, alg = parse_signature_metadata(self._meta[key])
         return sig, alg, "s3-metadata" if sig else None
@@ -441,7 +436,6 @@ class PublicKey:
 
 def _validity(value) -> pd.Timestamp | None:
     """A validity time as boto3 (datetime), the CLI (ISO text) or the User Guide's sample ("1436317441.0") gives it."""
-    from trailtools.evidence.saved import to_utc
 
     if isinstance(value, str):
         try:
@@ -506,7 +500,6 @@ def load_public_keys(paths) -> tuple[dict[str, PublicKey], list[str]]:
 
 def get_public_keys(client, start, end) -> tuple[dict[str, PublicKey], list[str]]:
     """ListPublicKeys over [start, end] through a boto3 CloudTrail client (one region's keys)."""
-    from trailtools.aws.errors import call
 
     region = getattr(client.meta, "region_name", "")
     keys, warnings = {}, []

@@ -1,7 +1,8 @@
 """Evidence integrity: are the CloudTrail log files of a trail the ones CloudTrail delivered, and all of them?
 
 :func:`check` holds the checks and does no I/O; :func:`verify` reads a local copy or an S3 trail
-(:mod:`trailtools.integrity.digests`) and calls it. What is checked, per chain of digests (one trail, account and region):
+(:mod:`trailtools.integrity.digests`) and calls it. What is checked, per chain of digests (one trail, account and
+region):
 
 - every log file a digest names: present, and the SHA-256 of its uncompressed content equal to ``hashValue``
   (``missing-log``, ``modified-log``);
@@ -28,8 +29,13 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from trailtools.integrity.digests import Digest, LogFile, PublicKey, aws_suffix, name_time
+from trailtools.aws import client as make_client
+from trailtools.aws.errors import AwsDataUnavailable
+from trailtools.errors import QueryError
+from trailtools.events.query import parse_time
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
+from trailtools.integrity import digests as dg
+from trailtools.integrity.digests import Digest, LogFile, PublicKey, aws_suffix, name_time
 
 #: What verifying from s3:// calls (docs/iam-policy.json should allow them).
 IAM_ACTIONS = ("cloudtrail:ListPublicKeys", "s3:GetObject", "s3:ListBucket")
@@ -61,14 +67,14 @@ def string_to_sign(data: dict, digest_sha256: str) -> bytes:
     """
     previous = data.get("previousDigestSignature")
     return (f"{data['digestEndTime']}\n{data['digestS3Bucket']}/{data['digestS3Object']}\n{digest_sha256}\n"
-            f"{'null' if previous is None else previous}").encode("utf-8")
+            f"{'null' if previous is None else previous}").encode()
 
 
 def signature_ok(der: bytes, signature_hex: str, message: bytes) -> bool:
     """SHA256withRSA (PKCS #1 v1.5) verification with a DER public key (PKCS #1 or SubjectPublicKeyInfo)."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.exceptions import InvalidSignature  # noqa: PLC0415 (heavy, loaded on use)
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415 (heavy, loaded on use)
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: PLC0415 (heavy, loaded on use)
 
     try:
         key = serialization.load_der_public_key(der)
@@ -449,10 +455,6 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
     ``save_signatures`` (a folder, S3 sources only) writes each digest's signature there as a sidecar, so that a
     copy synced into that folder verifies offline.
     """
-    from trailtools.integrity import digests as dg
-    from trailtools.aws.errors import AwsDataUnavailable
-    from trailtools.errors import QueryError
-    from trailtools.events.query import parse_time
 
     lo = pd.Timestamp(parse_time(start)) if start else None
     hi = pd.Timestamp(parse_time(end, end=True)) if end else None
@@ -477,8 +479,6 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
                 client = (cloudtrail_client(region) if callable(cloudtrail_client) and not hasattr(
                     cloudtrail_client, "meta") else cloudtrail_client)
                 if client is None:
-                    from trailtools.aws import client as make_client
-
                     client = make_client("cloudtrail", region=region)
                 k, w = dg.get_public_keys(client, min(times), max(times))
                 keys.update(k)

@@ -78,7 +78,7 @@ _MARKDOWN = mistune.create_markdown(escape=True, plugins=["table", "strikethroug
 @functools.lru_cache(maxsize=1)
 def _bundle() -> str:
     """Vega + Vega-Lite + vega-embed as one script body (window.vegaEmbed ...), safe inside <script>."""
-    import vl_convert
+    import vl_convert  # noqa: PLC0415 (heavy, loaded on use)
 
     js = vl_convert.javascript_bundle()
     # Inside JS strings and regexes, \x3C is "<": these sequences could otherwise end or confuse the HTML element.

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import platform
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from trailtools.events.cache import cache_root
+from trailtools.sources.s3 import object_uri
 
 
 def relative_path(path, folder: Path | None) -> str:
@@ -13,11 +18,8 @@ def relative_path(path, folder: Path | None) -> str:
             return Path(path).resolve().relative_to(folder.resolve()).as_posix()
         except ValueError:
             pass
-    from trailtools.events.cache import cache_root
 
     if str(path).startswith(str(cache_root() / "s3")):
-        from trailtools.sources.s3 import object_uri
-
         return object_uri(path) or str(path)
     return str(path)
 
@@ -35,8 +37,6 @@ def file_digest(path: str) -> dict:
 
 def versions() -> dict:
     """trailtools' and its main libraries' versions, for the provenance appendix."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
     for name in ("trailtools", "pandas", "pyarrow", "msgspec", "altair", "boto3", "papermill"):

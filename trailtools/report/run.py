@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import importlib.resources
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from trailtools.errors import TrailtoolsError
+from trailtools.findings import schema as findings_schema
+from trailtools.report.html import render_html
+from trailtools.report.redact import Redactor
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+#: The investigation notebooks, shipped in the package (``trailtools/notebooks`` is the repository's top-level
+#: ``notebooks/`` folder, linked, so there is one copy): found the same way in a checkout and in an installed wheel.
+NOTEBOOKS = Path(str(importlib.resources.files("trailtools") / "notebooks"))
 #: name -> (notebook file, the parameter that names the report, a one-line description)
 INVESTIGATIONS = {
     "reboot": ("reboot.ipynb", "instance", "why did this EC2 instance restart?"),
@@ -34,7 +40,7 @@ class ReportPaths:
 
 def list_notebooks() -> str:
     """The investigations and their parameters (from each notebook's parameters cell)."""
-    import papermill
+    import papermill  # noqa: PLC0415 (heavy, loaded on use)
 
     lines = []
     for name, (file, key, what) in INVESTIGATIONS.items():
@@ -61,76 +67,105 @@ def _failure(exc) -> str:
 
 def evidence_integrity_html(prov: dict) -> str:
     """The coverage of the window and the digest verification, from any investigation's provenance (the
-    ``coverage`` and ``integrity`` dicts of trailtools.integrity.coverage / trailtools.integrity.verify), every value escaped."""
+    ``coverage`` and ``integrity`` dicts of trailtools.integrity.coverage / trailtools.integrity.verify), every value
+    escaped."""
     esc = html.escape
     cov, ver = prov.get("coverage"), prov.get("integrity")
     notes = "".join(f"<li>{esc(str(n))}</li>" for n in prov.get("coverage_notes") or [])
     if cov:
-        gaps = "".join(f"<tr><td>{esc(str(g.get('start')))}</td><td>{esc(str(g.get('end')))}</td>"
-                       f"<td>{esc(str(g.get('kind')))}</td><td>{esc(str(g.get('reason')))}</td></tr>"
-                       for g in cov.get("gaps") or [])
+        gaps = "".join(
+            f"<tr><td>{esc(str(g.get('start')))}</td><td>{esc(str(g.get('end')))}</td>"
+            f"<td>{esc(str(g.get('kind')))}</td><td>{esc(str(g.get('reason')))}</td></tr>"
+            for g in cov.get("gaps") or []
+        )
         lo, hi = (cov.get("window") or [None, None])[:2]
         notes += "".join(f"<li>{esc(str(n))}</li>" for n in cov.get("notes") or [])
         share = f"{float(cov.get('covered_fraction') or 0):.1%}"
-        part = (f"<p>{esc(share)} of the window {esc(str(lo))} .. "
-                f"{esc(str(hi))} is covered by the trail.</p>"
-                + (f"<table><tr><th>from</th><th>to</th><th>gap</th><th>why</th></tr>{gaps}</table>" if gaps
-                   else "<p>No gaps found.</p>"))
+        part = f"<p>{esc(share)} of the window {esc(str(lo))} .. {esc(str(hi))} is covered by the trail.</p>" + (
+            f"<table><tr><th>from</th><th>to</th><th>gap</th><th>why</th></tr>{gaps}</table>"
+            if gaps
+            else "<p>No gaps found.</p>"
+        )
     else:
         part = "<p>Not computed by this investigation.</p>"
     if ver:
-        probs = "".join(f"<li>{esc(str(p.get('severity')))} {esc(str(p.get('kind')))}: {esc(str(p.get('path')))}: "
-                        f"{esc(str(p.get('detail')))}</li>" for p in (ver.get("problems") or [])[:100])
-        vpart = (f"<p><b>{esc(str(ver.get('status')))}</b>: {esc(str(ver.get('digests')))} digest files "
-                 f"({esc(str(ver.get('digests_verified')))} signatures verified), {esc(str(ver.get('logs_verified')))}"
-                 f"/{esc(str(ver.get('logs')))} log files intact.</p>" + (f"<ul>{probs}</ul>" if probs else ""))
+        probs = "".join(
+            f"<li>{esc(str(p.get('severity')))} {esc(str(p.get('kind')))}: {esc(str(p.get('path')))}: "
+            f"{esc(str(p.get('detail')))}</li>"
+            for p in (ver.get("problems") or [])[:100]
+        )
+        vpart = (
+            f"<p><b>{esc(str(ver.get('status')))}</b>: {esc(str(ver.get('digests')))} digest files "
+            f"({esc(str(ver.get('digests_verified')))} signatures verified), {esc(str(ver.get('logs_verified')))}"
+            f"/{esc(str(ver.get('logs')))} log files intact.</p>" + (f"<ul>{probs}</ul>" if probs else "")
+        )
     else:
-        vpart = ("<p>Not checked: the source is not a local copy with CloudTrail-Digest files (run "
-                 "<code>trailtools verify</code> on the trail bucket or its copy).</p>")
-    return (f"<h3>Logging coverage</h3>{part}" + (f"<ul>{notes}</ul>" if notes else "")
-            + f"<h3>Log file integrity (CloudTrail digests)</h3>{vpart}")
+        vpart = (
+            "<p>Not checked: the source is not a local copy with CloudTrail-Digest files (run "
+            "<code>trailtools verify</code> on the trail bucket or its copy).</p>"
+        )
+    return (
+        f"<h3>Logging coverage</h3>{part}"
+        + (f"<ul>{notes}</ul>" if notes else "")
+        + f"<h3>Log file integrity (CloudTrail digests)</h3>{vpart}"
+    )
 
 
 def provenance_html(doc: dict) -> str:
     """The provenance appendix, every value escaped."""
     esc = html.escape
     prov = doc.get("provenance") or {}
-    rows = [f"<tr><td>{esc(str(i.get('path')))}</td><td><code>{esc(str(i.get('sha256', i.get('error'))))}</code>"
-            f"</td><td>{esc(str(i.get('bytes', '')))}</td></tr>" for i in prov.get("inputs", [])]
+    rows = [
+        f"<tr><td>{esc(str(i.get('path')))}</td><td><code>{esc(str(i.get('sha256', i.get('error'))))}</code>"
+        f"</td><td>{esc(str(i.get('bytes', '')))}</td></tr>"
+        for i in prov.get("inputs", [])
+    ]
     stats = prov.get("load_stats") or {}
-    skipped = "".join(f"<li>{esc(str(s.get('path')))}: {esc(str(s.get('reason')))}</li>"
-                      for s in stats.get("skipped", []))
+    skipped = "".join(
+        f"<li>{esc(str(s.get('path')))}: {esc(str(s.get('reason')))}</li>" for s in stats.get("skipped", [])
+    )
     versions = ", ".join(f"{esc(k)} {esc(str(v))}" for k, v in (prov.get("versions") or {}).items())
-    params = "".join(f"<tr><th>{esc(k)}</th><td>{esc(json.dumps(v))}</td></tr>"
-                     for k, v in (doc.get("parameters") or {}).items())
-    return (f"<section class='provenance'><h2>Provenance</h2><p>Generated {esc(doc.get('generated_at', ''))} by "
-            f"{versions}.</p><h3>Parameters</h3><table>{params}</table>{evidence_integrity_html(prov)}"
-            f"<h3>Load statistics</h3><pre>{esc(json.dumps({k: v for k, v in stats.items() if k != 'skipped'}, indent=1))}</pre>"
-            f"<h3>Skipped, and why</h3><ul>{skipped or '<li>nothing</li>'}</ul>"
-            f"<h3>Inputs ({len(rows)} files)</h3><table><tr><th>file</th><th>SHA-256</th><th>bytes</th></tr>"
-            f"{''.join(rows)}</table></section>")
+    params = "".join(
+        f"<tr><th>{esc(k)}</th><td>{esc(json.dumps(v))}</td></tr>" for k, v in (doc.get("parameters") or {}).items()
+    )
+    return (
+        f"<section class='provenance'><h2>Provenance</h2><p>Generated {esc(doc.get('generated_at', ''))} by "
+        f"{versions}.</p><h3>Parameters</h3><table>{params}</table>{evidence_integrity_html(prov)}"
+        f"<h3>Load statistics</h3>"
+        f"<pre>{esc(json.dumps({k: v for k, v in stats.items() if k != 'skipped'}, indent=1))}</pre>"
+        f"<h3>Skipped, and why</h3><ul>{skipped or '<li>nothing</li>'}</ul>"
+        f"<h3>Inputs ({len(rows)} files)</h3><table><tr><th>file</th><th>SHA-256</th><th>bytes</th></tr>"
+        f"{''.join(rows)}</table></section>"
+    )
 
 
-def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, with_code: bool = False,
-        now: dt.datetime | None = None) -> ReportPaths:
+def run(
+    name: str,
+    parameters: dict,
+    *,
+    out_dir: Path,
+    redact: bool = False,
+    with_code: bool = False,
+    now: dt.datetime | None = None,
+) -> ReportPaths:
     """Execute one investigation's notebook and write its .ipynb, .html and .findings.json; return the paths."""
-    import nbformat
-    import papermill
-
-    from trailtools.findings import schema as findings_schema
-    from trailtools.report.html import render_html
+    import nbformat  # noqa: PLC0415 (heavy, loaded on use)
+    import papermill  # noqa: PLC0415 (heavy, loaded on use)
 
     if name not in INVESTIGATIONS:
-        raise TrailtoolsError(f"There is no {name!r} investigation: choose one of {', '.join(INVESTIGATIONS)} "
-                              "(trailtools report --list shows them with their parameters).")
+        raise TrailtoolsError(
+            f"There is no {name!r} investigation: choose one of {', '.join(INVESTIGATIONS)} "
+            "(trailtools report --list shows them with their parameters)."
+        )
     file, key, what = INVESTIGATIONS[name]
     notebook = NOTEBOOKS / file
     known = papermill.inspect_notebook(str(notebook))
     unknown = [p for p in parameters if p not in known]
     if unknown:
-        raise TrailtoolsError(f"The {name} notebook has no parameter {unknown[0]!r}: its parameters are "
-                              f"{', '.join(known)}.")
-    now = now or dt.datetime.now(dt.timezone.utc)
+        raise TrailtoolsError(
+            f"The {name} notebook has no parameter {unknown[0]!r}: its parameters are {', '.join(known)}."
+        )
+    now = now or dt.datetime.now(dt.UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
     default = known[key]["default"]
     keyval = parameters.get(key) or (json.loads(default) if default not in ("None", "") else "all")
@@ -138,9 +173,14 @@ def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, wit
     paths = ReportPaths(base.with_suffix(".ipynb"), base.with_suffix(".html"), Path(f"{base}.findings.json"))
     raw_findings = Path(f"{base}.raw-findings.json")
     try:
-        papermill.execute_notebook(str(notebook), str(paths.notebook),
-                                   parameters={**parameters, "findings_json": str(raw_findings)},
-                                   kernel_name="python3", progress_bar=False, log_output=False)
+        papermill.execute_notebook(
+            str(notebook),
+            str(paths.notebook),
+            parameters={**parameters, "findings_json": str(raw_findings)},
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
     except papermill.PapermillExecutionError as exc:
         raise TrailtoolsError(f"{_failure(exc)}; the executed notebook is kept at {paths.notebook}.") from None
     try:
@@ -149,16 +189,19 @@ def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, wit
         raw_findings.unlink(missing_ok=True)
     redactor = None
     if redact:
-        from trailtools.report.redact import Redactor
-
         redactor = Redactor()
         # redact before the document is built: its finding IDs are hashes of what it holds
         result = redactor.redact_json(result)
         parameters = redactor.redact_json(parameters)
     doc = findings_schema.build_document(
-        name, parameters, verdict=result.get("verdict"), findings=result.get("findings", []),
-        sources=result.get("sources", []), load_stats=(result.get("provenance") or {}).get("load_stats"),
-        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        name,
+        parameters,
+        verdict=result.get("verdict"),
+        findings=result.get("findings", []),
+        sources=result.get("sources", []),
+        load_stats=(result.get("provenance") or {}).get("load_stats"),
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     doc["provenance"] = {**(result.get("provenance") or {}), "source": parameters.get("source", "demo")}
     nb = nbformat.read(paths.notebook, as_version=4)
     page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code)

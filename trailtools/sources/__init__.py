@@ -5,9 +5,12 @@
 """
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from trailtools.errors import SourceError
+from trailtools.sources import demo, local
 
 _REGISTRY: dict[str, Callable] = {}
 _LOCAL: list[Callable] = []
@@ -44,7 +47,6 @@ def with_credentials(uri: str, *, profile: str | None = None, region: str | None
     """``uri`` with a notebook's ``profile`` (and ``region``) added as URI options when it names a live source and
     does not set them itself; any other URI comes back unchanged. Credentials themselves never go in a URI: the
     profile names an entry of the standard boto3 chain (~/.aws/config, SSO)."""
-    from urllib.parse import parse_qs, urlencode, urlsplit
 
     if not uri.startswith(LIVE_SCHEMES) or not (profile or region):
         return uri
@@ -60,8 +62,6 @@ def schemes() -> list[str]:
 
 
 def _register_builtin() -> None:
-    from trailtools.sources import demo, local
-
     register_local(local.load_local)
     register("demo", demo.load_demo)
     # the live sources import boto3 only when used
@@ -72,7 +72,6 @@ def _register_builtin() -> None:
 
 def _lazy(module: str, name: str) -> Callable:
     def loader(uri, query, options):
-        import importlib
 
         return getattr(importlib.import_module(f"{__name__}.{module}"), name)(uri, query, options)
 

@@ -26,14 +26,21 @@ from __future__ import annotations
 import json
 import time
 
-from trailtools.events import cache
-from trailtools.sources.athena_sql import DEFAULT_PARTITIONS, CloudTrailTable, compile_query, cost_usd, create_table_ddl, row_to_record
 from trailtools.aws.errors import AWS_ERRORS, call
 from trailtools.aws.session import client as make_client
 from trailtools.errors import SourceError
+from trailtools.events import cache
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult
 from trailtools.events.stats import LoadStats
+from trailtools.sources.athena_sql import (
+    DEFAULT_PARTITIONS,
+    CloudTrailTable,
+    compile_query,
+    cost_usd,
+    create_table_ddl,
+    row_to_record,
+)
 from trailtools.sources.files import read_files, write_cache_file
 from trailtools.sources.uri import int_option, uri_parts
 

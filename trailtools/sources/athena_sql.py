@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+
 from trailtools.events.query import EARLY_MARGIN, Query
 
 #: Columns of AWS's documented CloudTrail table, in its order, and how each is selected: "text" as is, "json" a

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from trailtools.errors import SourceError
 from trailtools.events import cache, parallel
 from trailtools.events.chunk import Chunk, from_cache
-from trailtools.errors import SourceError
-from trailtools.progress import Progress
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult, collect
 from trailtools.events.stats import LoadStats
+from trailtools.progress import Progress
 
 
 def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: LoadOptions, *,

@@ -9,9 +9,9 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from trailtools.errors import SourceError
 from trailtools.events import layout, table
 from trailtools.events.chunk import Chunk
-from trailtools.errors import SourceError
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult
 from trailtools.events.stats import LoadStats

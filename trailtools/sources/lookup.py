@@ -32,22 +32,23 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
 from botocore import exceptions as bx
 
-from trailtools.events import cache
 from trailtools.aws.errors import AWS_ERRORS, THROTTLED, AwsDataUnavailable
 from trailtools.aws.ratelimit import TokenBucket, bucket_for
 from trailtools.aws.session import client as make_client
-from trailtools.aws.session import explain, session as make_session
+from trailtools.aws.session import explain
+from trailtools.aws.session import session as make_session
 from trailtools.errors import SourceError
-from trailtools.progress import Progress
+from trailtools.events import cache
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult
 from trailtools.events.stats import LoadStats
+from trailtools.progress import Progress
 from trailtools.sources.files import read_files, write_cache_file
 from trailtools.sources.uri import int_option, uri_parts
 
@@ -91,7 +92,7 @@ def choose_attributes(query: Query) -> list[dict | None]:
 def windows(start: datetime, end: datetime, step: timedelta) -> list[tuple[datetime, datetime]]:
     """[start, end) in pieces whose boundaries are multiples of ``step`` since the epoch (UTC midnights for a
     day), so that the same settled piece, and its cache entry, comes back whatever the window around it."""
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     out, t = [], start
     while t < end:
         boundary = epoch + ((t - epoch) // step + 1) * step
@@ -247,7 +248,7 @@ def load_lookup(uri: str, query: Query, options: LoadOptions, *, clients=None, n
     profile = opts.get("profile")
     chunk = timedelta(hours=int_option(opts, "chunk_hours", 24, uri))
     max_pages = int_option(opts, "max_pages", MAX_PAGES, uri)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     regions = [r.strip() for r in netloc.split(",") if r.strip()] or list(query.regions)
     region_note = None
     if query.regions and not set(regions) & set(query.regions):
@@ -318,14 +319,18 @@ def load_lookup(uri: str, query: Query, options: LoadOptions, *, clients=None, n
     requests = sum(f.requests for _, f in done)
     throttles = sum(b.throttles for b in buckets.values())
     stats.notes.append(
-        f"LookupEvents: {requests} requests in {', '.join(needed)} with {_describe(p.calls[0].attribute if p.calls else None)}"
+        f"LookupEvents: {requests} requests in {', '.join(needed)} "
+        f"with {_describe(p.calls[0].attribute if p.calls else None)}"
         f", {sum(1 for _, f in done if f.cached)} of {len(done)} windows from the cache"
-        + (f", throttled {throttles} times (slowed down and retried)" if throttles else ""))
+        + (f", throttled {throttles} times (slowed down and retried)" if throttles else "")
+    )
     for call, f in done:
         if f.truncated:
-            stats.notes.append(f"LookupEvents had more than {max_pages * PAGE_SIZE:,} events in {call.region} "
-                               f"{call.start:%Y-%m-%dT%H:%MZ}..{call.end:%H:%MZ} ({_describe(call.attribute)}): only "
-                               "those were read; narrow the query or use s3://")
+            stats.notes.append(
+                f"LookupEvents had more than {max_pages * PAGE_SIZE:,} events in {call.region} "
+                f"{call.start:%Y-%m-%dT%H:%MZ}..{call.end:%H:%MZ} ({_describe(call.attribute)}): only "
+                "those were read; narrow the query or use s3://"
+            )
     groups = [([str(f.path) for c, f in done if c.region == r], False) for r in needed]
     result = read_files(groups, query, stats, options)
     stats.elapsed_s = time.perf_counter() - started

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from trailtools.demo import ensure_demo_account
+from trailtools.sources import with_credentials
+
 
 @dataclass
 class SourceData:
@@ -24,14 +27,11 @@ def resolve_source(source: str, *, profile: str | None = None) -> SourceData:
     """Where ``source``'s data is; ``profile`` (a notebook parameter) is added to a live trail URI (``s3://``,
     ``lookup://``, ``athena://``) that does not name one itself."""
     if source == "demo":
-        from trailtools.demo import ensure_demo_account
-
         folder = ensure_demo_account()
         manifest = json.loads((folder / "manifest.json").read_text())
         return SourceData(source, "demo", folder, pd.Timestamp(manifest["now"]))
     path = Path(source).expanduser()
     if "://" not in source and path.is_dir():
         return SourceData(source, source, path, pd.Timestamp.now(tz="UTC").floor("s"))
-    from trailtools.sources import with_credentials
 
     return SourceData(source, with_credentials(source, profile=profile), None, pd.Timestamp.now(tz="UTC").floor("s"))

@@ -24,18 +24,18 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from trailtools.events import cache, layout
 from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable
 from trailtools.aws.session import client as make_client
 from trailtools.aws.session import explain
 from trailtools.errors import SourceError, TrailtoolsError
-from trailtools.progress import Progress
+from trailtools.events import cache, layout
 from trailtools.events.query import EARLY_MARGIN, Query
 from trailtools.events.result import LoadOptions, LoadResult, collect
 from trailtools.events.stats import LoadStats
+from trailtools.progress import Progress
 from trailtools.sources.files import read_files, write_cache_file
 from trailtools.sources.uri import int_option, uri_parts
 
@@ -123,8 +123,8 @@ def window_days(query: Query, today: date | None = None) -> list[date] | None:
     if query.start is None:
         return None
     first = (query.start - EARLY_MARGIN).date()
-    end = query.end + query.late_margin if query.end else datetime.now(timezone.utc)
-    return day_range(first, min(end.date(), today or datetime.now(timezone.utc).date() + timedelta(days=1)))
+    end = query.end + query.late_margin if query.end else datetime.now(UTC)
+    return day_range(first, min(end.date(), today or datetime.now(UTC).date() + timedelta(days=1)))
 
 
 def day_range(first: date, last: date) -> list[date]:

@@ -6,7 +6,7 @@ import html
 
 def answer_box(headline: str, body_html: str = ""):
     """An IPython HTML object: ``headline`` is text (escaped here); ``body_html`` must already be escaped HTML."""
-    from IPython.display import HTML
+    from IPython.display import HTML  # noqa: PLC0415 (heavy, loaded on use)
 
     return HTML("<div class='trailtools-verdict' style='border:2px solid #444;padding:0.8em;border-radius:6px'>"
                 f"<p style='font-size:1.2em'><b>{html.escape(headline)}</b></p>{body_html}</div>")

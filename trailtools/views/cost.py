@@ -9,6 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from trailtools.investigations.cost.analysis import short_name
+
 MAX_ROWS = 4500          # below Altair's 5,000-row limit for data embedded in a spec
 TOP = 7                  # series drawn by name; the rest are summed as "other"
 WIDTH, HEIGHT = 760, 260
@@ -80,7 +82,6 @@ def cost_by_service_chart(per_service: pd.DataFrame, spike=None, *, unit: str = 
 
 def cost_by_principal_chart(by_principal: pd.DataFrame, spike=None, *, unit: str = "day"):
     """Cost per period stacked by the principal that created the resources (columns period, principal, cost)."""
-    from trailtools.investigations.cost.analysis import short_name
 
     named = by_principal.assign(principal=by_principal["principal"].map(short_name)) if len(by_principal) \
         else by_principal
@@ -109,7 +110,6 @@ def creations_chart(total: pd.Series, creations: pd.DataFrame, spike=None, *, un
         per_event = creations.groupby("eventID")["resource_id"].agg(lambda s: " ".join(x for x in s if x))
         c["resources"] = c["eventID"].map(per_event).fillna("")
         c["result"] = ["failed: " + e if e else "ok" for e in c["errorCode"]]
-        from trailtools.investigations.cost.analysis import short_name
 
         has_cost = creations.groupby("eventID")["resource_id"].agg(
             lambda s: costed is None or any(x in costed for x in s if x))

@@ -10,22 +10,12 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from trailtools.views import timeline
-from trailtools.views.timeline import AXIS_FORMAT  # 24-hour UTC tick labels, as on the instance timeline
+from trailtools.views.time import AXIS_FORMAT, human_text, iso_text
 
 #: Which gaps are drawn over which where they overlap: the calls that stopped logging show through silent hours.
 DRAW_ORDER = {"no-digests": 0, "no-deliveries": 1, "events-excluded": 2, "logging-stopped": 3, "trail-deleted": 4}
 GAP_COLORS = {"logging-stopped": "#7f7f7f", "trail-deleted": "#525252", "events-excluded": "#a6a6a6",
               "no-deliveries": "#bdbdbd", "no-digests": "#d9d9d9", "covered": "#74c476"}
-
-
-def _iso(t) -> str:
-    """One time as the timeline writes it (ISO 8601, milliseconds, Z)."""
-    return timeline._iso([t]).iloc[0]
-
-
-def _human(t) -> str:
-    return timeline._human(timeline._utc([t])).iloc[0]
 
 
 def _rows(gaps, window=None) -> list[dict]:
@@ -44,8 +34,8 @@ def _rows(gaps, window=None) -> list[dict]:
             start, end = max(pd.Timestamp(start), lo), min(pd.Timestamp(end), hi)
             if end <= start:
                 continue
-        rows.append({"time": _iso(start), "end": _iso(end), "gap": str(kind),
-                     "when": f"{_human(start)} .. {_human(end)}", "why": str(reason)})
+        rows.append({"time": iso_text(start), "end": iso_text(end), "gap": str(kind),
+                     "when": f"{human_text(start)} .. {human_text(end)}", "why": str(reason)})
     return rows
 
 
@@ -64,7 +54,8 @@ def _band(rows: list[dict]) -> alt.Chart:
 def shade_gaps(chart, coverage, window=None):
     """A new chart: ``chart`` with the coverage's gaps shaded behind it (``chart`` itself is left unchanged).
 
-    ``coverage`` is a :class:`trailtools.integrity.coverage.Coverage`, a list of gaps, or a frame of them; with no gaps the
+    ``coverage`` is a :class:`trailtools.integrity.coverage.Coverage`, a list of gaps, or a frame of them; with no gaps
+    the
     result is a copy of the chart. Top-level properties (size, title) of a layered chart are kept.
     """
     rows = _rows(coverage, window)
@@ -82,15 +73,33 @@ def coverage_chart(coverage, *, width: int = 800, title: str | None = None) -> a
     """The window as one horizontal bar: green where the trail speaks for it, a grey band per gap (darker: logging
     stopped or the trail deleted; lighter: silent hours, no digests), the covered share in the title."""
     lo, hi = coverage.window
-    rows = [{"time": _iso(lo), "end": _iso(hi), "gap": "covered", "when": f"{_human(lo)} .. {_human(hi)}",
-             "why": "events recorded"}] + sorted(_rows(coverage), key=lambda r: DRAW_ORDER.get(r["gap"], 0))
+    rows = [
+        {
+            "time": iso_text(lo),
+            "end": iso_text(hi),
+            "gap": "covered",
+            "when": f"{human_text(lo)} .. {human_text(hi)}",
+            "why": "events recorded",
+        }
+    ] + sorted(_rows(coverage), key=lambda r: DRAW_ORDER.get(r["gap"], 0))
     for r in rows:  # colours as data (scale=None): the chart can sit beside others without merging their scales
         r["color"] = GAP_COLORS.get(r["gap"], "#9e9e9e")
     color = alt.Color("color:N", scale=None, legend=None)
-    x = alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc", domain=[_iso(lo), _iso(hi)]),
-              axis=alt.Axis(format=AXIS_FORMAT, labelOverlap=True))
-    bar = alt.Chart(alt.Data(values=rows)).mark_bar(height=18, clip=True).encode(
-        x=x, x2="end:T", color=color,
-        tooltip=[alt.Tooltip("gap:N", title="coverage"), alt.Tooltip("when:N", title="time"), alt.Tooltip("why:N")])
+    x = alt.X(
+        "time:T",
+        title="time (UTC)",
+        scale=alt.Scale(type="utc", domain=[iso_text(lo), iso_text(hi)]),
+        axis=alt.Axis(format=AXIS_FORMAT, labelOverlap=True),
+    )
+    bar = (
+        alt.Chart(alt.Data(values=rows))
+        .mark_bar(height=18, clip=True)
+        .encode(
+            x=x,
+            x2="end:T",
+            color=color,
+            tooltip=[alt.Tooltip("gap:N", title="coverage"), alt.Tooltip("when:N", title="time"), alt.Tooltip("why:N")],
+        )
+    )
     text = title or f"Logging coverage: {coverage.covered_fraction():.1%} of the window"
     return alt.layer(bar).properties(width=width, height=30, title=alt.TitleParams(text=text, anchor="start"))

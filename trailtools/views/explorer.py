@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trailtools.events.result import raw_record
+from trailtools.views.explore import BRUSH, CELL, PICK, heatmap_chart, timeline_chart
+from trailtools.views.offline import jupyterchart_offline
+
 __all__ = ["Filter", "filter_events", "time_bins", "event_points", "activity_by_hour", "choices", "table_rows",
            "time_steps", "brush_window", "explore", "Explorer", "POINT_LIMIT", "TABLE_ROWS"]
 
@@ -228,10 +232,9 @@ class Explorer:
     """The widgets and charts of :func:`explore` over one events frame (display it, or its ``widget``)."""
 
     def __init__(self, frame: pd.DataFrame, *, title: str = "Explore events"):
-        import ipywidgets as w
-        from altair import JupyterChart
+        import ipywidgets as w  # noqa: PLC0415 (heavy, loaded on use)
+        from altair import JupyterChart  # noqa: PLC0415 (heavy, loaded on use)
 
-        from trailtools.views.offline import jupyterchart_offline
 
         jupyterchart_offline()  # Vega from vl-convert's bundle, never a CDN
         self.frame = frame.reset_index(drop=True)
@@ -296,7 +299,6 @@ class Explorer:
 
     def refresh(self) -> None:
         """Filter the frame with the widgets' values and redraw the charts and the table."""
-        from trailtools.views.explore import BRUSH, CELL, PICK, heatmap_chart, timeline_chart
 
         flt = self.current_filter()
         self.filtered = filter_events(self.frame, flt)
@@ -359,8 +361,6 @@ class Explorer:
         self.record.value = f"<pre>{html.escape(text)}</pre>"
 
     def raw_record(self, event_id: str) -> dict[str, Any]:
-        from trailtools.events.result import raw_record
-
         try:
             return raw_record(self.frame, event_id)
         except (KeyError, OSError, IndexError):  # no file behind the frame: the row as the frame holds it

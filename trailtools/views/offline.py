@@ -16,10 +16,13 @@ their own; ``enable_offline(False)`` goes back to Altair's default renderer.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
 import altair as alt
+
+from trailtools.events.cache import cache_root
 
 __all__ = ["enable_offline", "jupyterchart_offline", "offline_renderer", "RENDERER", "VEGALITE_MIME", "WIDGET_MIME"]
 
@@ -31,15 +34,13 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 def jupyterchart_offline() -> None:
     """``JupyterChart.enable_offline()``, with vl-convert's bundle (0.9 MB, 1.5 s to build) kept in the trailtools
     cache folder, keyed by the versions and source it is built from: every new kernel would build it again."""
-    import hashlib
 
-    import vl_convert
-    from altair import JupyterChart
-    from altair.jupyter.jupyter_chart import load_js_src
+    import vl_convert  # noqa: PLC0415 (heavy, loaded on use)
+    from altair import JupyterChart  # noqa: PLC0415 (heavy, loaded on use)
+    from altair.jupyter.jupyter_chart import load_js_src  # noqa: PLC0415 (heavy, loaded on use)
 
     if JupyterChart._is_offline:
         return
-    from trailtools.events.cache import cache_root
 
     key = hashlib.sha256("\0".join([alt.__version__, vl_convert.__version__, load_js_src()]).encode()).hexdigest()
     path = cache_root() / "vega" / f"jupyterchart-{key[:24]}.js"
@@ -60,8 +61,8 @@ def jupyterchart_offline() -> None:
 
 def offline_renderer(spec: dict, **metadata: Any) -> dict:
     """An Altair renderer: the offline JupyterChart widget, the Vega-Lite spec and Altair's HTML in one bundle."""
-    from altair import JupyterChart
-    from altair.vegalite.v6.display import html_renderer
+    from altair import JupyterChart  # noqa: PLC0415 (heavy, loaded on use)
+    from altair.vegalite.v6.display import html_renderer  # noqa: PLC0415 (heavy, loaded on use)
 
     jupyterchart_offline()  # vl-convert's bundle of Vega instead of the CDN
     bundle = dict(html_renderer(spec, **metadata))  # text/html (CDN) + text/plain fallbacks

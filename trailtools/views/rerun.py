@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from trailtools.errors import TrailtoolsError
+
 __all__ = ["Rerun", "rerun"]
 
 
@@ -18,7 +20,7 @@ class Rerun:
 
     def __init__(self, run: Callable[..., Any], show: Sequence[str], *, fixed: Mapping[str, Any] | None = None,
                  **values: Any):
-        import ipywidgets as w
+        import ipywidgets as w  # noqa: PLC0415 (heavy, loaded on use)
 
         self._run, self._show, self._fixed = run, list(show), dict(fixed or {})
         self.inputs = {name: w.Text(value="" if value is None else str(value), description=name,
@@ -36,9 +38,8 @@ class Rerun:
         return {name: (box.value.strip() or None) for name, box in self.inputs.items()}
 
     def run(self) -> None:
-        from IPython.display import display
+        from IPython.display import display  # noqa: PLC0415 (heavy, loaded on use)
 
-        from trailtools.errors import TrailtoolsError
 
         self.output.clear_output(wait=True)
         with self.output:

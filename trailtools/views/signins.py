@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from trailtools.views.timeline import AXIS_FORMAT, _human, _iso, _utc
+from trailtools.views.time import AXIS_FORMAT, human_series, iso_series, utc_series
 
 MAX_ROWS = 5000
 #: SSH attempts drawn at most (every accepted one, then the latest failures): a brute force must not hide the rest.
@@ -29,7 +29,8 @@ def _place(signins: pd.DataFrame) -> list[str]:
 
 
 def _ssh_rows(ssh: pd.DataFrame) -> pd.DataFrame:
-    """SSH attempts (:data:`trailtools.evidence.guest_logs.SSH_COLUMNS`) as timeline rows: one row of the chart per host."""
+    """SSH attempts (:data:`trailtools.evidence.guest_logs.SSH_COLUMNS`) as timeline rows: one row of the chart per
+    host."""
     if ssh.empty:
         return pd.DataFrame()
     accepted = ssh["result"].astype(object) == "Accepted"
@@ -37,73 +38,88 @@ def _ssh_rows(ssh: pd.DataFrame) -> pd.DataFrame:
     keep = pd.concat([ssh[accepted], failed.tail(max(0, MAX_SSH_ROWS - int(accepted.sum())))])
     user = keep["user"].astype(object).where(keep["user"].notna(), "").astype(str)
     invalid = keep["invalid_user"].astype(object).fillna(False).astype(bool)
-    return pd.DataFrame({
-        "time": _utc(keep["time"]),
-        "principal": "ssh @ " + keep["host"].astype(object).where(keep["host"].notna(), "?").astype(str),
-        "kind": ["SSH accepted" if a else "SSH failed" for a in keep["result"].astype(object) == "Accepted"],
-        "mfa": "SSH",
-        "what": user.where(~invalid, user + " (invalid user)"),
-        "source": keep["source"],
-        "place": "",
-        "detail": keep["method"],
-        "ref": keep["file"].astype(object).astype(str) + ":" + keep["line"].astype(object).astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "time": utc_series(keep["time"]),
+            "principal": "ssh @ " + keep["host"].astype(object).where(keep["host"].notna(), "?").astype(str),
+            "kind": ["SSH accepted" if a else "SSH failed" for a in keep["result"].astype(object) == "Accepted"],
+            "mfa": "SSH",
+            "what": user.where(~invalid, user + " (invalid user)"),
+            "source": keep["source"],
+            "place": "",
+            "detail": keep["method"],
+            "ref": keep["file"].astype(object).astype(str) + ":" + keep["line"].astype(object).astype(str),
+        }
+    )
 
 
 def _rows(signins: pd.DataFrame, actions: pd.DataFrame, ssh: pd.DataFrame) -> pd.DataFrame:
-    s = pd.DataFrame({
-        "time": _utc(signins.get("time", pd.Series(dtype=object))),
-        "principal": signins.get("principal", pd.Series(dtype=object)),
-        "kind": ["sign-in success" if r == "Success" else "sign-in failure" for r in signins.get("result", [])],
-        "mfa": ["MFA" if m == "Yes" else "no MFA" if m == "No" else "n/a" for m in signins.get("mfa", [])],
-        "what": "ConsoleLogin",
-        "source": signins.get("sourceIPAddress", pd.Series(dtype=object)),
-        "place": _place(signins),
-        "detail": signins.get("userAgent", pd.Series(dtype=object)),
-        "ref": signins.get("eventID", pd.Series(dtype=object)),
-    })
-    a = pd.DataFrame({
-        "time": _utc(actions.get("time", pd.Series(dtype=object))),
-        "principal": actions.get("principal", pd.Series(dtype=object)),
-        "kind": "risky action", "mfa": "action",
-        "what": actions.get("eventName", pd.Series(dtype=object)),
-        "source": actions.get("sourceIPAddress", pd.Series(dtype=object)),
-        "place": "",
-        "detail": actions.get("category", pd.Series(dtype=object)),
-        "ref": actions.get("eventID", pd.Series(dtype=object)),
-    })
+    s = pd.DataFrame(
+        {
+            "time": utc_series(signins.get("time", pd.Series(dtype=object))),
+            "principal": signins.get("principal", pd.Series(dtype=object)),
+            "kind": ["sign-in success" if r == "Success" else "sign-in failure" for r in signins.get("result", [])],
+            "mfa": ["MFA" if m == "Yes" else "no MFA" if m == "No" else "n/a" for m in signins.get("mfa", [])],
+            "what": "ConsoleLogin",
+            "source": signins.get("sourceIPAddress", pd.Series(dtype=object)),
+            "place": _place(signins),
+            "detail": signins.get("userAgent", pd.Series(dtype=object)),
+            "ref": signins.get("eventID", pd.Series(dtype=object)),
+        }
+    )
+    a = pd.DataFrame(
+        {
+            "time": utc_series(actions.get("time", pd.Series(dtype=object))),
+            "principal": actions.get("principal", pd.Series(dtype=object)),
+            "kind": "risky action",
+            "mfa": "action",
+            "what": actions.get("eventName", pd.Series(dtype=object)),
+            "source": actions.get("sourceIPAddress", pd.Series(dtype=object)),
+            "place": "",
+            "detail": actions.get("category", pd.Series(dtype=object)),
+            "ref": actions.get("eventID", pd.Series(dtype=object)),
+        }
+    )
     df = pd.concat([s, a, _ssh_rows(ssh)], ignore_index=True)
     df = df[df["time"].notna()].sort_values("time", kind="stable").tail(MAX_ROWS)
     for col in ("principal", "kind", "mfa", "what", "source", "place", "detail", "ref"):
         df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
-    df["when"] = _human(df["time"])
-    df["time"] = _iso(df["time"])
+    df["when"] = human_series(df["time"])
+    df["time"] = iso_series(df["time"])
     return df
 
 
-def signin_timeline(signins: pd.DataFrame, actions: pd.DataFrame | None = None, *, ssh: pd.DataFrame | None = None,
-                    title: str = "") -> alt.Chart:
+def signin_timeline(
+    signins: pd.DataFrame, actions: pd.DataFrame | None = None, *, ssh: pd.DataFrame | None = None, title: str = ""
+) -> alt.Chart:
     """One row per principal; sign-ins coloured by result and shaped by MFA; risky follow-up actions as squares.
 
     ``signins``: time, principal, result ("Success"/"Failure"), mfa ("Yes"/"No"/None), sourceIPAddress,
     userAgent, eventID, and optionally city, country, asn, org (shown as the place in the tooltip).
     ``actions``: time, principal, eventName, category, sourceIPAddress, eventID.
-    ``ssh``: SSH attempts from the guest logs (:data:`trailtools.evidence.guest_logs.SSH_COLUMNS`), as crosses on one row per
+    ``ssh``: SSH attempts from the guest logs (:data:`trailtools.evidence.guest_logs.SSH_COLUMNS`), as crosses on one
+    row per
     host ("ssh @ host"), the user name in the tooltip; every accepted login and the latest failures
     (:data:`MAX_SSH_ROWS` in all).
     Zoom and pan on x; click a legend entry to highlight one kind.
     """
-    data = _rows(signins, actions if actions is not None else pd.DataFrame(),
-                 ssh if ssh is not None else pd.DataFrame())
+    data = _rows(
+        signins, actions if actions is not None else pd.DataFrame(), ssh if ssh is not None else pd.DataFrame()
+    )
     pick = alt.selection_point(fields=["kind"], bind="legend", name="kind_pick")
     zoom = alt.selection_interval(encodings=["x"], bind="scales", name="zoom")
     principals = list(dict.fromkeys(data["principal"])) or [""]
-    return alt.Chart(data, title=title or "Sign-ins and what followed").mark_point(
-        filled=True, size=90, clip=True).encode(
-        x=alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format=AXIS_FORMAT)),
-        y=alt.Y("principal:N", title=None, sort=principals),
-        color=alt.Color("kind:N", title="", scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values()))),
-        shape=alt.Shape("mfa:N", title="MFA", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values()))),
-        opacity=alt.condition(pick, alt.value(0.95), alt.value(0.15)),
-        tooltip=["when:N", "principal:N", "what:N", "kind:N", "mfa:N", "source:N", "place:N", "detail:N", "ref:N"],
-    ).add_params(pick, zoom).properties(width=800, height=max(60, 28 * len(principals)))
+    return (
+        alt.Chart(data, title=title or "Sign-ins and what followed")
+        .mark_point(filled=True, size=90, clip=True)
+        .encode(
+            x=alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format=AXIS_FORMAT)),
+            y=alt.Y("principal:N", title=None, sort=principals),
+            color=alt.Color("kind:N", title="", scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values()))),
+            shape=alt.Shape("mfa:N", title="MFA", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values()))),
+            opacity=alt.condition(pick, alt.value(0.95), alt.value(0.15)),
+            tooltip=["when:N", "principal:N", "what:N", "kind:N", "mfa:N", "source:N", "place:N", "detail:N", "ref:N"],
+        )
+        .add_params(pick, zoom)
+        .properties(width=800, height=max(60, 28 * len(principals)))
+    )

@@ -9,6 +9,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from trailtools.views.coverage import gap_layer
+from trailtools.views.time import AXIS_FORMAT, epoch_ms, human_series, iso_series, utc_series
+
 LANES = ["API calls", "AWS Health", "Scheduled events", "Status checks", "Guest OS"]
 ALWAYS = ["API calls", "Guest OS"]  # shown even when empty, so an empty lane says "nothing here"
 COLORS = {"API calls": "#1f77b4", "AWS Health": "#d62728", "Scheduled events": "#ff7f0e",
@@ -19,49 +22,20 @@ TEXT = ["what", "who", "where", "how", "ref", "detail"]
 MAX_ROWS = 5000  # Altair's default limit for data embedded in a spec
 RAW_ROWS, BINS = 2500, 1500  # above MAX_ROWS: rows of small lanes drawn as they are, bins for the big lanes
 WIDTH, LANE_HEIGHT = 800, 48
-# 24-hour UTC tick labels at every zoom level (a Vega time multi-format; the utc scale makes it UTC).
-AXIS_FORMAT = {"milliseconds": "%H:%M:%S.%L", "seconds": "%H:%M:%S", "minutes": "%H:%M", "hours": "%H:%M",
-               "date": "%b %d", "month": "%b %Y", "year": "%Y"}
 # Bin widths tried in order when the frame is too big to draw event by event.
 BIN_WIDTHS = ["1s", "10s", "1min", "5min", "15min", "1h", "3h", "6h", "1D", "7D", "30D"]
-
-
-def _utc(values) -> pd.Series:
-    """Datetimes as tz-aware UTC (naive ones are taken to be UTC already)."""
-    return pd.to_datetime(pd.Series(values), utc=True, errors="coerce")
-
-
-def _iso(ts: pd.Series) -> pd.Series:
-    """ISO 8601 with milliseconds and Z: what every browser's Date.parse reads as UTC.
-
-    NaT becomes "" (Vega reads it as null): Altair 6.3 on pandas 3 turns None in a column of strings into NaN,
-    which is not JSON.
-    """
-    ts = _utc(ts)
-    text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return pd.Series([t[:-3] + "Z" if ok else "" for t, ok in zip(text, ts.notna())], index=ts.index, dtype=str)
-
-
-def _human(ts: pd.Series) -> pd.Series:
-    return ts.dt.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _epoch_ms(ts) -> int:
-    """A time as milliseconds since the epoch: the form of an explicit temporal domain Vega-Lite keeps intact
-    (DateTime objects leak into the domain of a layer with x2 as raw objects)."""
-    return int(_utc([ts]).iloc[0].value // 10**6)
 
 
 def _normalize(evidence: pd.DataFrame, window) -> pd.DataFrame:
     """The columns the chart needs, times in UTC, missing text as "", rows outside the window dropped."""
     df = evidence.reindex(columns=["time", "end", "lane", *TEXT]).copy()
-    df["time"], df["end"] = _utc(df["time"]), _utc(df["end"])
+    df["time"], df["end"] = utc_series(df["time"]), utc_series(df["end"])
     df = df[df["time"].notna()]
     for col in ["lane", *TEXT]:
         df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     df.loc[df["lane"] == "", "lane"] = "other"
     if window is not None:
-        lo, hi = (_utc([t]).iloc[0] for t in window)
+        lo, hi = (utc_series([t]).iloc[0] for t in window)
         df = df[(df["time"] <= hi) & (df["end"].fillna(df["time"]) >= lo)]
     return df.reset_index(drop=True)
 
@@ -101,13 +75,13 @@ def _bin(df: pd.DataFrame, budget: int) -> tuple[pd.DataFrame, str]:
     out["ref"] = out["count"].astype(str) + " events; first: " + out["ref"]
     out["detail"] = ""
     out["time"], out["end"] = out["bin"] + pd.Timedelta(width) / 2, pd.NaT
-    out["when"] = _human(out["first"]) + " .. " + _human(out["last"])
+    out["when"] = human_series(out["first"]) + " .. " + human_series(out["last"])
     return out.drop(columns=["bin", "first", "last"]), width
 
 
 def _when(df: pd.DataFrame) -> pd.Series:
     """The tooltip's time: the instant, or 'start .. end' for an interval."""
-    return _human(df["time"]).where(df["end"].isna(), _human(df["time"]) + " .. " + _human(df["end"]))
+    return human_series(df["time"]).where(df["end"].isna(), human_series(df["time"]) + " .. " + human_series(df["end"]))
 
 
 def _data(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
@@ -127,7 +101,7 @@ def _data(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
         big = ", ".join(lane for lane in _lanes(df) if lane in set(bins["lane"]))
         note = f"{len(df):,} rows: {big} counted per {width} (point size = events)"
     out.loc[out["kind"] == "", "kind"] = out["end"].notna().map({True: "interval", False: "instant"})
-    out["time"], out["end"] = _iso(out["time"]), _iso(out["end"])
+    out["time"], out["end"] = iso_series(out["time"]), iso_series(out["end"])
     cols = ["time", "end", "lane", "kind", "count", "when", *TEXT]
     return out[cols].reset_index(drop=True), note
 
@@ -140,7 +114,8 @@ def instance_timeline(evidence: pd.DataFrame, *, restart: pd.Timestamp | None = 
     Instants are points, intervals (rows with an `end`) are bars. Drag to pan and scroll to zoom on x; click a legend
     entry to highlight its lane. Lanes that are empty say so. Above MAX_ROWS rows the big lanes are counted per time
     bin (the subtitle says so). With `window`, rows outside it are left out and the x domain is the window.
-    With `gaps` (a `trailtools.integrity.coverage.Coverage` or a list of its gaps), the periods without evidence are shaded
+    With `gaps` (a `trailtools.integrity.coverage.Coverage` or a list of its gaps), the periods without evidence are
+    shaded
     (`trailtools.views.coverage.shade_gaps`): no evidence there is not nothing happening.
     """
     df = _normalize(evidence, window)
@@ -149,7 +124,7 @@ def instance_timeline(evidence: pd.DataFrame, *, restart: pd.Timestamp | None = 
 
     zoom = alt.selection_interval(bind="scales", encodings=["x"], name="zoom")
     pick = alt.selection_point(fields=["lane"], bind="legend", name="lane_pick")
-    x_scale = alt.Scale(type="utc", domain=[_epoch_ms(t) for t in window] if window is not None else alt.Undefined)
+    x_scale = alt.Scale(type="utc", domain=[epoch_ms(t) for t in window] if window is not None else alt.Undefined)
     x = alt.X("time:T", title="time (UTC)", scale=x_scale,
               axis=alt.Axis(format=AXIS_FORMAT, tickCount=10, labelOverlap=True, labelSeparation=6))
     y = alt.Y("lane:N", title=None, sort=lanes, scale=alt.Scale(domain=lanes))
@@ -180,21 +155,24 @@ def instance_timeline(evidence: pd.DataFrame, *, restart: pd.Timestamp | None = 
                       .mark_text(align="left", dx=6, color="#888", fontStyle="italic")
                       .encode(y=y, x=alt.value(0), text="note:N"))
     if restart is not None and not pd.isna(restart):
-        when = _utc([restart])
-        mark = alt.Data(values=[{"time": _iso(when).iloc[0], "label": "restart", "when": _human(when).iloc[0]}])
+        when = utc_series([restart])
+        mark = alt.Data(values=[{"time": iso_series(when).iloc[0], "label": "restart",
+                                 "when": human_series(when).iloc[0]}])
         rule = alt.Chart(mark).encode(x=x, tooltip=[alt.Tooltip("label:N"), alt.Tooltip("when:N", title="time")])
-        layers += [rule.mark_rule(color="black", strokeDash=[6, 3], strokeWidth=2, clip=True),
-                   rule.mark_text(align="left", baseline="top", dx=4, dy=2, fontWeight="bold", clip=True)
-                   .encode(y=alt.value(0), text="label:N")]
+        layers += [
+            rule.mark_rule(color="black", strokeDash=[6, 3], strokeWidth=2, clip=True),
+            rule.mark_text(align="left", baseline="top", dx=4, dy=2, fontWeight="bold", clip=True).encode(
+                y=alt.value(0), text="label:N"
+            ),
+        ]
 
     if gaps is not None:
-        from trailtools.views.coverage import gap_layer
-
         shade = gap_layer(gaps, window)
         if shade.data.values:  # behind everything else, on the same time scale
             layers.insert(0, shade.encode(x=x))
     chart = alt.layer(*layers).properties(width=WIDTH, height=LANE_HEIGHT * len(lanes))
     if title or note:
-        chart = chart.properties(title=alt.TitleParams(text=title or "Instance timeline",
-                                                       subtitle=note or alt.Undefined, anchor="start"))
+        chart = chart.properties(
+            title=alt.TitleParams(text=title or "Instance timeline", subtitle=note or alt.Undefined, anchor="start")
+        )
     return chart

@@ -15,12 +15,13 @@ Every reader returns :class:`~trailtools.evidence.cost.frame.CostData`: the one 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
 from trailtools.errors import QueryError, SourceError
+from trailtools.evidence.cost import ce, demo, local, s3
 from trailtools.evidence.cost.frame import COLUMNS, GRANULARITIES, CostData, CostStats, clip, utc
 
 __all__ = ["COLUMNS", "CostData", "CostQuery", "CostStats", "check_granularity", "read_cost", "register"]
@@ -82,8 +83,6 @@ def read_cost(uri: str = "demo", *, start=None, end=None, granularity: str = "DA
 
 
 def _register_builtin() -> None:
-    from trailtools.evidence.cost import ce, demo, local, s3
-
     _LOCAL[:] = [local.read_local]
     register("demo", demo.read_demo)
     register("s3://", s3.read_s3)

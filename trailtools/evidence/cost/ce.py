@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
+from trailtools import aws
 from trailtools.aws.errors import AwsDataUnavailable, pages
 from trailtools.errors import QueryError
 from trailtools.evidence.cost.frame import CostData, CostStats, conform, tags_json, utc
@@ -165,8 +166,6 @@ def _group_by(uri: str) -> tuple[str, ...]:
 
 
 def read_ce(uri: str, q) -> CostData:
-    from trailtools import aws
-
     if q.start is None or q.end is None:
         raise QueryError("ce:// needs a time window (start and end).")
     client = aws.client("ce", region="us-east-1", profile=q.profile)   # Cost Explorer answers in us-east-1

@@ -69,7 +69,8 @@ def _time(values) -> pd.Series:
 #: where a source has no instance-type column, the type is read from the usage type (``APN1-BoxUsage:p4d.24xlarge``,
 #: Cost Explorer's resource rows) or the charge description (FOCUS: ``$2.00 per On Demand Linux m4.10xlarge
 #: Instance Hour``).
-_INSTANCE_TYPE = r"(?:BoxUsage|SpotUsage|DedicatedUsage|HostUsage):([a-z0-9-]+\.[a-z0-9]+)|per On Demand .*? ([a-z0-9-]+\.[0-9]*[a-z]+) Instance Hour"
+_INSTANCE_TYPE = (r"(?:BoxUsage|SpotUsage|DedicatedUsage|HostUsage):([a-z0-9-]+\.[a-z0-9]+)"
+                  r"|per On Demand .*? ([a-z0-9-]+\.[0-9]*[a-z]+) Instance Hour")
 
 
 def conform(df: pd.DataFrame) -> pd.DataFrame:
@@ -81,11 +82,13 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
         if kind == "time":
             out[name] = _time(col).set_axis(df.index)
         elif kind == "float":
-            out[name] = pd.to_numeric(col.replace({"NULL": None, "": None}) if col.dtype == object else col,
-                                      errors="coerce").astype("float64")
+            out[name] = pd.to_numeric(
+                col.replace({"NULL": None, "": None}) if col.dtype == object else col, errors="coerce"
+            ).astype("float64")
         else:
-            out[name] = col.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) or v == "NULL"
-                                else str(v)).astype(str)
+            out[name] = col.map(
+                lambda v: "" if v is None or (isinstance(v, float) and v != v) or v == "NULL" else str(v)
+            ).astype(str)
     missing = out["instance_type"] == ""
     if missing.any():
         found = out.loc[missing, "usage_type"].str.extract(_INSTANCE_TYPE)
@@ -133,11 +136,11 @@ class CostStats:
     files_read: int = 0
     rows: int = 0
     rows_outside_window: int = 0
-    data_start: str | None = None     # the first and last period of the data before the window was applied
+    data_start: str | None = None  # the first and last period of the data before the window was applied
     data_end: str | None = None
     api_calls: int = 0
     truncated: bool = False
-    skipped: list[dict] = field(default_factory=list)   # {"path": ..., "reason": ...}
+    skipped: list[dict] = field(default_factory=list)  # {"path": ..., "reason": ...}
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -164,8 +167,8 @@ class CostData:
 
     frame: pd.DataFrame
     stats: CostStats
-    granularity: str = "DAILY"            # the finest period of the frame's rows
-    kind: str = ""                        # "CUR 2.0", "CUR (legacy)", "FOCUS 1.x", "Cost Explorer", ...
+    granularity: str = "DAILY"  # the finest period of the frame's rows
+    kind: str = ""  # "CUR 2.0", "CUR (legacy)", "FOCUS 1.x", "Cost Explorer", ...
     resources: pd.DataFrame | None = None
     anomalies: pd.DataFrame | None = None
     inputs: list[str] = field(default_factory=list)
@@ -179,6 +182,7 @@ class CostData:
 def clip(data: CostData, start: pd.Timestamp | None, end: pd.Timestamp | None, service: str | None) -> CostData:
     """Keep the rows whose period overlaps [start, end), and of ``service`` when given (case-insensitive
     substring of the service name or code); the rest are counted."""
+
     def keep(df):
         if df is None or df.empty:
             return df

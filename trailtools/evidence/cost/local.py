@@ -44,7 +44,7 @@ def read_table(name: str, data) -> tuple[str, object]:
     raw = data if isinstance(data, (bytes, bytearray)) else None
     src = io.BytesIO(raw) if raw is not None else data
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # noqa: PLC0415 (heavy, loaded on use)
 
         pf = pq.ParquetFile(src)
         cols = _needed_parquet_columns(pf.schema_arrow.names)

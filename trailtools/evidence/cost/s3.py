@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 
+from trailtools import aws
 from trailtools.aws.errors import call
 from trailtools.errors import SourceError
 from trailtools.evidence.cost import local
@@ -35,7 +36,7 @@ def list_keys(client, bucket: str, prefix: str, *, max_pages: int = MAX_PAGES) -
     """Every object under the prefix, at most ``max_pages`` pages: (objects, truncated)."""
     params = {"Bucket": bucket, "Prefix": prefix}
     out: list[dict] = []
-    for n in range(max_pages):
+    for _ in range(max_pages):
         resp = call(client, "list_objects_v2", **params)
         out.extend(resp.get("Contents") or [])
         if not resp.get("IsTruncated"):
@@ -59,8 +60,6 @@ def in_window(key: str, start, end) -> bool:
 
 
 def read_s3(uri: str, q) -> CostData:
-    from trailtools import aws
-
     bucket, prefix = split_uri(uri)
     client = aws.client("s3", region=q.region, profile=q.profile)
     stats = CostStats(source=uri)

@@ -1,5 +1,6 @@
 """The cost-spike investigation as the notebook runs it: read the cost source (:mod:`trailtools.evidence.cost`) and the
-calls that create resources from the trail, analyse them (:mod:`trailtools.investigations.cost.analysis`), and show the answer,
+calls that create resources from the trail, analyse them (:mod:`trailtools.investigations.cost.analysis`), and show the
+answer,
 the charts and the evidence."""
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trailtools.investigations.cost import analysis as cost_spike
-from trailtools.evidence.cost import check_granularity, read_cost
-from trailtools.evidence.cost.frame import CostData
 from trailtools.errors import QueryError, TrailtoolsError
-from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.events.frame import empty_frame
 from trailtools.events.load import load_events
-from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.events.query import Query, parse_time
+from trailtools.evidence.cost import check_granularity, read_cost
+from trailtools.evidence.cost.frame import CostData
+from trailtools.findings.model import JsonOutput, iso_time
+from trailtools.integrity.coverage import coverage_for
+from trailtools.investigations.cost import analysis as cost_spike
+from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.views.answer import answer_box
+from trailtools.views.cost import cost_by_principal_chart, cost_by_service_chart, creations_chart
+from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.tables import Table
 
 DEFAULT_WINDOW = pd.Timedelta(days=30)
@@ -124,11 +129,16 @@ def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=N
         ev.trail_window = (max(start_t, res.frame["eventTime"].min().floor("D")), end_t)
     elif res.stats.files_read:
         ev.trail_window = (start_t, end_t)
-    ev.sources.append(SourceStatus(
-        "CloudTrail", "consulted" if len(res.frame) else "empty",
-        f"{len(res.frame)} resource-creating calls ({', '.join(sorted(set(map(str, res.frame['eventName'])))) or 'none'})"
-        f" among {res.stats.records_seen:,} records in {res.stats.files_read:,} files"
-        + (f"; the trail starts {iso_time(ev.trail_window[0])}" if ev.trail_window else "")))
+    ev.sources.append(
+        SourceStatus(
+            "CloudTrail",
+            "consulted" if len(res.frame) else "empty",
+            f"{len(res.frame)} resource-creating calls "
+            f"({', '.join(sorted(set(map(str, res.frame['eventName'])))) or 'none'})"
+            f" among {res.stats.records_seen:,} records in {res.stats.files_read:,} files"
+            + (f"; the trail starts {iso_time(ev.trail_window[0])}" if ev.trail_window else ""),
+        )
+    )
     return ev
 
 
@@ -136,7 +146,7 @@ def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=N
 class CostInvestigation(JsonOutput):
     evidence: CostEvidence
     analysis: cost_spike.CostAnalysis
-    coverage: object = None   # trailtools.integrity.coverage.Coverage of the trail in the window (None: no trail, or failed)
+    coverage: object = None
 
     @property
     def findings(self):
@@ -145,7 +155,6 @@ class CostInvestigation(JsonOutput):
     # ---- what the notebook shows ----------------------------------------------------------------------------
     def answer_box(self):
         """The answer in plain words (every value escaped: tags and IDs come from cost files)."""
-        from trailtools.views.answer import answer_box
 
         esc = html.escape
         a, ev = self.analysis, self.evidence
@@ -153,47 +162,60 @@ class CostInvestigation(JsonOutput):
         rows = [("Window", f"{lo} to {hi} ({ev.granularity.lower()}, {ev.cost_source})")]
         if a.spike is not None:
             s = a.spike
-            rows += [("Spike", f"{iso_time(s.start)} to {iso_time(s.end)}; peak {cost_spike.money(s.peak, a.currency)}"
-                               f" on {iso_time(s.peak_period)}"),
-                     ("Above baseline", f"{cost_spike.money(s.excess, a.currency)} in all")]
+            rows += [
+                (
+                    "Spike",
+                    f"{iso_time(s.start)} to {iso_time(s.end)}; peak {cost_spike.money(s.peak, a.currency)}"
+                    f" on {iso_time(s.peak_period)}",
+                ),
+                ("Above baseline", f"{cost_spike.money(s.excess, a.currency)} in all"),
+            ]
             top = a.contributions[(a.contributions["dimension"] == "usage_type") & (a.contributions["delta"] > 0)]
             if len(top):
-                rows.append(("Usage types", ", ".join(f"{v} (+{cost_spike.money(d, a.currency)})"
-                                                      for v, d in zip(top["value"][:3], top["delta"][:3]))))
-        table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(v))}</td></tr>"
-                        for k, v in rows)
+                rows.append(
+                    (
+                        "Usage types",
+                        ", ".join(
+                            f"{v} (+{cost_spike.money(d, a.currency)})"
+                            for v, d in zip(top["value"][:3], top["delta"][:3])
+                        ),
+                    )
+                )
+        table = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(v))}</td></tr>"
+            for k, v in rows
+        )
         notes = "".join(f"<li>{esc(n)}</li>" for n in a.notes)
         return answer_box(a.headline, f"<table>{table}</table>" + (f"<ul>{notes}</ul>" if notes else ""))
 
     def daily_chart(self):
-        from trailtools.views.cost import cost_by_service_chart
-
-        return cost_by_service_chart(cost_spike.per_period(self.evidence.cost.frame, self.analysis.granularity,
-                                                           "service"), self.analysis.spike,
-                                     unit=cost_spike._unit(self.analysis.granularity))
+        return cost_by_service_chart(
+            cost_spike.per_period(self.evidence.cost.frame, self.analysis.granularity, "service"),
+            self.analysis.spike,
+            unit=cost_spike._unit(self.analysis.granularity),
+        )
 
     def coverage_chart(self):
         """The trail's logging coverage of the window as one bar (gaps in grey): creators of resources launched
         while logging was off cannot be known from the trail. None when it could not be computed."""
-        from trailtools.views.coverage import coverage_chart
 
         return coverage_chart(self.coverage) if self.coverage is not None else None
 
     def principal_chart(self):
-        from trailtools.views.cost import cost_by_principal_chart
-
-        return cost_by_principal_chart(self.analysis.by_principal, self.analysis.spike,
-                                       unit=cost_spike._unit(self.analysis.granularity))
+        return cost_by_principal_chart(
+            self.analysis.by_principal, self.analysis.spike, unit=cost_spike._unit(self.analysis.granularity)
+        )
 
     def creations_chart(self):
-        from trailtools.views.cost import creations_chart
-
-        chart = creations_chart(self.analysis.total, self.analysis.creations, self.analysis.spike,
-                                unit=cost_spike._unit(self.analysis.granularity),
-                                costed=set(self.analysis.resources["resource_id"]))
+        chart = creations_chart(
+            self.analysis.total,
+            self.analysis.creations,
+            self.analysis.spike,
+            unit=cost_spike._unit(self.analysis.granularity),
+            costed=set(self.analysis.resources["resource_id"]),
+        )
         if self.coverage is None:
             return chart
-        from trailtools.views.coverage import shade_gaps  # hours the trail does not speak for: creators unknown there
 
         return shade_gaps(chart, self.coverage, self.evidence.window)
 
@@ -226,15 +248,27 @@ class CostInvestigation(JsonOutput):
         return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))
 
     def findings_table(self) -> Table:
-        return Table(pd.DataFrame([{"severity": f.severity, "title": f.title, "remediation": f.remediation,
-                                    "evidence": ", ".join(e.ref for e in f.evidence[:6])} for f in self.findings]))
+        return Table(
+            pd.DataFrame(
+                [
+                    {
+                        "severity": f.severity,
+                        "title": f.title,
+                        "remediation": f.remediation,
+                        "evidence": ", ".join(e.ref for e in f.evidence[:6]),
+                    }
+                    for f in self.findings
+                ]
+            )
+        )
 
     # ---- JSON -------------------------------------------------------------------------------------------
     def provenance(self) -> dict:
         ev = self.evidence
         folder = ev.src.folder if ev.src is not None else None
-        cost_folder = (folder if ev.source == "demo" else resolve_source("demo").folder) \
-            if ev.cost_source == "demo" else None
+        cost_folder = (
+            (folder if ev.source == "demo" else resolve_source("demo").folder) if ev.cost_source == "demo" else None
+        )
         inputs = []
         for p in ev.inputs:
             if p.startswith(("s3://", "ce://")):
@@ -245,20 +279,36 @@ class CostInvestigation(JsonOutput):
         # what was skipped, the trail's and the cost source's, in the one list the report shows
         skipped = list(ev.load_stats.get("skipped", [])) + [
             {**x, "path": relative_path(x["path"], cost_folder) if not x["path"].startswith("s3://") else x["path"]}
-            for x in cost_stats.get("skipped", [])]
-        out = {"source": ev.source, "cost_source": ev.cost_source, "inputs": inputs,
-               "load_stats": {**ev.load_stats, "cost": {k: v for k, v in cost_stats.items() if k != "skipped"},
-                              "skipped": skipped}, "versions": versions()}
+            for x in cost_stats.get("skipped", [])
+        ]
+        out = {
+            "source": ev.source,
+            "cost_source": ev.cost_source,
+            "inputs": inputs,
+            "load_stats": {
+                **ev.load_stats,
+                "cost": {k: v for k, v in cost_stats.items() if k != "skipped"},
+                "skipped": skipped,
+            },
+            "versions": versions(),
+        }
         if self.coverage is not None:
             out["coverage"] = self.coverage.to_dict()
         return out
 
     def to_dict(self) -> dict:
         ev = self.evidence
-        return {"investigation": "cost", "source": ev.source, "cost_source": ev.cost_source,
-                "window": [iso_time(ev.window[0]), iso_time(ev.window[1])], "verdict": None,
-                "analysis": self.analysis.to_dict(), "sources": [s.__dict__ for s in ev.sources],
-                "findings": [f.to_dict() for f in self.all_findings()], "provenance": self.provenance()}
+        return {
+            "investigation": "cost",
+            "source": ev.source,
+            "cost_source": ev.cost_source,
+            "window": [iso_time(ev.window[0]), iso_time(ev.window[1])],
+            "verdict": None,
+            "analysis": self.analysis.to_dict(),
+            "sources": [s.__dict__ for s in ev.sources],
+            "findings": [f.to_dict() for f in self.all_findings()],
+            "provenance": self.provenance(),
+        }
 
     def all_findings(self) -> list:
         """The cost findings, then the window's anti-forensic ones (logging stopped, trail deleted ...)."""
@@ -266,25 +316,50 @@ class CostInvestigation(JsonOutput):
         return [*self.findings, *extra]
 
 
-def investigate(*, source: str = "demo", cost_source: str = "demo", start=None, end=None, granularity: str = "DAILY",
-                service: str | None = None, profile: str | None = None, region: str | None = None) -> CostInvestigation:
+def investigate(
+    *,
+    source: str = "demo",
+    cost_source: str = "demo",
+    start=None,
+    end=None,
+    granularity: str = "DAILY",
+    service: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+) -> CostInvestigation:
     """Gather (:func:`gather`), analyse, and return what the notebook shows."""
-    ev = gather(source=source, cost_source=cost_source, start=start, end=end, granularity=granularity,
-                service=service, profile=profile, region=region)
-    analysis = cost_spike.analyze(ev.cost.frame, ev.events, granularity=ev.granularity, start=ev.window[0],
-                                  end=ev.window[1], resource_frame=ev.cost.resources, anomalies=ev.cost.anomalies,
-                                  trail_window=ev.trail_window)
+    ev = gather(
+        source=source,
+        cost_source=cost_source,
+        start=start,
+        end=end,
+        granularity=granularity,
+        service=service,
+        profile=profile,
+        region=region,
+    )
+    analysis = cost_spike.analyze(
+        ev.cost.frame,
+        ev.events,
+        granularity=ev.granularity,
+        start=ev.window[0],
+        end=ev.window[1],
+        resource_frame=ev.cost.resources,
+        anomalies=ev.cost.anomalies,
+        trail_window=ev.trail_window,
+    )
     analysis.notes[:0] = ev.cost.notes
     if ev.cost.stats.data_start and not len(ev.cost.frame):
-        analysis.headline = (f"No cost in this window ({iso_time(ev.window[0])} to {iso_time(ev.window[1])}): "
-                             f"the cost data covers {ev.cost.stats.data_start} to {ev.cost.stats.data_end}; set "
-                             "start and end.")
+        analysis.headline = (
+            f"No cost in this window ({iso_time(ev.window[0])} to {iso_time(ev.window[1])}): "
+            f"the cost data covers {ev.cost.stats.data_start} to {ev.cost.stats.data_end}; set "
+            "start and end."
+        )
     return CostInvestigation(ev, analysis, _coverage(ev, analysis.notes))
 
 
 def _coverage(ev: CostEvidence, notes: list):
     """The trail's coverage of the cost window, or None (no trail given, or it could not be read: said in notes)."""
-    from trailtools.integrity.coverage import coverage_for
 
     if not ev.source:
         return None

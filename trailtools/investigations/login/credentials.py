@@ -18,9 +18,21 @@ import re
 
 import pandas as pd
 
-from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.evidence.geoip import GeoIP, public_ip
-from trailtools.investigations.login.analysis import CHAIN_DEPTH, REMEDIATION, STS_ISSUERS, _join, _phrase, _ref, _s, classify_follow_ups, issued_key, network, severity_for
+from trailtools.findings.model import EvidenceRef, Finding, iso_time
+from trailtools.investigations.login.rules import (
+    CHAIN_DEPTH,
+    REMEDIATION,
+    STS_ISSUERS,
+    call_phrase,
+    classify_follow_ups,
+    evidence_ref,
+    issued_key,
+    join_words,
+    network,
+    severity_for,
+    text_or_none,
+)
 
 MITRE_KEYS = "T1078.004"            # Valid Accounts: Cloud Accounts
 MITRE_TOKENS = "T1550.001"          # Use Alternate Authentication Material: Application Access Token
@@ -80,7 +92,7 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
         if not known or addr in known:
             continue
         recs = grp.to_dict("records")
-        who = _s(recs[0].get("actor")) or k
+        who = text_or_none(recs[0].get("actor")) or k
         nets = {network(str(a)) for a in known}
         why, score = [], 1
         if network(str(addr)) not in nets:
@@ -97,15 +109,22 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
             elif here.asn and here.asn not in {s.asn for s in seen if s.asn} and any(s.asn for s in seen):
                 why.append(f"a new network owner (AS{here.asn} {here.org or ''})".strip())
                 score = max(score, 2)
-        out.append(Finding(
-            "login.key-new-address", severity_for(score) if score > 1 else "low",
-            f"Access key {k} of {who} used from a new address {addr}{place}",
-            f"{len(recs)} call{'s' if len(recs) > 1 else ''} with access key {k} ({who}) from {addr} between "
-            f"{iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}; before the window the key was "
-            f"used only from {', '.join(sorted(map(str, known))[:5])}{' ...' if len(known) > 5 else ''}"
-            + (f": {' and '.join(why)}." if why else "."),
-            _s(recs[0].get("userIdentity.arn")) or who, tuple(_ref(r) for r in recs[:MAX_EVIDENCE]), REMEDY_KEY,
-            extra={"mitre": MITRE_KEYS, "principal": who, "access_key": k, "score": score, "calls": len(recs)}))
+        out.append(
+            Finding(
+                "login.key-new-address",
+                severity_for(score) if score > 1 else "low",
+                f"Access key {k} of {who} used from a new address {addr}{place}",
+                f"{len(recs)} call{'s' if len(recs) > 1 else ''} with access key {k} ({who}) from {addr} between "
+                f"{iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}; "
+                f"before the window the key was "
+                f"used only from {', '.join(sorted(map(str, known))[:5])}{' ...' if len(known) > 5 else ''}"
+                + (f": {' and '.join(why)}." if why else "."),
+                text_or_none(recs[0].get("userIdentity.arn")) or who,
+                tuple(evidence_ref(r) for r in recs[:MAX_EVIDENCE]),
+                REMEDY_KEY,
+                extra={"mitre": MITRE_KEYS, "principal": who, "access_key": k, "score": score, "calls": len(recs)},
+            )
+        )
     return out
 
 
@@ -122,21 +141,38 @@ def key_follow_ups(events: pd.DataFrame, start, end) -> list[Finding]:
         recs = [r for u in ups for r in u.rows]
         recs.sort(key=lambda r: r["eventTime"])
         first = grp.iloc[0].to_dict()
-        who = _s(first.get("actor")) or k
+        who = text_or_none(first.get("actor")) or k
         score = sum(u.weight for u in ups)
         worst = min((u.severity for u in ups), key=("critical", "high", "medium", "low", "info").index)
-        did = list(dict.fromkeys(_phrase(r) for u in ups if u.category != "access-denied" for r in u.rows)) + [
-            u.what for u in ups if u.category == "access-denied"]
-        out.append(Finding(
-            "login.key-activity", worst, f"Access key {k} of {who} " + _join(did),
-            f"With access key {k} ({who}, from {', '.join(sorted({str(r.get('sourceIPAddress')) for r in recs})[:3])})"
-            f" between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
-            + "; ".join(f"{u.category}/{u.mitre} (+{u.weight}): {len(u.rows)} call{'s' if len(u.rows) > 1 else ''}"
-                        for u in ups) + f". Score {score}.",
-            _s(first.get("userIdentity.arn")) or who, tuple(_ref(r) for r in recs[:MAX_EVIDENCE]),
-            REMEDIATION["follow-up"],
-            extra={"mitre": ups[0].mitre, "principal": who, "access_key": k, "score": score,
-                   "techniques": sorted({u.mitre for u in ups}), "follow_ups": [u.category for u in ups]}))
+        did = list(dict.fromkeys(call_phrase(r) for u in ups if u.category != "access-denied" for r in u.rows)) + [
+            u.what for u in ups if u.category == "access-denied"
+        ]
+        out.append(
+            Finding(
+                "login.key-activity",
+                worst,
+                f"Access key {k} of {who} " + join_words(did),
+                f"With access key {k} ({who}, from "
+                f"{', '.join(sorted({str(r.get('sourceIPAddress')) for r in recs})[:3])})"
+                f" between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
+                + "; ".join(
+                    f"{u.category}/{u.mitre} (+{u.weight}): {len(u.rows)} call{'s' if len(u.rows) > 1 else ''}"
+                    for u in ups
+                )
+                + f". Score {score}.",
+                text_or_none(first.get("userIdentity.arn")) or who,
+                tuple(evidence_ref(r) for r in recs[:MAX_EVIDENCE]),
+                REMEDIATION["follow-up"],
+                extra={
+                    "mitre": ups[0].mitre,
+                    "principal": who,
+                    "access_key": k,
+                    "score": score,
+                    "techniques": sorted({u.mitre for u in ups}),
+                    "follow_ups": [u.category for u in ups],
+                },
+            )
+        )
     return out
 
 
@@ -176,36 +212,48 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
     out = []
     mine = _window(issuers, start, end) & _col(issuers, "userIdentity.type").isin(PEOPLE_TYPES)
     for r in issuers[mine].to_dict("records"):
-        if _s(r.get("userIdentity.accessKeyId")) in issued:        # part of a chain that starts earlier
+        if text_or_none(r.get("userIdentity.accessKeyId")) in issued:  # part of a chain that starts earlier
             continue
         steps, uses = _chain(events, r, keyed)
         if not uses:
             continue
-        who = _s(r.get("actor")) or str(r.get("userIdentity.arn"))
+        who = text_or_none(r.get("actor")) or str(r.get("userIdentity.arn"))
         as_whom = list(dict.fromkeys(str(u.get("actor")) for u in uses))
         ups = classify_follow_ups(pd.DataFrame(uses))
-        score = CHAIN_SCORE.get(r["eventName"], 1) + (2 if len(steps) >= CHAIN_DEEP else 0) + sum(
-            u.weight for u in ups)
+        score = CHAIN_SCORE.get(r["eventName"], 1) + (2 if len(steps) >= CHAIN_DEEP else 0) + sum(u.weight for u in ups)
         elsewhere = sorted({str(u.get("sourceIPAddress")) for u in uses} - {str(r.get("sourceIPAddress"))})
         score += 1 if elsewhere else 0
         path = " -> ".join(s["eventName"] for s in steps)
-        out.append(Finding(
-            "login.credential-chain", severity_for(score) if score >= 2 else "low",
-            f"{who} got temporary credentials ({path}) that then made {len(uses)} call{'s' if len(uses) > 1 else ''}"
-            f" as {', '.join(as_whom[:3])}",
-            f"At {iso_time(r['eventTime'])} {who} called {r['eventName']} from {r.get('sourceIPAddress')} and got "
-            f"access key {issued_key(r)}; {len(steps)} STS step{'s' if len(steps) > 1 else ''} ({path}); the "
-            f"credentials were used from {iso_time(uses[0]['eventTime'])} to {iso_time(uses[-1]['eventTime'])}: "
-            + ", ".join(f"{n} x{c}" for n, c in pd.Series([u["eventName"] for u in uses]).value_counts()
-                        .head(8).items())
-            + (f"; from other addresses: {', '.join(elsewhere[:5])}" if elsewhere else "")
-            + (f"; follow-ups: {', '.join(u.category for u in ups)}" if ups else "") + f". Score {score}.",
-            _s(r.get("userIdentity.arn")) or who,
-            tuple(_ref(s, f"{s['eventName']} issued {issued_key(s)}") for s in steps)
-            + tuple(_ref(u) for u in uses[:MAX_EVIDENCE]), REMEDY_CHAIN,
-            extra={"mitre": MITRE_TOKENS, "principal": who, "score": score,
-                   "issued_keys": [issued_key(s) for s in steps],
-                   "used_as": as_whom, "follow_ups": [u.category for u in ups]}))
+        out.append(
+            Finding(
+                "login.credential-chain",
+                severity_for(score) if score >= 2 else "low",
+                f"{who} got temporary credentials ({path}) that then made "
+                f"{len(uses)} call{'s' if len(uses) > 1 else ''}"
+                f" as {', '.join(as_whom[:3])}",
+                f"At {iso_time(r['eventTime'])} {who} called {r['eventName']} from {r.get('sourceIPAddress')} and got "
+                f"access key {issued_key(r)}; {len(steps)} STS step{'s' if len(steps) > 1 else ''} ({path}); the "
+                f"credentials were used from {iso_time(uses[0]['eventTime'])} to {iso_time(uses[-1]['eventTime'])}: "
+                + ", ".join(
+                    f"{n} x{c}" for n, c in pd.Series([u["eventName"] for u in uses]).value_counts().head(8).items()
+                )
+                + (f"; from other addresses: {', '.join(elsewhere[:5])}" if elsewhere else "")
+                + (f"; follow-ups: {', '.join(u.category for u in ups)}" if ups else "")
+                + f". Score {score}.",
+                text_or_none(r.get("userIdentity.arn")) or who,
+                tuple(evidence_ref(s, f"{s['eventName']} issued {issued_key(s)}") for s in steps)
+                + tuple(evidence_ref(u) for u in uses[:MAX_EVIDENCE]),
+                REMEDY_CHAIN,
+                extra={
+                    "mitre": MITRE_TOKENS,
+                    "principal": who,
+                    "score": score,
+                    "issued_keys": [issued_key(s) for s in steps],
+                    "used_as": as_whom,
+                    "follow_ups": [u.category for u in ups],
+                },
+            )
+        )
     return out
 
 
@@ -226,13 +274,20 @@ def instance_credentials_outside(events: pd.DataFrame, start, end, geo: GeoIP | 
     ``start``. One finding per role session and address."""
     arn = _col(events, "userIdentity.arn").fillna("").astype(str)
     session = arn.str.rsplit("/", n=1).str[-1]
-    inst = events[(_col(events, "userIdentity.type") == "AssumedRole") & session.str.match(INSTANCE_SESSION.pattern)
-                  & _public(_col(events, "sourceIPAddress"))]
+    inst = events[
+        (_col(events, "userIdentity.type") == "AssumedRole")
+        & session.str.match(INSTANCE_SESSION.pattern)
+        & _public(_col(events, "sourceIPAddress"))
+    ]
     if inst.empty:
         return []
     people = _people_addresses(events)
-    own = {(a, ip) for a, ip in zip(_col(inst[inst["eventTime"] < start], "actor"),
-                                    _col(inst[inst["eventTime"] < start], "sourceIPAddress"))}
+    own = {
+        (a, ip)
+        for a, ip in zip(
+            _col(inst[inst["eventTime"] < start], "actor"), _col(inst[inst["eventTime"] < start], "sourceIPAddress")
+        )
+    }
     win = inst[_window(inst, start, end)]
     out = []
     for (who, addr), grp in win.groupby([_col(win, "actor"), _col(win, "sourceIPAddress")], sort=True):
@@ -252,19 +307,33 @@ def instance_credentials_outside(events: pd.DataFrame, start, end, geo: GeoIP | 
             why.append(f"{', '.join(shared[:3])} also call{'s' if len(shared) == 1 else ''} AWS from it")
         ups = classify_follow_ups(grp)
         score = 7 + sum(u.weight for u in ups)
-        out.append(Finding(
-            "login.instance-credentials-outside", severity_for(score),
-            f"Credentials of instance {instance} (role {role}) used from {addr}, outside the instance",
-            f"{len(recs)} call{'s' if len(recs) > 1 else ''} with the instance role's session {who} from {addr} "
-            f"between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
-            + ", ".join(f"{n} x{c}" for n, c in _col(grp, "eventName").value_counts().head(8).items())
-            + f". Outside the instance because {' and '.join(why)}.",
-            _s(recs[0].get("userIdentity.sessionContext.sessionIssuer.arn")) or str(recs[0].get("userIdentity.arn")),
-            tuple(_ref(r) for r in recs[:MAX_EVIDENCE]) + tuple(
-                EvidenceRef("cloudtrail", str(r["eventID"]), iso_time(r["eventTime"]), f"{r['actor']} from {addr}")
-                for r in events[(_col(events, "sourceIPAddress") == addr)
-                                & _col(events, "actor").isin(shared)].head(3).to_dict("records")),
-            REMEDY_INSTANCE,
-            extra={"mitre": MITRE_INSTANCE, "principal": str(who), "instance": instance, "score": score,
-                   "shared_with": shared, "outside_aws": aws is False}))
+        out.append(
+            Finding(
+                "login.instance-credentials-outside",
+                severity_for(score),
+                f"Credentials of instance {instance} (role {role}) used from {addr}, outside the instance",
+                f"{len(recs)} call{'s' if len(recs) > 1 else ''} with the instance role's session {who} from {addr} "
+                f"between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
+                + ", ".join(f"{n} x{c}" for n, c in _col(grp, "eventName").value_counts().head(8).items())
+                + f". Outside the instance because {' and '.join(why)}.",
+                text_or_none(recs[0].get("userIdentity.sessionContext.sessionIssuer.arn"))
+                or str(recs[0].get("userIdentity.arn")),
+                tuple(evidence_ref(r) for r in recs[:MAX_EVIDENCE])
+                + tuple(
+                    EvidenceRef("cloudtrail", str(r["eventID"]), iso_time(r["eventTime"]), f"{r['actor']} from {addr}")
+                    for r in events[(_col(events, "sourceIPAddress") == addr) & _col(events, "actor").isin(shared)]
+                    .head(3)
+                    .to_dict("records")
+                ),
+                REMEDY_INSTANCE,
+                extra={
+                    "mitre": MITRE_INSTANCE,
+                    "principal": str(who),
+                    "instance": instance,
+                    "score": score,
+                    "shared_with": shared,
+                    "outside_aws": aws is False,
+                },
+            )
+        )
     return out

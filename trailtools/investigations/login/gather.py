@@ -1,5 +1,6 @@
 """The suspicious-login investigation as the notebook runs it: load the window and its baseline from a source, open
-the optional GeoIP/ASN databases and guest logs, analyse the sign-ins (:mod:`trailtools.investigations.login.analysis`), and show the ranked
+the optional GeoIP/ASN databases and guest logs, analyse the sign-ins
+(:mod:`trailtools.investigations.login.analysis`), and show the ranked
 answer, which checks ran, the timeline and the evidence."""
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from trailtools.investigations.login import analysis as login
-from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.errors import QueryError, TrailtoolsError
-from trailtools.evidence.geoip import open_geoip
 from trailtools.events.load import load_events
-from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.events.query import Query, parse_time
-from trailtools.sources.resolve import resolve_source
+from trailtools.evidence.geoip import open_geoip
+from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
+from trailtools.findings.model import JsonOutput, iso_time
+from trailtools.integrity import coverage
+from trailtools.investigations.login import analysis as login
 from trailtools.report.provenance import file_digest, relative_path, versions
+from trailtools.sources.resolve import resolve_source
+from trailtools.views.answer import answer_box
+from trailtools.views.coverage import coverage_chart, shade_gaps
+from trailtools.views.signins import signin_timeline
 from trailtools.views.tables import Table
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
@@ -32,7 +37,7 @@ class LoginInvestigation(JsonOutput):
     load_stats: dict
     inputs: tuple[str, ...] = ()        # files read besides the trail: GeoIP/ASN databases, guest logs
     folder: Path | None = None          # the source's folder (paths in the provenance are relative to it)
-    coverage: object = None             # trailtools.integrity.coverage.Coverage of the window (None: it could not be computed)
+    coverage: object = None  # trailtools.integrity.coverage.Coverage of the window (None: it could not be computed)
 
     @property
     def findings(self):
@@ -40,23 +45,32 @@ class LoginInvestigation(JsonOutput):
 
     def summary_box(self):
         """The sessions worth a human's time, ranked, in plain words (every value escaped)."""
-        from trailtools.views.answer import answer_box
 
         esc = html.escape
         top = [f for f in self.findings if f.severity in ("critical", "high", "medium")][:5]
         items = "".join(f"<li><b>{esc(f.severity)}</b>: {esc(f.title)}</li>" for f in top)
         lo, hi = (iso_time(t) for t in self.window)
-        body = (f"<ol>{items}</ol>" if items else
-                "<p>No sign-in in this window needs a human's attention (nothing above low).</p>")
+        body = (
+            f"<ol>{items}</ol>"
+            if items
+            else "<p>No sign-in in this window needs a human's attention (nothing above low).</p>"
+        )
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.analysis.notes)
-        return answer_box(f"{self.signins_in_window()} sign-ins between {lo} and {hi} in {self.source}; "
-                          f"{len(top)} worth a look.",
-                          body + (f"<p><i>Checks not done, and caveats:</i></p><ul>{notes}</ul>" if notes else ""))
+        return answer_box(
+            f"{self.signins_in_window()} sign-ins between {lo} and {hi} in {self.source}; {len(top)} worth a look.",
+            body + (f"<p><i>Checks not done, and caveats:</i></p><ul>{notes}</ul>" if notes else ""),
+        )
 
     def checks_table(self) -> Table:
         """Which checks ran on this input, and why the others could not."""
-        return Table(pd.DataFrame([{"check": c.name, "done": "yes" if c.done else "no", "how / why not": c.detail}
-                                   for c in self.analysis.checks]))
+        return Table(
+            pd.DataFrame(
+                [
+                    {"check": c.name, "done": "yes" if c.done else "no", "how / why not": c.detail}
+                    for c in self.analysis.checks
+                ]
+            )
+        )
 
     def ssh_in_window(self) -> pd.DataFrame | None:
         """The SSH attempts of the window from the guest logs (None without os_logs)."""
@@ -71,29 +85,29 @@ class LoginInvestigation(JsonOutput):
         rows = self.ssh_in_window()
         if rows is None or self.analysis.ssh.empty:
             return Table(pd.DataFrame())
-        return Table(rows[["time", "host", "result", "user", "source", "method", "invalid_user", "file", "line"]],
-                     max_rows=top)
+        return Table(
+            rows[["time", "host", "result", "user", "source", "method", "invalid_user", "file", "line"]], max_rows=top
+        )
 
     def signins_in_window(self) -> int:
         sign = self.analysis.signins
         return int(sign["in_window"].sum()) if "in_window" in sign else len(sign)
 
     def timeline(self):
-        from trailtools.views.signins import signin_timeline
-
         ssh = self.ssh_in_window()
-        chart = signin_timeline(self.analysis.signins, self.risky_actions(), ssh=ssh,
-                                title="Sign-ins, SSH logins and what followed" if ssh is not None
-                                else "Sign-ins and what followed")
+        chart = signin_timeline(
+            self.analysis.signins,
+            self.risky_actions(),
+            ssh=ssh,
+            title="Sign-ins, SSH logins and what followed" if ssh is not None else "Sign-ins and what followed",
+        )
         if self.coverage is None:
             return chart
-        from trailtools.views.coverage import shade_gaps  # hours the trail does not speak for, shaded behind the sign-ins
 
         return shade_gaps(chart, self.coverage, self.window)
 
     def coverage_chart(self):
         """The window's logging coverage as one bar (gaps in grey), or None when it could not be computed."""
-        from trailtools.views.coverage import coverage_chart
 
         return coverage_chart(self.coverage) if self.coverage is not None else None
 
@@ -112,8 +126,19 @@ class LoginInvestigation(JsonOutput):
         return Table(ranked, max_rows=top)
 
     def findings_table(self) -> Table:
-        return Table(pd.DataFrame([{"severity": f.severity, "title": f.title, "MITRE": f.extra.get("mitre"),
-                                    "remediation": f.remediation} for f in self.findings]))
+        return Table(
+            pd.DataFrame(
+                [
+                    {
+                        "severity": f.severity,
+                        "title": f.title,
+                        "MITRE": f.extra.get("mitre"),
+                        "remediation": f.remediation,
+                    }
+                    for f in self.findings
+                ]
+            )
+        )
 
     def session_events(self, rank: int = 0) -> Table:
         """Everything the ``rank``-th most suspicious session did, in order (0: the top one)."""
@@ -123,34 +148,62 @@ class LoginInvestigation(JsonOutput):
         ranked = sessions.sort_values("score", ascending=False, kind="stable")
         s = ranked.iloc[rank]
         rows = login.session_events(self.events, s["principal"], s["start"], s["end"])
-        return Table(rows[["eventTime", "eventName", "eventSource", "sourceIPAddress", "errorCode", "userAgent",
-                           "eventID"]])
+        return Table(
+            rows[["eventTime", "eventName", "eventSource", "sourceIPAddress", "errorCode", "userAgent", "eventID"]]
+        )
 
     def to_dict(self) -> dict:
         lo, hi = (iso_time(t) for t in self.window)
         ssh = self.analysis.ssh
         checks = {c.name: c for c in self.analysis.checks}
         geo = [checks[k] for k in ("new country, impossible travel", "new network owner (ASN)") if k in checks]
-        return {"investigation": "login", "source": self.source, "window": [lo, hi], "verdict": None,
-                "sources": [{"name": "CloudTrail", "status": "consulted" if len(self.events) else "empty",
-                             "detail": f"{len(self.events):,} events loaded (window and baseline)"},
-                            {"name": "GeoIP/ASN", "status": "consulted" if any(c.done for c in geo) else "unavailable",
-                             "detail": "; ".join(c.detail for c in geo)},
-                            {"name": "Guest OS logs (SSH)", "status": "unavailable" if ssh is None else
-                             "consulted" if len(ssh) else "empty",
-                             "detail": "none given (os_logs)" if ssh is None else f"{len(ssh):,} sshd attempts"}],
-                "findings": [f.to_dict() for f in self.all_findings()],
-                "provenance": {"source": self.source, "load_stats": self.load_stats, "versions": versions(),
-                               "inputs": [{**file_digest(p), "path": relative_path(p, self.folder)}
-                                          for p in self.inputs],
-                               **({"coverage": self.coverage.to_dict()} if self.coverage is not None else {})}}
+        return {
+            "investigation": "login",
+            "source": self.source,
+            "window": [lo, hi],
+            "verdict": None,
+            "sources": [
+                {
+                    "name": "CloudTrail",
+                    "status": "consulted" if len(self.events) else "empty",
+                    "detail": f"{len(self.events):,} events loaded (window and baseline)",
+                },
+                {
+                    "name": "GeoIP/ASN",
+                    "status": "consulted" if any(c.done for c in geo) else "unavailable",
+                    "detail": "; ".join(c.detail for c in geo),
+                },
+                {
+                    "name": "Guest OS logs (SSH)",
+                    "status": "unavailable" if ssh is None else "consulted" if len(ssh) else "empty",
+                    "detail": "none given (os_logs)" if ssh is None else f"{len(ssh):,} sshd attempts",
+                },
+            ],
+            "findings": [f.to_dict() for f in self.all_findings()],
+            "provenance": {
+                "source": self.source,
+                "load_stats": self.load_stats,
+                "versions": versions(),
+                "inputs": [{**file_digest(p), "path": relative_path(p, self.folder)} for p in self.inputs],
+                **({"coverage": self.coverage.to_dict()} if self.coverage is not None else {}),
+            },
+        }
 
 
-
-def investigate(*, source: str = "demo", start=None, end=None, principal: str | None = None,
-                baseline_days: int = 30, geoip_db: str | None = None, asn_db: str | None = None, os_logs=None,
-                business_hours: str | None = None, timezone: str = "UTC",
-                profile: str | None = None) -> LoginInvestigation:
+def investigate(
+    *,
+    source: str = "demo",
+    start=None,
+    end=None,
+    principal: str | None = None,
+    baseline_days: int = 30,
+    geoip_db: str | None = None,
+    asn_db: str | None = None,
+    os_logs=None,
+    business_hours: str | None = None,
+    timezone: str = "UTC",
+    profile: str | None = None,
+) -> LoginInvestigation:
     """Load the window and the ``baseline_days`` before it, and analyse every sign-in in the window.
 
     ``geoip_db`` / ``asn_db``: optional MaxMind-format .mmdb files; ``os_logs``: optional guest ``secure`` /
@@ -158,8 +211,10 @@ def investigate(*, source: str = "demo", start=None, end=None, principal: str | 
     Monday to Friday, or "Mon-Sat 07:30-19:00") in ``timezone`` (an IANA name); ``profile``: the AWS profile for a
     live source (s3://, lookup://, athena://). Bad values are one sentence."""
     if int(baseline_days) < 1:
-        raise QueryError(f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
-                         "what is normal for each principal.")
+        raise QueryError(
+            f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
+            "what is normal for each principal."
+        )
     hours = login.parse_business_hours(business_hours, timezone)
     paths = guest_log_paths(os_logs)
     geo = open_geoip(geoip_db, asn_db)
@@ -170,8 +225,6 @@ def investigate(*, source: str = "demo", start=None, end=None, principal: str | 
 
 
 def _investigate(source, start, end, principal, baseline_days, geo, hours, paths, profile) -> LoginInvestigation:
-    from trailtools.integrity import coverage
-
     src = resolve_source(source, profile=profile)
     end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
     start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_WINDOW
@@ -185,8 +238,16 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
         guest = read_guest_logs(paths)
         ssh, guest_notes = guest.ssh.copy(), guest.notes
         ssh["file"] = [relative_path(f, src.folder) for f in ssh["file"]]
-    analysis = login.analyze_logins(res.frame, start=start_t, end=end_t, baseline_days=baseline_days,
-                                    principal=principal, geo=geo, hours=hours, ssh=ssh)
+    analysis = login.analyze_logins(
+        res.frame,
+        start=start_t,
+        end=end_t,
+        baseline_days=baseline_days,
+        principal=principal,
+        geo=geo,
+        hours=hours,
+        ssh=ssh,
+    )
     analysis.notes.extend(guest_notes)
     inputs = tuple(p for p in (geo.city_path, geo.asn_path) if p) + tuple(str(p) for p in paths)
     try:  # the frame holds the window and its baseline: enough for the silent-hours rule

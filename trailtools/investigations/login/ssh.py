@@ -1,4 +1,5 @@
-"""SSH logins on instances, from the guest's ``secure`` / ``auth.log`` (read by :func:`trailtools.evidence.guest_logs.read_guest_logs`,
+"""SSH logins on instances, from the guest's ``secure`` / ``auth.log`` (read by
+:func:`trailtools.evidence.guest_logs.read_guest_logs`,
 its ``ssh`` frame). Pure functions, attempts in, findings out; the rules and thresholds are in docs/login.md.
 
 - ``login.ssh-brute-force``: >= :data:`BURST_COUNT` failed attempts from one address within :data:`BURST_WITHIN`
@@ -13,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
-from trailtools.investigations.login.analysis import _bursts
+from trailtools.investigations.login.rules import bursts
 
 BURST_COUNT, BURST_WITHIN = 5, pd.Timedelta(minutes=10)
 GOT_IN_WITHIN = pd.Timedelta(minutes=15)
@@ -26,7 +27,7 @@ REMEDY_LOGIN = ("Ask the user whether the login was theirs; if not, remove the k
                 "the session did (shell history, sudo lines), and rotate credentials stored on the instance.")
 
 
-def _ref(r: dict, summary: str) -> EvidenceRef:
+def evidence_ref(r: dict, summary: str) -> EvidenceRef:
     return EvidenceRef("guest-log", f"{r['file']}:{r['line']}", iso_time(r["time"]), summary)
 
 
@@ -44,7 +45,7 @@ def ssh_brute_force(window: pd.DataFrame) -> list[Finding]:
     fails = window[window["result"] == "failed"]
     ok = window[window["result"] == "accepted"]
     for source, rows in fails.groupby("source", sort=True):
-        for sl in _bursts(rows["time"], BURST_COUNT, BURST_WITHIN):
+        for sl in bursts(rows["time"], BURST_COUNT, BURST_WITHIN):
             burst = rows.iloc[sl]
             last = burst["time"].iloc[-1]
             won = ok[(ok["source"] == source) & (ok["time"] > last) & (ok["time"] <= last + GOT_IN_WITHIN)]
@@ -61,8 +62,8 @@ def ssh_brute_force(window: pd.DataFrame) -> list[Finding]:
                    burst["invalid_user"].any() else "")
                 + (f"; an SSH login as {won['user'].iloc[0]} from the same address succeeded at "
                    f"{iso_time(won['time'].iloc[0])}." if len(won) else "."),
-                host, tuple(_ref(r, f"failed SSH login as {r['user']}") for r in recs[:MAX_EVIDENCE])
-                + tuple(_ref(r, f"accepted SSH login as {r['user']}") for r in won.to_dict("records")[:1]),
+                host, tuple(evidence_ref(r, f"failed SSH login as {r['user']}") for r in recs[:MAX_EVIDENCE])
+                + tuple(evidence_ref(r, f"accepted SSH login as {r['user']}") for r in won.to_dict("records")[:1]),
                 REMEDY_BRUTE,
                 extra={"mitre": MITRE_BRUTE, "principal": _who(won.iloc[0].to_dict()) if len(won) else None,
                        "source": source, "score": 6 if len(won) else 3, "failures": len(burst)}))
@@ -91,8 +92,8 @@ def ssh_logins(window: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
             f"{r['port']} at {iso_time(r['time'])}"
             + (f"; before the window {r['user']} logged in only from {', '.join(sorted(map(str, history))[:5])}"
                if new else "") + ".",
-            str(r["host"] or r["file"]), (_ref(r, f"accepted SSH login as {r['user']}"),)
-            + tuple(_ref(f, f"failed SSH login as {f['user']}") for f in earlier[-10:]), REMEDY_LOGIN,
+            str(r["host"] or r["file"]), (evidence_ref(r, f"accepted SSH login as {r['user']}"),)
+            + tuple(evidence_ref(f, f"failed SSH login as {f['user']}") for f in earlier[-10:]), REMEDY_LOGIN,
             extra={"mitre": MITRE_SSH, "principal": _who(r), "source": r["source"], "score": score}))
     return out
 
@@ -106,14 +107,24 @@ def ssh_summary(window: pd.DataFrame) -> list[Finding]:
                 + f", {len(bad)} failed" + (f" from {bad['source'].nunique()} addresses ({_top(bad['source'])}; "
                                             f"users {_top(bad['user'])}; {int(bad['invalid_user'].sum())} to users "
                                             "that do not exist)" if len(bad) else ""))
-        evidence = [_ref(r, f"accepted SSH login as {r['user']} from {r['source']}")
+        evidence = [evidence_ref(r, f"accepted SSH login as {r['user']} from {r['source']}")
                     for r in ok.to_dict("records")[:10]]
-        evidence += [_ref(r, f"failed SSH login as {r['user']} from {r['source']}") for r in bad.to_dict("records")[:5]]
-        out.append(Finding(
-            "login.ssh-summary", "info", f"{host}: {len(ok)} accepted and {len(bad)} failed SSH logins",
-            f"On {host} between {iso_time(rows['time'].min())} and {iso_time(rows['time'].max())}: {text}.",
-            str(host), tuple(evidence), "", status="INFO",
-            extra={"mitre": MITRE_SSH, "principal": None, "score": 0, "accepted": len(ok), "failed": len(bad)}))
+        evidence += [
+            evidence_ref(r, f"failed SSH login as {r['user']} from {r['source']}") for r in bad.to_dict("records")[:5]
+        ]
+        out.append(
+            Finding(
+                "login.ssh-summary",
+                "info",
+                f"{host}: {len(ok)} accepted and {len(bad)} failed SSH logins",
+                f"On {host} between {iso_time(rows['time'].min())} and {iso_time(rows['time'].max())}: {text}.",
+                str(host),
+                tuple(evidence),
+                "",
+                status="INFO",
+                extra={"mitre": MITRE_SSH, "principal": None, "score": 0, "accepted": len(ok), "failed": len(bad)},
+            )
+        )
     return out
 
 

@@ -261,44 +261,86 @@ def analyze(ev: InstanceEvidence) -> Verdict:
         chain = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
                  for h in failed]
         chain += [EvidenceRef("metric", f"{f['metric']}:{iso_time(f['start'])}", iso_time(f["start"]),
-                              f"{f['metric']} failed from {iso_time(f['start'])} to {iso_time(f['end'])}") for f in checks]
+                              f"{f['metric']} failed from {iso_time(f['start'])} to {iso_time(f['end'])}")
+                  for f in checks]
         chain += boot_ref
         confidence = "high" if failed and checks else "medium" if (failed or checks) else "low"
         kind = "a failure of the AWS host, recovered automatically" if recovered else "a failure of the AWS host"
-        return Verdict(ev.instance, "aws-host-failure",
-                       f"{ev.instance} restarted at {iso_time(restart)} after {kind}; no API call and no shutdown "
-                       "from inside the guest preceded it.", confidence, pd.Timestamp(restart), "AWS",
-                       "automatic recovery" if recovered else "host failure", None, chain,
-                       "A shutdown sequence in the guest log before the boot would point inside the guest."
-                       + ("" if _consulted(ev, "AWS Health") else " AWS Health could not be consulted: its "
-                          "event would confirm the failure."))
+        return Verdict(
+            ev.instance,
+            "aws-host-failure",
+            f"{ev.instance} restarted at {iso_time(restart)} after {kind}; no API call and no shutdown "
+            "from inside the guest preceded it.",
+            confidence,
+            pd.Timestamp(restart),
+            "AWS",
+            "automatic recovery" if recovered else "host failure",
+            None,
+            chain,
+            "A shutdown sequence in the guest log before the boot would point inside the guest."
+            + (
+                ""
+                if _consulted(ev, "AWS Health")
+                else " AWS Health could not be consulted: its event would confirm the failure."
+            ),
+        )
 
     # 4. from inside the guest
     if boot is not None and boot.get("clean") or panic:
         who, command = boot.get("initiated_by") if boot else None, boot.get("command") if boot else None
-        commands = [e for e in _rows(ev.guest_events) if e.get("kind") in ("reboot-command", "shutdown-command")
-                    and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+        commands = [
+            e
+            for e in _rows(ev.guest_events)
+            if e.get("kind") in ("reboot-command", "shutdown-command")
+            and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))
+        ]
         if commands and not who:
             who, command = commands[-1].get("user"), commands[-1].get("command")
-        chain = [_guest_ref(c, f"{c['user']} ran {c['command']}" if c.get("user") and c.get("command")
-                            else f"{c.get('kind')}: {str(c.get('text') or '')[:120]}") for c in commands]
+        chain = [
+            _guest_ref(
+                c,
+                f"{c['user']} ran {c['command']}"
+                if c.get("user") and c.get("command")
+                else f"{c.get('kind')}: {str(c.get('text') or '')[:120]}",
+            )
+            for c in commands
+        ]
         chain += [_guest_ref(p, "kernel panic") for p in panic] + boot_ref
-        detail = f"{who} ran {command}" if who and command else "a kernel panic" if panic else \
-            "a clean shutdown with no command found"
+        detail = (
+            f"{who} ran {command}"
+            if who and command
+            else "a kernel panic"
+            if panic
+            else "a clean shutdown with no command found"
+        )
         cloudtrail = _consulted(ev, "CloudTrail")
         confidence = "high" if (who or panic) and cloudtrail else "medium" if cloudtrail else "low"
-        return Verdict(ev.instance, "guest",
-                       f"{ev.instance} was restarted from inside the guest at {iso_time(restart)}: {detail}; no API "
-                       "call restarted it.", confidence, pd.Timestamp(restart), who, "inside the guest", None, chain,
-                       "A RebootInstances call at that time missing from this trail (a gap in logging) would "
-                       "change it; check the trail's coverage.")
+        return Verdict(
+            ev.instance,
+            "guest",
+            f"{ev.instance} was restarted from inside the guest at {iso_time(restart)}: {detail}; no API "
+            "call restarted it.",
+            confidence,
+            pd.Timestamp(restart),
+            who,
+            "inside the guest",
+            None,
+            chain,
+            "A RebootInstances call at that time missing from this trail (a gap in logging) would "
+            "change it; check the trail's coverage.",
+        )
 
     chain = boot_ref
-    return Verdict(ev.instance, "undetermined",
-                   f"{ev.instance} restarted at {iso_time(restart)} but nothing found explains it.", "low",
-                   pd.Timestamp(restart), evidence=chain,
-                   would_change=_missing_sources(ev) or "Guest logs from before the restart would show whether "
-                   "it shut down cleanly.")
+    return Verdict(
+        ev.instance,
+        "undetermined",
+        f"{ev.instance} restarted at {iso_time(restart)} but nothing found explains it.",
+        "low",
+        pd.Timestamp(restart),
+        evidence=chain,
+        would_change=_missing_sources(ev)
+        or "Guest logs from before the restart would show whether it shut down cleanly.",
+    )
 
 
 def _missing_sources(ev: InstanceEvidence) -> str:
@@ -308,16 +350,22 @@ def _missing_sources(ev: InstanceEvidence) -> str:
 
 # ---- findings and the evidence table ------------------------------------------------------------------------------
 
-_SEVERITY = {"api-call": "medium", "automation": "low", "aws-maintenance": "low", "aws-host-failure": "medium",
-             "guest": "medium", "undetermined": "info"}
+_SEVERITY = {
+    "api-call": "medium",
+    "automation": "low",
+    "aws-maintenance": "low",
+    "aws-host-failure": "medium",
+    "guest": "medium",
+    "undetermined": "info",
+}
 _REMEDIATION = {
     "api-call": "Confirm with the caller that the restart was intended; if not, treat the principal's credentials "
-                "as compromised and review its other calls.",
+    "as compromised and review its other calls.",
     "automation": "Confirm the automation is expected to act on this instance (schedule, tags); exclude it if not.",
     "aws-maintenance": "Nothing to fix; to choose the time yourself, reschedule future events "
-                       "(ModifyInstanceEventStartTime) or use event windows.",
+    "(ModifyInstanceEventStartTime) or use event windows.",
     "aws-host-failure": "Nothing caused it from your side; keep auto-recovery enabled and check the application "
-                        "came back cleanly.",
+    "came back cleanly.",
     "guest": "Ask the person who ran the command, or check the automation inside the guest (updates, cron).",
     "undetermined": "Collect guest logs from before the restart and widen the window or the sources.",
 }
@@ -325,20 +373,37 @@ _REMEDIATION = {
 
 def findings(ev: InstanceEvidence, verdict: Verdict, now: pd.Timestamp | None = None) -> list[Finding]:
     """The verdict as a finding, plus what else deserves attention (upcoming scheduled events)."""
-    out = [Finding(f"reboot.{verdict.cause}", _SEVERITY[verdict.cause], verdict.summary,
-                   f"Cause: {CAUSES[verdict.cause]} (confidence {verdict.confidence}). {verdict.would_change}",
-                   ev.instance, tuple(verdict.evidence), _REMEDIATION[verdict.cause],
-                   status="INFO" if verdict.cause == "undetermined" else "FAIL")]
+    out = [
+        Finding(
+            f"reboot.{verdict.cause}",
+            _SEVERITY[verdict.cause],
+            verdict.summary,
+            f"Cause: {CAUSES[verdict.cause]} (confidence {verdict.confidence}). {verdict.would_change}",
+            ev.instance,
+            tuple(verdict.evidence),
+            _REMEDIATION[verdict.cause],
+            status="INFO" if verdict.cause == "undetermined" else "FAIL",
+        )
+    ]
     now = now or ev.window[1]
     for s in _rows(ev.scheduled):
         if not s.get("completed") and not s.get("canceled") and pd.notna(s.get("notBefore")) and s["notBefore"] > now:
-            out.append(Finding("reboot.upcoming-event", "medium",
-                               f"{ev.instance} has a scheduled {s.get('code')} from {iso_time(s['notBefore'])}",
-                               str(s.get("description") or ""), ev.instance,
-                               (EvidenceRef("scheduled-event", str(s.get("eventId")), iso_time(s["notBefore"]),
-                                            str(s.get("code"))),),
-                               "Reschedule it (ModifyInstanceEventStartTime) or stop and start the instance "
-                               "yourself before then to move it to healthy hardware."))
+            out.append(
+                Finding(
+                    "reboot.upcoming-event",
+                    "medium",
+                    f"{ev.instance} has a scheduled {s.get('code')} from {iso_time(s['notBefore'])}",
+                    str(s.get("description") or ""),
+                    ev.instance,
+                    (
+                        EvidenceRef(
+                            "scheduled-event", str(s.get("eventId")), iso_time(s["notBefore"]), str(s.get("code"))
+                        ),
+                    ),
+                    "Reschedule it (ModifyInstanceEventStartTime) or stop and start the instance "
+                    "yourself before then to move it to healthy hardware.",
+                )
+            )
     return out
 
 
@@ -346,27 +411,74 @@ def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
     """Every piece of evidence as one row (time, end, lane, what, who, where, how, ref, detail) for the timeline."""
     rows = []
     for c in _rows(ev.calls):
-        rows.append({"time": c["eventTime"], "lane": "API calls",
-                     "what": str(c.get("eventName")) + (f" ({c['errorCode']})" if c.get("errorCode") else ""),
-                     "who": c.get("actor"), "where": c.get("sourceIPAddress"), "how": how_called(c),
-                     "ref": c.get("eventID"), "detail": c.get("userAgent")})
+        rows.append(
+            {
+                "time": c["eventTime"],
+                "lane": "API calls",
+                "what": str(c.get("eventName")) + (f" ({c['errorCode']})" if c.get("errorCode") else ""),
+                "who": c.get("actor"),
+                "where": c.get("sourceIPAddress"),
+                "how": how_called(c),
+                "ref": c.get("eventID"),
+                "detail": c.get("userAgent"),
+            }
+        )
     for h in _rows(ev.health):
-        rows.append({"time": h.get("startTime"), "end": h.get("endTime"), "lane": "AWS Health",
-                     "what": h.get("eventTypeCode"), "who": "AWS", "where": h.get("region"), "how": None,
-                     "ref": h.get("arn"), "detail": h.get("latestDescription")})
+        rows.append(
+            {
+                "time": h.get("startTime"),
+                "end": h.get("endTime"),
+                "lane": "AWS Health",
+                "what": h.get("eventTypeCode"),
+                "who": "AWS",
+                "where": h.get("region"),
+                "how": None,
+                "ref": h.get("arn"),
+                "detail": h.get("latestDescription"),
+            }
+        )
     for s in _rows(ev.scheduled):
         state = " [Completed]" if s.get("completed") else " [Canceled]" if s.get("canceled") else ""
-        rows.append({"time": s.get("notBefore"), "end": s.get("notAfter"), "lane": "Scheduled events",
-                     "what": f"{s.get('code')}{state}", "who": "AWS", "where": s.get("availabilityZone"),
-                     "how": None, "ref": s.get("eventId"), "detail": s.get("description")})
+        rows.append(
+            {
+                "time": s.get("notBefore"),
+                "end": s.get("notAfter"),
+                "lane": "Scheduled events",
+                "what": f"{s.get('code')}{state}",
+                "who": "AWS",
+                "where": s.get("availabilityZone"),
+                "how": None,
+                "ref": s.get("eventId"),
+                "detail": s.get("description"),
+            }
+        )
     for f in _rows(ev.status_failures):
-        rows.append({"time": f.get("start"), "end": f.get("end"), "lane": "Status checks", "what": f.get("metric"),
-                     "who": None, "where": None, "how": None, "ref": f"{f.get('metric')}:{iso_time(f.get('start'))}",
-                     "detail": f"{f.get('datapoints')} failed datapoints"})
+        rows.append(
+            {
+                "time": f.get("start"),
+                "end": f.get("end"),
+                "lane": "Status checks",
+                "what": f.get("metric"),
+                "who": None,
+                "where": None,
+                "how": None,
+                "ref": f"{f.get('metric')}:{iso_time(f.get('start'))}",
+                "detail": f"{f.get('datapoints')} failed datapoints",
+            }
+        )
     for g in _rows(ev.guest_events):
-        rows.append({"time": g.get("time"), "lane": "Guest OS", "what": g.get("kind"), "who": g.get("user"),
-                     "where": g.get("host"), "how": g.get("command"), "ref": f"{g.get('file')}:{g.get('line')}",
-                     "detail": g.get("text")})
+        rows.append(
+            {
+                "time": g.get("time"),
+                "lane": "Guest OS",
+                "what": g.get("kind"),
+                "who": g.get("user"),
+                "where": g.get("host"),
+                "how": g.get("command"),
+                "ref": f"{g.get('file')}:{g.get('line')}",
+                "detail": g.get("text"),
+            }
+        )
     frame = pd.DataFrame(rows, columns=["time", "end", "lane", "what", "who", "where", "how", "ref", "detail"])
     for col in ("time", "end"):
         frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[us, UTC]")

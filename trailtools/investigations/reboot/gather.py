@@ -1,5 +1,7 @@
 """The reboot investigation as the notebook runs it: gather the evidence about one instance from a source,
-analyse it (:mod:`trailtools.investigations.reboot.analysis`), and show it (verdict box, timeline, tables, findings JSON)."""
+analyse it (:mod:`trailtools.investigations.reboot.analysis`), and show it (verdict box, timeline, tables, findings
+JSON)."""
+
 from __future__ import annotations
 
 import html
@@ -8,15 +10,24 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from trailtools.investigations.reboot import analysis as reboot
-from trailtools.evidence.ec2 import INSTANCE_ID
+from trailtools import aws
+from trailtools.aws.errors import AwsDataUnavailable, unavailable
 from trailtools.errors import QueryError, TrailtoolsError
-from trailtools.findings.model import Finding, JsonOutput, iso_time
 from trailtools.events.load import load_events
-from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.events.query import Query, parse_time
+from trailtools.evidence import cloudwatch, ec2, health
+from trailtools.evidence.ec2 import INSTANCE_ID
+from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
+from trailtools.findings.model import Finding, JsonOutput, iso_time
+from trailtools.integrity.coverage import coverage_for
+from trailtools.integrity.verify import verify
+from trailtools.investigations.reboot import analysis as reboot
+from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.views.answer import answer_box
+from trailtools.views.coverage import coverage_chart
 from trailtools.views.tables import Table
+from trailtools.views.timeline import instance_timeline
 
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
 #: then centred on the last restart found, or is the last 7 days when there is none.
@@ -29,8 +40,10 @@ AFTER_RESTART = pd.Timedelta(hours=2)
 def check_instance(instance) -> str:
     text = str(instance or "").strip()
     if not INSTANCE_ID.match(text):  # the same rule as the EC2 readers
-        raise QueryError(f"{instance!r} is not an EC2 instance ID: give one like i-0123456789abcdef0 "
-                         "(i- followed by 8 or 17 lowercase hex digits).")
+        raise QueryError(
+            f"{instance!r} is not an EC2 instance ID: give one like i-0123456789abcdef0 "
+            "(i- followed by 8 or 17 lowercase hex digits)."
+        )
     return text
 
 
@@ -38,20 +51,23 @@ def _empty_or(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame()
 
 
-def gather(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
-           profile: str | None = None, os_logs=None) -> reboot.InstanceEvidence:
+def gather(
+    instance: str,
+    *,
+    source: str = "demo",
+    start=None,
+    end=None,
+    region: str | None = None,
+    profile: str | None = None,
+    os_logs=None,
+) -> reboot.InstanceEvidence:
     """Everything the source holds about one instance, with the status of each kind of evidence.
 
     AWS Health, EC2 and CloudWatch come from saved responses beside the trail when there are some (the demo's
     layout), else from AWS itself when ``profile`` is given (the standard credential chain with that profile;
     ``region`` is the instance's); otherwise they are listed as unavailable, with what to do.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from trailtools import aws
-    from trailtools.evidence import cloudwatch, ec2, health
-    from trailtools.aws.errors import AwsDataUnavailable, unavailable
-    from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 (heavy, loaded on use)
 
     instance = check_instance(instance)
     src = resolve_source(source, profile=profile)
@@ -61,15 +77,26 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
         raise QueryError(f"The window ends ({end_t}) before it starts ({start_t}): swap start and end.")
     ev = reboot.InstanceEvidence(instance, (start_t, end_t), source=source)
 
-    res = load_events(src.trail, Query(start=start_t.to_pydatetime(), end=end_t.to_pydatetime(),
-                                       resource=instance, regions=[region] if region else ()))
+    res = load_events(
+        src.trail,
+        Query(
+            start=start_t.to_pydatetime(),
+            end=end_t.to_pydatetime(),
+            resource=instance,
+            regions=[region] if region else (),
+        ),
+    )
     ev.calls = res.frame
     ev.load_stats = res.stats.to_dict()
     ev.inputs.extend(sorted(set(map(str, res.frame["_file"]))))
-    ev.sources.append(reboot.SourceStatus(
-        "CloudTrail", "consulted" if len(res.frame) else "empty",
-        f"{len(res.frame)} events touching {instance}, among {res.stats.records_seen:,} records in "
-        f"{res.stats.files_read:,} files read ({res.stats.files_pruned:,} pruned by the time window)"))
+    ev.sources.append(
+        reboot.SourceStatus(
+            "CloudTrail",
+            "consulted" if len(res.frame) else "empty",
+            f"{len(res.frame)} events touching {instance}, among {res.stats.records_seen:,} records in "
+            f"{res.stats.files_read:,} files read ({res.stats.files_pruned:,} pruned by the time window)",
+        )
+    )
 
     consoles = []
 
@@ -77,24 +104,35 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
         consoles.append(data.console)
         return data.events
 
-    saved = (("AWS Health", "health", lambda f: health.read_health(f).events_for(instance)),
-             ("EC2 scheduled events", "ec2", lambda f: ec2_events(ec2.read_ec2(f, instance))),
-             ("Status checks (CloudWatch)", "cloudwatch", lambda f: cloudwatch.read_cloudwatch(f, instance).failures))
+    saved = (
+        ("AWS Health", "health", lambda f: health.read_health(f).events_for(instance)),
+        ("EC2 scheduled events", "ec2", lambda f: ec2_events(ec2.read_ec2(f, instance))),
+        ("Status checks (CloudWatch)", "cloudwatch", lambda f: cloudwatch.read_cloudwatch(f, instance).failures),
+    )
     live = {
-        "health": lambda: health.get_health(aws.client("health", profile=profile), entity_values=[instance],
-                                            start=start_t, end=end_t).events_for(instance),
+        "health": lambda: health.get_health(
+            aws.client("health", profile=profile), entity_values=[instance], start=start_t, end=end_t
+        ).events_for(instance),
         "ec2": lambda: ec2_events(ec2.get_ec2(aws.client("ec2", region=region, profile=profile), instance)),
-        "cloudwatch": lambda: cloudwatch.get_status_checks(aws.client("cloudwatch", region=region, profile=profile),
-                                                           instance, start_t, end_t).failures,
+        "cloudwatch": lambda: (
+            cloudwatch.get_status_checks(
+                aws.client("cloudwatch", region=region, profile=profile), instance, start_t, end_t
+            ).failures
+        ),
     }
     frames = {}
     for name, sub, read in saved:
         frames[sub] = pd.DataFrame()
         has_saved = src.folder is not None and (src.folder / sub).is_dir()
         if not has_saved and not profile:
-            ev.sources.append(reboot.SourceStatus(
-                name, "unavailable", f"not in {source}: give profile= (and region=) to ask AWS directly, or save "
-                f"the `aws ... --output json` responses in a {sub}/ folder beside the trail"))
+            ev.sources.append(
+                reboot.SourceStatus(
+                    name,
+                    "unavailable",
+                    f"not in {source}: give profile= (and region=) to ask AWS directly, or save "
+                    f"the `aws ... --output json` responses in a {sub}/ folder beside the trail",
+                )
+            )
             continue
         try:
             if has_saved:
@@ -109,15 +147,27 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
             ev.sources.append(reboot.SourceStatus(name, "unavailable", str(unavailable(exc, sub, "client"))))
             continue
         origin = "saved responses" if has_saved else f"AWS, profile {profile}"
-        ev.sources.append(reboot.SourceStatus(name, "consulted" if len(frames[sub]) else "empty",
-                                              f"{len(frames[sub])} rows about {instance} ({origin})"))
+        ev.sources.append(
+            reboot.SourceStatus(
+                name,
+                "consulted" if len(frames[sub]) else "empty",
+                f"{len(frames[sub])} rows about {instance} ({origin})",
+            )
+        )
     ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
     console = next((c for c in consoles if c is not None), None)
     console_rows = _console_evidence(console)
-    ev.sources.append(reboot.SourceStatus(
-        "EC2 console output", "consulted" if console_rows else "empty" if consoles else "unavailable",
-        f"captured {console.timestamp}: {len(console.text.splitlines())} lines" if console is not None
-        else "none saved or returned" if consoles else "comes with the EC2 data"))
+    ev.sources.append(
+        reboot.SourceStatus(
+            "EC2 console output",
+            "consulted" if console_rows else "empty" if consoles else "unavailable",
+            f"captured {console.timestamp}: {len(console.text.splitlines())} lines"
+            if console is not None
+            else "none saved or returned"
+            if consoles
+            else "comes with the EC2 data",
+        )
+    )
 
     paths = guest_log_paths(os_logs)
     given = bool(paths)
@@ -131,13 +181,23 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
             if "file" in frame:
                 frame["file"] = [relative_path(f, src.folder) for f in frame["file"]]
         origin = "given" if given else f"from {source}"
-        ev.sources.append(reboot.SourceStatus("Guest OS logs", "consulted" if len(guest.events) else "empty",
-                                              f"{len(paths)} files {origin}; {len(guest.boots)} boots found"
-                                              + (f"; {' '.join(guest.notes)}" if guest.notes else "")))
+        ev.sources.append(
+            reboot.SourceStatus(
+                "Guest OS logs",
+                "consulted" if len(guest.events) else "empty",
+                f"{len(paths)} files {origin}; {len(guest.boots)} boots found"
+                + (f"; {' '.join(guest.notes)}" if guest.notes else ""),
+            )
+        )
     else:
-        ev.sources.append(reboot.SourceStatus("Guest OS logs", "unavailable",
-                                              "none given: pass os_logs= with /var/log/messages, secure or a "
-                                              "journalctl -o json export to see inside the guest"))
+        ev.sources.append(
+            reboot.SourceStatus(
+                "Guest OS logs",
+                "unavailable",
+                "none given: pass os_logs= with /var/log/messages, secure or a "
+                "journalctl -o json export to see inside the guest",
+            )
+        )
 
     if console_rows:
         ev.guest_events = pd.concat([ev.guest_events, pd.DataFrame(console_rows)], ignore_index=True)
@@ -155,8 +215,11 @@ def gather(instance: str, *, source: str = "demo", start=None, end=None, region:
 
 
 #: Console-output lines worth showing: the kernel starting, and the guest saying it reboots or halts.
-_CONSOLE_MARKS = re.compile(r"Linux version|reboot: (Restarting|Power down)|Reached target (Reboot|Shutdown)|"
-                            r"Kernel panic|cloud-init.*(finished|running)", re.I)
+_CONSOLE_MARKS = re.compile(
+    r"Linux version|reboot: (Restarting|Power down)|Reached target (Reboot|Shutdown)|"
+    r"Kernel panic|cloud-init.*(finished|running)",
+    re.I,
+)
 
 
 def _console_evidence(console) -> list[dict]:
@@ -165,8 +228,19 @@ def _console_evidence(console) -> list[dict]:
     if console is None or not console.text or console.timestamp is None:
         return []
     marks = [(n, line.strip()) for n, line in enumerate(console.text.splitlines(), 1) if _CONSOLE_MARKS.search(line)]
-    return [{"time": pd.Timestamp(console.timestamp), "kind": "console-output", "user": None, "command": None,
-             "host": None, "file": "console-output", "line": n, "text": line} for n, line in marks[-5:]]
+    return [
+        {
+            "time": pd.Timestamp(console.timestamp),
+            "kind": "console-output",
+            "user": None,
+            "command": None,
+            "host": None,
+            "file": "console-output",
+            "line": n,
+            "text": line,
+        }
+        for n, line in marks[-5:]
+    ]
 
 
 def _clip(ev: reboot.InstanceEvidence) -> None:
@@ -185,8 +259,9 @@ def _clip(ev: reboot.InstanceEvidence) -> None:
 
     ev.calls = keep(ev.calls, "eventTime")
     ev.health = keep(ev.health, "startTime", "endTime", lambda f: f["statusCode"] == "upcoming")
-    ev.scheduled = keep(ev.scheduled, "notBefore", "notAfter",
-                        lambda f: ~f["completed"].astype(bool) & ~f["canceled"].astype(bool))
+    ev.scheduled = keep(
+        ev.scheduled, "notBefore", "notAfter", lambda f: ~f["completed"].astype(bool) & ~f["canceled"].astype(bool)
+    )
     ev.status_failures = keep(ev.status_failures, "start", "end")
     ev.guest_events = keep(ev.guest_events, "time")
     ev.guest_boots = keep(ev.guest_boots, "time")
@@ -197,35 +272,48 @@ class RebootInvestigation(JsonOutput):
     evidence: reboot.InstanceEvidence
     verdict: reboot.Verdict
     findings: list[Finding]
-    coverage: object = None    # trailtools.integrity.coverage.Coverage of the window (None: it could not be computed)
-    integrity: object = None   # trailtools.integrity.verify.Verification of a local copy with digests (None: not checked)
+    coverage: object = None  # trailtools.integrity.coverage.Coverage of the window (None: it could not be computed)
+    integrity: object = None
     coverage_notes: list = None  # why coverage or verification could not be computed, if so
 
     def verdict_box(self):
         """The verdict in plain words, as HTML (every value escaped: log strings are attacker-controlled)."""
-        from trailtools.views.answer import answer_box
 
         v = self.verdict
         esc = html.escape
-        rows = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(x))}</td></tr>"
-                       for k, x in (("Cause", reboot.CAUSES[v.cause]), ("Confidence", v.confidence),
-                                    ("Restart", iso_time(v.restart) or "not found"), ("Actor", v.actor),
-                                    ("How", v.how), ("From", v.where)) if x)
-        chain = "".join(f"<li><code>{esc(e.kind)}</code> {esc(e.time or '')} {esc(e.summary)} "
-                        f"<small>({esc(e.ref)})</small></li>" for e in v.evidence)
-        return answer_box(v.summary, f"<table>{rows}</table><p>Evidence:</p><ol>{chain or '<li>none</li>'}</ol>"
-                                     f"<p><i>What would change this: {esc(v.would_change)}</i></p>")
+        rows = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(x))}</td></tr>"
+            for k, x in (
+                ("Cause", reboot.CAUSES[v.cause]),
+                ("Confidence", v.confidence),
+                ("Restart", iso_time(v.restart) or "not found"),
+                ("Actor", v.actor),
+                ("How", v.how),
+                ("From", v.where),
+            )
+            if x
+        )
+        chain = "".join(
+            f"<li><code>{esc(e.kind)}</code> {esc(e.time or '')} {esc(e.summary)} <small>({esc(e.ref)})</small></li>"
+            for e in v.evidence
+        )
+        return answer_box(
+            v.summary,
+            f"<table>{rows}</table><p>Evidence:</p><ol>{chain or '<li>none</li>'}</ol>"
+            f"<p><i>What would change this: {esc(v.would_change)}</i></p>",
+        )
 
     def timeline(self):
-        from trailtools.views.timeline import instance_timeline
-
-        return instance_timeline(reboot.evidence_frame(self.evidence), restart=self.verdict.restart,
-                                 window=self.evidence.window, gaps=self.coverage,
-                                 title=f"{self.evidence.instance}: evidence by kind")
+        return instance_timeline(
+            reboot.evidence_frame(self.evidence),
+            restart=self.verdict.restart,
+            window=self.evidence.window,
+            gaps=self.coverage,
+            title=f"{self.evidence.instance}: evidence by kind",
+        )
 
     def coverage_chart(self):
         """The window's logging coverage as one bar (gaps in grey), or None when it could not be computed."""
-        from trailtools.views.coverage import coverage_chart
 
         return coverage_chart(self.coverage) if self.coverage is not None else None
 
@@ -236,12 +324,24 @@ class RebootInvestigation(JsonOutput):
         """The evidence, the restart-relevant rows first: everything but the routine API calls, then those."""
         frame = reboot.evidence_frame(self.evidence)
         routine = (frame["lane"] == "API calls") & ~frame["what"].str.split(" ").str[0].isin(
-            reboot.RESTART_CALLS + reboot.CONTEXT_CALLS)
+            reboot.RESTART_CALLS + reboot.CONTEXT_CALLS
+        )
         return Table(pd.concat([frame[~routine], frame[routine]], ignore_index=True))
 
     def findings_table(self) -> Table:
-        return Table(pd.DataFrame([{"severity": f.severity, "title": f.title, "remediation": f.remediation,
-                                    "evidence": ", ".join(e.ref for e in f.evidence)} for f in self.findings]))
+        return Table(
+            pd.DataFrame(
+                [
+                    {
+                        "severity": f.severity,
+                        "title": f.title,
+                        "remediation": f.remediation,
+                        "evidence": ", ".join(e.ref for e in f.evidence),
+                    }
+                    for f in self.findings
+                ]
+            )
+        )
 
     def provenance(self) -> dict:
         """Where every piece of evidence came from: each input file with its SHA-256, the trail's load stats."""
@@ -249,9 +349,12 @@ class RebootInvestigation(JsonOutput):
         # inputs give the same report
         stats = {k: v for k, v in (self.evidence.load_stats or {}).items() if k not in ("elapsed_s", "files_cached")}
         folder = resolve_source(self.evidence.source).folder
-        out = {"source": self.evidence.source,
-               "inputs": [{**file_digest(p), "path": relative_path(p, folder)} for p in self.evidence.inputs],
-               "load_stats": stats, "versions": versions()}
+        out = {
+            "source": self.evidence.source,
+            "inputs": [{**file_digest(p), "path": relative_path(p, folder)} for p in self.evidence.inputs],
+            "load_stats": stats,
+            "versions": versions(),
+        }
         if self.coverage is not None:
             out["coverage"] = self.coverage.to_dict()
         if self.integrity is not None:
@@ -269,28 +372,40 @@ class RebootInvestigation(JsonOutput):
 
     def to_dict(self) -> dict:
         ev = self.evidence
-        return {"investigation": "reboot", "instance": ev.instance, "source": ev.source,
-                "window": [iso_time(ev.window[0]), iso_time(ev.window[1])],
-                "verdict": self.verdict.to_dict(), "sources": [s.__dict__ for s in ev.sources],
-                "findings": [f.to_dict() for f in self.all_findings()], "provenance": self.provenance()}
+        return {
+            "investigation": "reboot",
+            "instance": ev.instance,
+            "source": ev.source,
+            "window": [iso_time(ev.window[0]), iso_time(ev.window[1])],
+            "verdict": self.verdict.to_dict(),
+            "sources": [s.__dict__ for s in ev.sources],
+            "findings": [f.to_dict() for f in self.all_findings()],
+            "provenance": self.provenance(),
+        }
 
 
-
-def investigate(instance: str, *, source: str = "demo", start=None, end=None, region: str | None = None,
-                profile: str | None = None, os_logs=None) -> RebootInvestigation:
+def investigate(
+    instance: str,
+    *,
+    source: str = "demo",
+    start=None,
+    end=None,
+    region: str | None = None,
+    profile: str | None = None,
+    os_logs=None,
+) -> RebootInvestigation:
     """Gather, analyse, and return what the notebook shows (see :func:`gather` for the sources)."""
     ev = gather(instance, source=source, start=start, end=end, region=region, profile=profile, os_logs=os_logs)
     verdict = reboot.analyze(ev)
     integrity, cov, notes = _integrity_and_coverage(ev, profile)
-    return RebootInvestigation(ev, verdict, reboot.findings(ev, verdict), coverage=cov, integrity=integrity,
-                               coverage_notes=notes)
+    return RebootInvestigation(
+        ev, verdict, reboot.findings(ev, verdict), coverage=cov, integrity=integrity, coverage_notes=notes
+    )
 
 
 def _integrity_and_coverage(ev: reboot.InstanceEvidence, profile: str | None = None):
     """The digest verification of a local copy that has digests (None otherwise), the window's coverage, and why
     either could not be computed. Neither stops the investigation."""
-    from trailtools.integrity.coverage import coverage_for
-    from trailtools.integrity.verify import verify
 
     src = resolve_source(ev.source, profile=profile)
     integrity, cov, notes = None, None, []

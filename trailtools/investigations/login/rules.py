@@ -1,0 +1,221 @@
+"""The building blocks the login analyses share: what a session did next (the follow-up rules and their bursts),
+severity by score, remediation texts, the STS calls that issue credentials, and small helpers for evidence.
+
+Pure functions and data; :mod:`.analysis` (console sign-ins), :mod:`.credentials` (API credentials) and :mod:`.ssh`
+(guest SSH logins) import from here, never from each other.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trailtools.findings.model import EvidenceRef, iso_time
+
+MITRE_VALID_ACCOUNTS = "T1078.004"
+
+
+DENIED_CODES = r"AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Follow-up calls that matter: any successful call named in ``names``."""
+
+    category: str
+    names: frozenset
+    mitre: str
+    weight: int
+    severity: str
+    what: str
+
+
+@dataclass(frozen=True)
+class BurstRule:
+    """Calls that matter in numbers: >= ``count`` rows whose ``column`` matches ``pattern`` within ``within``."""
+
+    category: str
+    column: str
+    pattern: str
+    count: int
+    within: pd.Timedelta
+    mitre: str
+    weight: int
+    severity: str
+    what: str
+
+
+FOLLOW_UP_RULES = (
+    Rule("persistence", frozenset({"CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile"}), "T1098.001", 3,
+         "high", "created or changed credentials"),
+    Rule("persistence", frozenset({"CreateUser"}), "T1136.003", 3, "high", "created an IAM user"),
+    Rule("persistence", frozenset({"CreateRole", "UpdateAssumeRolePolicy"}), "T1098.003", 3, "high",
+         "created a role or changed who may assume one"),
+    Rule("privilege-escalation", frozenset({"AttachUserPolicy", "PutUserPolicy", "AttachRolePolicy", "PutRolePolicy",
+                                            "AttachGroupPolicy", "PutGroupPolicy", "AddUserToGroup"}),
+         "T1098.003", 3, "high", "granted permissions"),
+    Rule("defense-evasion", frozenset({"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors",
+                                       "DeleteFlowLogs"}), "T1562.008", 4, "high", "disabled or reduced logging"),
+    Rule("defense-evasion", frozenset({"DeleteDetector", "UpdateDetector", "StopConfigurationRecorder",
+                                       "DeleteConfigurationRecorder"}), "T1562.001", 4, "high",
+         "disabled a security service (GuardDuty, Config)"),
+)
+
+
+BURST_RULES = (
+    BurstRule("discovery", "eventName", r"^(?:List|Describe|Get)", 10, pd.Timedelta(minutes=5), "T1087.004", 1, "low",
+              "enumerated the account"),
+    BurstRule("access-denied", "errorCode", DENIED_CODES, 5, pd.Timedelta(minutes=10), "T1580", 2, "medium",
+              "was denied access again and again"),
+)
+
+
+#: How a follow-up call reads in a title ({policy}: the policy's name).
+PHRASES = {
+    "CreateAccessKey": "created an access key", "CreateLoginProfile": "gave a user a console password",
+    "UpdateLoginProfile": "changed a console password", "CreateUser": "created a user",
+    "CreateRole": "created a role", "UpdateAssumeRolePolicy": "changed a role's trust policy",
+    "AttachUserPolicy": "attached {policy}", "AttachRolePolicy": "attached {policy} to a role",
+    "AttachGroupPolicy": "attached {policy} to a group", "PutUserPolicy": "put an inline user policy",
+    "PutRolePolicy": "put an inline role policy", "AddUserToGroup": "added a user to a group",
+    "StopLogging": "stopped CloudTrail", "DeleteTrail": "deleted the trail", "UpdateTrail": "changed the trail",
+    "PutEventSelectors": "changed the trail's event selectors", "DeleteFlowLogs": "deleted VPC flow logs",
+    "DeleteDetector": "deleted GuardDuty", "UpdateDetector": "changed GuardDuty",
+    "StopConfigurationRecorder": "stopped AWS Config", "DeleteConfigurationRecorder": "deleted AWS Config",
+}
+
+
+SCORE_SEVERITY = ((10, "critical"), (7, "high"), (4, "medium"), (2, "low"), (0, "info"))
+
+
+REMEDIATION = {
+    "session": "Confirm with the person that the session was theirs. If not: disable the user's console password "
+               "and access keys, revert what the session changed (keys, policies, users, roles, logging), and review "
+               "everything it did.",
+    "no-mfa": "Require MFA for console sign-in (an IAM policy denying everything without aws:MultiFactorAuthPresent, "
+              "or move the user to IAM Identity Center).",
+    "root": "Use root only for the tasks that need it; protect it with MFA and alert on every root sign-in.",
+    "failures": "Check whether the attempts were the user; enforce a strong password policy and MFA; block the source.",
+    "novelty": "Ask the principal whether the sign-in was theirs.",
+    "travel": "Ask the principal where they were: one of the two sign-ins may not be theirs (or a VPN moved them).",
+    "follow-up": "Review and revert the changes unless they were planned.",
+}
+
+
+def text_or_none(v) -> str | None:
+    try:
+        if v is None or pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v) if str(v) != "" else None
+
+
+def evidence_ref(row: dict, summary: str | None = None) -> EvidenceRef:
+    t = row.get("eventTime", row.get("time"))
+    return EvidenceRef("cloudtrail", str(row.get("eventID")), iso_time(t), summary or
+                       f"{row.get('eventName', 'ConsoleLogin')} by {row.get('actor', row.get('principal'))} "
+                       f"from {row.get('sourceIPAddress')}")
+
+
+def severity_for(score: float) -> str:
+    return next(sev for floor, sev in SCORE_SEVERITY if score >= floor)
+
+
+def network(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) around an address; the text itself for service names (``ec2.amazonaws.com``)."""
+    if not ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    return str(ipaddress.ip_network(f"{addr}/{24 if addr.version == 4 else 48}", strict=False))
+
+
+def bursts(times: pd.Series, count: int, within: pd.Timedelta) -> list[slice]:
+    """Maximal runs of times (sorted) holding >= count within any ``within``: as slices of positions."""
+    t = times.reset_index(drop=True)
+    out, i, n = [], 0, len(t)
+    while i < n:
+        j = int(t.searchsorted(t[i] + within, side="left"))
+        if j - i >= count:
+            end = j
+            while end < n and t[end] - t[end - 1] <= within:
+                end += 1
+            out.append(slice(i, end))
+            i = end
+        else:
+            i += 1
+    return out
+
+
+@dataclass
+class FollowUp:
+    category: str
+    mitre: str
+    weight: int
+    severity: str
+    what: str
+    rows: list[dict]
+
+
+def classify_follow_ups(events: pd.DataFrame) -> list[FollowUp]:
+    """The risky calls among some events (a session's, or any), by the rule tables: one FollowUp per matching rule."""
+    out = []
+    if events.empty:
+        return out
+    ok = events["errorCode"].astype(object).isna()
+    names = events["eventName"].astype(object)
+    for rule in FOLLOW_UP_RULES:
+        hit = events[ok & names.isin(rule.names)]
+        if len(hit):
+            out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
+                                hit.to_dict("records")))
+    for rule in BURST_RULES:
+        col = events[rule.column].astype(object).fillna("").astype(str)
+        hit = events[col.str.contains(rule.pattern, regex=True)].sort_values("eventTime", kind="stable")
+        spans = bursts(hit["eventTime"], rule.count, rule.within)
+        if spans:
+            best = max(spans, key=lambda s: s.stop - s.start)
+            out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
+                                hit.iloc[best].to_dict("records")))
+    return out
+
+
+def call_phrase(row: dict) -> str:
+    text = PHRASES.get(row["eventName"], f"called {row['eventName']}")
+    if "{policy}" in text:
+        try:
+            params = json.loads(row.get("requestParameters") or "{}") or {}
+        except (TypeError, ValueError):
+            params = {}
+        policy = str(params.get("policyArn") or params.get("policyName") or "a policy").rsplit("/", 1)[-1]
+        text = text.format(policy=policy)
+    return text
+
+
+STS_ISSUERS = ("GetSessionToken", "GetFederationToken", "AssumeRole", "AssumeRoleWithSAML",
+               "AssumeRoleWithWebIdentity")
+
+
+CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: followed this many steps
+
+
+def issued_key(row: dict) -> str | None:
+    """The access key ID a successful call handed out: ``CreateAccessKey``'s new key, or the temporary credentials
+    of ``GetSessionToken`` / ``GetFederationToken`` / ``AssumeRole*``."""
+    name = row.get("eventName")
+    if name not in STS_ISSUERS + ("CreateAccessKey",) or text_or_none(row.get("errorCode")):
+        return None
+    try:
+        body = json.loads(row.get("responseElements") or "null") or {}
+        return str((body["accessKey"] if name == "CreateAccessKey" else body["credentials"])["accessKeyId"])
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def join_words(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
