@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench clean lab
+.PHONY: venv demo test test-fast lint bench clean lab
 
 venv: $(STAMP)
 
@@ -39,8 +39,16 @@ demo: $(STAMP)
 	$(TT) report cost --out reports
 	@echo; echo "Done: open the *.html reports in reports/ (they work offline)."
 
-test: $(STAMP)
+# Everything, as CI runs it: the linter first, then every test.
+test: lint
 	$(PY) -m pytest -q
+
+# The tests without the slow ones (notebooks, browsers, large corpora): what to run while working.
+test-fast: lint
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check trailtools tests benchmarks
 
 # JupyterLab on the notebooks with the project's environment, on 127.0.0.1 only (it prints the URL with its token).
 # Charts render with no network (trailtools bundles Vega). Extra options: make lab LAB_ARGS="--port=9999".

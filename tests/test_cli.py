@@ -79,6 +79,7 @@ def test_columns_option(stratus, tmp_path):
     assert bad.returncode == 2 and "No column named 'nope'" in bad.stderr
 
 
+@pytest.mark.slow
 def test_reboot_command_prints_the_verdict_and_writes_json(tmp_path):
     out = tmp_path / "v.json"
     p = run("reboot", "i-04c2a9e71d3b58f06", "--json", str(out))

@@ -9,12 +9,15 @@ import json
 
 import cost_fixtures as F
 import nbformat
+import pytest
 from conftest import CHROMIUM
 from test_report_html import PAYLOADS, Opened
 
 from trailtools import cli
 from trailtools.findings.schema import validate
 from trailtools.report import run as report
+
+pytestmark = pytest.mark.slow  # runs notebooks or a browser: `make test`, not `make test-fast`
 
 HENRY = "arn:aws:sts::314159265358:assumed-role/AWSReservedSSO_DeveloperAccess_32cf9bf287f095e9/henry.park@example.com"
 

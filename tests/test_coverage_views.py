@@ -93,6 +93,7 @@ def test_reboot_investigation_states_its_windows_coverage():
     assert inv.coverage_chart().to_dict()["title"]["text"].startswith("Logging coverage: 9")
 
 
+@pytest.mark.slow
 def test_report_appendix_states_coverage_and_findings_validate(tmp_path):
     import datetime as dt
 

@@ -84,6 +84,7 @@ def _tree_hashes(root: Path) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------------ contract
+@pytest.mark.slow
 def test_same_seed_same_bytes_and_fast(generated, tmp_path):
     root, manifest, first = generated
     load_before = os.getloadavg()[0]
@@ -642,6 +643,7 @@ def test_reader_finds_incident1_reboot(root):
 
 
 # ------------------------------------------------------------------------------------------------ other seeds
+@pytest.mark.slow
 def test_the_story_holds_for_another_seed():
     """docs/demo-account.md promises the same answers for every seed: only the noise changes."""
     from trailtools.demo import guest_logs as oslogs

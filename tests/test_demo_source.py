@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from trailtools import Query, load_events
 from trailtools.demo import scenario as S
 
@@ -28,6 +30,7 @@ def test_cli_events_demo_and_stats(tmp_path):
     assert s["source"] == "demo" and s["events"] == 1 and 50_000 <= s["records_seen"] <= 200_000
 
 
+@pytest.mark.slow
 def test_cli_demo_writes_a_browsable_account(tmp_path):
     out = tmp_path / "acct"
     p = subprocess.run([sys.executable, "-m", "trailtools", "demo", str(out)], capture_output=True, text=True)

@@ -211,6 +211,7 @@ def million() -> pd.DataFrame:
     })
 
 
+@pytest.mark.slow
 def test_a_million_events_stay_small_for_the_charts_and_quick():
     big = million()
     t = time.perf_counter()
@@ -283,6 +284,7 @@ def _data(jchart) -> list[dict]:
     return next(iter(jchart.spec["datasets"].values()))
 
 
+@pytest.mark.slow
 def test_explorer_widgets_filter_the_table_and_charts(demo_frame):
     ex = explore_fn(demo_frame)
     assert isinstance(ex, Explorer) and len(ex.filtered) == len(demo_frame)
@@ -375,6 +377,6 @@ def test_rerun_runs_only_when_asked_and_shows_the_views():
 def test_rerun_says_a_bad_value_in_one_sentence(capsys):
     from trailtools.investigations.reboot.gather import investigate
 
-    r = rerun(investigate, ["verdict_box"], instance="i-nothex")
+    r = rerun(investigate, ["answer_box"], instance="i-nothex")
     r.run()  # no exception: the error is printed (in the output widget, in a kernel)
     assert "'i-nothex' is not an EC2 instance ID" in capsys.readouterr().out

@@ -33,8 +33,8 @@ RUN_TIMEOUT_MS = 150_000
 WITH_EXPLORER = set(NOTEBOOKS)  # every notebook ends with an explorer over its events
 OTHER_INSTANCE = "i-0b81f3d6c2e9a4775"  # the demo's db-replica-02, restarted after a host failure
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed "
-                                "(CI installs Debian's chromium: apt-get install -y chromium)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed "
+                                "(CI installs Debian's chromium: apt-get install -y chromium)")]
 
 
 def _free_port() -> int:

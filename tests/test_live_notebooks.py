@@ -21,6 +21,8 @@ from conftest import ROOT
 
 from trailtools.demo import ensure_demo_account
 
+pytestmark = pytest.mark.slow  # runs notebooks or a browser: `make test`, not `make test-fast`
+
 DAYS = ("06", "09", "10", "11")
 REBOOT = {"instance": "i-04c2a9e71d3b58f06", "start": "2026-10-06T12:00:00Z", "end": "2026-10-06T18:00:00Z",
           "region": "us-east-1"}

@@ -85,6 +85,7 @@ def test_session_table(demo):
     assert ((sig["principal"] == "emma.wilson") & (sig["result"] == "Failure") & sig["in_window"]).sum() == 4
 
 
+@pytest.mark.slow
 def test_follow_ups_are_the_sessions_classified_calls(demo, demo_frame):
     # the timeline's rows come from the same classification as the findings (done once, in analyze_logins)
     ups = demo.follow_ups

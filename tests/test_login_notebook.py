@@ -15,6 +15,8 @@ from trailtools.investigations.login.gather import investigate
 from trailtools.report import run as report
 from trailtools.sources.resolve import resolve_source
 
+pytestmark = pytest.mark.slow  # runs notebooks or a browser: `make test`, not `make test-fast`
+
 
 def _demo_databases(tmp_path):
     """A City and an ASN .mmdb from the demo's geo/ip-locations.csv, and the demo's jump-host secure log."""

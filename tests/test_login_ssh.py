@@ -100,7 +100,7 @@ def test_hostile_user_names_are_escaped(tmp_path):
     analysis = analyze_logins(events, start="2024-01-08", end="2024-01-09", ssh=ssh)
     assert analysis.findings[0].check == "login.ssh-brute-force" and evil in analysis.findings[0].explanation
     inv = LoginInvestigation("test", analysis.window, events, analysis, {})
-    for shown in (inv.ssh_table()._repr_html_(), inv.findings_table()._repr_html_(), inv.summary_box().data,
+    for shown in (inv.ssh_table()._repr_html_(), inv.findings_table()._repr_html_(), inv.answer_box().data,
                   inv.checks_table()._repr_html_()):
         assert "<img" not in shown
     assert "&lt;img src=x onerror=alert(1)&gt;" in inv.ssh_table()._repr_html_()

@@ -194,12 +194,14 @@ def documents(draw):
     return text.encode("utf-8", "surrogatepass")
 
 
+@pytest.mark.slow
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(documents())
 def test_generated_documents_read_the_same(text):
     both_ways(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(documents(), st.integers(0, 10**6), st.sampled_from(["drop", "byte", "dup", "insert"]), st.binary(max_size=4))
 def test_mutated_texts_read_the_same_or_are_declined(text, at, how, junk):

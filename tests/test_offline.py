@@ -14,6 +14,8 @@ from trailtools.report.html import render_html
 from trailtools.views import offline
 from trailtools.views.offline import VEGALITE_MIME, WIDGET_MIME
 
+pytestmark = pytest.mark.slow  # runs notebooks or a browser: `make test`, not `make test-fast`
+
 
 def _chart():
     return alt.Chart(pd.DataFrame({"who": ["</script><b>x</b>", "bob"], "n": [1, 2]})).mark_bar().encode(

@@ -1,7 +1,13 @@
 """The set-up files agree with each other: one list of dependencies, and CI runs what the README says."""
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
 
+import pytest
 from conftest import ROOT
 
 # pip name -> conda-forge name, where they differ
@@ -51,3 +57,32 @@ def test_ci_runs_the_readme_test_command():
 def test_generated_reports_are_ignored():
     ignore = (ROOT / ".gitignore").read_text().split()
     assert "reports/*" in ignore and ".venv/" in ignore
+
+
+@pytest.mark.slow
+def test_the_built_wheel_runs_a_report_outside_the_checkout(tmp_path):
+    """`pip install` of the wheel, then `trailtools report` from another folder: the notebooks ship in the package."""
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
+                    str(wheels), str(ROOT)], check=True, capture_output=True)
+    (wheel,) = wheels.glob("trailtools-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for nb in ("reboot.ipynb", "suspicious_login.ipynb", "cost_spike.ipynb", "explore.ipynb"):
+        assert f"trailtools/notebooks/{nb}" in names
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+                    str(wheel)], check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import trailtools; print(trailtools.__file__)"], cwd=elsewhere,
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(site)), where
+    run = subprocess.run([sys.executable, "-m", "trailtools", "report", "reboot", "-p", "instance",
+                          "i-0b81f3d6c2e9a4775", "--out", "out"], cwd=elsewhere, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (findings,) = (elsewhere / "out").glob("*.findings.json")
+    doc = json.loads(findings.read_text())
+    assert doc["parameters"]["instance"] == "i-0b81f3d6c2e9a4775"
+    assert doc["verdict"]["cause"] == "aws-host-failure"

@@ -3,9 +3,9 @@ import pandas as pd
 from conftest import STRATUS, need
 
 from trailtools import Query, load_events
+from trailtools.investigations.base import SourceStatus
 from trailtools.investigations.reboot.analysis import (
     InstanceEvidence,
-    SourceStatus,
     analyze,
     evidence_frame,
     findings,

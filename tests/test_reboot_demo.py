@@ -62,6 +62,7 @@ def test_unknown_instance_says_no_evidence():
     assert "no evidence for i-0123456789abcdef0" in v.summary
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("instance", sorted(EXPECTED))
 def test_notebook_runs_headless_for_each_case(instance, tmp_path):
     out = tmp_path / "out.ipynb"

@@ -11,6 +11,8 @@ from trailtools.errors import TrailtoolsError
 from trailtools.findings.schema import validate
 from trailtools.report import run as report
 
+pytestmark = pytest.mark.slow  # runs notebooks or a browser: `make test`, not `make test-fast`
+
 NOW = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.UTC)
 DB02 = "i-0b81f3d6c2e9a4775"
 

@@ -12,6 +12,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from trailtools.report.html import CSP, render_html, sanitize_html
 
+pytestmark = pytest.mark.slow  # runs notebooks or a browser: `make test`, not `make test-fast`
+
 DEMO_INSTANCE = "i-0b81f3d6c2e9a4775"
 
 PAYLOADS = [

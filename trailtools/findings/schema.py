@@ -14,10 +14,11 @@ import hashlib
 import re
 
 from trailtools import __version__
+from trailtools.investigations import registry
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_ID = "trailtools.findings.model"
-INVESTIGATIONS = ("reboot", "login", "cost")
+INVESTIGATIONS = tuple(registry.INVESTIGATIONS)
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("FAIL", "PASS", "INFO")
 CONFIDENCES = ("high", "medium", "low")

@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import importlib.resources
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from trailtools.errors import TrailtoolsError
 from trailtools.findings import schema as findings_schema
+from trailtools.investigations import registry
 from trailtools.report.html import render_html
 from trailtools.report.redact import Redactor
-
-#: The investigation notebooks, shipped in the package (``trailtools/notebooks`` is the repository's top-level
-#: ``notebooks/`` folder, linked, so there is one copy): found the same way in a checkout and in an installed wheel.
-NOTEBOOKS = Path(str(importlib.resources.files("trailtools") / "notebooks"))
-#: name -> (notebook file, the parameter that names the report, a one-line description)
-INVESTIGATIONS = {
-    "reboot": ("reboot.ipynb", "instance", "why did this EC2 instance restart?"),
-    "login": ("suspicious_login.ipynb", "principal", "did someone log in who shouldn't have?"),
-    "cost": ("cost_spike.ipynb", "cost_source", "who or what made the bill jump?"),
-}
 
 
 @dataclass
@@ -40,14 +30,7 @@ class ReportPaths:
 
 def list_notebooks() -> str:
     """The investigations and their parameters (from each notebook's parameters cell)."""
-    import papermill  # noqa: PLC0415 (heavy, loaded on use)
-
-    lines = []
-    for name, (file, key, what) in INVESTIGATIONS.items():
-        lines.append(f"{name}: {what} (notebooks/{file}; report named by {key})")
-        for p in papermill.inspect_notebook(str(NOTEBOOKS / file)).values():
-            lines.append(f"  -p {p['name']:<14} {p['inferred_type_name']:<14} default {p['default']:<24} {p['help']}")
-    return "\n".join(lines)
+    return registry.describe()
 
 
 def _stamp(now: dt.datetime) -> str:
@@ -152,13 +135,8 @@ def run(
     import nbformat  # noqa: PLC0415 (heavy, loaded on use)
     import papermill  # noqa: PLC0415 (heavy, loaded on use)
 
-    if name not in INVESTIGATIONS:
-        raise TrailtoolsError(
-            f"There is no {name!r} investigation: choose one of {', '.join(INVESTIGATIONS)} "
-            "(trailtools report --list shows them with their parameters)."
-        )
-    file, key, what = INVESTIGATIONS[name]
-    notebook = NOTEBOOKS / file
+    inv = registry.get(name)
+    file, key, notebook = inv.notebook, inv.key, inv.notebook_path
     known = papermill.inspect_notebook(str(notebook))
     unknown = [p for p in parameters if p not in known]
     if unknown:

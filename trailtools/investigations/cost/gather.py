@@ -12,11 +12,12 @@ import pandas as pd
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.frame import empty_frame
 from trailtools.events.load import load_events
-from trailtools.events.query import Query, parse_time
+from trailtools.events.query import Query
 from trailtools.evidence.cost import check_granularity, read_cost
 from trailtools.evidence.cost.frame import CostData
 from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.integrity.coverage import coverage_for
+from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.cost import analysis as cost_spike
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
@@ -32,13 +33,6 @@ def _round(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """Money columns to ``digits`` places (only the float columns: times stay as they are)."""
     floats = df.select_dtypes("float").columns
     return df.assign(**{c: df[c].round(digits) for c in floats}) if len(floats) else df
-
-
-@dataclass
-class SourceStatus:
-    name: str
-    status: str      # consulted, empty, unavailable
-    detail: str
 
 
 @dataclass
@@ -59,14 +53,6 @@ class CostEvidence:
     src: object = None   # trailtools.sources.resolve.SourceData of ``source`` (None: no trail given)
 
 
-def _window(start, end, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
-    end_t = pd.Timestamp(parse_time(end, end=True)) if end else now.ceil("D")
-    start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_WINDOW
-    if end_t <= start_t:
-        raise QueryError(f"The window ends ({end_t}) before it starts ({start_t}): swap start and end.")
-    return start_t, end_t
-
-
 def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=None, granularity: str = "DAILY",
            service: str | None = None, profile: str | None = None, region: str | None = None) -> CostEvidence:
     """The cost of [start, end) from ``cost_source`` and the trail's creating calls in the same window.
@@ -78,7 +64,7 @@ def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=N
     src = resolve_source(source, profile=profile) if source else None
     now = src.now if src is not None and source == "demo" and cost_source == "demo" else \
         pd.Timestamp.now(tz="UTC").floor("s")
-    start_t, end_t = _window(start, end, now)
+    start_t, end_t = Window.resolve(start, end, now=now.ceil("D"), length=DEFAULT_WINDOW).as_tuple()
     data = read_cost(cost_source, start=start_t, end=end_t, granularity=granularity, service=service,
                      profile=profile, region=region)
     fallback = None
@@ -153,6 +139,15 @@ class CostInvestigation(JsonOutput):
         return self.analysis.findings
 
     # ---- what the notebook shows ----------------------------------------------------------------------------
+    def summary_lines(self) -> list[str]:
+        """The answer for a terminal: the headline, one line per finding, and the sources."""
+        lines = [self.analysis.headline]
+        for f in self.findings:
+            main_spike = f.check == "cost.spike" and f.extra.get("main")
+            lines.append(f"  {f.severity}: spike {f.extra['episode']['start']} to {f.extra['episode']['end']}"
+                         if main_spike else f"  {f.severity}: {f.title}")
+        return lines + source_lines(self.evidence.sources)
+
     def answer_box(self):
         """The answer in plain words (every value escaped: tags and IDs come from cost files)."""
 

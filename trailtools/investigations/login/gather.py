@@ -12,11 +12,12 @@ import pandas as pd
 
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.load import load_events
-from trailtools.events.query import Query, parse_time
+from trailtools.events.query import Query
 from trailtools.evidence.geoip import open_geoip
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.integrity import coverage
+from trailtools.investigations.base import Window
 from trailtools.investigations.login import analysis as login
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
@@ -43,7 +44,18 @@ class LoginInvestigation(JsonOutput):
     def findings(self):
         return self.analysis.findings
 
-    def summary_box(self):
+    def summary_lines(self) -> list[str]:
+        """The answer for a terminal: the window, then the findings worth a human's time, most severe first."""
+        lo, hi = (iso_time(t) for t in self.window)
+        lines = [f"{self.signins_in_window()} sign-ins between {lo} and {hi} in {self.source}"]
+        top = [f for f in self.findings if f.severity in ("critical", "high", "medium")]
+        lines += [f"  {f.severity}: {f.title}" for f in top] or [
+            "  No sign-in in this window needs a human's attention (nothing above low)."]
+        if self.coverage is not None:
+            lines.append(f"  coverage: {self.coverage.summary()}")
+        return lines
+
+    def answer_box(self):
         """The sessions worth a human's time, ranked, in plain words (every value escaped)."""
 
         esc = html.escape
@@ -226,10 +238,7 @@ def investigate(
 
 def _investigate(source, start, end, principal, baseline_days, geo, hours, paths, profile) -> LoginInvestigation:
     src = resolve_source(source, profile=profile)
-    end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
-    start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_WINDOW
-    if end_t <= start_t:
-        raise QueryError(f"The window ends ({end_t}) before it starts ({start_t}): swap start and end.")
+    start_t, end_t = Window.resolve(start, end, now=src.now, length=DEFAULT_WINDOW).as_tuple()
     first = start_t - pd.Timedelta(days=int(baseline_days))
     res = load_events(src.trail, Query(start=first.to_pydatetime(), end=end_t.to_pydatetime()))
     stats = {k: v for k, v in res.stats.to_dict().items() if k not in ("elapsed_s", "files_cached")}

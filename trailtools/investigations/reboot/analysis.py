@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
+from trailtools.investigations.base import SourceStatus
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
@@ -35,24 +36,11 @@ CONTEXT_CALLS = ("ModifyInstanceAttribute", "SendCommand", "StartSession", "Term
                  "ModifyInstanceEventStartTime", "RunInstances")
 #: Health event codes that mean planned work on the host.
 MAINTENANCE_WORDS = ("MAINTENANCE", "RETIREMENT", "REBOOT", "STOP_SCHEDULED", "SCHEDULED")
-#: Health event codes that mean the host failed.
-FAILURE_WORDS = ("AUTO_RECOVERY", "HARDWARE", "DEGRADED", "OPERATIONAL_ISSUE", "HOST", "LOST", "ISSUE")
 SCHEDULED_RESTART_CODES = ("system-reboot", "instance-reboot", "system-maintenance", "instance-stop",
                            "instance-retirement")
 #: How far before a boot a restart-causing call (or AWS event) is taken as its cause.
 CALL_LEAD = pd.Timedelta(minutes=30)
 EVENT_SLACK = pd.Timedelta(hours=2)
-LANES = ("API calls", "AWS Health", "Scheduled events", "Status checks", "Guest OS")
-
-
-@dataclass
-class SourceStatus:
-    """Whether a kind of evidence could be consulted: 'consulted', 'empty' (consulted, nothing there) or
-    'unavailable' (with the reason in plain words)."""
-
-    name: str
-    status: str
-    detail: str = ""
 
 
 @dataclass

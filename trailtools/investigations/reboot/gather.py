@@ -14,13 +14,14 @@ from trailtools import aws
 from trailtools.aws.errors import AwsDataUnavailable, unavailable
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.load import load_events
-from trailtools.events.query import Query, parse_time
+from trailtools.events.query import Query
 from trailtools.evidence import cloudwatch, ec2, health
 from trailtools.evidence.ec2 import INSTANCE_ID
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import Finding, JsonOutput, iso_time
 from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
+from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
@@ -71,10 +72,7 @@ def gather(
 
     instance = check_instance(instance)
     src = resolve_source(source, profile=profile)
-    end_t = pd.Timestamp(parse_time(end, end=True)) if end else src.now
-    start_t = pd.Timestamp(parse_time(start)) if start else end_t - DEFAULT_SEARCH
-    if end_t <= start_t:
-        raise QueryError(f"The window ends ({end_t}) before it starts ({start_t}): swap start and end.")
+    start_t, end_t = Window.resolve(start, end, now=src.now, length=DEFAULT_SEARCH).as_tuple()
     ev = reboot.InstanceEvidence(instance, (start_t, end_t), source=source)
 
     res = load_events(
@@ -90,7 +88,7 @@ def gather(
     ev.load_stats = res.stats.to_dict()
     ev.inputs.extend(sorted(set(map(str, res.frame["_file"]))))
     ev.sources.append(
-        reboot.SourceStatus(
+        SourceStatus(
             "CloudTrail",
             "consulted" if len(res.frame) else "empty",
             f"{len(res.frame)} events touching {instance}, among {res.stats.records_seen:,} records in "
@@ -126,7 +124,7 @@ def gather(
         has_saved = src.folder is not None and (src.folder / sub).is_dir()
         if not has_saved and not profile:
             ev.sources.append(
-                reboot.SourceStatus(
+                SourceStatus(
                     name,
                     "unavailable",
                     f"not in {source}: give profile= (and region=) to ask AWS directly, or save "
@@ -141,14 +139,14 @@ def gather(
             else:
                 frames[sub] = _empty_or(live[sub]())
         except AwsDataUnavailable as exc:
-            ev.sources.append(reboot.SourceStatus(name, "unavailable", str(exc)))
+            ev.sources.append(SourceStatus(name, "unavailable", str(exc)))
             continue
         except (BotoCoreError, ClientError) as exc:
-            ev.sources.append(reboot.SourceStatus(name, "unavailable", str(unavailable(exc, sub, "client"))))
+            ev.sources.append(SourceStatus(name, "unavailable", str(unavailable(exc, sub, "client"))))
             continue
         origin = "saved responses" if has_saved else f"AWS, profile {profile}"
         ev.sources.append(
-            reboot.SourceStatus(
+            SourceStatus(
                 name,
                 "consulted" if len(frames[sub]) else "empty",
                 f"{len(frames[sub])} rows about {instance} ({origin})",
@@ -158,7 +156,7 @@ def gather(
     console = next((c for c in consoles if c is not None), None)
     console_rows = _console_evidence(console)
     ev.sources.append(
-        reboot.SourceStatus(
+        SourceStatus(
             "EC2 console output",
             "consulted" if console_rows else "empty" if consoles else "unavailable",
             f"captured {console.timestamp}: {len(console.text.splitlines())} lines"
@@ -182,7 +180,7 @@ def gather(
                 frame["file"] = [relative_path(f, src.folder) for f in frame["file"]]
         origin = "given" if given else f"from {source}"
         ev.sources.append(
-            reboot.SourceStatus(
+            SourceStatus(
                 "Guest OS logs",
                 "consulted" if len(guest.events) else "empty",
                 f"{len(paths)} files {origin}; {len(guest.boots)} boots found"
@@ -191,7 +189,7 @@ def gather(
         )
     else:
         ev.sources.append(
-            reboot.SourceStatus(
+            SourceStatus(
                 "Guest OS logs",
                 "unavailable",
                 "none given: pass os_logs= with /var/log/messages, secure or a "
@@ -276,7 +274,19 @@ class RebootInvestigation(JsonOutput):
     integrity: object = None
     coverage_notes: list = None  # why coverage or verification could not be computed, if so
 
-    def verdict_box(self):
+    def summary_lines(self) -> list[str]:
+        """The answer for a terminal: the verdict, its evidence chain, the sources and the trail's coverage."""
+        v = self.verdict
+        lines = [v.summary, f"  cause: {reboot.CAUSES[v.cause]} (confidence {v.confidence})"]
+        lines += [f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]" for e in v.evidence]
+        lines += source_lines(self.evidence.sources)
+        if self.coverage is not None:
+            lines.append(f"  coverage: {self.coverage.summary()}")
+        if self.integrity is not None:
+            lines.append(f"  integrity: {self.integrity.summary().splitlines()[0]}")
+        return lines
+
+    def answer_box(self):
         """The verdict in plain words, as HTML (every value escaped: log strings are attacker-controlled)."""
 
         v = self.verdict

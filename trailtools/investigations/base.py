@@ -1,0 +1,56 @@
+"""What every investigation shares: the window it looks at, validated once, and the status of each evidence source
+it consulted.
+
+Each investigation (``reboot``, ``login``, ``cost``) has the same shape: ``gather`` does every read once (all the
+I/O), ``analysis`` holds pure functions from what was gathered to a verdict and findings, and the object
+``investigate()`` returns offers the notebook and the CLI the same methods: ``answer_box()`` (the answer box),
+``findings``, ``summary_lines()`` (the answer for a terminal), ``to_json()`` and the views. The investigations are
+registered in :mod:`trailtools.investigations.registry`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trailtools.errors import QueryError
+from trailtools.events.query import parse_time
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time window [start, end) in UTC."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @classmethod
+    def resolve(cls, start, end, *, now: pd.Timestamp, length: pd.Timedelta) -> Window:
+        """The window of an investigation's ``start``/``end`` parameters (ISO dates or times, or None).
+
+        A missing end is ``now`` (the source's now); a missing start is ``length`` before the end; a date alone as
+        the end means its whole day. A window that ends before it starts is one :class:`QueryError` sentence."""
+        end_t = pd.Timestamp(parse_time(end, end=True)) if end else pd.Timestamp(now)
+        start_t = pd.Timestamp(parse_time(start)) if start else end_t - length
+        if end_t <= start_t:
+            raise QueryError(f"The window ends ({end_t}) before it starts ({start_t}): swap start and end.")
+        return cls(start_t, end_t)
+
+    def as_tuple(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return self.start, self.end
+
+
+@dataclass
+class SourceStatus:
+    """Whether a kind of evidence could be consulted: 'consulted', 'empty' (consulted, nothing there) or
+    'unavailable' (with the reason in plain words)."""
+
+    name: str
+    status: str
+    detail: str = ""
+
+
+def source_lines(sources: list[SourceStatus]) -> list[str]:
+    """One terminal line per evidence source an investigation asked, with why it was unavailable."""
+    return [f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else "")
+            for s in sources]
