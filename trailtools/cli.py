@@ -1,6 +1,8 @@
 """The command line: ``trailtools events SOURCE ...`` and ``trailtools demo [DIR]``.
 
 Errors a user can cause print one sentence and exit with code 2; nothing prints a traceback for them.
+Every string printed passes :func:`trailtools.terminal.visible` (evidence text is attacker-controlled: control
+characters, ANSI/OSC escapes and bidi overrides are shown as escapes, never sent to the terminal).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pandas as pd
 from . import __version__
 from .errors import TrailtoolsError
 from .query import Query
+from trailtools.terminal import echo, guard, json_visible, visible
 
 #: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
 TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
@@ -159,7 +162,8 @@ def write_jsonl(frame, stream) -> None:
     """One JSON object per event, the frame's columns as keys (times in CloudTrail's own form)."""
     names = list(frame.columns)
     for row in frame.itertuples(index=False, name=None):
-        stream.write(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False) + "\n")
+        # control and bidi characters as JSON escapes: the same data, safe to show on a terminal
+        stream.write(json_visible(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False)) + "\n")
 
 
 def select_columns(frame, columns: str | None, fmt: str):
@@ -172,6 +176,13 @@ def select_columns(frame, columns: str | None, fmt: str):
         raise TrailtoolsError(f"No column named {unknown[0]!r}: the columns are listed in docs/events-frame.md "
                               "(for example eventTime, eventName, actor, userIdentity.arn, sourceIPAddress).")
     return frame[names]
+
+
+def _visible_frame(frame):
+    """The frame as text for people: every value and column name made :func:`visible` (one line each)."""
+    out = frame.astype(object).fillna("")
+    out = out.apply(lambda col: col.map(lambda v: visible(v) if isinstance(v, str) else v))
+    return out.rename(columns=lambda c: visible(c) if isinstance(c, str) else c)
 
 
 def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
@@ -187,18 +198,36 @@ def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
     stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "table":
-            view = _export_frame(frame).astype(object).fillna("")
-            shown = view if limit <= 0 else view.head(limit)
+            view = _export_frame(frame)
+            shown = _visible_frame(view if limit <= 0 else view.head(limit))
             stream.write(shown.to_string(index=False) + "\n" if len(view) else "(no events)\n")
             if len(shown) < len(view):
                 stream.write(f"... {len(view) - len(shown):,} more rows (use --limit 0, or --format csv -o FILE)\n")
         elif fmt == "csv":
-            _export_frame(frame).to_csv(stream, index=False)
+            # exact data to a file or a pipe; made visible for a terminal
+            table = _export_frame(frame)
+            if not output and _isatty(stream):
+                table = _visible_frame(table)
+            # Python's csv quotes a field holding a line terminator character, but "\n" alone lets a bare "\r"
+            # through unquoted, and a reader splits the row there: with one in the data, end rows with "\r\n"
+            table.to_csv(stream, index=False, lineterminator="\r\n" if _has_cr(table) else "\n")
         elif fmt == "jsonl":
             write_jsonl(frame, stream)
     finally:
         if output:
             stream.close()
+
+
+def _has_cr(frame) -> bool:
+    return any(frame[c].astype(str).str.contains("\r", regex=False).any()
+               for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c]))
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -209,14 +238,14 @@ def cmd_events(args: argparse.Namespace) -> int:
         with open(args.stats_json, "w", encoding="utf-8") as fh:
             json.dump(result.stats.to_dict(), fh, indent=2)
     write_frame(select_columns(result.frame, args.columns, args.format), args.format, args.output, args.limit)
-    print(result.stats.summary(), file=sys.stderr)
+    echo(result.stats.summary(), file=sys.stderr)
     return 0
 
 
 def _print_sources(inv) -> None:
     """One line per evidence source an investigation asked, with why it was unavailable."""
     for s in inv.evidence.sources:
-        print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
+        echo(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
 
 
 def cmd_reboot(args: argparse.Namespace) -> int:
@@ -229,15 +258,15 @@ def cmd_reboot(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(inv.to_json())
     v = inv.verdict
-    print(v.summary)
-    print(f"  cause: {CAUSES[v.cause]} (confidence {v.confidence})")
+    echo(v.summary)
+    echo(f"  cause: {CAUSES[v.cause]} (confidence {v.confidence})")
     for e in v.evidence:
-        print(f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]")
+        echo(f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]")
     _print_sources(inv)
     if inv.coverage is not None:
-        print(f"  coverage: {inv.coverage.summary()}")
+        echo(f"  coverage: {inv.coverage.summary()}")
     if inv.integrity is not None:
-        print(f"  integrity: {inv.integrity.summary().splitlines()[0]}")
+        echo(f"  integrity: {inv.integrity.summary().split(chr(10))[0]}")
     return 0
 
 
@@ -249,9 +278,9 @@ def cmd_cost(args: argparse.Namespace) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(inv.to_json())
-    print(inv.analysis.headline)
+    echo(inv.analysis.headline)
     for f in inv.findings:
-        print(f"  {f.severity}: {f.title}" if f.check != "cost.spike" or not f.extra.get("main") else
+        echo(f"  {f.severity}: {f.title}" if f.check != "cost.spike" or not f.extra.get("main") else
               f"  {f.severity}: spike {f.extra['episode']['start']} to {f.extra['episode']['end']}")
     _print_sources(inv)
     return 0
@@ -263,7 +292,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from . import report
 
     if args.list:
-        print(report.list_notebooks())
+        echo(report.list_notebooks(), keep_newlines=True)
         return 0
     if not args.name:
         raise TrailtoolsError("Name the investigation to report on, e.g. trailtools report reboot -p instance "
@@ -273,7 +302,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         params["source"] = args.source
     paths = report.run(args.name, params, out_dir=Path(args.out), redact=args.redact, with_code=args.with_code)
     for path in (paths.html, paths.findings, paths.notebook):
-        print(path)
+        echo(path)
     return 0
 
 
@@ -282,7 +311,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     res = verify(args.source, start=args.start, end=args.end, public_keys=args.public_keys,
                  save_signatures=args.save_signatures)
-    print(res.to_json() if args.json else res.summary())
+    # the summary's lines each come out of visible() (verify.py); the JSON escapes control characters itself
+    echo(json_visible(res.to_json()) if args.json else res.summary(), keep_newlines=True)
     return res.exit_code
 
 
@@ -290,26 +320,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
     manifest = demo.generate(args.dir)
-    print(f"The demo account is in {args.dir} ({manifest.get('summary', '')}); "
-          f"try: trailtools events {args.dir} --event-name RebootInstances", file=sys.stderr)
+    echo(f"The demo account is in {args.dir} ({manifest.get('summary', '')}); "
+         f"try: trailtools events {args.dir} --event-name RebootInstances", file=sys.stderr)
     return 0
+
+
+def _visible_excepthook(kind, value, tb) -> None:
+    """An unexpected error's traceback, made visible (its message may quote evidence)."""
+    import traceback
+
+    sys.__stderr__.write(visible("".join(traceback.format_exception(kind, value, tb)), keep_newlines=True))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except TrailtoolsError as exc:
-        print(f"trailtools: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            return 0
-        print(f"trailtools: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + ".", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("trailtools: interrupted.", file=sys.stderr)
-        return 130
+    if _isatty(sys.stderr):
+        sys.excepthook = _visible_excepthook
+    with guard():  # whatever else writes to a terminal (warnings, logging, libraries) is made visible too
+        try:
+            return args.func(args)
+        except TrailtoolsError as exc:
+            echo(f"trailtools: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                return 0
+            echo(f"trailtools: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + ".", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            echo("trailtools: interrupted.", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -39,13 +39,14 @@ class Rerun:
         from IPython.display import display
 
         from trailtools.errors import TrailtoolsError
+        from trailtools.terminal import echo
 
         self.output.clear_output(wait=True)
         with self.output:
             try:
                 result = self._run(**self._fixed, **self.values())
             except TrailtoolsError as exc:  # a bad ID or time: one sentence, as the CLI says it
-                print(exc)
+                echo(exc)  # may quote evidence: control characters shown, not acted on
                 return
             for view in self._show:
                 display(getattr(result, view)())

@@ -50,6 +50,7 @@ from ..result import LoadOptions, LoadResult
 from ..stats import LoadStats
 from .files import read_files, write_cache_file
 from .uri import int_option, uri_parts
+from trailtools.terminal import echo
 
 #: What this source calls (docs/iam-policy.json must allow them).
 IAM_ACTIONS = ("cloudtrail:LookupEvents",)
@@ -268,7 +269,7 @@ def load_lookup(uri: str, query: Query, options: LoadOptions, *, clients=None, n
     p = plan(query, regions, now=now, chunk=chunk)
     for note in p.notes:
         if "90 days" in note:  # said at once, not only in the load's notes: the answer may be incomplete
-            print(f"trailtools: {note}.", file=sys.stderr)
+            echo(f"trailtools: {note}.", file=sys.stderr)
     identity = "test"
     if sess is not None:
         try:
