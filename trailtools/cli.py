@@ -14,10 +14,11 @@ from datetime import timedelta
 
 import pandas as pd
 
+from trailtools.terminal import echo, guard, json_visible, visible
+
 from . import __version__
 from .errors import TrailtoolsError
 from .query import Query
-from trailtools.terminal import echo, guard, json_visible, visible
 
 #: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
 TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")

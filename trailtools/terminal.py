@@ -22,7 +22,7 @@ import contextlib
 import re
 import sys
 
-__all__ = ["visible", "json_visible", "echo", "guard", "raw_stream", "UNSAFE"]
+__all__ = ["UNSAFE", "echo", "guard", "json_visible", "raw_stream", "visible"]
 
 #: Unicode categories Cc, Cf, Cs, Zl and Zp (from unicodedata 14.0, plus the format controls Unicode 15 added at
 #: U+13439-1343F); tests/test_terminal.py checks it against the running Python's unicodedata.

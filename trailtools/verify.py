@@ -28,9 +28,10 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from trailtools.terminal import visible
+
 from .digests import Digest, LogFile, PublicKey, aws_suffix, name_time
 from .findings import EvidenceRef, Finding, JsonOutput, iso_time
-from trailtools.terminal import visible
 
 #: What verifying from s3:// calls (docs/iam-policy.json should allow them).
 IAM_ACTIONS = ("cloudtrail:ListPublicKeys", "s3:GetObject", "s3:ListBucket")

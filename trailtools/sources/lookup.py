@@ -38,11 +38,14 @@ from pathlib import Path
 import msgspec
 from botocore import exceptions as bx
 
+from trailtools.terminal import echo
+
 from .. import cache
 from ..aws.errors import AWS_ERRORS, THROTTLED, AwsDataUnavailable
 from ..aws.ratelimit import TokenBucket, bucket_for
 from ..aws.session import client as make_client
-from ..aws.session import explain, session as make_session
+from ..aws.session import explain
+from ..aws.session import session as make_session
 from ..errors import SourceError
 from ..progress import Progress
 from ..query import Query
@@ -50,7 +53,6 @@ from ..result import LoadOptions, LoadResult
 from ..stats import LoadStats
 from .files import read_files, write_cache_file
 from .uri import int_option, uri_parts
-from trailtools.terminal import echo
 
 #: What this source calls (docs/iam-policy.json must allow them).
 IAM_ACTIONS = ("cloudtrail:LookupEvents",)
