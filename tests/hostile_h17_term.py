@@ -56,3 +56,44 @@ def hostile_terminal_trail(root: Path, *, account: str = ACCOUNT) -> Path:
     name = day / f"{account}_CloudTrail_us-east-1_20261006T1425Z_h17TermHostile01.json.gz"
     name.write_bytes(gzip.compress(json.dumps({"Records": [reboot_record(account=account)]}).encode()))
     return root
+
+
+# ---- item 6: values a redacted report must not keep, in the forms they take in real records -----------------------
+
+#: the trail's own account, the account of a caller from another account, an e-mail, an address
+LEAK_ACCOUNT, LEAK_CALLER_ACCOUNT, LEAK_EMAIL, LEAK_IPV4 = "111122223333", "444455556666", "alice@example.com", \
+    "198.51.100.99"
+#: every form each of them takes below; none may remain in a redacted output
+LEAK_FORMS = ("111122223333", "1111-2222-3333", "%3A111122223333", "444455556666", "4444-5555-6666", "alice@example.com",
+              "alice%40example.com", "alice%2540example.com", "198.51.100.99", "198%2E51%2E100%2E99", ".51.100.99",
+              "alice&#64;example.com")
+
+
+def leaky_reboot_record() -> dict:
+    """A RebootInstances as an assumed role from another account, called through the console from an IPv4-mapped
+    IPv6 address, whose request carries the account and an e-mail URL-encoded (as a console URL or a presigned URL
+    does), dashed (as the console shows account IDs) and twice encoded."""
+    rec = reboot_record(user_name="Admin", user_agent=(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/129.0 Safari/537.36 "
+        "Referer=https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#Instances:"
+        "v=3;owner%3A111122223333;login_hint=alice%40example.com;next=%2Fbilling%3Fa%3Dalice%2540example.com;"
+        "acct=4444-5555-6666;ip=198%2E51%2E100%2E99;note=alice&#64;example.com"), ip=f"::ffff:{LEAK_IPV4}")
+    rec["userIdentity"] = {
+        "type": "AssumedRole", "principalId": f"AROA77LMHYXFOEGNXIVOQ:{LEAK_EMAIL}",
+        "arn": f"arn:aws:sts::{LEAK_CALLER_ACCOUNT}:assumed-role/Admin/{LEAK_EMAIL}",
+        "accountId": LEAK_CALLER_ACCOUNT, "accessKeyId": "ASIAEUUAYTWI7CAJIPWF",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA77LMHYXFOEGNXIVOQ",
+                                             "arn": f"arn:aws:iam::{LEAK_CALLER_ACCOUNT}:role/Admin",
+                                             "accountId": LEAK_CALLER_ACCOUNT, "userName": "Admin"},
+                           "attributes": {"creationDate": "2026-10-06T14:17:05Z", "mfaAuthenticated": "false"}}}
+    rec["requestParameters"]["clientToken"] = "https%3A%2F%2Fsignin.aws.amazon.com%2Ffederation%3Faccount%3D1111-2222-3333"
+    return rec
+
+
+def leaky_trail(root: Path) -> Path:
+    """A trail folder holding :func:`leaky_reboot_record`; returns ``root``."""
+    day = root / "AWSLogs" / LEAK_ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "10" / "06"
+    day.mkdir(parents=True, exist_ok=True)
+    name = day / f"{LEAK_ACCOUNT}_CloudTrail_us-east-1_20261006T1425Z_h17TermLeaky0001.json.gz"
+    name.write_bytes(gzip.compress(json.dumps({"Records": [leaky_reboot_record()]}).encode()))
+    return root

@@ -4,7 +4,12 @@ papermill executes ``notebooks/<name>.ipynb`` with the given parameters (so ``pa
 ``trailtools report reboot -p instance i-123`` give the same notebook), then the executed notebook is rendered as one
 self-contained HTML file (:mod:`trailtools.report_html`) and the notebook's findings are written beside it as JSON
 in the documented schema (:mod:`trailtools.findings_schema`). ``--redact`` pseudonymizes account IDs, keys, IP and
-e-mail addresses in both (:mod:`trailtools.redact`).
+e-mail addresses in all three (:mod:`trailtools.redact`) and in their file names.
+
+Under ``--redact`` no unredacted file is ever written beside the report: papermill executes the notebook into a
+private temporary folder (as it writes the notebook after each cell, the unredacted notebook exists there only),
+the redacted copies are written to ``--out``, and the temporary folder is removed whatever happens. A notebook that
+fails leaves nothing, and the error names the cell and the kind of error, not its message (which quotes values).
 """
 from __future__ import annotations
 
@@ -52,10 +57,13 @@ def _safe(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(value))[:80]
 
 
-def _failure(exc) -> str:
-    """One readable sentence from papermill's execution error."""
+def _failure(exc, *, redact: bool = False) -> str:
+    """One readable sentence from papermill's execution error (without its message, which quotes values, when
+    redacting)."""
     cell = getattr(exc, "exec_count", None)
     ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    if redact:
+        return f"notebook failed in cell {cell} ({ename})"
     return f"the notebook failed in cell {cell}: {ename}: {evalue}"
 
 
@@ -114,11 +122,10 @@ def provenance_html(doc: dict) -> str:
 def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, with_code: bool = False,
         now: dt.datetime | None = None) -> ReportPaths:
     """Execute one investigation's notebook and write its .ipynb, .html and .findings.json; return the paths."""
-    import nbformat
-    import papermill
+    import shutil
+    import tempfile
 
-    from . import findings_schema
-    from .report_html import render_html
+    import papermill
 
     if name not in INVESTIGATIONS:
         raise TrailtoolsError(f"There is no {name!r} investigation: choose one of {', '.join(INVESTIGATIONS)} "
@@ -134,24 +141,45 @@ def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, wit
     out_dir.mkdir(parents=True, exist_ok=True)
     default = known[key]["default"]
     keyval = parameters.get(key) or (json.loads(default) if default not in ("None", "") else "all")
+    redactor = None
+    if redact:
+        from trailtools.redact import Redactor
+
+        redactor = Redactor()
+        keyval = redactor.redact_text(str(keyval))  # the file names and the title name the pseudonym
     base = out_dir / f"{Path(file).stem}-{_safe(keyval)}-{_stamp(now)}"
-    paths = ReportPaths(base.with_suffix(".ipynb"), base.with_suffix(".html"), Path(f"{base}.findings.json"))
-    raw_findings = Path(f"{base}.raw-findings.json")
+    # not with_suffix: a name with a dot (emma.wilson) would lose what follows it, the time stamp too
+    paths = ReportPaths(Path(f"{base}.ipynb"), Path(f"{base}.html"), Path(f"{base}.findings.json"))
+    # the raw findings (and, when redacting, the executed notebook) live in a private folder removed at the end:
+    # their names hold nothing of the parameters, and nothing unredacted is left behind, whatever fails
+    work = Path(tempfile.mkdtemp(prefix="trailtools-report-"))
     try:
-        papermill.execute_notebook(str(notebook), str(paths.notebook),
+        return _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now) -> ReportPaths:
+    import nbformat
+    import papermill
+
+    from trailtools import findings_schema
+    from trailtools.report_html import render_html
+
+    raw_findings = work / "findings.json"
+    executed = work / paths.notebook.name if redactor is not None else paths.notebook
+    try:
+        papermill.execute_notebook(str(notebook), str(executed),
                                    parameters={**parameters, "findings_json": str(raw_findings)},
                                    kernel_name="python3", progress_bar=False, log_output=False)
     except papermill.PapermillExecutionError as exc:
+        if redactor is not None:
+            raise TrailtoolsError(f"The {name} {_failure(exc, redact=True)}. Under --redact nothing is kept: the "
+                                  "executed notebook and the error's message hold unredacted values (run without "
+                                  "--redact to see them).") from None
         raise TrailtoolsError(f"{_failure(exc)}; the executed notebook is kept at {paths.notebook}.") from None
-    try:
-        result = json.loads(raw_findings.read_text(encoding="utf-8"))
-    finally:
-        raw_findings.unlink(missing_ok=True)
-    redactor = None
-    if redact:
-        from .redact import Redactor
-
-        redactor = Redactor()
+    result = json.loads(raw_findings.read_text(encoding="utf-8"))
+    if redactor is not None:
         # redact before the document is built: its finding IDs are hashes of what it holds
         result = redactor.redact_json(result)
         parameters = redactor.redact_json(parameters)
@@ -160,13 +188,14 @@ def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, wit
         sources=result.get("sources", []), load_stats=(result.get("provenance") or {}).get("load_stats"),
         generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     doc["provenance"] = {**(result.get("provenance") or {}), "source": parameters.get("source", "demo")}
-    nb = nbformat.read(paths.notebook, as_version=4)
+    nb = nbformat.read(executed, as_version=4)
     page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code)
     page = page.replace("</body>", provenance_html(doc) + "</body>", 1)
     if redactor is not None:
         page = redactor.redact_html(page)
+        doc = redactor.redact_json(doc)  # what build_document added (nothing new: pseudonyms are left alone)
         # the executed notebook is an output file too: no original value may remain in it
-        notebook_json = redactor.redact_json(json.loads(paths.notebook.read_text(encoding="utf-8")))
+        notebook_json = redactor.redact_json(json.loads(executed.read_text(encoding="utf-8")))
         paths.notebook.write_text(json.dumps(notebook_json, indent=1) + "\n", encoding="utf-8")
     paths.html.write_text(page, encoding="utf-8")
     paths.findings.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
