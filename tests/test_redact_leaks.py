@@ -151,3 +151,25 @@ def test_a_failing_notebook_under_redact_leaves_nothing_and_quotes_no_value(tmp_
     assert "(SourceError)" in p.stderr and "Under --redact nothing is kept" in p.stderr
     assert "111122223333" not in p.stderr and "alice" not in p.stderr
     assert list(out.iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.slow  # render_html inlines the Vega bundle: a few seconds
+def test_render_warnings_are_redacted_under_redact(caplog):
+    """report_html logs the markup it rejects; under --redact that log quotes no original value."""
+    import nbformat
+
+    from trailtools.report import _redacted_log
+    from trailtools.report_html import render_html
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": "<img src=x title='alice%40example.com 111122223333'>",
+                              "text/plain": "x"})])])
+    r = Redactor()
+    with caplog.at_level("WARNING"), _redacted_log(r, render_html.__module__):
+        render_html(nb, title="t")
+    assert "disallowed tag" in caplog.text and "user1%40example.invalid 000000000001" in caplog.text
+    assert "alice" not in caplog.text and "111122223333" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"), _redacted_log(None, render_html.__module__):
+        render_html(nb, title="t")
+    assert "alice%40example.com 111122223333" in caplog.text  # without --redact: as it is

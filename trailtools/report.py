@@ -13,9 +13,11 @@ fails leaves nothing, and the error names the cell and the kind of error, not it
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,6 +161,25 @@ def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, wit
         shutil.rmtree(work, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _redacted_log(redactor, logger_name: str):
+    """While inside, with a redactor: the messages of the logger ``logger_name`` redacted."""
+    if redactor is None:
+        yield
+        return
+
+    def redact(record: logging.LogRecord) -> bool:
+        record.msg, record.args = redactor.redact_text(record.getMessage()), ()
+        return True
+
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(redact)
+    try:
+        yield
+    finally:
+        logger.removeFilter(redact)
+
+
 def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now) -> ReportPaths:
     import nbformat
     import papermill
@@ -189,7 +210,8 @@ def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_cod
         generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     doc["provenance"] = {**(result.get("provenance") or {}), "source": parameters.get("source", "demo")}
     nb = nbformat.read(executed, as_version=4)
-    page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code)
+    with _redacted_log(redactor, render_html.__module__):  # its warnings quote the outputs they reject
+        page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code)
     page = page.replace("</body>", provenance_html(doc) + "</body>", 1)
     if redactor is not None:
         page = redactor.redact_html(page)
