@@ -182,7 +182,8 @@ def select_columns(frame, columns: str | None, fmt: str):
 def _visible_frame(frame):
     """The frame as text for people: every value and column name made :func:`visible` (one line each)."""
     out = frame.astype(object).fillna("")
-    out = out.apply(lambda col: col.map(lambda v: visible(v) if isinstance(v, str) else v))
+    # strings, and what is shown through str(): lists, dicts, arrays of strings (numbers and times are safe)
+    out = out.apply(lambda col: col.map(lambda v: v if isinstance(v, (int, float, pd.Timestamp)) else visible(v)))
     return out.rename(columns=lambda c: visible(c) if isinstance(c, str) else c)
 
 
