@@ -130,6 +130,7 @@ def test_events_table_shows_the_escapes_one_row_per_line(trail):
     assert p.stderr.decode().startswith("1 events from 1 files")
 
 
+@pytest.mark.slow  # the reboot investigation in a subprocess: 3 s alone, more on a shared machine
 def test_reboot_verdict_line_is_intact(trail):
     p = run("reboot", INSTANCE, "--source", str(trail), "--start", "2026-10-06", "--end", "2026-10-07",
             "--region", "us-east-1")
