@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from array import array
 
 __all__ = ["Redactor", "KEY_PREFIXES"]
 
@@ -165,26 +166,32 @@ class Redactor:
     # ---- internals ----------------------------------------------------------------------------------------------
 
     def _redact_encoded(self, run: str) -> str:
-        """``run`` (no whitespace) with the values its decoded forms hold replaced where they are encoded."""
+        """``run`` (no whitespace) with the values its decoded forms hold replaced where they are encoded.
+
+        Linear in the run's length per layer: the decoded characters come from consecutive pieces of the run, so
+        one start offset per character (an array, 8 bytes each) maps them back."""
         edits: list[tuple[int, int, str]] = []      # (start, end, replacement) in ``run``
-        text, spans = run, [(i, i + 1) for i in range(len(run))]
+        taken = bytearray(len(run))                 # the characters of ``run`` an edit already replaces
+        text, starts = run, array("q", range(len(run)))
         for _ in range(_DECODE_LAYERS):
             if not _ENCODED.search(text):
                 break
-            decoded, inner = _decode(text)
-            spans = [(spans[a][0], spans[b - 1][1]) for a, b in inner]   # decoded char -> span of ``run``
-            text = decoded
+            text, inner = _decode(text)
+            starts = array("q", (starts[i] for i in inner))   # decoded character -> where it starts in ``run``
+            starts.append(len(run))
             for m in _PATTERN.finditer(text):
                 new = self._replace(m)
                 if new == m.group(0):
                     continue
-                start, end = spans[m.start()][0], spans[m.end() - 1][1]
-                if any(start < e and s < end for s, e, _ in edits):
+                start, end = starts[m.start()], starts[m.end()]
+                if any(taken[start:end]):
                     continue
+                taken[start:end] = b"\x01" * (end - start)
                 # a separator (@ : .) that was encoded in the original is encoded the same way in the pseudonym
-                encoded = {text[i]: run[a:b] for i, (a, b) in zip(range(m.start(), m.end()), spans[m.start():m.end()])
-                           if b - a > 1 and not text[i].isalnum()}
+                encoded = {text[i]: run[starts[i]:starts[i + 1]] for i in range(m.start(), m.end())
+                           if starts[i + 1] - starts[i] > 1 and not text[i].isalnum()}
                 edits.append((start, end, "".join(encoded.get(c, c) for c in new)))
+            starts.pop()
         for start, end, new in sorted(edits, reverse=True):
             run = run[:start] + new + run[end:]
         return run
@@ -265,18 +272,19 @@ class Redactor:
         raise ValueError(kind)
 
 
-def _decode(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """``text`` with its ASCII escapes decoded, and for each decoded character the span of ``text`` it came from."""
+def _decode(text: str) -> tuple[str, array]:
+    """``text`` with its ASCII escapes decoded, and for each decoded character where it starts in ``text`` (it ends
+    where the next one starts)."""
     out: list[str] = []
-    spans: list[tuple[int, int]] = []
+    starts = array("q")
     pos = 0
     for m in _ENCODED.finditer(text):
         out.append(text[pos:m.start()])
-        spans.extend((i, i + 1) for i in range(pos, m.start()))
+        starts.extend(range(pos, m.start()))
         pct, u, x, hx, dec, name = m.group("pct", "u", "x", "hex", "dec", "name")
         out.append(_ENTITIES[name] if name else chr(int(dec)) if dec else chr(int(pct or u or x or hx, 16)))
-        spans.append((m.start(), m.end()))
+        starts.append(m.start())
         pos = m.end()
     out.append(text[pos:])
-    spans.extend((i, i + 1) for i in range(pos, len(text)))
-    return "".join(out), spans
+    starts.extend(range(pos, len(text)))
+    return "".join(out), starts
