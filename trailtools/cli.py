@@ -268,7 +268,8 @@ def cmd_reboot(args: argparse.Namespace) -> int:
     if inv.coverage is not None:
         echo(f"  coverage: {inv.coverage.summary()}")
     if inv.integrity is not None:
-        echo(f"  integrity: {inv.integrity.summary().split(chr(10))[0]}")
+        head = inv.integrity.summary().split("\n")[0]  # its lines are made visible one by one: \n only ends them
+        echo(f"  integrity: {head}")
     return 0
 
 
@@ -283,7 +284,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     echo(inv.analysis.headline)
     for f in inv.findings:
         echo(f"  {f.severity}: {f.title}" if f.check != "cost.spike" or not f.extra.get("main") else
-              f"  {f.severity}: spike {f.extra['episode']['start']} to {f.extra['episode']['end']}")
+             f"  {f.severity}: spike {f.extra['episode']['start']} to {f.extra['episode']['end']}")
     _print_sources(inv)
     return 0
 
