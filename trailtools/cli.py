@@ -1,6 +1,9 @@
-"""The command line: ``trailtools events SOURCE ...`` and ``trailtools demo [DIR]``.
+"""The command line: ``trailtools events SOURCE ...``, one verb per investigation (``reboot``, ``login``, ``cost``: from
+:mod:`trailtools.investigations.registry`), ``report``, ``verify`` and ``demo [DIR]``.
 
 Errors a user can cause print one sentence and exit with code 2; nothing prints a traceback for them.
+Every string printed passes :func:`trailtools.terminal.visible` (evidence text is attacker-controlled: control
+characters, ANSI/OSC escapes and bidi overrides are shown as escapes, never sent to the terminal).
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import pandas as pd
 from trailtools import __version__
 from trailtools.errors import TrailtoolsError
 from trailtools.events.query import Query
+from trailtools.investigations import registry
+from trailtools.terminal import echo, guard, json_visible, visible
 
 #: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
 TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
@@ -46,7 +51,9 @@ def build_query(args: argparse.Namespace) -> Query:
                  late_margin=timedelta(hours=args.late_margin))
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The command line. The options of investigation ``verb`` are read from its notebook's parameters cell (only
+    for the verb being run: reading a notebook costs the import of papermill)."""
     p = argparse.ArgumentParser(prog="trailtools", description="Forensic investigations on AWS CloudTrail.")
     p.add_argument("--version", action="version", version=f"trailtools {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -67,37 +74,8 @@ def parser() -> argparse.ArgumentParser:
                     + ",".join(TABLE_COLUMNS) + "; for other formats: all)")
     ev.set_defaults(func=cmd_events)
 
-    rb = sub.add_parser("reboot", help="why did this instance restart? (the reboot investigation's verdict)",
-                        description="Gather CloudTrail, AWS Health, EC2 scheduled events, status checks and guest "
-                                    "logs about one instance and name the cause of its last restart.")
-    rb.add_argument("instance", help="the EC2 instance ID, e.g. i-04c2a9e71d3b58f06")
-    rb.add_argument("--source", default="demo", help="the trail: 'demo' (default), a folder with a copy "
-                    "of it, s3://BUCKET, lookup://REGION or athena://...")
-    rb.add_argument("--start", help="window start (default: around the last restart found)")
-    rb.add_argument("--end", help="window end (default: the source's now)")
-    rb.add_argument("--region", help="the instance's region")
-    rb.add_argument("--profile", help="ask AWS (Health, EC2, CloudWatch) with this profile of the standard "
-                    "credential chain, where the source has no saved responses")
-    rb.add_argument("--os-logs", action="append", default=[], help="a guest log copied off the instance "
-                    "(messages, secure, auth.log, syslog, journalctl -o json export, last -x output); repeatable")
-    rb.add_argument("--json", metavar="FILE", help="write the verdict, sources and findings as JSON to FILE")
-    rb.set_defaults(func=cmd_reboot)
-
-    co = sub.add_parser("cost", help="who or what made the bill jump? (the cost-spike investigation's answer)",
-                        description="Read the cost data, find where cost rose above its robust baseline, and name "
-                                    "the service, region, resources and the principal who created them.")
-    co.add_argument("--cost-source", default="demo", help="'demo' (default), a CUR (legacy or 2.0) or FOCUS file or "
-                    "folder, s3://bucket/prefix, or ce:// (Cost Explorer)")
-    co.add_argument("--source", default="demo", help="the trail: 'demo' (default), a folder with a copy of it, "
-                    "s3://BUCKET, lookup://REGION or athena://...; '' for none")
-    co.add_argument("--start", help="window start (default: 30 days before the end)")
-    co.add_argument("--end", help="window end (default: the source's now)")
-    co.add_argument("--granularity", default="DAILY", help="DAILY (default) or HOURLY (with an hourly CUR)")
-    co.add_argument("--service", help="only this service (part of its name or code, e.g. AmazonEC2)")
-    co.add_argument("--profile", help="AWS profile of the standard credential chain, for s3:// and ce://")
-    co.add_argument("--region", help="the CUR bucket's region, for s3://")
-    co.add_argument("--json", metavar="FILE", help="write the answer, sources and findings as JSON to FILE")
-    co.set_defaults(func=cmd_cost)
+    for inv in registry.INVESTIGATIONS.values():
+        investigation_parser(sub, inv, full=inv.name == verb)
 
     rp = sub.add_parser("report", help="run an investigation notebook and write an offline HTML report + findings",
                         description="Execute notebooks/NAME.ipynb with papermill and write, in --out, the executed "
@@ -159,7 +137,8 @@ def write_jsonl(frame, stream) -> None:
     """One JSON object per event, the frame's columns as keys (times in CloudTrail's own form)."""
     names = list(frame.columns)
     for row in frame.itertuples(index=False, name=None):
-        stream.write(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False) + "\n")
+        # control and bidi characters as JSON escapes: the same data, safe to show on a terminal
+        stream.write(json_visible(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False)) + "\n")
 
 
 def select_columns(frame, columns: str | None, fmt: str):
@@ -172,6 +151,14 @@ def select_columns(frame, columns: str | None, fmt: str):
         raise TrailtoolsError(f"No column named {unknown[0]!r}: the columns are listed in docs/events-frame.md "
                               "(for example eventTime, eventName, actor, userIdentity.arn, sourceIPAddress).")
     return frame[names]
+
+
+def _visible_frame(frame):
+    """The frame as text for people: every value and column name made :func:`visible` (one line each)."""
+    out = frame.astype(object).fillna("")
+    # strings, and what is shown through str(): lists, dicts, arrays of strings (numbers and times are safe)
+    out = out.apply(lambda col: col.map(lambda v: v if isinstance(v, (int, float, pd.Timestamp)) else visible(v)))
+    return out.rename(columns=lambda c: visible(c) if isinstance(c, str) else c)
 
 
 def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
@@ -187,18 +174,36 @@ def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
     stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "table":
-            view = _export_frame(frame).astype(object).fillna("")
-            shown = view if limit <= 0 else view.head(limit)
+            view = _export_frame(frame)
+            shown = _visible_frame(view if limit <= 0 else view.head(limit))
             stream.write(shown.to_string(index=False) + "\n" if len(view) else "(no events)\n")
             if len(shown) < len(view):
                 stream.write(f"... {len(view) - len(shown):,} more rows (use --limit 0, or --format csv -o FILE)\n")
         elif fmt == "csv":
-            _export_frame(frame).to_csv(stream, index=False)
+            # exact data to a file or a pipe; made visible for a terminal
+            table = _export_frame(frame)
+            if not output and _isatty(stream):
+                table = _visible_frame(table)
+            # Python's csv quotes a field holding a line terminator character, but "\n" alone lets a bare "\r"
+            # through unquoted, and a reader splits the row there: with one in the data, end rows with "\r\n"
+            table.to_csv(stream, index=False, lineterminator="\r\n" if _has_cr(table) else "\n")
         elif fmt == "jsonl":
             write_jsonl(frame, stream)
     finally:
         if output:
             stream.close()
+
+
+def _has_cr(frame) -> bool:
+    return any(frame[c].astype(str).str.contains("\r", regex=False).any()
+               for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c]))
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -209,51 +214,46 @@ def cmd_events(args: argparse.Namespace) -> int:
         with open(args.stats_json, "w", encoding="utf-8") as fh:
             json.dump(result.stats.to_dict(), fh, indent=2)
     write_frame(select_columns(result.frame, args.columns, args.format), args.format, args.output, args.limit)
-    print(result.stats.summary(), file=sys.stderr)
+    echo(result.stats.summary(), file=sys.stderr)
     return 0
 
 
-def _print_sources(inv) -> None:
-    """One line per evidence source an investigation asked, with why it was unavailable."""
-    for s in inv.evidence.sources:
-        print(f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else ""))
+def investigation_parser(sub, inv: registry.Investigation, *, full: bool) -> None:
+    """``trailtools NAME``: an investigation's verb, its options its notebook's parameters (``os_logs`` ->
+    ``--os-logs``), its report-naming parameter positional where the investigation says so, and ``--json FILE``."""
+    sp = sub.add_parser(inv.name, help=inv.question, description=f"{inv.question[0].upper()}{inv.question[1:]} "
+                        f"The options are the parameters of notebooks/{inv.notebook}.")
+    sp.set_defaults(func=cmd_investigation, investigation=inv.name)
+    if not full:
+        return
+    for p in inv.parameters():
+        if p.name in registry.REPORT_ONLY:
+            continue
+        text = f"{p.help} (default {p.default})"
+        if p.name == inv.argument:
+            sp.add_argument(p.name, help=p.help)
+        elif p.type_name == "bool":
+            sp.add_argument(p.option, dest=p.name, action="store_true", default=None, help=p.help)
+        elif "comma-separated" in p.help:  # repeatable too: --os-logs a --os-logs b
+            sp.add_argument(p.option, dest=p.name, action="append", help=text + "; repeatable")
+        else:
+            kind = {"int": int, "float": float}.get(p.type_name.removeprefix("Optional[").rstrip("]"), str)
+            sp.add_argument(p.option, dest=p.name, type=kind, metavar=p.name.upper(), help=text)
+    sp.add_argument("--json", metavar="FILE", help="write the answer, sources and findings as JSON to FILE")
 
 
-def cmd_reboot(args: argparse.Namespace) -> int:
-    from trailtools.investigations.reboot.analysis import CAUSES
-    from trailtools.investigations.reboot.gather import investigate
-
-    inv = investigate(args.instance, source=args.source, start=args.start, end=args.end, region=args.region,
-                      profile=args.profile, os_logs=args.os_logs or None)
+def cmd_investigation(args: argparse.Namespace) -> int:
+    """Run an investigation with the parameters given (the others keep investigate()'s defaults) and print its
+    answer; ``--json FILE`` writes the whole result."""
+    inv = registry.get(args.investigation)
+    given = {p.name: getattr(args, p.name) for p in inv.parameters() if getattr(args, p.name, None) is not None}
+    given = {k: ",".join(v) if isinstance(v, list) else v for k, v in given.items()}
+    result = inv.investigate()(**given)
     if args.json:  # first: the printed lines below may go to a pipe that closes early
         with open(args.json, "w", encoding="utf-8") as fh:
-            fh.write(inv.to_json())
-    v = inv.verdict
-    print(v.summary)
-    print(f"  cause: {CAUSES[v.cause]} (confidence {v.confidence})")
-    for e in v.evidence:
-        print(f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]")
-    _print_sources(inv)
-    if inv.coverage is not None:
-        print(f"  coverage: {inv.coverage.summary()}")
-    if inv.integrity is not None:
-        print(f"  integrity: {inv.integrity.summary().splitlines()[0]}")
-    return 0
-
-
-def cmd_cost(args: argparse.Namespace) -> int:
-    from trailtools.investigations.cost.gather import investigate
-
-    inv = investigate(source=args.source, cost_source=args.cost_source, start=args.start, end=args.end,
-                      granularity=args.granularity, service=args.service, profile=args.profile, region=args.region)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            fh.write(inv.to_json())
-    print(inv.analysis.headline)
-    for f in inv.findings:
-        print(f"  {f.severity}: {f.title}" if f.check != "cost.spike" or not f.extra.get("main") else
-              f"  {f.severity}: spike {f.extra['episode']['start']} to {f.extra['episode']['end']}")
-    _print_sources(inv)
+            fh.write(result.to_json())
+    for line in result.summary_lines():
+        echo(line)
     return 0
 
 
@@ -263,7 +263,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from trailtools.report import run as report
 
     if args.list:
-        print(report.list_notebooks())
+        echo(report.list_notebooks(), keep_newlines=True)
         return 0
     if not args.name:
         raise TrailtoolsError("Name the investigation to report on, e.g. trailtools report reboot -p instance "
@@ -273,7 +273,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         params["source"] = args.source
     paths = report.run(args.name, params, out_dir=Path(args.out), redact=args.redact, with_code=args.with_code)
     for path in (paths.html, paths.findings, paths.notebook):
-        print(path)
+        echo(path)
     return 0
 
 
@@ -282,7 +282,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     res = verify(args.source, start=args.start, end=args.end, public_keys=args.public_keys,
                  save_signatures=args.save_signatures)
-    print(res.to_json() if args.json else res.summary())
+    # the summary's lines each come out of visible() (verify.py); the JSON escapes control characters itself
+    echo(json_visible(res.to_json()) if args.json else res.summary(), keep_newlines=True)
     return res.exit_code
 
 
@@ -290,26 +291,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from trailtools import demo
 
     manifest = demo.generate(args.dir)
-    print(f"The demo account is in {args.dir} ({manifest.get('summary', '')}); "
-          f"try: trailtools events {args.dir} --event-name RebootInstances", file=sys.stderr)
+    echo(f"The demo account is in {args.dir} ({manifest.get('summary', '')}); "
+         f"try: trailtools events {args.dir} --event-name RebootInstances", file=sys.stderr)
     return 0
 
 
+def _visible_excepthook(kind, value, tb) -> None:
+    """An unexpected error's traceback, made visible (its message may quote evidence)."""
+    import traceback
+
+    sys.__stderr__.write(visible("".join(traceback.format_exception(kind, value, tb)), keep_newlines=True))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except TrailtoolsError as exc:
-        print(f"trailtools: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            return 0
-        print(f"trailtools: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + ".", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("trailtools: interrupted.", file=sys.stderr)
-        return 130
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(next((a for a in argv if not a.startswith("-")), None)).parse_args(argv)
+    if _isatty(sys.stderr):
+        sys.excepthook = _visible_excepthook
+    with guard():  # whatever else writes to a terminal (warnings, logging, libraries) is made visible too
+        try:
+            return args.func(args)
+        except TrailtoolsError as exc:
+            echo(f"trailtools: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                return 0
+            echo(f"trailtools: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + ".", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            echo("trailtools: interrupted.", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -4,11 +4,14 @@ from __future__ import annotations
 import sys
 import time
 
+from trailtools.terminal import raw_stream
+
 
 class Progress:
     def __init__(self, total: int, label: str = "files", stream=None, enabled: bool | None = None):
         self.total, self.label, self.done = total, label, 0
-        self.stream = stream or sys.stderr
+        # its own \r redraws the bar: written past the CLI's guard (the bar holds only numbers and a fixed label)
+        self.stream = stream or raw_stream(sys.stderr)
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.started = self._last = time.monotonic()
 

@@ -36,6 +36,7 @@ from trailtools.events.query import parse_time
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
 from trailtools.integrity import digests as dg
 from trailtools.integrity.digests import Digest, LogFile, PublicKey, aws_suffix, name_time
+from trailtools.terminal import visible
 
 #: What verifying from s3:// calls (docs/iam-policy.json should allow them).
 IAM_ACTIONS = ("cloudtrail:ListPublicKeys", "s3:GetObject", "s3:ListBucket")
@@ -153,7 +154,10 @@ class Verification(JsonOutput):
         return dict(out)
 
     def summary(self) -> str:
-        """A few lines for people: the verdict, the counts, then each problem (at most ``limit``)."""
+        """A few lines for people: the verdict, the counts, then each problem (at most ``limit``).
+
+        Each line is made :func:`trailtools.terminal.visible` (paths and details come from the copy: untrusted), so
+        the lines are exactly the newlines of the text."""
         lo, hi = self.window
         head = (f"{self.status}: {self.digests} digest files ({self.digests_verified} signatures verified), "
                 f"{self.logs_verified}/{self.logs} log files intact, in {self.source}"
@@ -164,7 +168,7 @@ class Verification(JsonOutput):
         for p in self.problems:
             lines.append(f"  {p.severity.upper()} {p.kind}: {p.path}: {p.detail}")
         lines.extend(f"  note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return "\n".join(visible(line) for line in lines)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "window": list(self.window), "status": self.status,

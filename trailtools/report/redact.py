@@ -7,12 +7,14 @@ the shape of the original, so the report still reads (and still parses) the same
 value                  examples                                         pseudonym (in the order first seen)
 =====================  ===============================================  =========================================
 AWS account ID         ``314159265358``, in ARNs (``arn:aws:iam::...``)  ``000000000001``, ``000000000002``, ...
-                       S3 paths (``AWSLogs/.../``), file names
+                       S3 paths (``AWSLogs/.../``), file names;         (``0000-0000-0001`` for the dashed form)
+                       dashed as the console shows it (``3141-5926-5358``)
 access key / unique    ``AKIAIOSFODNN7EXAMPLE``, ``AIDAR6SYJGSX...``,    ``AKIAREDACTED00000001`` (prefix kept,
 ID                     ``AROA...:session``                              same length, at least 16 characters)
 IPv4 address           ``203.0.113.201``, ``ip-10-0-1-23`` host names   ``198.18.0.1``, ``198.18.0.2``, ... (the
                                                                         benchmark range 198.18.0.0/15)
 IPv6 address           ``2600:1f18::1``                                 ``2001:db8::1``, ``2001:db8::2``, ...
+IPv4-mapped IPv6       ``::ffff:203.0.113.201``                         ``::ffff:198.18.0.1`` (the IPv4 pseudonym)
 e-mail address         ``alice@example.com``                            ``user1@example.invalid``, ...
 =====================  ===============================================  =========================================
 
@@ -20,6 +22,13 @@ The same value always gets the same pseudonym within one Redactor, whether it is
 correlation survives ("the same key was used from the same address"); the numbering follows the order values are
 first seen, so redacting the same inputs in the same order gives the same bytes. Values issued as pseudonyms are
 recognised and left alone, so redacting twice is harmless.
+
+Encoded forms are redacted too: a value written with percent-encoding (``arn%3Aaws%3Aiam%3A%3A314159265358%3A``,
+``alice%40example.com``, ``%2F203.0.113.201``, twice-encoded ``%253A``), JSON/JavaScript escapes (``\u0040``,
+``\x3a``) or HTML character references (``&#64;``, ``&#x3a;``, ``&commat;``, and ``&amp;#64;`` for that text
+shown in a page) is found in the decoded text (up to three layers of
+encoding) and replaced in place, its encoded characters encoded the same way in the pseudonym
+(``user1%40example.invalid``). Only escapes of ASCII characters are decoded: every value redacted is ASCII.
 
 Left alone: instance and other resource IDs (``i-0abc...``), event and request IDs (UUIDs), timestamps
 (``20261006T1422Z``), version strings (``1.08``, ``aws-cli/2.15.0``), numbers with more or fewer than 12 digits,
@@ -35,6 +44,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from array import array
 
 __all__ = ["Redactor", "KEY_PREFIXES"]
 
@@ -68,12 +78,24 @@ _PATTERN = re.compile(
     r"(?![0-9]))"
     # IPv6 (candidates; checked with ipaddress below)
     rf"|(?P<ipv6>{_left(':.')}(?:{_HEX}{{1,4}}|:)(?::{_HEX}{{0,4}}){{2,7}}"
-    rf"(?::{_OCTET}(?:\.{_OCTET}){{3}})?(?![0-9A-Za-z:]))"
+    rf"(?::{_OCTET}(?:\.{_OCTET}){{3}})?(?![0-9A-Za-z:])(?!\.[0-9]))"
     # IPv4
     rf"|(?P<ipv4>{_left('.')}{_OCTET}(?:\.{_OCTET}){{3}}(?![0-9])(?!\.[0-9]))"
     # 12-digit account IDs (not the decimals of a number: 0.314159265358)
     rf"|(?P<account>{_left()}(?<![0-9]\.)[0-9]{{12}}(?![0-9A-Za-z])(?!\.[0-9]))"
+    # account IDs as the console shows them: 3141-5926-5358 (not a part of a longer dashed number)
+    rf"|(?P<dashed>{_left()}(?<![0-9][-.])[0-9]{{4}}-[0-9]{{4}}-[0-9]{{4}}(?![0-9A-Za-z])(?![-.][0-9]))"
 )
+
+# escapes of ASCII characters: percent-encoding, JSON/JavaScript \\uXXXX and \\xXX, HTML character references
+_ENCODED = re.compile(r"%(?P<pct>[0-7][0-9A-Fa-f])|\\u(?P<u>00[0-7][0-9A-Fa-f])|\\x(?P<x>[0-7][0-9A-Fa-f])"
+                      r"|&#(?:[xX](?P<hex>0*[0-7]?[0-9A-Fa-f]);|(?P<dec>0*(?:1[01][0-9]|12[0-7]|[0-9]{1,2}));)"
+                      r"|&(?P<name>amp|quot|apos|lt|gt|commat|colon|period|sol|percnt|num|lowbar|hyphen|dash);")
+_ENTITIES = {"amp": "&", "quot": '"', "apos": "'", "lt": "<", "gt": ">", "commat": "@", "colon": ":", "period": ".",
+             "sol": "/", "percnt": "%", "num": "#", "lowbar": "_", "hyphen": "-", "dash": "-"}
+# where an encoded value can end: whitespace, quotes and tag brackets are never inside one
+_RUNS = re.compile(r"([\s<>\"'`]+)")
+_DECODE_LAYERS = 3
 
 _KEEP_IPV4 = {"0.0.0.0", "127.0.0.1", "255.255.255.255"}
 _KEEP_IPV6 = {"::", "::1"}
@@ -94,10 +116,16 @@ class Redactor:
     # ---- public API ---------------------------------------------------------------------------------------------
 
     def redact_text(self, s: str) -> str:
-        """``s`` with every account ID, key ID, IP and e-mail address replaced by its pseudonym."""
+        """``s`` with every account ID, key ID, IP and e-mail address replaced by its pseudonym, in its plain and
+        its encoded forms (percent-encoding, ``\\u0040``, ``&#64;``)."""
         if not s:
             return s
-        return _PATTERN.sub(self._replace, s)
+        out = _PATTERN.sub(self._replace, s)
+        if not _ENCODED.search(out):
+            return out
+        parts = _RUNS.split(out)  # odd items: separators
+        return "".join(self._redact_encoded(p) if i % 2 == 0 and _ENCODED.search(p) else p
+                       for i, p in enumerate(parts))
 
     def redact_json(self, obj):
         """A copy of a JSON-like value (dicts, lists, strings ...) with every string redacted, keys included.
@@ -137,11 +165,45 @@ class Redactor:
 
     # ---- internals ----------------------------------------------------------------------------------------------
 
+    def _redact_encoded(self, run: str) -> str:
+        """``run`` (no whitespace) with the values its decoded forms hold replaced where they are encoded.
+
+        Linear in the run's length per layer: the decoded characters come from consecutive pieces of the run, so
+        one start offset per character (an array, 8 bytes each) maps them back."""
+        edits: list[tuple[int, int, str]] = []      # (start, end, replacement) in ``run``
+        taken = bytearray(len(run))                 # the characters of ``run`` an edit already replaces
+        text, starts = run, array("q", range(len(run)))
+        for _ in range(_DECODE_LAYERS):
+            if not _ENCODED.search(text):
+                break
+            text, inner = _decode(text)
+            starts = array("q", (starts[i] for i in inner))   # decoded character -> where it starts in ``run``
+            starts.append(len(run))
+            for m in _PATTERN.finditer(text):
+                new = self._replace(m)
+                if new == m.group(0):
+                    continue
+                start, end = starts[m.start()], starts[m.end()]
+                if any(taken[start:end]):
+                    continue
+                taken[start:end] = b"\x01" * (end - start)
+                # a separator (@ : .) that was encoded in the original is encoded the same way in the pseudonym
+                encoded = {text[i]: run[starts[i]:starts[i + 1]] for i in range(m.start(), m.end())
+                           if starts[i + 1] - starts[i] > 1 and not text[i].isalnum()}
+                edits.append((start, end, "".join(encoded.get(c, c) for c in new)))
+            starts.pop()
+        for start, end, new in sorted(edits, reverse=True):
+            run = run[:start] + new + run[end:]
+        return run
+
     def _replace(self, m: re.Match) -> str:
         kind = m.lastgroup
         text = m.group(0)
         if kind in ("uuid", "b64", "resid"):
             return text
+        if kind == "dashed":
+            fake = self._pseudonym("account", text.replace("-", ""))
+            return f"{fake[:4]}-{fake[4:8]}-{fake[8:]}"
         if kind == "iphost":
             ip = ".".join(m.group(g) for g in ("h1", "h2", "h3", "h4"))
             if ip in _KEEP_IPV4:
@@ -165,8 +227,16 @@ class Redactor:
         return self._pseudonym(kind, text)
 
     def _replace_ipv6(self, text: str) -> str:
-        if text in _KEEP_IPV6 or ipaddress.IPv6Address(text).is_unspecified or ipaddress.IPv6Address(text).is_loopback:
+        addr = ipaddress.IPv6Address(text)
+        if text in _KEEP_IPV6 or addr.is_unspecified or addr.is_loopback:
             return text
+        if addr.ipv4_mapped is not None:  # ::ffff:203.0.113.201 is that IPv4 address: its pseudonym, same form
+            v4 = str(addr.ipv4_mapped)
+            fake = v4 if v4 in _KEEP_IPV4 else self._pseudonym("ipv4", v4)
+            if "." in text:
+                return text[:text.rindex(":") + 1] + fake
+            n = int(ipaddress.IPv4Address(fake))
+            return text[:text.rindex(":", 0, text.rindex(":")) + 1] + f"{n >> 16:x}:{n & 0xffff:x}"
         return self._pseudonym("ipv6", text)
 
     def _pseudonym(self, kind: str, value: str) -> str:
@@ -200,3 +270,21 @@ class Redactor:
         if kind == "email":
             return f"user{n}@example.invalid"
         raise ValueError(kind)
+
+
+def _decode(text: str) -> tuple[str, array]:
+    """``text`` with its ASCII escapes decoded, and for each decoded character where it starts in ``text`` (it ends
+    where the next one starts)."""
+    out: list[str] = []
+    starts = array("q")
+    pos = 0
+    for m in _ENCODED.finditer(text):
+        out.append(text[pos:m.start()])
+        starts.extend(range(pos, m.start()))
+        pct, u, x, hx, dec, name = m.group("pct", "u", "x", "hex", "dec", "name")
+        out.append(_ENTITIES[name] if name else chr(int(dec)) if dec else chr(int(pct or u or x or hx, 16)))
+        starts.append(m.start())
+        pos = m.end()
+    out.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    return "".join(out), starts

@@ -4,13 +4,22 @@ papermill executes ``notebooks/<name>.ipynb`` with the given parameters (so ``pa
 ``trailtools report reboot -p instance i-123`` give the same notebook), then the executed notebook is rendered as one
 self-contained HTML file (:mod:`trailtools.report.html`) and the notebook's findings are written beside it as JSON
 in the documented schema (:mod:`trailtools.findings.schema`). ``--redact`` pseudonymizes account IDs, keys, IP and
-e-mail addresses in both (:mod:`trailtools.report.redact`).
+e-mail addresses in all three (:mod:`trailtools.report.redact`) and in their file names.
+
+Under ``--redact`` no unredacted file is ever written beside the report: papermill executes the notebook into a
+private temporary folder (as it writes the notebook after each cell, the unredacted notebook exists there only),
+the redacted copies are written to ``--out``, and the temporary folder is removed whatever happens. A notebook that
+fails leaves nothing, and the error names the cell and the kind of error, not its message (which quotes values).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
+import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +50,13 @@ def _safe(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(value))[:80]
 
 
-def _failure(exc) -> str:
-    """One readable sentence from papermill's execution error."""
+def _failure(exc, *, redact: bool = False) -> str:
+    """One readable sentence from papermill's execution error (without its message, which quotes values, when
+    redacting)."""
     cell = getattr(exc, "exec_count", None)
     ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    if redact:
+        return f"notebook failed in cell {cell} ({ename})"
     return f"the notebook failed in cell {cell}: {ename}: {evalue}"
 
 
@@ -56,83 +68,56 @@ def evidence_integrity_html(prov: dict) -> str:
     cov, ver = prov.get("coverage"), prov.get("integrity")
     notes = "".join(f"<li>{esc(str(n))}</li>" for n in prov.get("coverage_notes") or [])
     if cov:
-        gaps = "".join(
-            f"<tr><td>{esc(str(g.get('start')))}</td><td>{esc(str(g.get('end')))}</td>"
-            f"<td>{esc(str(g.get('kind')))}</td><td>{esc(str(g.get('reason')))}</td></tr>"
-            for g in cov.get("gaps") or []
-        )
+        gaps = "".join(f"<tr><td>{esc(str(g.get('start')))}</td><td>{esc(str(g.get('end')))}</td>"
+                       f"<td>{esc(str(g.get('kind')))}</td><td>{esc(str(g.get('reason')))}</td></tr>"
+                       for g in cov.get("gaps") or [])
         lo, hi = (cov.get("window") or [None, None])[:2]
         notes += "".join(f"<li>{esc(str(n))}</li>" for n in cov.get("notes") or [])
         share = f"{float(cov.get('covered_fraction') or 0):.1%}"
-        part = f"<p>{esc(share)} of the window {esc(str(lo))} .. {esc(str(hi))} is covered by the trail.</p>" + (
-            f"<table><tr><th>from</th><th>to</th><th>gap</th><th>why</th></tr>{gaps}</table>"
-            if gaps
-            else "<p>No gaps found.</p>"
-        )
+        part = (f"<p>{esc(share)} of the window {esc(str(lo))} .. "
+                f"{esc(str(hi))} is covered by the trail.</p>"
+                + (f"<table><tr><th>from</th><th>to</th><th>gap</th><th>why</th></tr>{gaps}</table>" if gaps
+                   else "<p>No gaps found.</p>"))
     else:
         part = "<p>Not computed by this investigation.</p>"
     if ver:
-        probs = "".join(
-            f"<li>{esc(str(p.get('severity')))} {esc(str(p.get('kind')))}: {esc(str(p.get('path')))}: "
-            f"{esc(str(p.get('detail')))}</li>"
-            for p in (ver.get("problems") or [])[:100]
-        )
-        vpart = (
-            f"<p><b>{esc(str(ver.get('status')))}</b>: {esc(str(ver.get('digests')))} digest files "
-            f"({esc(str(ver.get('digests_verified')))} signatures verified), {esc(str(ver.get('logs_verified')))}"
-            f"/{esc(str(ver.get('logs')))} log files intact.</p>" + (f"<ul>{probs}</ul>" if probs else "")
-        )
+        probs = "".join(f"<li>{esc(str(p.get('severity')))} {esc(str(p.get('kind')))}: {esc(str(p.get('path')))}: "
+                        f"{esc(str(p.get('detail')))}</li>" for p in (ver.get("problems") or [])[:100])
+        vpart = (f"<p><b>{esc(str(ver.get('status')))}</b>: {esc(str(ver.get('digests')))} digest files "
+                 f"({esc(str(ver.get('digests_verified')))} signatures verified), {esc(str(ver.get('logs_verified')))}"
+                 f"/{esc(str(ver.get('logs')))} log files intact.</p>" + (f"<ul>{probs}</ul>" if probs else ""))
     else:
-        vpart = (
-            "<p>Not checked: the source is not a local copy with CloudTrail-Digest files (run "
-            "<code>trailtools verify</code> on the trail bucket or its copy).</p>"
-        )
-    return (
-        f"<h3>Logging coverage</h3>{part}"
-        + (f"<ul>{notes}</ul>" if notes else "")
-        + f"<h3>Log file integrity (CloudTrail digests)</h3>{vpart}"
-    )
+        vpart = ("<p>Not checked: the source is not a local copy with CloudTrail-Digest files (run "
+                 "<code>trailtools verify</code> on the trail bucket or its copy).</p>")
+    return (f"<h3>Logging coverage</h3>{part}" + (f"<ul>{notes}</ul>" if notes else "")
+            + f"<h3>Log file integrity (CloudTrail digests)</h3>{vpart}")
 
 
 def provenance_html(doc: dict) -> str:
     """The provenance appendix, every value escaped."""
     esc = html.escape
     prov = doc.get("provenance") or {}
-    rows = [
-        f"<tr><td>{esc(str(i.get('path')))}</td><td><code>{esc(str(i.get('sha256', i.get('error'))))}</code>"
-        f"</td><td>{esc(str(i.get('bytes', '')))}</td></tr>"
-        for i in prov.get("inputs", [])
-    ]
+    rows = [f"<tr><td>{esc(str(i.get('path')))}</td><td><code>{esc(str(i.get('sha256', i.get('error'))))}</code>"
+            f"</td><td>{esc(str(i.get('bytes', '')))}</td></tr>" for i in prov.get("inputs", [])]
     stats = prov.get("load_stats") or {}
-    skipped = "".join(
-        f"<li>{esc(str(s.get('path')))}: {esc(str(s.get('reason')))}</li>" for s in stats.get("skipped", [])
-    )
+    skipped = "".join(f"<li>{esc(str(s.get('path')))}: {esc(str(s.get('reason')))}</li>"
+                      for s in stats.get("skipped", []))
     versions = ", ".join(f"{esc(k)} {esc(str(v))}" for k, v in (prov.get("versions") or {}).items())
-    params = "".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(json.dumps(v))}</td></tr>" for k, v in (doc.get("parameters") or {}).items()
-    )
-    return (
-        f"<section class='provenance'><h2>Provenance</h2><p>Generated {esc(doc.get('generated_at', ''))} by "
-        f"{versions}.</p><h3>Parameters</h3><table>{params}</table>{evidence_integrity_html(prov)}"
-        f"<h3>Load statistics</h3>"
-        f"<pre>{esc(json.dumps({k: v for k, v in stats.items() if k != 'skipped'}, indent=1))}</pre>"
-        f"<h3>Skipped, and why</h3><ul>{skipped or '<li>nothing</li>'}</ul>"
-        f"<h3>Inputs ({len(rows)} files)</h3><table><tr><th>file</th><th>SHA-256</th><th>bytes</th></tr>"
-        f"{''.join(rows)}</table></section>"
-    )
+    params = "".join(f"<tr><th>{esc(k)}</th><td>{esc(json.dumps(v))}</td></tr>"
+                     for k, v in (doc.get("parameters") or {}).items())
+    return (f"<section class='provenance'><h2>Provenance</h2><p>Generated {esc(doc.get('generated_at', ''))} by "
+            f"{versions}.</p><h3>Parameters</h3><table>{params}</table>{evidence_integrity_html(prov)}"
+            f"<h3>Load statistics</h3>"
+            f"<pre>{esc(json.dumps({k: v for k, v in stats.items() if k != 'skipped'}, indent=1))}</pre>"
+            f"<h3>Skipped, and why</h3><ul>{skipped or '<li>nothing</li>'}</ul>"
+            f"<h3>Inputs ({len(rows)} files)</h3><table><tr><th>file</th><th>SHA-256</th><th>bytes</th></tr>"
+            f"{''.join(rows)}</table></section>")
 
 
-def run(
-    name: str,
-    parameters: dict,
-    *,
-    out_dir: Path,
-    redact: bool = False,
-    with_code: bool = False,
-    now: dt.datetime | None = None,
-) -> ReportPaths:
+def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, with_code: bool = False,
+        now: dt.datetime | None = None) -> ReportPaths:
     """Execute one investigation's notebook and write its .ipynb, .html and .findings.json; return the paths."""
-    import nbformat  # noqa: PLC0415 (heavy, loaded on use)
+
     import papermill  # noqa: PLC0415 (heavy, loaded on use)
 
     inv = registry.get(name)
@@ -140,54 +125,83 @@ def run(
     known = papermill.inspect_notebook(str(notebook))
     unknown = [p for p in parameters if p not in known]
     if unknown:
-        raise TrailtoolsError(
-            f"The {name} notebook has no parameter {unknown[0]!r}: its parameters are {', '.join(known)}."
-        )
+        raise TrailtoolsError(f"The {name} notebook has no parameter {unknown[0]!r}: its parameters are "
+                              f"{', '.join(known)}.")
     now = now or dt.datetime.now(dt.UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
     default = known[key]["default"]
     keyval = parameters.get(key) or (json.loads(default) if default not in ("None", "") else "all")
-    base = out_dir / f"{Path(file).stem}-{_safe(keyval)}-{_stamp(now)}"
-    paths = ReportPaths(base.with_suffix(".ipynb"), base.with_suffix(".html"), Path(f"{base}.findings.json"))
-    raw_findings = Path(f"{base}.raw-findings.json")
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(paths.notebook),
-            parameters={**parameters, "findings_json": str(raw_findings)},
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-        )
-    except papermill.PapermillExecutionError as exc:
-        raise TrailtoolsError(f"{_failure(exc)}; the executed notebook is kept at {paths.notebook}.") from None
-    try:
-        result = json.loads(raw_findings.read_text(encoding="utf-8"))
-    finally:
-        raw_findings.unlink(missing_ok=True)
     redactor = None
     if redact:
         redactor = Redactor()
+        keyval = redactor.redact_text(str(keyval))  # the file names and the title name the pseudonym
+    base = out_dir / f"{Path(file).stem}-{_safe(keyval)}-{_stamp(now)}"
+    # not with_suffix: a name with a dot (emma.wilson) would lose what follows it, the time stamp too
+    paths = ReportPaths(Path(f"{base}.ipynb"), Path(f"{base}.html"), Path(f"{base}.findings.json"))
+    # the raw findings (and, when redacting, the executed notebook) live in a private folder removed at the end:
+    # their names hold nothing of the parameters, and nothing unredacted is left behind, whatever fails
+    work = Path(tempfile.mkdtemp(prefix="trailtools-report-"))
+    try:
+        return _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _redacted_log(redactor, logger_name: str):
+    """While inside, with a redactor: the messages of the logger ``logger_name`` redacted."""
+    if redactor is None:
+        yield
+        return
+
+    def redact(record: logging.LogRecord) -> bool:
+        record.msg, record.args = redactor.redact_text(record.getMessage()), ()
+        return True
+
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(redact)
+    try:
+        yield
+    finally:
+        logger.removeFilter(redact)
+
+
+def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now) -> ReportPaths:
+    import nbformat  # noqa: PLC0415 (heavy, loaded on use)
+    import papermill  # noqa: PLC0415 (heavy, loaded on use)
+
+
+    raw_findings = work / "findings.json"
+    executed = work / paths.notebook.name if redactor is not None else paths.notebook
+    try:
+        papermill.execute_notebook(str(notebook), str(executed),
+                                   parameters={**parameters, "findings_json": str(raw_findings)},
+                                   kernel_name="python3", progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        if redactor is not None:
+            raise TrailtoolsError(f"The {name} {_failure(exc, redact=True)}. Under --redact nothing is kept: the "
+                                  "executed notebook and the error's message hold unredacted values (run without "
+                                  "--redact to see them).") from None
+        raise TrailtoolsError(f"{_failure(exc)}; the executed notebook is kept at {paths.notebook}.") from None
+    result = json.loads(raw_findings.read_text(encoding="utf-8"))
+    if redactor is not None:
         # redact before the document is built: its finding IDs are hashes of what it holds
         result = redactor.redact_json(result)
         parameters = redactor.redact_json(parameters)
     doc = findings_schema.build_document(
-        name,
-        parameters,
-        verdict=result.get("verdict"),
-        findings=result.get("findings", []),
-        sources=result.get("sources", []),
-        load_stats=(result.get("provenance") or {}).get("load_stats"),
-        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
+        name, parameters, verdict=result.get("verdict"), findings=result.get("findings", []),
+        sources=result.get("sources", []), load_stats=(result.get("provenance") or {}).get("load_stats"),
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     doc["provenance"] = {**(result.get("provenance") or {}), "source": parameters.get("source", "demo")}
-    nb = nbformat.read(paths.notebook, as_version=4)
-    page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code)
+    nb = nbformat.read(executed, as_version=4)
+    with _redacted_log(redactor, render_html.__module__):  # its warnings quote the outputs they reject
+        page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code)
     page = page.replace("</body>", provenance_html(doc) + "</body>", 1)
     if redactor is not None:
         page = redactor.redact_html(page)
+        doc = redactor.redact_json(doc)  # what build_document added (nothing new: pseudonyms are left alone)
         # the executed notebook is an output file too: no original value may remain in it
-        notebook_json = redactor.redact_json(json.loads(paths.notebook.read_text(encoding="utf-8")))
+        notebook_json = redactor.redact_json(json.loads(executed.read_text(encoding="utf-8")))
         paths.notebook.write_text(json.dumps(notebook_json, indent=1) + "\n", encoding="utf-8")
     paths.html.write_text(page, encoding="utf-8")
     paths.findings.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -51,6 +51,7 @@ from trailtools.events.stats import LoadStats
 from trailtools.progress import Progress
 from trailtools.sources.files import read_files, write_cache_file
 from trailtools.sources.uri import int_option, uri_parts
+from trailtools.terminal import echo
 
 #: What this source calls (docs/iam-policy.json must allow them).
 IAM_ACTIONS = ("cloudtrail:LookupEvents",)
@@ -269,7 +270,7 @@ def load_lookup(uri: str, query: Query, options: LoadOptions, *, clients=None, n
     p = plan(query, regions, now=now, chunk=chunk)
     for note in p.notes:
         if "90 days" in note:  # said at once, not only in the load's notes: the answer may be incomplete
-            print(f"trailtools: {note}.", file=sys.stderr)
+            echo(f"trailtools: {note}.", file=sys.stderr)
     identity = "test"
     if sess is not None:
         try:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from trailtools.errors import TrailtoolsError
+from trailtools.terminal import echo
 
 __all__ = ["Rerun", "rerun"]
 
@@ -46,7 +47,7 @@ class Rerun:
             try:
                 result = self._run(**self._fixed, **self.values())
             except TrailtoolsError as exc:  # a bad ID or time: one sentence, as the CLI says it
-                print(exc)
+                echo(exc)  # may quote evidence: control characters shown, not acted on
                 return
             for view in self._show:
                 display(getattr(result, view)())

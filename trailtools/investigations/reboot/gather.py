@@ -283,7 +283,7 @@ class RebootInvestigation(JsonOutput):
         if self.coverage is not None:
             lines.append(f"  coverage: {self.coverage.summary()}")
         if self.integrity is not None:
-            lines.append(f"  integrity: {self.integrity.summary().splitlines()[0]}")
+            lines.append(f"  integrity: {self.integrity.summary().split(chr(10))[0]}")  # \n only ends its lines
         return lines
 
     def answer_box(self):
