@@ -87,7 +87,7 @@ def html_endpoint(status: int = 200, body: bytes = PROXY_PAGE, content_type: str
         requests = 0
 
     served = Served(f"http://127.0.0.1:{server.server_port}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield served

@@ -84,9 +84,8 @@ class AwsDataUnavailable(TrailtoolsError):
 
 
 def _not_aws(name: str, operation: str, what: str) -> str:
-    return (f"The {name} endpoint did not answer as AWS (a proxy?): {operation} got {what}; check "
-            f"the network and the proxy settings (HTTPS_PROXY, NO_PROXY, AWS_ENDPOINT_URL, AWS_CA_BUNDLE), the "
-            f"investigation goes on with the other sources.")
+    return (f"The {name} endpoint did not answer as AWS (a proxy?): {operation} got {what}; check the network "
+            f"and the proxy settings (HTTPS_PROXY, NO_PROXY, AWS_ENDPOINT_URL, AWS_CA_BUNDLE).")
 
 
 def _sentence(exc: Exception, service: str, operation: str) -> tuple[str, str | None]:
