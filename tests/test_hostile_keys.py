@@ -180,3 +180,30 @@ def test_save_signatures_does_not_follow_a_symbolic_link_out(aws_env, pristine, 
     res = vf.verify(f"s3://{V_BUCKET}", s3_client=s3, cloudtrail_client=ct, save_signatures=str(synced))
     assert not any(elsewhere.iterdir())
     assert any("Not saved" in n and "symbolic link" in n for n in res.notes)
+
+
+# ---- other names from an answer ----------------------------------------------------------------------------------
+
+def test_an_athena_query_id_is_never_a_path(home, tmp_path):
+    """The query ID comes from the endpoint's answer (a proxy, a hostile endpoint): its results file stays in the
+    cache whatever it says."""
+    from botocore.stub import ANY, Stubber
+
+    from test_athena_sql import athena_row
+    from test_source_athena import recs, result_set, stubbed
+    from trailtools.result import LoadOptions
+    from trailtools.sources import athena
+
+    qid = "../../../../evil"  # cache/athena/ + 4 '..' = tmp_path, above HOME
+    client = stubbed()
+    rows, info = result_set([athena_row(r) for r in recs()])
+    with Stubber(client) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": qid}, {
+            "QueryString": ANY, "WorkGroup": "primary", "QueryExecutionContext": {"Database": "db"}})
+        stub.add_response("get_query_execution", {"QueryExecution": {"QueryExecutionId": qid,
+                                                                     "Status": {"State": "SUCCEEDED"}}})
+        stub.add_response("get_query_results", {"ResultSet": {"Rows": rows, "ResultSetMetadata": {"ColumnInfo": info}}})
+        res = athena.load_athena("athena://db.t", Query(), LoadOptions(progress=False), client=client,
+                                 sleep=lambda s: None)
+    assert len(res.frame) == 3
+    assert files_outside(tmp_path, [home]) == []
