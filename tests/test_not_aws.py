@@ -5,6 +5,8 @@ A tiny HTTP server on 127.0.0.1 plays the proxy (tests/hostile_h17_s3.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 import re
 
 import boto3
@@ -105,3 +107,28 @@ def test_reboot_with_a_profile_behind_a_proxy_goes_on(creds, monkeypatch, tmp_pa
         line = next(x for x in out.out.splitlines() if x.startswith(f"  source: {name}:"))
         assert f"unavailable (The " in line and NOT_AWS in line, line
     assert "alice" in out.out  # the trail's RebootInstances still tells who
+
+
+def test_an_html_page_in_place_of_an_object_is_not_kept(aws_env, monkeypatch):
+    """A proxy that answers GetObject alone with its page (200): the object is not downloaded, and the page is not
+    kept in the download cache as the object (a rerun would serve it)."""
+    from trailtools.sources import s3 as s3src
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="proxied-trail")
+    rec = record("eeeeeeee-0000-4000-8000-000000000002", "2026-11-05T10:00:00Z", "RebootInstances")
+    day = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/05/"
+    good = f"{day}111122223333_CloudTrail_us-east-1_20261105T1005Z_good0001.json.gz"
+    other = f"{day}111122223333_CloudTrail_us-east-1_20261105T1010Z_page0001.json.gz"
+    for k in (good, other):
+        s3.put_object(Bucket="proxied-trail", Key=k, Body=gzip.compress(json.dumps({"Records": [rec]}).encode()))
+    real = s3src._get_object
+    monkeypatch.setattr(s3src, "_get_object", lambda c, b, k: real(c, b, k) if k == good else
+                        b"<html><head><title>Blocked</title></head><body>Blocked</body></html>")
+    res = load_events("s3://proxied-trail", Query(start="2026-11-05", end="2026-11-05"))
+    assert len(res.frame) == 1
+    [skip] = res.stats.skipped
+    assert skip.path == f"s3://proxied-trail/{other}" and NOT_AWS in skip.reason
+    monkeypatch.setattr(s3src, "_get_object", real)
+    again = load_events("s3://proxied-trail", Query(start="2026-11-05", end="2026-11-05"))
+    assert s3src.last_requests["GetObject"] == 1 and again.stats.skipped == []

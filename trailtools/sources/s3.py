@@ -37,7 +37,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from .. import cache, layout
-from ..aws.errors import AWS_ERRORS, AwsDataUnavailable
+from ..aws.errors import AWS_ERRORS, AwsDataUnavailable, NotAwsResponse, looks_html
 from ..aws.session import client as make_client
 from ..aws.session import explain
 from ..errors import SourceError, TrailtoolsError
@@ -328,6 +328,16 @@ def _get_object(s3, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
+def _not_the_object(obj: S3Object, body: bytes) -> TrailtoolsError | None:
+    """Why a body is not the object listed (an HTML page from a proxy, or not its size), or None."""
+    if looks_html(body):
+        return explain(NotAwsResponse(operation="GetObject", what="an HTML page", status=200), "s3", "GetObject")
+    if obj.size and len(body) != obj.size:
+        return SourceError(f"{len(body):,} bytes were read where the listing said {obj.size:,}: the object changed "
+                           "while it was read, or something else answered; run again.")
+    return None
+
+
 def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, workers: int = DOWNLOAD_WORKERS,
              progress=None) -> tuple[dict[str, Path], list[tuple[str, TrailtoolsError]], int]:
     """Fetch the objects not in the download cache: ({key: local path}, [(key, error)], objects already cached)."""
@@ -352,6 +362,11 @@ def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, wor
         except AWS_ERRORS as exc:
             with lock:
                 failed.append((obj.key, explain(exc, "s3", "GetObject")))
+            return
+        wrong = _not_the_object(obj, body)
+        if wrong is not None:  # never kept: a rerun would serve it from the cache as the object
+            with lock:
+                failed.append((obj.key, wrong))
             return
         try:
             path = keep_object(bucket, obj, body)
@@ -390,7 +405,7 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
             f"No CloudTrail under s3://{bucket}/{prefix}{_filters(query)}: give the bucket (and prefix) that holds "
             "AWSLogs/<account>/CloudTrail/, as `aws cloudtrail describe-trails` shows it.")
     for pfx, err in listing.unlistable:
-        stats.add_skip(f"s3://{bucket}/{pfx}", f"not listed: {err}")
+        stats.add_skip(f"s3://{bucket}/{layout.shown_name(pfx)}", f"not listed: {err}")
     for key, why in listing.unsafe:
         stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}",
                        f"not downloaded: {why}; CloudTrail never writes such a key (planted?)")
@@ -405,12 +420,12 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     if failed and not paths:
         raise failed[0][1]
     for key, err in failed:
-        stats.add_skip(f"s3://{bucket}/{key}", f"not downloaded: {err}")
+        stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}", f"not downloaded: {err}")
     groups = [([str(paths[o.key]) for o in objs if o.key in paths], listing.whole.get(g, False) and not failed)
               for g, objs in sorted(listing.groups.items())]
     result = read_files(groups, query, stats, options) if wanted else _empty(query, stats)
     # the skips name the objects, not their copies in the cache
-    objects = {str(path): f"s3://{bucket}/{key}" for key, path in paths.items()}
+    objects = {str(path): f"s3://{bucket}/{layout.shown_name(key)}" for key, path in paths.items()}
     for skip in stats.skipped:
         skip.path = objects.get(skip.path, skip.path)
     last_requests.clear()
