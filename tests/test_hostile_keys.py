@@ -207,3 +207,16 @@ def test_an_athena_query_id_is_never_a_path(home, tmp_path):
                                  sleep=lambda s: None)
     assert len(res.frame) == 3
     assert files_outside(tmp_path, [home]) == []
+
+
+def test_which_keys_are_unsafe_and_how_they_are_shown():
+    from trailtools.layout import shown_name, unsafe_key
+
+    day = DAY
+    for k in hostile_keys(day, NAME, up=3).values():
+        assert unsafe_key(k), repr(k)
+    for k in (f"{day}{NAME}", f"{day}a..b/{NAME}", f"{day}./{NAME}", f"{day}caf\u00e9/{NAME}", f"{day}/{NAME}"):
+        assert unsafe_key(k) is None, k  # odd but harmless once keys are never paths
+    assert unsafe_key("C:\\Windows\\x.json.gz") and unsafe_key("\\\\host\\share\\x.json.gz")
+    assert shown_name("a\x1b]52;c;x\x07b\u202ec\ud800") == "a\\x1b]52;c;x\\x07b\\u202ec\\ud800"
+    assert len(shown_name("x" * 5000)) < 400
