@@ -203,7 +203,8 @@ def test_reports_name_the_object_not_the_cache_copy(tmp_path):
     from trailtools.report.provenance import relative_path
 
     key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/x_CloudTrail_us-east-1_20261120T1010Z_a.json.gz"
-    copy = s3src.local_path("trail-bucket", s3src.S3Object(key, '"0123abcd"', 10))
+    copy = s3src.keep_object("trail-bucket", s3src.S3Object(key, "0123abcd", 10), b"{}")
+    assert copy == s3src.local_path("trail-bucket", s3src.S3Object(key, "0123abcd", 10))
     assert s3src.object_uri(copy) == f"s3://trail-bucket/{key} (ETag 0123abcd)"
     assert relative_path(copy, None) == f"s3://trail-bucket/{key} (ETag 0123abcd)"
     assert s3src.object_uri(tmp_path / "elsewhere.json.gz") is None

@@ -4,10 +4,17 @@ Every ``get_*`` function calls AWS through :func:`call` or :func:`pages`, so a m
 permission, throttling, no credentials, an expired SSO session or an unreachable endpoint all become an
 :class:`AwsDataUnavailable` that says what is missing and what to do. The investigation then goes on with the
 other sources and lists this one as unavailable.
+
+An endpoint that does not answer as AWS (a proxy's or a captive portal's HTML page, with any HTTP status, or a body
+that cannot be parsed as the service's protocol) is such a failure too, never a traceback and never "consulted,
+empty": clients made by :func:`trailtools.aws.session.client` refuse an HTML body before botocore parses it
+(:func:`refuse_html`, raising :class:`NotAwsResponse`), and botocore's own ``ResponseParserError`` gets the same
+sentence.
 """
 from __future__ import annotations
 
 from botocore import exceptions as bx
+from botocore.parsers import ResponseParserError
 
 from trailtools.errors import TrailtoolsError
 
@@ -28,7 +35,37 @@ SSO_ERRORS = (bx.SSOError, bx.TokenRetrievalError)
 CREDENTIAL_ERRORS = (bx.NoCredentialsError, bx.PartialCredentialsError, bx.CredentialRetrievalError)
 NETWORK_ERRORS = (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
                   bx.ConnectionClosedError, bx.ProxyConnectionError, bx.HTTPClientError)
-AWS_ERRORS = (bx.ClientError, bx.NoRegionError) + SSO_ERRORS + CREDENTIAL_ERRORS + NETWORK_ERRORS
+
+
+class NotAwsResponse(bx.BotoCoreError):
+    """The endpoint answered with something AWS never sends (an HTML page): a proxy or a captive portal?"""
+
+    fmt = "The endpoint answered {operation} with {what} (HTTP {status}), not as AWS"
+
+
+NOT_AWS_ERRORS = (NotAwsResponse, ResponseParserError)
+AWS_ERRORS = (bx.ClientError, bx.NoRegionError) + SSO_ERRORS + CREDENTIAL_ERRORS + NETWORK_ERRORS + NOT_AWS_ERRORS
+#: How an HTML page starts (after white space and a byte order mark); AWS's APIs answer XML, JSON or CBOR.
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title", b"<h1")
+
+
+def looks_html(body) -> bool:
+    """Whether a response body (bytes or text) is an HTML page."""
+    if isinstance(body, str):
+        body = body[:256].encode("utf-8", "replace")
+    if not isinstance(body, (bytes, bytearray)):
+        return False
+    return bytes(body[:256]).lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS)
+
+
+def refuse_html(response_dict=None, operation_model=None, **_) -> None:
+    """botocore ``before-parse`` handler: an HTML body (any status) is not AWS's answer; raise NotAwsResponse
+    instead of letting it be parsed into an empty result or a ResponseParserError. Streamed bodies (an S3 object's
+    content) are left alone: an object may well be HTML."""
+    body = (response_dict or {}).get("body")
+    if looks_html(body):
+        raise NotAwsResponse(operation=getattr(operation_model, "name", "the call"), what="an HTML page",
+                             status=(response_dict or {}).get("status_code"))
 
 
 class AwsDataUnavailable(TrailtoolsError):
@@ -46,13 +83,26 @@ class AwsDataUnavailable(TrailtoolsError):
         self.code = code
 
 
+def _not_aws(name: str, operation: str, what: str) -> str:
+    return (f"The {name} endpoint did not answer as AWS (a proxy?): {operation} got {what}; check the network "
+            f"and the proxy settings (HTTPS_PROXY, NO_PROXY, AWS_ENDPOINT_URL, AWS_CA_BUNDLE).")
+
+
 def _sentence(exc: Exception, service: str, operation: str) -> tuple[str, str | None]:
     name = SERVICE_NAMES.get(service, service)
     action = IAM_ACTION.get((service, operation), f"{service}:{operation}")
+    if isinstance(exc, NotAwsResponse):
+        what = f"{exc.kwargs.get('what', 'a page')} (HTTP {exc.kwargs.get('status')})"
+        return _not_aws(name, operation, what), None
+    if isinstance(exc, ResponseParserError):
+        return _not_aws(name, operation, "a body that is not the service's XML, JSON or CBOR"), None
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code") or None
         text = (err.get("Message") or "").strip()
+        if looks_html(text):  # a client made elsewhere: botocore put the page in the error
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return _not_aws(name, operation, f"an HTML page (HTTP {status})"), None
         if code == "SubscriptionRequiredException":
             return (f"{name} is not available to this account: its API needs a Business, Enterprise On-Ramp or "
                     f"Enterprise support plan (SubscriptionRequiredException); the investigation goes on with the "

@@ -16,13 +16,15 @@ The sentences (see :func:`trailtools.aws.errors.unavailable`, which this extends
 - an endpoint that cannot be reached; a region that is not enabled for the account (opt-in regions answer with
   an authentication failure or ``OptInRequired``);
 - throttling that outlasted the retries;
-- a profile that does not exist.
+- a profile that does not exist;
+- an endpoint that does not answer as AWS (a proxy's HTML page): every client made here refuses an HTML body
+  before botocore parses it (:func:`trailtools.aws.errors.refuse_html`).
 """
 from __future__ import annotations
 
 from botocore import exceptions as bx
 
-from trailtools.aws.errors import BAD_CREDENTIALS, AwsDataUnavailable, unavailable
+from trailtools.aws.errors import BAD_CREDENTIALS, AwsDataUnavailable, refuse_html, unavailable
 
 #: Regions that exist only once an account opts in (the rest are enabled by default).
 OPT_IN_REGIONS = frozenset({
@@ -58,9 +60,11 @@ def client(service: str, *, region: str | None = None, profile: str | None = Non
     from botocore.config import Config  # noqa: PLC0415 (heavy, loaded on use)
 
     s = boto_session or session(profile)
-    return s.client(service, region_name=region,
+    made = s.client(service, region_name=region,
                     config=Config(retries=retries or RETRIES, connect_timeout=10, read_timeout=60,
                                   max_pool_connections=max_pool))
+    made.meta.events.register("before-parse", refuse_html)
+    return made
 
 
 def explain(exc: Exception, service: str, operation: str, *, region: str | None = None) -> AwsDataUnavailable:

@@ -138,3 +138,37 @@ def classify(path: str | PurePath) -> PathInfo:
     """Classify one file by its full path (no I/O)."""
     folder, _, name = str(path).replace("\\", "/").rpartition("/")
     return classify_name(name, classify_folder(folder))
+
+
+# ---- names that must never become paths ----------------------------------------------------------------------------
+
+#: Control characters (C0, DEL, C1): never in a name CloudTrail writes; NUL cannot even be in a file name.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: What :func:`shown_name` escapes: the controls, and the invisible format characters that reorder or hide text.
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def unsafe_key(key: str) -> str | None:
+    """Why an S3 key (or a file name from the evidence) would be dangerous to turn into a path, or None.
+
+    A key with a ``..`` segment, a leading ``/`` (or ``\\``, or a drive such as ``C:``), a NUL or another control
+    character is never one CloudTrail writes; whoever wrote it may mean to escape a folder or to write on the
+    terminal. Such keys are skipped, with this reason.
+    """
+    if "\x00" in key:
+        return "its key holds a NUL character"
+    if _CONTROL.search(key):
+        return "its key holds control characters"
+    if key.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", key):
+        return "its key is an absolute path"
+    if ".." in re.split(r"[/\\]", key):
+        return "its key has a '..' segment (it would point outside its folder)"
+    return None
+
+
+def shown_name(name: str, limit: int = 300) -> str:
+    """A name from the evidence as it can be shown or stored as data: control and invisible characters as
+    ``\\xNN``/``\\uNNNN``, lone surrogates escaped, and at most ``limit`` characters (the rest counted)."""
+    text = _UNSHOWN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", name)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"

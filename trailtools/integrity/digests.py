@@ -331,6 +331,7 @@ class TrailListing:
     store: object
     digests: list[Digest]
     logs: dict[str, LogFile]
+    unsafe: list[tuple[str, str]] = field(default_factory=list)  # (key, why): never read, never a path
 
 
 #: Digests read around a window: the one before it (the chain's link) and the late ones after it.
@@ -359,10 +360,14 @@ def list_trail(store, start=None, end=None) -> TrailListing:
     """Read the store's digests (those named within a few hours of [start, end], or all) and list its CloudTrail
     log files (log files are not opened here). A local copy is walked only through the day folders of that stretch
     (whole UTC days); a log file a digest names elsewhere is looked up by :func:`find_logs`."""
-    digests, logs = [], {}
+    digests, logs, unsafe = [], {}, []
     first = (start - AROUND).date() if start is not None else None
     last = (end + AROUND).date() if end is not None else None
     for key in store.keys(first, last):
+        why = layout.unsafe_key(key)
+        if why:  # a key CloudTrail never writes (``..``, absolute, control characters): never read or saved
+            unsafe.append((key, why))
+            continue
         info = layout.classify(key)
         name = key.rsplit("/", 1)[-1]
         if info.kind == layout.DIGEST and DIGEST_NAME.match(name):
@@ -377,7 +382,7 @@ def list_trail(store, start=None, end=None) -> TrailListing:
             found = log_file(store, key, info)
             if found is not None:
                 logs[aws_suffix(key)] = found
-    return TrailListing(store, digests, logs)
+    return TrailListing(store, digests, logs, unsafe)
 
 
 def find_logs(listing: TrailListing, digests: list[Digest]) -> None:
@@ -391,25 +396,45 @@ def find_logs(listing: TrailListing, digests: list[Digest]) -> None:
             if suffix in listing.logs:
                 continue
             for key in dict.fromkeys((suffix, str(lf["s3Object"]))):
+                if layout.unsafe_key(key):  # a name from the digest's content: never a path out of the copy
+                    continue
                 found = log_file(listing.store, key) if listing.store.has(key) else None
                 if found is not None:
                     listing.logs[suffix] = found
                     break
 
 
-def save_signatures(listing: TrailListing, folder: str | Path) -> int:
+def save_signatures(listing: TrailListing, folder: str | Path) -> tuple[int, list[tuple[str, str]]]:
     """Write each digest's signature (as read from S3) as a sidecar under ``folder``, at the digest's key: what a
-    local copy needs to verify its newest digests. Returns how many were written."""
-    n = 0
+    local copy needs to verify its newest digests. Returns (how many were written, [(key, why not)]).
+
+    The key comes from the bucket, so it is checked before it becomes a path: a key with ``..``, an absolute path
+    or control characters, or one whose path leaves ``folder`` (through a symbolic link), is not written; the
+    sidecar itself is never written through a symbolic link."""
+    n, refused = 0, []
+    root = Path(folder).expanduser()
     for d in listing.digests:
-        if d.signature and d.signature_from == "s3-metadata":
-            path = sidecar_path(Path(folder) / d.key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"Metadata": {"signature": d.signature,
-                                                     "signature-algorithm": d.signature_algorithm or ""}}) + "\n",
-                            encoding="utf-8")
-            n += 1
-    return n
+        if not (d.signature and d.signature_from == "s3-metadata"):
+            continue
+        why = layout.unsafe_key(d.key)
+        if why is None:
+            path = sidecar_path(root / d.key)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.parent.resolve().is_relative_to(root.resolve()):
+                    why = "its folder leads out of the folder given (a symbolic link)"
+                else:
+                    text = json.dumps({"Metadata": {"signature": d.signature,
+                                                    "signature-algorithm": d.signature_algorithm or ""}}) + "\n"
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                        fh.write(text)
+                    n += 1
+                    continue
+            except (OSError, ValueError) as exc:
+                why = f"it cannot be written ({getattr(exc, 'strerror', None) or exc})"
+        refused.append((d.key, why))
+    return n, refused
 
 
 def hash_logs(store, keys) -> dict[str, str]:

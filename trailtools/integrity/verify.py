@@ -16,7 +16,10 @@ region):
   chain were deleted: CloudTrail cannot tell which);
 - each digest's signature, SHA256withRSA over the string CloudTrail signs (:func:`string_to_sign`), with the public
   key whose fingerprint the digest names (``bad-signature``; no signature known: ``unsigned-digest``; no key:
-  ``unverifiable-digest``, warnings).
+  ``unverifiable-digest``, warnings);
+- every key (or file name) of the store that CloudTrail never writes and that would be dangerous as a path: a
+  ``..`` segment, an absolute path, a NUL or another control character (``unsafe-key``; such a file is not read,
+  and no signature sidecar is written for it).
 
 Exit codes of ``trailtools verify``: 0 everything verified, 1 something failed (evidence of tampering or loss),
 3 nothing failed but something could not be verified (gaps, unsigned or unverifiable digests, uncovered files).
@@ -32,6 +35,7 @@ import pandas as pd
 from trailtools.aws import client as make_client
 from trailtools.aws.errors import AwsDataUnavailable
 from trailtools.errors import QueryError
+from trailtools.events.layout import shown_name
 from trailtools.events.query import parse_time
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
 from trailtools.integrity import digests as dg
@@ -54,6 +58,7 @@ KINDS = {  # kind -> (severity, what it means, in a few words)
     "unsigned-digest": (WARN, "digest signature not available"),
     "unverifiable-digest": (WARN, "no public key for the digest"),
     "uncovered-log": (WARN, "log file outside the digests' period"),
+    "unsafe-key": (FAIL, "file with a key CloudTrail never writes"),
 }
 #: Digests of one chain meet end to start; a little slack for clock rounding.
 SLACK = pd.Timedelta(minutes=5)
@@ -227,6 +232,9 @@ REMEDIATION = {
                            "--start-time ... > keys.json, then --public-keys keys.json.",
     "uncovered-log": "These files were delivered when no digest was written (or after the newest one): their "
                      "integrity cannot be shown.",
+    "unsafe-key": "Someone other than CloudTrail wrote these objects into the trail bucket (their keys try to "
+                  "leave a folder or hold control characters): find who (S3 data events, the bucket policy) and "
+                  "do not copy them with tools that follow the key as a path.",
 }
 
 
@@ -469,8 +477,9 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
     if save_signatures:
         if not isinstance(store, dg.S3Trail):
             raise QueryError("--save-signatures reads the signatures from S3: give an s3:// source.")
-        n = dg.save_signatures(listing, save_signatures)
+        n, refused = dg.save_signatures(listing, save_signatures)
         notes_saved = [f"Saved {n} digest signatures as sidecars under {save_signatures}."]
+        notes_saved += [f"Not saved: the signature of {shown_name(store.location(k))}: {why}." for k, why in refused]
     else:
         notes_saved = []
     keys, notes = dg.load_public_keys(public_keys)
@@ -498,5 +507,8 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
     hashes = dg.hash_logs(store, sorted(wanted))
     res = check(listing.digests, listing.logs, hashes, keys, source=store.describe(), start=lo, end=hi,
                 bucket=getattr(store, "bucket", None))
+    for key, why in listing.unsafe:
+        res.problems.append(Problem("unsafe-key", shown_name(store.location(key)),
+                                    f"Not read and not saved: {why}; CloudTrail never writes such a key."))
     res.notes = notes + notes_saved + res.notes
     return res

@@ -23,7 +23,9 @@ query ID, the data Athena scanned and what that cost ($5 per TB, 10 MB minimum).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 
 from trailtools.aws.errors import AWS_ERRORS, call
@@ -184,7 +186,10 @@ def load_athena(uri: str, query: Query, options: LoadOptions, *, client=None, sl
         stats.notes.append(f"Athena returned more than {len(rows):,} rows: only those were read; narrow the query "
                            "or raise max_rows=")
     records = [row_to_record(r) for r in rows]
-    out = cache.cache_root() / "athena" / f"{qid}.json"
+    # the query ID comes from the endpoint's answer: a name only when it looks like Athena's, else its hash
+    name = qid if re.fullmatch(r"[A-Za-z0-9-]{1,128}", str(qid)) else hashlib.sha256(str(qid).encode(
+        "utf-8", "surrogatepass")).hexdigest()
+    out = cache.cache_root() / "athena" / f"{name}.json"
     write_cache_file(out, json.dumps({"Records": records}, separators=(",", ":")))
     result = read_files([([str(out)], False)], query, stats, options)
     stats.elapsed_s = time.perf_counter() - started

@@ -7,10 +7,17 @@ by the same delivery margins as local files; a query without a start lists the r
 puts them outside the query are not downloaded. Digest files are never listed.
 
 Objects are downloaded with a bounded pool of threads into the download cache,
-``<cache root>/s3/<bucket>/<key folder>/<ETag>/<name>`` (the cache root of :mod:`trailtools.events.cache`), so a rerun
-downloads nothing that has not changed (a rewritten object has a new ETag); then they are parsed exactly like local
-files (:mod:`trailtools.events.chunk`), so the same events frame comes out, and ``LoadResult.raw`` reads a row's record
-from the downloaded copy.
+``<cache root>/s3/<h[:2]>/<h>.json.gz`` where ``h`` is the SHA-256 of the bucket, the key and the ETag (the cache
+root of :mod:`trailtools.events.cache`): a key is never part of a path, since whoever can write to the trail bucket
+chooses it. The key is kept as data, in ``<h>.object.json`` beside the copy, so reports name the object
+(:func:`object_uri`). A rerun downloads nothing that has not changed (a rewritten object has a new ETag); then the
+copies are parsed exactly like local files (:mod:`trailtools.events.chunk`), so the same events frame comes out, and
+``LoadResult.raw`` reads a row's record from the downloaded copy. Objects are still recognized by their key's text
+(:mod:`trailtools.events.layout`), never by the copy's name.
+
+A key CloudTrail never writes and that would be dangerous as a name (a ``..`` segment, an absolute path, a NUL or
+another control character: :func:`trailtools.events.layout.unsafe_key`) is not downloaded: it is listed as skipped, with
+the reason, and every other object is read.
 
 ``PREFIX`` may be the folder holding ``AWSLogs/`` or any folder inside it (``AWSLogs/o-abc/111122223333/``). A
 prefix with no ``AWSLogs/`` under it is read as a flat folder: every object under it is listed and read.
@@ -18,6 +25,8 @@ Credentials: the standard chain, or the profile named in the URI; ``region`` is 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import time
@@ -27,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable
+from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable, NotAwsResponse, looks_html
 from trailtools.aws.session import client as make_client
 from trailtools.aws.session import explain
 from trailtools.errors import SourceError, TrailtoolsError
@@ -87,6 +96,7 @@ class Listing:
     others: int = 0
     prefixes: list[str] = field(default_factory=list)        # the prefixes whose objects were listed
     unlistable: list[tuple[str, AwsDataUnavailable]] = field(default_factory=list)
+    unsafe: list[tuple[str, str]] = field(default_factory=list)  # (key, why it is not downloaded)
 
 
 def _list(s3, bucket: str, prefix: str, counter: _Counter, *, delimiter: bool):
@@ -233,6 +243,11 @@ def list_window(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
             listing.seen += 1
             # a day's folder is one group; a recursive listing is grouped by each object's folder
             group = obj.key.rpartition("/")[0] if recursive else pfx
+            unsafe = layout.unsafe_key(obj.key)
+            if unsafe:  # never downloaded, whatever its name says it is
+                listing.unsafe.append((obj.key, unsafe))
+                listing.whole[group] = False
+                continue
             info = layout.classify(obj.key)
             if info.kind == layout.DIGEST:
                 listing.digests += 1
@@ -250,29 +265,77 @@ def list_window(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
 
 # ---------------------------------------------------------------- downloading
 
+#: The extensions a copy keeps (for people looking at the cache); any other key's copy has none.
+_COPY_EXTENSIONS = (".json.gz", ".jsonl.gz", ".ndjson.gz", ".json", ".jsonl", ".ndjson", ".gz")
+_HASH_NAME = re.compile(r"^[0-9a-f]{64}")
+_OBJECT_SUFFIX = ".object.json"
+
+
+def _object_hash(bucket: str, key: str, etag: str) -> str:
+    text = json.dumps([bucket, key, etag], ensure_ascii=True)  # any key, even one no file system would take
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def local_path(bucket: str, obj: S3Object) -> Path:
-    """Where an object is kept in the download cache: keyed by its key and ETag."""
-    folder, _, name = obj.key.rpartition("/")
-    etag = re.sub(r"[^A-Za-z0-9_-]", "_", obj.etag) or "no-etag"
-    return cache.cache_root() / "s3" / bucket / folder / etag / name
+    """Where an object is kept in the download cache: named by the SHA-256 of bucket, key and ETag, never by the
+    key itself (whoever can write to the bucket chooses it)."""
+    h = _object_hash(bucket, obj.key, obj.etag)
+    ext = next((e for e in _COPY_EXTENSIONS if obj.key.lower().endswith(e)), "")
+    return cache.cache_root() / "s3" / h[:2] / f"{h}{ext}"
+
+
+def _about(path: Path) -> Path:
+    """The record of which object a copy holds, beside it."""
+    return path.with_name(path.name.split(".", 1)[0] + _OBJECT_SUFFIX)
+
+
+def keep_object(bucket: str, obj: S3Object, body: bytes) -> Path:
+    """Write an object's copy into the download cache, and beside it the bucket, key and ETag it holds (as data).
+    A folder that refuses them is a SourceError."""
+    path = local_path(bucket, obj)
+    about = json.dumps({"bucket": bucket, "key": obj.key, "etag": obj.etag}, ensure_ascii=True)
+    write_cache_file(_about(path), about, "the downloaded object")
+    write_cache_file(path, body, "the downloaded object")
+    return path
+
+
+def _kept(bucket: str, obj: S3Object) -> Path | None:
+    path = local_path(bucket, obj)
+    return path if path.is_file() and _about(path).is_file() else None
 
 
 def object_uri(path) -> str | None:
-    """The ``s3://bucket/key`` (and ETag) a file of the download cache holds (the inverse of :func:`local_path`),
-    or None for any other path: reports name the object, not the cache copy."""
+    """The ``s3://bucket/key`` (and ETag) a copy in the download cache holds, as recorded beside it (control
+    characters escaped), or None for any other path: reports name the object, not the cache copy."""
+    path = Path(path)
     try:
-        rel = Path(path).resolve().relative_to((cache.cache_root() / "s3").resolve())
-    except ValueError:
+        path.resolve().relative_to((cache.cache_root() / "s3").resolve())
+    except (ValueError, OSError):
         return None
-    parts = rel.parts
-    if len(parts) < 3:
+    if not _HASH_NAME.match(path.name):
         return None
-    bucket, folder, etag, name = parts[0], parts[1:-2], parts[-2], parts[-1]
-    return f"s3://{bucket}/{'/'.join([*folder, name])} (ETag {etag.strip('_')})"
+    try:
+        about = json.loads(_about(path).read_text(encoding="utf-8"))
+        bucket, key, etag = str(about["bucket"]), str(about["key"]), str(about["etag"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if _object_hash(bucket, key, etag) != path.name[:64]:  # a record that is not this copy's
+        return None
+    return f"s3://{bucket}/{layout.shown_name(key)} (ETag {layout.shown_name(etag)})"
 
 
 def _get_object(s3, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def _not_the_object(obj: S3Object, body: bytes) -> TrailtoolsError | None:
+    """Why a body is not the object listed (an HTML page from a proxy, or not its size), or None."""
+    if looks_html(body):
+        return explain(NotAwsResponse(operation="GetObject", what="an HTML page", status=200), "s3", "GetObject")
+    if obj.size and len(body) != obj.size:
+        return SourceError(f"{len(body):,} bytes were read where the listing said {obj.size:,}: the object changed "
+                           "while it was read, or something else answered; run again.")
+    return None
 
 
 def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, workers: int = DOWNLOAD_WORKERS,
@@ -282,18 +345,17 @@ def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, wor
     failed: list[tuple[str, TrailtoolsError]] = []  # AwsDataUnavailable, or the cache folder refusing the file
     todo = []
     for obj in objects:
-        path = local_path(bucket, obj)
-        if path.is_file():
+        path = _kept(bucket, obj)
+        if path is not None:
             paths[obj.key] = path
         else:
-            todo.append((obj, path))
+            todo.append(obj)
     hits = len(paths)
     if progress:
         progress(hits)
     lock = threading.Lock()
 
-    def fetch(item):
-        obj, path = item
+    def fetch(obj):
         counter.add("GetObject")
         try:
             body = _get_object(s3, bucket, obj.key)
@@ -301,8 +363,13 @@ def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, wor
             with lock:
                 failed.append((obj.key, explain(exc, "s3", "GetObject")))
             return
+        wrong = _not_the_object(obj, body)
+        if wrong is not None:  # never kept: a rerun would serve it from the cache as the object
+            with lock:
+                failed.append((obj.key, wrong))
+            return
         try:
-            write_cache_file(path, body, "the downloaded object")
+            path = keep_object(bucket, obj, body)
         except SourceError as exc:
             with lock:
                 failed.append((obj.key, exc))
@@ -338,7 +405,10 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
             f"No CloudTrail under s3://{bucket}/{prefix}{_filters(query)}: give the bucket (and prefix) that holds "
             "AWSLogs/<account>/CloudTrail/, as `aws cloudtrail describe-trails` shows it.")
     for pfx, err in listing.unlistable:
-        stats.add_skip(f"s3://{bucket}/{pfx}", f"not listed: {err}")
+        stats.add_skip(f"s3://{bucket}/{layout.shown_name(pfx)}", f"not listed: {err}")
+    for key, why in listing.unsafe:
+        stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}",
+                       f"not downloaded: {why}; CloudTrail never writes such a key (planted?)")
     if not listing.seen:
         stats.notes.append(f"no object in the window's {len(listing.prefixes)} prefixes of s3://{bucket}/{prefix}")
     bar = Progress(len(wanted), label="objects", enabled=options.progress if options.progress is not None
@@ -350,10 +420,14 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     if failed and not paths:
         raise failed[0][1]
     for key, err in failed:
-        stats.add_skip(f"s3://{bucket}/{key}", f"not downloaded: {err}")
+        stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}", f"not downloaded: {err}")
     groups = [([str(paths[o.key]) for o in objs if o.key in paths], listing.whole.get(g, False) and not failed)
               for g, objs in sorted(listing.groups.items())]
     result = read_files(groups, query, stats, options) if wanted else _empty(query, stats)
+    # the skips name the objects, not their copies in the cache
+    objects = {str(path): f"s3://{bucket}/{layout.shown_name(key)}" for key, path in paths.items()}
+    for skip in stats.skipped:
+        skip.path = objects.get(skip.path, skip.path)
     last_requests.clear()
     last_requests.update(counter.counts)
     stats.notes.append(
