@@ -19,6 +19,7 @@ from .provenance import file_digest, relative_path, versions
 from .query import Query, parse_time
 from .source_data import resolve_source
 from .views.tables import Table
+from trailtools.tampering import conflicting_duplicate_findings
 
 DEFAULT_WINDOW = pd.Timedelta(days=30)
 
@@ -275,6 +276,7 @@ def investigate(*, source: str = "demo", cost_source: str = "demo", start=None, 
                                   end=ev.window[1], resource_frame=ev.cost.resources, anomalies=ev.cost.anomalies,
                                   trail_window=ev.trail_window)
     analysis.notes[:0] = ev.cost.notes
+    analysis.findings[:0] = conflicting_duplicate_findings(ev.load_stats, ev.source)
     if ev.cost.stats.data_start and not len(ev.cost.frame):
         analysis.headline = (f"No cost in this window ({iso_time(ev.window[0])} to {iso_time(ev.window[1])}): "
                              f"the cost data covers {ev.cost.stats.data_start} to {ev.cost.stats.data_end}; set "

@@ -19,6 +19,7 @@ from .query import Query, parse_time
 from .source_data import resolve_source
 from .provenance import file_digest, relative_path, versions
 from .views.tables import Table
+from trailtools.tampering import conflicting_duplicate_findings
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
 
@@ -188,6 +189,7 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
     analysis = login.analyze_logins(res.frame, start=start_t, end=end_t, baseline_days=baseline_days,
                                     principal=principal, geo=geo, hours=hours, ssh=ssh)
     analysis.notes.extend(guest_notes)
+    analysis.findings[:0] = conflicting_duplicate_findings(res.stats)
     inputs = tuple(p for p in (geo.city_path, geo.asn_path) if p) + tuple(str(p) for p in paths)
     try:  # the frame holds the window and its baseline: enough for the silent-hours rule
         cov = coverage.compute(res.frame, (start_t, end_t))

@@ -17,6 +17,7 @@ from .provenance import file_digest, relative_path, versions
 from .query import Query, parse_time
 from .source_data import resolve_source
 from .views.tables import Table
+from trailtools.tampering import conflicting_duplicate_findings
 
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
 #: then centred on the last restart found, or is the last 7 days when there is none.
@@ -282,8 +283,8 @@ def investigate(instance: str, *, source: str = "demo", start=None, end=None, re
     ev = gather(instance, source=source, start=start, end=end, region=region, profile=profile, os_logs=os_logs)
     verdict = reboot.analyze(ev)
     integrity, cov, notes = _integrity_and_coverage(ev, profile)
-    return RebootInvestigation(ev, verdict, reboot.findings(ev, verdict), coverage=cov, integrity=integrity,
-                               coverage_notes=notes)
+    findings = [*conflicting_duplicate_findings(ev.load_stats, ev.instance), *reboot.findings(ev, verdict)]
+    return RebootInvestigation(ev, verdict, findings, coverage=cov, integrity=integrity, coverage_notes=notes)
 
 
 def _integrity_and_coverage(ev: reboot.InstanceEvidence, profile: str | None = None):
