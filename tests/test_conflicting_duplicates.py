@@ -14,9 +14,12 @@ import pytest
 
 import hostile_h17_dups as h
 from cost_fixtures import write_cur2_csv_gz
-from trailtools import Query, chunk, duplicates, findings_schema, frame, load_events, table
+from trailtools import Query, chunk, findings_schema, frame, load_events, parallel, table
 from trailtools.findings import Finding
-from trailtools.tampering import CONFLICTING_DUPLICATE, conflicting_duplicate_findings
+
+# trailtools.duplicates and trailtools.tampering are imported in the tests that use them, so that each test says
+# for itself what the code before them got wrong
+CONFLICTING_DUPLICATE = "evidence.conflicting-duplicate"
 
 DAY = {"start": "2026-11-03T00:00:00Z", "end": "2026-11-04T00:00:00Z"}
 
@@ -128,6 +131,7 @@ def test_identical_copies_are_dropped_and_counted_without_a_finding(tmp_path, ma
     assert inv.verdict.cause == "api-call" and inv.verdict.confidence == "high"
     assert "conflicting" not in inv.verdict.summary
     assert not _tampering(inv.findings)
+    from trailtools.tampering import conflicting_duplicate_findings
     assert conflicting_duplicate_findings(stats) == []
 
 
@@ -158,6 +162,9 @@ def test_native_python_cold_and_warm_loads_agree(tmp_path, monkeypatch):
     for native in (True, False):
         monkeypatch.setattr(table, "NATIVE", native and table._scan is not None)
         answers.append(_answer(load_events(str(root), cache=False, workers=1, progress=False)))
+    monkeypatch.setattr(table, "NATIVE", table._scan is not None and table.NATIVE_WANTED)
+    monkeypatch.setattr(parallel, "IN_PROCESS_BYTES", 0)  # worker processes, each with its own chunks
+    answers.append(_answer(load_events(str(root), cache=False, workers=2, progress=False)))
     cold = load_events(str(root), cache=True, progress=False)
     warm = load_events(str(root), cache=True, progress=False)
     assert warm.stats.files_cached == warm.stats.files_read > 0
@@ -173,6 +180,8 @@ def _tables(paths):
 
 
 def test_a_file_gone_since_the_load_is_compared_by_the_frame_columns(tmp_path):
+    from trailtools import duplicates
+
     root, real, planted = h.planted_reboot_trail(tmp_path / "trail")
     again = h._write(real.with_name(real.name.replace("Xq7RealDelivery1", "Xq7RealDelivery2")), [h.reboot_record()])
     tables = _tables(sorted(root.rglob("*.json.gz")))
@@ -186,6 +195,9 @@ def test_a_file_gone_since_the_load_is_compared_by_the_frame_columns(tmp_path):
 
 
 def test_conflicts_are_listed_up_to_a_bound_and_counted_beyond(tmp_path, monkeypatch):
+    from trailtools import duplicates
+    from trailtools.tampering import conflicting_duplicate_findings
+
     monkeypatch.setattr(duplicates, "MAX_LISTED_CONFLICTS", 2)
     root = tmp_path / "trail"
     first, second = [], []
@@ -203,6 +215,8 @@ def test_conflicts_are_listed_up_to_a_bound_and_counted_beyond(tmp_path, monkeyp
 
 
 def test_rereading_is_bounded(tmp_path, monkeypatch):
+    from trailtools import duplicates
+
     monkeypatch.setattr(duplicates, "REREAD_BYTES", 0)  # nothing may be read again: columns only, and said so
     root, _, _ = h.planted_reboot_trail(tmp_path / "trail")
     s = load_events(str(root), cache=False, progress=False).stats
@@ -211,6 +225,8 @@ def test_rereading_is_bounded(tmp_path, monkeypatch):
 
 
 def test_canonical_json_ignores_key_order_and_spacing_only():
+    from trailtools import duplicates
+
     a = {"b": 1, "a": {"y": [1, 2], "x": "é"}}
     b = json.loads(json.dumps({"a": {"x": "é", "y": [1, 2]}, "b": 1}, indent=4))
     assert duplicates.canonical(a) == duplicates.canonical(b)
@@ -222,3 +238,25 @@ def test_every_listed_copy_path_is_a_string(tmp_path):
     root, _, _ = h.planted_reboot_trail(tmp_path / "trail")
     s = load_events(str(root), cache=False, progress=False).stats
     assert all(isinstance(c["path"], str) and Path(c["path"]).is_file() for c in s.conflicts[0]["copies"])
+
+
+def test_many_copies_are_compared_in_bounded_batches(tmp_path, monkeypatch):
+    """However many copies a trail holds, they are turned into Python objects a batch at a time, and a group larger
+    than a batch is compared by columns a slice at a time: the same answer."""
+    from trailtools import duplicates
+
+    root = tmp_path / "trail"
+    rec = h.reboot_record()
+    other = dict(rec, eventID="0ther000-0000-4000-8000-000000000000")
+    copies = [rec, rec, dict(rec, sourceIPAddress="198.51.100.9"), rec, dict(rec, eventName="DescribeInstances")]
+    h._write(h._path(root, "20261103T1405Z", "AAAA"), copies + [other])
+    h._write(h._path(root, "20261103T1410Z", "BBBB"), [other, dict(other, awsRegion="eu-west-1")])
+    answers = []
+    for batch in (duplicates.BATCH_ROWS, 2):
+        monkeypatch.setattr(duplicates, "BATCH_ROWS", batch)
+        res = load_events(str(root), cache=False, progress=False)
+        s = res.stats
+        answers.append((s.events, s.duplicates_dropped, s.conflicting_duplicates,
+                        [(c["eventID"], c["copies_total"], [x["record"] for x in c["copies"]]) for c in s.conflicts]))
+    assert answers[0] == answers[1] == (5, 3, 2, [(h.REBOOT_ID, 3, [0, 2, 4]),  # in file order
+                                                  ("0ther000-0000-4000-8000-000000000000", 2, [5, 1])])

@@ -13,6 +13,7 @@ frame's columns instead (the JSON columns canonicalised), which is said in the l
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -42,7 +43,8 @@ class DuplicateReport:
     conflicts_not_listed: int = 0
     compared_by_columns: int = 0                      # eventIDs whose copies could not all be re-read
 
-    def add(self, event_id: str, copies: list[dict]) -> None:
+    def add(self, event_id: str, copies: list[dict], total: int) -> None:
+        """An eventID with ``total`` differing copies, the first of them (in file order) in ``copies``."""
         self.conflicting += 1
         if len(self.conflicts) >= MAX_LISTED_CONFLICTS:
             self.conflicts_not_listed += 1
@@ -50,7 +52,7 @@ class DuplicateReport:
         listed = [{"path": str(c.get("_file")), "record": c.get("_index"),
                    "eventTime": _iso(c.get("eventTime")), "eventName": c.get("eventName")}
                   for c in copies[:MAX_LISTED_COPIES]]
-        self.conflicts.append({"eventID": event_id, "copies": listed, "copies_total": len(copies)})
+        self.conflicts.append({"eventID": event_id, "copies": listed, "copies_total": total})
 
 
 def _iso(t) -> str | None:
@@ -81,13 +83,12 @@ def _read_regular(path: str, budget: list[int]) -> bytes | None:
         os.close(fd)
 
 
-def _raw_keys(rows: list[dict]) -> list[str | None]:
+def _raw_keys(rows: list[dict], budget: list[int]) -> list[str | None]:
     """Each row's record as canonical JSON, read again from its file; None where that cannot be done exactly."""
     by_file: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         by_file.setdefault(str(r.get("_file")), []).append(i)
     keys: list[str | None] = [None] * len(rows)
-    budget = [REREAD_BYTES]
     for path, members in by_file.items():
         data = _read_regular(path, budget)
         if data is None:
@@ -96,6 +97,7 @@ def _raw_keys(rows: list[dict]) -> list[str | None]:
             raws = reader.raw_records(data)
         except Exception:  # noqa: BLE001 - whatever the file now holds, the copies are compared by columns instead
             continue
+        del data
         for i in members:
             pos = rows[i].get("_index")
             raw = raws[pos] if isinstance(pos, int) and 0 <= pos < len(raws) else None
@@ -124,30 +126,77 @@ def _column_key(row: dict) -> str:
     return json.dumps(content, sort_keys=True, default=str, ensure_ascii=True)
 
 
+#: Rows turned into Python objects at a time: bounds the memory however many copies a trail holds. A group of
+#: copies larger than this is compared by the frame's columns, a slice at a time.
+BATCH_ROWS = 20_000
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=32).digest()
+
+
+class _Group:
+    """The copies of one eventID seen so far: their contents (as digests) and the first copy of each."""
+
+    def __init__(self):
+        self.seen: set[bytes] = set()
+        self.kept: list[dict] = []
+        self.distinct = 0
+
+    def offer(self, key: str, record: dict) -> bool:
+        """True when the record is a copy of one seen before (to drop)."""
+        d = _digest(key)
+        if d in self.seen:
+            return True
+        self.seen.add(d)
+        self.distinct += 1
+        if len(self.kept) < MAX_LISTED_COPIES:
+            self.kept.append(record)
+        return False
+
+    def close(self, report: DuplicateReport) -> None:
+        if self.distinct > 1:
+            report.add(str(self.kept[0].get("eventID")), self.kept, self.distinct)
+
+
 def identical_copies(rows: pa.Table, starts: list[int], report: DuplicateReport | None = None) -> list[int]:
     """Which of ``rows`` to drop: the copies identical to an earlier row of their group.
 
     ``rows`` are the rows whose eventID is shared, grouped by eventID and in file order within a group; ``starts``
     the position where each group begins. Returns positions in ``rows``; conflicts go to ``report``.
     """
-    records = rows.to_pylist()
-    raw = _raw_keys(records)
-    bounds = list(starts) + [len(records)]
+    report = report if report is not None else DuplicateReport()
+    bounds = list(starts) + [rows.num_rows]
+    budget = [REREAD_BYTES]
     drop: list[int] = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        keys = raw[a:b]
-        if any(k is None for k in keys):  # one way of comparing for the whole group
-            keys = [_column_key(r) for r in records[a:b]]
-            if report is not None:
+    g = 0
+    while g < len(bounds) - 1:
+        first = bounds[g]
+        if bounds[g + 1] - first > BATCH_ROWS:  # one huge group: by columns, a slice at a time
+            group = _Group()
+            report.compared_by_columns += 1
+            for a in range(first, bounds[g + 1], BATCH_ROWS):
+                for i, r in enumerate(rows.slice(a, min(BATCH_ROWS, bounds[g + 1] - a)).to_pylist()):
+                    if group.offer(_column_key(r), r):
+                        drop.append(a + i)
+            group.close(report)
+            g += 1
+            continue
+        h = g + 1
+        while h < len(bounds) - 1 and bounds[h + 1] - first <= BATCH_ROWS:
+            h += 1
+        batch = rows.slice(first, bounds[h] - first).to_pylist()
+        raw = _raw_keys(batch, budget)
+        for a, b in zip(bounds[g:h], bounds[g + 1:h + 1]):
+            a, b = a - first, b - first
+            keys = raw[a:b]
+            if any(k is None for k in keys):  # one way of comparing for the whole group
+                keys = [_column_key(r) for r in batch[a:b]]
                 report.compared_by_columns += 1
-        seen: set[str] = set()
-        kept: list[dict] = []
-        for i, key in enumerate(keys):
-            if key in seen:
-                drop.append(a + i)
-            else:
-                seen.add(key)
-                kept.append(records[a + i])
-        if len(kept) > 1 and report is not None:
-            report.add(str(records[a].get("eventID")), kept)
+            group = _Group()
+            for i, key in enumerate(keys):
+                if group.offer(key, batch[a + i]):
+                    drop.append(first + a + i)
+            group.close(report)
+        g = h
     return drop

@@ -125,7 +125,10 @@ def _shared_ids(event_ids: pa.ChunkedArray, file_order: np.ndarray) -> tuple[np.
     codes = codes.astype(np.int64, copy=False)
     counts = np.bincount(codes[codes >= 0], minlength=len(encoded.dictionary))
     rows = np.flatnonzero((codes >= 0) & (counts[np.maximum(codes, 0)] > 1))  # rows without an eventID: never
-    rows = rows[np.lexsort((file_order[rows], codes[rows]))]
+    # the groups in the file order of their first copy, each in file order: the same whatever the chunks were
+    first = np.full(len(counts), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes[rows], file_order[rows])
+    rows = rows[np.lexsort((file_order[rows], first[codes[rows]]))]
     grouped = codes[rows]
     starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
     return rows, starts.tolist()
