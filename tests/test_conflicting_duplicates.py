@@ -10,10 +10,10 @@ import gzip
 import json
 from pathlib import Path
 
-import pytest
-
 import hostile_h17_dups as h
+import pytest
 from cost_fixtures import write_cur2_csv_gz
+
 from trailtools import Query, chunk, findings_schema, frame, load_events, parallel, table
 from trailtools.findings import Finding
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from trailtools.tampering import conflicting_duplicate_findings
+
 from . import cost_spike
 from .cost import check_granularity, read_cost
 from .cost.frame import CostData
@@ -19,7 +21,6 @@ from .provenance import file_digest, relative_path, versions
 from .query import Query, parse_time
 from .source_data import resolve_source
 from .views.tables import Table
-from trailtools.tampering import conflicting_duplicate_findings
 
 DEFAULT_WINDOW = pd.Timedelta(days=30)
 

@@ -11,11 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trailtools.duplicates import DuplicateReport, identical_copies
+
 from . import table as tbl
 from .cache import large_strings
 from .derive import string_offsets
 from .query import Query
-from trailtools.duplicates import DuplicateReport, identical_copies
 
 _PRINCIPAL_COLUMNS = (
     "userIdentity.arn", "userIdentity.userName", "actor", "userIdentity.principalId", "userIdentity.accessKeyId",

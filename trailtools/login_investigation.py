@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from trailtools.tampering import conflicting_duplicate_findings
+
 from . import login
 from .findings import JsonOutput, iso_time
 from .errors import QueryError, TrailtoolsError
@@ -19,7 +21,6 @@ from .query import Query, parse_time
 from .source_data import resolve_source
 from .provenance import file_digest, relative_path, versions
 from .views.tables import Table
-from trailtools.tampering import conflicting_duplicate_findings
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .findings import EvidenceRef, Finding, iso_time
 from trailtools.tampering import conflicting_event_ids
+
+from .findings import EvidenceRef, Finding, iso_time
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from trailtools.tampering import conflicting_duplicate_findings
+
 from . import reboot
 from .aws.ec2 import INSTANCE_ID
 from .errors import QueryError, TrailtoolsError
@@ -17,7 +19,6 @@ from .provenance import file_digest, relative_path, versions
 from .query import Query, parse_time
 from .source_data import resolve_source
 from .views.tables import Table
-from trailtools.tampering import conflicting_duplicate_findings
 
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
 #: then centred on the last restart found, or is the last 7 days when there is none.

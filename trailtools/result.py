@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from trailtools.duplicates import DuplicateReport
+
 from . import frame as frame_mod
 from . import reader
 from .chunk import ChunkResult
 from .query import Query
 from .stats import LoadStats
-from trailtools.duplicates import DuplicateReport
 
 
 @dataclass(frozen=True)
