@@ -2,8 +2,8 @@
 
 The straightforward reader (the one the fast paths replaced; kept here as the reference) builds each chunk's table
 from all its records at once (``table.build``), concatenates the chunks in file order, drops rows outside the query,
-drops duplicate eventIDs keeping the first in file order, sorts by eventTime (stable) with one ``take`` and
-converts to pandas. The fast reader streams rows into Arrow a few hundred at a time, sorts each chunk in the
+drops the copies of a record with the same eventID and content keeping the first in file order (copies that
+differ are kept), sorts by eventTime (stable) with one ``take`` and converts to pandas. The fast reader streams rows into Arrow a few hundred at a time, sorts each chunk in the
 worker, and merges sorted runs without copying them. Columns, dtypes (categories included), values, row order and
 load statistics must not differ, on bad input, real third-party data and a synthetic trail with late deliveries,
 duplicates and ties.
@@ -50,6 +50,19 @@ def _reference_chunk(paths: list[str]) -> tuple[pa.Table, list]:
     return built, skips
 
 
+def _identical_copies(t: pa.Table) -> pa.Array | None:
+    """Rows whose record (read again from its file, as canonical JSON) is the record of an earlier row with the
+    same eventID: CloudTrail's own duplicates. Copies that differ are kept."""
+    seen, dup, files = set(), [], {}
+    for event_id, path, index in zip(*(t.column(c).to_pylist() for c in ("eventID", "_file", "_index"))):
+        if path not in files:
+            files[path] = reader.raw_records(Path(path).read_bytes())
+        key = (event_id, json.dumps(files[path][index], sort_keys=True))
+        dup.append(event_id is not None and key in seen)
+        seen.add(key)
+    return pa.array(dup, pa.bool_()) if any(dup) else None
+
+
 def _reference_finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int]:
     t = pa.concat_tables(tables) if tables else table.SCHEMA.empty_table()
     mask = frame.query_mask(t, query)
@@ -57,7 +70,7 @@ def _reference_finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFram
     if mask is not None:
         kept = t.filter(mask)
         filtered, t = t.num_rows - kept.num_rows, kept
-    dup = frame._duplicates(t.column("eventID"))
+    dup = _identical_copies(t)
     dups = 0
     if dup is not None:
         dups = pc.sum(dup).as_py()
@@ -105,13 +118,16 @@ def _bad_folder(root: Path) -> Path:
     (root / "pretty.json").write_text(json.dumps({"Records": [dict(base, eventID="p1", requestParameters={
         "instanceId": "i-0123456789abcdef0", "n": 1.50})]}, indent=2))
     (root / "dup.json").write_text(json.dumps({"Records": recs[:5]}))
-    # the same eventID twice at different times: the first in file order is kept, not the earlier one
+    # the same eventID twice with different content and times: both are kept (a conflict); "GG" delivered twice,
+    # identical: the copy in the first file is kept
     (root / "dupdiff1.json").write_text(json.dumps({"Records": [
         dict(base, eventID="DD", eventTime="2026-11-03T10:00:10Z", eventName="First"),
-        dict(base, eventID="EE", eventTime="2026-11-03T10:00:10Z", eventName="TieA")]}))
+        dict(base, eventID="EE", eventTime="2026-11-03T10:00:10Z", eventName="TieA"),
+        dict(base, eventID="GG", eventTime="2026-11-03T10:00:07Z", eventName="Again")]}))
     (root / "dupdiff2.json").write_text(json.dumps({"Records": [
         dict(base, eventID="DD", eventTime="2026-11-03T10:00:05Z", eventName="Second"),
         dict(base, eventID="FF", eventTime="2026-11-03T10:00:10Z", eventName="TieB"),
+        dict(base, eventID="GG", eventTime="2026-11-03T10:00:07Z", eventName="Again"),
         dict(base, eventID=None, eventTime="2026-11-03T10:00:01Z"),
         dict(base, eventID=None, eventTime="2026-11-03T10:00:01Z")]}))
     return root

@@ -1,4 +1,4 @@
-"""Chunks of rows -> the events frame: query filters, duplicate eventIDs dropped, sorted by time, as pandas.
+"""Chunks of rows -> the events frame: query filters, identical copies of an event dropped, sorted by time, as pandas.
 
 The frame keeps CloudTrail's field names (dotted for nested ones); see docs/events-frame.md for every column.
 """
@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from trailtools.events import table as tbl
 from trailtools.events.cache import large_strings
 from trailtools.events.derive import string_offsets
+from trailtools.events.duplicates import DuplicateReport, identical_copies
 from trailtools.events.query import Query
 
 _PRINCIPAL_COLUMNS = (
@@ -111,8 +112,9 @@ def _all_distinct(event_ids: pa.ChunkedArray) -> bool:
     return not bool(np.any(h[1:] == h[:-1]))
 
 
-def _duplicates(event_ids: pa.ChunkedArray) -> pa.Array | None:
-    """A mask of the rows whose eventID was seen in an earlier row, or None when there are none (one hash pass)."""
+def _shared_ids(event_ids: pa.ChunkedArray, file_order: np.ndarray) -> tuple[np.ndarray, list[int]] | None:
+    """The rows whose eventID another row has too, grouped by eventID and in file order within a group, with the
+    position where each group starts; None when every eventID is distinct (one hash pass: the usual case)."""
     if _all_distinct(event_ids):
         return None
     encoded = event_ids.combine_chunks().dictionary_encode()
@@ -120,11 +122,16 @@ def _duplicates(event_ids: pa.ChunkedArray) -> pa.Array | None:
         return None
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes
-    dup = np.ones(len(codes), dtype=bool)
-    _, first = np.unique(codes, return_index=True)
-    dup[first] = False
-    dup[codes < 0] = False  # rows without an eventID are never duplicates
-    return pa.array(dup)
+    codes = codes.astype(np.int64, copy=False)
+    counts = np.bincount(codes[codes >= 0], minlength=len(encoded.dictionary))
+    rows = np.flatnonzero((codes >= 0) & (counts[np.maximum(codes, 0)] > 1))  # rows without an eventID: never
+    # the groups in the file order of their first copy, each in file order: the same whatever the chunks were
+    first = np.full(len(counts), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes[rows], file_order[rows])
+    rows = rows[np.lexsort((file_order[rows], first[codes[rows]]))]
+    grouped = codes[rows]
+    starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+    return rows, starts.tolist()
 
 
 def _types_mapper(arrow_type):
@@ -321,16 +328,19 @@ def _file_order(tables: list[pa.Table]) -> np.ndarray:
 _NUMPY_COLUMNS = tuple(f.name for f in tbl.SCHEMA if pa.types.is_timestamp(f.type) or pa.types.is_integer(f.type))
 
 
-def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int]:
+def finish(tables: list[pa.Table], query: Query,
+           report: DuplicateReport | None = None) -> tuple[pd.DataFrame, int, int]:
     """The frame from chunk tables, and (rows outside the query, duplicates dropped).
 
-    Duplicates (the same eventID delivered twice) are counted among the rows that satisfy the query; the copy kept
-    is the first in file order. Rows end sorted by eventTime (stable, so file order breaks ties). ``tables`` is
-    emptied: the caller's references would otherwise keep every intermediate copy alive (peak memory).
+    Rows that share an eventID are compared by content (:mod:`trailtools.events.duplicates`), among all the rows read:
+    identical copies (CloudTrail delivering an event twice) are one event, the first in file order is kept and the
+    others are dropped, counted among the rows that satisfy the query; copies that differ are all kept and listed
+    in ``report``. Rows end sorted by eventTime (stable, so file order breaks ties). ``tables`` is emptied: the
+    caller's references would otherwise keep every intermediate copy alive (peak memory).
 
     Chunk tables come sorted by time with ``_row`` (:func:`trailtools.events.table.sort_chunk`): a stable sort of their
     concatenation orders ties by chunk, then by ``_row``, which is file order, so the result is the one a sort of
-    the rows in file order gives; only when there are duplicates to drop is file order restored first.
+    the rows in file order gives; dropping copies does not change the order of the rows kept.
     """
     file_order = _file_order(tables)
     parts = [large_strings(t.drop_columns([tbl.ROW])) for t in tables]  # as pandas keeps them (and the cache)
@@ -338,6 +348,18 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
     holder = [pa.concat_tables(parts) if parts else tbl.SCHEMA.empty_table()]
     parts.clear()
     mask = query_mask(holder[0], query)
+    # copies of one event, before the query: a differing copy outside it is still a sign of tampering (only the
+    # rows whose eventID is shared are compared, in file order)
+    shared = _shared_ids(holder[0].column("eventID"), file_order)
+    del file_order
+    drop = None
+    if shared is not None:
+        rows_shared, starts = shared
+        gone = identical_copies(holder[0].take(pa.array(rows_shared)), starts, report)
+        if gone:
+            drop = np.zeros(holder[0].num_rows, dtype=bool)
+            drop[rows_shared[gone]] = True
+        del shared, rows_shared, gone
     # the dictionary columns leave the table as codes into one dictionary per column, unified in file order (as
     # concatenating the chunks in file order gives: the pandas categories must not depend on how rows move below);
     # their rows are rearranged at the end, with ``rows``
@@ -353,35 +375,22 @@ def finish(tables: list[pa.Table], query: Query) -> tuple[pd.DataFrame, int, int
         _reorder(holder, order)
         rows = order if rows is None else rows[order]
 
-    # the query's filter and the sort by time are composed into one rearrangement of the rows (``pending``,
-    # positions in the table), done once at the end: only the columns they look at are taken before
+    # the query's filter, the copies dropped and the sort by time are composed into one rearrangement of the rows
+    # (``pending``, positions in the table), done once at the end
     pending: np.ndarray | None = None
-
-    def column(name: str) -> pa.ChunkedArray:
-        col = holder[0].column(name)
-        return col if pending is None else col.take(pa.array(pending))
-
-    filtered_out = 0
-    if mask is not None:
-        if not pc.all(mask).as_py():
-            kept = mask.to_numpy(zero_copy_only=False)
-            pending = np.flatnonzero(kept)
-            filtered_out = holder[0].num_rows - len(pending)
-            file_order = file_order[kept]
-            del kept
+    filtered_out = duplicates = 0
+    kept = None
+    if mask is not None and not pc.all(mask).as_py():
+        kept = mask.to_numpy(zero_copy_only=False)
+        filtered_out = holder[0].num_rows - int(np.count_nonzero(kept))
     del mask
-    dup = _duplicates(column("eventID"))
-    duplicates = 0
-    if dup is not None:
-        if pending is not None:
-            reorder(pending)
-            pending = None
-        if bool(np.any(np.diff(file_order) < 0)):  # back to file order, so that the first copy is kept
-            reorder(np.argsort(file_order, kind="stable"))
-            dup = _duplicates(holder[0].column("eventID"))
-        duplicates = pc.sum(dup).as_py()
-        reorder(np.flatnonzero(~dup.to_numpy(zero_copy_only=False)))
-    del file_order
+    if drop is not None:
+        duplicates = int(np.count_nonzero(drop if kept is None else drop & kept))
+        kept = ~drop if kept is None else kept & ~drop
+        del drop
+    if kept is not None:
+        pending = np.flatnonzero(kept)
+        del kept
     times = holder[0].column("eventTime")
     times = times.to_numpy().view("int64") if len(times) else np.zeros(0, "int64")
     if pending is not None:

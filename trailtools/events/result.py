@@ -8,6 +8,7 @@ import pandas as pd
 from trailtools.events import frame as frame_mod
 from trailtools.events import reader
 from trailtools.events.chunk import ChunkResult
+from trailtools.events.duplicates import DuplicateReport
 from trailtools.events.query import Query
 from trailtools.events.stats import LoadStats
 
@@ -51,7 +52,15 @@ def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadR
     tables = [r.table for r in results]
     for r in results:
         r.table = None  # finish() owns the tables now, so that memory is freed as it goes
-    frame, stats.filtered_out, stats.duplicates_dropped = frame_mod.finish(tables, query)
+    copies = DuplicateReport()
+    frame, stats.filtered_out, stats.duplicates_dropped = frame_mod.finish(tables, query, copies)
+    stats.conflicting_duplicates = copies.conflicting
+    stats.conflicts, stats.conflicts_not_listed = copies.conflicts, copies.conflicts_not_listed
+    if copies.compared_by_columns:
+        stats.notes.append(f"{copies.compared_by_columns:,} eventIDs held by several records were compared by the "
+                           "frame's columns only (their files could not be read again as loaded, or the re-read "
+                           "budget was spent): copies differing only in fields outside the frame count as "
+                           "identical there.")
     stats.events = len(frame)
     return LoadResult(frame, stats)
 

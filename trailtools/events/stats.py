@@ -25,8 +25,10 @@ class LoadStats:
     files_skipped: opened but unusable as a whole (their reasons are in ``skipped``);
     digest_files / insight_files / other_files: recognized for what they are (digests and others are not events);
     records_seen: record positions in the files read; records_skipped: records that could not be used;
-    duplicates_dropped: rows whose eventID had been seen already; filtered_out: rows outside the query;
-    events: rows in the frame.
+    duplicates_dropped: identical copies of an event (the same eventID and content) dropped;
+    conflicting_duplicates: eventIDs held by records whose content differs (all kept: possible tampering), listed in
+    ``conflicts`` (eventID and each copy's file and record position; at most MAX_LISTED_CONFLICTS);
+    filtered_out: rows outside the query; events: rows in the frame.
     """
 
     source: str = ""
@@ -43,11 +45,14 @@ class LoadStats:
     records_seen: int = 0
     records_skipped: int = 0
     duplicates_dropped: int = 0
+    conflicting_duplicates: int = 0
     filtered_out: int = 0
     events: int = 0
     elapsed_s: float = 0.0
     skipped: list[Skip] = field(default_factory=list)
     skipped_not_listed: int = 0
+    conflicts: list[dict] = field(default_factory=list)
+    conflicts_not_listed: int = 0
     notes: list[str] = field(default_factory=list)
 
     def add_skip(self, path: str, reason: str, record: int | None = None, counted: bool = True) -> None:
@@ -76,6 +81,12 @@ class LoadStats:
             parts.append(f"{self.files_pruned:,} files pruned by the query")
         if self.duplicates_dropped:
             parts.append(f"{self.duplicates_dropped:,} duplicates dropped")
+        if self.conflicting_duplicates:
+            files = sorted({c["path"].replace("\\", "/").rsplit("/", 1)[-1]  # the file names, not their folders
+                            for x in self.conflicts for c in x["copies"]})
+            shown = ", ".join(files[:4]) + (f" and {len(files) - 4:,} more" if len(files) > 4 else "")
+            parts.append(f"{self.conflicting_duplicates:,} conflicting duplicates kept (the same eventID with "
+                         f"different content: possible tampering; in {shown})")
         if self.filtered_out:
             parts.append(f"{self.filtered_out:,} outside the query")
         bad = [f"{n:,} {what}" for n, what in ((self.files_skipped, "files"), (self.records_skipped, "records")) if n]

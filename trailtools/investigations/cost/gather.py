@@ -16,6 +16,7 @@ from trailtools.events.query import Query
 from trailtools.evidence.cost import check_granularity, read_cost
 from trailtools.evidence.cost.frame import CostData
 from trailtools.findings.model import JsonOutput, iso_time
+from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity.coverage import coverage_for
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.cost import analysis as cost_spike
@@ -344,6 +345,7 @@ def investigate(
         trail_window=ev.trail_window,
     )
     analysis.notes[:0] = ev.cost.notes
+    analysis.findings[:0] = conflicting_duplicate_findings(ev.load_stats, ev.source)
     if ev.cost.stats.data_start and not len(ev.cost.frame):
         analysis.headline = (
             f"No cost in this window ({iso_time(ev.window[0])} to {iso_time(ev.window[1])}): "

@@ -16,6 +16,7 @@ from trailtools.events.query import Query
 from trailtools.evidence.geoip import open_geoip
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import JsonOutput, iso_time
+from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity import coverage
 from trailtools.investigations.base import Window
 from trailtools.investigations.login import analysis as login
@@ -258,6 +259,7 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
         ssh=ssh,
     )
     analysis.notes.extend(guest_notes)
+    analysis.findings[:0] = conflicting_duplicate_findings(res.stats)
     inputs = tuple(p for p in (geo.city_path, geo.asn_path) if p) + tuple(str(p) for p in paths)
     try:  # the frame holds the window and its baseline: enough for the silent-hours rule
         cov = coverage.compute(res.frame, (start_t, end_t))

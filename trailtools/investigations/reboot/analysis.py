@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
+from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
 
 CAUSES = {
@@ -178,7 +179,40 @@ def _consulted(ev: InstanceEvidence, name: str) -> bool:
 
 
 def analyze(ev: InstanceEvidence) -> Verdict:
-    """The verdict for the last restart in the window (see the module docstring for the causes)."""
+    """The verdict for the last restart in the window (see the module docstring for the causes), which says so when
+    a CloudTrail record it looked at has conflicting copies in the trail (possible tampering)."""
+    return _disputed(ev, _analyze(ev))
+
+
+def _disputed(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
+    """The verdict, noting the instance's calls that have conflicting copies: in the evidence chain, the confidence
+    drops to low; elsewhere among the instance's calls, one step. Every copy is kept: none is chosen silently."""
+    disputed = conflicting_event_ids(ev.load_stats, ev.calls)
+    calls = _rows(ev.calls)
+    touching = {str(c.get("eventID")) for c in calls} & disputed
+    if not touching:
+        return verdict
+    chain = {e.ref for e in verdict.evidence if e.kind == "cloudtrail"} & disputed
+    ids = sorted(chain or touching)
+    names = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    where = "behind this verdict" if chain else f"among the calls touching {ev.instance}"
+    verdict.summary += (f" Caution: the trail holds conflicting copies of {len(ids)} CloudTrail event"
+                        f"{'' if len(ids) == 1 else 's'} {where} ({names}): possible tampering; every copy is "
+                        "kept and none is trusted over another (see the evidence.conflicting-duplicate finding).")
+    verdict.confidence = "low" if chain else {"high": "medium"}.get(verdict.confidence, "low")
+    seen = {(e.ref, e.summary) for e in verdict.evidence}
+    for c in calls:  # every copy of a disputed event the instance's calls hold, so the chain shows both
+        if str(c.get("eventID")) in disputed:
+            ref = _call_ref(c)
+            if (ref.ref, ref.summary) not in seen:
+                seen.add((ref.ref, ref.summary))
+                verdict.evidence.append(EvidenceRef(ref.kind, ref.ref, ref.time, f"conflicting copy: {ref.summary}"))
+    verdict.would_change = ("Verifying the trail against its digest files (trailtools verify) shows which copy "
+                            "CloudTrail delivered. " + verdict.would_change).strip()
+    return verdict
+
+
+def _analyze(ev: InstanceEvidence) -> Verdict:
     restarts = [t for t in restart_times(ev) if ev.window[0] <= t <= ev.window[1]] or restart_times(ev)
     calls = [c for c in _rows(ev.calls) if c.get("eventName") in RESTART_CALLS and not c.get("errorCode")]
     if not restarts and not calls:

@@ -19,6 +19,7 @@ from trailtools.evidence import cloudwatch, ec2, health
 from trailtools.evidence.ec2 import INSTANCE_ID
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import Finding, JsonOutput, iso_time
+from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
@@ -408,9 +409,8 @@ def investigate(
     ev = gather(instance, source=source, start=start, end=end, region=region, profile=profile, os_logs=os_logs)
     verdict = reboot.analyze(ev)
     integrity, cov, notes = _integrity_and_coverage(ev, profile)
-    return RebootInvestigation(
-        ev, verdict, reboot.findings(ev, verdict), coverage=cov, integrity=integrity, coverage_notes=notes
-    )
+    findings = [*conflicting_duplicate_findings(ev.load_stats, ev.instance), *reboot.findings(ev, verdict)]
+    return RebootInvestigation(ev, verdict, findings, coverage=cov, integrity=integrity, coverage_notes=notes)
 
 
 def _integrity_and_coverage(ev: reboot.InstanceEvidence, profile: str | None = None):
