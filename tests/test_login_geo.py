@@ -8,7 +8,8 @@ from test_login import AT_MOST_LOW, _frame, _login
 from trailtools import load_events
 from trailtools.errors import QueryError
 from trailtools.evidence.geoip import open_geoip
-from trailtools.investigations.login.analysis import analyze_logins, parse_business_hours, signins, travel
+from trailtools.investigations.login.analysis import analyze_logins, signins, travel
+from trailtools.investigations.login.hours import parse_business_hours
 from trailtools.sources.resolve import resolve_source
 
 

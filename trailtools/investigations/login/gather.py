@@ -20,6 +20,7 @@ from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity import coverage
 from trailtools.investigations.base import Window
 from trailtools.investigations.login import analysis as login
+from trailtools.investigations.login.hours import parse_business_hours
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
 from trailtools.views.answer import answer_box
@@ -228,7 +229,7 @@ def investigate(
             f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
             "what is normal for each principal."
         )
-    hours = login.parse_business_hours(business_hours, timezone)
+    hours = parse_business_hours(business_hours, timezone)
     paths = guest_log_paths(os_logs)
     geo = open_geoip(geoip_db, asn_db)
     try:
