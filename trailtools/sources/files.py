@@ -15,6 +15,7 @@ from ..progress import Progress
 from ..query import Query
 from ..result import LoadOptions, LoadResult, collect
 from ..stats import LoadStats
+from trailtools.limits import from_env
 
 
 def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: LoadOptions, *,
@@ -24,6 +25,9 @@ def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: Lo
     ``total_bytes``: the size of the files (an estimate will do: it only chooses between one process and several);
     None: the sizes of the files to parse. ``idle``: see :func:`trailtools.parallel.run`.
     """
+    limits = options.limits or from_env()
+    for c in chunks:  # the workers read them with the chunks
+        c.limits = c.limits or limits
     total = sum(len(c.paths) for c in chunks)
     show = options.progress if options.progress is not None else (None if total > 200 else False)
     bar = Progress(total, enabled=show)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import os
+import stat
 import re
 import time
 from collections import defaultdict
@@ -16,6 +18,8 @@ from ..query import Query
 from ..result import LoadOptions, LoadResult
 from ..stats import LoadStats
 from .files import load_chunks
+from trailtools.limits import from_env
+from trailtools.safe_open import kind_of
 
 try:
     from .. import _listing
@@ -289,6 +293,10 @@ def check_path(uri: str) -> Path:
             f"No such file or folder: {uri}: give the path of a downloaded trail bucket (the folder holding "
             "AWSLogs/) or of CloudTrail .json/.json.gz files, or use 'demo' for the bundled demo account."
         )
+    mode = path.stat().st_mode
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        raise SourceError(f"{uri} is {kind_of(mode)}, not a file or folder: give the path of a downloaded trail "
+                          "bucket or of CloudTrail .json/.json.gz files.")
     return path
 
 
@@ -310,6 +318,10 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     started = time.perf_counter()
     path = check_path(uri)
     plan = plan_local(path, query, use_cache=options.cache, count_pruned=False)
+    # links that lead out of the folder named are not read (unless allowed) and are noted; a file named alone is
+    # read wherever its link leads, as asked
+    root = os.path.realpath(path) if path.is_dir() else None
+    options = dataclasses.replace(options, limits=dataclasses.replace(options.limits or from_env(), root=root))
     if not plan.chunks:
         plan.count_pruned()
         if not plan.pruned:
