@@ -296,3 +296,63 @@ def test_a_4_gib_bomb_and_a_2_gb_line_with_the_default_limits(tmp_path):
     why = reasons(out["stats"])
     assert why[("bomb.json.gz", None)].startswith("expands past the limit of 1 GiB when decompressed")
     assert why[("line.json.gz", None)].startswith("expands past the limit of 1 GiB when decompressed")
+
+
+# ---- the other readers of evidence folders: guest OS logs, cost files ------------------------------------------
+
+SYSLOG = ("Oct  6 16:22:05 web-1 kernel: Linux version 5.10.0 (builder@x)\n"
+          "Oct  6 16:22:09 web-1 systemd[1]: Startup finished in 4.1s.\n")
+
+
+def test_guest_logs_skip_what_is_not_a_file_and_bombs(tmp_path):
+    logs = tmp_path / "var-log"
+    logs.mkdir()
+    (logs / "messages").write_text(SYSLOG)
+    hb.fifo(logs / "secure")
+    hb.link_to_dev_zero(logs / "auth.log")
+    hb.gzip_bomb(logs / "messages-20261001.gz", 512 * MIB)
+    hb.link_outside(logs / "syslog", tmp_path / "my-own-syslog")
+    out = run_child(f"""
+        from trailtools.oslogs import guest_log_paths, read_guest_logs
+        limit_memory(256 << 20)
+        g = read_guest_logs(guest_log_paths({str(logs)!r}))
+        print(json.dumps({{"files": {{os.path.basename(f["path"]): f["reason"] for f in g.files}},
+                          "boots": len(g.boots)}}))
+    """, timeout=60, env={"TRAILTOOLS_MAX_FILE_BYTES": "64M"})
+    files = out["files"]
+    assert files["messages"] is None and out["boots"] == 1
+    assert files["secure"] == "not a regular file: a FIFO (named pipe); not read"
+    assert files["auth.log"] == "a symbolic link to a character device (/dev/zero); not read"
+    assert files["messages-20261001.gz"].startswith("expands past the limit of 64 MiB when decompressed")
+    assert files["syslog"].startswith(f"a symbolic link to {tmp_path / 'my-own-syslog'}, outside the evidence folder")
+
+
+def test_cost_files_skip_what_is_not_a_file_and_bombs(tmp_path):
+    costs = tmp_path / "cur"
+    costs.mkdir()
+    out = run_child(f"""
+        from pathlib import Path
+        import hostile_bombs as hb
+        from cost_fixtures import write_cur2_csv_gz
+        from trailtools.cost.local import read_local
+        costs = Path({str(costs)!r})
+        write_cur2_csv_gz(costs / "export-00001.csv.gz")
+        hb.fifo(costs / "export-00002.csv.gz")
+        hb.gzip_bomb(costs / "export-00003.csv.gz", 512 << 20)
+        hb.link_to_dev_zero(costs / "export-00004.csv")
+        hb.gzip_bomb(costs / "saved-ce.json.gz", 512 << 20)
+        read_local(str(costs / "export-00001.csv.gz"))
+        limit_memory(256 << 20)
+        data = read_local(str(costs))
+        print(json.dumps({{"rows": len(data.frame), "read": data.stats.files_read,
+                          "skipped": {{os.path.basename(s["path"]): s["reason"] for s in data.stats.skipped}}}}))
+    """, timeout=60, env={"TRAILTOOLS_MAX_FILE_BYTES": "64M"})
+    assert out["read"] == 1 and out["rows"] > 0
+    assert out["skipped"] == {
+        "export-00002.csv.gz": "not a regular file: a FIFO (named pipe); not read",
+        "export-00003.csv.gz": "expands past the limit of 64 MiB when decompressed (max_file_bytes; a decompression "
+                               "bomb?): not read",
+        "export-00004.csv": "a symbolic link to a character device (/dev/zero); not read",
+        "saved-ce.json.gz": "expands past the limit of 64 MiB when decompressed (max_file_bytes; a decompression "
+                            "bomb?): not read",
+    }

@@ -154,6 +154,25 @@ def read_regular(path: str, max_bytes: int, *, root: str | None = None, follow_o
         os.close(fd)
 
 
+def check_regular(path: str, *, root: str | None = None, follow_outside: bool = False) -> Opened:
+    """:func:`read_regular` without the reading: ``problem`` None when ``path`` is a regular file (or a link,
+    within the rules, to one), for readers that then open it themselves (Parquet, a CSV streamed by pandas)."""
+    out = Opened()
+    fd = _open(os.fspath(path), root, follow_outside, out)
+    if fd is None:
+        return out
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            out.problem = f"not a regular file: {kind_of(mode)}; not read"
+            out.note = None
+    except OSError as exc:
+        out.problem = f"cannot read the file ({_strerror(exc)})"
+    finally:
+        os.close(fd)
+    return out
+
+
 def inflated_size(data: bytes, max_bytes: int) -> int:
     """How many bytes gzip ``data`` inflates to, counted in a streaming way (nothing is kept), stopping as soon as
     it passes ``max_bytes``: a 4 MB bomb costs a few megabytes of memory and the time to inflate max_bytes. Members
