@@ -137,7 +137,12 @@ def fifo(path: Path) -> Path:
 def unix_socket(path: Path) -> tuple[Path, socket.socket]:
     """A listening Unix socket with an event file's name (the caller closes the socket)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(str(path))
+    here = os.getcwd()
+    os.chdir(path.parent)  # bound by its name: a socket's path may not be longer than ~100 bytes
+    try:
+        s.bind(path.name)
+    finally:
+        os.chdir(here)
     s.listen(1)
     return path, s
 

@@ -356,3 +356,32 @@ def test_cost_files_skip_what_is_not_a_file_and_bombs(tmp_path):
         "saved-ce.json.gz": "expands past the limit of 64 MiB when decompressed (max_file_bytes; a decompression "
                             "bomb?): not read",
     }
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_special_files_in_pruned_folders_are_counted_as_other_files_not_as_events(tmp_path, monkeypatch, native):
+    import types
+
+    from trailtools.sources import local
+
+    if native:
+        if local._listing is None:
+            pytest.skip("trailtools/_listing.c not built")
+        count = local._listing.count
+    else:
+        count = local._scandir_count
+    monkeypatch.setattr(local, "_listing", types.SimpleNamespace(count=count))
+    day = tmp_path / "AWSLogs" / "111122223333" / "CloudTrail" / "us-east-1" / "2026" / "11" / "01"
+    day.mkdir(parents=True)
+    (day / "111122223333_CloudTrail_us-east-1_20261101T0000Z_a.json.gz").write_bytes(b"x")
+    hb.fifo(day / "111122223333_CloudTrail_us-east-1_20261101T0005Z_fifo.json.gz")
+    hb.link_to_dev_zero(day / "111122223333_CloudTrail_us-east-1_20261101T0010Z_zero.json.gz")
+    hb.fifo(day / "pipe.json")
+    _, sock = hb.unix_socket(day / "sock.json.gz")
+    os.symlink(day / "gone", day / "dangling.json.gz")  # a name, as os.walk lists it
+    try:
+        plan = local.Plan()
+        local._count_pruned([str(day)], plan)
+    finally:
+        sock.close()
+    assert (plan.files_seen, plan.pruned, plan.others) == (6, 2, 4)

@@ -88,7 +88,8 @@ def _walk(root: Path, plan: Plan, query: Query):
 def _scandir_count(folders: list[str]) -> tuple[int, int, list[str]]:
     """``_listing.count`` in Python, for where it is not built: the names under the folders that are not folders
     (leaving out those starting with "."), how many end with ".json.gz", and the others; as os.walk takes them (a
-    link to a folder is neither entered nor counted; a folder that cannot be listed is left out)."""
+    link to a folder is neither entered nor counted; a folder that cannot be listed is left out). FIFOs, sockets and
+    devices (and links to them) count as names only: never read, they are no event files."""
     names = json_gz = 0
     odd: list[str] = []
     stack = list(folders)
@@ -98,25 +99,31 @@ def _scandir_count(folders: list[str]) -> tuple[int, int, list[str]]:
                 entries = list(listing)
         except OSError:
             continue
-        try:  # a day folder holds files only: one pass tells (d_type, no stat)
-            found = [entry.name for entry in entries if not entry.is_dir()]
+        try:  # a day folder holds regular files only: one pass tells (d_type, no stat)
+            found = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
         except OSError:
             found = None
-        if found is None or len(found) < len(entries):  # subfolders, or a kind that needs a stat that failed
+        special = 0
+        if found is None or len(found) < len(entries):  # subfolders, links, or a kind that needs a stat that failed
             found = []
             for entry in entries:
                 try:
                     is_dir = entry.is_dir()
                     if is_dir and not entry.is_symlink():
                         stack.append(entry.path)
+                    regular = is_dir or entry.is_file() or not os.path.lexists(entry.path) or \
+                        not os.path.exists(entry.path)
                 except OSError:
-                    is_dir = False
+                    is_dir, regular = False, True
                 if not is_dir:
-                    found.append(entry.name)
+                    if regular:
+                        found.append(entry.name)
+                    elif not entry.name.startswith("."):
+                        special += 1
         if found and min(found) < "/":  # a name that may start with "." (CloudTrail's start with digits)
             found = [name for name in found if not name.startswith(".")]
         others = [name for name in found if not name.endswith(".json.gz")]
-        names, json_gz = names + len(found), json_gz + len(found) - len(others)
+        names, json_gz = names + len(found) + special, json_gz + len(found) - len(others)
         odd.extend(others)
     return names, json_gz, odd
 
