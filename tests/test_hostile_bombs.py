@@ -385,3 +385,17 @@ def test_special_files_in_pruned_folders_are_counted_as_other_files_not_as_event
     finally:
         sock.close()
     assert (plan.files_seen, plan.pruned, plan.others) == (6, 2, 4)
+
+
+def test_the_native_nesting_count_is_the_python_one():
+    import random
+
+    if reader._native_nesting is None:
+        pytest.skip("trailtools/_scan.c not built")
+    rng = random.Random(17)
+    samples = [b"", b"[]", b'{"a": [1, {"b": "]]]\\"[["}]}', b'"abc', b'[[["\\', b"]]][[", b'["a\\\\"]]',
+               hb.nested(300).encode(), json.dumps(hb.record("x")).encode()]
+    samples += [bytes(rng.choice(b'[]{}"\\ab,:\n') for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for s in samples:
+        assert reader._native_nesting(s) == reader._python_nesting(s), s
+    assert reader.nesting(hb.nested(300).encode()) == 300

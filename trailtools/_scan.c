@@ -936,9 +936,47 @@ static PyTypeObject ScannerType = {
     .tp_getset = Scanner_getset,
 };
 
+/* nesting(text) -> how deep the containers of a JSON text nest ("[]": 1), strings not counted: the native twin of
+ * trailtools/reader.py's nesting(), which the reader asks before decoding a file in Python (the depth limit). Any
+ * bytes are accepted (an unclosed string runs to the end); the GIL is released. */
+static PyObject *nesting(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = (const unsigned char *)view.buf, *end = p + view.len;
+    Py_ssize_t depth = 0, deepest = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (p < end) {
+        unsigned char ch = *p++;
+        if (ch == '"') {
+            while (p < end) {
+                unsigned char c = *p++;
+                if (c == '\\') {
+                    if (p < end) p++;
+                } else if (c == '"') {
+                    break;
+                }
+            }
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > deepest) deepest = depth;
+        } else if (ch == ']' || ch == '}') {
+            depth--;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(deepest);
+}
+
+static PyMethodDef scan_functions[] = {
+    {"nesting", nesting, METH_O, "nesting(text) -> the depth of its deepest container (strings not counted)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef scanmodule = {
     PyModuleDef_HEAD_INIT, "trailtools._scan",
-    "The reader's native fast path: CloudTrail JSON -> Arrow column buffers (see trailtools/table.py).", -1, NULL,
+    "The reader's native fast path: CloudTrail JSON -> Arrow column buffers (see trailtools/table.py).", -1,
+    scan_functions,
 };
 
 PyMODINIT_FUNC PyInit__scan(void) {

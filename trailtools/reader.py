@@ -203,6 +203,11 @@ def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None
     return None, None, _TOO_DEEP if whole_error == _TOO_DEEP else f"invalid JSON ({whole_error})"
 
 
+try:  # the same count in C (whatever TRAILTOOLS_NATIVE says: it is no other path, only the same answer faster)
+    from trailtools._scan import nesting as _native_nesting
+except ImportError:  # pragma: no cover - not built
+    _native_nesting = None
+
 _TOO_DEEP = "JSON nested far deeper than any limit (max_depth) allows: not read"
 
 
@@ -216,7 +221,13 @@ _MAYBE_BAD_TEXT = re.compile(rb"\\u[dD][89a-fA-F]|[\x80-\xff]")
 
 def nesting(body: bytes) -> int:
     """How deep the containers of a JSON text nest (``[]``: 1); strings are not counted. Linear time; memory: the
-    text without its strings, and a few megabytes."""
+    text without its strings, and a few megabytes. (Where trailtools/_scan.c is built, its twin does this.)"""
+    if _native_nesting is not None:
+        return _native_nesting(body)
+    return _python_nesting(body)
+
+
+def _python_nesting(body: bytes) -> int:
     import numpy as np
 
     skeleton = np.frombuffer(_JSON_STRING.sub(b"", body), np.uint8)
