@@ -399,3 +399,31 @@ def test_the_native_nesting_count_is_the_python_one():
     for s in samples:
         assert reader._native_nesting(s) == reader._python_nesting(s), s
     assert reader.nesting(hb.nested(300).encode()) == 300
+
+
+def test_verify_reads_a_local_copy_as_evidence(tmp_path):
+    """verify's local store: a FIFO digest and a bomb log file are reasons, not a hang or gigabytes."""
+    out = run_child(f"""
+        import gzip
+        from pathlib import Path
+        import hostile_bombs as hb
+        from trailtools import digests
+        root = Path({str(tmp_path)!r})
+        day = root / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/03"
+        day.mkdir(parents=True)
+        hb.fifo(day / "111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261103T100000Z.json.gz")
+        logs = root / "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/03"
+        logs.mkdir(parents=True)
+        bomb = hb.gzip_bomb(logs / "111122223333_CloudTrail_us-east-1_20261103T1000Z_bomb.json.gz", 512 << 20)
+        plain = logs / "111122223333_CloudTrail_us-east-1_20261103T1005Z_ok.json.gz"
+        plain.write_bytes(gzip.compress(b'{{"Records": []}}'))
+        store = digests.LocalTrail(root)
+        limit_memory(256 << 20)
+        listing = digests.list_trail(store)
+        hashes = digests.hash_logs(store, [str(bomb.relative_to(root)), str(plain.relative_to(root))])
+        print(json.dumps({{"digest_errors": [d.error for d in listing.digests], "hashes": list(hashes.values())}}))
+    """, timeout=60, env={"TRAILTOOLS_MAX_FILE_BYTES": "64M"})
+    assert out["digest_errors"] == ["not a regular file: a FIFO (named pipe); not read"]
+    bomb_hash, ok_hash = out["hashes"]
+    assert bomb_hash.startswith("error: expands past the limit of 64 MiB when decompressed")
+    assert len(ok_hash) == 64

@@ -173,6 +173,24 @@ def check_regular(path: str, *, root: str | None = None, follow_outside: bool = 
     return out
 
 
+def open_regular(path: str, *, root: str | None = None, follow_outside: bool = False):
+    """A binary file object on ``path`` when it is a regular file (or a link, within the rules, to one), checked on
+    the open descriptor; otherwise OSError with the reason (a FIFO is never waited for)."""
+    out = Opened()
+    fd = _open(os.fspath(path), root, follow_outside, out)
+    if fd is None:
+        raise OSError(out.problem)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(f"not a regular file: {kind_of(mode)}; not read")
+    return os.fdopen(fd, "rb")
+
+
 def inflated_size(data: bytes, max_bytes: int) -> int:
     """How many bytes gzip ``data`` inflates to, counted in a streaming way (nothing is kept), stopping as soon as
     it passes ``max_bytes``: a 4 MB bomb costs a few megabytes of memory and the time to inflate max_bytes. Members
