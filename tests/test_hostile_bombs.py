@@ -242,8 +242,9 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_its_reason(tmp_path):
     res = load_events(str(tmp_path), cache=False, workers=1, progress=False)
     assert sorted(res.frame["eventID"]) == GOOD_IDS
     (skip,) = res.stats.skipped
-    assert skip.reason == "the file's name is not valid UTF-8 (bad-\\udcff-name.json): not read" or \
-        skip.reason.startswith("the file's name is not valid UTF-8")
+    assert skip.path.endswith("bad-\\udcff-name.json")  # printable: the bad byte written out
+    assert skip.reason.startswith("the file's name is not valid UTF-8 (") and \
+        skip.reason.endswith("bad-\\udcff-name.json): not read")
 
 
 def test_limits_from_the_environment(monkeypatch):
@@ -427,3 +428,29 @@ def test_verify_reads_a_local_copy_as_evidence(tmp_path):
     bomb_hash, ok_hash = out["hashes"]
     assert bomb_hash.startswith("error: expands past the limit of 64 MiB when decompressed")
     assert len(ok_hash) == 64
+
+
+def test_a_chunk_arrow_cannot_hold_is_read_file_by_file(tmp_path, monkeypatch):
+    """An error no reason foresaw while building a chunk's table (Arrow's 2 GB per column, shown here by raising
+    it) costs only the file that causes it: the chunk is read again file by file."""
+    import pyarrow as pa
+
+    from trailtools import table
+
+    hb.good_file(tmp_path / "a.json")
+    hb.good_file(tmp_path / "b.json", prefix="bbbbbbbb")
+    hb.good_file(tmp_path / "c.json", prefix="cccccccc")
+    real = table.Builder.table
+
+    def table_(self):
+        if any(p.endswith("b.json") for p in self.paths):
+            raise pa.ArrowCapacityError("array cannot contain more than 2147483646 bytes, have 2147483700")
+        return real(self)
+
+    monkeypatch.setattr(table.Builder, "table", table_)
+    res = load_events(str(tmp_path), cache=False, workers=1, progress=False)
+    assert sorted({i[:8] for i in res.frame["eventID"]}) == ["aaaaaaaa", "cccccccc"]
+    (skip,) = res.stats.skipped
+    assert os.path.basename(skip.path) == "b.json"
+    assert skip.reason == ("could not be read (ArrowCapacityError: array cannot contain more than 2147483646 bytes, "
+                           "have 2147483700)")

@@ -200,7 +200,7 @@ def _parse_chunk(chunk: Chunk) -> ChunkResult:
     for path in chunk.paths:
         data, problem = _read_file(path, limits, result)
         if data is None or (problem := _name_problem(path)):
-            result.file_skips.append((path, problem))
+            result.file_skips.append((reader.escape_text(path), problem))
             continue
         result.bytes_read += len(data)
         text, gz_problem = reader.decompress(data, limits.max_file_bytes)
