@@ -12,6 +12,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hostile_bombs as hb
 from trailtools import load_events, reader
@@ -454,3 +456,39 @@ def test_a_chunk_arrow_cannot_hold_is_read_file_by_file(tmp_path, monkeypatch):
     assert os.path.basename(skip.path) == "b.json"
     assert skip.reason == ("could not be read (ArrowCapacityError: array cannot contain more than 2147483646 bytes, "
                            "have 2147483700)")
+
+
+_TOKENS = [b"\\ud800", b"\\udc00", b"\xff", b"\xc3", b"[" * 300, b"{" * 50, b"]", b"}", b'"', b"\\", b"\x00", b",",
+           b'"eventTime": "2026-02-30T00:00:00Z"', b'{"Records": [', b"\n", b"\x1f\x8b"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.floats(0, 1), st.sampled_from(_TOKENS), st.integers(0, 3)), min_size=1, max_size=4),
+       st.booleans())
+def test_mutated_files_never_raise_and_every_record_is_counted(tmp_path, edits, gz):
+    import gzip
+
+    from trailtools import chunk
+
+    text = json.dumps({"Records": [hb.record(f"99999999-0000-4000-8000-{i:012d}", f"2026-11-03T10:0{i}:00Z",
+                                             userAgent=f"agent {i} é") for i in range(4)]}).encode()
+    for at, token, cut in edits:  # insert a token at a place, or cut a few bytes there
+        i = int(at * len(text))
+        text = text[:i] + token + text[i + cut:]
+    path = tmp_path / ("f.json.gz" if gz else "f.json")
+    path.write_bytes(gzip.compress(text) if gz else text)
+    limits = Limits(max_depth=64, max_record_bytes=2000)
+    for native in (True, False):
+        from trailtools import table
+
+        saved = table.NATIVE
+        table.NATIVE = native and saved
+        try:
+            got = chunk.parse_chunk(chunk.Chunk([str(path)], limits=limits))
+        finally:
+            table.NATIVE = saved
+        rows = got.table.num_rows
+        assert got.records_seen == rows + len(got.record_skips) or (rows == 0 and got.file_skips)
+        for col in ("userAgent", "eventID"):  # every kept string is writable text
+            for v in got.table.column(col).to_pylist():
+                (v or "").encode("utf-8")
