@@ -368,27 +368,38 @@ def test_pieces_cover_every_file_once_in_order(monkeypatch):
                     assert c in chunks  # whole, as planned (to be cached whole)
 
 
-def _failing_parse(path_part, how):
+def _failing_parse(poison, how):
+    """parse_batch that fails on the batches holding the file ``poison``: raising, or ending the worker process
+    (in this process it always raises: a parent that dies cannot be helped)."""
     real = parallel.parse_batch
 
     def parse(chunks):
         if os.getpid() == parent:
             time.sleep(0.05)  # the child gets pieces too, however fast the parent is
-        elif any(path_part in p for c in chunks for p in c.paths):
-            if how == "raise":
-                raise ValueError("boom in a child")
-            os._exit(3)
+        if any(p == poison for c in chunks for p in c.paths):
+            if how == "die" and os.getpid() != parent:
+                os._exit(3)
+            raise ValueError("boom in a worker")
         return real(chunks)
 
     parent = os.getpid()
     return parse
 
 
-@pytest.mark.parametrize("how,error", [("raise", ValueError), ("die", RuntimeError)])
-def test_an_error_in_a_child_is_raised_by_the_parent(tree, monkeypatch, how, error):
+@pytest.mark.parametrize("mode", ["shared", "pool"])
+@pytest.mark.parametrize("how,why", [("raise", "it raised ValueError: boom in a worker"),
+                                     ("die", "exit status 3")])
+def test_a_worker_that_raises_or_dies_costs_only_the_file_it_failed_on(tree, monkeypatch, how, why, mode):
+    clean = load_events(str(tree), Query(), cache=False, workers=1, progress=False)
+    files = sorted(set(clean.frame["_file"]))
+    poison = files[len(files) // 3]
     monkeypatch.setattr(parallel, "IN_PROCESS_BYTES", 0)
+    monkeypatch.setattr(parallel, "SHARED_BYTES", 10**12 if mode == "shared" else 0)
     monkeypatch.setattr(parallel, "MIN_PIECE_FILES", 1)
     monkeypatch.setattr(parallel, "MIN_PIECE_BYTES", 1)
-    monkeypatch.setattr(parallel, "parse_batch", _failing_parse("/AWSLogs/", how))
-    with pytest.raises(error):
-        load_events(str(tree), Query(), cache=False, workers=2, progress=False)
+    monkeypatch.setattr(parallel, "parse_batch", _failing_parse(poison, how))
+    got = load_events(str(tree), Query(), cache=False, workers=2, progress=False)
+    want = clean.frame[clean.frame["_file"] != poison]
+    assert sorted(got.frame["eventID"]) == sorted(want["eventID"])
+    (skip,) = got.stats.skipped
+    assert skip.path == poison and skip.reason == f"reading this file failed in its worker process ({why}): skipped"

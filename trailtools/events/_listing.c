@@ -6,8 +6,9 @@
 
    count(folders) -> (names, json_gz, odd), over the folders given and all their subfolders:
      names    names of entries that are not folders, those starting with "." left out
-     json_gz  how many of those end with ".json.gz"
-     odd      the others (a list of str), for the caller to classify
+     json_gz  how many of those end with ".json.gz" and are regular files (or links to one)
+     odd      the names of the other regular files (a list of str), for the caller to classify; FIFOs, sockets,
+              devices (and links to them) are in ``names`` only: never read, they are no event files
    An entry is a folder to enter, a link to a folder (neither entered nor counted) or a name as os.walk takes it
    (os.scandir's is_dir and is_symlink, with their fallbacks to stat); a folder that cannot be listed (to the end)
    is left out, as os.walk leaves it out. All of it runs with the interpreter lock released.
@@ -50,10 +51,11 @@ static void drop(names_t *list) {
     free(list->items);
 }
 
-enum { NAME, FOLDER, SKIP };
+enum { NAME, FOLDER, SKIP, SPECIAL };
 
 /* What os.walk makes of an entry: a name (files, links to files, dangling links, anything stat cannot tell), a
-   folder to enter, or nothing (a link to a folder). */
+   folder to enter, or nothing (a link to a folder); among the names, SPECIAL for FIFOs, sockets and devices (and
+   links to them), which the reader would not open (trailtools/events/safe_open.py). */
 static int kind_of(int fd, const struct dirent *e) {
     struct stat st;
     unsigned char type = e->d_type;
@@ -62,12 +64,17 @@ static int kind_of(int fd, const struct dirent *e) {
             return NAME;
         if (S_ISDIR(st.st_mode))
             return FOLDER;
-        type = S_ISLNK(st.st_mode) ? DT_LNK : DT_REG;
+        type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISREG(st.st_mode) ? DT_REG : DT_FIFO;
     }
     if (type == DT_DIR)
         return FOLDER;
-    if (type == DT_LNK)
-        return fstatat(fd, e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode) ? SKIP : NAME;
+    if (type == DT_LNK) {
+        if (fstatat(fd, e->d_name, &st, 0) != 0)
+            return NAME;
+        return S_ISDIR(st.st_mode) ? SKIP : S_ISREG(st.st_mode) ? NAME : SPECIAL;
+    }
+    if (type == DT_FIFO || type == DT_SOCK || type == DT_CHR || type == DT_BLK)
+        return SPECIAL;
     return NAME;
 }
 
@@ -123,6 +130,8 @@ static int count_folder(const char *path, names_t *stack, names_t *odd, Py_ssize
                 status = -1;
                 break;
             }
+        } else if (kind == SPECIAL && name[0] != '.') {
+            n++;
         } else if (kind == NAME && name[0] != '.') {
             n++;
             size_t len = strlen(name);

@@ -5,7 +5,8 @@
  * (strings or null where a string is expected, booleans where a boolean is, objects for userIdentity & co., every
  * record with an eventTime string), its records are appended to the columns and add() returns how many there
  * were. Anything else -- invalid JSON or UTF-8, a control character inside a string, a field of another type, a
- * record without eventTime, an escaped or repeated key, nesting deeper than MAX_DEPTH, a column over 2 GB --
+ * record without eventTime, an escaped or repeated key, a record nested deeper or larger than the Scanner's limits
+ * (max_depth levels, the record being level 1, at most MAX_DEPTH; max_record bytes of text), a column over 2 GB --
  * returns -1 with nothing appended, and the caller takes the Python path (msgspec, then the lenient reader), which
  * says what is wrong. The native path only ever accepts documents that msgspec's typed decoder also accepts, and
  * then gives the same values, so the frame does not depend on which path read a file
@@ -138,6 +139,8 @@ typedef struct {
     int col_of[N_OBJS][MAX_FIELDS];   /* column of each schema field, or -1 */
     int time_col;
     int id_fields[4];                 /* columns of ID_SOURCES */
+    int max_depth;                    /* deepest level of nesting accepted in a record (the record: level 1) */
+    Py_ssize_t max_record;            /* largest record accepted, bytes of its text */
     Py_ssize_t rows;
     Buf times, times_valid;           /* int64 microseconds, byte per row */
     Buf ids, id_offsets, id_lists;    /* instance IDs: bytes, int32 value offsets, int32 list offsets */
@@ -149,6 +152,7 @@ typedef struct {
 
 typedef struct {
     const unsigned char *p, *end;
+    int max_depth;  /* a container at this depth (the record: depth 1) or deeper is refused */
 } Cur;
 
 static inline void skip_ws(Cur *c) {
@@ -360,13 +364,13 @@ static int skip_value(Cur *c, int depth) {
     switch (*c->p) {
         case '"': return scan_string(c, NULL, &esc, &oom);
         case '{':
-            if (depth >= MAX_DEPTH) return -1;
+            if (depth >= c->max_depth) return -1;
             c->p++;
             while ((more = next_member(c, &first, &key, &klen, &esc, &oom)) > 0)
                 if (skip_value(c, depth + 1) < 0) return -1;
             return more;
         case '[':
-            if (depth >= MAX_DEPTH) return -1;
+            if (depth >= c->max_depth) return -1;
             c->p++;
             while ((more = next_element(c, &first)) > 0)
                 if (skip_value(c, depth + 1) < 0) return -1;
@@ -399,7 +403,7 @@ static int scan_object(Scanner *s, Cur *c, const Obj *obj, int oi, int depth, in
     int esc, first = 1, more;
     const unsigned char *key;
     Py_ssize_t klen;
-    if (depth >= MAX_DEPTH || c->p >= c->end || *c->p != '{') return -1;
+    if (depth >= c->max_depth || c->p >= c->end || *c->p != '{') return -1;
     c->p++;
     while ((more = next_member(c, &first, &key, &klen, &esc, oom)) > 0) {
         if (esc) return -1;  /* an escaped key: left to msgspec, which matches decoded names */
@@ -639,8 +643,10 @@ static void rollback(Scanner *s, const Mark *m) {
 
 /* A record at c->p; -1 when it does not fit (or has no eventTime). */
 static int scan_record(Scanner *s, Cur *c, int *oom) {
+    const unsigned char *start = c->p;
     begin_row(s);
     if (scan_object(s, c, &RECORD, 0, 1, oom) < 0) return -1;
+    if (c->p - start > s->max_record) return -1;  /* the Python path skips it with the reason */
     if (!s->cols[s->time_col].set) return -1;  /* no eventTime: the Python path counts it as skipped */
     if (end_row(s) < 0) { *oom = 1; return -1; }
     return 0;
@@ -696,9 +702,14 @@ static int dotted_path(const Obj *obj, const FieldDef *f, char *out, size_t cap)
 }
 
 static int Scanner_init(Scanner *s, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"columns", NULL};
+    static char *kwlist[] = {"columns", "max_depth", "max_record", NULL};
     PyObject *columns;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!", kwlist, &PyTuple_Type, &columns)) return -1;
+    int max_depth = MAX_DEPTH - 1;
+    Py_ssize_t max_record = PY_SSIZE_T_MAX;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|in", kwlist, &PyTuple_Type, &columns, &max_depth, &max_record))
+        return -1;
+    s->max_depth = max_depth < 1 ? 1 : max_depth > MAX_DEPTH - 1 ? MAX_DEPTH - 1 : max_depth;
+    s->max_record = max_record < 0 ? 0 : max_record;
     Py_ssize_t n = PyTuple_GET_SIZE(columns);
     if (n < 1 || n > MAX_COLS) {
         PyErr_SetString(PyExc_ValueError, "between 1 and 64 columns");
@@ -770,7 +781,7 @@ static PyObject *Scanner_add(Scanner *s, PyObject *arg) {
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
     Mark m;
     mark(s, &m);
-    Cur c = {(const unsigned char *)view.buf, (const unsigned char *)view.buf + view.len};
+    Cur c = {(const unsigned char *)view.buf, (const unsigned char *)view.buf + view.len, s->max_depth + 1};
     int oom = 0, rc;
     Py_BEGIN_ALLOW_THREADS
     rc = scan_document(s, &c, &oom);
@@ -925,9 +936,47 @@ static PyTypeObject ScannerType = {
     .tp_getset = Scanner_getset,
 };
 
+/* nesting(text) -> how deep the containers of a JSON text nest ("[]": 1), strings not counted: the native twin of
+ * trailtools/events/reader.py's nesting(), which the reader asks before decoding a file in Python (the depth limit). Any
+ * bytes are accepted (an unclosed string runs to the end); the GIL is released. */
+static PyObject *nesting(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = (const unsigned char *)view.buf, *end = p + view.len;
+    Py_ssize_t depth = 0, deepest = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (p < end) {
+        unsigned char ch = *p++;
+        if (ch == '"') {
+            while (p < end) {
+                unsigned char c = *p++;
+                if (c == '\\') {
+                    if (p < end) p++;
+                } else if (c == '"') {
+                    break;
+                }
+            }
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > deepest) deepest = depth;
+        } else if (ch == ']' || ch == '}') {
+            depth--;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(deepest);
+}
+
+static PyMethodDef scan_functions[] = {
+    {"nesting", nesting, METH_O, "nesting(text) -> the depth of its deepest container (strings not counted)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef scanmodule = {
     PyModuleDef_HEAD_INIT, "trailtools.events._scan",
-    "The reader's native fast path: CloudTrail JSON -> Arrow column buffers (see trailtools/events/table.py).", -1, NULL,
+    "The reader's native fast path: CloudTrail JSON -> Arrow column buffers (see trailtools/events/table.py).", -1,
+    scan_functions,
 };
 
 PyMODINIT_FUNC PyInit__scan(void) {

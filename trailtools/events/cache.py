@@ -31,7 +31,8 @@ FORMAT = "arrow-ipc-1"
 SUFFIX = ".arrow"
 #: The code that turns files into rows (and this module, which stores them); names that do not exist (an optional
 #: native part not built into this copy) are skipped.
-_CODE_FILES = ("records.py", "reader.py", "table.py", "derive.py", "chunk.py", "cache.py", "_scan.c")
+_CODE_FILES = ("records.py", "reader.py", "table.py", "derive.py", "chunk.py", "cache.py", "_scan.c", "limits.py",
+               "safe_open.py")
 
 
 def cache_root() -> Path:

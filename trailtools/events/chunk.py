@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -9,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trailtools.events import cache, reader, table
+from trailtools.events.limits import Limits, from_env
+from trailtools.events.safe_open import read_regular
 
 
 @dataclass
@@ -22,6 +25,7 @@ class Chunk:
     cacheable: bool = False
     key: str | None = None
     position: int = 0       # the chunk's place in the plan: results are put back in this order
+    limits: Limits | None = None  # what a file may cost, and the evidence folder (None: from the environment)
 
 
 def _cached(key: str) -> ChunkResult | None:
@@ -33,6 +37,9 @@ def _cached(key: str) -> ChunkResult | None:
         "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
     result.file_skips = [tuple(x) for x in meta["file_skips"]]
     result.record_skips = [tuple(x) for x in meta["record_skips"]]
+    result.text_escaped = meta.get("text_escaped", 0)
+    result.links_outside = meta.get("links_outside", 0)
+    result.file_notes = [tuple(x) for x in meta.get("file_notes", ())]
     return result
 
 
@@ -56,7 +63,7 @@ def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
     with ThreadPoolExecutor(max_workers=1) as pool:
         for i, chunk in enumerate(chunks):
             if chunk.cacheable:
-                chunk.key = cache.chunk_key(_identity(chunk.paths))
+                chunk.key = cache.chunk_key(_identity(chunk.paths) + (chunk.limits or from_env()).cache_text())
                 results[i] = pool.submit(lookup, chunk)
         return [r.result() if r is not None else None for r in results]
 
@@ -111,8 +118,12 @@ class ChunkResult:
     record_skips: list[tuple[str, int, str]] = field(default_factory=list)     # (path, position, reason)
     files_cached: int = 0                                                      # files served from the cache
     position: int = 0                                                          # of the (first) chunk
+    text_escaped: int = 0                                 # records kept with text that was not valid Unicode
+    links_outside: int = 0                                # symbolic links out of the evidence folder (read or not)
+    file_notes: list[tuple[str, str]] = field(default_factory=list)            # (path, note) for the stats
 
-    COUNTS = ("files_read", "bytes_read", "records_seen", "digest_files", "other_files", "files_cached")
+    COUNTS = ("files_read", "bytes_read", "records_seen", "digest_files", "other_files", "files_cached",
+              "text_escaped", "links_outside")
 
     def add_counts(self, other: ChunkResult) -> None:
         """Add another result's counts and skips to this one (tables are left alone)."""
@@ -120,55 +131,80 @@ class ChunkResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.file_skips.extend(other.file_skips)
         self.record_skips.extend(other.record_skips)
+        self.file_notes.extend(other.file_notes)
 
     def meta(self) -> dict:
         return {
-            "files_read": self.files_read,
-            "bytes_read": self.bytes_read,
-            "records_seen": self.records_seen,
-            "digest_files": self.digest_files,
-            "other_files": self.other_files,
-            "file_skips": self.file_skips,
+            "files_read": self.files_read, "bytes_read": self.bytes_read, "records_seen": self.records_seen,
+            "digest_files": self.digest_files, "other_files": self.other_files, "file_skips": self.file_skips,
             "record_skips": self.record_skips,
+            "text_escaped": self.text_escaped, "links_outside": self.links_outside, "file_notes": self.file_notes,
         }
 
 
-def _read_file(path: str) -> tuple[bytes | None, str | None]:
-    # os.open/os.read: half the cost of open().read() (no buffered file object), which counts at 100,000s of files
+def _read_file(path: str, limits: Limits, result: ChunkResult) -> tuple[bytes | None, str | None]:
+    """The bytes of a regular file within the limits, or the reason it is not read (see
+    trailtools/events/safe_open.py)."""
+    opened = read_regular(path, limits.max_file_bytes, root=limits.root, follow_outside=limits.follow_outside_links)
+    result.links_outside += opened.outside
+    if opened.note:
+        result.file_notes.append((path, opened.note))
+    return opened.data, opened.problem
+
+
+def _name_problem(path: str) -> str | None:
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        return None, f"cannot read the file ({exc.strerror or exc})"
-    try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1 if size else 65536)
-        if len(data) > size:  # grown since the stat, or a file with no size (/proc, pipes): read to the end
-            parts = [data]
-            while True:
-                more = os.read(fd, 1 << 20)
-                if not more:
-                    break
-                parts.append(more)
-            data = b"".join(parts)
-        return data, None
-    except OSError as exc:
-        return None, f"cannot read the file ({exc.strerror or exc})"
-    finally:
-        os.close(fd)
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"the file's name is not valid UTF-8 ({reader.escape_text(path)}): not read"
+    return None
 
 
 def parse_chunk(chunk: Chunk) -> ChunkResult:
-    """Parse every file of a chunk; store the result in the cache when the chunk has a key."""
+    """Parse every file of a chunk; store the result in the cache when the chunk has a key. Never raises for what
+    the files hold: a file that fails in a way no reason foresaw is skipped, with the error, and costs no other."""
+    try:
+        return _parse_chunk(chunk)
+    except Exception:  # noqa: BLE001 - e.g. Arrow refusing a column: each file alone, so that only the bad one is lost
+        if len(chunk.paths) == 1:
+            return _unreadable(chunk)
+    parts = [_parse_one(chunk, path) for path in chunk.paths]
+    try:
+        merged = merge(parts)
+    except Exception:  # noqa: BLE001 - the files together still too large for one table: each file's own
+        merged = merge(parts, combine=False)
+    merged.position = chunk.position
+    return merged
+
+
+def _parse_one(chunk: Chunk, path: str) -> ChunkResult:
+    one = Chunk([path], position=chunk.position, limits=chunk.limits)
+    try:
+        return _parse_chunk(one)
+    except Exception:  # noqa: BLE001 - said in the stats
+        return _unreadable(one)
+
+
+def _unreadable(chunk: Chunk) -> ChunkResult:
+    exc = sys.exc_info()[1]
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    result = ChunkResult(table=table.empty(), position=chunk.position)
+    result.file_skips.append((chunk.paths[0], f"could not be read ({type(exc).__name__}: {reader.escape_text(text)})"))
+    return result
+
+
+def _parse_chunk(chunk: Chunk) -> ChunkResult:
     key = chunk.key
-    rows = table.Builder()
+    limits = chunk.limits or from_env()
+    rows = table.Builder(limits=limits)
     result = ChunkResult(table=table.empty(), position=chunk.position)  # table replaced below if there are rows
     for path in chunk.paths:
-        data, problem = _read_file(path)
-        if data is None:
-            result.file_skips.append((path, problem))
+        data, problem = _read_file(path, limits, result)
+        if data is None or (problem := _name_problem(path)):
+            result.file_skips.append((reader.escape_text(path), problem))
             continue
         result.bytes_read += len(data)
-        text, gz_problem = reader.decompress(data)
+        text, gz_problem = reader.decompress(data, limits.max_file_bytes)
         empty = not data
         del data
         n = rows.add_text(text, path) if gz_problem is None else None
@@ -176,7 +212,7 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
             result.files_read += 1
             result.records_seen += n
             continue
-        parsed = reader.parse_text(text, gz_problem, empty=empty)
+        parsed = reader.parse_text(text, gz_problem, empty=empty, limits=limits)
         del text
         if parsed.kind == reader.DIGEST:
             result.digest_files += 1
@@ -187,6 +223,7 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
             continue
         result.files_read += 1
         result.records_seen += parsed.positions
+        result.text_escaped += parsed.text_escaped
         if parsed.error:
             result.file_skips.append((path, parsed.error))
         for pos, reason in parsed.skipped:
@@ -206,8 +243,9 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
     return result
 
 
-def merge(results: list[ChunkResult]) -> ChunkResult:
-    """One result for several chunks: counts added, skips kept in order, one table with one dictionary per column.
+def merge(results: list[ChunkResult], combine: bool = True) -> ChunkResult:
+    """One result for several chunks: counts added, skips kept in order, one table with one dictionary per column
+    (``combine=False``: the tables' own pieces, for when together they are too large for one Arrow array).
 
     Done in the workers, so that the parent receives a few large tables instead of many small ones.
     """
@@ -221,10 +259,13 @@ def merge(results: list[ChunkResult]) -> ChunkResult:
             t = t.set_column(i, t.schema.field(i), pc.add(t.column(i), pa.scalar(offset, pa.int32())))
         tables.append(t)
         offset += t.num_rows
-    merged = ChunkResult(
-        table=pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else table.empty(),
-        position=results[0].position if results else 0,
-    )
+    if not tables:
+        joined = table.empty()
+    elif combine:
+        joined = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+    else:
+        joined = pa.concat_tables(tables).unify_dictionaries()
+    merged = ChunkResult(table=joined, position=results[0].position if results else 0)
     for r in results:
         merged.add_counts(r)
     return merged
@@ -232,4 +273,8 @@ def merge(results: list[ChunkResult]) -> ChunkResult:
 
 def parse_batch(chunks: list[Chunk]) -> ChunkResult:
     """Parse several chunks (the cached ones were served by :func:`from_cache`) and merge them."""
-    return merge([parse_chunk(c) for c in chunks])
+    results = [parse_chunk(c) for c in chunks]
+    try:
+        return merge(results)
+    except Exception:  # noqa: BLE001 - together too large for one Arrow array: the pieces are kept apart
+        return merge(results, combine=False)

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
+from trailtools.events import table
 from trailtools.events.chunk import Chunk, ChunkResult, parse_batch
 
 #: Below this many bytes to parse, starting worker processes costs more than it saves.
@@ -124,14 +125,104 @@ def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
         return results
     return_freed_memory()
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
-        parsed = pool.map(parse_batch, batches, chunksize=1)  # submits every batch: the workers are running
+        parsed = [pool.submit(parse_batch, batch) for batch in batches]  # the workers are running
         if idle:  # with fork, the pool started all its processes at the first submit
             idle()
-        for batch, result in zip(batches, parsed):
-            results.append(result)
+        lost = []
+        for batch, future in zip(batches, parsed):
+            try:
+                results.append(future.result())
+            except Exception as exc:  # noqa: BLE001 - a worker that raised or died: its batch again, below
+                lost.append((len(results), batch, _what(exc)))
+                results.append(None)
             if progress:
                 progress(sum(len(c.paths) for c in batch))
+    for at, batch, what in reversed(lost):  # (the pool is gone: the batches are parsed again in children of their own)
+        results[at:at + 1] = recover(batch, what)
     return results
+
+
+def _what(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _status_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by {name}" + (" (out of memory?)" if sig == signal.SIGKILL else "")
+    return f"exit status {os.WEXITSTATUS(status)}" if os.WIFEXITED(status) else f"wait status {status}"
+
+
+def _in_child(chunks: list[Chunk]) -> tuple[ChunkResult | None, str]:
+    """``parse_batch(chunks)`` in a forked child of its own: (the result, "") or (None, what became of the child)."""
+    out = _memory_file()
+    try:
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            return None, f"no worker process could be started ({exc.strerror or exc})"
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow os._exit)
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                writer = _Writer(out)
+                try:
+                    writer.send(parse_batch(chunks))
+                except Exception as exc:  # noqa: BLE001 - its text, for the reason
+                    writer.send(_what(exc))
+                code = 0
+            except BaseException:  # noqa: BLE001 - the parent sees the status
+                pass
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if status == 0:
+            try:
+                sent = _read_back(out)
+            except Exception as exc:  # noqa: BLE001
+                return None, f"its result could not be read back ({_what(exc)})"
+            if sent and isinstance(sent[0], ChunkResult):
+                return sent[0], ""
+            if sent:
+                return None, f"it raised {sent[0]}"
+        return None, _status_text(status)
+    finally:
+        os.close(out)
+
+
+def recover(chunks: list[Chunk], what: str) -> list[ChunkResult]:
+    """What a worker that raised or died (``what``) did not give back: parsed again in a child of its own, and if
+    that fails too, in halves, until the file that ends its worker is alone; only that file is lost, listed with the
+    reason. Results in the chunks' order (the pieces of a chunk keep its position)."""
+    result, why = _in_child(chunks)
+    if result is not None:
+        return [result]
+    files = [(c, path) for c in chunks for path in c.paths]
+    if len(files) == 1:
+        c, path = files[0]
+        lost = ChunkResult(table=table.empty(), position=c.position)
+        lost.file_skips.append((path, f"reading this file failed in its worker process ({why or what}): skipped"))
+        return [lost]
+    half = len(files) // 2
+    return recover(_part(files[:half]), what) + recover(_part(files[half:]), what)
+
+
+def _part(files: list[tuple[Chunk, str]]) -> list[Chunk]:
+    """Chunks for some files of other chunks (never cached: a part is not the chunk its key names)."""
+    out: list[Chunk] = []
+    last = None
+    for c, path in files:
+        if c is last:
+            out[-1].paths.append(path)
+        else:
+            out.append(Chunk([path], position=c.position, limits=c.limits))
+        last = c
+    return out
 
 
 class _Pieces:
@@ -236,7 +327,7 @@ class _Pieces:
             if lo == 0 and hi == len(c.paths):
                 out.append(c)
             else:  # part of a chunk that is not cached (the cacheable ones are never split)
-                out.append(Chunk(c.paths[lo:hi], position=c.position))
+                out.append(Chunk(c.paths[lo:hi], position=c.position, limits=c.limits))
             i += 1
         return out
 
@@ -272,9 +363,10 @@ class _Writer:
         del views, buffers
 
 
-def _read_back(fd: int) -> list:
+def _read_back(fd: int, partial: bool = False) -> list:
     """Everything a :class:`_Writer` wrote; the buffers stay in the mapping (no copy), which lives as long as they
-    do (the file's descriptor may be closed)."""
+    do (the file's descriptor may be closed). ``partial``: the writer may have died while writing; the objects
+    written whole before that."""
     size = os.fstat(fd).st_size
     if size == 0:
         return []
@@ -282,17 +374,24 @@ def _read_back(fd: int) -> list:
     view = memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_COPY))
     out, at = [], 0
     while at < size:
-        n_head, n_views = struct.unpack_from("qq", view, at)
-        sizes = struct.unpack_from(f"{n_views}q", view, at + 16)
-        at += 16 + 8 * n_views
-        head = view[at:at + n_head]
-        at += n_head
-        buffers = []
-        for n in sizes:
-            at += -at % _ALIGN
-            buffers.append(view[at:at + n])
-            at += n
-        out.append(pickle.loads(head, buffers=buffers))
+        try:
+            n_head, n_views = struct.unpack_from("qq", view, at)
+            sizes = struct.unpack_from(f"{n_views}q", view, at + 16)
+            at += 16 + 8 * n_views
+            head = view[at:at + n_head]
+            at += n_head
+            buffers = []
+            for n in sizes:
+                at += -at % _ALIGN
+                buffers.append(view[at:at + n])
+                at += n
+            if at > size:
+                raise ValueError("cut short")
+            out.append(pickle.loads(head, buffers=buffers))
+        except Exception:  # noqa: BLE001 - an object the writer did not finish
+            if not partial:
+                raise
+            break
     return out
 
 
@@ -364,9 +463,13 @@ def _shared(chunks: list[Chunk], workers: int, progress, idle) -> list[ChunkResu
                 children[pid] = (out, r)
         finally:
             gc.unfreeze()
+        failures: list[str] = []  # what became of the processes that did not give back all they took
         while (piece := pieces.take(front=False)) is not None:
             files = sum(len(c.paths) for c in piece[1])
-            results.append((piece[0], files, parse_batch(piece[1])))
+            try:
+                results.append((piece[0], files, parse_batch(piece[1])))
+            except Exception as exc:  # noqa: BLE001 - its files are parsed again below, in children of their own
+                failures.append(_what(exc))
             if progress:
                 progress(files)
         if idle:  # the children may still be parsing their last pieces, then they exit
@@ -374,24 +477,33 @@ def _shared(chunks: list[Chunk], workers: int, progress, idle) -> list[ChunkResu
         for pid in list(children):
             out, r = children[pid]
             finished = os.read(r, 1)
-            sent = []
-            if finished:
-                try:
-                    sent = _read_back(out)
-                except Exception:  # noqa: BLE001 - said below
-                    finished = b""
+            try:  # what it sent before it ended, however it ended
+                sent = _read_back(out, partial=True)
+            except Exception:  # noqa: BLE001 - nothing of it is used: its files are parsed again below
+                sent = []
             del children[pid]
             os.close(out)
             os.close(r)
             _, status = os.waitpid(pid, 0)
-            if not finished or not sent:
-                raise RuntimeError(f"a worker process ended abruptly (wait status {status}) while parsing")
-            ok, error = sent.pop()
-            if not ok:
-                raise error
+            end = sent.pop() if sent and len(sent[-1]) == 2 else None
+            if not finished or end is None:
+                failures.append(f"a worker process ended abruptly ({_status_text(status)})")
+            elif not end[0]:
+                failures.append(f"a worker process failed ({_what(end[1])})")
             results.extend(sent)
             if progress:
                 progress(sum(files for _, files, _ in sent))
+        if failures:  # what no process gave back: parsed again, in children of their own (see recover)
+            results.sort(key=lambda x: x[0])
+            gaps, at = [], 0
+            for first, files, _ in results:
+                if first > at:
+                    gaps.append((at, first))
+                at = max(at, first + files)
+            if at < pieces.n:
+                gaps.append((at, pieces.n))
+            for a, b in gaps:
+                results.extend((a, 0, got) for got in recover(pieces._slice(a, b), "; ".join(failures)))
     finally:
         for pid, fds in children.items():  # only after an error: stop and reap the others
             try:

@@ -8,19 +8,23 @@ Accepted containers (checked by shape, not by file name):
   * a single record object.
 Gzip is recognized by its magic bytes. Digest files are recognized and not read as events. Anything else, and every
 record that cannot be used, becomes a counted reason, never an exception; a truncated file gives up the complete
-records it still holds.
+records it still holds. What one file or record may cost is bounded (:mod:`trailtools.events.limits`: decompressed size,
+record size, nesting depth); text that is not valid Unicode is kept with the bad code units escaped, and counted.
 """
 from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from operator import attrgetter
 
 import msgspec
 
+from trailtools.events.limits import Limits, describe
 from trailtools.events.records import Envelope, Record, coerce
+from trailtools.events.safe_open import MAX_RATIO, inflated_size, too_large
 
 try:  # Intel ISA-L gunzips 2-3x faster than zlib; same results.
     from isal import igzip as _fast_gzip
@@ -48,12 +52,27 @@ class FileResult:
     positions: int = 0                                     # records seen (used or not)
     kind: str | None = None                                # "digest" or "other" (valid JSON, not CloudTrail)
     error: str | None = None                               # the file as a whole could not be used
+    text_escaped: int = 0                                  # records kept with text that was not valid Unicode
+    checks: _Checks | None = field(default=None, repr=False, compare=False)
 
 
-def decompress(data: bytes) -> tuple[bytes, str | None]:
-    """Gunzip when gzip; on a truncated or corrupt stream return what could be recovered and the reason."""
+_DEFAULT_LIMITS = Limits()
+
+
+def decompress(data: bytes, max_bytes: int | None = None) -> tuple[bytes, str | None]:
+    """Gunzip when gzip; on a truncated or corrupt stream return what could be recovered and the reason.
+
+    Past ``max_bytes`` (default: ``Limits.max_file_bytes``) of text nothing is returned but the reason: a gzip file
+    that could expand past it is first inflated in a streaming way, counting and keeping nothing.
+    """
+    if max_bytes is None:
+        max_bytes = _DEFAULT_LIMITS.max_file_bytes
     if not data.startswith(_GZIP_MAGIC):
+        if len(data) > max_bytes:
+            return b"", f"larger than the limit of {describe(max_bytes)} (max_file_bytes): not read"
         return data, None
+    if len(data) * MAX_RATIO > max_bytes and inflated_size(data, max_bytes) > max_bytes:
+        return b"", too_large(max_bytes)
     try:  # the common case, one complete gzip member, without the file-object machinery of igzip.decompress
         d = _fast_zlib.decompressobj(31)
         text = d.decompress(data)
@@ -78,7 +97,7 @@ def _looks_like_record(obj) -> bool:
 
 def _describe_json(obj) -> str:
     if isinstance(obj, dict):
-        keys = ", ".join(list(obj)[:5])
+        keys = escape_text(", ".join(map(str, list(obj)[:5])))
         return f"a JSON object with keys {keys}" if keys else "an empty JSON object"
     if isinstance(obj, list):
         return f"a JSON array of {len(obj)} items, none a CloudTrail record"
@@ -107,6 +126,8 @@ def iter_raw(obj):
                     yield json.loads(text), None
                 except ValueError as exc:
                     yield None, f"LookupEvents entry {n}: CloudTrailEvent is not valid JSON ({exc})"
+                except RecursionError:
+                    yield None, f"LookupEvents entry {n}: CloudTrailEvent is nested too deeply to be read"
         elif _looks_like_record(obj):
             yield obj, None
 
@@ -135,6 +156,8 @@ def _split_lines(text: bytes) -> list[tuple[object, str | None]]:
             out.append((_DECODE_ANY.decode(line), None))
         except msgspec.DecodeError as exc:
             out.append((None, f"line {n + 1} is not valid JSON ({exc})"))
+        except RecursionError:
+            out.append((None, f"line {n + 1} is nested too deeply to be read"))
     return out
 
 
@@ -151,7 +174,7 @@ def _salvage(text: bytes) -> list:
             pos += 1
         try:
             obj, pos = dec.raw_decode(s, pos)
-        except ValueError:
+        except (ValueError, RecursionError):
             return out
         out.append(obj)
 
@@ -162,15 +185,127 @@ def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None
         return None, _DECODE_ANY.decode(text), None
     except msgspec.DecodeError as exc:
         whole_error = str(exc)
+    except RecursionError:
+        whole_error = _TOO_DEEP
     try:  # raw control characters inside strings (seen in AWS's own examples) are tolerated, not fatal
         return None, json.loads(text, strict=False), None
+    except UnicodeDecodeError:  # bytes that are not UTF-8: kept as lone surrogates, escaped later (see _Checks)
+        try:
+            return None, json.loads(bytes(text).decode("utf-8", "surrogateescape"), strict=False), None
+        except (ValueError, RecursionError):
+            pass
     except (ValueError, RecursionError):
         pass
     if b"\n" in text.strip():
         lines = _split_lines(text)
         if any(reason is None for _, reason in lines):
             return lines, None, None
-    return None, None, f"invalid JSON ({whole_error})"
+    return None, None, _TOO_DEEP if whole_error == _TOO_DEEP else f"invalid JSON ({whole_error})"
+
+
+try:  # the same count in C (whatever TRAILTOOLS_NATIVE says: it is no other path, only the same answer faster)
+    from trailtools.events._scan import nesting as _native_nesting
+except ImportError:  # pragma: no cover - not built
+    _native_nesting = None
+
+_TOO_DEEP = "JSON nested far deeper than any limit (max_depth) allows: not read"
+
+
+# ---- limits and bad text ----------------------------------------------------------------------------------------
+
+#: a JSON string (possessive: linear time on any input, an unclosed one runs to the end)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.S)
+#: an escape that may stand for a lone surrogate, or a byte that is not ASCII (maybe not UTF-8)
+_MAYBE_BAD_TEXT = re.compile(rb"\\u[dD][89a-fA-F]|[\x80-\xff]")
+
+
+def nesting(body: bytes) -> int:
+    """How deep the containers of a JSON text nest (``[]``: 1); strings are not counted. Linear time; memory: the
+    text without its strings, and a few megabytes. (Where trailtools/events/_scan.c is built, its twin does this.)"""
+    if _native_nesting is not None:
+        return _native_nesting(body)
+    return _python_nesting(body)
+
+
+def _python_nesting(body: bytes) -> int:
+    import numpy as np  # noqa: PLC0415 (heavy, loaded on use)
+
+    skeleton = np.frombuffer(_JSON_STRING.sub(b"", body), np.uint8)
+    depth = deepest = 0
+    block = 1 << 22
+    for at in range(0, len(skeleton), block):
+        part = skeleton[at:at + block]
+        steps = ((part == 0x5B) | (part == 0x7B)).astype(np.int32)
+        steps -= (part == 0x5D) | (part == 0x7D)
+        levels = np.cumsum(steps)
+        levels += depth
+        if len(levels):
+            deepest = max(deepest, int(levels.max()))
+            depth = int(levels[-1])
+    return deepest
+
+
+def _depth_over(obj, limit: int) -> bool:
+    """Whether a decoded record nests more than ``limit`` levels (the record object is level 1)."""
+    stack = [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        values = o.values() if isinstance(o, dict) else o
+        if d > limit:
+            return True
+        stack.extend((v, d + 1) for v in values if isinstance(v, (dict, list)))
+    return False
+
+
+def escape_text(s: str) -> str:
+    """A string with its lone surrogates (text that is not valid Unicode) written as ``\\udXXX``."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _clean(obj) -> tuple[object, int]:
+    """A decoded value with every string (keys too) escaped by :func:`escape_text`; and how many were changed."""
+    changed = 0
+
+    def fix(s: str) -> str:
+        nonlocal changed
+        t = escape_text(s)
+        changed += t is not s
+        return t
+
+    def walk(o, depth: int = 0):
+        if isinstance(o, str):
+            return fix(o)
+        if depth > 1000:  # deeper than any decoder gives: left as is (and too deep for the limits anyway)
+            return o
+        if isinstance(o, dict):
+            return {fix(k) if isinstance(k, str) else k: walk(v, depth + 1) for k, v in o.items()}
+        if isinstance(o, list):
+            return [walk(v, depth + 1) for v in o]
+        return o
+
+    return walk(obj), changed
+
+
+class _Checks:
+    """What :func:`_add` must check in one file's records, decided once from the file's text."""
+
+    def __init__(self, body: bytes, limits: Limits, deep: bool):
+        self.limits = limits
+        self.deep = deep                                         # the text nests deeper than the limit somewhere
+        self.big = len(body) > limits.max_record_bytes          # a record could be larger than the limit
+        self.text = _MAYBE_BAD_TEXT.search(body) is not None    # a string could be bad Unicode
+
+
+def _too_big(rec: Record, limits: Limits) -> str | None:
+    size = len(msgspec.json.encode(rec))
+    if size > limits.max_record_bytes:
+        return (f"record larger than the limit of {describe(limits.max_record_bytes)} ({size:,} bytes; "
+                "max_record_bytes): skipped")
+    return None
 
 
 def _add(result: FileResult, pos: int, raw, reason: str | None) -> None:
@@ -178,35 +313,59 @@ def _add(result: FileResult, pos: int, raw, reason: str | None) -> None:
     if reason is not None:
         result.skipped.append((pos, reason))
         return
+    checks = result.checks
+    escaped = 0
+    if checks is not None:
+        if checks.deep and isinstance(raw, (dict, list)) and _depth_over(raw, checks.limits.max_depth):
+            result.skipped.append((pos, f"record nested deeper than the limit of {checks.limits.max_depth} levels "
+                                        "(max_depth): skipped"))
+            return
+        if checks.text:
+            raw, escaped = _clean(raw)
     rec = coerce(raw)
     if isinstance(rec, str):
         result.skipped.append((pos, rec))
-    else:
-        result.records.append(rec)
-        result.indices.append(pos)
+        return
+    if checks is not None and checks.big:
+        too_big = _too_big(rec, checks.limits)
+        if too_big:
+            result.skipped.append((pos, too_big))
+            return
+    result.text_escaped += escaped > 0
+    result.records.append(rec)
+    result.indices.append(pos)
 
 
-def parse(data: bytes) -> FileResult:
+def parse(data: bytes, limits: Limits | None = None) -> FileResult:
     """Parse the bytes of one file (gzip or not). Never raises."""
-    return parse_text(*decompress(data), empty=not data)
+    limits = limits or _DEFAULT_LIMITS
+    return parse_text(*decompress(data, limits.max_file_bytes), empty=not data, limits=limits)
 
 
-def parse_text(text: bytes, gz_problem: str | None, *, empty: bool) -> FileResult:
+def parse_text(text: bytes, gz_problem: str | None, *, empty: bool, limits: Limits | None = None) -> FileResult:
     """Parse a file's text as :func:`decompress` gave it (``empty``: the file had 0 bytes). Never raises."""
+    limits = limits or _DEFAULT_LIMITS
     result = FileResult()
     body = text.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not body:
         result.error = gz_problem or ("empty file (0 bytes)" if empty else "empty file (only whitespace)")
         return result
-    if gz_problem is None:
+    try:
+        deep = nesting(body) > limits.max_depth
+    except MemoryError:
+        deep = True
+    if gz_problem is None and not deep:
         fast = _decode_fast(body)
         if fast is not None:
-            _take_typed(result, fast)
+            _take_typed(result, fast, limits if len(body) > limits.max_record_bytes else None)
             return result
+    result.checks = _Checks(body, limits, deep)
     try:
         _parse_untyped(body, result, truncated=gz_problem)
     except RecursionError:
-        result.error = "JSON nested too deeply to be a CloudTrail file"
+        result.error = (f"JSON nested far deeper than the limit of {limits.max_depth} levels (max_depth): "
+                        "not read")
+    result.checks = None
     return result
 
 
@@ -219,7 +378,7 @@ def _decode_fast(body: bytes) -> list[Record] | None:
             records = _DECODE_LIST.decode(body)
         else:
             return None
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None
     if records and all(r.eventTime is None and r.eventName is None for r in records):
         return None  # an array of something else: let the untyped path say what it is
@@ -229,7 +388,28 @@ def _decode_fast(body: bytes) -> list[Record] | None:
 _EVENT_TIME = attrgetter("eventTime")
 
 
-def _take_typed(result: FileResult, records: list[Record]) -> None:
+def _take_typed(result: FileResult, records: list[Record], limits: Limits | None = None) -> None:
+    if limits is not None:  # a file larger than a record may be: each record's size is checked
+        kept = []
+        for pos, rec in enumerate(records):
+            too_big = _too_big(rec, limits)
+            if too_big:
+                result.skipped.append((pos, too_big))
+                kept.append(None)
+            else:
+                kept.append(rec)
+        if result.skipped:
+            for pos, rec in enumerate(kept):
+                if rec is None:
+                    continue
+                if rec.eventTime is None:
+                    result.skipped.append((pos, "record has no eventTime"))
+                else:
+                    result.records.append(rec)
+                    result.indices.append(pos)
+            result.skipped.sort(key=lambda s: s[0])
+            result.positions = len(records)
+            return
     if None not in map(_EVENT_TIME, records):  # the usual case: every record usable, no loop in Python
         result.records = records
         result.indices = list(range(len(records)))
@@ -272,7 +452,8 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
             _add(result, pos, raw, None)
         reason = truncated or problem
         if salvaged:
-            reason = f"{reason}; the file ends early: {len(salvaged)} complete records recovered before the break"
+            reason = (f"{reason}: {len(salvaged)} complete records recovered before it" if reason == _TOO_DEEP else
+                      f"{reason}; the file ends early: {len(salvaged)} complete records recovered before the break")
         if result.records:
             result.skipped.append((None, reason))
         else:
@@ -295,6 +476,8 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
 def raw_records(data: bytes) -> list:
     """Every record position of a file as decoded JSON (None where the position held no usable JSON)."""
     text, _ = decompress(data)
+    if not text:
+        return []
     body = text.lstrip(b"\xef\xbb\xbf \t\r\n")
     lines, obj, _ = decode_document(body)
     if lines is not None:

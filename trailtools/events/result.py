@@ -9,17 +9,21 @@ from trailtools.events import frame as frame_mod
 from trailtools.events import reader
 from trailtools.events.chunk import ChunkResult
 from trailtools.events.duplicates import DuplicateReport
+from trailtools.events.limits import Limits
 from trailtools.events.query import Query
+from trailtools.events.safe_open import read_regular
 from trailtools.events.stats import LoadStats
 
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to load (not what): the cache, worker processes, and the progress bar (None: when stderr is a tty)."""
+    """How to load (not what): the cache, worker processes, the progress bar (None: when stderr is a tty), and
+    what one file or record may cost (None: :func:`trailtools.events.limits.from_env`)."""
 
     cache: bool = True
     workers: int | None = None
     progress: bool | None = None
+    limits: Limits | None = None
 
 
 @dataclass
@@ -45,6 +49,10 @@ def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadR
     stats.records_seen += total.records_seen
     stats.digest_files += total.digest_files
     stats.other_files += total.other_files
+    stats.text_escaped += total.text_escaped
+    stats.links_outside_root += total.links_outside
+    for path, note in total.file_notes:
+        stats.notes.append(f"{path}: {note}")
     for path, reason in total.file_skips:
         stats.add_skip(path, reason, counted=not reason.startswith("not CloudTrail"))
     for path, pos, reason in total.record_skips:
@@ -74,6 +82,8 @@ def raw_record(frame: pd.DataFrame, row: int | str) -> dict:
         record = frame.loc[matches[0]]
     else:
         record = frame.iloc[row]
-    with open(record["_file"], "rb") as fh:
-        raws = reader.raw_records(fh.read())
+    opened = read_regular(record["_file"], Limits().max_file_bytes, follow_outside=True)
+    if opened.data is None:
+        raise OSError(f"the file of this row cannot be read again: {opened.problem}")
+    raws = reader.raw_records(opened.data)
     return raws[int(record["_index"])]

@@ -28,7 +28,9 @@ class LoadStats:
     duplicates_dropped: identical copies of an event (the same eventID and content) dropped;
     conflicting_duplicates: eventIDs held by records whose content differs (all kept: possible tampering), listed in
     ``conflicts`` (eventID and each copy's file and record position; at most MAX_LISTED_CONFLICTS);
-    filtered_out: rows outside the query; events: rows in the frame.
+    filtered_out: rows outside the query; events: rows in the frame; text_escaped: records kept whose text was not
+    valid Unicode (the bad code units written as ``\\udXXX``); links_outside_root: symbolic links leading out of the
+    evidence folder (listed in ``skipped`` when not read, in ``notes`` when read).
     """
 
     source: str = ""
@@ -48,6 +50,8 @@ class LoadStats:
     conflicting_duplicates: int = 0
     filtered_out: int = 0
     events: int = 0
+    text_escaped: int = 0
+    links_outside_root: int = 0
     elapsed_s: float = 0.0
     skipped: list[Skip] = field(default_factory=list)
     skipped_not_listed: int = 0
@@ -92,6 +96,10 @@ class LoadStats:
         bad = [f"{n:,} {what}" for n, what in ((self.files_skipped, "files"), (self.records_skipped, "records")) if n]
         if bad:
             parts.append(" and ".join(bad) + " skipped (see the stats for why)")
+        if self.text_escaped:
+            parts.append(f"{self.text_escaped:,} records with text that is not valid Unicode (escaped)")
+        if self.links_outside_root:
+            parts.append(f"{self.links_outside_root:,} links leading outside the evidence folder")
         recognized = []
         if self.digest_files:
             recognized.append(f"{self.digest_files:,} digest")

@@ -145,7 +145,9 @@ class Builder:
     FLUSH_ROWS = 512  # rows in the column lists, then converted to Arrow
     NATIVE_BYTES = 128 << 20  # bytes held by the native scanner, then turned into Arrow arrays
 
-    def __init__(self, native: bool | None = None):
+    def __init__(self, native: bool | None = None, limits=None):
+        """``limits`` (:class:`trailtools.events.limits.Limits`): records nested deeper or larger are left to the Python
+        path, which skips them with the reason."""
         self._pending: list[Record] = []
         self._lists: list[list] = [[] for _ in FIELDS]
         self._listed = 0
@@ -153,10 +155,12 @@ class Builder:
         self._times: list[pa.Array] = []
         self._ids: list[pa.Array] = []
         use_native = NATIVE if native is None else native and _scan is not None
-        self._native = _scan.Scanner(_NAMES) if use_native else None
-        self.paths: list[str] = []  # files with at least one row, in order
-        self.counts: list[int] = []  # rows of each of them
-        self.indices: list[int] = []  # each row's position in its file
+        bounds = {} if limits is None else {"max_depth": min(limits.max_depth, 255),
+                                            "max_record": limits.max_record_bytes}
+        self._native = _scan.Scanner(_NAMES, **bounds) if use_native else None
+        self.paths: list[str] = []        # files with at least one row, in order
+        self.counts: list[int] = []       # rows of each of them
+        self.indices: list[int] = []      # each row's position in its file
         self.rows = 0
 
     def _added(self, path: str, indices) -> None:

@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +53,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from trailtools.errors import TrailtoolsError
+from trailtools.events.limits import from_env
+from trailtools.events.safe_open import MAX_RATIO, inflated_size, read_regular, too_large
 
 KINDS = ("boot", "logger-start", "shutdown-begin", "shutdown-complete", "reboot-command", "shutdown-command",
          "kernel-panic", "crash", "recovery")
@@ -251,15 +255,46 @@ def _ssh_frame(rows: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=SSH_COLUMNS)
 
 
+class _Found(type(Path())):
+    """A file found in a folder that was given (``evidence_root``: that folder, resolved): a symbolic link that
+    leads out of it is not read unless allowed (trailtools/events/limits.py)."""
+
+    evidence_root: str | None = None
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Everything under ``folder`` that is not a folder (FIFOs, sockets and links too: reading says what they are;
+    a link to a folder is not entered), sorted."""
+    root = os.path.realpath(folder)
+    out = []
+    for q in sorted(folder.rglob("*")):
+        try:
+            if q.is_dir():
+                continue
+        except OSError:
+            pass
+        found = _Found(q)
+        found.evidence_root = root
+        out.append(found)
+    return out
+
+
 def _read_bytes(path: Path) -> tuple[bytes | None, str | None]:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        return None, f"cannot read: {e.strerror or e}"
+    """A log file's bytes (gunzipped), or why not: only regular files are read (a FIFO would block, a link to
+    /dev/zero read forever), within ``max_file_bytes`` (trailtools/events/limits.py), decompressed size included."""
+    limits = from_env()
+    opened = read_regular(str(path), limits.max_file_bytes, root=getattr(path, "evidence_root", None),
+                          follow_outside=limits.follow_outside_links)
+    if opened.data is None:
+        return None, opened.problem
+    data = opened.data
     if data[:2] == b"\x1f\x8b":
+        if len(data) * MAX_RATIO > limits.max_file_bytes and inflated_size(data, limits.max_file_bytes) > \
+                limits.max_file_bytes:
+            return None, too_large(limits.max_file_bytes)
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             return None, f"broken gzip file: {e}"
     if not data.strip():
         return None, "empty file"
@@ -534,7 +569,7 @@ def guest_log_paths(os_logs) -> list[Path]:
         )
     files = []
     for p in paths:
-        files.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
+        files.extend(_files_under(p) if p.is_dir() else [p])
     return files
 
 
@@ -547,8 +582,9 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
     if isinstance(paths, (str, Path)):
         paths = [paths]
     expanded: list[Path] = []
-    for p in map(Path, paths):
-        expanded.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
+    for p in paths:
+        p = p if isinstance(p, Path) else Path(p)
+        expanded.extend(_files_under(p) if p.is_dir() else [p])
     files, notes, parsed = [], [], []
     for p in expanded:
         info, rows, fmt, file_year = _read_one(p, zone)

@@ -36,7 +36,9 @@ from trailtools.aws import client as make_client
 from trailtools.aws.errors import call
 from trailtools.errors import SourceError, TrailtoolsError
 from trailtools.events import layout
+from trailtools.events.limits import from_env
 from trailtools.events.query import Query
+from trailtools.events.safe_open import MAX_RATIO, inflated_size, open_regular, read_regular, too_large
 from trailtools.evidence.saved import to_utc
 from trailtools.sources.s3 import day_range, list_keys, plan_prefixes
 
@@ -139,6 +141,10 @@ def parse_digest(key: str, location: str, body: bytes, *, bucket: str | None = N
             "trail": m.group("trail") if m else None, "home": m.group("home") if m else None,
             "time": pd.Timestamp(m.group("time"), tz="UTC") if m else None}
     d = Digest(key, location, bucket, name)
+    limit = from_env().max_file_bytes
+    if len(body) * MAX_RATIO > limit and inflated_size(body, limit) > limit:
+        d.error = too_large(limit)
+        return d
     try:
         d.raw = gzip.decompress(body)
     except (OSError, EOFError, zlib.error) as exc:
@@ -212,10 +218,17 @@ class LocalTrail:
         return (self.root / key).is_file()
 
     def read(self, key: str) -> bytes:
-        return (self.root / key).read_bytes()
+        """The bytes of a regular file of the copy (a FIFO, a device or a link out of it: OSError, the reason)."""
+        limits = from_env()
+        opened = read_regular(str(self.root / key), limits.max_file_bytes, root=os.path.realpath(self.root),
+                              follow_outside=limits.follow_outside_links)
+        if opened.data is None:
+            raise OSError(opened.problem)
+        return opened.data
 
     def open(self, key: str):
-        return open(self.root / key, "rb")
+        return open_regular(str(self.root / key), root=os.path.realpath(self.root),
+                            follow_outside=from_env().follow_outside_links)
 
     def signature(self, key: str) -> tuple[str | None, str | None, str | None]:
         side = sidecar_path(self.root / key)
@@ -309,9 +322,20 @@ def sha256_uncompressed(stream) -> str:
     """Hex SHA-256 of a gzip stream's uncompressed content (raises ValueError when it is not gzip)."""
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
     h = hashlib.sha256()
+    limit, total = from_env().max_file_bytes, 0
     try:
         for block in iter(lambda: stream.read(1 << 20), b""):
-            h.update(inflater.decompress(block))
+            while True:  # inflated 1 MiB at a time: a bomb's block never expands in memory at once
+                out = inflater.decompress(block, 1 << 20)
+                total += len(out)
+                if total > limit:
+                    raise ValueError(too_large(limit))
+                h.update(out)
+                block = inflater.unconsumed_tail
+                if not block and len(out) < 1 << 20:  # all taken in, and nothing held back
+                    break
+            if inflater.eof:
+                break
         h.update(inflater.flush())
     except zlib.error as exc:
         raise ValueError(f"not a gzip file ({exc})") from None
@@ -375,7 +399,13 @@ def list_trail(store, start=None, end=None) -> TrailListing:
             if when is not None and ((start is not None and when < start - AROUND)
                                      or (end is not None and when > end + AROUND)):
                 continue
-            d = parse_digest(key, store.location(key), store.read(key), bucket=getattr(store, "bucket", None))
+            try:
+                body, problem = store.read(key), None
+            except OSError as exc:  # not a regular file, a link out of the copy, past the size limit
+                body, problem = b"", str(exc)
+            d = parse_digest(key, store.location(key), body, bucket=getattr(store, "bucket", None))
+            if problem:
+                d.error = problem
             d.signature, d.signature_algorithm, d.signature_from = store.signature(key)
             digests.append(d)
         else:

@@ -11,6 +11,7 @@ from pathlib import Path
 from trailtools.errors import SourceError
 from trailtools.events import cache, parallel
 from trailtools.events.chunk import Chunk, from_cache
+from trailtools.events.limits import from_env
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult, collect
 from trailtools.events.stats import LoadStats
@@ -24,6 +25,9 @@ def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: Lo
     ``total_bytes``: the size of the files (an estimate will do: it only chooses between one process and several);
     None: the sizes of the files to parse. ``idle``: see :func:`trailtools.events.parallel.run`.
     """
+    limits = options.limits or from_env()
+    for c in chunks:  # the workers read them with the chunks
+        c.limits = c.limits or limits
     total = sum(len(c.paths) for c in chunks)
     show = options.progress if options.progress is not None else (None if total > 200 else False)
     bar = Progress(total, enabled=show)

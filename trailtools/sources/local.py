@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import os
 import re
+import stat
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -12,8 +14,10 @@ from pathlib import Path
 from trailtools.errors import SourceError
 from trailtools.events import layout, table
 from trailtools.events.chunk import Chunk
+from trailtools.events.limits import from_env
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult
+from trailtools.events.safe_open import kind_of
 from trailtools.events.stats import LoadStats
 from trailtools.sources.files import load_chunks
 
@@ -84,7 +88,8 @@ def _walk(root: Path, plan: Plan, query: Query):
 def _scandir_count(folders: list[str]) -> tuple[int, int, list[str]]:
     """``_listing.count`` in Python, for where it is not built: the names under the folders that are not folders
     (leaving out those starting with "."), how many end with ".json.gz", and the others; as os.walk takes them (a
-    link to a folder is neither entered nor counted; a folder that cannot be listed is left out)."""
+    link to a folder is neither entered nor counted; a folder that cannot be listed is left out). FIFOs, sockets and
+    devices (and links to them) count as names only: never read, they are no event files."""
     names = json_gz = 0
     odd: list[str] = []
     stack = list(folders)
@@ -94,25 +99,31 @@ def _scandir_count(folders: list[str]) -> tuple[int, int, list[str]]:
                 entries = list(listing)
         except OSError:
             continue
-        try:  # a day folder holds files only: one pass tells (d_type, no stat)
-            found = [entry.name for entry in entries if not entry.is_dir()]
+        try:  # a day folder holds regular files only: one pass tells (d_type, no stat)
+            found = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
         except OSError:
             found = None
-        if found is None or len(found) < len(entries):  # subfolders, or a kind that needs a stat that failed
+        special = 0
+        if found is None or len(found) < len(entries):  # subfolders, links, or a kind that needs a stat that failed
             found = []
             for entry in entries:
                 try:
                     is_dir = entry.is_dir()
                     if is_dir and not entry.is_symlink():
                         stack.append(entry.path)
+                    regular = is_dir or entry.is_file() or not os.path.lexists(entry.path) or \
+                        not os.path.exists(entry.path)
                 except OSError:
-                    is_dir = False
+                    is_dir, regular = False, True
                 if not is_dir:
-                    found.append(entry.name)
+                    if regular:
+                        found.append(entry.name)
+                    elif not entry.name.startswith("."):
+                        special += 1
         if found and min(found) < "/":  # a name that may start with "." (CloudTrail's start with digits)
             found = [name for name in found if not name.startswith(".")]
         others = [name for name in found if not name.endswith(".json.gz")]
-        names, json_gz = names + len(found), json_gz + len(found) - len(others)
+        names, json_gz = names + len(found) + special, json_gz + len(found) - len(others)
         odd.extend(others)
     return names, json_gz, odd
 
@@ -289,6 +300,10 @@ def check_path(uri: str) -> Path:
             f"No such file or folder: {uri}: give the path of a downloaded trail bucket (the folder holding "
             "AWSLogs/) or of CloudTrail .json/.json.gz files, or use 'demo' for the bundled demo account."
         )
+    mode = path.stat().st_mode
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        raise SourceError(f"{uri} is {kind_of(mode)}, not a file or folder: give the path of a downloaded trail "
+                          "bucket or of CloudTrail .json/.json.gz files.")
     return path
 
 
@@ -310,6 +325,10 @@ def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     started = time.perf_counter()
     path = check_path(uri)
     plan = plan_local(path, query, use_cache=options.cache, count_pruned=False)
+    # links that lead out of the folder named are not read (unless allowed) and are noted; a file named alone is
+    # read wherever its link leads, as asked
+    root = os.path.realpath(path) if path.is_dir() else None
+    options = dataclasses.replace(options, limits=dataclasses.replace(options.limits or from_env(), root=root))
     if not plan.chunks:
         plan.count_pruned()
         if not plan.pruned:

@@ -11,17 +11,45 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from trailtools.errors import SourceError
+from trailtools.events.limits import from_env
+from trailtools.events.safe_open import MAX_RATIO, check_regular, inflated_size, read_regular, too_large
 from trailtools.evidence.cost import ce, cur, focus
 from trailtools.evidence.cost.frame import CostData, CostStats
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".json", ".json.gz")
 #: what a corrupt or foreign file raises: the file is skipped with the reason (:func:`_reason`)
-UNREADABLE = (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError)
+UNREADABLE = (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError, zlib.error, RecursionError)
+
+
+class NotReadable(ValueError):
+    """A file that is not read at all: not a regular file, a link out of the folder, past ``max_file_bytes``."""
+
+
+def _evidence(path, suffix: str | None) -> bytes | None:
+    """Check a cost file as evidence is checked (trailtools/events/safe_open.py) before anything opens it: a regular
+    file (a FIFO would block pandas, a link to /dev/zero read forever); a gzip file must not inflate past
+    ``max_file_bytes`` (counted in a streaming way). Returns the bytes of the small kinds (JSON), None for those
+    read from the path (CSV streamed by pandas, Parquet); raises :class:`NotReadable` with the reason."""
+    limits = from_env()
+    root, follow = getattr(path, "evidence_root", None), limits.follow_outside_links
+    if suffix in (".csv", ".parquet"):
+        opened = check_regular(str(path), root=root, follow_outside=follow)
+    else:
+        opened = read_regular(str(path), limits.max_file_bytes, root=root, follow_outside=follow)
+    if opened.problem:
+        raise NotReadable(opened.problem)
+    data = opened.data
+    if data is not None and data[:2] == b"\x1f\x8b" and len(data) * MAX_RATIO > limits.max_file_bytes \
+            and inflated_size(data, limits.max_file_bytes) > limits.max_file_bytes:
+        raise NotReadable(too_large(limits.max_file_bytes))
+    return data if suffix in (".json", ".json.gz") else None
 
 
 def _suffix(name: str) -> str | None:
@@ -42,6 +70,12 @@ def read_table(name: str, data) -> tuple[str, object]:
     Returns (kind, payload); raises ValueError with the reason when the file is not cost data."""
     suffix = _suffix(name)
     raw = data if isinstance(data, (bytes, bytearray)) else None
+    if raw is None and suffix is not None:
+        raw = _evidence(data, suffix)
+    elif raw is not None and raw[:2] == b"\x1f\x8b":  # fetched bytes: the same bound on what they inflate to
+        limit = from_env().max_file_bytes
+        if len(raw) * MAX_RATIO > limit and inflated_size(raw, limit) > limit:
+            raise NotReadable(too_large(limit))
     src = io.BytesIO(raw) if raw is not None else data
     if suffix == ".parquet":
         import pyarrow.parquet as pq  # noqa: PLC0415 (heavy, loaded on use)
@@ -120,7 +154,7 @@ def read_local(uri: str, q=None) -> CostData:
     if not path.exists():
         raise SourceError(f"Cost source not found: {uri}: give a CUR or FOCUS file or folder, an s3:// URI, "
                           "ce:// for Cost Explorer, or demo.")
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = _files_under(path) if path.is_dir() else [path]
     stats = CostStats(source=uri)
     items = []
     for f in files:
@@ -141,6 +175,31 @@ def read_local(uri: str, q=None) -> CostData:
     return assemble(items, stats, uri)
 
 
+def _files_under(folder: Path) -> list[Path]:
+    """Everything under ``folder`` that is not a folder (FIFOs and links too: reading them says what they are),
+    sorted; each knows the folder, so that a link out of it is not read (trailtools/events/limits.py)."""
+    root = os.path.realpath(folder)
+    out = []
+    for q in sorted(folder.rglob("*")):
+        try:
+            if q.is_dir():
+                continue
+        except OSError:
+            pass
+        found = _InFolder(q)
+        found.evidence_root = root
+        out.append(found)
+    return out
+
+
+class _InFolder(type(Path())):
+    """A file found in a folder that was given (``evidence_root``: that folder, resolved)."""
+
+    evidence_root: str | None = None
+
+
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, NotReadable):
+        return str(exc)
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return f"unreadable ({type(exc).__name__}: {text[:200]})"
