@@ -411,7 +411,7 @@ def test_verify_reads_a_local_copy_as_evidence(tmp_path):
         import gzip
         from pathlib import Path
         import hostile_bombs as hb
-        from trailtools import digests
+        from trailtools.integrity import digests
         root = Path({str(tmp_path)!r})
         day = root / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/03"
         day.mkdir(parents=True)
