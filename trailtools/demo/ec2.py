@@ -18,7 +18,7 @@ from trailtools.demo._io import hexid, stable_uuid, write_files
 _AZ_ID = {"us-east-1a": "use1-az4", "us-east-1b": "use1-az6", "eu-west-1a": "euw1-az2", "eu-west-1b": "euw1-az1",
           "eu-west-1c": "euw1-az3", "us-west-2a": "usw2-az2", "ap-northeast-1c": "apne1-az1"}
 # Amazon Linux 2 images (in ap-northeast-1: the Deep Learning AMI henry chose)
-_AMI = {"us-east-1": "ami-0c2d3e23e757b5d84", "eu-west-1": "ami-0a8b4cd432b1c3063",
+AMI = {"us-east-1": "ami-0c2d3e23e757b5d84", "eu-west-1": "ami-0a8b4cd432b1c3063",
         "us-west-2": "ami-0b20a6f09484773af", "ap-northeast-1": "ami-0e2612a08262410c8"}
 
 
@@ -106,7 +106,7 @@ def _instance(inst: S.Instance) -> dict:
         "PrivateDnsNameOptions": {"HostnameType": "ip-name", "EnableResourceNameDnsARecord": False,
                                   "EnableResourceNameDnsAAAARecord": False},
         "MaintenanceOptions": {"AutoRecovery": "default"}, "CurrentInstanceBootMode": "legacy-bios",
-        "InstanceId": inst.id, "ImageId": _AMI[region], "State": {"Code": 16, "Name": "running"},
+        "InstanceId": inst.id, "ImageId": AMI[region], "State": {"Code": 16, "Name": "running"},
         "PrivateDnsName": dns, "PublicDnsName": "", "StateTransitionReason": "", "KeyName": f"{inst.team}-key",
         "AmiLaunchIndex": 0, "ProductCodes": [], "InstanceType": itype, "LaunchTime": S.iso_ms_z(launched),
         "Placement": {"AvailabilityZoneId": _AZ_ID.get(inst.az, inst.az), "GroupName": "", "Tenancy": "default",

@@ -22,7 +22,7 @@ from pathlib import Path
 from trailtools.demo import scenario as S
 from trailtools.demo import synth
 from trailtools.demo._io import rng_for
-from trailtools.demo.ec2 import _AMI, client_token, reservation_id
+from trailtools.demo.ec2 import AMI, client_token, reservation_id
 
 # user agents of the demo's own people (the background's come from synth)
 CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -263,7 +263,7 @@ def incidents(prof: synth.AccountProfile, seed: int) -> list[dict]:
                                "availabilityZoneSet": {}, "filterSet": {"items": [{"name": "name", "valueSet": {
                                    "items": [{"value": "Deep Learning OSS Nvidia Driver AMI GPU PyTorch*"}]}}]}})
     run = dict(user_agent=cli("ec2.run-instances"), console=False)
-    p4d_req = _run_request(S.GPU_P4D, 1, "ap-northeast-1a", _AMI[region])
+    p4d_req = _run_request(S.GPU_P4D, 1, "ap-northeast-1a", AMI[region])
     st.add("RunInstances", ec2, henry, S.INC7_CAPACITY_ERROR, region, request_parameters=p4d_req,
            error_code="Server.InsufficientInstanceCapacity",
            error_message="We currently do not have sufficient p4d.24xlarge capacity in the Availability Zone you "
@@ -271,7 +271,7 @@ def incidents(prof: synth.AccountProfile, seed: int) -> list[dict]:
                          "capacity. You can currently get p4d.24xlarge capacity by not specifying an Availability "
                          "Zone in your request or choosing ap-northeast-1c, ap-northeast-1d.", **run)
     for insts, when in (([S.GPU_P4D], S.INC7_RUN_P4D), (list(S.GPU_G5), S.INC7_RUN_G5)):
-        req = _run_request(insts[0], len(insts), insts[0].az, _AMI[region])
+        req = _run_request(insts[0], len(insts), insts[0].az, AMI[region])
         rec = st.add("RunInstances", ec2, henry, when, region, request_parameters=req, **run)
         _patch_run_response(rec, insts, reservation_id(insts[0]))
         assert rec["requestParameters"]["clientToken"] == client_token(insts[0])
