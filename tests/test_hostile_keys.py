@@ -15,12 +15,14 @@ from conftest import record
 from hostile_h17_s3 import files_outside, hostile_keys
 from test_verify import ACCOUNT as V_ACCOUNT
 from test_verify import BUCKET as V_BUCKET
-from test_verify import (
+from test_verify import (  # noqa: F401 (fixtures)
     HOURS,
     TRAIL,
     _stubbed_cloudtrail,
-    _upload,  # noqa: F401  (key, pristine: fixtures)
-    )
+    _upload,
+    key,
+    pristine,
+)
 from test_verify import REGION as V_REGION
 
 from trailtools import Query, load_events
