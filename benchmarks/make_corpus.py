@@ -36,7 +36,9 @@ FORMAT = 1  # bump when the corpus layout written here changes
 
 
 def _synth_version() -> str:
-    return hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:12]
+    code = Path(synth.__file__).parent  # the generator: synth.py and what it builds records from
+    return hashlib.sha256(b"".join((code / f).read_bytes() for f in ("synth.py", "catalog.py", "principals.py")))\
+        .hexdigest()[:12]
 
 
 def _day_task(args: tuple[str, int, str, int, int, str, float]) -> dict:
