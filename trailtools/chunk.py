@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import cache, reader, table
+from trailtools.stats import MAX_SUSPICIOUS_LISTED
 
 
 @dataclass
@@ -33,6 +34,9 @@ def _cached(key: str) -> ChunkResult | None:
         "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
     result.file_skips = [tuple(x) for x in meta["file_skips"]]
     result.record_skips = [tuple(x) for x in meta["record_skips"]]
+    result.suspicious_times = meta.get("suspicious_times", 0)
+    result.suspicious_time_kinds = meta.get("suspicious_time_kinds", {})
+    result.suspicious_time_sample = [tuple(x) for x in meta.get("suspicious_time_sample", [])]
     return result
 
 
@@ -111,6 +115,11 @@ class ChunkResult:
     record_skips: list[tuple[str, int, str]] = field(default_factory=list)     # (path, position, reason)
     files_cached: int = 0                                                      # files served from the cache
     position: int = 0                                                          # of the (first) chunk
+    # records kept with a suspicious eventTime (see trailtools.table.TimeNotes): how many, by kind, and the first
+    # few as (path, position, eventID, eventTime, reason)
+    suspicious_times: int = 0
+    suspicious_time_kinds: dict[str, int] = field(default_factory=dict)
+    suspicious_time_sample: list[tuple[str, int, str | None, str, str]] = field(default_factory=list)
 
     COUNTS = ("files_read", "bytes_read", "records_seen", "digest_files", "other_files", "files_cached")
 
@@ -120,11 +129,18 @@ class ChunkResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.file_skips.extend(other.file_skips)
         self.record_skips.extend(other.record_skips)
+        self.suspicious_times += other.suspicious_times
+        for kind, n in other.suspicious_time_kinds.items():
+            self.suspicious_time_kinds[kind] = self.suspicious_time_kinds.get(kind, 0) + n
+        room = MAX_SUSPICIOUS_LISTED - len(self.suspicious_time_sample)
+        self.suspicious_time_sample.extend(other.suspicious_time_sample[:max(room, 0)])
 
     def meta(self) -> dict:
         return {
             "files_read": self.files_read, "bytes_read": self.bytes_read, "records_seen": self.records_seen,
             "digest_files": self.digest_files, "other_files": self.other_files, "file_skips": self.file_skips, "record_skips": self.record_skips,
+            "suspicious_times": self.suspicious_times, "suspicious_time_kinds": self.suspicious_time_kinds,
+            "suspicious_time_sample": self.suspicious_time_sample,
         }
 
 
@@ -196,6 +212,10 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
         del built
         for row, reason in bad_times:
             result.record_skips.append((rows.file_of(row), rows.indices[row], reason))
+        notes = rows.time_notes
+        result.suspicious_times, result.suspicious_time_kinds = notes.rows, notes.kinds
+        result.suspicious_time_sample = [(rows.file_of(row), rows.indices[row], event_id, text, why)
+                                         for row, event_id, text, why in notes.sample]
     if key is not None:
         cache.write(key, result.table, result.meta())
     return result

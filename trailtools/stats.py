@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 
 #: At most this many skipped files/records are listed one by one; the counts stay exact beyond it.
 MAX_LISTED_SKIPS = 1000
+#: At most this many records with a suspicious eventTime are listed (per chunk of files read, and in the stats).
+MAX_SUSPICIOUS_LISTED = 20
 
 
 @dataclass
@@ -17,6 +19,17 @@ class Skip:
 
 
 @dataclass
+class SuspiciousTime:
+    """A record kept whose eventTime is suspicious (see ``LoadStats.suspicious_times``), and why."""
+
+    path: str
+    record: int            # position of the record in the file
+    eventID: str | None
+    eventTime: str         # as the file has it (at most 40 characters)
+    reason: str
+
+
+@dataclass
 class LoadStats:
     """What a load read, pruned, dropped and skipped.
 
@@ -26,7 +39,10 @@ class LoadStats:
     digest_files / insight_files / other_files: recognized for what they are (digests and others are not events);
     records_seen: record positions in the files read; records_skipped: records that could not be used;
     duplicates_dropped: rows whose eventID had been seen already; filtered_out: rows outside the query;
-    events: rows in the frame.
+    events: rows in the frame;
+    suspicious_times: records read and kept whose eventTime has no time zone (read as UTC), is before CloudTrail
+    existed, or is more than 24 h after the delivery time in their file's name (counted before the query and
+    duplicates); suspicious_time_kinds: how many of each kind; suspicious_time_sample: the first few, with why.
     """
 
     source: str = ""
@@ -49,6 +65,9 @@ class LoadStats:
     skipped: list[Skip] = field(default_factory=list)
     skipped_not_listed: int = 0
     notes: list[str] = field(default_factory=list)
+    suspicious_times: int = 0
+    suspicious_time_kinds: dict[str, int] = field(default_factory=dict)
+    suspicious_time_sample: list[SuspiciousTime] = field(default_factory=list)
 
     def add_skip(self, path: str, reason: str, record: int | None = None, counted: bool = True) -> None:
         """List a skipped file or record; ``counted=False`` for files already counted as another kind."""
@@ -60,6 +79,17 @@ class LoadStats:
             self.skipped.append(Skip(path, reason, record))
         else:
             self.skipped_not_listed += 1
+
+    def add_suspicious_times(self, rows: int, kinds: dict[str, int], sample) -> None:
+        """Count records kept with a suspicious eventTime: ``sample`` holds (path, record, eventID, eventTime,
+        reason) of some of them; the first :data:`MAX_SUSPICIOUS_LISTED` are kept."""
+        self.suspicious_times += rows
+        for kind, n in kinds.items():
+            self.suspicious_time_kinds[kind] = self.suspicious_time_kinds.get(kind, 0) + n
+        for item in sample:
+            if len(self.suspicious_time_sample) >= MAX_SUSPICIOUS_LISTED:
+                break
+            self.suspicious_time_sample.append(SuspiciousTime(*item))
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -81,6 +111,9 @@ class LoadStats:
         bad = [f"{n:,} {what}" for n, what in ((self.files_skipped, "files"), (self.records_skipped, "records")) if n]
         if bad:
             parts.append(" and ".join(bad) + " skipped (see the stats for why)")
+        if self.suspicious_times:
+            kinds = ", ".join(f"{n:,} {kind}" for kind, n in self.suspicious_time_kinds.items())
+            parts.append(f"{self.suspicious_times:,} records kept with a suspicious eventTime ({kinds})")
         recognized = []
         if self.digest_files:
             recognized.append(f"{self.digest_files:,} digest")
