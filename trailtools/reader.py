@@ -4,6 +4,8 @@ Accepted containers (checked by shape, not by file name):
   * ``{"Records": [...]}``: the S3 delivery format (also CloudTrail Insights files);
   * ``[...]``: a bare JSON array of records;
   * JSON Lines: one record, or one ``{"Records": [...]}`` object, per line;
+  * concatenated documents: ``{"Records": [...]}{"Records": [...]}``, with or without whitespace between (every
+    document is read; what follows the last complete one is said, with the records recovered from it);
   * LookupEvents output: ``{"Events": [{"CloudTrailEvent": "<record as a JSON string>", ...}]}`` (boto3, aws cli);
   * a single record object.
 Gzip is recognized by its magic bytes. Digest files are recognized and not read as events. Anything else, and every
@@ -156,8 +158,58 @@ def _salvage(text: bytes) -> list:
         out.append(obj)
 
 
+_STREAM = json.JSONDecoder(strict=False)
+_ORDINALS = ("first", "second", "third")
+
+
+def _split_documents(text: bytes) -> tuple[list[tuple[object, None]], str | None, bool] | None:
+    """Concatenated JSON documents, with or without whitespace between: (each complete document, in order), (what
+    could not be read after the last of them, or None), (whether the first one ended on the file's first line).
+    None when not even the first document is complete.
+
+    When the text after the last complete document is not JSON (a document cut short, junk), the complete records
+    at its start are recovered as one more ``{"Records": [...]}`` document and the problem says how much was lost.
+    """
+    s = text.decode("utf-8", "replace")
+    n = len(s)
+    docs: list[tuple[object, None]] = []
+    pos = first_end = 0
+    while True:
+        while pos < n and s[pos] in " \t\r\n":
+            pos += 1
+        if pos >= n:
+            break
+        try:
+            obj, end = _STREAM.raw_decode(s, pos)
+        except (ValueError, RecursionError) as exc:
+            if not docs:
+                return None
+            rest = s[pos:]
+            salvaged = _salvage(rest.encode())
+            salvaged = salvaged if any(_looks_like_record(x) for x in salvaged) else []
+            k = len(docs)
+            after = _ORDINALS[k - 1] if k <= len(_ORDINALS) else f"{k}th"
+            problem = (f"the {n - pos:,} characters after the file's {after} JSON document (from character {pos:,}) "
+                       f"are not valid JSON ({str(exc)[:120]}); ")
+            if salvaged:
+                docs.append(({"Records": salvaged}, None))
+                problem += (f"{len(salvaged)} complete record{'s' if len(salvaged) != 1 else ''} recovered from "
+                            "them, the rest is lost")
+            else:
+                problem += "no complete record could be recovered from them"
+            return docs, problem, "\n" not in s[:first_end]
+        if not docs:
+            first_end = end
+        docs.append((obj, None))
+        pos = end
+    if len(docs) < 2:
+        return None
+    return docs, None, "\n" not in s[:first_end]
+
+
 def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None, object | None, str | None]:
-    """Decode a whole document untyped: (JSON Lines items, or None), (the object, or None), (file-level problem)."""
+    """Decode a whole document untyped: (JSON Lines items or concatenated documents, or None), (the object, or
+    None), (file-level problem)."""
     try:
         return None, _DECODE_ANY.decode(text), None
     except msgspec.DecodeError as exc:
@@ -166,10 +218,20 @@ def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None
         return None, json.loads(text, strict=False), None
     except (ValueError, RecursionError):
         pass
-    if b"\n" in text.strip():
-        lines = _split_lines(text)
-        if any(reason is None for _, reason in lines):
-            return lines, None, None
+    lines = _split_lines(text) if b"\n" in text.strip() else None
+    if lines and all(reason is None for _, reason in lines):  # JSON Lines
+        return lines, None, None
+    stream = _split_documents(text)
+    if stream is not None and not any(container_kind(doc) == "events" for doc, _ in stream[0]):
+        stream = None  # documents, none of them CloudTrail: said as before, as a file that is not valid JSON
+    if stream is not None and stream[1] is None:  # every document complete
+        return stream[0], None, None
+    # JSON Lines with bad lines (each costs its line only), unless the first document spanned several lines: then
+    # the documents read and what was lost after them
+    if lines and any(reason is None for _, reason in lines) and (stream is None or stream[2]):
+        return lines, None, None
+    if stream is not None:
+        return stream[0], None, stream[1]
     return None, None, f"invalid JSON ({whole_error})"
 
 
@@ -263,6 +325,8 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
                 pos += 1
         if truncated:
             result.skipped.append((None, truncated))
+        if problem:
+            result.skipped.append((None, problem))
         return
     if obj is None:
         salvaged = _salvage(body)
