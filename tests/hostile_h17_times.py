@@ -91,18 +91,19 @@ def _retime(data: bytes, text: str) -> bytes:
     return re.sub(rb'("eventTime"\s*:\s*")[^"\\]*(")', lambda m: m.group(1) + text.encode() + m.group(2), data)
 
 
-def countable(data: bytes) -> tuple[str, int] | None:
+def countable(data: bytes, errors: str = "strict") -> tuple[str, int] | None:
     """An independent count of what the loader must account for in one file's bytes, where the bytes are valid
     enough to count them: ("records", n) for a whole JSON document holding n CloudTrail record positions,
     ("digest", 0), ("other", 0) for valid JSON that is not CloudTrail; None when not countable (not valid JSON as a
-    whole: the loader may recover part of it, and must then say why the rest is lost)."""
+    whole: the loader may recover part of it, and must then say why the rest is lost). ``errors``: how bytes that
+    are not UTF-8 are decoded ("strict": not countable)."""
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except Exception:  # noqa: BLE001 - a broken gzip is not countable
             return None
     try:
-        text = data.decode("utf-8").lstrip("\ufeff \t\r\n")
+        text = data.decode("utf-8", errors).lstrip("\ufeff \t\r\n")
     except ValueError:
         return None
     docs, pos, decoder = [], 0, json.JSONDecoder(strict=False)
@@ -117,8 +118,8 @@ def countable(data: bytes) -> tuple[str, int] | None:
     kinds = [_kind(obj) for obj in docs]
     if len(kinds) == 1:
         return kinds[0]
-    if any(kind == "records" for kind, _ in kinds):
-        return "records", sum(n for _, n in kinds)
+    if any(kind == "records" for kind, _ in kinds):  # a document that is not events is one position, skipped
+        return "records", sum(n if kind == "records" else 1 for kind, n in kinds)
     return None
 
 

@@ -65,7 +65,7 @@ def decompress(data: bytes) -> tuple[bytes, str | None]:
         pass
     try:
         return _fast_gzip.decompress(data), None
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
+    except (OSError, EOFError, zlib.error, _fast_zlib.error, ValueError) as exc:  # isal raises its own error
         d = zlib.decompressobj(wbits=31)
         try:
             partial = d.decompress(data)
@@ -165,12 +165,15 @@ _ORDINALS = ("first", "second", "third")
 def _split_documents(text: bytes) -> tuple[list[tuple[object, None]], str | None, bool] | None:
     """Concatenated JSON documents, with or without whitespace between: (each complete document, in order), (what
     could not be read after the last of them, or None), (whether the first one ended on the file's first line).
-    None when not even the first document is complete.
+    None when not even the first document is complete, or when the text is not valid UTF-8.
 
     When the text after the last complete document is not JSON (a document cut short, junk), the complete records
     at its start are recovered as one more ``{"Records": [...]}`` document and the problem says how much was lost.
     """
-    s = text.decode("utf-8", "replace")
+    try:
+        s = text.decode("utf-8")
+    except UnicodeDecodeError:  # left to the whole-file reasons, which say the text is not valid
+        return None
     n = len(s)
     docs: list[tuple[object, None]] = []
     pos = first_end = 0
@@ -226,9 +229,11 @@ def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None
         stream = None  # documents, none of them CloudTrail: said as before, as a file that is not valid JSON
     if stream is not None and stream[1] is None:  # every document complete
         return stream[0], None, None
-    # JSON Lines with bad lines (each costs its line only), unless the first document spanned several lines: then
-    # the documents read and what was lost after them
-    if lines and any(reason is None for _, reason in lines) and (stream is None or stream[2]):
+    # JSON Lines with bad lines (each costs its line only) when most lines are whole documents and the first document
+    # did not span several lines; else the documents read and what was lost after them (a pretty-printed file cut
+    # short is not JSON Lines because a few of its lines, "abc" or 12, happen to be JSON)
+    if (lines and 2 * sum(reason is None for _, reason in lines) >= len(lines)
+            and (stream is None or stream[2])):
         return lines, None, None
     if stream is not None:
         return stream[0], None, stream[1]
@@ -327,6 +332,10 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
             result.skipped.append((None, truncated))
         if problem:
             result.skipped.append((None, problem))
+        return
+    if obj is None and problem is None and not truncated:  # the JSON literal null: decoded, not CloudTrail
+        result.kind = NOT_CLOUDTRAIL
+        result.error = "not CloudTrail: a JSON null"
         return
     if obj is None:
         salvaged = _salvage(body)
