@@ -79,3 +79,25 @@ def test_junk_after_a_document_is_said_and_costs_nothing_else(tmp_path, native):
     assert skip.reason.startswith(f"the 26 characters after the file's first JSON document (from character "
                                   f"{len(concatenated([A], indent=2)) + 2:,}) are not valid JSON (")
     assert skip.reason.endswith("; no complete record could be recovered from them")
+
+
+def test_a_pretty_printed_file_cut_short_is_not_taken_for_json_lines(tmp_path, native):
+    # a few of its lines ("abc", 12) are JSON on their own: it used to be read as JSON Lines, every line a skip
+    recs = [dict(r, resources=[{"ARN": "arn:aws:s3:::bucket", "n": 12}], tags=["abc", "def"]) for r in A + B]
+    whole = concatenated([recs], indent=2)
+    write(tmp_path / "trail.json", whole[:len(whole) - 300])
+    res = load(tmp_path)
+    assert sorted(res.frame["eventID"]) == IDS[:4]
+    (skip,) = res.stats.skipped
+    assert skip.record is None and skip.reason.endswith("the file ends early: 4 complete records recovered before "
+                                                        "the break")
+    assert res.stats.records_seen == 4
+
+
+def test_a_file_holding_json_null_is_said(tmp_path, native):
+    write(tmp_path / "null.json", b"null")
+    write(tmp_path / "trail.json", concatenated([A]))
+    res = load(tmp_path)
+    assert (res.stats.events, res.stats.other_files) == (3, 1)
+    assert [(s.path.endswith("null.json"), s.reason) for s in res.stats.skipped] == [
+        (True, "not CloudTrail: a JSON null")]
