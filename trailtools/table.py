@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from . import derive
 from .records import FIELDS, Record, extract
-from trailtools.layout import classify
+from trailtools.layout import classify_name
 from trailtools.stats import MAX_SUSPICIOUS_LISTED
 
 try:  # the native fast path (trailtools/_scan.c), built where a C compiler was available at install time
@@ -356,8 +356,9 @@ class TimeNotes:
         early = pc.indices_nonzero(pc.fill_null(pc.less(times, pa.scalar(CLOUDTRAIL_START, TIME_TYPE)), False))
         if len(early):
             found[BEFORE_CLOUDTRAIL] = early.to_numpy().astype(np.int64)
-        limits = [None if info.delivered is None else info.delivered + DELIVERY_SLACK
-                  for info in map(classify, files.dictionary.to_pylist())]
+        limits = [None if info.delivered is None else info.delivered + DELIVERY_SLACK  # the name tells, not the folder
+                  for info in (classify_name(path.replace("\\", "/").rpartition("/")[2])
+                               for path in files.dictionary.to_pylist())]
         if any(limit is not None for limit in limits):
             per_row = pc.take(pa.array(limits, TIME_TYPE), files.indices)
             late = pc.indices_nonzero(pc.fill_null(pc.greater(times, per_row), False))
