@@ -159,7 +159,12 @@ def _salvage(text: bytes) -> list:
 
 
 _STREAM = json.JSONDecoder(strict=False)
-_ORDINALS = ("first", "second", "third")
+
+
+def _ordinal(k: int) -> str:
+    if k <= 3:
+        return ("first", "second", "third")[k - 1]
+    return f"{k:,}" + ("th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th"))
 
 
 def _split_documents(text: bytes) -> tuple[list[tuple[object, None]], str | None, bool] | None:
@@ -190,8 +195,7 @@ def _split_documents(text: bytes) -> tuple[list[tuple[object, None]], str | None
             rest = s[pos:]
             salvaged = _salvage(rest.encode())
             salvaged = salvaged if any(_looks_like_record(x) for x in salvaged) else []
-            k = len(docs)
-            after = _ORDINALS[k - 1] if k <= len(_ORDINALS) else f"{k}th"
+            after = _ordinal(len(docs))
             problem = (f"the {n - pos:,} characters after the file's {after} JSON document (from character {pos:,}) "
                        f"are not valid JSON ({str(exc)[:120]}); ")
             if salvaged:
