@@ -93,10 +93,11 @@ def _retime(data: bytes, text: str) -> bytes:
 
 def countable(data: bytes, errors: str = "strict") -> tuple[str, int] | None:
     """An independent count of what the loader must account for in one file's bytes, where the bytes are valid
-    enough to count them: ("records", n) for a whole JSON document holding n CloudTrail record positions,
-    ("digest", 0), ("other", 0) for valid JSON that is not CloudTrail; None when not countable (not valid JSON as a
-    whole: the loader may recover part of it, and must then say why the rest is lost). ``errors``: how bytes that
-    are not UTF-8 are decoded ("strict": not countable)."""
+    enough to count them: ("records", n) for a whole JSON document holding n CloudTrail record positions, or for
+    whole documents one after the other, some of them CloudTrail (each other document is one position, skipped);
+    ("digest", 0), ("other", 0) for one valid JSON document that is not CloudTrail; None when not countable (not
+    valid JSON as a whole: the loader may recover part of it, and must then say why the rest is lost). ``errors``:
+    how bytes that are not UTF-8 are decoded ("strict": not countable)."""
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
