@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from trailtools.events import cache, reader, table
 from trailtools.events.limits import Limits, from_env
 from trailtools.events.safe_open import read_regular
+from trailtools.events.stats import MAX_SUSPICIOUS_LISTED
 
 
 @dataclass
@@ -40,6 +41,9 @@ def _cached(key: str) -> ChunkResult | None:
     result.text_escaped = meta.get("text_escaped", 0)
     result.links_outside = meta.get("links_outside", 0)
     result.file_notes = [tuple(x) for x in meta.get("file_notes", ())]
+    result.suspicious_times = meta.get("suspicious_times", 0)
+    result.suspicious_time_kinds = meta.get("suspicious_time_kinds", {})
+    result.suspicious_time_sample = [tuple(x) for x in meta.get("suspicious_time_sample", [])]
     return result
 
 
@@ -121,6 +125,11 @@ class ChunkResult:
     text_escaped: int = 0                                 # records kept with text that was not valid Unicode
     links_outside: int = 0                                # symbolic links out of the evidence folder (read or not)
     file_notes: list[tuple[str, str]] = field(default_factory=list)            # (path, note) for the stats
+    # records kept with a suspicious eventTime (see trailtools.events.table.TimeNotes): how many, by kind, and the first
+    # few as (path, position, eventID, eventTime, reason)
+    suspicious_times: int = 0
+    suspicious_time_kinds: dict[str, int] = field(default_factory=dict)
+    suspicious_time_sample: list[tuple[str, int, str | None, str, str]] = field(default_factory=list)
 
     COUNTS = ("files_read", "bytes_read", "records_seen", "digest_files", "other_files", "files_cached",
               "text_escaped", "links_outside")
@@ -132,6 +141,11 @@ class ChunkResult:
         self.file_skips.extend(other.file_skips)
         self.record_skips.extend(other.record_skips)
         self.file_notes.extend(other.file_notes)
+        self.suspicious_times += other.suspicious_times
+        for kind, n in other.suspicious_time_kinds.items():
+            self.suspicious_time_kinds[kind] = self.suspicious_time_kinds.get(kind, 0) + n
+        room = MAX_SUSPICIOUS_LISTED - len(self.suspicious_time_sample)
+        self.suspicious_time_sample.extend(other.suspicious_time_sample[:max(room, 0)])
 
     def meta(self) -> dict:
         return {
@@ -139,6 +153,8 @@ class ChunkResult:
             "digest_files": self.digest_files, "other_files": self.other_files, "file_skips": self.file_skips,
             "record_skips": self.record_skips,
             "text_escaped": self.text_escaped, "links_outside": self.links_outside, "file_notes": self.file_notes,
+            "suspicious_times": self.suspicious_times, "suspicious_time_kinds": self.suspicious_time_kinds,
+            "suspicious_time_sample": self.suspicious_time_sample,
         }
 
 
@@ -238,6 +254,10 @@ def _parse_chunk(chunk: Chunk) -> ChunkResult:
         del built
         for row, reason in bad_times:
             result.record_skips.append((rows.file_of(row), rows.indices[row], reason))
+        notes = rows.time_notes
+        result.suspicious_times, result.suspicious_time_kinds = notes.rows, notes.kinds
+        result.suspicious_time_sample = [(rows.file_of(row), rows.indices[row], event_id, text, why)
+                                         for row, event_id, text, why in notes.sample]
     if key is not None:
         cache.write(key, result.table, result.meta())
     return result

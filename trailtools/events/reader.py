@@ -4,6 +4,8 @@ Accepted containers (checked by shape, not by file name):
   * ``{"Records": [...]}``: the S3 delivery format (also CloudTrail Insights files);
   * ``[...]``: a bare JSON array of records;
   * JSON Lines: one record, or one ``{"Records": [...]}`` object, per line;
+  * concatenated documents: ``{"Records": [...]}{"Records": [...]}``, with or without whitespace between (every
+    document is read; what follows the last complete one is said, with the records recovered from it);
   * LookupEvents output: ``{"Events": [{"CloudTrailEvent": "<record as a JSON string>", ...}]}`` (boto3, aws cli);
   * a single record object.
 Gzip is recognized by its magic bytes. Digest files are recognized and not read as events. Anything else, and every
@@ -82,7 +84,7 @@ def decompress(data: bytes, max_bytes: int | None = None) -> tuple[bytes, str | 
         pass
     try:
         return _fast_gzip.decompress(data), None
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
+    except (OSError, EOFError, zlib.error, _fast_zlib.error, ValueError) as exc:  # isal raises its own error
         d = zlib.decompressobj(wbits=31)
         try:
             partial = d.decompress(data)
@@ -179,8 +181,65 @@ def _salvage(text: bytes) -> list:
         out.append(obj)
 
 
+_STREAM = json.JSONDecoder(strict=False)
+
+
+def _ordinal(k: int) -> str:
+    if k <= 3:
+        return ("first", "second", "third")[k - 1]
+    return f"{k:,}" + ("th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th"))
+
+
+def _split_documents(text: bytes) -> tuple[list[tuple[object, None]], str | None, bool] | None:
+    """Concatenated JSON documents, with or without whitespace between: (each complete document, in order), (what
+    could not be read after the last of them, or None), (whether the first one ended on the file's first line).
+    None when not even the first document is complete, or when the text is not valid UTF-8.
+
+    When the text after the last complete document is not JSON (a document cut short, junk), the complete records
+    at its start are recovered as one more ``{"Records": [...]}`` document and the problem says how much was lost.
+    """
+    try:
+        s = text.decode("utf-8")
+    except UnicodeDecodeError:  # left to the whole-file reasons, which say the text is not valid
+        return None
+    n = len(s)
+    docs: list[tuple[object, None]] = []
+    pos = first_end = 0
+    while True:
+        while pos < n and s[pos] in " \t\r\n":
+            pos += 1
+        if pos >= n:
+            break
+        try:
+            obj, end = _STREAM.raw_decode(s, pos)
+        except (ValueError, RecursionError) as exc:
+            if not docs:
+                return None
+            rest = s[pos:]
+            salvaged = _salvage(rest.encode())
+            salvaged = salvaged if any(_looks_like_record(x) for x in salvaged) else []
+            after = _ordinal(len(docs))
+            problem = (f"the {n - pos:,} characters after the file's {after} JSON document (from character {pos:,}) "
+                       f"are not valid JSON ({str(exc)[:120]}); ")
+            if salvaged:
+                docs.append(({"Records": salvaged}, None))
+                problem += (f"{len(salvaged)} complete record{'s' if len(salvaged) != 1 else ''} recovered from "
+                            "them, the rest is lost")
+            else:
+                problem += "no complete record could be recovered from them"
+            return docs, problem, "\n" not in s[:first_end]
+        if not docs:
+            first_end = end
+        docs.append((obj, None))
+        pos = end
+    if len(docs) < 2:
+        return None
+    return docs, None, "\n" not in s[:first_end]
+
+
 def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None, object | None, str | None]:
-    """Decode a whole document untyped: (JSON Lines items, or None), (the object, or None), (file-level problem)."""
+    """Decode a whole document untyped: (JSON Lines items or concatenated documents, or None), (the object, or
+    None), (file-level problem)."""
     try:
         return None, _DECODE_ANY.decode(text), None
     except msgspec.DecodeError as exc:
@@ -196,10 +255,22 @@ def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None
             pass
     except (ValueError, RecursionError):
         pass
-    if b"\n" in text.strip():
-        lines = _split_lines(text)
-        if any(reason is None for _, reason in lines):
-            return lines, None, None
+    lines = _split_lines(text) if b"\n" in text.strip() else None
+    if lines and all(reason is None for _, reason in lines):  # JSON Lines
+        return lines, None, None
+    stream = _split_documents(text)
+    if stream is not None and not any(container_kind(doc) == "events" for doc, _ in stream[0]):
+        stream = None  # documents, none of them CloudTrail: said as before, as a file that is not valid JSON
+    if stream is not None and stream[1] is None:  # every document complete
+        return stream[0], None, None
+    # JSON Lines with bad lines (each costs its line only) when most lines are whole documents and the first document
+    # did not span several lines; else the documents read and what was lost after them (a pretty-printed file cut
+    # short is not JSON Lines because a few of its lines, "abc" or 12, happen to be JSON)
+    if (lines and 2 * sum(reason is None for _, reason in lines) >= len(lines)
+            and (stream is None or stream[2])):
+        return lines, None, None
+    if stream is not None:
+        return stream[0], None, stream[1]
     return None, None, _TOO_DEEP if whole_error == _TOO_DEEP else f"invalid JSON ({whole_error})"
 
 
@@ -443,6 +514,12 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
                 pos += 1
         if truncated:
             result.skipped.append((None, truncated))
+        if problem:
+            result.skipped.append((None, problem))
+        return
+    if obj is None and problem is None and not truncated:  # the JSON literal null: decoded, not CloudTrail
+        result.kind = NOT_CLOUDTRAIL
+        result.error = "not CloudTrail: a JSON null"
         return
     if obj is None:
         salvaged = _salvage(body)

@@ -57,6 +57,7 @@ def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadR
         stats.add_skip(path, reason, counted=not reason.startswith("not CloudTrail"))
     for path, pos, reason in total.record_skips:
         stats.add_skip(path, reason, pos)
+    stats.add_suspicious_times(total.suspicious_times, total.suspicious_time_kinds, total.suspicious_time_sample)
     tables = [r.table for r in results]
     for r in results:
         r.table = None  # finish() owns the tables now, so that memory is freed as it goes

@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 
 #: At most this many skipped files/records are listed one by one; the counts stay exact beyond it.
 MAX_LISTED_SKIPS = 1000
+#: At most this many records with a suspicious eventTime are listed (per chunk of files read, and in the stats).
+MAX_SUSPICIOUS_LISTED = 20
 
 
 @dataclass
@@ -14,6 +16,17 @@ class Skip:
     path: str
     reason: str
     record: int | None = None  # position of the record in the file; None when the whole file is meant
+
+
+@dataclass
+class SuspiciousTime:
+    """A record kept whose eventTime is suspicious (see ``LoadStats.suspicious_times``), and why."""
+
+    path: str
+    record: int            # position of the record in the file
+    eventID: str | None
+    eventTime: str         # as the file has it (at most 40 characters)
+    reason: str
 
 
 @dataclass
@@ -31,6 +44,9 @@ class LoadStats:
     filtered_out: rows outside the query; events: rows in the frame; text_escaped: records kept whose text was not
     valid Unicode (the bad code units written as ``\\udXXX``); links_outside_root: symbolic links leading out of the
     evidence folder (listed in ``skipped`` when not read, in ``notes`` when read).
+    suspicious_times: records read and kept whose eventTime has no time zone (read as UTC), is before CloudTrail
+    existed, or is more than 24 h after the delivery time in their file's name (counted before the query and
+    duplicates); suspicious_time_kinds: how many of each kind; suspicious_time_sample: the first few, with why.
     """
 
     source: str = ""
@@ -58,6 +74,9 @@ class LoadStats:
     conflicts: list[dict] = field(default_factory=list)
     conflicts_not_listed: int = 0
     notes: list[str] = field(default_factory=list)
+    suspicious_times: int = 0
+    suspicious_time_kinds: dict[str, int] = field(default_factory=dict)
+    suspicious_time_sample: list[SuspiciousTime] = field(default_factory=list)
 
     def add_skip(self, path: str, reason: str, record: int | None = None, counted: bool = True) -> None:
         """List a skipped file or record; ``counted=False`` for files already counted as another kind."""
@@ -69,6 +88,17 @@ class LoadStats:
             self.skipped.append(Skip(path, reason, record))
         else:
             self.skipped_not_listed += 1
+
+    def add_suspicious_times(self, rows: int, kinds: dict[str, int], sample) -> None:
+        """Count records kept with a suspicious eventTime: ``sample`` holds (path, record, eventID, eventTime,
+        reason) of some of them; the first :data:`MAX_SUSPICIOUS_LISTED` are kept."""
+        self.suspicious_times += rows
+        for kind, n in kinds.items():
+            self.suspicious_time_kinds[kind] = self.suspicious_time_kinds.get(kind, 0) + n
+        for item in sample:
+            if len(self.suspicious_time_sample) >= MAX_SUSPICIOUS_LISTED:
+                break
+            self.suspicious_time_sample.append(SuspiciousTime(*item))
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -100,6 +130,9 @@ class LoadStats:
             parts.append(f"{self.text_escaped:,} records with text that is not valid Unicode (escaped)")
         if self.links_outside_root:
             parts.append(f"{self.links_outside_root:,} links leading outside the evidence folder")
+        if self.suspicious_times:
+            kinds = ", ".join(f"{n:,} {kind}" for kind, n in self.suspicious_time_kinds.items())
+            parts.append(f"{self.suspicious_times:,} records kept with a suspicious eventTime ({kinds})")
         recognized = []
         if self.digest_files:
             recognized.append(f"{self.digest_files:,} digest")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 import numpy as np
@@ -10,7 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trailtools.events import derive
+from trailtools.events.layout import classify_name
 from trailtools.events.records import FIELDS, Record, extract
+from trailtools.events.stats import MAX_SUSPICIOUS_LISTED
 
 try:  # the native fast path (trailtools/events/_scan.c), built where a C compiler was available at install time
     from trailtools.events import _scan
@@ -45,42 +48,76 @@ ROW = "_row"
 CHUNK_SCHEMA = SCHEMA.append(pa.field(ROW, pa.int32()))
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
+# Times that are kept but suspicious (see :class:`TimeNotes`), by kind.
+NO_ZONE = "no time zone (read as UTC)"
+BEFORE_CLOUDTRAIL = "before CloudTrail existed (2013-11-01)"
+AFTER_DELIVERY = "more than 24 h after the file's delivery time"
+#: The earliest time CloudTrail could have recorded (it was launched in November 2013).
+CLOUDTRAIL_START = datetime(2013, 11, 1, tzinfo=UTC)
+#: How far after the delivery time in its file's name an event may be before it is suspicious (CloudTrail delivers
+#: a file within minutes of its events; a file's name carries the time it was delivered).
+DELIVERY_SLACK = timedelta(hours=24)
 
-def _lenient_time(text: str) -> datetime | None:
+
+def _lenient_time(text: str) -> tuple[datetime | None, str | None]:
+    """(the time in UTC, None), (the time read as UTC, :data:`NO_ZONE`) when the text has no zone, or (None, the
+    reason it cannot be read)."""
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return None
+    except (ValueError, AttributeError) as exc:
+        why = str(exc)
+        # an impossible date or time ('day is out of range for month') is said; "Invalid isoformat string" is not
+        return None, (f"unparseable eventTime {text[:40]!r}" if why.startswith("Invalid isoformat")
+                      else f"unparseable eventTime {text[:40]!r} ({why[:60]})")
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+        return dt.replace(tzinfo=UTC), NO_ZONE
+    return dt.astimezone(UTC), None
+
+
+#: CloudTrail's own form of eventTime; Arrow's strptime alone also takes other widths and rolls impossible dates over
+_STRICT_FORM = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+_NO_TIME = pa.scalar(None, TIME_TYPE)
+
+
+def _digits(texts: pa.Array, start: int, stop: int) -> pa.Array:
+    return pc.cast(pc.utf8_slice_codeunits(texts, start, stop), pa.int64())
 
 
 def _strict_times(texts: pa.Array) -> pa.Array:
-    """eventTime strings in CloudTrail's own form (``2026-10-08T19:38:05Z``) -> timestamps; null for other forms."""
-    return pc.strptime(texts, format=_ISO_FORMAT, unit="us", error_is_null=True).cast(TIME_TYPE)
+    """eventTime strings in CloudTrail's own form (``2026-10-08T19:38:05Z``) with a valid date and time ->
+    timestamps; null for other forms, and for impossible dates and times, which Arrow's strptime would roll over
+    (``2026-02-30`` to March 2, a 60th second to the next minute, year 0): exactly what the native scanner's
+    parse_time reads (tests/test_times.py compares them)."""
+    shaped = pc.if_else(pc.match_substring_regex(texts, _STRICT_FORM), texts, pa.scalar(None, pa.string()))
+    stamps = pc.strptime(shaped, format=_ISO_FORMAT, unit="us", error_is_null=True)
+    exact = pc.and_(pc.and_(pc.equal(pc.day(stamps), _digits(shaped, 8, 10)),
+                            pc.equal(pc.second(stamps), _digits(shaped, 17, 19))),
+                    pc.greater_equal(pc.year(stamps), 1))
+    return pc.if_else(exact, stamps.cast(TIME_TYPE), _NO_TIME)
 
 
-def parse_times(texts, fast: pa.Array | None = None) -> tuple[pa.Array, list[int]]:
-    """Timestamps (UTC, microseconds) for CloudTrail's eventTime strings (a sequence or an Arrow string array), and
-    the positions that could not be read.
+def parse_times(texts, fast: pa.Array | None = None) -> tuple[pa.Array, list[tuple[int, str]], list[int]]:
+    """Timestamps (UTC, microseconds) for CloudTrail's eventTime strings (a sequence or an Arrow string array), the
+    positions that could not be read with the reason, and the positions read without a time zone (taken as UTC).
 
-    ``fast``: timestamps already read from the strings in CloudTrail's own form (by the native scanner), null
-    elsewhere; the other forms are then read here as if ``fast`` had not been given.
+    ``fast``: timestamps already read from the strings in CloudTrail's own form (by the native scanner or
+    :func:`_strict_times`, which read the same), null elsewhere; the other forms are then read here.
     """
     arr = texts if isinstance(texts, pa.Array) else pa.array(texts, pa.string())
-    if fast is None or fast.null_count > arr.null_count:
+    if fast is None:
         fast = _strict_times(arr)
     retry = pc.indices_nonzero(pc.and_(pc.is_null(fast), pc.is_valid(arr))).to_pylist()
     if not retry:
-        return fast, []
+        return fast, [], []
     values = fast.to_pylist()
-    failed = []
+    failed, naive = [], []
     for i in retry:
-        values[i] = _lenient_time(arr[i].as_py())
+        values[i], problem = _lenient_time(arr[i].as_py())
         if values[i] is None:
-            failed.append(i)
-    return pa.array(values, TIME_TYPE), failed
+            failed.append((i, problem))
+        elif problem is not None:
+            naive.append(i)
+    return pa.array(values, TIME_TYPE), failed, naive
 
 
 def _json_text(raw) -> pa.Array:
@@ -162,6 +199,7 @@ class Builder:
         self.counts: list[int] = []       # rows of each of them
         self.indices: list[int] = []      # each row's position in its file
         self.rows = 0
+        self.time_notes = TimeNotes()     # the suspicious times, once table() has read them
 
     def _added(self, path: str, indices) -> None:
         """Book one file's rows: ``indices``, their positions in the file."""
@@ -233,9 +271,11 @@ class Builder:
         self._ids.append(ids)
 
     def table(self) -> tuple[pa.Table, list[tuple[int, str]]]:
-        """The chunk's table and, for rows whose eventTime cannot be parsed, (row number, reason): see :func:`build`."""
+        """The chunk's table and, for rows whose eventTime cannot be parsed, (row number, reason): see :func:`build`.
+        The rows kept with a suspicious eventTime are in :attr:`time_notes` then."""
         self._flush_python()
         self._take_native()
+        self.time_notes = TimeNotes()
         if not self.rows:
             return empty(), []
         plain = {}
@@ -249,7 +289,8 @@ class Builder:
         files = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(self.paths, pa.string()))
         if len(set(self.paths)) != len(self.paths):  # the same file twice: one dictionary entry, as build() gives
             files = files.cast(pa.string()).dictionary_encode()
-        return _assemble(plain, files, pa.array(self.indices, pa.int32()), times=times, ids=ids)
+        return _assemble(plain, files, pa.array(self.indices, pa.int32()), times=times, ids=ids,
+                         notes=self.time_notes)
 
     def file_of(self, row: int) -> str:
         """The file a row (of the table before unreadable times were dropped) came from."""
@@ -271,17 +312,14 @@ def build(records: list[Record], files: list[str], indices: list[int]) -> tuple[
     return _assemble(plain, pa.array(files, pa.string()).dictionary_encode(), pa.array(indices, pa.int32()))
 
 
-def _assemble(
-    plain: dict[str, pa.Array],
-    files: pa.Array,
-    indices: pa.Array,
-    *,
-    times: pa.Array | None = None,
-    ids: pa.Array | None = None,
-) -> tuple[pa.Table, list[tuple[int, str]]]:
+def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array, *, times: pa.Array | None = None,
+              ids: pa.Array | None = None, notes: TimeNotes | None = None) -> tuple[pa.Table, list[tuple[int, str]]]:
     """The frame's columns from the plain columns (see :func:`_plain_columns`); ``times`` (see
-    :func:`parse_times`) and ``ids`` (the instanceIds column) when they were already read."""
-    times, failed = parse_times(plain["eventTime"], times)
+    :func:`parse_times`) and ``ids`` (the instanceIds column) when they were already read; ``notes``: filled with
+    the rows whose time is suspicious."""
+    times, failed, naive = parse_times(plain["eventTime"], times)
+    if notes is not None:
+        notes.find(times, files, naive, plain["eventTime"], plain["eventID"])
     cols: dict[str, pa.Array] = {"eventTime": times}
     for name, _ in FIELDS[1:]:
         cols[name] = plain[name]
@@ -305,13 +343,60 @@ def _assemble(
     ]
     n = len(times)
     table = pa.Table.from_arrays(arrays, schema=SCHEMA)
-    texts = plain["eventTime"]
-    reasons = [(i, f"unparseable eventTime {texts[i].as_py()[:40]!r}") for i in failed]
+    reasons = failed
     if failed:
         mask = np.ones(n, dtype=bool)
-        mask[failed] = False
+        mask[[i for i, _ in failed]] = False
         table = table.filter(pa.array(mask))
     return table, reasons
+
+
+@dataclass
+class TimeNotes:
+    """Rows kept whose eventTime is suspicious: read without a time zone, before CloudTrail existed, or more than
+    :data:`DELIVERY_SLACK` after the delivery time in the name of their file. Counted by kind (a row may be of
+    several) and in all; the first :data:`trailtools.events.stats.MAX_SUSPICIOUS_LISTED` are listed."""
+
+    rows: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    sample: list[tuple[int, str | None, str, str]] = field(default_factory=list)  # (row, eventID, eventTime, why)
+
+    def find(self, times: pa.Array, files: pa.Array, naive: list[int], texts: pa.Array, event_ids: pa.Array) -> None:
+        """Note the suspicious rows among ``times`` (rows numbered as in the input, unreadable times null)."""
+        found: dict[str, np.ndarray] = {}
+        if naive:
+            found[NO_ZONE] = np.asarray(naive, dtype=np.int64)
+        early = pc.indices_nonzero(pc.fill_null(pc.less(times, pa.scalar(CLOUDTRAIL_START, TIME_TYPE)), False))
+        if len(early):
+            found[BEFORE_CLOUDTRAIL] = early.to_numpy().astype(np.int64)
+        limits = [None if info.delivered is None else info.delivered + DELIVERY_SLACK  # the name tells, not the folder
+                  for info in (classify_name(path.replace("\\", "/").rpartition("/")[2])
+                               for path in files.dictionary.to_pylist())]
+        if any(limit is not None for limit in limits):
+            per_row = pc.take(pa.array(limits, TIME_TYPE), files.indices)
+            late = pc.indices_nonzero(pc.fill_null(pc.greater(times, per_row), False))
+            if len(late):
+                found[AFTER_DELIVERY] = late.to_numpy().astype(np.int64)
+        if not found:
+            return
+        rows = np.unique(np.concatenate(list(found.values())))
+        self.rows += len(rows)
+        for kind, where in found.items():
+            self.kinds[kind] = self.kinds.get(kind, 0) + len(where)
+        listed = rows[:MAX_SUSPICIOUS_LISTED]
+        marks = {kind: np.isin(listed, where) for kind, where in found.items()}
+        for k, row in enumerate(listed.tolist()):
+            why = []
+            for kind, marked in marks.items():
+                if not marked[k]:
+                    continue
+                if kind == AFTER_DELIVERY:
+                    delivered = limits[files.indices[row].as_py()] - DELIVERY_SLACK
+                    kind = f"{kind} ({delivered:%Y-%m-%dT%H:%M:%SZ})"
+                why.append(kind)
+            event_id = event_ids[row].as_py()
+            self.sample.append((row, None if event_id is None else event_id[:100], texts[row].as_py()[:40],
+                                "; ".join(why)))
 
 
 def sort_chunk(table: pa.Table) -> pa.Table:
