@@ -4,7 +4,7 @@ A FIFO would block an ``open`` forever, a link to ``/dev/zero`` reads forever, a
 file, and a symbolic link may lead out of the evidence folder (to the analyst's own files). Every file is opened
 with ``O_NONBLOCK`` (a FIFO cannot block the open) and ``O_NOFOLLOW`` (a link is seen as a link), checked with
 ``fstat`` on the open descriptor (what is read is what was checked), and read up to the size limit. What is not
-read gets a reason naming its kind. See docs/security/h17-bombs.md.
+read gets a reason naming its kind. See docs/security.md.
 """
 from __future__ import annotations
 
