@@ -13,6 +13,7 @@ import os
 import stat
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from trailtools.events.limits import describe
 
@@ -228,3 +229,27 @@ def too_large(max_bytes: int) -> str:
     """The reason for a file past ``max_file_bytes`` once decompressed."""
     return (f"expands past the limit of {describe(max_bytes)} when decompressed (max_file_bytes; a decompression "
             "bomb?): not read")
+
+
+class FoundFile(type(Path())):
+    """A file found in a folder that was given (``evidence_root``: that folder, resolved): a symbolic link that leads
+    out of it is not read unless allowed (trailtools/events/limits.py)."""
+
+    evidence_root: str | None = None
+
+
+def files_under(folder: Path) -> list[Path]:
+    """Everything under ``folder`` that is not a folder (FIFOs, sockets and links too: reading them says what they
+    are; a link to a folder is not entered), sorted, each a :class:`FoundFile` that knows the folder."""
+    root = os.path.realpath(folder)
+    out = []
+    for q in sorted(Path(folder).rglob("*")):
+        try:
+            if q.is_dir():
+                continue
+        except OSError:
+            pass
+        found = FoundFile(q)
+        found.evidence_root = root
+        out.append(found)
+    return out

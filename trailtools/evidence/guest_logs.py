@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ import pandas as pd
 
 from trailtools.errors import TrailtoolsError
 from trailtools.events.limits import from_env
-from trailtools.events.safe_open import MAX_RATIO, inflated_size, read_regular, too_large
+from trailtools.events.safe_open import MAX_RATIO, files_under, inflated_size, read_regular, too_large
 
 KINDS = ("boot", "logger-start", "shutdown-begin", "shutdown-complete", "reboot-command", "shutdown-command",
          "kernel-panic", "crash", "recovery")
@@ -253,30 +252,6 @@ def _ssh_frame(rows: list[tuple]) -> pd.DataFrame:
     data["port"] = pd.Series(list(cols[4]), dtype="Int64")
     data["invalid_user"] = pd.Series(list(cols[6]), dtype=bool)
     return pd.DataFrame(data, columns=SSH_COLUMNS)
-
-
-class _Found(type(Path())):
-    """A file found in a folder that was given (``evidence_root``: that folder, resolved): a symbolic link that
-    leads out of it is not read unless allowed (trailtools/events/limits.py)."""
-
-    evidence_root: str | None = None
-
-
-def _files_under(folder: Path) -> list[Path]:
-    """Everything under ``folder`` that is not a folder (FIFOs, sockets and links too: reading says what they are;
-    a link to a folder is not entered), sorted."""
-    root = os.path.realpath(folder)
-    out = []
-    for q in sorted(folder.rglob("*")):
-        try:
-            if q.is_dir():
-                continue
-        except OSError:
-            pass
-        found = _Found(q)
-        found.evidence_root = root
-        out.append(found)
-    return out
 
 
 def _read_bytes(path: Path) -> tuple[bytes | None, str | None]:
@@ -569,7 +544,7 @@ def guest_log_paths(os_logs) -> list[Path]:
         )
     files = []
     for p in paths:
-        files.extend(_files_under(p) if p.is_dir() else [p])
+        files.extend(files_under(p) if p.is_dir() else [p])
     return files
 
 
@@ -584,7 +559,7 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
     expanded: list[Path] = []
     for p in paths:
         p = p if isinstance(p, Path) else Path(p)
-        expanded.extend(_files_under(p) if p.is_dir() else [p])
+        expanded.extend(files_under(p) if p.is_dir() else [p])
     files, notes, parsed = [], [], []
     for p in expanded:
         info, rows, fmt, file_year = _read_one(p, zone)

@@ -36,3 +36,18 @@ class Table:
 
     def __repr__(self) -> str:
         return self.frame.head(self.max_rows).to_string(index=False)
+
+
+def findings_table(findings, *, mitre: bool = False, evidence: bool = True, max_refs: int | None = None) -> Table:
+    """One row per finding: severity, title, (its MITRE technique), remediation and (the references of its evidence,
+    the first ``max_refs`` of them)."""
+    rows = []
+    for f in findings:
+        row = {"severity": f.severity, "title": f.title}
+        if mitre:
+            row["MITRE"] = f.extra.get("mitre")
+        row["remediation"] = f.remediation
+        if evidence:
+            row["evidence"] = ", ".join(e.ref for e in f.evidence[:max_refs])
+        rows.append(row)
+    return Table(pd.DataFrame(rows))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import zlib
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from trailtools.errors import SourceError
 from trailtools.events.limits import from_env
-from trailtools.events.safe_open import MAX_RATIO, check_regular, inflated_size, read_regular, too_large
+from trailtools.events.safe_open import MAX_RATIO, check_regular, files_under, inflated_size, read_regular, too_large
 from trailtools.evidence.cost import ce, cur, focus
 from trailtools.evidence.cost.frame import CostData, CostStats
 
@@ -154,7 +153,7 @@ def read_local(uri: str, q=None) -> CostData:
     if not path.exists():
         raise SourceError(f"Cost source not found: {uri}: give a CUR or FOCUS file or folder, an s3:// URI, "
                           "ce:// for Cost Explorer, or demo.")
-    files = _files_under(path) if path.is_dir() else [path]
+    files = files_under(path) if path.is_dir() else [path]
     stats = CostStats(source=uri)
     items = []
     for f in files:
@@ -173,29 +172,6 @@ def read_local(uri: str, q=None) -> CostData:
             else:
                 raise
     return assemble(items, stats, uri)
-
-
-def _files_under(folder: Path) -> list[Path]:
-    """Everything under ``folder`` that is not a folder (FIFOs and links too: reading them says what they are),
-    sorted; each knows the folder, so that a link out of it is not read (trailtools/events/limits.py)."""
-    root = os.path.realpath(folder)
-    out = []
-    for q in sorted(folder.rglob("*")):
-        try:
-            if q.is_dir():
-                continue
-        except OSError:
-            pass
-        found = _InFolder(q)
-        found.evidence_root = root
-        out.append(found)
-    return out
-
-
-class _InFolder(type(Path())):
-    """A file found in a folder that was given (``evidence_root``: that folder, resolved)."""
-
-    evidence_root: str | None = None
 
 
 def _reason(exc: Exception) -> str:

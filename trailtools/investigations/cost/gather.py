@@ -25,7 +25,7 @@ from trailtools.sources.resolve import resolve_source
 from trailtools.views.answer import answer_box
 from trailtools.views.cost import cost_by_principal_chart, cost_by_service_chart, creations_chart
 from trailtools.views.coverage import coverage_chart, shade_gaps
-from trailtools.views.tables import Table
+from trailtools.views.tables import Table, findings_table
 
 DEFAULT_WINDOW = pd.Timedelta(days=30)
 
@@ -244,19 +244,7 @@ class CostInvestigation(JsonOutput):
         return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))
 
     def findings_table(self) -> Table:
-        return Table(
-            pd.DataFrame(
-                [
-                    {
-                        "severity": f.severity,
-                        "title": f.title,
-                        "remediation": f.remediation,
-                        "evidence": ", ".join(e.ref for e in f.evidence[:6]),
-                    }
-                    for f in self.findings
-                ]
-            )
-        )
+        return findings_table(self.findings, max_refs=6)
 
     # ---- JSON -------------------------------------------------------------------------------------------
     def provenance(self) -> dict:

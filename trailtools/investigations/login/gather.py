@@ -26,7 +26,7 @@ from trailtools.sources.resolve import resolve_source
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.signins import signin_timeline
-from trailtools.views.tables import Table
+from trailtools.views.tables import Table, findings_table
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
 
@@ -140,19 +140,7 @@ class LoginInvestigation(JsonOutput):
         return Table(ranked, max_rows=top)
 
     def findings_table(self) -> Table:
-        return Table(
-            pd.DataFrame(
-                [
-                    {
-                        "severity": f.severity,
-                        "title": f.title,
-                        "MITRE": f.extra.get("mitre"),
-                        "remediation": f.remediation,
-                    }
-                    for f in self.findings
-                ]
-            )
-        )
+        return findings_table(self.findings, mitre=True, evidence=False)
 
     def session_events(self, rank: int = 0) -> Table:
         """Everything the ``rank``-th most suspicious session did, in order (0: the top one)."""

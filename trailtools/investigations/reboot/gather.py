@@ -28,7 +28,7 @@ from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart
-from trailtools.views.tables import Table
+from trailtools.views.tables import Table, findings_table
 from trailtools.views.timeline import instance_timeline
 
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
@@ -340,19 +340,7 @@ class RebootInvestigation(JsonOutput):
         return Table(pd.concat([frame[~routine], frame[routine]], ignore_index=True))
 
     def findings_table(self) -> Table:
-        return Table(
-            pd.DataFrame(
-                [
-                    {
-                        "severity": f.severity,
-                        "title": f.title,
-                        "remediation": f.remediation,
-                        "evidence": ", ".join(e.ref for e in f.evidence),
-                    }
-                    for f in self.findings
-                ]
-            )
-        )
+        return findings_table(self.findings)
 
     def provenance(self) -> dict:
         """Where every piece of evidence came from: each input file with its SHA-256, the trail's load stats."""
