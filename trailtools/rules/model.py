@@ -9,7 +9,9 @@ so every rule's findings read alike:
   calls by one key are one finding naming five eventIDs;
 - a call that failed (``errorCode`` set: denied, or rejected) is reported one severity step lower than the same call
   that succeeded, as "tried ... and failed": an attempt to disable GuardDuty says who tried, even when it was denied;
-- the evidence names every event's eventID (the first :data:`MAX_EVIDENCE`; ``extra.events`` counts them all).
+- the evidence names every event's eventID (the first :data:`MAX_EVIDENCE`; ``extra.events`` counts them all);
+- ``extra.attackers`` is TrailDiscover's card for the call (:mod:`trailtools.rules.knowledge`: its MITRE mapping,
+  whether attackers used it in real incidents, "how attackers use this").
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from trailtools.findings.model import SEVERITIES, EvidenceRef, Finding, iso_time
+from trailtools.rules.knowledge import card
 
 #: At most this many eventIDs are listed in one finding's evidence (``extra.events`` counts them all).
 MAX_EVIDENCE = 50
@@ -61,6 +64,10 @@ class Rule:
     @property
     def event_sources(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(source for source, _ in self.events))
+
+    def cards(self) -> list:
+        """TrailDiscover's cards for the calls this rule reads (those it catalogues)."""
+        return [c for c in map(card, self.event_names) if c is not None]
 
     def select(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of the events this rule reads, in time order."""
@@ -177,6 +184,9 @@ def _finding(rule: Rule, failed: bool, severity: str, members: list[tuple[Hit, p
              "resources": resources, "tactic": rule.tactic, "technique": rule.technique}
     if n > MAX_EVIDENCE:
         extra["evidence_not_listed"] = n - MAX_EVIDENCE
+    known = card(text(first.get("eventName")))
+    if known is not None:   # "how attackers use this", from TrailDiscover by Adan Alvarez (CC-BY-4.0)
+        extra["attackers"] = known.to_dict()
     return Finding(check=rule.id, severity=severity, title=title, explanation=rule.explanation + facts,
                    resource=first_hit.resource, remediation=rule.next_steps,
                    evidence=tuple(evidence(r, h.what) for h, r in members[:MAX_EVIDENCE]), extra=extra)
