@@ -70,7 +70,19 @@ def test_security_group_only_the_whole_internet():
     found = _run("exposure.security-group-open", [sg("a", "0.0.0.0/0"), sg("b", "::/0", "cidrIpv6"),
                                                   sg("c", "0.0.0.0/1"), sg("d", "10.0.0.0/8"), sg("e", "junk")])
     assert {e.ref for f in found for e in f.evidence} == {"a", "b"}
-    assert "tcp 3389" in found[0].title
+    assert "tcp 3389" in found[0].title and {f.severity for f in found} == {"high"}
+
+
+def test_security_group_open_on_web_ports_only_is_low():
+    def sg(eid, port, proto="tcp"):
+        return _rec(eid, "2026-11-03T10:00:00Z", "AuthorizeSecurityGroupIngress", "ec2.amazonaws.com",
+                    {"groupId": f"sg-{eid}", "ipPermissions": {"items": [{"ipProtocol": proto, "fromPort": port,
+                                                                         "toPort": port, "ipRanges": {"items": [
+                                                                             {"cidrIp": "0.0.0.0/0"}]}}]}})
+    found = {e.ref: f.severity for f in _run("exposure.security-group-open",
+                                             [sg("a", 443), sg("b", 80), sg("c", 22), sg("d", 443, "udp")])
+             for e in f.evidence}
+    assert found == {"a": "low", "b": "low", "c": "high", "d": "high"}
 
 
 def test_bucket_policy_public_unless_a_condition_restricts_callers():

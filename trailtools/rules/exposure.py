@@ -20,6 +20,8 @@ PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 RESTRICTING_KEYS = ("aws:sourceip", "aws:sourcevpc", "aws:sourcevpce", "aws:principalorgid", "aws:principalorgpaths",
                     "aws:principalaccount", "aws:principalarn", "aws:sourceaccount", "aws:sourcearn",
                     "aws:sourceorgid", "aws:sourceorgpaths", "aws:userid", "aws:username")
+#: Opening only these TCP ports to everyone is what a public website does: reported as low.
+WEB_PORTS = ("80", "443")
 BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
@@ -79,16 +81,19 @@ def _everyone(cidr: str) -> bool:
         return False
 
 
-def _ports(p: dict) -> str:
+def _ports(p: dict) -> tuple[str, bool]:
+    """The ports a request opens, as text, and whether they are only web ports (TCP 80 and 443)."""
     perms = [i for i in items(p.get("ipPermissions")) if isinstance(i, dict)] or [p]
-    shown = []
+    shown, web = [], True
     for perm in perms:
         lo, hi, proto = perm.get("fromPort"), perm.get("toPort"), text(perm.get("ipProtocol"))
         if proto in ("-1", "all") or (lo in (None, "") and hi in (None, "")):
             shown.append("all ports")
+            web = False
         else:
             shown.append(f"{proto or 'port'} {lo}" + (f"-{hi}" if hi not in (None, "", lo) else ""))
-    return ", ".join(dict.fromkeys(shown))
+            web = web and proto in ("tcp", "6") and text(lo) == text(hi) and text(lo) in WEB_PORTS
+    return ", ".join(dict.fromkeys(shown)), web
 
 
 def _security_groups(rows: pd.DataFrame, rule: Rule):
@@ -98,8 +103,9 @@ def _security_groups(rows: pd.DataFrame, rule: Rule):
         world = sorted({c for c in _cidrs(p) if _everyone(c)})
         if world:
             group = text(p.get("groupId") or p.get("groupName")) or "a security group"
+            ports, web = _ports(p)
             hits.append(Hit(label, group, f"opened security group {group} to the whole internet "
-                                          f"({_ports(p)} from {', '.join(world)})"))
+                                          f"({ports} from {', '.join(world)})", "low" if web else None))
     return findings_from_hits(rule, rows, hits)
 
 
@@ -207,7 +213,8 @@ RULES = (
          "TA0005 Defense Evasion", "T1562.007 Impair Defenses: Disable or Modify Cloud Firewall",
          ((EC2, "AuthorizeSecurityGroupIngress"),), _security_groups,
          "An ingress rule from 0.0.0.0/0 or ::/0 lets any address on the internet reach the instances behind the "
-         "group on those ports: attackers open SSH, RDP or a database port to come back in, or to move data out.",
+         "group on those ports: attackers open SSH, RDP or a database port to come back in, or to move data out. "
+         "Only TCP 80 and 443 (a public website) is low.",
          "Which instances use the group, and what listens on those ports? Remove the rule unless the service is "
          "meant to be public, and check those instances' connections since the change.",
          mitre_note="TrailDiscover maps AuthorizeSecurityGroupIngress to Persistence and Lateral Movement (T1098, "
