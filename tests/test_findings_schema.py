@@ -99,7 +99,7 @@ def test_broken_documents_give_clear_messages():
     bad["sources"][0] = {"name": "CloudTrail"}
     errors = validate(bad)
     assert "$: missing required field 'generated_at'" in errors
-    assert "$.investigation: must be one of reboot, login, cost, not 'reboots'" in errors
+    assert "$.investigation: must be one of reboot, login, cost, hunt, not 'reboots'" in errors
     assert "$.findings[0].severity: must be one of info, low, medium, high, critical, not 'severe'" in errors
     assert "$.findings[0].resources: must be array, not a string" in errors
     assert "$.findings[0]: missing required field 'title'" in errors

@@ -1,4 +1,5 @@
-"""The command line: ``trailtools events SOURCE ...``, one verb per investigation (``reboot``, ``login``, ``cost``: from
+"""The command line: ``trailtools events SOURCE ...``, ``hunt SOURCE`` (the detection rules of
+:mod:`trailtools.rules`), one verb per investigation (``reboot``, ``login``, ``cost``: from
 :mod:`trailtools.investigations.registry`), ``report``, ``verify`` and ``demo [DIR]``.
 
 Errors a user can cause print one sentence and exit with code 2; nothing prints a traceback for them.
@@ -73,6 +74,20 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     ev.add_argument("--columns", help="comma-separated columns to output (default for the table: "
                     + ",".join(TABLE_COLUMNS) + "; for other formats: all)")
     ev.set_defaults(func=cmd_events)
+
+    hp = sub.add_parser("hunt", help="run the detection rules over a window and list their findings",
+                        description="Run every detection rule (docs/rules.md), or those named, over SOURCE between "
+                                    "--start and --end (loading only the events the rules read), and print the "
+                                    "findings most severe first, each with the eventIDs of its evidence.")
+    hp.add_argument("source", nargs="?", default="demo", help="'demo' (default), a folder or a file, s3://, lookup://, "
+                    "athena:// (as for events)")
+    hp.add_argument("--start", help="window start, ISO date or time in UTC (default: the source's first event)")
+    hp.add_argument("--end", help="window end, exclusive (a date alone means its whole day; default: the last event)")
+    hp.add_argument("--rules", help="comma-separated rule ids or families to run (default all), e.g. "
+                    "exposure,execution.ssm-send-command")
+    hp.add_argument("--json", metavar="FILE", help="write the findings as a findings document (JSON) to FILE")
+    hp.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
+    hp.set_defaults(func=cmd_hunt)
 
     for inv in registry.INVESTIGATIONS.values():
         investigation_parser(sub, inv, full=inv.name == verb)
@@ -215,6 +230,19 @@ def cmd_events(args: argparse.Namespace) -> int:
             json.dump(result.stats.to_dict(), fh, indent=2)
     write_frame(select_columns(result.frame, args.columns, args.format), args.format, args.output, args.limit)
     echo(result.stats.summary(), file=sys.stderr)
+    return 0
+
+
+def cmd_hunt(args: argparse.Namespace) -> int:
+    from trailtools.rules.hunt import hunt
+
+    result = hunt(args.source, args.start, args.end, args.rules, cache=not args.no_cache)
+    if args.json:  # first: the printed lines below may go to a pipe that closes early
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(result.to_json() + "\n")
+    for line in result.summary_lines():
+        echo(line)
+    echo(result.load_summary, file=sys.stderr)
     return 0
 
 

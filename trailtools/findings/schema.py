@@ -18,7 +18,8 @@ from trailtools.investigations import registry
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_ID = "trailtools.findings.model"
-INVESTIGATIONS = tuple(registry.INVESTIGATIONS)
+#: What produced a document: an investigation, or ``trailtools hunt`` (the rules library over a window).
+INVESTIGATIONS = (*registry.INVESTIGATIONS, "hunt")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("FAIL", "PASS", "INFO")
 CONFIDENCES = ("high", "medium", "low")

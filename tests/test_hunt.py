@@ -1,0 +1,87 @@
+"""`trailtools hunt SOURCE [--start] [--end] [--rules] [--json]` through cli.main, on a small trail folder built here
+(the AWSLogs layout, gzipped): ranked findings naming their eventIDs, the window, the rules chosen, the findings
+document, user errors, hostile text."""
+import copy
+import json
+
+import pytest
+from conftest import record, s3_path, write_gz
+
+from trailtools import cli
+from trailtools.findings import schema
+from trailtools.rules.examples import examples
+from trailtools.rules.hunt import hunt
+
+
+def _fire(family, rule_id):
+    return copy.deepcopy(examples(family)[rule_id]["fire"])
+
+
+@pytest.fixture
+def trail(tmp_path):
+    """Nov 3rd: a public snapshot (critical), flow logs deleted (high), an SSM session (low), noise; Nov 5th: a
+    KMS key scheduled for deletion (outside a window ending Nov 4th)."""
+    day3 = (_fire("exposure", "exposure.snapshot-shared") + _fire("defense_evasion", "defense-evasion.flow-logs-deleted")
+            + _fire("execution", "execution.ssm-start-session")
+            + [record(f"noise-{i}", f"2026-11-03T09:{i:02d}:00Z") for i in range(20)])
+    kms = _fire("defense_evasion", "defense-evasion.kms-key-deletion")
+    for r in kms:
+        r["eventTime"] = "2026-11-05T08:00:00Z"
+    write_gz(s3_path(tmp_path, "111122223333", "eu-west-1", "20261103T1200Z"), {"Records": day3})
+    write_gz(s3_path(tmp_path, "111122223333", "eu-west-1", "20261105T0900Z"), {"Records": kms})
+    return tmp_path
+
+
+def test_hunt_ranks_findings_and_names_their_event_ids(trail, capsys):
+    assert cli.main(["hunt", str(trail), "--start", "2026-11-03", "--end", "2026-11-04", "--no-cache"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("4 findings from 15 rules over 4 events")
+    severities = [line.split(":")[0].strip() for line in out[1::2]]
+    assert severities == ["critical", "high", "high", "low"]
+    snapshot = examples("exposure")["exposure.snapshot-shared"]["fire"]
+    public = next(r for r in snapshot if "all" in json.dumps(r["requestParameters"]))
+    assert "made snapshot snap-0b5e733b4a8df6e0d public" in out[1] and public["eventID"] in out[2]
+    assert "exposure.snapshot-shared" in out[2]
+    assert not any("kms" in line.lower() for line in out)          # Nov 5th is outside the window
+
+
+def test_hunt_without_a_window_reads_everything_and_rules_narrow_it(trail, capsys):
+    assert cli.main(["hunt", str(trail), "--rules", "defense-evasion", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 findings from 5 rules") and "scheduled KMS key" in out and "snap-" not in out
+
+
+def test_hunt_loads_only_the_events_the_rules_read(trail):
+    res = hunt(str(trail), "2026-11-03", "2026-11-04", "execution.ssm-start-session", cache=False)
+    assert res.events == 1 and [f.check for f in res.findings] == ["execution.ssm-start-session"]
+
+
+def test_hunt_json_is_a_findings_document(trail, tmp_path, capsys):
+    out = tmp_path / "hunt.json"
+    assert cli.main(["hunt", str(trail), "--json", str(out), "--no-cache"]) == 0
+    doc = json.loads(out.read_text())
+    assert schema.validate(doc) == [] and doc["investigation"] == "hunt" and doc["verdict"] is None
+    assert doc["parameters"]["rules"][0] == "defense-evasion.log-group-deleted"
+    assert [f["severity"] for f in doc["findings"]] == ["critical", "high", "high", "high", "low"]
+    f = doc["findings"][0]
+    assert f["check"] == "exposure.snapshot-shared" and f["principal"] == "maria" and f["evidence"][0]["ref"]
+    assert f["extra"]["attackers"]["credit"].startswith("TrailDiscover by Adan Alvarez")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--rules", "nope"], "No rule named 'nope'"),
+    (["--start", "2026-13-01"], "Cannot read the time '2026-13-01'"),
+])
+def test_hunt_user_errors_are_one_sentence(trail, capsys, args, message):
+    assert cli.main(["hunt", str(trail), "--no-cache", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_hunt_shows_hostile_text_as_escapes(tmp_path, capsys):
+    recs = _fire("execution", "execution.ssm-start-session")
+    recs[0]["requestParameters"]["target"] = "i-0abc\x1b]52;c;ZXZpbA==\x07\u202e"
+    write_gz(s3_path(tmp_path, "111122223333", "eu-west-1", "20261103T1200Z"), {"Records": recs})
+    assert cli.main(["hunt", str(tmp_path), "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\\x1b]52" in out and "\\u202e" in out

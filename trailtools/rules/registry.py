@@ -1,0 +1,41 @@
+"""Every rule, by id: the families' ``RULES`` tuples gathered in one place, and running them over an events frame."""
+from __future__ import annotations
+
+import pandas as pd
+
+from trailtools.errors import TrailtoolsError
+from trailtools.findings.model import SEVERITIES, Finding
+from trailtools.rules import collection, defense_evasion, execution, exposure
+from trailtools.rules.model import Rule
+
+#: The families, in the order docs/rules.md lists them.
+FAMILIES = (defense_evasion, exposure, execution, collection)
+RULES: dict[str, Rule] = {r.id: r for family in FAMILIES for r in family.RULES}
+
+
+def select(ids: str | list[str] | None = None) -> list[Rule]:
+    """The rules named (comma-separated ids, or a list; a family name such as ``exposure`` takes all of its rules);
+    every rule when none are named. An unknown name is one clear error."""
+    if not ids:
+        return list(RULES.values())
+    names = [n.strip() for n in (ids.split(",") if isinstance(ids, str) else ids) if n and n.strip()]
+    out = []
+    for name in names:
+        found = [r for r in RULES.values() if r.id == name or r.family == name]
+        if not found:
+            raise TrailtoolsError(f"No rule named {name!r}: the rules are listed in docs/rules.md "
+                                  f"(for example {next(iter(RULES))}, or a family such as exposure).")
+        out += [r for r in found if r not in out]
+    return out
+
+
+def event_names(rules: list[Rule]) -> list[str]:
+    """Every eventName the rules read: what a query pushes down to the source."""
+    return sorted({n for r in rules for n in r.event_names})
+
+
+def run(frame: pd.DataFrame, rules: list[Rule] | None = None) -> list[Finding]:
+    """Every rule's findings on an events frame, most severe first, then by time."""
+    found = [f for rule in (rules if rules is not None else RULES.values()) for f in rule.run(frame)]
+    return sorted(found, key=lambda f: (SEVERITIES.index(f.severity), f.evidence[0].time or "" if f.evidence else "",
+                                        f.check))
