@@ -11,7 +11,7 @@ Layout of the generated folder::
     ec2/<region>/describe-instance-status.json, describe-instances.json,
         get-console-output/<instance-id>.json                                                 (ec2.py)
     cloudwatch/<region>/get-metric-data.json (+ .input.json), us-east-1/describe-alarm-history.json (cloudwatch.py)
-    oslogs/<instance-id>/var/log/messages, var/log/secure, journal.json                       (oslogs.py)
+    oslogs/<instance-id>/var/log/messages, var/log/secure, journal.json                       (guest_logs.py)
     cost/cur2/acme-cur2/data/BILLING_PERIOD=YYYY-MM/*.snappy.parquet, cost/ce/*.json           (cost.py)
     geo/ip-locations.csv                     where the scenario's source addresses are (a GeoIP stand-in)
     manifest.json, README.md

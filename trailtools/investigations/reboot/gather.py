@@ -15,6 +15,7 @@ from trailtools.aws.errors import AwsDataUnavailable, unavailable
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.load import load_events
 from trailtools.events.query import Query
+from trailtools.events.safe_open import files_under
 from trailtools.evidence import cloudwatch, ec2, health
 from trailtools.evidence.ec2 import INSTANCE_ID
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
@@ -171,7 +172,7 @@ def gather(
     paths = guest_log_paths(os_logs)
     given = bool(paths)
     if not paths and src.folder is not None and (src.folder / "oslogs" / instance).is_dir():
-        paths = sorted(p for p in (src.folder / "oslogs" / instance).rglob("*") if p.is_file())
+        paths = files_under(src.folder / "oslogs" / instance)  # a FIFO or device there is skipped with its kind
     if paths:
         ev.inputs.extend(str(p) for p in paths)
         guest = read_guest_logs(paths)
