@@ -4,10 +4,15 @@ The evidence about one instance (CloudTrail calls, AWS Health, EC2 scheduled eve
 logs) is gathered by :mod:`trailtools.instance_evidence`; this module finds the restart and judges its cause:
 
 - ``api-call``: a person or role called the EC2 API (RebootInstances, StopInstances + StartInstances, ...);
-- ``automation``: a stop/start by automation or an AWS service (Auto Scaling, Spot, SSM, a Lambda function);
+- ``automation``: a restart, stop or replacement by automation or an AWS service (Auto Scaling, a Lambda function);
+- ``ssm``: a person or role through AWS Systems Manager (Run Command, Session Manager, Automation: the request's
+  caller, matched to the guest's shutdown by command ID or time, see :mod:`.remote`);
+- ``spot-interruption``: EC2 reclaimed a Spot Instance's capacity (``BidEvictedEvent``);
 - ``aws-maintenance``: AWS scheduled maintenance (a Health scheduled change, a completed EC2 scheduled event);
 - ``aws-host-failure``: a failure of the AWS host, with or without auto-recovery (Health issue, failed system
-  status checks, an unclean boot with no API call);
+  status checks, EC2's ``Server.InternalError`` state reason);
+- ``unclean-shutdown``: the guest booted with no shutdown before it and nothing on the AWS side explains it (power
+  loss, host failure or kernel crash);
 - ``guest``: a reboot from inside the guest OS (a clean shutdown, often a ``sudo reboot`` in the auth log);
 - ``undetermined``: nothing found explains it.
 """
@@ -20,21 +25,25 @@ import pandas as pd
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
+from trailtools.investigations.reboot import remote
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
-    "automation": "automation or an AWS service stopped and started it",
+    "automation": "automation or an AWS service restarted, stopped or replaced it",
+    "ssm": "a command sent through AWS Systems Manager (Run Command, Session Manager, Automation)",
+    "spot-interruption": "Spot interruption (AWS reclaimed the capacity)",
     "aws-maintenance": "AWS scheduled maintenance",
     "aws-host-failure": "a failure of the AWS host",
+    "unclean-shutdown": "unclean shutdown (power loss, host failure or kernel crash); no AWS-side evidence available",
     "guest": "a reboot from inside the guest operating system",
     "undetermined": "undetermined",
 }
 #: CloudTrail events that restart, stop or end an instance.
 RESTART_CALLS = ("RebootInstances", "StopInstances", "StartInstances", "TerminateInstances", "BidEvictedEvent")
 #: Calls that do not restart by themselves but explain one (shown as context).
-CONTEXT_CALLS = ("ModifyInstanceAttribute", "SendCommand", "StartSession", "TerminateInstanceInAutoScalingGroup",
-                 "SetInstanceHealth", "CreateReplaceRootVolumeTask", "ModifyInstanceMaintenanceOptions",
-                 "ModifyInstanceEventStartTime", "RunInstances")
+CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSession",
+                 "TerminateInstanceInAutoScalingGroup", "SetInstanceHealth", "CreateReplaceRootVolumeTask",
+                 "ModifyInstanceMaintenanceOptions", "ModifyInstanceEventStartTime", "RunInstances")
 #: Health event codes that mean planned work on the host.
 MAINTENANCE_WORDS = ("MAINTENANCE", "RETIREMENT", "REBOOT", "STOP_SCHEDULED", "SCHEDULED")
 SCHEDULED_RESTART_CODES = ("system-reboot", "instance-reboot", "system-maintenance", "instance-stop",
@@ -214,8 +223,13 @@ def _disputed(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
 
 def _analyze(ev: InstanceEvidence) -> Verdict:
     restarts = [t for t in restart_times(ev) if ev.window[0] <= t <= ev.window[1]] or restart_times(ev)
-    calls = [c for c in _rows(ev.calls) if c.get("eventName") in RESTART_CALLS and not c.get("errorCode")]
+    every_call = _rows(ev.calls)
+    calls = [c for c in every_call if c.get("eventName") in RESTART_CALLS and not c.get("errorCode")]
+    requests = remote.ssm_requests(every_call, ev.instance)
     if not restarts and not calls:
+        sent = [r for r in requests if remote.may_restart(r) and ev.window[0] <= r.time <= ev.window[1]]
+        if sent and not _consulted(ev, "Guest OS logs"):
+            return _ssm_unconfirmed(ev, sent[-1])
         anything = any(not f.empty for f in (ev.calls, ev.health, ev.scheduled, ev.status_failures, ev.guest_events))
         what = "no restart" if anything else "no evidence"
         return Verdict(ev.instance, "undetermined",
@@ -231,6 +245,14 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
     near_calls = [c for c in calls if _near(c["eventTime"], restart, CALL_LEAD, pd.Timedelta(minutes=2))]
     if near_calls:
         call = near_calls[-1]
+        if call["eventName"] == "BidEvictedEvent":
+            return _spot(ev, call, restart, boot_ref)
+        automation = remote.automation_behind(requests, call)
+        if automation is not None:
+            return _ssm_verdict(ev, automation, restart, [_call_ref(automation.call)]
+                                + [_call_ref(c) for c in near_calls] + boot_ref, "high",
+                                f"its {call['eventName']} call was made by the automation at "
+                                f"{iso_time(call['eventTime'])}")
         how = how_called(call)
         stop = [c for c in near_calls if c.get("eventName") == "StopInstances"]
         chain = [_call_ref(c) for c in near_calls] + boot_ref
@@ -307,7 +329,23 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
             ),
         )
 
-    # 4. from inside the guest
+    # 4. through AWS Systems Manager: a reboot command in the guest from a Run Command or a session
+    commands = [e for e in _rows(ev.guest_events) if e.get("kind") in ("reboot-command", "shutdown-command")
+                and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+    if boot is not None and boot.get("clean") is not False:
+        matched = remote.guest_match(requests, commands, every_call)
+        if matched:
+            request, row, how = matched
+            line = _guest_ref(row, f"{row.get('user') or '?'} ran {row.get('command') or row.get('text')}")
+            return _ssm_verdict(ev, request, restart, [_call_ref(request.call), line, *boot_ref], "high",
+                                f"{row.get('user') or 'the guest'} ran {row.get('command')} from it at "
+                                f"{iso_time(row.get('time'))} (matched by {how})")
+        sent = [r for r in requests if remote.may_restart(r) and _near(r.time, restart, CALL_LEAD, pd.Timedelta(0))]
+        if sent and not commands:
+            return _ssm_verdict(ev, sent[-1], restart, [_call_ref(sent[-1].call), *boot_ref], "medium",
+                                "the guest shut down cleanly after it; its logs show no command of their own")
+
+    # 5. from inside the guest
     if boot is not None and boot.get("clean") or panic:
         who, command = boot.get("initiated_by") if boot else None, boot.get("command") if boot else None
         commands = [
@@ -365,6 +403,44 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
     )
 
 
+def _spot(ev: InstanceEvidence, call: dict, restart, boot_ref: list) -> Verdict:
+    return Verdict(ev.instance, "spot-interruption",
+                   f"{ev.instance} was interrupted at {iso_time(call['eventTime'])}: Spot interruption (AWS "
+                   "reclaimed the capacity; CloudTrail's BidEvictedEvent); no API call by a person stopped it.",
+                   "high", pd.Timestamp(restart), "AWS", "Spot interruption", None, [_call_ref(call), *boot_ref],
+                   "A TerminateInstances or StopInstances call by a person just before would mean someone acted "
+                   "first; a Spot rebalance recommendation or interruption notice in the guest confirms it.")
+
+
+def _ssm_verdict(ev: InstanceEvidence, request: remote.SsmRequest, restart, chain: list, confidence: str,
+                 detail: str) -> Verdict:
+    """The restart attributed to the person or role behind a Systems Manager request."""
+    c = request.call
+    what = {"Run Command": "SSM Run Command", "Session Manager": "an SSM Session Manager session",
+            "Automation": "SSM Automation"}[request.kind]
+    ident = f" {request.ident}" if request.ident else ""
+    return Verdict(ev.instance, "ssm",
+                   f"{ev.instance} was restarted by {c.get('actor')} through {what}"
+                   f"{f' ({request.document})' if request.document else ''}: {request.call['eventName']}{ident} "
+                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}; {detail}.",
+                   confidence, pd.Timestamp(restart), c.get("actor"), request.how(), c.get("sourceIPAddress"),
+                   chain, "A reboot command in the guest from another login at that time would point elsewhere; "
+                   "the command's output (GetCommandInvocation, or its S3/CloudWatch output) shows what it ran.")
+
+
+def _ssm_unconfirmed(ev: InstanceEvidence, request: remote.SsmRequest) -> Verdict:
+    """The trail alone: a command that can restart was sent and CloudTrail hides what it ran."""
+    c = request.call
+    return Verdict(ev.instance, "ssm",
+                   f"{ev.instance} was most likely restarted by {c.get('actor')} through SSM {request.kind} "
+                   f"({request.document or 'document not logged'}{', ' + request.ident if request.ident else ''}) "
+                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}: CloudTrail hides the command's "
+                   "parameters, and nothing else in the trail restarted it.",
+                   "low", None, c.get("actor"), request.how(), c.get("sourceIPAddress"), [_call_ref(c)],
+                   "The guest logs (a sudo reboot run from /var/lib/amazon/ssm/.../orchestration/<command ID>/) "
+                   "or the command's output would confirm it; " + (_missing_sources(ev) or "none were given."))
+
+
 def _missing_sources(ev: InstanceEvidence) -> str:
     missing = [f"{s.name} ({s.detail})" if s.detail else s.name for s in ev.sources if s.status == "unavailable"]
     return ("Evidence from sources that could not be consulted: " + "; ".join(missing) + ".") if missing else ""
@@ -374,6 +450,9 @@ def _missing_sources(ev: InstanceEvidence) -> str:
 
 _SEVERITY = {
     "api-call": "medium",
+    "ssm": "medium",
+    "spot-interruption": "low",
+    "unclean-shutdown": "medium",
     "automation": "low",
     "aws-maintenance": "low",
     "aws-host-failure": "medium",
@@ -381,6 +460,12 @@ _SEVERITY = {
     "undetermined": "info",
 }
 _REMEDIATION = {
+    "ssm": "Confirm with the caller that the command or session was meant to restart it; if not, treat the "
+    "principal's credentials as compromised and review its other Systems Manager calls.",
+    "spot-interruption": "Nothing to fix on this instance: Spot capacity can be reclaimed at any time; diversify "
+    "instance types and zones, or use On-Demand for work that cannot be interrupted.",
+    "unclean-shutdown": "Check the guest for a crash (kernel log, serial console) and AWS Health for the host; "
+    "enable auto-recovery and collect the console output at the next occurrence.",
     "api-call": "Confirm with the caller that the restart was intended; if not, treat the principal's credentials "
     "as compromised and review its other calls.",
     "automation": "Confirm the automation is expected to act on this instance (schedule, tags); exclude it if not.",

@@ -1,0 +1,214 @@
+"""Reboot causes beyond a plain API call, on CloudTrail records in the shapes CloudTrail writes (SendCommand as in
+the Stratus Red Team detonation logs, BidEvictedEvent as in the EC2 user guide) and guest logs as rsyslog writes
+them: each loaded through the real readers (resource filter included), should-fire and should-not-fire."""
+import json
+
+import pandas as pd
+
+from trailtools import Query, load_events
+from trailtools.evidence.guest_logs import read_guest_logs
+from trailtools.investigations.base import SourceStatus
+from trailtools.investigations.reboot.analysis import InstanceEvidence, analyze
+
+I = "i-0a1b2c3d4e5f67890"
+OTHER = "i-0fedcba9876543210"
+ACCOUNT = "123456789012"
+W = (pd.Timestamp("2026-10-20T00:00Z"), pd.Timestamp("2026-10-21T00:00Z"))
+CMD = "4e973221-443e-4a56-a0b4-1cb3c7923fc3"
+WITH_GUEST = ["CloudTrail", "AWS Health", "EC2 scheduled events", "Status checks (CloudWatch)", "Guest OS logs"]
+
+
+def user(name="alice"):
+    return {"type": "IAMUser", "principalId": "AIDA10CZIPPG73T21TDI", "arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
+            "accountId": ACCOUNT, "accessKeyId": "AKIAW9X2Q2U25SK79UCX", "userName": name}
+
+
+def record(name, time, identity, request=None, response=None, source="ec2.amazonaws.com", n=0, **extra):
+    return {"eventVersion": "1.08", "userIdentity": identity, "eventTime": time, "eventSource": source,
+            "eventName": name, "awsRegion": "eu-west-1", "sourceIPAddress": extra.pop("ip", "198.51.100.7"),
+            "userAgent": extra.pop("ua", "aws-cli/2.17.32 md/command#ssm.send-command"),
+            "requestParameters": request, "responseElements": response,
+            "requestID": f"1479b5e1-9751-4bd0-8c20-{n:012d}", "eventID": f"5288bfb8-e3fa-4c41-be02-{n:012d}",
+            "readOnly": False, "eventType": extra.pop("eventType", "AwsApiCall"), "managementEvent": True,
+            "recipientAccountId": ACCOUNT, "eventCategory": "Management", **extra}
+
+
+def send_command(time, instances=(I,), document="AWS-RunShellScript", command=CMD, n=1, who="alice"):
+    request = {"documentName": document, "instanceIds": list(instances), "interactive": False,
+               "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS"}
+    response = {"command": {"commandId": command, "documentName": document, "documentVersion": "$DEFAULT",
+                            "instanceIds": list(instances), "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS",
+                            "status": "Pending", "targetCount": len(instances), "targets": [],
+                            "timeoutSeconds": 3600}}
+    return record("SendCommand", time, user(who), request, response, "ssm.amazonaws.com", n)
+
+
+def trail(tmp_path, *records, instance=I):
+    path = tmp_path / "trail.json"
+    path.write_text(json.dumps({"Records": list(records)}))
+    return load_events(str(path), Query(resource=instance), cache=False).frame
+
+
+def guest(tmp_path, text):
+    path = tmp_path / "messages"
+    path.write_text(text)
+    return read_guest_logs([path], year=2026)
+
+
+def evidence(calls, logs=None, sources=None):
+    names = sources or (WITH_GUEST if logs is not None else WITH_GUEST[:-1])
+    status = [SourceStatus(n, "consulted") for n in names]
+    if logs is None:
+        status.append(SourceStatus("Guest OS logs", "unavailable", "none given"))
+        return InstanceEvidence(I, W, "test", calls=calls, sources=status)
+    return InstanceEvidence(I, W, "test", calls=calls, guest_events=logs.events, guest_boots=logs.boots,
+                            sources=status)
+
+
+def reboot_log(sudo_line, at="14:02"):
+    """A clean reboot at 14:02 (Amazon Linux 2023, rsyslog): the sudo line, the shutdown, the next boot."""
+    return f"""Oct 20 13:55:01 ip-10-0-1-23 systemd[1]: Started session-4.scope - Session 4 of User ec2-user.
+Oct 20 {at}:11 ip-10-0-1-23 sudo[3121]: {sudo_line}
+Oct 20 {at}:11 ip-10-0-1-23 systemd-logind[1702]: The system will reboot now!
+Oct 20 {at}:11 ip-10-0-1-23 systemd[1]: Stopped target Multi-User System.
+Oct 20 {at}:12 ip-10-0-1-23 rsyslogd[1650]: [origin software="rsyslogd" swVersion="8.2204.0" x-pid="1650" \
+x-info="https://www.rsyslog.com"] exiting on signal 15.
+Oct 20 {at}:31 ip-10-0-1-23 kernel: Linux version 6.1.109-118.189.amzn2023.x86_64 (mockbuild@ip-10-0-33-20) \
+(gcc (GCC) 11.4.1 20230605) #1 SMP PREEMPT_DYNAMIC Tue Sep 10 08:59:12 UTC 2024
+Oct 20 {at}:33 ip-10-0-1-23 systemd[1]: Startup finished in 1.027s (kernel) + 2.211s (initrd) + 5.302s \
+(userspace) = 8.541s.
+"""
+
+
+SSM_SUDO = (f"root : PWD=/var/lib/amazon/ssm/{I}/document/orchestration/{CMD}/awsrunShellScript/0.awsrunShellScript"
+            " ; USER=root ; COMMAND=/sbin/reboot")
+
+
+# ---- SSM Run Command -----------------------------------------------------------------------------------------------
+
+def test_run_command_reboot_is_the_senders_with_the_trail_alone(tmp_path):
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z"))
+    v = analyze(evidence(calls))
+    assert (v.cause, v.actor, v.confidence) == ("ssm", "alice", "low")
+    assert v.how == "SSM Run Command (AWS-RunShellScript)" and CMD in v.summary
+    assert "hides the command's parameters" in v.summary and v.evidence[0].kind == "cloudtrail"
+
+
+def test_run_command_matched_to_the_guests_reboot_by_command_id(tmp_path):
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z"))
+    v = analyze(evidence(calls, guest(tmp_path, reboot_log(SSM_SUDO))))
+    assert (v.cause, v.actor, v.confidence) == ("ssm", "alice", "high")
+    assert "matched by command ID" in v.summary and "root ran /sbin/reboot" in v.summary
+    assert [e.kind for e in v.evidence] == ["cloudtrail", "guest-log", "guest-log"]
+
+
+def test_run_command_matched_by_time_when_the_line_has_no_command_id(tmp_path):
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z"))
+    line = "root : TTY=unknown ; PWD=/ ; USER=root ; COMMAND=/usr/sbin/reboot"
+    v = analyze(evidence(calls, guest(tmp_path, reboot_log(line))))
+    assert (v.cause, v.actor) == ("ssm", "alice") and "matched by time" in v.summary
+
+
+def test_a_reboot_typed_in_an_ssh_terminal_is_not_the_run_command(tmp_path):
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z"))
+    line = "ec2-user : TTY=pts/0 ; PWD=/home/ec2-user ; USER=root ; COMMAND=/sbin/reboot"
+    v = analyze(evidence(calls, guest(tmp_path, reboot_log(line))))
+    assert (v.cause, v.actor) == ("guest", "ec2-user")
+
+
+def test_another_commands_id_is_not_matched(tmp_path):
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z"))
+    other = SSM_SUDO.replace(CMD, "0b3a1c2d-9e8f-4a5b-8c7d-6e5f4a3b2c1d")
+    v = analyze(evidence(calls, guest(tmp_path, reboot_log(other))))
+    assert v.cause == "guest" and v.actor == "root"
+
+
+def test_a_run_command_that_cannot_reboot_or_on_another_instance_explains_nothing(tmp_path):
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z", document="AWS-UpdateSSMAgent"))
+    assert analyze(evidence(calls)).cause == "undetermined"
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z", instances=(OTHER, I)), instance=OTHER)
+    assert calls["eventName"].tolist() == ["SendCommand"]
+    assert analyze(evidence(calls)).cause == "ssm"  # it names both: each is the sender's
+    failed = send_command("2026-10-20T14:02:09Z")
+    failed.update(errorCode="AccessDenied", responseElements=None)
+    assert analyze(evidence(trail(tmp_path, failed))).cause == "undetermined"
+
+
+def test_run_command_with_guest_logs_that_show_no_boot_is_not_a_restart(tmp_path):
+    calls = trail(tmp_path, send_command("2026-10-20T14:02:09Z"))
+    quiet = guest(tmp_path, "Oct 20 14:02:11 ip-10-0-1-23 systemd[1]: Started session-4.scope - Session 4.\n")
+    assert analyze(evidence(calls, quiet)).cause == "undetermined"
+
+
+# ---- Session Manager -----------------------------------------------------------------------------------------------
+
+def start_session(time, target=I, n=2):
+    return record("StartSession", time, user("bob"), {"target": target},
+                  {"sessionId": "bob-0a1b2c3d4e5f67890", "tokenValue": "Value hidden due to security reasons.",
+                   "streamUrl": "wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/bob-0a1b2c3d4e5f67890"},
+                  "ssm.amazonaws.com", n, ua="aws-cli/2.17.32 md/command#ssm.start-session")
+
+
+def test_session_manager_shell_reboot_is_the_session_owners(tmp_path):
+    calls = trail(tmp_path, start_session("2026-10-20T13:58:40Z"))
+    line = "ssm-user : TTY=pts/0 ; PWD=/usr/bin ; USER=root ; COMMAND=/sbin/reboot"
+    v = analyze(evidence(calls, guest(tmp_path, reboot_log(line))))
+    assert (v.cause, v.actor, v.how, v.confidence) == ("ssm", "bob", "SSM Session Manager", "high")
+
+
+def test_a_session_closed_before_the_reboot_explains_nothing(tmp_path):
+    end = record("TerminateSession", "2026-10-20T13:59:30Z", user("bob"), {"sessionId": "bob-0a1b2c3d4e5f67890"},
+                 {"sessionId": "bob-0a1b2c3d4e5f67890"}, "ssm.amazonaws.com", 3)
+    calls = trail(tmp_path, start_session("2026-10-20T13:58:40Z"), end)
+    calls = pd.concat([calls, load_events(str(tmp_path / "trail.json"), cache=False).frame
+                       .query("eventName == 'TerminateSession'")], ignore_index=True)
+    line = "ssm-user : TTY=pts/0 ; PWD=/usr/bin ; USER=root ; COMMAND=/sbin/reboot"
+    v = analyze(evidence(calls, guest(tmp_path, reboot_log(line))))
+    assert (v.cause, v.actor) == ("guest", "ssm-user")
+
+
+# ---- Automation ----------------------------------------------------------------------------------------------------
+
+EXECUTION = "4105a4fc-f944-11e6-9d32-0123456789ab"
+
+
+def automation_records(stopper_session=EXECUTION):
+    role = {"type": "AssumedRole", "principalId": f"AROAEXAMPLEAUTOMATION:{stopper_session}",
+            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/AutomationServiceRole/{stopper_session}",
+            "accountId": ACCOUNT, "accessKeyId": "ASIAEXAMPLEAUTOMATION",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEAUTOMATION",
+                                                 "arn": f"arn:aws:iam::{ACCOUNT}:role/AutomationServiceRole",
+                                                 "accountId": ACCOUNT, "userName": "AutomationServiceRole"},
+                               "attributes": {"creationDate": "2026-10-20T14:00:03Z", "mfaAuthenticated": "false"}}}
+    start = record("StartAutomationExecution", "2026-10-20T14:00:02Z", user("carol"),
+                   {"documentName": "AWS-RestartEC2Instance",
+                    "parameters": {"InstanceId": [I],
+                                   "AutomationAssumeRole": [f"arn:aws:iam::{ACCOUNT}:role/AutomationServiceRole"]}},
+                   {"automationExecutionId": EXECUTION}, "ssm.amazonaws.com", 4, ip="203.0.113.50",
+                   ua="aws-cli/2.17.32 md/command#ssm.start-automation-execution")
+    item = {"instancesSet": {"items": [{"instanceId": I}]}}
+    stop = record("StopInstances", "2026-10-20T14:00:05Z", role, item,
+                  {"instancesSet": {"items": [{"instanceId": I, "currentState": {"code": 64, "name": "stopping"},
+                                               "previousState": {"code": 16, "name": "running"}}]}}, n=5,
+                  ip="10.0.0.1", ua="Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux lang/python#3.11")
+    begin = record("StartInstances", "2026-10-20T14:01:40Z", role, item,
+                   {"instancesSet": {"items": [{"instanceId": I, "currentState": {"code": 0, "name": "pending"},
+                                                "previousState": {"code": 80, "name": "stopped"}}]}}, n=6,
+                   ip="10.0.0.1", ua="Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux lang/python#3.11")
+    return start, stop, begin
+
+
+def test_automation_restart_is_the_starters(tmp_path):
+    calls = trail(tmp_path, *automation_records())
+    v = analyze(evidence(calls))
+    assert (v.cause, v.actor, v.confidence) == ("ssm", "carol", "high")
+    assert v.how == "SSM Automation (AWS-RestartEC2Instance)" and v.where == "203.0.113.50"
+    assert [e.summary.split(" ")[0] for e in v.evidence] == ["StartAutomationExecution", "StopInstances",
+                                                             "StartInstances"]
+
+
+def test_a_stop_start_by_a_person_after_an_automation_is_the_persons(tmp_path):
+    start, stop, begin = automation_records()
+    stop["userIdentity"] = begin["userIdentity"] = user("carol")
+    v = analyze(evidence(trail(tmp_path, start, stop, begin)))
+    assert (v.cause, v.actor) == ("api-call", "carol")
