@@ -212,3 +212,34 @@ def test_a_stop_start_by_a_person_after_an_automation_is_the_persons(tmp_path):
     stop["userIdentity"] = begin["userIdentity"] = user("carol")
     v = analyze(evidence(trail(tmp_path, start, stop, begin)))
     assert (v.cause, v.actor) == ("api-call", "carol")
+
+
+# ---- Spot interruption ---------------------------------------------------------------------------------------------
+
+def bid_evicted(time, instances=(I,)):
+    """The EC2 user guide's BidEvictedEvent example ("Determine whether Amazon EC2 terminated a Spot Instance"),
+    with its capitalized RequestParameters/ResponseElements and an identity that is only an account and a service."""
+    return {"eventVersion": "1.05", "userIdentity": {"accountId": ACCOUNT, "invokedBy": "ec2.amazonaws.com"},
+            "eventTime": time, "eventSource": "ec2.amazonaws.com", "userAgent": "ec2.amazonaws.com",
+            "sourceIPAddress": "ec2.amazonaws.com", "eventName": "BidEvictedEvent", "awsRegion": "us-east-2",
+            "eventID": "d27a6096-807b-4bd0-8c20-a33a83375054", "eventType": "AwsServiceEvent",
+            "recipientAccountId": ACCOUNT, "RequestParameters": None, "ResponseElements": None,
+            "serviceEventDetails": {"instanceIdSet": list(instances)}}
+
+
+def test_spot_interruption_is_found_by_the_resource_filter_and_is_aws(tmp_path):
+    calls = trail(tmp_path, bid_evicted("2026-10-20T22:30:00Z"))
+    assert calls["eventName"].tolist() == ["BidEvictedEvent"]
+    v = analyze(evidence(calls))
+    assert (v.cause, v.actor, v.how, v.confidence) == ("spot-interruption", "AWS", "Spot interruption", "high")
+    assert "Spot interruption (AWS reclaimed the capacity" in v.summary
+    assert v.evidence[0].ref == "d27a6096-807b-4bd0-8c20-a33a83375054"
+
+
+def test_another_instances_spot_interruption_and_a_persons_terminate_are_not_spot(tmp_path):
+    calls = trail(tmp_path, bid_evicted("2026-10-20T22:30:00Z", instances=(OTHER,)))
+    assert calls.empty
+    term = record("TerminateInstances", "2026-10-20T22:30:00Z", user("dave"), {"instancesSet": {"items": [
+        {"instanceId": I}]}}, None, n=9)
+    v = analyze(evidence(trail(tmp_path, term)))
+    assert (v.cause, v.actor) == ("api-call", "dave") and "terminated" in v.summary
