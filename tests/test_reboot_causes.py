@@ -6,6 +6,7 @@ import json
 import pandas as pd
 
 from trailtools import Query, load_events
+from trailtools.evidence import ec2
 from trailtools.evidence.guest_logs import read_guest_logs
 from trailtools.investigations.base import SourceStatus
 from trailtools.investigations.reboot.analysis import InstanceEvidence, analyze
@@ -243,3 +244,62 @@ def test_another_instances_spot_interruption_and_a_persons_terminate_are_not_spo
         {"instanceId": I}]}}, None, n=9)
     v = analyze(evidence(trail(tmp_path, term)))
     assert (v.cause, v.actor) == ("api-call", "dave") and "terminated" in v.summary
+
+
+# ---- EC2's own reason (describe-instances StateReason / StateTransitionReason) --------------------------------------
+
+def described(code=None, message=None, transition=""):
+    """A describe-instances response as the EC2 API returns it (StateReason only after a stop or termination)."""
+    inst = {"InstanceId": I, "InstanceType": "m5.large", "LaunchTime": "2026-10-01T08:00:00+00:00",
+            "Placement": {"AvailabilityZone": "eu-west-1a"}, "State": {"Code": 80, "Name": "stopped"},
+            "StateTransitionReason": transition, "Tags": [{"Key": "Name", "Value": "batch-07"}]}
+    if code:
+        inst["StateReason"] = {"Code": code, "Message": message or code}
+    return ec2.transform_instances({"Reservations": [{"ReservationId": "r-0123456789abcdef0", "Instances": [inst]}]})
+
+
+def with_facts(ev, facts):
+    ev.instance_facts = facts
+    return ev
+
+
+def test_spot_termination_reason_alone_is_a_spot_interruption(tmp_path):
+    facts = described("Server.SpotInstanceTermination", "Server.SpotInstanceTermination: Spot instance termination",
+                      "Service initiated (2026-10-20 22:30:00 GMT)")
+    v = analyze(with_facts(evidence(trail(tmp_path)), facts))
+    assert (v.cause, v.actor, v.confidence) == ("spot-interruption", "AWS", "medium")
+    assert v.restart == pd.Timestamp("2026-10-20T22:30:00Z") and v.evidence[0].kind == "ec2-state"
+
+
+def test_state_reason_joins_a_verdict_it_supports(tmp_path):
+    facts = described("Server.SpotInstanceTermination", "Server.SpotInstanceTermination: Spot instance termination")
+    v = analyze(with_facts(evidence(trail(tmp_path, bid_evicted("2026-10-20T22:30:00Z"))), facts))
+    assert (v.cause, v.confidence) == ("spot-interruption", "high")
+    assert [e.kind for e in v.evidence] == ["cloudtrail", "ec2-state"]
+    stop = record("StopInstances", "2026-10-20T14:00:05Z", user("dave"), {"instancesSet": {"items": [
+        {"instanceId": I}]}}, None, n=7, ua="Mozilla/5.0 (X11; Linux x86_64)")
+    facts = described("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown",
+                      "User initiated (2026-10-20 14:00:05 GMT)")
+    v = analyze(with_facts(evidence(trail(tmp_path, stop)), facts))
+    assert (v.cause, v.actor) == ("api-call", "dave") and v.evidence[-1].ref == "Client.UserInitiatedShutdown"
+
+
+def test_instance_initiated_shutdown_alone_points_inside_the_guest(tmp_path):
+    facts = described("Client.InstanceInitiatedShutdown",
+                      "Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+    v = analyze(with_facts(evidence(trail(tmp_path)), facts))
+    assert (v.cause, v.confidence, v.how) == ("guest", "low", "inside the guest")
+
+
+def test_a_state_reason_that_disagrees_is_said_not_obeyed(tmp_path):
+    stop = record("StopInstances", "2026-10-20T14:00:05Z", user("dave"), {"instancesSet": {"items": [
+        {"instanceId": I}]}}, None, n=7)
+    facts = described("Server.ScheduledStop", "Server.ScheduledStop: Stopped due to scheduled retirement")
+    v = analyze(with_facts(evidence(trail(tmp_path, stop)), facts))
+    assert (v.cause, v.actor) == ("api-call", "dave") and "Server.ScheduledStop" in v.would_change
+
+
+def test_no_state_reason_changes_nothing(tmp_path):
+    running = described(transition="")
+    v = analyze(with_facts(evidence(trail(tmp_path)), running))
+    assert v.cause == "undetermined" and v.summary.startswith("No restart found")

@@ -85,3 +85,8 @@ def test_console_output_is_consulted_and_shown():
     table = inv.evidence_table().frame
     console = table[table["what"] == "console-output"]
     assert len(console) and console["detail"].str.contains("Linux version").any()
+
+
+def test_describe_instances_reach_the_evidence():
+    facts = investigate("i-04c2a9e71d3b58f06").evidence.instance_facts
+    assert facts["instanceId"].tolist() == ["i-04c2a9e71d3b58f06"] and facts["name"].iloc[0] == "web-01"

@@ -18,6 +18,7 @@ logs) is gathered by :mod:`trailtools.instance_evidence`; this module finds the 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -68,6 +69,8 @@ class InstanceEvidence:
     status_failures: pd.DataFrame = field(default_factory=pd.DataFrame)  # metric, start, end, datapoints
     guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
     guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
+    instance_facts: pd.DataFrame = field(default_factory=pd.DataFrame)   # describe-instances: name, instanceType,
+                                                                         # state, stateTransitionReason, stateReason
     sources: list[SourceStatus] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)                      # provenance: every file the evidence
     load_stats: dict | None = None                                       # came from; the trail's load stats
@@ -190,7 +193,69 @@ def _consulted(ev: InstanceEvidence, name: str) -> bool:
 def analyze(ev: InstanceEvidence) -> Verdict:
     """The verdict for the last restart in the window (see the module docstring for the causes), which says so when
     a CloudTrail record it looked at has conflicting copies in the trail (possible tampering)."""
-    return _disputed(ev, _analyze(ev))
+    return _disputed(ev, _with_state_reason(ev, _analyze(ev)))
+
+
+#: EC2's own reason for an instance's last stop or termination (describe-instances StateReason, and the code in
+#: StateTransitionReason) -> (the cause it supports, actor, how, what it means).
+STATE_REASONS = {
+    "Server.SpotInstanceTermination": ("spot-interruption", "AWS", "Spot interruption",
+                                       "EC2 terminated the Spot Instance (capacity reclaimed)"),
+    "Server.SpotInstanceShutdown": ("spot-interruption", "AWS", "Spot interruption",
+                                    "EC2 stopped the Spot Instance (capacity reclaimed)"),
+    "Server.ScheduledStop": ("aws-maintenance", "AWS", "scheduled maintenance",
+                             "EC2 stopped it for a scheduled retirement or maintenance"),
+    "Server.InternalError": ("aws-host-failure", "AWS", "host failure", "an internal error on the AWS side"),
+    "Client.UserInitiatedShutdown": ("api-call", None, "EC2 API (caller not in the trail)",
+                                     "someone stopped or terminated it through the EC2 API or console"),
+    "Client.InstanceInitiatedShutdown": ("guest", None, "inside the guest",
+                                         "the guest shut itself down (shutdown, poweroff or halt inside it)"),
+}
+_REASON_CODE = re.compile(r"\b(?:Server|Client)\.[A-Za-z]+")
+_REASON_TIME = re.compile(r"\((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) GMT\)")
+
+
+def state_reason(ev: InstanceEvidence) -> tuple[str, str, pd.Timestamp | None] | None:
+    """EC2's reason for the last state change: (code, the text EC2 gave, when, if StateTransitionReason says), or
+    None when describe-instances gave none (a running instance usually has none)."""
+    for f in _rows(ev.instance_facts):
+        texts = [str(f.get(k)) for k in ("stateReason", "stateTransitionReason") if f.get(k)]
+        codes = [m.group(0) for t in texts for m in _REASON_CODE.finditer(t)]
+        if codes:
+            when = next((m.group(1) for t in texts if (m := _REASON_TIME.search(t))), None)
+            return codes[0], "; ".join(texts), pd.Timestamp(when, tz="UTC") if when else None
+    return None
+
+
+def _with_state_reason(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
+    """EC2's own reason as evidence: it joins the chain of a verdict it supports (a medium one becomes high), says
+    when it disagrees, and decides when nothing else did."""
+    found = state_reason(ev)
+    if found is None or found[0] not in STATE_REASONS:
+        return verdict
+    code, text, when = found
+    cause, actor, how, meaning = STATE_REASONS[code]
+    ref = EvidenceRef("ec2-state", code, iso_time(when), f"describe-instances: {text}")
+    if verdict.cause == cause or (cause == "aws-host-failure" and verdict.cause == "unclean-shutdown"):
+        verdict.evidence.append(ref)
+        if verdict.cause == "unclean-shutdown":
+            verdict.cause, verdict.actor, verdict.how = cause, "AWS", how
+            verdict.summary += f" EC2's state reason {code} ({meaning}) points to the AWS side."
+        verdict.confidence = {"low": "medium", "medium": "high"}.get(verdict.confidence, verdict.confidence)
+        return verdict
+    if verdict.cause == "undetermined":
+        restart = verdict.restart if verdict.restart is not None else when
+        return Verdict(ev.instance, cause,
+                       f"{ev.instance}: EC2 gives {code} as the reason for its last stop or termination"
+                       f"{' at ' + iso_time(when) if when else ''}: {meaning}; no other evidence names the cause.",
+                       "medium" if cause in ("spot-interruption", "aws-maintenance") else "low", restart,
+                       actor, how, None, [ref, *verdict.evidence],
+                       "CloudTrail for that time (the call, or the BidEvictedEvent) and the guest logs would "
+                       "confirm it and name who acted. " + verdict.would_change)
+    verdict.evidence.append(ref)
+    verdict.would_change = (f"EC2's state reason {code} ({meaning}) points to {CAUSES[cause]} instead: it is "
+                            "the reason for the last state change, which may be another one. " + verdict.would_change)
+    return verdict
 
 
 def _disputed(ev: InstanceEvidence, verdict: Verdict) -> Verdict:

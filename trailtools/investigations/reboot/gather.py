@@ -97,10 +97,11 @@ def gather(
         )
     )
 
-    consoles = []
+    consoles, described = [], []
 
-    def ec2_events(data):  # the scheduled events; the console output is kept aside
+    def ec2_events(data):  # the scheduled events; the console output and describe-instances are kept aside
         consoles.append(data.console)
+        described.append(data.instances)
         return data.events
 
     saved = (
@@ -154,6 +155,7 @@ def gather(
             )
         )
     ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
+    ev.instance_facts = next((d for d in described if d is not None and len(d)), pd.DataFrame())
     console = next((c for c in consoles if c is not None), None)
     console_rows = _console_evidence(console)
     ev.sources.append(
