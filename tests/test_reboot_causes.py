@@ -303,3 +303,47 @@ def test_no_state_reason_changes_nothing(tmp_path):
     running = described(transition="")
     v = analyze(with_facts(evidence(trail(tmp_path)), running))
     assert v.cause == "undetermined" and v.summary.startswith("No restart found")
+
+
+# ---- Auto Scaling --------------------------------------------------------------------------------------------------
+
+ASG_ROLE = {"type": "AssumedRole", "principalId": "AROAEXAMPLEASG:AutoScaling",
+            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling",
+            "accountId": ACCOUNT,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEASG",
+                                                 "arn": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
+                                                        "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+                                                 "accountId": ACCOUNT, "userName": "AWSServiceRoleForAutoScaling"},
+                               "attributes": {"creationDate": "2026-10-20T09:14:02Z", "mfaAuthenticated": "false"}},
+            "invokedBy": "autoscaling.amazonaws.com"}
+
+
+def asg_terminate(time="2026-10-20T09:14:05Z"):
+    return record("TerminateInstances", time, ASG_ROLE, {"instancesSet": {"items": [{"instanceId": I}]}},
+                  {"instancesSet": {"items": [{"instanceId": I, "currentState": {"code": 32, "name": "shutting-down"},
+                                               "previousState": {"code": 16, "name": "running"}}]}}, n=11,
+                  ip="autoscaling.amazonaws.com", ua="autoscaling.amazonaws.com")
+
+
+def test_auto_scaling_termination_is_a_replacement_not_a_stop_and_start(tmp_path):
+    v = analyze(evidence(trail(tmp_path, asg_terminate())))
+    assert (v.cause, v.confidence) == ("automation", "high")
+    assert v.actor.startswith("AWSServiceRoleForAutoScaling")
+    assert "replaced by Auto Scaling" in v.summary and "new instance launched" in v.summary
+    assert "not stopped and started" in v.summary
+
+
+def test_a_scale_in_asked_by_a_person_is_a_removal(tmp_path):
+    ask = record("TerminateInstanceInAutoScalingGroup", "2026-10-20T09:14:01Z", user("erin"),
+                 {"instanceId": I, "shouldDecrementDesiredCapacity": True}, None, "autoscaling.amazonaws.com", 12)
+    v = analyze(evidence(trail(tmp_path, ask, asg_terminate())))
+    assert "removed by Auto Scaling" in v.summary and "erin asked for it" in v.summary
+    assert [e.summary.split(" ")[0] for e in v.evidence] == ["TerminateInstanceInAutoScalingGroup",
+                                                             "TerminateInstances"]
+
+
+def test_a_terminate_by_a_person_is_not_auto_scaling(tmp_path):
+    term = record("TerminateInstances", "2026-10-20T09:14:05Z", user("dave"), {"instancesSet": {"items": [
+        {"instanceId": I}]}}, None, n=13)
+    v = analyze(evidence(trail(tmp_path, term)))
+    assert v.cause == "api-call" and "Auto Scaling" not in v.summary

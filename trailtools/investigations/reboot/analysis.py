@@ -327,6 +327,8 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         verb = {"RebootInstances": "rebooted", "StartInstances": "stopped and started" if stop else "started",
                 "StopInstances": "stopped", "TerminateInstances": "terminated",
                 "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
+        if call["eventName"] == "TerminateInstances" and _by_auto_scaling(call):
+            return _auto_scaling(ev, call, every_call, restart, chain)
         return Verdict(ev.instance, cause,
                        f"{ev.instance} was {verb} by {call.get('actor')} through {how} from "
                        f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
@@ -466,6 +468,31 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         would_change=_missing_sources(ev)
         or "Guest logs from before the restart would show whether it shut down cleanly.",
     )
+
+
+def _by_auto_scaling(call: dict) -> bool:
+    return "autoscaling.amazonaws.com" in (str(call.get("userIdentity.invokedBy") or ""), str(call.get("userAgent"))) \
+        or str(call.get("userIdentity.sessionContext.sessionIssuer.userName") or "").startswith(
+            "AWSServiceRoleForAutoScaling")
+
+
+def _auto_scaling(ev: InstanceEvidence, call: dict, every_call: list[dict], restart, chain: list) -> Verdict:
+    """A termination by Auto Scaling: a replacement (a new instance is launched in its place), or a removal when
+    someone asked the group to terminate it and decrement its desired capacity (scale-in)."""
+    asked = [c for c in every_call if c.get("eventName") == "TerminateInstanceInAutoScalingGroup"
+             and not c.get("errorCode") and _near(c.get("eventTime"), restart, CALL_LEAD, pd.Timedelta(0))]
+    removed = any(remote.parsed_json(c.get("requestParameters")).get("shouldDecrementDesiredCapacity") is True
+                  for c in asked)
+    what = ("removed by Auto Scaling (terminated and its group's desired capacity decremented: no replacement)"
+            if removed else "replaced by Auto Scaling (terminated, and a new instance launched in its place to keep "
+            "the group's desired capacity)")
+    by = f"; {asked[-1].get('actor')} asked for it" if asked else ""
+    return Verdict(ev.instance, "automation",
+                   f"{ev.instance} was {what} by {call.get('actor')} at {iso_time(call['eventTime'])}{by}; it was "
+                   "not stopped and started.", "high", pd.Timestamp(restart), call.get("actor"), how_called(call),
+                   call.get("sourceIPAddress"), [*map(_call_ref, asked), *chain],
+                   "The group's scaling activities (aws autoscaling describe-scaling-activities) say why: a failed "
+                   "health check, a scale-in, a rebalance or an instance refresh.")
 
 
 def _spot(ev: InstanceEvidence, call: dict, restart, boot_ref: list) -> Verdict:

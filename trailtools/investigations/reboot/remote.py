@@ -53,7 +53,8 @@ class SsmRequest:
         return f"SSM {self.kind}" + (f" ({self.document})" if self.document else "")
 
 
-def _json(value) -> dict:
+def parsed_json(value) -> dict:
+    """A CloudTrail JSON field (its text, or already parsed) as a dict; anything else as an empty one."""
     if isinstance(value, dict):
         return value
     try:
@@ -84,7 +85,7 @@ def ssm_requests(calls: list[dict], instance: str) -> list[SsmRequest]:
         name = c.get("eventName")
         if name not in SSM_REQUESTS or c.get("errorCode"):
             continue
-        req, resp = _json(c.get("requestParameters")), _json(c.get("responseElements"))
+        req, resp = parsed_json(c.get("requestParameters")), parsed_json(c.get("responseElements"))
         if not _targets(req, instance):
             continue
         if name == "SendCommand":
@@ -105,8 +106,8 @@ def command_id(text) -> str | None:
 
 def _ended(calls: list[dict], session: SsmRequest) -> pd.Timestamp | None:
     for c in calls:
-        if c.get("eventName") == "TerminateSession" and not c.get("errorCode") and \
-                _json(c.get("requestParameters")).get("sessionId") == session.ident and c["eventTime"] >= session.time:
+        if c.get("eventName") == "TerminateSession" and not c.get("errorCode") and c["eventTime"] >= session.time \
+                and parsed_json(c.get("requestParameters")).get("sessionId") == session.ident:
             return pd.Timestamp(c["eventTime"])
     return None
 
