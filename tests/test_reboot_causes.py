@@ -347,3 +347,17 @@ def test_a_terminate_by_a_person_is_not_auto_scaling(tmp_path):
         {"instanceId": I}]}}, None, n=13)
     v = analyze(evidence(trail(tmp_path, term)))
     assert v.cause == "api-call" and "Auto Scaling" not in v.summary
+
+
+# ---- an unclean boot -----------------------------------------------------------------------------------------------
+
+def test_unclean_boot_from_real_logs_is_an_unclean_shutdown_and_ec2s_internal_error_makes_it_a_host_failure(tmp_path):
+    logs = guest(tmp_path, "Oct 20 03:11:30 ip-10-0-1-23 CRON[4420]: (root) CMD (/usr/local/bin/backup.sh)\n"
+                           "Oct 20 03:13:02 ip-10-0-1-23 kernel: Linux version 6.1.109-118.189.amzn2023.x86_64 "
+                           "(mockbuild@ip-10-0-33-20) (gcc (GCC) 11.4.1 20230605) #1 SMP PREEMPT_DYNAMIC\n")
+    v = analyze(evidence(trail(tmp_path), logs))
+    assert (v.cause, v.confidence, v.actor) == ("unclean-shutdown", "medium", None)
+    facts = described("Server.InternalError", "Server.InternalError: Internal error on launch")
+    v = analyze(with_facts(evidence(trail(tmp_path), logs), facts))
+    assert (v.cause, v.actor, v.confidence) == ("aws-host-failure", "AWS", "high")
+    assert v.evidence[-1].ref == "Server.InternalError"

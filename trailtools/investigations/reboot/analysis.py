@@ -367,6 +367,8 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
     unclean = boot is not None and boot.get("clean") is False
     panic = [e for e in _rows(ev.guest_events) if e.get("kind") == "kernel-panic"
              and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+    if unclean and not (failed or checks or panic):
+        return _unclean(ev, restart, boot_ref)
     if (failed or checks or unclean) and not panic:
         recovered = any("AUTO_RECOVERY_SUCCESS" in str(h.get("eventTypeCode")) for h in failed)
         chain = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
@@ -493,6 +495,22 @@ def _auto_scaling(ev: InstanceEvidence, call: dict, every_call: list[dict], rest
                    call.get("sourceIPAddress"), [*map(_call_ref, asked), *chain],
                    "The group's scaling activities (aws autoscaling describe-scaling-activities) say why: a failed "
                    "health check, a scale-in, a rebalance or an instance refresh.")
+
+
+def _unclean(ev: InstanceEvidence, restart, boot_ref: list) -> Verdict:
+    """A boot with no shutdown before it, and nothing on the AWS side: the guest cannot tell a power loss, a host
+    failure and a crash that left no log line apart. Medium when CloudTrail, AWS Health and the status checks were
+    all consulted (and are silent), low otherwise."""
+    aws_side = ("CloudTrail", "AWS Health", "Status checks (CloudWatch)")
+    missing = [n for n in aws_side if not _consulted(ev, n)]
+    return Verdict(ev.instance, "unclean-shutdown",
+                   f"{ev.instance} restarted at {iso_time(restart)} after an unclean shutdown (power loss, host "
+                   "failure or kernel crash): the guest log stops with no shutdown sequence, and no API call, AWS "
+                   "Health event or failed status check explains it (no AWS-side evidence available).",
+                   "low" if missing else "medium", pd.Timestamp(restart), None, "unclean shutdown", None, boot_ref,
+                   (f"{', '.join(missing)} could not be consulted: " if missing else "")
+                   + "an AWS Health issue or a failed system status check at that time would make it a host "
+                   "failure; a kernel panic or out-of-memory message (console output, kdump) a crash.")
 
 
 def _spot(ev: InstanceEvidence, call: dict, restart, boot_ref: list) -> Verdict:
