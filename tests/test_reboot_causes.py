@@ -361,3 +361,46 @@ def test_unclean_boot_from_real_logs_is_an_unclean_shutdown_and_ec2s_internal_er
     v = analyze(with_facts(evidence(trail(tmp_path), logs), facts))
     assert (v.cause, v.actor, v.confidence) == ("aws-host-failure", "AWS", "high")
     assert v.evidence[-1].ref == "Server.InternalError"
+
+
+# ---- the instance's name and type ----------------------------------------------------------------------------------
+
+def test_name_and_type_from_describe_instances(tmp_path):
+    v = analyze(with_facts(evidence(trail(tmp_path, bid_evicted("2026-10-20T22:30:00Z"))), described()))
+    assert (v.name, v.instance_type) == ("batch-07", "m5.large")
+    assert v.summary.startswith(f"{I} (batch-07, m5.large) was interrupted")
+    assert v.to_dict()["name"] == "batch-07" and v.to_dict()["instance_type"] == "m5.large"
+
+
+def test_name_and_type_from_the_trail_last_tag_and_resize_win(tmp_path):
+    run = record("RunInstances", "2026-10-20T08:00:00Z", user("dave"),
+                 {"instancesSet": {"items": [{"imageId": "ami-0abcdef1234567890", "minCount": 1, "maxCount": 1}]},
+                  "instanceType": "t3.small",
+                  "tagSpecificationSet": {"items": [{"resourceType": "instance",
+                                                     "tags": [{"key": "Name", "value": "api-3"}]}]}},
+                 {"instancesSet": {"items": [{"instanceId": I, "imageId": "ami-0abcdef1234567890",
+                                              "instanceType": "t3.small", "currentState": {"code": 0,
+                                                                                           "name": "pending"},
+                                              "tagSet": {"items": [{"key": "Name", "value": "api-3"}]}}]}}, n=20)
+    rename = record("CreateTags", "2026-10-20T09:00:00Z", user("dave"),
+                    {"resourcesSet": {"items": [{"resourceId": I}]},
+                     "tagSet": {"items": [{"key": "Name", "value": "api-3-blue"}]}}, {"_return": True}, n=21)
+    elsewhere = record("CreateTags", "2026-10-20T09:30:00Z", user("dave"),
+                       {"resourcesSet": {"items": [{"resourceId": OTHER}, {"resourceId": "vol-0123456789abcdef0"}]},
+                        "tagSet": {"items": [{"key": "Name", "value": "not-this-one"}]}}, {"_return": True}, n=22)
+    resize = record("ModifyInstanceAttribute", "2026-10-20T13:59:00Z", user("dave"),
+                    {"instanceId": I, "instanceType": {"value": "m5.xlarge"}}, {"_return": True}, n=23)
+    stop = record("StopInstances", "2026-10-20T13:58:00Z", user("dave"), {"instancesSet": {"items": [
+        {"instanceId": I}]}}, None, n=24)
+    start = record("StartInstances", "2026-10-20T14:00:00Z", user("dave"), {"instancesSet": {"items": [
+        {"instanceId": I}]}}, None, n=25)
+    calls = trail(tmp_path, run, rename, elsewhere, stop, resize, start)
+    assert "CreateTags" in calls["eventName"].tolist()
+    v = analyze(evidence(calls))
+    assert (v.cause, v.actor, v.name, v.instance_type) == ("api-call", "dave", "api-3-blue", "m5.xlarge")
+    assert v.summary.startswith(f"{I} (api-3-blue, m5.xlarge) was stopped and started by dave")
+
+
+def test_no_name_no_label(tmp_path):
+    v = analyze(evidence(trail(tmp_path, bid_evicted("2026-10-20T22:30:00Z"))))
+    assert (v.name, v.instance_type) == (None, None) and v.summary.startswith(f"{I} was interrupted")

@@ -26,7 +26,7 @@ import pandas as pd
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
-from trailtools.investigations.reboot import remote
+from trailtools.investigations.reboot import remote, shape
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
@@ -88,10 +88,13 @@ class Verdict:
     where: str | None = None
     evidence: list[EvidenceRef] = field(default_factory=list)
     would_change: str = ""
+    name: str | None = None             # the instance's Name tag
+    instance_type: str | None = None
 
     def to_dict(self) -> dict:
         return {
-            "instance": self.instance, "cause": self.cause, "cause_text": CAUSES[self.cause],
+            "instance": self.instance, "name": self.name, "instance_type": self.instance_type,
+            "cause": self.cause, "cause_text": CAUSES[self.cause],
             "summary": self.summary, "confidence": self.confidence,
             "restart": iso_time(self.restart), "actor": self.actor, "how": self.how, "where": self.where,
             "evidence": [e.__dict__ for e in self.evidence], "would_change": self.would_change,
@@ -193,7 +196,16 @@ def _consulted(ev: InstanceEvidence, name: str) -> bool:
 def analyze(ev: InstanceEvidence) -> Verdict:
     """The verdict for the last restart in the window (see the module docstring for the causes), which says so when
     a CloudTrail record it looked at has conflicting copies in the trail (possible tampering)."""
-    return _disputed(ev, _with_state_reason(ev, _analyze(ev)))
+    return _named(ev, _disputed(ev, _with_state_reason(ev, _analyze(ev))))
+
+
+def _named(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
+    """The instance's Name tag and type in the verdict, and after its ID in the summary: "i-0abc (web-01, t3.small)"."""
+    verdict.name, verdict.instance_type = shape.name_and_type(ev.instance, _rows(ev.calls), _rows(ev.instance_facts))
+    label = ", ".join(x for x in (verdict.name, verdict.instance_type) if x)
+    if label:
+        verdict.summary = verdict.summary.replace(ev.instance, f"{ev.instance} ({label})", 1)
+    return verdict
 
 
 #: EC2's own reason for an instance's last stop or termination (describe-instances StateReason, and the code in

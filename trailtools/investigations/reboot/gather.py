@@ -294,9 +294,11 @@ class RebootInvestigation(JsonOutput):
 
         v = self.verdict
         esc = html.escape
+        label = ", ".join(x for x in (v.name, v.instance_type) if x)
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(x))}</td></tr>"
             for k, x in (
+                ("Instance", f"{v.instance} ({label})" if label else v.instance),
                 ("Cause", reboot.CAUSES[v.cause]),
                 ("Confidence", v.confidence),
                 ("Restart", iso_time(v.restart) or "not found"),
