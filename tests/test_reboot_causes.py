@@ -404,3 +404,27 @@ def test_name_and_type_from_the_trail_last_tag_and_resize_win(tmp_path):
 def test_no_name_no_label(tmp_path):
     v = analyze(evidence(trail(tmp_path, bid_evicted("2026-10-20T22:30:00Z"))))
     assert (v.name, v.instance_type) == (None, None) and v.summary.startswith(f"{I} was interrupted")
+
+
+def test_a_user_initiated_stop_bears_out_an_automations_stop_start(tmp_path):
+    facts = described("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown",
+                      "User initiated (2026-10-20 14:00:05 GMT)")
+    v = analyze(with_facts(evidence(trail(tmp_path, *automation_records())), facts))
+    assert (v.cause, v.actor) == ("ssm", "carol") and v.evidence[-1].ref == "Client.UserInitiatedShutdown"
+    assert "points to" not in v.would_change
+
+
+def test_the_investigation_finds_an_old_spot_interruption_and_a_lone_run_command_in_its_search(tmp_path):
+    """No start given: the window is centred on the interruption (or the command), not the last 7 days."""
+    from trailtools.investigations.reboot.gather import investigate
+
+    spot = tmp_path / "spot"
+    spot.mkdir()
+    (spot / "trail.json").write_text(json.dumps({"Records": [bid_evicted("2026-10-02T22:30:00Z")]}))
+    v = investigate(I, source=str(spot), end="2026-10-25").verdict
+    assert (v.cause, v.actor) == ("spot-interruption", "AWS")
+    ssm = tmp_path / "ssm"
+    ssm.mkdir()
+    (ssm / "trail.json").write_text(json.dumps({"Records": [send_command("2026-10-03T09:00:00Z")]}))
+    v = investigate(I, source=str(ssm), end="2026-10-25").verdict
+    assert (v.cause, v.actor, v.confidence) == ("ssm", "alice", "low")

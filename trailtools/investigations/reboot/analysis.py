@@ -115,6 +115,11 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return [{k: None if _missing(v) else v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A frame's rows as dicts, every missing value as None (what the analysis and :mod:`.remote` read)."""
+    return _rows(frame)
+
+
 # ---- how a call was made, and by whom ---------------------------------------------------------------------------
 
 def how_called(call: dict) -> str:
@@ -159,7 +164,8 @@ def restart_times(ev: InstanceEvidence) -> list[pd.Timestamp]:
     boots = [pd.Timestamp(t) for t in ev.guest_boots.get("time", pd.Series(dtype=object)) if pd.notna(t)]
     if boots:
         return sorted(boots)
-    times = [c["eventTime"] for c in _rows(ev.calls) if c.get("eventName") in ("RebootInstances", "StartInstances")
+    times = [c["eventTime"] for c in _rows(ev.calls)
+             if c.get("eventName") in ("RebootInstances", "StartInstances", "BidEvictedEvent")
              and not c.get("errorCode")]
     if times:
         return sorted(times)
@@ -223,6 +229,10 @@ STATE_REASONS = {
     "Client.InstanceInitiatedShutdown": ("guest", None, "inside the guest",
                                          "the guest shut itself down (shutdown, poweroff or halt inside it)"),
 }
+#: Reasons that bear out more than their own cause: a user-initiated stop is any API stop (a person's, an
+#: automation's, a Systems Manager automation's); an instance-initiated one any shutdown from inside.
+SUPPORTS = {"Client.UserInitiatedShutdown": ("api-call", "automation", "ssm"),
+            "Client.InstanceInitiatedShutdown": ("guest", "ssm")}
 _REASON_CODE = re.compile(r"\b(?:Server|Client)\.[A-Za-z]+")
 _REASON_TIME = re.compile(r"\((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) GMT\)")
 
@@ -248,7 +258,8 @@ def _with_state_reason(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
     code, text, when = found
     cause, actor, how, meaning = STATE_REASONS[code]
     ref = EvidenceRef("ec2-state", code, iso_time(when), f"describe-instances: {text}")
-    if verdict.cause == cause or (cause == "aws-host-failure" and verdict.cause == "unclean-shutdown"):
+    if verdict.cause in SUPPORTS.get(code, (cause,)) or (cause == "aws-host-failure"
+                                                         and verdict.cause == "unclean-shutdown"):
         verdict.evidence.append(ref)
         if verdict.cause == "unclean-shutdown":
             verdict.cause, verdict.actor, verdict.how = cause, "AWS", how

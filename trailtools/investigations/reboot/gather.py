@@ -24,6 +24,7 @@ from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
+from trailtools.investigations.reboot import remote
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
 from trailtools.views.answer import answer_box
@@ -205,7 +206,9 @@ def gather(
     _clip(ev)
     # no start given: centre the window on the last restart found in the search range, or show the last 7 days
     if not start:
-        restarts = [t for t in reboot.restart_times(ev) if start_t <= t <= end_t]
+        restarts = [t for t in reboot.restart_times(ev) if start_t <= t <= end_t] or [
+            r.time for r in remote.ssm_requests(reboot.records(ev.calls), instance)
+            if remote.may_restart(r) and start_t <= r.time <= end_t]  # the trail alone: a command that can reboot
         if restarts:
             last = restarts[-1].floor("s")
             ev.window = (max(start_t, last - BEFORE_RESTART), min(end_t, last + AFTER_RESTART))
