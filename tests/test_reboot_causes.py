@@ -428,3 +428,11 @@ def test_the_investigation_finds_an_old_spot_interruption_and_a_lone_run_command
     (ssm / "trail.json").write_text(json.dumps({"Records": [send_command("2026-10-03T09:00:00Z")]}))
     v = investigate(I, source=str(ssm), end="2026-10-25").verdict
     assert (v.cause, v.actor, v.confidence) == ("ssm", "alice", "low")
+
+
+def test_another_roles_stop_during_an_automation_is_that_roles(tmp_path):
+    start, stop, begin = automation_records(stopper_session="frank@example.com")
+    for r in (stop, begin):
+        r["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"] = "AWSReservedSSO_Admin_0123456789abcdef"
+    v = analyze(evidence(trail(tmp_path, start, stop, begin)))
+    assert v.cause == "api-call" and v.actor != "carol"

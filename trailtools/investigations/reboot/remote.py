@@ -144,16 +144,14 @@ def _session_name(call: dict) -> str:
 
 def automation_behind(requests: list[SsmRequest], call: dict) -> SsmRequest | None:
     """The automation execution that made ``call`` (a restart call): one started at most COMMAND_LAG before it, when
-    the call was made by Systems Manager (its session named after the execution, invoked by or called from
-    ssm.amazonaws.com) or by a role that is not the starter."""
+    the call was made by Systems Manager (its role session named after the execution, or invoked by or called from
+    ssm.amazonaws.com). Another role's call in that time is that role's: a person's SSO session is no automation."""
     t = pd.Timestamp(call["eventTime"])
     runs = [r for r in requests if r.kind == "Automation" and r.time <= t <= r.time + COMMAND_LAG]
     for r in reversed(runs):
         by_ssm = any("ssm.amazonaws.com" in str(call.get(k) or "") for k in
                      ("userIdentity.invokedBy", "userAgent", "sourceIPAddress"))
         if (r.ident and _session_name(call) == r.ident) or by_ssm:
-            return r
-        if call.get("userIdentity.type") == "AssumedRole" and call.get("actor") != r.call.get("actor"):
             return r
     return None
 
