@@ -60,7 +60,7 @@ WHERE "timestamp" >= '2026/10/05'
   AND "account" = '314159265358'
   AND eventtime >= '2026-10-06T00:00:00Z'
   AND eventtime < '2026-10-07T00:00:00Z'
-  AND (strpos(requestparameters, 'i-04c2a9e71d3b58f06') > 0 OR strpos(responseelements, 'i-04c2a9e71d3b58f06') > 0 OR any_match(resources, x -> strpos(x.arn, 'i-04c2a9e71d3b58f06') > 0))
+  AND (strpos(requestparameters, 'i-04c2a9e71d3b58f06') > 0 OR strpos(responseelements, 'i-04c2a9e71d3b58f06') > 0 OR strpos(serviceeventdetails, 'i-04c2a9e71d3b58f06') > 0 OR any_match(resources, x -> strpos(x.arn, 'i-04c2a9e71d3b58f06') > 0))
 ORDER BY eventtime, eventid"""
 
 

@@ -269,3 +269,41 @@ def test_ssh_attempts_across_the_year_boundary():
     assert ssh_attempt("sshd-session", "Failed password for invalid user  from 192.0.2.1 port 2 ssh2") == \
         ("failed", "", "192.0.2.1", 2, "password", True)          # an empty user name, as sshd logs it
     assert read_guest_logs([]).ssh.empty
+
+
+LOGROTATE = """\
+Oct 19 23:59:01 ip-10-0-1-23 systemd[1]: Started session-9.scope - Session 9 of User ec2-user.
+Oct 20 00:00:01 ip-10-0-1-23 systemd[1]: Starting logrotate.service - Rotate log files...
+Oct 20 00:00:01 ip-10-0-1-23 rsyslogd[1650]: [origin software="rsyslogd" swVersion="8.2204.0" x-pid="1650" \
+x-info="https://www.rsyslog.com"] rsyslogd was HUPed
+Oct 20 00:00:01 ip-10-0-1-23 systemd[1]: Finished logrotate.service - Rotate log files.
+Oct 20 03:10:01 ip-10-0-1-23 systemd[1]: Stopping rsyslog.service - System Logging Service...
+Oct 20 03:10:01 ip-10-0-1-23 rsyslogd[1650]: [origin software="rsyslogd" swVersion="8.2204.0" x-pid="1650" \
+x-info="https://www.rsyslog.com"] exiting on signal 15.
+Oct 20 03:10:01 ip-10-0-1-23 systemd[1]: Stopped rsyslog.service - System Logging Service.
+Oct 20 03:10:01 ip-10-0-1-23 systemd[1]: Starting rsyslog.service - System Logging Service...
+Oct 20 03:10:02 ip-10-0-1-23 rsyslogd[4410]: [origin software="rsyslogd" swVersion="8.2204.0" x-pid="4410" \
+x-info="https://www.rsyslog.com"] start
+Oct 20 03:10:02 ip-10-0-1-23 systemd[1]: Started rsyslog.service - System Logging Service.
+Oct 20 03:11:30 ip-10-0-1-23 CRON[4420]: (root) CMD (/usr/local/bin/backup.sh)
+"""
+CRASH_BOOT = """\
+Oct 20 03:13:02 ip-10-0-1-23 kernel: Linux version 6.1.109-118.189.amzn2023.x86_64 (mockbuild@ip-10-0-33-20) \
+(gcc (GCC) 11.4.1 20230605) #1 SMP PREEMPT_DYNAMIC Tue Sep 10 08:59:12 UTC 2024
+Oct 20 03:13:04 ip-10-0-1-23 systemd[1]: Startup finished in 1.027s (kernel) + 2.211s (initrd) + 5.302s \
+(userspace) = 8.541s.
+"""
+
+
+def test_log_rotation_of_the_syslog_daemon_is_no_boot_and_no_shutdown(tmp_path):
+    """logrotate HUPs rsyslog (or restarts it): neither is a boot, and a restart is no clean shutdown before a crash
+    three minutes later."""
+    quiet = tmp_path / "messages"
+    quiet.write_text(LOGROTATE)
+    g = read_guest_logs([quiet], year=2026)
+    assert g.boots.empty and "rsyslogd was HUPed" not in " ".join(g.events["text"])
+    crashed = tmp_path / "crashed" / "messages"
+    crashed.parent.mkdir()
+    crashed.write_text(LOGROTATE + CRASH_BOOT)
+    boots = read_guest_logs([crashed], year=2026).boots
+    assert len(boots) == 1 and boots["clean"].iloc[0] is False and pd.isna(boots["previous_shutdown"].iloc[0])

@@ -69,12 +69,15 @@ def test_host_failure_with_auto_recovery():
     assert {e.kind for e in v.evidence} == {"health", "metric", "guest-log"}
 
 
-def test_unclean_boot_alone_is_a_low_confidence_host_failure_that_names_missing_sources():
+def test_unclean_boot_alone_is_an_unclean_shutdown_not_a_host_failure_and_names_missing_sources():
     ev = evidence(guest_boots=boots(("2026-10-06T09:16Z", False, None, None)))
     ev.sources[1] = SourceStatus("AWS Health", "unavailable", "SubscriptionRequiredException")
     v = analyze(ev)
-    assert (v.cause, v.confidence) == ("aws-host-failure", "low")
+    assert (v.cause, v.confidence, v.actor) == ("unclean-shutdown", "low", None)
+    assert "power loss, host failure or kernel crash" in v.summary and "no AWS-side evidence" in v.summary
     assert "AWS Health could not be consulted" in v.would_change
+    every_source = analyze(evidence(guest_boots=boots(("2026-10-06T09:16Z", False, None, None))))
+    assert (every_source.cause, every_source.confidence) == ("unclean-shutdown", "medium")
 
 
 def test_scheduled_maintenance():

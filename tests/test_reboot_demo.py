@@ -85,3 +85,13 @@ def test_console_output_is_consulted_and_shown():
     table = inv.evidence_table().frame
     console = table[table["what"] == "console-output"]
     assert len(console) and console["detail"].str.contains("Linux version").any()
+
+
+def test_describe_instances_reach_the_evidence_and_name_the_instance():
+    inv = investigate("i-04c2a9e71d3b58f06")
+    facts = inv.evidence.instance_facts
+    assert facts["instanceId"].tolist() == ["i-04c2a9e71d3b58f06"] and facts["name"].iloc[0] == "web-01"
+    v = inv.verdict
+    assert v.name == "web-01" and v.instance_type == facts["instanceType"].iloc[0]
+    assert v.summary.startswith(f"i-04c2a9e71d3b58f06 (web-01, {v.instance_type}) was rebooted by dave.miller")
+    assert f"i-04c2a9e71d3b58f06 (web-01, {v.instance_type})" in html.unescape(inv.answer_box().data)

@@ -51,10 +51,11 @@ def query_mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
     if query.errors_only:
         masks.append(pc.is_valid(table.column("errorCode")))
     if query.resource:
-        # the identifier as a whole word: "i-0abc" must not match "i-0abcd"; ARNs and IDs inside JSON text alike
+        # the identifier as a whole word: "i-0abc" must not match "i-0abcd"; ARNs and IDs inside JSON text alike;
+        # AWS service events (a Spot interruption's BidEvictedEvent) name their instances in serviceEventDetails
         pattern = f"(^|[^A-Za-z0-9_-]){re.escape(query.resource)}([^A-Za-z0-9_-]|$)"
         masks.append(_or(pc.match_substring_regex(_text(table, name), pattern)
-                         for name in ("resources", "requestParameters", "responseElements")))
+                         for name in ("resources", "requestParameters", "responseElements", "serviceEventDetails")))
     if query.principal:
         wanted = query.principal.lower()
         session = _text(table, "userIdentity.arn")

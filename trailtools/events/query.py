@@ -79,7 +79,8 @@ class Query:
     regions, accounts: ``awsRegion`` and ``recipientAccountId`` values to keep.
     event_names, event_sources: exact ``eventName`` / ``eventSource`` values to keep.
     resource: an identifier (instance ID, ARN, bucket, key ...) matched as a whole word in ``resources``,
-        ``requestParameters`` and ``responseElements``.
+        ``requestParameters``, ``responseElements`` and ``serviceEventDetails`` (AWS service events such as a
+        Spot interruption's ``BidEvictedEvent`` name their instances only there).
     principal: an ARN, user name, role name, role session name, access key ID or principal ID of the caller.
     errors_only: keep only events with an ``errorCode``.
     late_margin: how long after ``end`` a log file may have been delivered and still hold events of the window.

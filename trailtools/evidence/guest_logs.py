@@ -28,7 +28,9 @@ back before the boot), ``initiated_by``, ``command`` (from the last guest reques
 shutdown), ``guest_request`` (bool: any reboot/shutdown request inside the guest before this boot), ``boot_id``,
 ``file``, ``line``.
 
-``systemd: Stopping X...`` alone is not a shutdown marker: ``systemctl restart X`` logs it too.
+``systemd: Stopping X...`` alone is not a shutdown marker: ``systemctl restart X`` logs it too. Nor is the syslog
+daemon exiting when it starts again within seconds with no boot between (log rotation restarting rsyslog); its
+``rsyslogd was HUPed`` line (a rotation's reload) is no fact at all.
 
 ``ssh`` (one row per SSH authentication attempt sshd logged, from any of the files, sorted by time; the
 suspicious-login investigation reads it): ``time``, ``result`` (``accepted`` / ``failed``), ``user``, ``source``
@@ -69,6 +71,7 @@ SSH_INVALID = re.compile(r"^Invalid user (?P<user>.*?) ?from (?P<source>\S+)(?: 
 BOOT_CLUSTER = timedelta(minutes=10)      # markers of one boot (kernel, systemd "Startup finished") lie this close
 SEQUENCE_TIMEOUT = timedelta(minutes=5)   # ordinary lines this long after shutdown lines: it was no shutdown
 COMMAND_WINDOW = timedelta(minutes=15)    # a guest request this long before a shutdown sequence explains it
+LOGGER_RESTART = timedelta(seconds=10)    # the logger back this soon after it exited: restarted, not rebooted
 SAME_BOOT = timedelta(seconds=120)        # one boot seen in two files (last -x has minute resolution)
 SAMPLE = 200                              # lines looked at to detect a format
 
@@ -458,6 +461,8 @@ def _assemble_file_boots(rows, fmt, fname) -> list[dict]:
             sd_first = sd_last = None
         elif kind == "boot" and cur is not None:
             cur["markers"].add(marker)
+        elif kind == "logger-start" and sd_last is not None and r.when - sd_last <= LOGGER_RESTART:
+            sd_first = sd_last = None  # the logger alone restarted (log rotation): the system did not stop
         elif seq:
             sd_first, sd_last = sd_first or r.when, r.when
             if cur is not None:

@@ -70,6 +70,7 @@ FIELDS: dict[str, str] = {
     "eventTime": "eventtime", "awsRegion": "awsregion", "recipientAccountId": "recipientaccountid",
     "eventName": "eventname", "eventSource": "eventsource", "errorCode": "errorcode",
     "requestParameters": "requestparameters", "responseElements": "responseelements",
+    "serviceEventDetails": "serviceeventdetails",
 }
 #: Where a principal is matched (lowercased), as in the frame's own filter.
 PRINCIPAL_FIELDS = ("useridentity.arn", "useridentity.username", "useridentity.principalid",
@@ -154,6 +155,7 @@ def where_clauses(query: Query, table: CloudTrailTable) -> list[str]:
     if query.resource:
         r = literal(query.resource)
         where.append(f"(strpos({FIELDS['requestParameters']}, {r}) > 0 OR strpos({FIELDS['responseElements']}, {r}) > 0"
+                     f" OR strpos({FIELDS['serviceEventDetails']}, {r}) > 0"
                      f" OR any_match(resources, x -> strpos(x.arn, {r}) > 0))")
     if query.principal:
         p = literal(query.principal.lower())

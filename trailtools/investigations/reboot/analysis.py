@@ -4,15 +4,21 @@ The evidence about one instance (CloudTrail calls, AWS Health, EC2 scheduled eve
 logs) is gathered by :mod:`trailtools.instance_evidence`; this module finds the restart and judges its cause:
 
 - ``api-call``: a person or role called the EC2 API (RebootInstances, StopInstances + StartInstances, ...);
-- ``automation``: a stop/start by automation or an AWS service (Auto Scaling, Spot, SSM, a Lambda function);
+- ``automation``: a restart, stop or replacement by automation or an AWS service (Auto Scaling, a Lambda function);
+- ``ssm``: a person or role through AWS Systems Manager (Run Command, Session Manager, Automation: the request's
+  caller, matched to the guest's shutdown by command ID or time, see :mod:`.remote`);
+- ``spot-interruption``: EC2 reclaimed a Spot Instance's capacity (``BidEvictedEvent``);
 - ``aws-maintenance``: AWS scheduled maintenance (a Health scheduled change, a completed EC2 scheduled event);
 - ``aws-host-failure``: a failure of the AWS host, with or without auto-recovery (Health issue, failed system
-  status checks, an unclean boot with no API call);
+  status checks, EC2's ``Server.InternalError`` state reason);
+- ``unclean-shutdown``: the guest booted with no shutdown before it and nothing on the AWS side explains it (power
+  loss, host failure or kernel crash);
 - ``guest``: a reboot from inside the guest OS (a clean shutdown, often a ``sudo reboot`` in the auth log);
 - ``undetermined``: nothing found explains it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -20,21 +26,25 @@ import pandas as pd
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
+from trailtools.investigations.reboot import remote, shape
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
-    "automation": "automation or an AWS service stopped and started it",
+    "automation": "automation or an AWS service restarted, stopped or replaced it",
+    "ssm": "a command sent through AWS Systems Manager (Run Command, Session Manager, Automation)",
+    "spot-interruption": "Spot interruption (AWS reclaimed the capacity)",
     "aws-maintenance": "AWS scheduled maintenance",
     "aws-host-failure": "a failure of the AWS host",
+    "unclean-shutdown": "unclean shutdown (power loss, host failure or kernel crash); no AWS-side evidence available",
     "guest": "a reboot from inside the guest operating system",
     "undetermined": "undetermined",
 }
 #: CloudTrail events that restart, stop or end an instance.
 RESTART_CALLS = ("RebootInstances", "StopInstances", "StartInstances", "TerminateInstances", "BidEvictedEvent")
 #: Calls that do not restart by themselves but explain one (shown as context).
-CONTEXT_CALLS = ("ModifyInstanceAttribute", "SendCommand", "StartSession", "TerminateInstanceInAutoScalingGroup",
-                 "SetInstanceHealth", "CreateReplaceRootVolumeTask", "ModifyInstanceMaintenanceOptions",
-                 "ModifyInstanceEventStartTime", "RunInstances")
+CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSession",
+                 "TerminateInstanceInAutoScalingGroup", "SetInstanceHealth", "CreateReplaceRootVolumeTask",
+                 "ModifyInstanceMaintenanceOptions", "ModifyInstanceEventStartTime", "RunInstances")
 #: Health event codes that mean planned work on the host.
 MAINTENANCE_WORDS = ("MAINTENANCE", "RETIREMENT", "REBOOT", "STOP_SCHEDULED", "SCHEDULED")
 SCHEDULED_RESTART_CODES = ("system-reboot", "instance-reboot", "system-maintenance", "instance-stop",
@@ -59,6 +69,8 @@ class InstanceEvidence:
     status_failures: pd.DataFrame = field(default_factory=pd.DataFrame)  # metric, start, end, datapoints
     guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
     guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
+    instance_facts: pd.DataFrame = field(default_factory=pd.DataFrame)   # describe-instances: name, instanceType,
+                                                                         # state, stateTransitionReason, stateReason
     sources: list[SourceStatus] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)                      # provenance: every file the evidence
     load_stats: dict | None = None                                       # came from; the trail's load stats
@@ -76,10 +88,13 @@ class Verdict:
     where: str | None = None
     evidence: list[EvidenceRef] = field(default_factory=list)
     would_change: str = ""
+    name: str | None = None             # the instance's Name tag
+    instance_type: str | None = None
 
     def to_dict(self) -> dict:
         return {
-            "instance": self.instance, "cause": self.cause, "cause_text": CAUSES[self.cause],
+            "instance": self.instance, "name": self.name, "instance_type": self.instance_type,
+            "cause": self.cause, "cause_text": CAUSES[self.cause],
             "summary": self.summary, "confidence": self.confidence,
             "restart": iso_time(self.restart), "actor": self.actor, "how": self.how, "where": self.where,
             "evidence": [e.__dict__ for e in self.evidence], "would_change": self.would_change,
@@ -98,6 +113,11 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     if frame is None or frame.empty:
         return []
     return [{k: None if _missing(v) else v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A frame's rows as dicts, every missing value as None (what the analysis and :mod:`.remote` read)."""
+    return _rows(frame)
 
 
 # ---- how a call was made, and by whom ---------------------------------------------------------------------------
@@ -144,7 +164,8 @@ def restart_times(ev: InstanceEvidence) -> list[pd.Timestamp]:
     boots = [pd.Timestamp(t) for t in ev.guest_boots.get("time", pd.Series(dtype=object)) if pd.notna(t)]
     if boots:
         return sorted(boots)
-    times = [c["eventTime"] for c in _rows(ev.calls) if c.get("eventName") in ("RebootInstances", "StartInstances")
+    times = [c["eventTime"] for c in _rows(ev.calls)
+             if c.get("eventName") in ("RebootInstances", "StartInstances", "BidEvictedEvent")
              and not c.get("errorCode")]
     if times:
         return sorted(times)
@@ -181,7 +202,83 @@ def _consulted(ev: InstanceEvidence, name: str) -> bool:
 def analyze(ev: InstanceEvidence) -> Verdict:
     """The verdict for the last restart in the window (see the module docstring for the causes), which says so when
     a CloudTrail record it looked at has conflicting copies in the trail (possible tampering)."""
-    return _disputed(ev, _analyze(ev))
+    return _named(ev, _disputed(ev, _with_state_reason(ev, _analyze(ev))))
+
+
+def _named(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
+    """The instance's Name tag and type in the verdict, and after its ID in the summary: "i-0abc (web-01, t3.small)"."""
+    verdict.name, verdict.instance_type = shape.name_and_type(ev.instance, _rows(ev.calls), _rows(ev.instance_facts))
+    label = ", ".join(x for x in (verdict.name, verdict.instance_type) if x)
+    if label:
+        verdict.summary = verdict.summary.replace(ev.instance, f"{ev.instance} ({label})", 1)
+    return verdict
+
+
+#: EC2's own reason for an instance's last stop or termination (describe-instances StateReason, and the code in
+#: StateTransitionReason) -> (the cause it supports, actor, how, what it means).
+STATE_REASONS = {
+    "Server.SpotInstanceTermination": ("spot-interruption", "AWS", "Spot interruption",
+                                       "EC2 terminated the Spot Instance (capacity reclaimed)"),
+    "Server.SpotInstanceShutdown": ("spot-interruption", "AWS", "Spot interruption",
+                                    "EC2 stopped the Spot Instance (capacity reclaimed)"),
+    "Server.ScheduledStop": ("aws-maintenance", "AWS", "scheduled maintenance",
+                             "EC2 stopped it for a scheduled retirement or maintenance"),
+    "Server.InternalError": ("aws-host-failure", "AWS", "host failure", "an internal error on the AWS side"),
+    "Client.UserInitiatedShutdown": ("api-call", None, "EC2 API (caller not in the trail)",
+                                     "someone stopped or terminated it through the EC2 API or console"),
+    "Client.InstanceInitiatedShutdown": ("guest", None, "inside the guest",
+                                         "the guest shut itself down (shutdown, poweroff or halt inside it)"),
+}
+#: Reasons that bear out more than their own cause: a user-initiated stop is any API stop (a person's, an
+#: automation's, a Systems Manager automation's); an instance-initiated one any shutdown from inside.
+SUPPORTS = {"Client.UserInitiatedShutdown": ("api-call", "automation", "ssm"),
+            "Client.InstanceInitiatedShutdown": ("guest", "ssm")}
+_REASON_CODE = re.compile(r"\b(?:Server|Client)\.[A-Za-z]+")
+_REASON_TIME = re.compile(r"\((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) GMT\)")
+
+
+def state_reason(ev: InstanceEvidence) -> tuple[str, str, pd.Timestamp | None] | None:
+    """EC2's reason for the last state change: (code, the text EC2 gave, when, if StateTransitionReason says), or
+    None when describe-instances gave none (a running instance usually has none)."""
+    for f in _rows(ev.instance_facts):
+        texts = [str(f.get(k)) for k in ("stateReason", "stateTransitionReason") if f.get(k)]
+        codes = [m.group(0) for t in texts for m in _REASON_CODE.finditer(t)]
+        if codes:
+            when = next((m.group(1) for t in texts if (m := _REASON_TIME.search(t))), None)
+            return codes[0], "; ".join(texts), pd.Timestamp(when, tz="UTC") if when else None
+    return None
+
+
+def _with_state_reason(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
+    """EC2's own reason as evidence: it joins the chain of a verdict it supports (a medium one becomes high), says
+    when it disagrees, and decides when nothing else did."""
+    found = state_reason(ev)
+    if found is None or found[0] not in STATE_REASONS:
+        return verdict
+    code, text, when = found
+    cause, actor, how, meaning = STATE_REASONS[code]
+    ref = EvidenceRef("ec2-state", code, iso_time(when), f"describe-instances: {text}")
+    if verdict.cause in SUPPORTS.get(code, (cause,)) or (cause == "aws-host-failure"
+                                                         and verdict.cause == "unclean-shutdown"):
+        verdict.evidence.append(ref)
+        if verdict.cause == "unclean-shutdown":
+            verdict.cause, verdict.actor, verdict.how = cause, "AWS", how
+            verdict.summary += f" EC2's state reason {code} ({meaning}) points to the AWS side."
+        verdict.confidence = {"low": "medium", "medium": "high"}.get(verdict.confidence, verdict.confidence)
+        return verdict
+    if verdict.cause == "undetermined":
+        restart = verdict.restart if verdict.restart is not None else when
+        return Verdict(ev.instance, cause,
+                       f"{ev.instance}: EC2 gives {code} as the reason for its last stop or termination"
+                       f"{' at ' + iso_time(when) if when else ''}: {meaning}; no other evidence names the cause.",
+                       "medium" if cause in ("spot-interruption", "aws-maintenance") else "low", restart,
+                       actor, how, None, [ref, *verdict.evidence],
+                       "CloudTrail for that time (the call, or the BidEvictedEvent) and the guest logs would "
+                       "confirm it and name who acted. " + verdict.would_change)
+    verdict.evidence.append(ref)
+    verdict.would_change = (f"EC2's state reason {code} ({meaning}) points to {CAUSES[cause]} instead: it is "
+                            "the reason for the last state change, which may be another one. " + verdict.would_change)
+    return verdict
 
 
 def _disputed(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
@@ -214,8 +311,13 @@ def _disputed(ev: InstanceEvidence, verdict: Verdict) -> Verdict:
 
 def _analyze(ev: InstanceEvidence) -> Verdict:
     restarts = [t for t in restart_times(ev) if ev.window[0] <= t <= ev.window[1]] or restart_times(ev)
-    calls = [c for c in _rows(ev.calls) if c.get("eventName") in RESTART_CALLS and not c.get("errorCode")]
+    every_call = _rows(ev.calls)
+    calls = [c for c in every_call if c.get("eventName") in RESTART_CALLS and not c.get("errorCode")]
+    requests = remote.ssm_requests(every_call, ev.instance)
     if not restarts and not calls:
+        sent = [r for r in requests if remote.may_restart(r) and ev.window[0] <= r.time <= ev.window[1]]
+        if sent and not _consulted(ev, "Guest OS logs"):
+            return _ssm_unconfirmed(ev, sent[-1])
         anything = any(not f.empty for f in (ev.calls, ev.health, ev.scheduled, ev.status_failures, ev.guest_events))
         what = "no restart" if anything else "no evidence"
         return Verdict(ev.instance, "undetermined",
@@ -231,6 +333,14 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
     near_calls = [c for c in calls if _near(c["eventTime"], restart, CALL_LEAD, pd.Timedelta(minutes=2))]
     if near_calls:
         call = near_calls[-1]
+        if call["eventName"] == "BidEvictedEvent":
+            return _spot(ev, call, restart, boot_ref)
+        automation = remote.automation_behind(requests, call)
+        if automation is not None:
+            return _ssm_verdict(ev, automation, restart, [_call_ref(automation.call)]
+                                + [_call_ref(c) for c in near_calls] + boot_ref, "high",
+                                f"its {call['eventName']} call was made by the automation at "
+                                f"{iso_time(call['eventTime'])}")
         how = how_called(call)
         stop = [c for c in near_calls if c.get("eventName") == "StopInstances"]
         chain = [_call_ref(c) for c in near_calls] + boot_ref
@@ -240,6 +350,8 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         verb = {"RebootInstances": "rebooted", "StartInstances": "stopped and started" if stop else "started",
                 "StopInstances": "stopped", "TerminateInstances": "terminated",
                 "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
+        if call["eventName"] == "TerminateInstances" and _by_auto_scaling(call):
+            return _auto_scaling(ev, call, every_call, restart, chain)
         return Verdict(ev.instance, cause,
                        f"{ev.instance} was {verb} by {call.get('actor')} through {how} from "
                        f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
@@ -278,6 +390,8 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
     unclean = boot is not None and boot.get("clean") is False
     panic = [e for e in _rows(ev.guest_events) if e.get("kind") == "kernel-panic"
              and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+    if unclean and not (failed or checks or panic):
+        return _unclean(ev, restart, boot_ref)
     if (failed or checks or unclean) and not panic:
         recovered = any("AUTO_RECOVERY_SUCCESS" in str(h.get("eventTypeCode")) for h in failed)
         chain = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
@@ -307,7 +421,23 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
             ),
         )
 
-    # 4. from inside the guest
+    # 4. through AWS Systems Manager: a reboot command in the guest from a Run Command or a session
+    commands = [e for e in _rows(ev.guest_events) if e.get("kind") in ("reboot-command", "shutdown-command")
+                and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+    if boot is not None and boot.get("clean") is not False:
+        matched = remote.guest_match(requests, commands, every_call)
+        if matched:
+            request, row, how = matched
+            line = _guest_ref(row, f"{row.get('user') or '?'} ran {row.get('command') or row.get('text')}")
+            return _ssm_verdict(ev, request, restart, [_call_ref(request.call), line, *boot_ref], "high",
+                                f"{row.get('user') or 'the guest'} ran {row.get('command')} from it at "
+                                f"{iso_time(row.get('time'))} (matched by {how})")
+        sent = [r for r in requests if remote.may_restart(r) and _near(r.time, restart, CALL_LEAD, pd.Timedelta(0))]
+        if sent and not commands:
+            return _ssm_verdict(ev, sent[-1], restart, [_call_ref(sent[-1].call), *boot_ref], "medium",
+                                "the guest shut down cleanly after it; its logs show no command of their own")
+
+    # 5. from inside the guest
     if boot is not None and boot.get("clean") or panic:
         who, command = boot.get("initiated_by") if boot else None, boot.get("command") if boot else None
         commands = [
@@ -365,6 +495,85 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
     )
 
 
+def _by_auto_scaling(call: dict) -> bool:
+    return "autoscaling.amazonaws.com" in (str(call.get("userIdentity.invokedBy") or ""), str(call.get("userAgent"))) \
+        or str(call.get("userIdentity.sessionContext.sessionIssuer.userName") or "").startswith(
+            "AWSServiceRoleForAutoScaling")
+
+
+def _auto_scaling(ev: InstanceEvidence, call: dict, every_call: list[dict], restart, chain: list) -> Verdict:
+    """A termination by Auto Scaling: a replacement (a new instance is launched in its place), or a removal when
+    someone asked the group to terminate it and decrement its desired capacity (scale-in)."""
+    asked = [c for c in every_call if c.get("eventName") == "TerminateInstanceInAutoScalingGroup"
+             and not c.get("errorCode") and _near(c.get("eventTime"), restart, CALL_LEAD, pd.Timedelta(0))]
+    removed = any(remote.parsed_json(c.get("requestParameters")).get("shouldDecrementDesiredCapacity") is True
+                  for c in asked)
+    what = ("removed by Auto Scaling (terminated and its group's desired capacity decremented: no replacement)"
+            if removed else "replaced by Auto Scaling (terminated, and a new instance launched in its place to keep "
+            "the group's desired capacity)")
+    by = f"; {asked[-1].get('actor')} asked for it" if asked else ""
+    return Verdict(ev.instance, "automation",
+                   f"{ev.instance} was {what} by {call.get('actor')} at {iso_time(call['eventTime'])}{by}; it was "
+                   "not stopped and started.", "high", pd.Timestamp(restart), call.get("actor"), how_called(call),
+                   call.get("sourceIPAddress"), [*map(_call_ref, asked), *chain],
+                   "The group's scaling activities (aws autoscaling describe-scaling-activities) say why: a failed "
+                   "health check, a scale-in, a rebalance or an instance refresh.")
+
+
+def _unclean(ev: InstanceEvidence, restart, boot_ref: list) -> Verdict:
+    """A boot with no shutdown before it, and nothing on the AWS side: the guest cannot tell a power loss, a host
+    failure and a crash that left no log line apart. Medium when CloudTrail, AWS Health and the status checks were
+    all consulted (and are silent), low otherwise."""
+    aws_side = ("CloudTrail", "AWS Health", "Status checks (CloudWatch)")
+    missing = [n for n in aws_side if not _consulted(ev, n)]
+    return Verdict(ev.instance, "unclean-shutdown",
+                   f"{ev.instance} restarted at {iso_time(restart)} after an unclean shutdown (power loss, host "
+                   "failure or kernel crash): the guest log stops with no shutdown sequence, and no API call, AWS "
+                   "Health event or failed status check explains it (no AWS-side evidence available).",
+                   "low" if missing else "medium", pd.Timestamp(restart), None, "unclean shutdown", None, boot_ref,
+                   (f"{', '.join(missing)} could not be consulted: " if missing else "")
+                   + "an AWS Health issue or a failed system status check at that time would make it a host "
+                   "failure; a kernel panic or out-of-memory message (console output, kdump) a crash.")
+
+
+def _spot(ev: InstanceEvidence, call: dict, restart, boot_ref: list) -> Verdict:
+    return Verdict(ev.instance, "spot-interruption",
+                   f"{ev.instance} was interrupted at {iso_time(call['eventTime'])}: Spot interruption (AWS "
+                   "reclaimed the capacity; CloudTrail's BidEvictedEvent); no API call by a person stopped it.",
+                   "high", pd.Timestamp(restart), "AWS", "Spot interruption", None, [_call_ref(call), *boot_ref],
+                   "A TerminateInstances or StopInstances call by a person just before would mean someone acted "
+                   "first; a Spot rebalance recommendation or interruption notice in the guest confirms it.")
+
+
+def _ssm_verdict(ev: InstanceEvidence, request: remote.SsmRequest, restart, chain: list, confidence: str,
+                 detail: str) -> Verdict:
+    """The restart attributed to the person or role behind a Systems Manager request."""
+    c = request.call
+    what = {"Run Command": "SSM Run Command", "Session Manager": "an SSM Session Manager session",
+            "Automation": "SSM Automation"}[request.kind]
+    ident = f" {request.ident}" if request.ident else ""
+    return Verdict(ev.instance, "ssm",
+                   f"{ev.instance} was restarted by {c.get('actor')} through {what}"
+                   f"{f' ({request.document})' if request.document else ''}: {request.call['eventName']}{ident} "
+                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}; {detail}.",
+                   confidence, pd.Timestamp(restart), c.get("actor"), request.how(), c.get("sourceIPAddress"),
+                   chain, "A reboot command in the guest from another login at that time would point elsewhere; "
+                   "the command's output (GetCommandInvocation, or its S3/CloudWatch output) shows what it ran.")
+
+
+def _ssm_unconfirmed(ev: InstanceEvidence, request: remote.SsmRequest) -> Verdict:
+    """The trail alone: a command that can restart was sent and CloudTrail hides what it ran."""
+    c = request.call
+    return Verdict(ev.instance, "ssm",
+                   f"{ev.instance} was most likely restarted by {c.get('actor')} through SSM {request.kind} "
+                   f"({request.document or 'document not logged'}{', ' + request.ident if request.ident else ''}) "
+                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}: CloudTrail hides the command's "
+                   "parameters, and nothing else in the trail restarted it.",
+                   "low", None, c.get("actor"), request.how(), c.get("sourceIPAddress"), [_call_ref(c)],
+                   "The guest logs (a sudo reboot run from /var/lib/amazon/ssm/.../orchestration/<command ID>/) "
+                   "or the command's output would confirm it; " + (_missing_sources(ev) or "none were given."))
+
+
 def _missing_sources(ev: InstanceEvidence) -> str:
     missing = [f"{s.name} ({s.detail})" if s.detail else s.name for s in ev.sources if s.status == "unavailable"]
     return ("Evidence from sources that could not be consulted: " + "; ".join(missing) + ".") if missing else ""
@@ -374,6 +583,9 @@ def _missing_sources(ev: InstanceEvidence) -> str:
 
 _SEVERITY = {
     "api-call": "medium",
+    "ssm": "medium",
+    "spot-interruption": "low",
+    "unclean-shutdown": "medium",
     "automation": "low",
     "aws-maintenance": "low",
     "aws-host-failure": "medium",
@@ -381,6 +593,12 @@ _SEVERITY = {
     "undetermined": "info",
 }
 _REMEDIATION = {
+    "ssm": "Confirm with the caller that the command or session was meant to restart it; if not, treat the "
+    "principal's credentials as compromised and review its other Systems Manager calls.",
+    "spot-interruption": "Nothing to fix on this instance: Spot capacity can be reclaimed at any time; diversify "
+    "instance types and zones, or use On-Demand for work that cannot be interrupted.",
+    "unclean-shutdown": "Check the guest for a crash (kernel log, serial console) and AWS Health for the host; "
+    "enable auto-recovery and collect the console output at the next occurrence.",
     "api-call": "Confirm with the caller that the restart was intended; if not, treat the principal's credentials "
     "as compromised and review its other calls.",
     "automation": "Confirm the automation is expected to act on this instance (schedule, tags); exclude it if not.",

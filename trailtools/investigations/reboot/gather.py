@@ -25,6 +25,7 @@ from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
+from trailtools.investigations.reboot import remote
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
 from trailtools.views.answer import answer_box
@@ -98,10 +99,11 @@ def gather(
         )
     )
 
-    consoles = []
+    consoles, described = [], []
 
-    def ec2_events(data):  # the scheduled events; the console output is kept aside
+    def ec2_events(data):  # the scheduled events; the console output and describe-instances are kept aside
         consoles.append(data.console)
+        described.append(data.instances)
         return data.events
 
     saved = (
@@ -155,6 +157,7 @@ def gather(
             )
         )
     ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
+    ev.instance_facts = next((d for d in described if d is not None and len(d)), pd.DataFrame())
     console = next((c for c in consoles if c is not None), None)
     console_rows = _console_evidence(console)
     ev.sources.append(
@@ -204,7 +207,9 @@ def gather(
     _clip(ev)
     # no start given: centre the window on the last restart found in the search range, or show the last 7 days
     if not start:
-        restarts = [t for t in reboot.restart_times(ev) if start_t <= t <= end_t]
+        restarts = [t for t in reboot.restart_times(ev) if start_t <= t <= end_t] or [
+            r.time for r in remote.ssm_requests(reboot.records(ev.calls), instance)
+            if remote.may_restart(r) and start_t <= r.time <= end_t]  # the trail alone: a command that can reboot
         if restarts:
             last = restarts[-1].floor("s")
             ev.window = (max(start_t, last - BEFORE_RESTART), min(end_t, last + AFTER_RESTART))
@@ -293,9 +298,11 @@ class RebootInvestigation(JsonOutput):
 
         v = self.verdict
         esc = html.escape
+        label = ", ".join(x for x in (v.name, v.instance_type) if x)
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(x))}</td></tr>"
             for k, x in (
+                ("Instance", f"{v.instance} ({label})" if label else v.instance),
                 ("Cause", reboot.CAUSES[v.cause]),
                 ("Confidence", v.confidence),
                 ("Restart", iso_time(v.restart) or "not found"),
