@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
 from trailtools.investigations.reboot import remote
 from trailtools.report.provenance import file_digest, relative_path, versions
-from trailtools.sources.resolve import resolve_source
+from trailtools.sources.resolve import SourceData, resolve_source
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart
 from trailtools.views.tables import Table, findings_table
@@ -64,17 +65,19 @@ def gather(
     region: str | None = None,
     profile: str | None = None,
     os_logs=None,
+    src: SourceData | None = None,
 ) -> reboot.InstanceEvidence:
     """Everything the source holds about one instance, with the status of each kind of evidence.
 
     AWS Health, EC2 and CloudWatch come from saved responses beside the trail when there are some (the demo's
     layout), else from AWS itself when ``profile`` is given (the standard credential chain with that profile;
-    ``region`` is the instance's); otherwise they are listed as unavailable, with what to do.
+    ``region`` is the instance's); otherwise they are listed as unavailable, with what to do. ``src``: the source
+    already resolved (:func:`investigate` resolves it once for every read).
     """
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 (heavy, loaded on use)
 
     instance = check_instance(instance)
-    src = resolve_source(source, profile=profile)
+    src = src or resolve_source(source, profile=profile)
     start_t, end_t = Window.resolve(start, end, now=src.now, length=DEFAULT_SEARCH).as_tuple()
     ev = reboot.InstanceEvidence(instance, (start_t, end_t), source=source)
 
@@ -280,6 +283,7 @@ class RebootInvestigation(JsonOutput):
     coverage: object = None  # trailtools.integrity.coverage.Coverage of the window (None: it could not be computed)
     integrity: object = None
     coverage_notes: list = None  # why coverage or verification could not be computed, if so
+    folder: Path | None = None  # the source's folder (paths in the provenance are relative to it)
 
     def summary_lines(self) -> list[str]:
         """The answer for a terminal: the verdict, its evidence chain, the sources and the trail's coverage."""
@@ -355,7 +359,7 @@ class RebootInvestigation(JsonOutput):
         # values that depend on the run rather than the inputs (timing, cache hits) are left out, so the same
         # inputs give the same report
         stats = {k: v for k, v in (self.evidence.load_stats or {}).items() if k not in ("elapsed_s", "files_cached")}
-        folder = resolve_source(self.evidence.source).folder
+        folder = self.folder
         out = {
             "source": self.evidence.source,
             "inputs": [{**file_digest(p), "path": relative_path(p, folder)} for p in self.evidence.inputs],
@@ -402,18 +406,20 @@ def investigate(
     os_logs=None,
 ) -> RebootInvestigation:
     """Gather, analyse, and return what the notebook shows (see :func:`gather` for the sources)."""
-    ev = gather(instance, source=source, start=start, end=end, region=region, profile=profile, os_logs=os_logs)
+    src = resolve_source(source, profile=profile)  # once, for the evidence, the coverage and the provenance
+    ev = gather(instance, source=source, start=start, end=end, region=region, profile=profile, os_logs=os_logs,
+                src=src)
     verdict = reboot.analyze(ev)
-    integrity, cov, notes = _integrity_and_coverage(ev, profile)
+    integrity, cov, notes = _integrity_and_coverage(ev, src)
     findings = [*conflicting_duplicate_findings(ev.load_stats, ev.instance), *reboot.findings(ev, verdict)]
-    return RebootInvestigation(ev, verdict, findings, coverage=cov, integrity=integrity, coverage_notes=notes)
+    return RebootInvestigation(ev, verdict, findings, coverage=cov, integrity=integrity, coverage_notes=notes,
+                               folder=src.folder)
 
 
-def _integrity_and_coverage(ev: reboot.InstanceEvidence, profile: str | None = None):
+def _integrity_and_coverage(ev: reboot.InstanceEvidence, src: SourceData):
     """The digest verification of a local copy that has digests (None otherwise), the window's coverage, and why
-    either could not be computed. Neither stops the investigation."""
-
-    src = resolve_source(ev.source, profile=profile)
+    either could not be computed. Neither stops the investigation. The coverage reads the trail again: it needs
+    every event of the window (its silent hours), the verdict only the instance's."""
     integrity, cov, notes = None, None, []
     if src.folder is not None and ev.source != "demo" and any(src.folder.rglob("CloudTrail-Digest")):
         try:
