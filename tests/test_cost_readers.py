@@ -106,6 +106,7 @@ def test_real_focus_sample_loads():
     assert json.loads(next(t for t in f["tags"] if t))  # tags stay JSON objects
 
 
+@pytest.mark.slow
 def test_demo_cost_is_the_cur2_export_and_its_anomalies():
     data = read_cost("demo", start="2026-10-08", end="2026-10-09")
     assert data.kind == "CUR 2.0" and data.granularity == "HOURLY"

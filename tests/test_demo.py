@@ -23,6 +23,8 @@ from trailtools import demo
 from trailtools.demo import DEMO_SEED, generate
 from trailtools.demo import scenario as S
 
+pytestmark = pytest.mark.slow  # generates demo accounts of its own: `make test`, not `make test-fast`
+
 UTC = UTC
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATASETS = SHARED / "datasets"
