@@ -27,7 +27,7 @@ from trailtools.findings import schema as findings_schema
 from trailtools.investigations import registry
 from trailtools.report.html import render_html
 from trailtools.report.redact import Redactor
-from trailtools.views.templating import Markup, render
+from trailtools.templating import Markup, render
 
 
 @dataclass

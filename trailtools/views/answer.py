@@ -1,7 +1,7 @@
 """The answer box every investigation opens with: a headline and the details under it, in one framed block."""
 from __future__ import annotations
 
-from trailtools.views.templating import Markup, render
+from trailtools.templating import Markup, render
 
 
 def answer_box(headline: str, body_html: str = ""):

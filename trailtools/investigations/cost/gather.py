@@ -21,11 +21,11 @@ from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.cost import analysis as cost_spike
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.templating import render
 from trailtools.views.answer import answer_box
 from trailtools.views.cost import cost_by_principal_chart, cost_by_service_chart, creations_chart
 from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.tables import Table
-from trailtools.views.templating import render
 
 DEFAULT_WINDOW = pd.Timedelta(days=30)
 

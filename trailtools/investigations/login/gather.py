@@ -22,11 +22,11 @@ from trailtools.investigations.login import analysis as login
 from trailtools.investigations.login.hours import parse_business_hours
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.templating import render
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.signins import signin_timeline
 from trailtools.views.tables import Table
-from trailtools.views.templating import render
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
 

@@ -25,10 +25,10 @@ from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.templating import render
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart
 from trailtools.views.tables import Table
-from trailtools.views.templating import render
 from trailtools.views.timeline import instance_timeline
 
 #: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is

@@ -1,5 +1,5 @@
 """The HTML fragments (answer boxes, report appendices, tables) come from Jinja2 templates in
-``trailtools/views/templates/``, rendered with autoescape on: every value is escaped by the environment, none by hand.
+``trailtools/templates/``, rendered with autoescape on: every value is escaped by the environment, none by hand.
 
 Values are escaped as :func:`html.escape` does (``&#x27;``, ``&quot;``), as before the templates, so that the HTML
 of a report does not change with them; a value that is already HTML (a :class:`markupsafe.Markup`, such as the
@@ -19,7 +19,7 @@ def _escaped(value):
     return value if hasattr(value, "__html__") else Markup(html.escape(str(value)))
 
 
-ENV = Environment(loader=PackageLoader("trailtools.views", "templates"), autoescape=True, finalize=_escaped,
+ENV = Environment(loader=PackageLoader("trailtools", "templates"), autoescape=True, finalize=_escaped,
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
 
 
