@@ -12,7 +12,7 @@ import html
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-__all__ = ["Markup", "render"]
+__all__ = ["Markup", "macros", "render"]
 
 
 def _escaped(value):
@@ -26,3 +26,8 @@ ENV = Environment(loader=PackageLoader("trailtools", "templates"), autoescape=Tr
 def render(name: str, **values) -> Markup:
     """The template ``name`` filled with ``values``, as HTML that a further template writes unescaped."""
     return Markup(ENV.get_template(name).render(**values))
+
+
+def macros(name: str):
+    """The macros of the template ``name``, as functions returning HTML (``macros("explorer.html.j2").title(t)``)."""
+    return ENV.get_template(name).module
