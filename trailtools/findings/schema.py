@@ -3,7 +3,7 @@
 - :data:`SCHEMA` is the JSON Schema (draft 2020-12) of the document, :data:`SCHEMA_VERSION` its version;
 - :func:`build_document` turns what an investigation returns (the verdict, ``Finding.to_dict()`` rows, the
   sources consulted, load stats) into a document of that shape;
-- :func:`validate` checks a document against the schema without any dependency and returns readable messages.
+- :func:`validate` checks a document against the schema (with ``jsonschema``) and returns readable messages.
 
 The fields are documented in ``docs/findings-schema.md``. Minor versions (1.x) only add optional fields; readers
 should ignore fields they do not know.
@@ -11,7 +11,6 @@ should ignore fields they do not know.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from trailtools import __version__
 from trailtools.investigations import registry
@@ -195,59 +194,43 @@ def build_document(investigation: str, parameters: dict, *, verdict: dict | None
 
 # ---- validating --------------------------------------------------------------------------------------------------
 
-_TYPES = {"object": dict, "array": list, "string": str, "null": type(None), "boolean": bool}
-
-
-def _type_ok(value, names) -> bool:
-    for name in [names] if isinstance(names, str) else names:
-        if name == "integer":
-            if isinstance(value, int) and not isinstance(value, bool):
-                return True
-        elif name == "number":
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return True
-        elif isinstance(value, _TYPES[name]):
-            return True
-    return False
-
-
 def _type_name(value) -> str:
     return {dict: "an object", list: "an array", str: "a string", type(None): "null", bool: "a boolean",
             int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
-def _check(value, schema: dict, path: str, errors: list[str]) -> None:
-    if "const" in schema and value != schema["const"]:
-        errors.append(f"{path}: must be {schema['const']!r}, not {value!r}")
-        return
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{path}: must be one of {', '.join(map(str, schema['enum']))}, not {value!r}")
-        return
-    if "type" in schema and not _type_ok(value, schema["type"]):
-        want = schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
-        errors.append(f"{path}: must be {want}, not {_type_name(value)}")
-        return
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            errors.append(f"{path}: must not be empty")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            hint = " (an ISO-8601 UTC time like 2026-10-15T00:00:00Z)" if schema["pattern"] == _ISO_UTC else ""
-            errors.append(f"{path}: {value!r} does not match {schema['pattern']}{hint}")
-    if isinstance(value, dict):
-        for key in schema.get("required", ()):
-            if key not in value:
-                errors.append(f"{path}: missing required field {key!r}")
-        for key, sub in schema.get("properties", {}).items():
-            if key in value:
-                _check(value[key], sub, f"{path}.{key}", errors)
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            _check(item, schema["items"], f"{path}[{i}]", errors)
+def _message(error) -> str:
+    """One jsonschema error in the words :func:`validate` promises."""
+    path, kind, want, value = error.json_path, error.validator, error.validator_value, error.instance
+    if kind == "const":
+        return f"{path}: must be {want!r}, not {value!r}"
+    if kind == "enum":
+        return f"{path}: must be one of {', '.join(map(str, want))}, not {value!r}"
+    if kind == "type":
+        return f"{path}: must be {want if isinstance(want, str) else ' or '.join(want)}, not {_type_name(value)}"
+    if kind == "minLength":
+        return f"{path}: must not be empty"
+    if kind == "pattern":
+        hint = " (an ISO-8601 UTC time like 2026-10-15T00:00:00Z)" if want == _ISO_UTC else ""
+        return f"{path}: {value!r} does not match {want}{hint}"
+    return f"{path}: {error.message}"
 
 
 def validate(doc) -> list[str]:
     """Everything wrong with a findings document, one readable message each (``$.findings[0].severity: must be
-    one of info, low, medium, high, critical, not 'severe'``); an empty list when it is valid."""
+    one of info, low, medium, high, critical, not 'severe'``); an empty list when it is valid.
+
+    The checking is jsonschema's, with the validator of the draft :data:`SCHEMA` declares (2020-12)."""
+    import jsonschema  # noqa: PLC0415 (heavy, loaded on use: its format checkers take seconds to import)
+
     errors: list[str] = []
-    _check(doc, SCHEMA, "$", errors)
+    required_seen = set()
+    for error in jsonschema.validators.validator_for(SCHEMA)(SCHEMA).iter_errors(doc):
+        if error.validator != "required":
+            errors.append(_message(error))
+        elif (where := (error.json_path, tuple(error.absolute_schema_path))) not in required_seen:
+            # jsonschema says "'x' is a required property" once per field: name them all, in the schema's order
+            required_seen.add(where)
+            errors.extend(f"{error.json_path}: missing required field {key!r}" for key in error.validator_value
+                          if key not in error.instance)
     return errors

@@ -30,7 +30,6 @@ One call for an investigation::
 """
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -39,6 +38,7 @@ import pandas as pd
 from trailtools.events.load import load_events
 from trailtools.events.query import Query
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
+from trailtools.templating import render
 
 MIN_DAYS = 3
 USUAL_SHARE = 0.75
@@ -138,14 +138,10 @@ class Coverage(JsonOutput):
                 "notes": list(self.notes), "summary": self.summary()}
 
     def to_html(self) -> str:
-        """The coverage as a small HTML block, every value escaped (trail names and actors are attacker-chosen)."""
-        esc = html.escape
-        rows = "".join(f"<tr><td>{esc(iso_time(g.start) or '')}</td><td>{esc(iso_time(g.end) or '')}</td>"
-                       f"<td>{esc(g.kind)}</td><td>{esc(g.reason)}</td></tr>" for g in self.gaps)
-        table = (f"<table><tr><th>from</th><th>to</th><th>gap</th><th>why</th></tr>{rows}</table>" if rows else "")
-        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
-        return (f"<p>{esc(self.summary().split(';')[0].rstrip(':. '))}.</p>{table}"
-                + (f"<ul>{notes}</ul>" if notes else ""))
+        """The coverage as a small HTML block, every value escaped by its template (trail names and actors are
+        attacker-chosen)."""
+        return str(render("coverage.html.j2", headline=self.summary().split(";")[0].rstrip(":. "), notes=self.notes,
+                          gaps=[(iso_time(g.start) or "", iso_time(g.end) or "", g) for g in self.gaps]))
 
     def findings(self) -> list[Finding]:
         """The anti-forensic calls and silent periods as findings."""

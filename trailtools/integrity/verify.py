@@ -26,7 +26,6 @@ Exit codes of ``trailtools verify``: 0 everything verified, 1 something failed (
 """
 from __future__ import annotations
 
-import html
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
@@ -40,6 +39,7 @@ from trailtools.events.query import parse_time
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
 from trailtools.integrity import digests as dg
 from trailtools.integrity.digests import Digest, LogFile, PublicKey, aws_suffix, name_time
+from trailtools.templating import render
 from trailtools.terminal import visible
 
 #: What verifying from s3:// calls (docs/iam-policy.json should allow them).
@@ -201,14 +201,10 @@ class Verification(JsonOutput):
         return out
 
     def to_html(self) -> str:
-        """The result as a small HTML block, every value escaped (paths come from the copy: untrusted)."""
-        esc = html.escape
-        rows = "".join(f"<tr><td>{esc(p.severity)}</td><td>{esc(p.kind)}</td><td>{esc(p.path)}</td>"
-                       f"<td>{esc(p.detail)}</td></tr>" for p in self.problems[:200])
-        more = f"<p>... and {len(self.problems) - 200} more</p>" if len(self.problems) > 200 else ""
-        table = (f"<table><tr><th>severity</th><th>problem</th><th>file</th><th>detail</th></tr>{rows}</table>"
-                 if rows else "")
-        return f"<p><b>{esc(self.status)}</b>: {esc(self.summary().splitlines()[0])}</p>{table}{more}"
+        """The result as a small HTML block, every value escaped by its template (paths come from the copy:
+        untrusted)."""
+        return str(render("verify.html.j2", status=self.status, headline=self.summary().splitlines()[0],
+                          problems=self.problems[:200], more=len(self.problems) - 200))
 
 
 REMEDIATION = {

@@ -31,6 +31,7 @@ from typing import Any
 
 import mistune
 
+from trailtools.templating import Markup, render
 from trailtools.views import spec_json
 
 __all__ = ["render_html", "CSP"]
@@ -265,13 +266,6 @@ def render_html(nb, *, title: str, with_code: bool = False) -> str:
             parts += [f'<div class="output">{h}</div>' for h in map(r.output, cell.get("outputs") or []) if h]
             if parts:
                 body.append('<section class="cell">' + "".join(parts) + "</section>")
-    script = f"<script>{_bundle()}\n{LOADER}</script>\n" if r.charts else ""
-    esc_title = html.escape(title)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc_title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f'<header class="report">{esc_title}</header>\n<main>\n' + "\n".join(body) + "\n</main>\n"
-        + script + "</body>\n</html>\n"
-    )
+    # the body is HTML this module built (every value escaped or sanitized above), and so are the constants
+    return str(render("page.html.j2", title=title, csp=Markup(CSP), css=Markup(CSS), body=[Markup(b) for b in body],
+                      script=Markup(_bundle()) if r.charts else None, loader=Markup(LOADER))) + "\n"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import json
 import logging
 import shutil
@@ -28,6 +27,7 @@ from trailtools.findings import schema as findings_schema
 from trailtools.investigations import registry
 from trailtools.report.html import render_html
 from trailtools.report.redact import Redactor
+from trailtools.templating import Markup, render
 
 
 @dataclass
@@ -63,55 +63,29 @@ def _failure(exc, *, redact: bool = False) -> str:
 def evidence_integrity_html(prov: dict) -> str:
     """The coverage of the window and the digest verification, from any investigation's provenance (the
     ``coverage`` and ``integrity`` dicts of trailtools.integrity.coverage / trailtools.integrity.verify), every value
-    escaped."""
-    esc = html.escape
+    escaped by its template."""
     cov, ver = prov.get("coverage"), prov.get("integrity")
-    notes = "".join(f"<li>{esc(str(n))}</li>" for n in prov.get("coverage_notes") or [])
+    notes = list(prov.get("coverage_notes") or [])
+    lo = hi = share = None
     if cov:
-        gaps = "".join(f"<tr><td>{esc(str(g.get('start')))}</td><td>{esc(str(g.get('end')))}</td>"
-                       f"<td>{esc(str(g.get('kind')))}</td><td>{esc(str(g.get('reason')))}</td></tr>"
-                       for g in cov.get("gaps") or [])
         lo, hi = (cov.get("window") or [None, None])[:2]
-        notes += "".join(f"<li>{esc(str(n))}</li>" for n in cov.get("notes") or [])
+        notes += cov.get("notes") or []
         share = f"{float(cov.get('covered_fraction') or 0):.1%}"
-        part = (f"<p>{esc(share)} of the window {esc(str(lo))} .. "
-                f"{esc(str(hi))} is covered by the trail.</p>"
-                + (f"<table><tr><th>from</th><th>to</th><th>gap</th><th>why</th></tr>{gaps}</table>" if gaps
-                   else "<p>No gaps found.</p>"))
-    else:
-        part = "<p>Not computed by this investigation.</p>"
-    if ver:
-        probs = "".join(f"<li>{esc(str(p.get('severity')))} {esc(str(p.get('kind')))}: {esc(str(p.get('path')))}: "
-                        f"{esc(str(p.get('detail')))}</li>" for p in (ver.get("problems") or [])[:100])
-        vpart = (f"<p><b>{esc(str(ver.get('status')))}</b>: {esc(str(ver.get('digests')))} digest files "
-                 f"({esc(str(ver.get('digests_verified')))} signatures verified), {esc(str(ver.get('logs_verified')))}"
-                 f"/{esc(str(ver.get('logs')))} log files intact.</p>" + (f"<ul>{probs}</ul>" if probs else ""))
-    else:
-        vpart = ("<p>Not checked: the source is not a local copy with CloudTrail-Digest files (run "
-                 "<code>trailtools verify</code> on the trail bucket or its copy).</p>")
-    return (f"<h3>Logging coverage</h3>{part}" + (f"<ul>{notes}</ul>" if notes else "")
-            + f"<h3>Log file integrity (CloudTrail digests)</h3>{vpart}")
+    return str(render("evidence_integrity.html.j2", cov=cov, ver=ver, notes=notes, lo=lo, hi=hi, share=share,
+                      problems=((ver or {}).get("problems") or [])[:100]))
 
 
 def provenance_html(doc: dict) -> str:
-    """The provenance appendix, every value escaped."""
-    esc = html.escape
+    """The provenance appendix, every value escaped by its template."""
     prov = doc.get("provenance") or {}
-    rows = [f"<tr><td>{esc(str(i.get('path')))}</td><td><code>{esc(str(i.get('sha256', i.get('error'))))}</code>"
-            f"</td><td>{esc(str(i.get('bytes', '')))}</td></tr>" for i in prov.get("inputs", [])]
     stats = prov.get("load_stats") or {}
-    skipped = "".join(f"<li>{esc(str(s.get('path')))}: {esc(str(s.get('reason')))}</li>"
-                      for s in stats.get("skipped", []))
-    versions = ", ".join(f"{esc(k)} {esc(str(v))}" for k, v in (prov.get("versions") or {}).items())
-    params = "".join(f"<tr><th>{esc(k)}</th><td>{esc(json.dumps(v))}</td></tr>"
-                     for k, v in (doc.get("parameters") or {}).items())
-    return (f"<section class='provenance'><h2>Provenance</h2><p>Generated {esc(doc.get('generated_at', ''))} by "
-            f"{versions}.</p><h3>Parameters</h3><table>{params}</table>{evidence_integrity_html(prov)}"
-            f"<h3>Load statistics</h3>"
-            f"<pre>{esc(json.dumps({k: v for k, v in stats.items() if k != 'skipped'}, indent=1))}</pre>"
-            f"<h3>Skipped, and why</h3><ul>{skipped or '<li>nothing</li>'}</ul>"
-            f"<h3>Inputs ({len(rows)} files)</h3><table><tr><th>file</th><th>SHA-256</th><th>bytes</th></tr>"
-            f"{''.join(rows)}</table></section>")
+    return str(render(
+        "provenance.html.j2", generated_at=doc.get("generated_at", ""),
+        versions=list((prov.get("versions") or {}).items()),
+        parameters=[(k, json.dumps(v)) for k, v in (doc.get("parameters") or {}).items()],
+        integrity=Markup(evidence_integrity_html(prov)),
+        stats=json.dumps({k: v for k, v in stats.items() if k != "skipped"}, indent=1),
+        skipped=stats.get("skipped", []), inputs=prov.get("inputs", [])))
 
 
 def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, with_code: bool = False,

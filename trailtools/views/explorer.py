@@ -12,7 +12,6 @@ frame. Those functions and :func:`filter_events` are pure (frames in, frames out
 """
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from trailtools.events.result import raw_record
+from trailtools.templating import macros
 from trailtools.views.explore import BRUSH, CELL, PICK, heatmap_chart, timeline_chart
 from trailtools.views.offline import jupyterchart_offline
 
@@ -38,6 +38,8 @@ SEARCH_COLUMNS = ["eventName", "eventSource", "awsRegion", "actor", "userIdentit
                   "responseElements", "resources", "eventID"]
 TABLE_COLUMNS = ["eventTime", "eventName", "eventSource", "awsRegion", "actor", "sourceIPAddress", "userAgent",
                  "errorCode", "eventID"]
+#: The HTML pieces (title, match summary, record), from a template that escapes every value.
+_PIECES = macros("explorer.html.j2")
 BIN_WIDTHS = [pd.Timedelta(x) for x in ("1s", "10s", "1min", "5min", "15min", "1h", "3h", "6h", "12h", "1D", "7D",
                                         "30D")]
 
@@ -279,7 +281,7 @@ class Explorer:
         self.reset.on_click(lambda _b: self.clear())
 
         self.widget = w.VBox([
-            w.HTML(f"<h3>{html.escape(title)}</h3>"),
+            w.HTML(str(_PIECES.title(title))),
             self.time,
             w.HBox([self.principal, self.event_name]),
             w.HBox([self.event_source, self.region]),
@@ -330,8 +332,7 @@ class Explorer:
         span = "" if self.brushed is None else (
             f" in the selection {self.brushed[0]:%Y-%m-%d %H:%M:%S} to {self.brushed[1]:%Y-%m-%d %H:%M:%S}")
         shown = f"; the first {TABLE_ROWS} below" if len(rows) > TABLE_ROWS else ""
-        self.summary.value = (f"<b>{len(rows):,}</b> of {len(self.frame):,} events match{html.escape(span)}"
-                              f"{shown}.")
+        self.summary.value = str(_PIECES.summary(len(rows), len(self.frame), span, shown))
         self.table.value = table_rows(rows).to_html(index=False, escape=True, border=0, classes="trailtools-rows")
 
     # -- chart events -------------------------------------------------------------------------------------------
@@ -356,9 +357,9 @@ class Explorer:
         try:
             text = json.dumps(self.raw_record(event_id), indent=2, default=str)
         except (KeyError, OSError, ValueError) as exc:  # the file moved or changed since the frame was loaded
-            self.record.value = f"<p>Cannot read the record of {html.escape(event_id)}: {html.escape(str(exc))}</p>"
+            self.record.value = str(_PIECES.unreadable(event_id, exc))
             return
-        self.record.value = f"<pre>{html.escape(text)}</pre>"
+        self.record.value = str(_PIECES.record(text))
 
     def raw_record(self, event_id: str) -> dict[str, Any]:
         try:

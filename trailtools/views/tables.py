@@ -1,9 +1,10 @@
-"""Tables for notebooks and reports: whole cell values (no "..."), readable UTC times, every value escaped."""
+"""Tables for notebooks and reports: whole cell values (no "..."), readable UTC times, every value escaped (by a
+template)."""
 from __future__ import annotations
 
-import html
-
 import pandas as pd
+
+from trailtools.templating import render
 
 MAX_ROWS = 500
 
@@ -27,12 +28,9 @@ class Table:
 
     def _repr_html_(self) -> str:
         shown = self.frame.head(self.max_rows)
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
-                       for row in shown.itertuples(index=False, name=None))
-        more = (f"<p>{len(self.frame) - len(shown):,} more rows not shown.</p>"
-                if len(self.frame) > len(shown) else "")
-        return f"<table class='trailtools-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}"
+        rows = ([_cell(v) for v in row] for row in shown.itertuples(index=False, name=None))
+        return str(render("table.html.j2", columns=[str(c) for c in shown.columns], rows=rows,
+                          more=len(self.frame) - len(shown)))
 
     def __repr__(self) -> str:
         return self.frame.head(self.max_rows).to_string(index=False)

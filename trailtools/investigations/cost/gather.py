@@ -4,7 +4,6 @@ answer,
 the charts and the evidence."""
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -22,6 +21,7 @@ from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.cost import analysis as cost_spike
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.templating import render
 from trailtools.views.answer import answer_box
 from trailtools.views.cost import cost_by_principal_chart, cost_by_service_chart, creations_chart
 from trailtools.views.coverage import coverage_chart, shade_gaps
@@ -150,9 +150,8 @@ class CostInvestigation(JsonOutput):
         return lines + source_lines(self.evidence.sources)
 
     def answer_box(self):
-        """The answer in plain words (every value escaped: tags and IDs come from cost files)."""
+        """The answer in plain words (a template escapes every value: tags and IDs come from cost files)."""
 
-        esc = html.escape
         a, ev = self.analysis, self.evidence
         lo, hi = (iso_time(t) for t in ev.window)
         rows = [("Window", f"{lo} to {hi} ({ev.granularity.lower()}, {ev.cost_source})")]
@@ -177,12 +176,7 @@ class CostInvestigation(JsonOutput):
                         ),
                     )
                 )
-        table = "".join(
-            f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(v))}</td></tr>"
-            for k, v in rows
-        )
-        notes = "".join(f"<li>{esc(n)}</li>" for n in a.notes)
-        return answer_box(a.headline, f"<table>{table}</table>" + (f"<ul>{notes}</ul>" if notes else ""))
+        return answer_box(a.headline, render("cost_answer.html.j2", rows=rows, notes=a.notes))
 
     def daily_chart(self):
         return cost_by_service_chart(

@@ -4,7 +4,6 @@ the optional GeoIP/ASN databases and guest logs, analyse the sign-ins
 answer, which checks ran, the timeline and the evidence."""
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from trailtools.investigations.login import analysis as login
 from trailtools.investigations.login.hours import parse_business_hours
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.templating import render
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.signins import signin_timeline
@@ -58,21 +58,13 @@ class LoginInvestigation(JsonOutput):
         return lines
 
     def answer_box(self):
-        """The sessions worth a human's time, ranked, in plain words (every value escaped)."""
+        """The sessions worth a human's time, ranked, in plain words (a template escapes every value)."""
 
-        esc = html.escape
         top = [f for f in self.findings if f.severity in ("critical", "high", "medium")][:5]
-        items = "".join(f"<li><b>{esc(f.severity)}</b>: {esc(f.title)}</li>" for f in top)
         lo, hi = (iso_time(t) for t in self.window)
-        body = (
-            f"<ol>{items}</ol>"
-            if items
-            else "<p>No sign-in in this window needs a human's attention (nothing above low).</p>"
-        )
-        notes = "".join(f"<li>{esc(n)}</li>" for n in self.analysis.notes)
         return answer_box(
             f"{self.signins_in_window()} sign-ins between {lo} and {hi} in {self.source}; {len(top)} worth a look.",
-            body + (f"<p><i>Checks not done, and caveats:</i></p><ul>{notes}</ul>" if notes else ""),
+            render("login_answer.html.j2", findings=top, notes=self.analysis.notes),
         )
 
     def checks_table(self) -> Table:

@@ -4,7 +4,6 @@ JSON)."""
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from trailtools.investigations.reboot import analysis as reboot
 from trailtools.investigations.reboot import remote
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import SourceData, resolve_source
+from trailtools.templating import render
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart
 from trailtools.views.tables import Table, findings_table
@@ -298,33 +298,21 @@ class RebootInvestigation(JsonOutput):
         return lines
 
     def answer_box(self):
-        """The verdict in plain words, as HTML (every value escaped: log strings are attacker-controlled)."""
+        """The verdict in plain words, as HTML (a template escapes every value: log strings are attacker-controlled)."""
 
         v = self.verdict
-        esc = html.escape
         label = ", ".join(x for x in (v.name, v.instance_type) if x)
-        rows = "".join(
-            f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th><td>{esc(str(x))}</td></tr>"
-            for k, x in (
-                ("Instance", f"{v.instance} ({label})" if label else v.instance),
-                ("Cause", reboot.CAUSES[v.cause]),
-                ("Confidence", v.confidence),
-                ("Restart", iso_time(v.restart) or "not found"),
-                ("Actor", v.actor),
-                ("How", v.how),
-                ("From", v.where),
-            )
-            if x
-        )
-        chain = "".join(
-            f"<li><code>{esc(e.kind)}</code> {esc(e.time or '')} {esc(e.summary)} <small>({esc(e.ref)})</small></li>"
-            for e in v.evidence
-        )
-        return answer_box(
-            v.summary,
-            f"<table>{rows}</table><p>Evidence:</p><ol>{chain or '<li>none</li>'}</ol>"
-            f"<p><i>What would change this: {esc(v.would_change)}</i></p>",
-        )
+        rows = [(k, x) for k, x in (
+            ("Instance", f"{v.instance} ({label})" if label else v.instance),
+            ("Cause", reboot.CAUSES[v.cause]),
+            ("Confidence", v.confidence),
+            ("Restart", iso_time(v.restart) or "not found"),
+            ("Actor", v.actor),
+            ("How", v.how),
+            ("From", v.where),
+        ) if x]
+        return answer_box(v.summary, render("reboot_answer.html.j2", rows=rows, evidence=v.evidence,
+                                            would_change=v.would_change))
 
     def timeline(self):
         return instance_timeline(
