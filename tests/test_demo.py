@@ -613,6 +613,9 @@ def test_ensure_demo_account_is_atomic_under_a_race(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "generate", fake_generate)
     stale = tmp_path / "cache" / f"demo-0.oldversion-seed{DEMO_SEED}"
     stale.mkdir(parents=True)  # an account written by an older generator: removed once the new one is there
+    young = tmp_path / "cache" / f"demo-0.otherversion-seed{DEMO_SEED}"
+    young.mkdir()  # another version's, written just now (another checkout may be reading it): kept
+    (young / "manifest.json").write_text("{}")
     results: list[Path] = []
     threads = [threading.Thread(target=lambda: results.append(demo.ensure_demo_account())) for _ in range(3)]
     for th in threads:
@@ -624,7 +627,7 @@ def test_ensure_demo_account_is_atomic_under_a_race(tmp_path, monkeypatch):
     assert folder.parent == tmp_path / "cache"
     assert folder.name == f"demo-{demo.GENERATOR_VERSION}-seed{DEMO_SEED}"
     assert (folder / "manifest.json").is_file()
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [folder.name]  # no temporary leftovers
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted([folder.name, young.name])  # no leftovers
     n = len(calls)
     assert demo.ensure_demo_account() == folder and len(calls) == n  # cached: not generated again
     monkeypatch.setenv("TRAILTOOLS_DEMO_CACHE_DIR", str(tmp_path / "shared-demo"))

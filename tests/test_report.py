@@ -81,7 +81,9 @@ def test_cli_report_prints_the_paths_and_lists_notebooks(tmp_path):
                         "i-09d4b7e2f6a3c1508", "--source", "demo", "--out", str(tmp_path)],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    printed = p.stdout.split()
+    answer, *printed = p.stdout.splitlines()
+    assert answer.startswith("i-09d4b7e2f6a3c1508") and "stopped and started by ops-automation-lambda" in answer, answer
     assert printed[0].endswith(".html") and printed[1].endswith(".findings.json") and printed[2].endswith(".ipynb")
+    assert "without encryption" not in p.stderr  # the report's kernel talks over Unix sockets, not TCP
     listing = subprocess.run([sys.executable, "-m", "trailtools", "report", "--list"], capture_output=True, text=True)
     assert "reboot: why did this EC2 instance restart?" in listing.stdout and "-p instance" in listing.stdout

@@ -300,6 +300,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.source:
         params["source"] = args.source
     paths = report.run(args.name, params, out_dir=Path(args.out), redact=args.redact, with_code=args.with_code)
+    echo(report.answer_line(json.loads(paths.findings.read_text(encoding="utf-8"))))
     for path in (paths.html, paths.findings, paths.notebook):
         echo(path)
     return 0

@@ -26,6 +26,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def _code_hash() -> str:
 
 
 GENERATOR_VERSION = f"{_MAJOR}.{_code_hash()}"
+#: Demo accounts of other generator versions older than this are removed when a new one is generated.
+STALE_DEMO_S = 24 * 3600
 
 _README = """# trailtools demo account ({name}, {account})
 
@@ -161,7 +164,17 @@ def ensure_demo_account(seed: int = DEMO_SEED) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    # accounts of other generator versions are removed once they are a day old: another checkout or a running test of
+    # another version may be reading a younger one
     for old in root.glob(f"demo-*-seed{seed}"):
-        if old.name != final.name and old.is_dir():
+        if old.name != final.name and old.is_dir() and _age_s(old / "manifest.json") > STALE_DEMO_S:
             shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _age_s(path: Path) -> float:
+    """Seconds since ``path`` was written (a folder without it, half written or half removed: old)."""
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return float("inf")

@@ -140,17 +140,29 @@ def _redacted_log(redactor, logger_name: str):
         logger.removeFilter(redact)
 
 
+def _ipc_kernel_manager(work: Path) -> type:
+    """A kernel manager whose kernel talks over Unix sockets in the report's private folder, not over TCP: no port is
+    opened on the machine, and the kernel has no reason to warn about "TCP without encryption" on every report."""
+    from jupyter_client.manager import AsyncKernelManager  # noqa: PLC0415 (heavy, loaded on use)
+    from traitlets import CaselessStrEnum, Unicode  # noqa: PLC0415 (heavy, loaded on use)
+
+    return type("IpcKernelManager", (AsyncKernelManager,), {
+        "transport": CaselessStrEnum(["tcp", "ipc"], default_value="ipc"),
+        "ip": Unicode(str(work / "kernel")),
+    })
+
+
 def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now) -> ReportPaths:
     import nbformat  # noqa: PLC0415 (heavy, loaded on use)
     import papermill  # noqa: PLC0415 (heavy, loaded on use)
-
 
     raw_findings = work / "findings.json"
     executed = work / paths.notebook.name if redactor is not None else paths.notebook
     try:
         papermill.execute_notebook(str(notebook), str(executed),
                                    parameters={**parameters, "findings_json": str(raw_findings)},
-                                   kernel_name="python3", progress_bar=False, log_output=False)
+                                   kernel_name="python3", progress_bar=False, log_output=False,
+                                   kernel_manager_class=_ipc_kernel_manager(work))
     except papermill.PapermillExecutionError as exc:
         if redactor is not None:
             raise TrailtoolsError(f"The {name} {_failure(exc, redact=True)}. Under --redact nothing is kept: the "
@@ -180,3 +192,18 @@ def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_cod
     paths.html.write_text(page, encoding="utf-8")
     paths.findings.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return paths
+
+
+def answer_line(findings_document: dict) -> str:
+    """The report's answer in one line, for the terminal: the verdict, else the most severe finding, else that
+    nothing needs attention."""
+    verdict = findings_document.get("verdict") or {}
+    if verdict.get("summary"):
+        return str(verdict["summary"])
+    findings = findings_document.get("findings") or []
+    order = {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))}
+    top = min(findings, key=lambda f: order.get(f.get("severity"), 9), default=None)
+    if top is None:
+        return "No findings."
+    more = f" (and {len(findings) - 1} more findings)" if len(findings) > 1 else ""
+    return f"{top.get('severity')}: {top.get('title')}{more}"
