@@ -287,3 +287,38 @@ def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
     opened.charts_rendered(2)  # the timeline and the coverage bar
 
     opened.assert_inert("#chart-0 .mark-symbol path")
+
+
+def test_the_appendix_is_visible_and_hostile_parameters_break_nothing(browser, tmp_path):
+    """The provenance appendix is part of the page a reader sees (with the inputs' SHA-256), whatever the parameters
+    hold: a backtick, ${...} or </script> in a parameter neither hides it nor stops a chart from being drawn."""
+    import re
+
+    from trailtools.report import run as report
+
+    hostile = "x`y${1+1}</script><b>z"
+    paths = report.run("login", {"principal": hostile, "start": "2026-10-08"}, out_dir=tmp_path / "out")
+    opened = Opened(browser, paths.html, tmp_path)
+    opened.charts_rendered(opened.page.locator("div[id^='chart-']").count())
+
+    def appendix(page):
+        heading = page.get_by_role("heading", name="Provenance")
+        assert heading.is_visible()
+        section = page.locator("section.provenance")
+        text = section.inner_text()
+        assert hostile in text  # the parameter, shown as text
+        assert page.evaluate("typeof window.__xss") == "undefined"
+    opened.check(appendix)
+
+    # a report with input files beside the trail (the jump host's guest logs): their SHA-256 are there to be read
+    paths = report.run("reboot", {"instance": "i-0f2a6c8e4b1d97a35"}, out_dir=tmp_path / "out")
+    opened = Opened(browser, paths.html, tmp_path)
+    opened.charts_rendered(opened.page.locator("div[id^='chart-']").count())
+
+    def digests(page):
+        section = page.locator("section.provenance")
+        section.scroll_into_view_if_needed()
+        assert section.is_visible()
+        rows = section.locator("table").last.inner_text()
+        assert "oslogs/i-0f2a6c8e4b1d97a35" in rows and re.search(r"\b[0-9a-f]{64}\b", rows)
+    opened.check(digests)

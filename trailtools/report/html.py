@@ -251,10 +251,11 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
-def render_html(nb, *, title: str, with_code: bool = False) -> str:
+def render_html(nb, *, title: str, with_code: bool = False, appendix: str = "") -> str:
     """The executed notebook `nb` (nbformat v4 NotebookNode or dict) as one self-contained HTML document.
 
     Markdown cells and outputs in order; code cells (escaped, as <pre>) only with `with_code`; raw cells dropped.
+    `appendix` (HTML, e.g. the provenance) follows the notebook's sections as part of the page's structure.
     """
     r, body = _Renderer(), []
     for cell in nb["cells"]:
@@ -268,4 +269,5 @@ def render_html(nb, *, title: str, with_code: bool = False) -> str:
                 body.append('<section class="cell">' + "".join(parts) + "</section>")
     # the body is HTML this module built (every value escaped or sanitized above), and so are the constants
     return str(render("page.html.j2", title=title, csp=Markup(CSP), css=Markup(CSS), body=[Markup(b) for b in body],
-                      script=Markup(_bundle()) if r.charts else None, loader=Markup(LOADER))) + "\n"
+                      script=Markup(_bundle()) if r.charts else None, loader=Markup(LOADER),
+                      appendix=Markup(appendix))) + "\n"

@@ -181,8 +181,8 @@ def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_cod
     doc["provenance"] = {**(result.get("provenance") or {}), "source": parameters.get("source", "demo")}
     nb = nbformat.read(executed, as_version=4)
     with _redacted_log(redactor, render_html.__module__):  # its warnings quote the outputs they reject
-        page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code)
-    page = page.replace("</body>", provenance_html(doc) + "</body>", 1)
+        page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code,
+                           appendix=provenance_html(doc))  # in the page's structure, not in the bundle's script
     if redactor is not None:
         page = redactor.redact_html(page)
         doc = redactor.redact_json(doc)  # what build_document added (nothing new: pseudonyms are left alone)
