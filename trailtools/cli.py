@@ -35,7 +35,8 @@ def _query_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-name", action="append", default=[], help="eventName to keep, e.g. RebootInstances")
     p.add_argument("--event-source", action="append", default=[], help="eventSource to keep, e.g. ec2.amazonaws.com")
     p.add_argument("--resource", help="an instance ID, ARN or other identifier the event touched")
-    p.add_argument("--principal", help="ARN, user name, role or session name, access key ID of the caller")
+    p.add_argument("--principal", help="ARN, user name, role or session name, access key ID of the caller "
+                                       "(alice also finds alice@example.com)")
     p.add_argument("--errors-only", action="store_true", help="keep only events with an errorCode")
     p.add_argument("--late-margin", type=float, default=3.0, metavar="HOURS",
                    help="read log files delivered up to this many hours after --end (default 3)")
