@@ -112,8 +112,8 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
                                     "SHA-256 against the digests, the digest chain and signatures, gaps. Exit code "
                                     "0: verified; 1: something failed; 3: incomplete (gaps, unsigned or "
                                     "unverifiable digests); 2: a usage error. See docs/integrity.md.")
-    vf.add_argument("source", help="a folder holding AWSLogs/... (aws s3 sync of the trail bucket) or "
-                    "s3://BUCKET/PREFIX")
+    vf.add_argument("source", help="a folder holding AWSLogs/... (aws s3 sync of the trail bucket), "
+                    "s3://BUCKET/PREFIX, or demo (the demo account, signed with its own key)")
     vf.add_argument("--start", help="check digests from this time (ISO date or time, UTC)")
     vf.add_argument("--end", help="check digests up to this time (a date alone means its whole day)")
     vf.add_argument("--public-keys", action="append", default=[], metavar="FILE",
