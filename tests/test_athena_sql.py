@@ -88,9 +88,20 @@ def test_login_query_on_a_day_partitioned_table_golden():
         "lower(useridentity.principalid) = 'o''brien' OR lower(useridentity.accesskeyid) = 'o''brien' OR "
         "lower(useridentity.sessioncontext.sessionissuer.username) = 'o''brien' OR "
         "lower(useridentity.sessioncontext.sessionissuer.arn) = 'o''brien' OR "
-        "lower(useridentity.arn) LIKE '%/o''brien')",
+        "lower(useridentity.arn) LIKE '%/o''brien' OR "
+        "regexp_like(lower(useridentity.arn), '(?:^|/)o''brien@[^/@]*$') OR "
+        "regexp_like(lower(useridentity.username), '(?:^|/)o''brien@[^/@]*$'))",
     ]
     assert compile_query(q, table).split("\n")[30] == 'FROM "AwsDataCatalog"."db"."t"'
+
+
+def test_a_bare_user_name_also_finds_its_e_mail_style_names():
+    """alice -> alice@example.com, the user name or the session name ending the ARN (as the frame filter)."""
+    clause = where_clauses(Query(principal="Emma.Wilson"), TABLE)[-1]
+    assert clause.endswith("lower(useridentity.arn) LIKE '%/emma.wilson' OR "
+                           "regexp_like(lower(useridentity.arn), '(?:^|/)emma\\.wilson@[^/@]*$') OR "
+                           "regexp_like(lower(useridentity.username), '(?:^|/)emma\\.wilson@[^/@]*$'))")
+    assert "regexp_like" not in where_clauses(Query(principal="emma@example.com"), TABLE)[-1]
 
 
 def test_a_late_margin_widens_the_partition_range():

@@ -49,7 +49,7 @@ def root(generated) -> Path:
 @pytest.fixture(scope="session")
 def records(root) -> list[dict]:
     out = []
-    for path in sorted((root / "AWSLogs").rglob("*.json.gz")):
+    for path in sorted((root / "AWSLogs" / S.ACCOUNT_ID / "CloudTrail").rglob("*.json.gz")):
         out += json.loads(gzip.decompress(path.read_bytes()))["Records"]
     out.sort(key=lambda r: (r["eventTime"], r["eventID"]))
     return out
@@ -112,10 +112,11 @@ def test_manifest(generated):
     assert manifest["time_range"] == {"start": "2026-10-01T00:00:00Z", "end": "2026-10-15T00:00:00Z"}
     assert manifest["now"] == "2026-10-15T00:00:00Z"
     kinds = manifest["kinds"]
-    assert set(kinds) == {"cloudtrail", "health", "ec2", "cloudwatch", "oslogs", "cost", "geo"}
+    assert set(kinds) == {"cloudtrail", "digests", "health", "ec2", "cloudwatch", "oslogs", "cost", "geo"}
     ct = kinds["cloudtrail"]
     assert 50_000 <= ct["events"] <= 200_000
-    assert ct["log_files"] == len(list((root / "AWSLogs").rglob("*.json.gz")))
+    assert ct["log_files"] == len(list((root / ct["prefix"]).rglob("*.json.gz")))
+    assert kinds["digests"]["digests"] == len(list((root / kinds["digests"]["prefix"]).rglob("*.json.gz")))
     assert sum(ct["events_by_region"].values()) == ct["events"]
     for kind, info in kinds.items():
         for rel in info.get("files", ()):
@@ -128,7 +129,7 @@ def test_trail_layout_and_event_count(root, records):
     from trailtools.events.layout import classify
     name = re.compile(rf"AWSLogs/{S.ACCOUNT_ID}/CloudTrail/(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d)/(\d{{4}})/(\d\d)/"
                       rf"(\d\d)/{S.ACCOUNT_ID}_CloudTrail_(?P=region)_\d{{8}}T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz")
-    paths = sorted((root / "AWSLogs").rglob("*.json.gz"))
+    paths = sorted((root / "AWSLogs" / S.ACCOUNT_ID / "CloudTrail").rglob("*.json.gz"))
     for p in paths[::97]:
         rel = p.relative_to(root).as_posix()
         assert name.fullmatch(rel), rel

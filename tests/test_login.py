@@ -112,6 +112,20 @@ def test_benign_lookalikes_at_most_low(demo):
     assert grace and grace[0].severity == "info"
 
 
+def test_principal_alice_finds_her_sso_session_name(demo_frame):
+    """She signs in through IAM Identity Center: AWSReservedSSO_.../alice@example.com. The user part finds her; the
+    exact session name and ARN still do; a name that is only a prefix does not."""
+    a = analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", principal="alice")
+    assert len(a.signins) and {p.rsplit("/", 1)[1] for p in a.signins["principal"]} == {"alice@example.com"}
+    exact = analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", principal="alice@example.com")
+    assert list(exact.signins["eventID"]) == list(a.signins["eventID"])
+    by_arn = analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", principal=a.signins["arn"].iloc[0])
+    assert list(by_arn.signins["eventID"]) == list(a.signins["eventID"])
+    assert analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", principal="ali").signins.empty
+    frank = analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", principal="frank.chen").signins
+    assert len(frank) and set(frank["principal"]) == {"frank.chen"}    # an IAM user, exactly
+
+
 def test_principal_filter_and_notes(demo_frame):
     a = analyze_logins(demo_frame, start="2026-10-07", end="2026-10-15", principal="grace.kim")
     assert set(a.signins["principal"]) == {"grace.kim"}

@@ -111,6 +111,10 @@ def varied(tmp_path):
     (Query(errors_only=True), ["StopInstances"]),
     (Query(principal="alice"), ["RebootInstances", "StopInstances"]),
     (Query(principal="bob@example.com"), ["PutObject"]),                    # role session name
+    (Query(principal="bob"), ["PutObject"]),                                # ... by its user part
+    (Query(principal="BOB"), ["PutObject"]),
+    (Query(principal="bo"), []),                                            # not a prefix of it
+    (Query(principal="example.com"), []),                                   # nor its domain
     (Query(principal="AWSReservedSSO_Dev_0123"), ["PutObject"]),             # role name
     (Query(principal=f"arn:aws:iam::{ACCT}:user/ALICE"), ["RebootInstances", "StopInstances"]),
     (Query(principal="ASIAEXAMPLE"), ["PutObject"]),                         # access key

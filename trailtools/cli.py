@@ -35,7 +35,8 @@ def _query_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-name", action="append", default=[], help="eventName to keep, e.g. RebootInstances")
     p.add_argument("--event-source", action="append", default=[], help="eventSource to keep, e.g. ec2.amazonaws.com")
     p.add_argument("--resource", help="an instance ID, ARN or other identifier the event touched")
-    p.add_argument("--principal", help="ARN, user name, role or session name, access key ID of the caller")
+    p.add_argument("--principal", help="ARN, user name, role or session name, access key ID of the caller "
+                                       "(alice also finds alice@example.com)")
     p.add_argument("--errors-only", action="store_true", help="keep only events with an errorCode")
     p.add_argument("--late-margin", type=float, default=3.0, metavar="HOURS",
                    help="read log files delivered up to this many hours after --end (default 3)")
@@ -111,8 +112,8 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
                                     "SHA-256 against the digests, the digest chain and signatures, gaps. Exit code "
                                     "0: verified; 1: something failed; 3: incomplete (gaps, unsigned or "
                                     "unverifiable digests); 2: a usage error. See docs/integrity.md.")
-    vf.add_argument("source", help="a folder holding AWSLogs/... (aws s3 sync of the trail bucket) or "
-                    "s3://BUCKET/PREFIX")
+    vf.add_argument("source", help="a folder holding AWSLogs/... (aws s3 sync of the trail bucket), "
+                    "s3://BUCKET/PREFIX, or demo (the demo account, signed with its own key)")
     vf.add_argument("--start", help="check digests from this time (ISO date or time, UTC)")
     vf.add_argument("--end", help="check digests up to this time (a date alone means its whole day)")
     vf.add_argument("--public-keys", action="append", default=[], metavar="FILE",

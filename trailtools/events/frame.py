@@ -15,7 +15,7 @@ from trailtools.events import table as tbl
 from trailtools.events.cache import large_strings
 from trailtools.events.derive import string_offsets
 from trailtools.events.duplicates import DuplicateReport, identical_copies
-from trailtools.events.query import Query
+from trailtools.events.query import Query, user_name_pattern
 
 _PRINCIPAL_COLUMNS = (
     "userIdentity.arn", "userIdentity.userName", "actor", "userIdentity.principalId", "userIdentity.accessKeyId",
@@ -62,6 +62,10 @@ def query_mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
         checks = [pc.equal(pc.utf8_lower(_text(table, name)), wanted) for name in _PRINCIPAL_COLUMNS]
         # the role session name: the last part of an assumed-role ARN
         checks.append(pc.ends_with(pc.utf8_lower(session), "/" + wanted))
+        pattern = user_name_pattern(query.principal)
+        if pattern:  # alice -> alice@example.com (the user name, or the session name ending the ARN)
+            checks += [pc.match_substring_regex(pc.utf8_lower(_text(table, name)), pattern)
+                       for name in ("userIdentity.arn", "userIdentity.userName", "actor")]
         masks.append(_or(checks))
     if not masks:
         return None

@@ -58,6 +58,16 @@ def parse_time(value: str | date | datetime | None, *, end: bool = False) -> dat
     return dt.astimezone(UTC)
 
 
+def user_name_pattern(principal: str | None) -> str | None:
+    """For a bare user name (``alice``: no ``@``, ``/`` or ``:``), a regular expression (for lowercase text, in the
+    syntax Python, RE2 and Athena share) that finds it as the part before the ``@`` of an e-mail-style name: the
+    user name ``alice@example.com``, or the session name ending an ARN or actor (``.../alice@example.com``, an IAM
+    Identity Center user). ``None`` for anything else: ``alice@example.com`` or an ARN match as they are."""
+    if not principal or any(c in principal for c in "@/:"):
+        return None
+    return f"(?:^|/){re.escape(principal.lower())}@[^/@]*$"
+
+
 def _stamp(t: datetime) -> str:
     t = t.astimezone(UTC)
     return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}"
@@ -81,7 +91,9 @@ class Query:
     resource: an identifier (instance ID, ARN, bucket, key ...) matched as a whole word in ``resources``,
         ``requestParameters``, ``responseElements`` and ``serviceEventDetails`` (AWS service events such as a
         Spot interruption's ``BidEvictedEvent`` name their instances only there).
-    principal: an ARN, user name, role name, role session name, access key ID or principal ID of the caller.
+    principal: an ARN, user name, role name, role session name, access key ID or principal ID of the caller; a bare
+        user name (``alice``) also finds its e-mail-style names (``alice@example.com``, an SSO session name):
+        :func:`user_name_pattern`. Case is ignored.
     errors_only: keep only events with an ``errorCode``.
     late_margin: how long after ``end`` a log file may have been delivered and still hold events of the window.
     """

@@ -26,13 +26,17 @@ Exit codes of ``trailtools verify``: 0 everything verified, 1 something failed (
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from trailtools.aws import client as make_client
 from trailtools.aws.errors import AwsDataUnavailable
+from trailtools.demo import ensure_demo_account
+from trailtools.demo.digests import PUBLIC_KEYS as DEMO_PUBLIC_KEYS
 from trailtools.errors import QueryError
 from trailtools.events.layout import shown_name
 from trailtools.events.query import parse_time
@@ -461,11 +465,15 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
     asks ``ListPublicKeys`` in each digest's region (``cloudtrail_client``: a client, or a callable region -> client;
     the default is the standard credential chain); a local copy without keys has its signatures left unverified.
     ``save_signatures`` (a folder, S3 sources only) writes each digest's signature there as a sidecar, so that a
-    copy synced into that folder verifies offline.
+    copy synced into that folder verifies offline. ``source`` ``demo`` is the bundled demo account, whose digests
+    are signed with its own key; a folder holding the demo (``trailtools demo DIR``) is verified with that key when
+    no ``public_keys`` are given.
     """
 
     lo = pd.Timestamp(parse_time(start)) if start else None
     hi = pd.Timestamp(parse_time(end, end=True)) if end else None
+    source = str(ensure_demo_account()) if str(source) == "demo" else str(source)
+    public_keys, notes_demo = _demo_keys(source, public_keys)
     if lo is not None and hi is not None and hi <= lo:
         raise QueryError(f"The window ends ({hi}) before it starts ({lo}): swap --start and --end.")
     store = dg.open_trail(str(source), s3_client=s3_client)
@@ -506,5 +514,22 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
     for key, why in listing.unsafe:
         res.problems.append(Problem("unsafe-key", shown_name(store.location(key)),
                                     f"Not read and not saved: {why}; CloudTrail never writes such a key."))
-    res.notes = notes + notes_saved + res.notes
+    res.notes = notes_demo + notes + notes_saved + res.notes
     return res
+
+
+def _demo_keys(source: str, public_keys) -> tuple[list, list[str]]:
+    """The public keys to use: those given, else, for a folder holding the trailtools demo account, the demo's own
+    (``cloudtrail/list-public-keys.json``: the key that signed its digests, public on purpose)."""
+    if public_keys or "://" in source:
+        return list(public_keys or []), []
+    folder = Path(source).expanduser()
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [], []
+    keys = folder / DEMO_PUBLIC_KEYS
+    if not isinstance(manifest, dict) or manifest.get("generator") != "trailtools.demo" or not keys.is_file():
+        return [], []
+    return [str(keys)], [f"The demo account's digests are signed with the demo's own key ({DEMO_PUBLIC_KEYS}), "
+                         "not AWS's: this shows how verification works and proves nothing about a real trail."]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from trailtools.events.query import EARLY_MARGIN, Query
+from trailtools.events.query import EARLY_MARGIN, Query, user_name_pattern
 
 #: Columns of AWS's documented CloudTrail table, in its order, and how each is selected: "text" as is, "json" a
 #: string column holding JSON (parsed back), "struct" a STRUCT/ARRAY column selected as JSON.
@@ -161,6 +161,10 @@ def where_clauses(query: Query, table: CloudTrailTable) -> list[str]:
         p = literal(query.principal.lower())
         checks = [f"lower({f}) = {p}" for f in PRINCIPAL_FIELDS]
         checks.append(f"lower(useridentity.arn) LIKE {literal('%/' + query.principal.lower())}")
+        pattern = user_name_pattern(query.principal)
+        if pattern:  # as the frame filter: alice -> alice@example.com
+            checks += [f"regexp_like(lower({f}), {literal(pattern)})"
+                       for f in ("useridentity.arn", "useridentity.username")]
         where.append("(" + " OR ".join(checks) + ")")
     return where
 

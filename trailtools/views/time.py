@@ -1,7 +1,8 @@
 """Time on charts, in one place: the UTC axis format every timeline uses, and times as the text Vega reads.
 
-Every chart of trailtools draws time on a ``utc`` scale with :data:`AXIS_FORMAT` tick labels, and hands Vega ISO
-8601 text with a ``Z`` (:func:`iso_series`), which every browser's ``Date.parse`` reads as UTC.
+Every chart of trailtools draws time on a ``utc`` scale with :data:`AXIS_FORMAT` tick labels (:func:`axis_format`
+picks :data:`DATED_AXIS_FORMAT` when the times cross a UTC midnight), and hands Vega ISO 8601 text with a ``Z``
+(:func:`iso_series`), which every browser's ``Date.parse`` reads as UTC.
 """
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ import pandas as pd
 # 24-hour UTC tick labels at every zoom level (a Vega time multi-format; the utc scale makes it UTC).
 AXIS_FORMAT = {"milliseconds": "%H:%M:%S.%L", "seconds": "%H:%M:%S", "minutes": "%H:%M", "hours": "%H:%M",
                "date": "%b %d", "month": "%b %Y", "year": "%Y"}
+# The same with the date on every tick within a day: on a window of several days Vega's label overlap removal keeps
+# every other label, and with AXIS_FORMAT those left could all be "12:00" (the midnights, "Oct 09", removed).
+DATED_AXIS_FORMAT = {**AXIS_FORMAT, "milliseconds": "%b %d %H:%M:%S.%L", "seconds": "%b %d %H:%M:%S",
+                     "minutes": "%b %d %H:%M", "hours": "%b %d %H:%M"}
+
+
+def axis_format(times) -> dict:
+    """The tick format for an axis over ``times``: :data:`AXIS_FORMAT` (hours only) when they all fall on one UTC
+    day, :data:`DATED_AXIS_FORMAT` (the date on every tick) when they span several or none can be read."""
+    ts = utc_series(times).dropna()
+    if ts.empty or ts.max().normalize() != ts.min().normalize():
+        return DATED_AXIS_FORMAT
+    return AXIS_FORMAT
 
 
 def utc_series(values) -> pd.Series:

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from trailtools.events.query import user_name_pattern
 from trailtools.evidence.geoip import GeoIP, Location, impossible_travel
 from trailtools.findings.model import SEVERITIES, EvidenceRef, Finding, iso_time
 from trailtools.investigations.login.credentials import (
@@ -553,8 +554,15 @@ def _utc(t) -> pd.Timestamp:
 
 
 def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) -> pd.Series:
+    """The rows of ``principal``: its actor or ARN, the session name ending the ARN, or (a bare user name) the part
+    before the ``@`` of an e-mail-style name (``alice`` -> ``.../alice@example.com``; as the events query)."""
     arn = frame[arn_col].astype(object).fillna("").astype(str)
-    return (frame[actor_col].astype(object) == principal) | (arn == principal) | arn.str.endswith("/" + principal)
+    out = (frame[actor_col].astype(object) == principal) | (arn == principal) | arn.str.endswith("/" + principal)
+    pattern = user_name_pattern(principal)
+    if pattern:
+        actor = frame[actor_col].astype(object).fillna("").astype(str)
+        out |= arn.str.lower().str.contains(pattern, regex=True) | actor.str.lower().str.contains(pattern, regex=True)
+    return out
 
 
 def _by_actor(events: pd.DataFrame) -> dict:
