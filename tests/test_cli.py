@@ -84,7 +84,7 @@ def test_reboot_command_prints_the_verdict_and_writes_json(tmp_path):
     out = tmp_path / "v.json"
     p = run("reboot", "i-04c2a9e71d3b58f06", "--json", str(out))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("i-04c2a9e71d3b58f06 was rebooted by dave.miller through AWS console")
+    assert p.stdout.startswith("i-04c2a9e71d3b58f06 (web-01, m5.xlarge) was rebooted by dave.miller through AWS console")
     assert json.loads(out.read_text())["verdict"]["cause"] == "api-call"
     bad = run("reboot", "i-xyz")
     assert bad.returncode == 2 and "is not an EC2 instance ID" in bad.stderr
