@@ -78,6 +78,9 @@ def test_only_the_first_bytes_are_read_and_fifos_and_links_are_not_opened(tmp_pa
     (b'[{"eventVersion": "1.09", ', True),
     (b'{"events": [{"message": "{\\"eventVersion\\":\\"1.09\\"', True),  # filter-log-events
     (b'2026-11-03T10:00:00.000Z {"eventVersion":"1.09"', True),  # a log group exported to S3
+    (b'{"QueryStatus": "FINISHED", "QueryResultRows": [[{"eventVersion": "1.09"}', True),  # CloudTrail Lake
+    (b'{"preview":false,"offset":0,"result":{"_raw":"{\\"eventVersion\\"', True),  # Splunk
+    (b'{"took": 3, "hits": {"hits": [{"_index": "ct", "_source": {"@timestamp": "2026', True),  # Elasticsearch
     (b'{"name": "package", "version": "1.0"}', False),
     (b"<html><body>eventTime</body></html>", False),
     (b"", False),
