@@ -20,6 +20,7 @@ from trailtools import __version__
 from trailtools.errors import TrailtoolsError
 from trailtools.events.export import timesketch_records
 from trailtools.events.query import Query
+from trailtools.findings.ocsf import detection_findings
 from trailtools.investigations import registry
 from trailtools.terminal import echo, guard, json_visible, visible
 
@@ -87,6 +88,8 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     hp.add_argument("--rules", help="comma-separated rule ids or families to run (default all), e.g. "
                     "exposure,execution.ssm-send-command")
     hp.add_argument("--json", metavar="FILE", help="write the findings as a findings document (JSON) to FILE")
+    hp.add_argument("--ocsf", metavar="FILE", help="write the findings as OCSF Detection Findings (class 2004, a JSON "
+                    "array) to FILE, for a SIEM")
     hp.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
     hp.set_defaults(func=cmd_hunt)
 
@@ -250,6 +253,9 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     if args.json:  # first: the printed lines below may go to a pipe that closes early
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(result.to_json() + "\n")
+    if args.ocsf:
+        with open(args.ocsf, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(detection_findings(result.to_dict()), indent=2, default=str) + "\n")
     for line in result.summary_lines():
         echo(line)
     echo(result.load_summary, file=sys.stderr)
