@@ -80,7 +80,10 @@ def test_only_the_first_bytes_are_read_and_fifos_and_links_are_not_opened(tmp_pa
     (b'2026-11-03T10:00:00.000Z {"eventVersion":"1.09"', True),  # a log group exported to S3
     (b'{"QueryStatus": "FINISHED", "QueryResultRows": [[{"eventVersion": "1.09"}', True),  # CloudTrail Lake
     (b'{"preview":false,"offset":0,"result":{"_raw":"{\\"eventVersion\\"', True),  # Splunk
-    (b'{"took": 3, "hits": {"hits": [{"_index": "ct", "_source": {"@timestamp": "2026', True),  # Elasticsearch
+    (b'{"took": 3, "hits": {"hits": [{"_index": "ct", "_source": {"@timestamp": "2026-11-03T10:00:00.000Z", '
+     b'"@version": "1", "eventName": "RunInstances"', True),  # Elasticsearch
+    (b'{"@timestamp": "2026-11-03T10:00:00.000Z", "@version": "1", "message": "GET / 200", "host": {}}', False),
+    (b'{"preview":false,"result":{"_raw":"127.0.0.1 - - [03/Nov/2026] GET /"}}', False),  # Splunk, not CloudTrail
     (b'{"name": "package", "version": "1.0"}', False),
     (b"<html><body>eventTime</body></html>", False),
     (b"", False),

@@ -23,10 +23,11 @@ _FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0
 
 #: what a file must start with (after a byte-order mark and whitespace): JSON, or an export line's timestamp
 _START = re.compile(rb"[\[{]|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z \{")
-#: field names that only the containers the reader knows (and CloudTrail records themselves) have
-_MARKERS = re.compile(rb'"(?:eventTime|eventVersion|eventSource|eventName|Records|CloudTrailEvent|@timestamp|'
-                      rb'QueryResultRows|queryResultRows|logEvents|_raw|digestStartTime)"|\\"eventVersion\\"|'
-                      rb'\\"eventTime\\"')
+#: a field of a CloudTrail record (as a key, or escaped inside a string: CloudWatch Logs messages, Splunk's _raw), or
+#: a container that holds only CloudTrail (LookupEvents, Lake results, digests); a log pipeline's own fields
+#: (``@timestamp``, ``_raw``) are not enough: a Filebeat export of web server logs stays an other file
+_MARKERS = re.compile(rb'\\?"(?:eventTime|eventVersion|eventSource|eventName)\\?"|'
+                      rb'"(?:Records|CloudTrailEvent|QueryResultRows|digestStartTime)"')
 
 
 def head(path: str, size: int = SNIFF_BYTES) -> bytes | None:
