@@ -18,13 +18,15 @@ import pandas as pd
 
 from trailtools import __version__
 from trailtools.errors import TrailtoolsError
+from trailtools.events.export import timesketch_records
 from trailtools.events.query import Query
+from trailtools.findings.ocsf import detection_findings
 from trailtools.investigations import registry
 from trailtools.terminal import echo, guard, json_visible, visible
 
 #: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
 TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
-FORMATS = ("table", "csv", "jsonl", "parquet")
+FORMATS = ("table", "csv", "jsonl", "parquet", "timesketch")
 
 
 def _query_args(p: argparse.ArgumentParser) -> None:
@@ -87,6 +89,8 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     hp.add_argument("--rules", help="comma-separated rule ids or families to run (default all), e.g. "
                     "exposure,execution.ssm-send-command")
     hp.add_argument("--json", metavar="FILE", help="write the findings as a findings document (JSON) to FILE")
+    hp.add_argument("--ocsf", metavar="FILE", help="write the findings as OCSF Detection Findings (class 2004, a JSON "
+                    "array) to FILE, for a SIEM")
     hp.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
     hp.set_defaults(func=cmd_hunt)
 
@@ -177,7 +181,9 @@ def _visible_frame(frame):
     return out.rename(columns=lambda c: visible(c) if isinstance(c, str) else c)
 
 
-def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
+def write_frame(frame, fmt: str, output: str | None, limit: int, fields=None) -> None:
+    """``fields``: for ``timesketch``, the columns to add as fields (``frame`` is then the whole frame: the message
+    and times are made from its columns)."""
     if fmt == "parquet":
         if not output:
             raise TrailtoolsError("--format parquet needs an output file: add -o events.parquet.")
@@ -205,6 +211,9 @@ def write_frame(frame, fmt: str, output: str | None, limit: int) -> None:
             table.to_csv(stream, index=False, lineterminator="\r\n" if _has_cr(table) else "\n")
         elif fmt == "jsonl":
             write_jsonl(frame, stream)
+        elif fmt == "timesketch":
+            for event in timesketch_records(frame, fields):
+                stream.write(json_visible(json.dumps(event, ensure_ascii=False)) + "\n")
     finally:
         if output:
             stream.close()
@@ -229,7 +238,11 @@ def cmd_events(args: argparse.Namespace) -> int:
     if args.stats_json:
         with open(args.stats_json, "w", encoding="utf-8") as fh:
             json.dump(result.stats.to_dict(), fh, indent=2)
-    write_frame(select_columns(result.frame, args.columns, args.format), args.format, args.output, args.limit)
+    shown = select_columns(result.frame, args.columns, args.format)
+    if args.format == "timesketch":
+        write_frame(result.frame, args.format, args.output, args.limit, fields=list(shown.columns))
+    else:
+        write_frame(shown, args.format, args.output, args.limit)
     echo(result.stats.summary(), file=sys.stderr)
     return 0
 
@@ -241,6 +254,9 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     if args.json:  # first: the printed lines below may go to a pipe that closes early
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(result.to_json() + "\n")
+    if args.ocsf:
+        with open(args.ocsf, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(detection_findings(result.to_dict()), indent=2, default=str) + "\n")
     for line in result.summary_lines():
         echo(line)
     echo(result.load_summary, file=sys.stderr)

@@ -7,7 +7,10 @@ Accepted containers (checked by shape, not by file name):
   * concatenated documents: ``{"Records": [...]}{"Records": [...]}``, with or without whitespace between (every
     document is read; what follows the last complete one is said, with the records recovered from it);
   * LookupEvents output: ``{"Events": [{"CloudTrailEvent": "<record as a JSON string>", ...}]}`` (boto3, aws cli);
-  * a single record object.
+  * a single record object;
+  * other tools' containers (:mod:`trailtools.events.containers`): Logstash/Elastic/OpenSearch documents, CloudWatch
+    Logs ``filter-log-events``/``get-log-events`` output, CloudTrail Lake query results, Splunk exports; and
+    CloudWatch Logs exports to S3 (a timestamp, a space, the record, per line).
 Gzip is recognized by its magic bytes. Digest files are recognized and not read as events. Anything else, and every
 record that cannot be used, becomes a counted reason, never an exception; a truncated file gives up the complete
 records it still holds. What one file or record may cost is bounded (:mod:`trailtools.events.limits`: decompressed size,
@@ -24,6 +27,7 @@ from operator import attrgetter
 
 import msgspec
 
+from trailtools.events import containers
 from trailtools.events.limits import Limits, describe
 from trailtools.events.records import Envelope, Record, coerce
 from trailtools.events.safe_open import MAX_RATIO, inflated_size, too_large
@@ -94,7 +98,8 @@ def decompress(data: bytes, max_bytes: int | None = None) -> tuple[bytes, str | 
 
 
 def _looks_like_record(obj) -> bool:
-    return isinstance(obj, dict) and ("eventTime" in obj or ("eventName" in obj and "eventSource" in obj))
+    return isinstance(obj, dict) and ("eventTime" in obj or ("eventName" in obj and "eventSource" in obj)
+                                      or containers.is_wrapped(obj))
 
 
 def _describe_json(obj) -> str:
@@ -113,11 +118,11 @@ def iter_raw(obj):
     Returns a generator; a file that is not CloudTrail at all yields nothing (see :func:`container_kind`).
     """
     if isinstance(obj, list):
-        for item in obj:
-            yield item, None
+        for n, item in enumerate(obj):
+            yield containers.unwrap(item, n)
     elif isinstance(obj, dict):
         if isinstance(obj.get("Records"), list):
-            yield from ((item, None) for item in obj["Records"])
+            yield from (containers.unwrap(item, n) for n, item in enumerate(obj["Records"]))
         elif isinstance(obj.get("Events"), list):
             for n, entry in enumerate(obj["Events"]):
                 text = entry.get("CloudTrailEvent") if isinstance(entry, dict) else None
@@ -130,6 +135,8 @@ def iter_raw(obj):
                     yield None, f"LookupEvents entry {n}: CloudTrailEvent is not valid JSON ({exc})"
                 except RecursionError:
                     yield None, f"LookupEvents entry {n}: CloudTrailEvent is nested too deeply to be read"
+        elif containers.kind(obj) is not None:
+            yield from containers.walk(obj)
         elif _looks_like_record(obj):
             yield obj, None
 
@@ -141,19 +148,32 @@ def container_kind(obj) -> str | None:
             return "events"
         return None
     if isinstance(obj, dict):
-        if isinstance(obj.get("Records"), list) or isinstance(obj.get("Events"), list) or _looks_like_record(obj):
+        if (isinstance(obj.get("Records"), list) or isinstance(obj.get("Events"), list) or _looks_like_record(obj)
+                or containers.kind(obj) is not None):
             return "events"
         if "digestStartTime" in obj and "logFiles" in obj:
             return DIGEST
     return None
 
 
+#: a line of a CloudWatch Logs log group exported to S3: the ingestion time, a space, the log event (the record)
+_EXPORT_LINE = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ")
+
+
 def _split_lines(text: bytes) -> list[tuple[object, str | None]]:
-    """JSON Lines: each non-blank line decoded alone; (object or None, reason)."""
+    """JSON Lines: each non-blank line decoded alone; (object or None, reason). In a CloudWatch Logs export (the
+    first line starts with a timestamp and a space) every line must: the prefix is dropped."""
     out = []
+    export = _EXPORT_LINE.match(text) is not None
     for n, line in enumerate(text.splitlines()):
         if not line.strip():
             continue
+        if export:
+            prefix = _EXPORT_LINE.match(line)
+            if prefix is None:
+                out.append((None, f"line {n + 1} of a CloudWatch Logs export does not start with a timestamp"))
+                continue
+            line = line[prefix.end():]
         try:
             out.append((_DECODE_ANY.decode(line), None))
         except msgspec.DecodeError as exc:
@@ -255,8 +275,10 @@ def decode_document(text: bytes) -> tuple[list[tuple[object, str | None]] | None
             pass
     except (ValueError, RecursionError):
         pass
-    lines = _split_lines(text) if b"\n" in text.strip() else None
+    lines = _split_lines(text) if b"\n" in text.strip() or _EXPORT_LINE.match(text) else None
     if lines and all(reason is None for _, reason in lines):  # JSON Lines
+        return lines, None, None
+    if lines and _EXPORT_LINE.match(text):  # a CloudWatch Logs export: each bad line costs that line only
         return lines, None, None
     stream = _split_documents(text)
     if stream is not None and not any(container_kind(doc) == "events" for doc, _ in stream[0]):
@@ -451,8 +473,8 @@ def _decode_fast(body: bytes) -> list[Record] | None:
             return None
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None
-    if records and all(r.eventTime is None and r.eventName is None for r in records):
-        return None  # an array of something else: let the untyped path say what it is
+    if records and None in map(_EVENT_TIME, records):
+        return None  # records without eventTime (a log pipeline's, or bad ones), or something else: the untyped path
     return records
 
 
@@ -526,7 +548,7 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
         if not any(_looks_like_record(x) for x in salvaged):
             salvaged = []
         for pos, raw in enumerate(salvaged):
-            _add(result, pos, raw, None)
+            _add(result, pos, *containers.unwrap(raw, pos))
         reason = truncated or problem
         if salvaged:
             reason = (f"{reason}: {len(salvaged)} complete records recovered before it" if reason == _TOO_DEEP else
@@ -567,5 +589,7 @@ def raw_records(data: bytes) -> list:
         return out
     if obj is None:
         salvaged = _salvage(body)
-        return salvaged if any(_looks_like_record(x) for x in salvaged) else []
+        if not any(_looks_like_record(x) for x in salvaged):
+            return []
+        return [containers.unwrap(x, n)[0] for n, x in enumerate(salvaged)]
     return [raw for raw, _ in iter_raw(obj)]

@@ -18,6 +18,7 @@ from trailtools.events.limits import from_env
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult
 from trailtools.events.safe_open import kind_of
+from trailtools.events.sniff import sniff
 from trailtools.events.stats import LoadStats
 from trailtools.sources.files import load_chunks
 
@@ -58,6 +59,18 @@ class Plan:
         folders, self.pruned_folders = self.pruned_folders, []
         if folders:
             _count_pruned(folders, self)
+
+
+def _by_content(folder: str, name: str, where: layout.PathInfo, info: layout.PathInfo) -> layout.PathInfo:
+    """A file whose name says OTHER only for want of an event extension, sniffed (its first bytes, see
+    :mod:`trailtools.events.sniff`): a CloudTrail log file of the folder's place when it may hold events. Files in a
+    folder of the layout that is not CloudTrail's (``AWSLogs/<account>/vpcflowlogs/...``) are never opened."""
+    if info.kind != layout.OTHER or where.kind == layout.OTHER or layout.has_event_extension(name):
+        return info
+    if not sniff(os.path.join(folder, name)):
+        return info
+    kind = where.kind if where.kind in (layout.LOG, layout.INSIGHT) else layout.LOG
+    return layout.PathInfo(kind, where.account, where.region, where.org, where.day)
 
 
 def _walk(root: Path, plan: Plan, query: Query):
@@ -201,7 +214,7 @@ def _classify_by_text(names: list[str], folder: str, where: layout.PathInfo, que
     for name in names:
         m = match(name)
         if m is None:  # as plan_local's loop
-            info = layout.classify_name(name, where)
+            info = _by_content(folder, name, where, layout.classify_name(name, where))
             if info.kind == layout.DIGEST:
                 digests += 1
                 continue
@@ -266,7 +279,8 @@ def plan_local(path: Path, query: Query, *, use_cache: bool, count_pruned: bool 
             continue
         for name in names:
             plan.files_seen += 1
-            info = where if trusted and layout.has_event_extension(name) else layout.classify_name(name, where)
+            info = where if trusted and layout.has_event_extension(name) else \
+                _by_content(folder, name, where, layout.classify_name(name, where))
             if info.kind == layout.DIGEST:
                 plan.digests += 1
             elif info.kind == layout.OTHER:
