@@ -43,9 +43,9 @@ demo: $(STAMP)
 test: lint
 	$(PY) -m pytest -q
 
-# The tests without the slow ones (notebooks, browsers, large corpora): what to run while working.
+# The tests without the slow ones (notebooks, browsers, large corpora), on every core: what to run while working.
 test-fast: lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n auto
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check trailtools tests benchmarks
