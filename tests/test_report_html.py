@@ -289,7 +289,7 @@ def test_login_report_of_a_trail_carrying_payloads(browser, tmp_path):
     opened.assert_inert("#chart-0 .mark-symbol path")
 
 
-def test_the_appendix_is_visible_and_hostile_parameters_break_nothing(browser, tmp_path):
+def test_the_appendix_is_visible_and_hostile_parameters_break_nothing(browser, tmp_path):  # issue 20 items 1, 2
     """The provenance appendix is part of the page a reader sees (with the inputs' SHA-256), whatever the parameters
     hold: a backtick, ${...} or </script> in a parameter neither hides it nor stops a chart from being drawn."""
     import re
@@ -308,6 +308,10 @@ def test_the_appendix_is_visible_and_hostile_parameters_break_nothing(browser, t
         text = section.inner_text()
         assert hostile in text  # the parameter, shown as text
         assert page.evaluate("typeof window.__xss") == "undefined"
+        shown = page.locator("body").inner_text()
+        # only what is about this report's subject: no how-to-run text, no rerun form, no empty section
+        assert "Run headless" not in shown and "In JupyterLab" not in shown
+        assert page.get_by_role("heading", name=re.compile("SSH logins")).count() == 0  # no os_logs: no section
     opened.check(appendix)
 
     # a report with input files beside the trail (the jump host's guest logs): their SHA-256 are there to be read
@@ -321,4 +325,6 @@ def test_the_appendix_is_visible_and_hostile_parameters_break_nothing(browser, t
         assert section.is_visible()
         rows = section.locator("table").last.inner_text()
         assert "oslogs/i-0f2a6c8e4b1d97a35" in rows and re.search(r"\b[0-9a-f]{64}\b", rows)
+        shown = page.locator("main").inner_text()
+        assert "Run headless" not in shown and "i-04c2a9e71d3b58f06" not in shown  # nothing of incident 1
     opened.check(digests)

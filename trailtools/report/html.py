@@ -251,22 +251,37 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
+#: The tag of notebook cells that only make sense live in JupyterLab (left out of reports).
+INTERACTIVE = "interactive"
+
+
 def render_html(nb, *, title: str, with_code: bool = False, appendix: str = "") -> str:
     """The executed notebook `nb` (nbformat v4 NotebookNode or dict) as one self-contained HTML document.
 
     Markdown cells and outputs in order; code cells (escaped, as <pre>) only with `with_code`; raw cells dropped.
-    `appendix` (HTML, e.g. the provenance) follows the notebook's sections as part of the page's structure.
+    Cells tagged ``interactive`` are left out, and so is a markdown cell whose code cell shows nothing (an empty
+    section). `appendix` (HTML, e.g. the provenance) follows the notebook's sections as part of the page's structure.
     """
     r, body = _Renderer(), []
+    heading = None  # a markdown cell waiting for its section's output: a section with none is not shown
     for cell in nb["cells"]:
         kind = cell.get("cell_type")
+        if INTERACTIVE in (cell.get("metadata") or {}).get("tags", ()):
+            continue  # for JupyterLab only (a rerun form, how to run it): nothing a reader of the report can use
         if kind == "markdown":
-            body.append(f'<section class="markdown">{_MARKDOWN(_text(cell.get("source")))}</section>')
+            if heading is not None:
+                body.append(heading)
+            heading = f'<section class="markdown">{_MARKDOWN(_text(cell.get("source")))}</section>'
         elif kind == "code":
             parts = [_pre(_text(cell.get("source")), "code")] if with_code else []
             parts += [f'<div class="output">{h}</div>' for h in map(r.output, cell.get("outputs") or []) if h]
             if parts:
+                if heading is not None:
+                    body.append(heading)
                 body.append('<section class="cell">' + "".join(parts) + "</section>")
+            heading = None
+    if heading is not None:
+        body.append(heading)
     # the body is HTML this module built (every value escaped or sanitized above), and so are the constants
     return str(render("page.html.j2", title=title, csp=Markup(CSP), css=Markup(CSS), body=[Markup(b) for b in body],
                       script=Markup(_bundle()) if r.charts else None, loader=Markup(LOADER),

@@ -27,13 +27,15 @@ class Table:
         self.max_rows = max_rows
 
     def _repr_html_(self) -> str:
+        if not len(self.frame.columns):  # nothing to show at all (no data of that kind): no output, so a report
+            return ""                    # leaves the section out
         shown = self.frame.head(self.max_rows)
         rows = ([_cell(v) for v in row] for row in shown.itertuples(index=False, name=None))
         return str(render("table.html.j2", columns=[str(c) for c in shown.columns], rows=rows,
                           more=len(self.frame) - len(shown)))
 
     def __repr__(self) -> str:
-        return self.frame.head(self.max_rows).to_string(index=False)
+        return self.frame.head(self.max_rows).to_string(index=False) if len(self.frame.columns) else ""
 
 
 def findings_table(findings, *, mitre: bool = False, evidence: bool = True, max_refs: int | None = None) -> Table:
