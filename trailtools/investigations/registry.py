@@ -8,6 +8,7 @@ parameters cell names the same parameters, and one :class:`Investigation` line b
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.resources
 from collections.abc import Callable
@@ -51,11 +52,8 @@ class Investigation:
         return NOTEBOOKS / self.notebook
 
     def parameters(self) -> list[Parameter]:
-        """The notebook's parameters, read from its parameters cell."""
-        import papermill  # noqa: PLC0415 (1.6 s to import: only when an investigation's options are needed)
-
-        return [Parameter(p["name"], p["inferred_type_name"], p["default"], p["help"])
-                for p in papermill.inspect_notebook(str(self.notebook_path)).values()]
+        """The notebook's parameters, read from its parameters cell (once per process)."""
+        return list(_parameters(self.notebook_path))
 
     def investigate(self) -> Callable:
         return importlib.import_module(self.module).investigate
@@ -88,3 +86,11 @@ def describe() -> str:
         for p in inv.parameters():
             lines.append(f"  -p {p.name:<14} {p.type_name:<14} default {p.default:<24} {p.help}")
     return "\n".join(lines)
+
+
+@functools.cache
+def _parameters(notebook: Path) -> tuple[Parameter, ...]:
+    import papermill  # noqa: PLC0415 (1.6 s to import: only when an investigation's options are needed)
+
+    return tuple(Parameter(p["name"], p["inferred_type_name"], p["default"], p["help"])
+                 for p in papermill.inspect_notebook(str(notebook)).values())

@@ -91,19 +91,16 @@ def provenance_html(doc: dict) -> str:
 def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, with_code: bool = False,
         now: dt.datetime | None = None) -> ReportPaths:
     """Execute one investigation's notebook and write its .ipynb, .html and .findings.json; return the paths."""
-
-    import papermill  # noqa: PLC0415 (heavy, loaded on use)
-
     inv = registry.get(name)
     file, key, notebook = inv.notebook, inv.key, inv.notebook_path
-    known = papermill.inspect_notebook(str(notebook))
+    known = {p.name: p for p in inv.parameters()}
     unknown = [p for p in parameters if p not in known]
     if unknown:
         raise TrailtoolsError(f"The {name} notebook has no parameter {unknown[0]!r}: its parameters are "
                               f"{', '.join(known)}.")
     now = now or dt.datetime.now(dt.UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
-    default = known[key]["default"]
+    default = known[key].default
     keyval = parameters.get(key) or (json.loads(default) if default not in ("None", "") else "all")
     redactor = None
     if redact:
