@@ -164,3 +164,14 @@ def api_calls(monkeypatch):
 
     monkeypatch.setattr(BaseClient, "_make_api_call", record_call)
     return calls
+
+
+@pytest.fixture(params=[pytest.param(True, id="native"), pytest.param(False, id="python")])
+def native(request, monkeypatch):
+    """Both reading paths: the native scanner (where built) and the pure Python one."""
+    from trailtools.events import table
+
+    if request.param and table._scan is None:
+        pytest.skip("the native scanner is not built")
+    monkeypatch.setattr(table, "NATIVE", request.param)
+    return request.param

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from conftest import AWSDOCS, STRATUS, record, s3_path
 
+from trailtools import load_events
+
 ACCOUNT = "111122223333"
 #: Dates and times that do not exist, which CloudTrail never writes: rejected (skipped with the reason) everywhere.
 IMPOSSIBLE_TIMES = ["2026-02-30T00:00:00Z", "2026-04-31T12:00:00Z", "2026-02-29T00:00:00Z", "2026-11-03T23:59:60Z",
@@ -20,6 +22,11 @@ NAIVE_TIME = "2026-11-03T10:00:00"                # no zone
 ANCIENT_TIME = "2012-06-01T08:00:00Z"             # before CloudTrail existed
 FUTURE_TIME = "2026-11-05T10:06:00Z"              # two days after the file was delivered
 DELIVERED = "20261103T1005Z"
+
+
+def load(root):
+    """A load of ``root`` as the tests compare it: no cache, one process, no progress bar."""
+    return load_events(str(root), cache=False, workers=1, progress=False)
 
 
 def write(path: Path, data: bytes) -> Path:

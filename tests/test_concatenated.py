@@ -5,25 +5,9 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from hostile_h17_times import concatenated, records, write
+from hostile_h17_times import concatenated, load, records, write
 
-from trailtools import load_events
-from trailtools.events import reader, table
-
-PATHS = [pytest.param(True, id="native"), pytest.param(False, id="python")]
-
-
-@pytest.fixture(params=PATHS)
-def native(request, monkeypatch):
-    if request.param and table._scan is None:
-        pytest.skip("the native scanner is not built")
-    monkeypatch.setattr(table, "NATIVE", request.param)
-    return request.param
-
-
-def load(root):
-    return load_events(str(root), cache=False, workers=1, progress=False)
-
+from trailtools.events import reader
 
 A, B, C = records("a", 3), records("b", 2), records("c", 4)
 IDS = [r["eventID"] for r in A + B + C]

@@ -16,6 +16,7 @@ from hostile_h17_times import (
     FUTURE_TIME,
     IMPOSSIBLE_TIMES,
     NAIVE_TIME,
+    load,
     records,
     time_records,
     trail_file,
@@ -27,22 +28,6 @@ from hypothesis import strategies as st
 from trailtools import load_events
 from trailtools.events import stats as load_stats
 from trailtools.events import table
-
-PATHS = [pytest.param(True, id="native"), pytest.param(False, id="python")]
-
-
-@pytest.fixture(params=PATHS)
-def native(request, monkeypatch):
-    """Both reading paths: the native scanner (where built) and the pure Python one."""
-    if request.param and table._scan is None:
-        pytest.skip("the native scanner is not built")
-    monkeypatch.setattr(table, "NATIVE", request.param)
-    return request.param
-
-
-def load(root):
-    return load_events(str(root), cache=False, workers=1, progress=False)
-
 
 WHY = {"2026-02-30T00:00:00Z": "day is out of range for month", "2026-04-31T12:00:00Z": "day is out of range for month",
        "2026-02-29T00:00:00Z": "day is out of range for month", "2026-11-03T23:59:60Z": "second must be in 0..59",
