@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 # pip name -> conda-forge name, where they differ
-CONDA_NAMES = {"isal": "python-isal"}
+CONDA_NAMES = {"isal": "python-isal", "duckdb": "python-duckdb"}
 
 
 def _name(req: str) -> str:
