@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from datetime import timedelta
 
-import pandas as pd
-
 from trailtools import __version__
 from trailtools.errors import TrailtoolsError
-from trailtools.events.export import timesketch_records
+from trailtools.events.output import (
+    FORMATS,
+    STREAMED,
+    TABLE_COLUMNS,
+    PartWriter,
+    isatty,
+    select_columns,
+    write_frame,
+)
 from trailtools.events.query import Query
 from trailtools.findings.ocsf import detection_findings
 from trailtools.investigations import registry
 from trailtools.terminal import echo, guard, json_visible, visible
-
-#: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
-TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
-FORMATS = ("table", "csv", "jsonl", "parquet", "timesketch")
 
 
 def _query_args(p: argparse.ArgumentParser) -> None:
@@ -71,6 +72,8 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     _query_args(ev)
     ev.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
     ev.add_argument("-o", "--output", help="write to this file instead of standard output")
+    ev.add_argument("--partition", choices=("day",), help="with --format parquet -o FOLDER: write hive-style "
+                    "partitions FOLDER/day=YYYY-MM-DD/part-NNNNN.parquet (for DuckDB, Athena, Spark)")
     ev.add_argument("--stats-json", metavar="FILE", help="write the load statistics as JSON to FILE")
     ev.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
     ev.add_argument("--limit", type=int, default=50, help="rows shown by --format table (default 50; 0 = all)")
@@ -134,117 +137,56 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def _export_frame(frame):
-    """The frame with list columns as text, for formats without lists."""
-    if "instanceIds" not in frame.columns:
-        return frame
-    out = frame.copy()
-    out["instanceIds"] = [" ".join(v) if v is not None else "" for v in frame["instanceIds"]]
-    return out
-
-
-def _plain(value):
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value.microsecond == 0 else value.isoformat()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value
-
-
-def write_jsonl(frame, stream) -> None:
-    """One JSON object per event, the frame's columns as keys (times in CloudTrail's own form)."""
-    names = list(frame.columns)
-    for row in frame.itertuples(index=False, name=None):
-        # control and bidi characters as JSON escapes: the same data, safe to show on a terminal
-        stream.write(json_visible(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False)) + "\n")
-
-
-def select_columns(frame, columns: str | None, fmt: str):
-    """The columns asked for, in that order; an unknown name is one clear error."""
-    if not columns:
-        return frame[list(TABLE_COLUMNS)] if fmt == "table" else frame
-    names = [c.strip() for c in columns.split(",") if c.strip()]
-    unknown = [n for n in names if n not in frame.columns]
-    if unknown:
-        raise TrailtoolsError(f"No column named {unknown[0]!r}: the columns are listed in docs/events-frame.md "
-                              "(for example eventTime, eventName, actor, userIdentity.arn, sourceIPAddress).")
-    return frame[names]
-
-
-def _visible_frame(frame):
-    """The frame as text for people: every value and column name made :func:`visible` (one line each)."""
-    out = frame.astype(object).fillna("")
-    # strings, and what is shown through str(): lists, dicts, arrays of strings (numbers and times are safe)
-    out = out.apply(lambda col: col.map(lambda v: v if isinstance(v, (int, float, pd.Timestamp)) else visible(v)))
-    return out.rename(columns=lambda c: visible(c) if isinstance(c, str) else c)
-
-
-def write_frame(frame, fmt: str, output: str | None, limit: int, fields=None) -> None:
-    """``fields``: for ``timesketch``, the columns to add as fields (``frame`` is then the whole frame: the message
-    and times are made from its columns)."""
-    if fmt == "parquet":
-        if not output:
-            raise TrailtoolsError("--format parquet needs an output file: add -o events.parquet.")
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        # without pandas' metadata: pandas cannot rebuild its Arrow list dtype from it; readers get plain lists
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None), output)
-        return
-    stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        if fmt == "table":
-            view = _export_frame(frame)
-            shown = _visible_frame(view if limit <= 0 else view.head(limit))
-            stream.write(shown.to_string(index=False) + "\n" if len(view) else "(no events)\n")
-            if len(shown) < len(view):
-                stream.write(f"... {len(view) - len(shown):,} more rows (use --limit 0, or --format csv -o FILE)\n")
-        elif fmt == "csv":
-            # exact data to a file or a pipe; made visible for a terminal
-            table = _export_frame(frame)
-            if not output and _isatty(stream):
-                table = _visible_frame(table)
-            # Python's csv quotes a field holding a line terminator character, but "\n" alone lets a bare "\r"
-            # through unquoted, and a reader splits the row there: with one in the data, end rows with "\r\n"
-            table.to_csv(stream, index=False, lineterminator="\r\n" if _has_cr(table) else "\n")
-        elif fmt == "jsonl":
-            write_jsonl(frame, stream)
-        elif fmt == "timesketch":
-            for event in timesketch_records(frame, fields):
-                stream.write(json_visible(json.dumps(event, ensure_ascii=False)) + "\n")
-    finally:
-        if output:
-            stream.close()
-
-
-def _has_cr(frame) -> bool:
-    return any(frame[c].astype(str).str.contains("\r", regex=False).any()
-               for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c]))
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
 def cmd_events(args: argparse.Namespace) -> int:
+    from trailtools.events.by_day import streamable
     from trailtools.events.load import load_events
+    from trailtools.events.result import LoadOptions
 
-    result = load_events(args.source, build_query(args), cache=not args.no_cache)
+    query = build_query(args)
+    parts = None
+    if args.format in STREAMED and (args.output or args.format != "parquet"):
+        # an export: day by day with bounded memory where the source allows it (a local trail of several days)
+        parts = streamable(args.source, query, LoadOptions(cache=not args.no_cache))
+    if args.partition and parts is None:
+        if args.format != "parquet" or not args.output:
+            raise TrailtoolsError("--partition day writes Parquet into a folder: add --format parquet -o FOLDER.")
+    if parts is not None:
+        stats = _export_parts(args, parts)
+    else:
+        result = load_events(args.source, query, cache=not args.no_cache)
+        stats = result.stats
+        shown = select_columns(result.frame, args.columns, args.format)
+        if args.partition:
+            writer = PartWriter("parquet", args.output, partition="day")
+            for day, rows in shown.groupby(shown["eventTime"].dt.date, sort=True):
+                writer.write(rows, day.isoformat())
+            writer.close()
+        elif args.format == "timesketch":
+            write_frame(result.frame, args.format, args.output, args.limit, fields=list(shown.columns))
+        else:
+            write_frame(shown, args.format, args.output, args.limit)
     if args.stats_json:
         with open(args.stats_json, "w", encoding="utf-8") as fh:
-            json.dump(result.stats.to_dict(), fh, indent=2)
-    shown = select_columns(result.frame, args.columns, args.format)
-    if args.format == "timesketch":
-        write_frame(result.frame, args.format, args.output, args.limit, fields=list(shown.columns))
-    else:
-        write_frame(shown, args.format, args.output, args.limit)
-    echo(result.stats.summary(), file=sys.stderr)
+            json.dump(stats.to_dict(), fh, indent=2)
+    echo(stats.summary(), file=sys.stderr)
     return 0
+
+
+def _export_parts(args: argparse.Namespace, parts):
+    from trailtools.events.by_day import export_by_day
+    from trailtools.events.frame import empty_frame
+
+    columns = None
+    if args.columns:  # checked on the columns every part has
+        columns = list(select_columns(empty_frame(), args.columns, args.format).columns)
+    fields = columns
+    if args.format == "timesketch":  # the message and times are made from the whole frame
+        columns, fields = None, fields or list(empty_frame().columns)
+    writer = PartWriter(args.format, args.output, fields=fields, partition=args.partition)
+    try:
+        return export_by_day(parts, writer, columns=columns)
+    finally:
+        writer.close()
 
 
 def cmd_hunt(args: argparse.Namespace) -> int:
@@ -352,7 +294,7 @@ def _visible_excepthook(kind, value, tb) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser(next((a for a in argv if not a.startswith("-")), None)).parse_args(argv)
-    if _isatty(sys.stderr):
+    if isatty(sys.stderr):
         sys.excepthook = _visible_excepthook
     with guard():  # whatever else writes to a terminal (warnings, logging, libraries) is made visible too
         try:

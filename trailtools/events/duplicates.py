@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from trailtools.events import reader
+from trailtools.events.stats import MAX_LISTED_CONFLICTS
 from trailtools.events.table import COLUMNS
 
-#: At most this many conflicting eventIDs are listed, each with at most MAX_LISTED_COPIES copies; counts stay exact.
-MAX_LISTED_CONFLICTS = 100
+#: Each conflicting eventID listed (at most MAX_LISTED_CONFLICTS) names at most this many copies; counts stay exact.
 MAX_LISTED_COPIES = 10
 #: At most this many bytes of files are read again to compare copies by their raw records.
 REREAD_BYTES = 256 * 1024 * 1024

@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 
 #: At most this many skipped files/records are listed one by one; the counts stay exact beyond it.
 MAX_LISTED_SKIPS = 1000
+#: At most this many conflicting eventIDs are listed (the count stays exact).
+MAX_LISTED_CONFLICTS = 100
 #: At most this many records with a suspicious eventTime are listed (per chunk of files read, and in the stats).
 MAX_SUSPICIOUS_LISTED = 20
 
@@ -99,6 +101,25 @@ class LoadStats:
             if len(self.suspicious_time_sample) >= MAX_SUSPICIOUS_LISTED:
                 break
             self.suspicious_time_sample.append(SuspiciousTime(*item))
+
+    def add_part(self, part: LoadStats) -> None:
+        """Fold in the statistics of a part of this load read on its own (every file in one part only): the counts
+        add up, the lists join (within their limits). ``events`` is the caller's to count."""
+        for name in ("files_read", "files_cached", "digest_files", "other_files", "bytes_read", "records_seen",
+                     "duplicates_dropped", "conflicting_duplicates", "filtered_out", "text_escaped",
+                     "links_outside_root"):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        self.files_skipped += part.files_skipped
+        self.records_skipped += part.records_skipped
+        room = max(0, MAX_LISTED_SKIPS - len(self.skipped))
+        self.skipped += part.skipped[:room]
+        self.skipped_not_listed += part.skipped_not_listed + len(part.skipped[room:])
+        room = max(0, MAX_LISTED_CONFLICTS - len(self.conflicts))
+        self.conflicts += part.conflicts[:room]
+        self.conflicts_not_listed += part.conflicts_not_listed + len(part.conflicts[room:])
+        self.notes += [n for n in part.notes if n not in self.notes]
+        self.add_suspicious_times(part.suspicious_times, part.suspicious_time_kinds,
+                                  [tuple(vars(s).values()) for s in part.suspicious_time_sample])
 
     def to_dict(self) -> dict:
         out = asdict(self)

@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from trailtools.demo import ensure_demo_account
 from trailtools.errors import SourceError
 from trailtools.sources import demo, local
 
@@ -55,6 +58,16 @@ def with_credentials(uri: str, *, profile: str | None = None, region: str | None
     if not extra:
         return uri
     return uri + ("&" if "?" in uri else "?") + urlencode(extra)
+
+
+def local_folder(uri: str) -> Path | None:
+    """The folder or file on this machine a source URI reads (``demo``: the demo account's trail); None for a
+    source read from elsewhere (a registered scheme)."""
+    if uri == "demo":
+        return ensure_demo_account() / "AWSLogs"
+    if any(uri == p or (p.endswith("://") and uri.startswith(p)) for p in _REGISTRY) or "://" in uri:
+        return None
+    return Path(os.path.expanduser(uri))
 
 
 def schemes() -> list[str]:

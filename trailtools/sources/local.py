@@ -9,6 +9,8 @@ import stat
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 from trailtools.errors import SourceError
@@ -334,15 +336,78 @@ def no_cloudtrail_error(uri: str, plan: Plan) -> SourceError:
     )
 
 
+def _with_root(path: Path, options: LoadOptions) -> LoadOptions:
+    # links that lead out of the folder named are not read (unless allowed) and are noted; a file named alone is
+    # read wherever its link leads, as asked
+    root = os.path.realpath(path) if path.is_dir() else None
+    return dataclasses.replace(options, limits=dataclasses.replace(options.limits or from_env(), root=root))
+
+
+def chunk_day(chunk: Chunk) -> date | None:
+    """The delivery day of a chunk's files (a chunk of the S3 layout holds one day folder); None elsewhere."""
+    where = layout.classify_folder(os.path.dirname(chunk.paths[0])) if chunk.paths else None
+    if where is None or where.kind not in (layout.LOG, layout.INSIGHT) or where.day is None:
+        return None
+    return where.day.date() if isinstance(where.day, datetime) else where.day
+
+
+@dataclass
+class Parts:
+    """A local load in parts, for writing more events than fit in memory (``trailtools events`` export): the plan's
+    chunks in groups of consecutive delivery days of at least ``files_per_part`` files, each group loaded on its own,
+    every file read once. Files outside CloudTrail's dated folders (a few loose files beside the trail) are read
+    with the first part; ``dated`` is False when they are more than a part's worth (a flat folder of log files:
+    load the whole source instead)."""
+
+    uri: str
+    query: Query
+    options: LoadOptions
+    files_per_part: int = 4000
+    plan: Plan = field(init=False)
+    dated: bool = field(init=False)
+
+    def __post_init__(self):
+        path = check_path(self.uri)
+        self.plan = plan_local(path, self.query, use_cache=self.options.cache)
+        self.options = _with_root(path, self.options)
+        loose = sum(len(c.paths) for c in self.plan.chunks if chunk_day(c) is None)
+        self.dated = loose <= self.files_per_part
+        if not self.plan.chunks and not self.plan.pruned:
+            raise no_cloudtrail_error(self.uri, self.plan)
+
+    def groups(self) -> list[tuple[date, list[Chunk]]]:
+        """(last delivery day, chunks) per part, in day order."""
+        by_day: dict[date, list[Chunk]] = defaultdict(list)
+        part = []
+        for c in self.plan.chunks:
+            day = chunk_day(c)
+            if day is None:
+                part.append(c)
+            else:
+                by_day[day].append(c)
+        out, files = [], sum(len(c.paths) for c in part)
+        for day in sorted(by_day):
+            part += by_day[day]
+            files += sum(len(c.paths) for c in by_day[day])
+            if files >= self.files_per_part:
+                out.append((day, part))
+                part, files = [], 0
+        if part:
+            out.append((max(by_day) if by_day else date.max, part))
+        return out
+
+    def load(self, chunks: list[Chunk]) -> LoadResult:
+        """One part's frame (sorted by time, copies within the part compared) and its own stats."""
+        stats = LoadStats(source=self.uri, query=self.query.describe())
+        return load_chunks(chunks, self.query, stats, self.options)
+
+
 def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     """Load a local folder (recursively) or file."""
     started = time.perf_counter()
     path = check_path(uri)
     plan = plan_local(path, query, use_cache=options.cache, count_pruned=False)
-    # links that lead out of the folder named are not read (unless allowed) and are noted; a file named alone is
-    # read wherever its link leads, as asked
-    root = os.path.realpath(path) if path.is_dir() else None
-    options = dataclasses.replace(options, limits=dataclasses.replace(options.limits or from_env(), root=root))
+    options = _with_root(path, options)
     if not plan.chunks:
         plan.count_pruned()
         if not plan.pruned:

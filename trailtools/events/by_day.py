@@ -1,0 +1,151 @@
+"""Exports larger than memory: a local trail written out day by day.
+
+The files are read in parts of consecutive delivery days (:class:`trailtools.sources.local.Parts`: every file read
+once, a part at a time), and the events are written by the day of their ``eventTime``, each day sorted by time. A day
+is written once the part after it has been read: CloudTrail delivers an event within minutes, so the files of the
+next delivery day hold that day's last late events. An event delivered later still (more than a part late) is
+written when it arrives, after its day (with ``--partition day``: as another file of its day's partition), and
+counted in the notes.
+
+Copies of one event (the same eventID) are compared within a part as a whole load compares them
+(:mod:`trailtools.events.duplicates`), and across neighbouring parts by the frame's columns: an identical copy is
+dropped, differing copies are all kept and listed as conflicting (possible tampering), as in a whole load.
+
+Memory holds two parts' events and the days still open: it grows with events per day,
+not with the trail.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trailtools import sources
+from trailtools.events.output import PartWriter
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions
+from trailtools.events.stats import MAX_LISTED_CONFLICTS, LoadStats
+from trailtools.sources.local import Parts
+
+_NOT_CONTENT = ("_file", "_index")
+
+
+def _content_hashes(frame: pd.DataFrame) -> pd.Series:
+    """One hash per row of what the event says (not where it was read from)."""
+    data = frame.drop(columns=[c for c in _NOT_CONTENT if c in frame.columns])
+    if "instanceIds" in data.columns:  # lists do not hash: their text does
+        data = data.assign(instanceIds=[" ".join(v) if v is not None else "" for v in data["instanceIds"]])
+    return pd.util.hash_pandas_object(data.astype(object), index=False)
+
+
+@dataclass
+class DayStream:
+    """Receives parts' frames, writes whole days. ``columns``: the columns to write (None: all)."""
+
+    writer: PartWriter
+    stats: LoadStats
+    columns: list[str] | None = None
+    pending: dict[date, list[pd.DataFrame]] = field(default_factory=dict)
+    written: set[date] = field(default_factory=set)
+    late_rows: int = 0
+    _previous: pd.DataFrame | None = None   # the previous part's events, to compare copies with
+
+    def add(self, frame: pd.DataFrame, complete_before: date | None) -> None:
+        """A part's events (sorted by time); every day before ``complete_before`` is then written."""
+        frame = self._without_copies(frame)
+        if len(frame):
+            days = frame["eventTime"].dt.date
+            for day, rows in frame.groupby(days, sort=True):
+                if day in self.written:   # delivered more than a part late
+                    self.late_rows += len(rows)
+                    self._write(day, rows)
+                else:
+                    self.pending.setdefault(day, []).append(rows)
+        for day in sorted(d for d in self.pending if complete_before is None or d < complete_before):
+            self._flush(day)
+
+    def finish(self) -> None:
+        for day in sorted(self.pending):
+            self._flush(day)
+        if self.late_rows:
+            self.stats.notes.append(f"{self.late_rows:,} events were delivered more than a day after their day had "
+                                    "been written: they follow it in the export, sorted among themselves.")
+
+    def _flush(self, day: date) -> None:
+        parts = self.pending.pop(day)
+        rows = parts[0] if len(parts) == 1 else pd.concat(parts).sort_values("eventTime", kind="stable")
+        self.written.add(day)
+        self._write(day, rows)
+
+    def _write(self, day: date, rows: pd.DataFrame) -> None:
+        self.writer.write(rows if self.columns is None else rows[self.columns], day.isoformat())
+        self.stats.events += len(rows)
+
+    def _without_copies(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Drop the identical copies of events of the previous part; count and list the differing ones."""
+        previous, self._previous = self._previous, frame
+        if previous is None or not len(frame) or not len(previous):
+            return frame
+        ids, before = pa.array(frame["eventID"]), pa.array(previous["eventID"])
+        again = pc.fill_null(pc.is_in(ids, value_set=before), False).to_numpy(zero_copy_only=False)
+        if not again.any():
+            return frame
+        found = pc.fill_null(pc.is_in(before, value_set=ids.filter(pa.array(again))), False)
+        earlier = previous[found.to_numpy(zero_copy_only=False)].drop_duplicates("eventID")
+        first = dict(zip(earlier["eventID"], zip(_content_hashes(earlier), earlier["_file"], earlier["_index"])))
+        rows = frame[again]
+        drop = []
+        for label, event_id, h, path, index in zip(rows.index, rows["eventID"], _content_hashes(rows),
+                                                   rows["_file"], rows["_index"]):
+            seen = first[event_id]
+            if seen[0] == h:
+                drop.append(label)
+                self.stats.duplicates_dropped += 1
+                continue
+            self.stats.conflicting_duplicates += 1
+            if len(self.stats.conflicts) < MAX_LISTED_CONFLICTS:
+                self.stats.conflicts.append({"eventID": event_id, "copies": [
+                    {"path": str(seen[1]), "record": int(seen[2])}, {"path": str(path), "record": int(index)}]})
+            else:
+                self.stats.conflicts_not_listed += 1
+        return frame.drop(index=drop) if drop else frame
+
+
+def export_by_day(parts: Parts, writer: PartWriter, *, columns: list[str] | None = None) -> LoadStats:
+    """Write every event of ``parts`` through ``writer``, day by day; the load's statistics, as a whole load's."""
+    started = time.perf_counter()
+    stats = LoadStats(source=parts.uri, query=parts.query.describe())
+    stream = DayStream(writer, stats, columns)
+    groups = parts.groups()
+    for i, (last_day, chunks) in enumerate(groups):
+        result = parts.load(chunks)
+        stats.add_part(result.stats)
+        # the next part's files start the day after last_day: the days before last_day are complete
+        stream.add(result.frame, last_day if i + 1 < len(groups) else None)
+        del result
+    stream.finish()
+    plan = parts.plan
+    stats.files_seen, stats.files_pruned, stats.insight_files = plan.files_seen, plan.pruned, plan.insights
+    stats.digest_files += plan.digests
+    stats.other_files += plan.others
+    for folder, reason in plan.unlistable:
+        stats.add_skip(folder, reason)
+    stats.elapsed_s = time.perf_counter() - started
+    return stats
+
+
+def streamable(source: str, query: Query, options: LoadOptions) -> Parts | None:
+    """The parts of a local source (a folder, or ``demo``) whose files are all in CloudTrail's dated folders; None
+    when the source is read another way (live sources, a file, loose files): load it whole."""
+    folder = sources.local_folder(source)
+    if folder is None or not folder.is_dir():
+        return None
+    parts = Parts(str(folder), query, options)
+    if not parts.dated or len(parts.groups()) < 2:
+        return None
+    parts.uri = source
+    return parts
