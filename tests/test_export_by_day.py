@@ -76,7 +76,7 @@ def test_the_same_events_as_a_whole_load(trail):
 
     class Collect(PartWriter):
         def __init__(self):
-            pass
+            self.fmt = "jsonl"
 
         def write(self, frame, day=None):
             out.append(frame)

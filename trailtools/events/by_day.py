@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +43,22 @@ def _content_hashes(frame: pd.DataFrame) -> pd.Series:
     return pd.util.hash_pandas_object(data.astype(object), index=False)
 
 
+def _days(frame: pd.DataFrame) -> list[tuple[date, slice]]:
+    """The days of a frame sorted by time, each with the rows it spans."""
+    days = frame["eventTime"].to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+    cuts = np.flatnonzero(days[1:] != days[:-1]) + 1
+    starts, ends = np.r_[0, cuts], np.r_[cuts, len(days)]
+    return [(days[a].astype(object), slice(int(a), int(b))) for a, b in zip(starts, ends)]
+
+
+def _sorted(pieces: list) -> pd.DataFrame | pa.Table:
+    """Pieces of one day (from several parts) as one, sorted by time (stable: ties keep the parts' order)."""
+    if isinstance(pieces[0], pa.Table):
+        table = pa.concat_tables(pieces).unify_dictionaries()
+        return table.take(pc.sort_indices(table, sort_keys=[("eventTime", "ascending")]))
+    return pd.concat(pieces).sort_values("eventTime", kind="stable")
+
+
 @dataclass
 class DayStream:
     """Receives parts' frames, writes whole days. ``columns``: the columns to write (None: all)."""
@@ -49,7 +66,7 @@ class DayStream:
     writer: PartWriter
     stats: LoadStats
     columns: list[str] | None = None
-    pending: dict[date, list[pd.DataFrame]] = field(default_factory=dict)
+    pending: dict[date, list] = field(default_factory=dict)   # day -> pieces (frames, or Arrow tables)
     written: set[date] = field(default_factory=set)
     late_rows: int = 0
     _previous: pd.DataFrame | None = None   # the previous part's events, to compare copies with
@@ -58,13 +75,16 @@ class DayStream:
         """A part's events (sorted by time); every day before ``complete_before`` is then written."""
         frame = self._without_copies(frame)
         if len(frame):
-            days = frame["eventTime"].dt.date
-            for day, rows in frame.groupby(days, sort=True):
+            shown = frame if self.columns is None else frame[self.columns]
+            # Parquet: the part as one Arrow table, its days zero-copy slices of it (text formats take the frame)
+            rows = self.writer.arrow(shown) if self.writer.fmt == "parquet" else shown
+            for day, span in _days(frame):
+                piece = rows.slice(span.start, span.stop - span.start) if isinstance(rows, pa.Table) else rows[span]
                 if day in self.written:   # delivered more than a part late
-                    self.late_rows += len(rows)
-                    self._write(day, rows)
+                    self.late_rows += len(piece)
+                    self._write(day, piece)
                 else:
-                    self.pending.setdefault(day, []).append(rows)
+                    self.pending.setdefault(day, []).append(piece)
         for day in sorted(d for d in self.pending if complete_before is None or d < complete_before):
             self._flush(day)
 
@@ -76,13 +96,12 @@ class DayStream:
                                     "been written: they follow it in the export, sorted among themselves.")
 
     def _flush(self, day: date) -> None:
-        parts = self.pending.pop(day)
-        rows = parts[0] if len(parts) == 1 else pd.concat(parts).sort_values("eventTime", kind="stable")
+        pieces = self.pending.pop(day)
         self.written.add(day)
-        self._write(day, rows)
+        self._write(day, pieces[0] if len(pieces) == 1 else _sorted(pieces))
 
-    def _write(self, day: date, rows: pd.DataFrame) -> None:
-        self.writer.write(rows if self.columns is None else rows[self.columns], day.isoformat())
+    def _write(self, day: date, rows: pd.DataFrame | pa.Table) -> None:
+        self.writer.write(rows, day.isoformat())
         self.stats.events += len(rows)
 
     def _without_copies(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -164,8 +164,9 @@ class PartWriter:
         elif fmt != "parquet":
             self._stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
 
-    def write(self, frame: pd.DataFrame, day: str | None = None) -> None:
-        """Append ``frame`` (``day``: its day, ``YYYY-MM-DD``, with ``partition="day"``)."""
+    def write(self, frame: pd.DataFrame | pa.Table, day: str | None = None) -> None:
+        """Append ``frame`` (``day``: its day, ``YYYY-MM-DD``, with ``partition="day"``). Parquet also takes an
+        Arrow table made by :meth:`arrow`."""
         if self.fmt == "parquet":
             self._write_parquet(frame, day)
         elif self.fmt == "csv":
@@ -188,12 +189,17 @@ class PartWriter:
                 self._stream.write(json_visible(json.dumps(event, ensure_ascii=False)) + "\n")
         self.rows += len(frame)
 
-    def _write_parquet(self, frame: pd.DataFrame, day: str | None) -> None:
+    def arrow(self, frame: pd.DataFrame) -> pa.Table:
+        """``frame`` as this export's Arrow table (the first one sets the schema every later part is cast to)."""
         table = arrow_table(frame, self.schema)
         if self.schema is None:
             self.schema = table.schema
+        return table
+
+    def _write_parquet(self, frame: pd.DataFrame | pa.Table, day: str | None) -> None:
+        table = frame if isinstance(frame, pa.Table) else self.arrow(frame)
         if self.partition:
-            if not len(frame):
+            if not len(table):
                 return
             n = self._parts_of_day.get(day, 0)
             self._parts_of_day[day] = n + 1
@@ -206,7 +212,7 @@ class PartWriter:
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.output, self.schema)
             self.files.append(self.output)
-        if len(frame):
+        if len(table):
             self._parquet.write_table(table)
 
     def close(self) -> None:
