@@ -11,10 +11,12 @@ Accepted containers (checked by shape, not by file name):
   * other tools' containers (:mod:`trailtools.events.containers`): Logstash/Elastic/OpenSearch documents, CloudWatch
     Logs ``filter-log-events``/``get-log-events`` output, CloudTrail Lake query results, Splunk exports; and
     CloudWatch Logs exports to S3 (a timestamp, a space, the record, per line).
-Gzip is recognized by its magic bytes. Digest files are recognized and not read as events. Anything else, and every
-record that cannot be used, becomes a counted reason, never an exception; a truncated file gives up the complete
-records it still holds. What one file or record may cost is bounded (:mod:`trailtools.events.limits`: decompressed size,
-record size, nesting depth); text that is not valid Unicode is kept with the bad code units escaped, and counted.
+Gzip, bzip2 and Zstandard are recognized by their magic bytes (:mod:`trailtools.events.compression`); zip and
+tar archives are read member by member (:mod:`trailtools.events.archives`). Digest files are recognized and not read
+as events. Anything else, and every record that cannot be used, becomes a counted reason, never an exception; a
+truncated file gives up the complete records it still holds. What one file or record may cost is bounded
+(:mod:`trailtools.events.limits`: decompressed size, record size, nesting depth); text that is not valid Unicode is
+kept with the bad code units escaped, and counted.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from operator import attrgetter
 
 import msgspec
 
-from trailtools.events import containers
+from trailtools.events import compression, containers
 from trailtools.events.limits import Limits, describe
 from trailtools.events.records import Envelope, Record, coerce
 from trailtools.events.safe_open import MAX_RATIO, inflated_size, too_large
@@ -66,7 +68,8 @@ _DEFAULT_LIMITS = Limits()
 
 
 def decompress(data: bytes, max_bytes: int | None = None) -> tuple[bytes, str | None]:
-    """Gunzip when gzip; on a truncated or corrupt stream return what could be recovered and the reason.
+    """Gunzip when gzip (bunzip2, unzstd when those); on a truncated or corrupt stream return what could be recovered
+    and the reason.
 
     Past ``max_bytes`` (default: ``Limits.max_file_bytes``) of text nothing is returned but the reason: a gzip file
     that could expand past it is first inflated in a streaming way, counting and keeping nothing.
@@ -74,6 +77,8 @@ def decompress(data: bytes, max_bytes: int | None = None) -> tuple[bytes, str | 
     if max_bytes is None:
         max_bytes = _DEFAULT_LIMITS.max_file_bytes
     if not data.startswith(_GZIP_MAGIC):
+        if compression.kind(data):  # bzip2, Zstandard: bounded the same way
+            return compression.inflate(data, max_bytes)
         if len(data) > max_bytes:
             return b"", f"larger than the limit of {describe(max_bytes)} (max_file_bytes): not read"
         return data, None

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from trailtools.events import archives, reader
 from trailtools.events import frame as frame_mod
-from trailtools.events import reader
 from trailtools.events.chunk import ChunkResult
 from trailtools.events.duplicates import DuplicateReport
 from trailtools.events.limits import Limits
@@ -83,8 +83,13 @@ def raw_record(frame: pd.DataFrame, row: int | str) -> dict:
         record = frame.loc[matches[0]]
     else:
         record = frame.iloc[row]
-    opened = read_regular(record["_file"], Limits().max_file_bytes, follow_outside=True)
+    path = record["_file"]
+    member = archives.archive_of(path) if archives.SEP in path else None
+    opened = read_regular(member or path, Limits().max_file_bytes, follow_outside=True)
     if opened.data is None:
         raise OSError(f"the file of this row cannot be read again: {opened.problem}")
-    raws = reader.raw_records(opened.data)
+    data = archives.read_member(path, opened.data) if member else opened.data
+    if data is None:
+        raise OSError(f"the archive member of this row cannot be read again: {path}")
+    raws = reader.raw_records(data)
     return raws[int(record["_index"])]
