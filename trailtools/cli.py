@@ -63,11 +63,11 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("events", help="load CloudTrail events from a source and print or save them",
-                        description="Load CloudTrail from SOURCE ('demo', a folder or file, or s3://, lookup://, "
-                                    "athena:// in AWS) into one table.")
+                        description="Load CloudTrail from SOURCE ('demo', a folder, file or archive, or s3://, "
+                                    "lookup://, athena://, cwlogs://, lake:// in AWS) into one table.")
     ev.add_argument("source", nargs="?", default="demo",
-                    help="'demo' (default), a folder or a file, s3://BUCKET[/PREFIX], lookup://REGION or "
-                         "athena://DB.TABLE?... (docs/live.md)")
+                    help="'demo' (default), a folder or a file, s3://BUCKET[/PREFIX], lookup://REGION, "
+                         "athena://DB.TABLE?..., cwlogs://LOG_GROUP, lake://EVENT_DATA_STORE (docs/sources.md)")
     _query_args(ev)
     ev.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
     ev.add_argument("-o", "--output", help="write to this file instead of standard output")
