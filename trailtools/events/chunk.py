@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trailtools.events import archives, cache, layout, reader, table
+from trailtools.events import archives, cache, layout, ocsf_api, reader, table
 from trailtools.events.limits import Limits, from_env
 from trailtools.events.safe_open import read_regular
 from trailtools.events.sniff import SNIFF_BYTES, is_archive, looks_like_events
@@ -221,6 +221,9 @@ def _parse_chunk(chunk: Chunk) -> ChunkResult:
             result.file_skips.append((reader.escape_text(path), problem))
             continue
         result.bytes_read += len(data)
+        if ocsf_api.is_parquet(data):
+            _take_parquet(path, data, rows, result, limits)
+            continue
         text, gz_problem = reader.decompress(data, limits.max_file_bytes)
         empty = not data
         del data
@@ -273,6 +276,20 @@ def _take(path: str, text: bytes, gz_problem: str | None, empty: bool, rows: tab
     rows.add(parsed.records, path, parsed.indices)
 
 
+def _take_parquet(path: str, data: bytes, rows: table.Builder, result: ChunkResult, limits: Limits) -> None:
+    """Security Lake's OCSF API Activity Parquet (trailtools/events/ocsf_api.py): the events mapped back to
+    CloudTrail records are read as a file of them; events of another class are counted skips (by row number)."""
+    text, problem, skipped = ocsf_api.as_text(data, limits.max_file_bytes)
+    if problem:
+        if problem.startswith("not CloudTrail"):
+            result.other_files += 1
+        result.file_skips.append((path, problem))
+        return
+    _take(path, text, None, False, rows, result, limits)
+    result.records_seen += len(skipped)
+    result.record_skips.extend((path, n, why) for n, why in skipped)
+
+
 def _take_archive(path: str, text: bytes, rows: table.Builder, result: ChunkResult, limits: Limits) -> None:
     """Every member of a zip or tar archive as a file of its own (see trailtools/events/archives.py); the archive
     itself is noted with how many members it held."""
@@ -283,6 +300,9 @@ def _take_archive(path: str, text: bytes, rows: table.Builder, result: ChunkResu
             result.file_notes.append((member.label, member.note))
         if member.text is None:
             result.file_skips.append((member.label, member.problem))
+            continue
+        if member.problem is None and ocsf_api.is_parquet(member.text):
+            _take_parquet(member.label, member.text, rows, result, limits)
             continue
         name = member.label.rsplit("/", 1)[-1]
         if member.problem is None and not (layout.has_event_extension(name) or layout.match_name(name)

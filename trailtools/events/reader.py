@@ -29,7 +29,7 @@ from operator import attrgetter
 
 import msgspec
 
-from trailtools.events import compression, containers
+from trailtools.events import compression, containers, ocsf_api
 from trailtools.events.limits import Limits, describe
 from trailtools.events.records import Envelope, Record, coerce
 from trailtools.events.safe_open import MAX_RATIO, inflated_size, too_large
@@ -579,7 +579,10 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
 
 def raw_records(data: bytes) -> list:
     """Every record position of a file as decoded JSON (None where the position held no usable JSON)."""
-    text, _ = decompress(data)
+    if ocsf_api.is_parquet(data):  # Security Lake: the events that map back, in row order
+        text = ocsf_api.as_text(data, _DEFAULT_LIMITS.max_file_bytes)[0]
+    else:
+        text, _ = decompress(data)
     if not text:
         return []
     body = text.lstrip(b"\xef\xbb\xbf \t\r\n")

@@ -87,7 +87,7 @@ def looks_like_events(data: bytes | None) -> bool:
     """Whether a file's first bytes (see :func:`head`) may hold CloudTrail records in a container the reader knows."""
     if not data:
         return False
-    if is_archive(data):
+    if is_archive(data) or data[:4] == b"PAR1":  # an archive; Parquet (Security Lake's OCSF), read whole
         return True
     body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     return _START.match(body) is not None and _MARKERS.search(body) is not None
