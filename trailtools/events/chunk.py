@@ -268,6 +268,8 @@ def _take(path: str, text: bytes, gz_problem: str | None, empty: bool, rows: tab
     result.text_escaped += parsed.text_escaped
     if parsed.error:
         result.file_skips.append((path, parsed.error))
+    if parsed.mapped.documents:
+        result.file_notes.append((path, parsed.mapped.note()))
     for pos, reason in parsed.skipped:
         if pos is None:
             result.file_skips.append((path, reason))

@@ -29,7 +29,7 @@ from operator import attrgetter
 
 import msgspec
 
-from trailtools.events import compression, containers, ocsf_api
+from trailtools.events import compression, containers, ecs, ocsf_api
 from trailtools.events.limits import Limits, describe
 from trailtools.events.records import Envelope, Record, coerce
 from trailtools.events.safe_open import MAX_RATIO, inflated_size, too_large
@@ -61,6 +61,7 @@ class FileResult:
     kind: str | None = None                                # "digest" or "other" (valid JSON, not CloudTrail)
     error: str | None = None                               # the file as a whole could not be used
     text_escaped: int = 0                                  # records kept with text that was not valid Unicode
+    mapped: ecs.Mapped = field(default_factory=ecs.Mapped)  # ECS documents rebuilt, and what they could not give
     checks: _Checks | None = field(default=None, repr=False, compare=False)
 
 
@@ -116,7 +117,7 @@ def _describe_json(obj) -> str:
     return f"a JSON {type(obj).__name__}"
 
 
-def iter_raw(obj):
+def iter_raw(obj, mapped: ecs.Mapped | None = None):
     """Yield (raw record or None, reason or None) for every record position of a decoded file, in file order.
 
     This walk defines the positions stored in the frame's ``_index`` column, so a row's raw record can be found again.
@@ -124,10 +125,10 @@ def iter_raw(obj):
     """
     if isinstance(obj, list):
         for n, item in enumerate(obj):
-            yield containers.unwrap(item, n)
+            yield containers.unwrap(item, n, mapped)
     elif isinstance(obj, dict):
         if isinstance(obj.get("Records"), list):
-            yield from (containers.unwrap(item, n) for n, item in enumerate(obj["Records"]))
+            yield from (containers.unwrap(item, n, mapped) for n, item in enumerate(obj["Records"]))
         elif isinstance(obj.get("Events"), list):
             for n, entry in enumerate(obj["Events"]):
                 text = entry.get("CloudTrailEvent") if isinstance(entry, dict) else None
@@ -141,7 +142,7 @@ def iter_raw(obj):
                 except RecursionError:
                     yield None, f"LookupEvents entry {n}: CloudTrailEvent is nested too deeply to be read"
         elif containers.kind(obj) is not None:
-            yield from containers.walk(obj)
+            yield from containers.walk(obj, mapped)
         elif _looks_like_record(obj):
             yield obj, None
 
@@ -536,7 +537,7 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
                 _add(result, pos, None, f"line is {_describe_json(item)}, not a CloudTrail record")
                 pos += 1
                 continue
-            for raw, why in iter_raw(item):
+            for raw, why in iter_raw(item, result.mapped):
                 _add(result, pos, raw, why)
                 pos += 1
         if truncated:
@@ -553,7 +554,7 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
         if not any(_looks_like_record(x) for x in salvaged):
             salvaged = []
         for pos, raw in enumerate(salvaged):
-            _add(result, pos, *containers.unwrap(raw, pos))
+            _add(result, pos, *containers.unwrap(raw, pos, result.mapped))
         reason = truncated or problem
         if salvaged:
             reason = (f"{reason}: {len(salvaged)} complete records recovered before it" if reason == _TOO_DEEP else
@@ -571,7 +572,7 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
         result.kind = NOT_CLOUDTRAIL
         result.error = f"not CloudTrail: {_describe_json(obj)}"
         return
-    for pos, (raw, why) in enumerate(iter_raw(obj)):
+    for pos, (raw, why) in enumerate(iter_raw(obj, result.mapped)):
         _add(result, pos, raw, why)
     if truncated:
         result.skipped.append((None, truncated))

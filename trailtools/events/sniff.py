@@ -33,7 +33,8 @@ _START = re.compile(rb"[\[{]|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z \{")
 #: a container that holds only CloudTrail (LookupEvents, Lake results, digests); a log pipeline's own fields
 #: (``@timestamp``, ``_raw``) are not enough: a Filebeat export of web server logs stays an other file
 _MARKERS = re.compile(rb'\\?"(?:eventTime|eventVersion|eventSource|eventName)\\?"|'
-                      rb'"(?:Records|CloudTrailEvent|QueryResultRows|digestStartTime)"')
+                      rb'"(?:Records|CloudTrailEvent|QueryResultRows|digestStartTime)"|'
+                      rb'"cloudtrail"\s*:\s*\{|"aws\.cloudtrail')
 
 
 def head(path: str, size: int = SNIFF_BYTES) -> bytes | None:
