@@ -24,7 +24,7 @@ from trailtools.findings.ocsf import detection_findings
 from trailtools.investigations import registry
 from trailtools.terminal import echo, guard, json_visible, visible
 
-#: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
+#: The columns of ``--format table`` (every column goes to csv and parquet; jsonl writes CloudTrail's own records).
 TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
 FORMATS = ("table", "csv", "jsonl", "parquet", "timesketch")
 
@@ -69,7 +69,9 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
                     help="'demo' (default), a folder or a file, s3://BUCKET[/PREFIX], lookup://REGION, "
                          "athena://DB.TABLE?..., cwlogs://LOG_GROUP, lake://EVENT_DATA_STORE (docs/sources.md)")
     _query_args(ev)
-    ev.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    ev.add_argument("--format", choices=FORMATS, default="table",
+                    help="output format (default table); jsonl: CloudTrail's own records (the frame's columns with "
+                         "--columns)")
     ev.add_argument("-o", "--output", help="write to this file instead of standard output")
     ev.add_argument("--stats-json", metavar="FILE", help="write the load statistics as JSON to FILE")
     ev.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
@@ -161,6 +163,23 @@ def write_jsonl(frame, stream) -> None:
         stream.write(json_visible(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False)) + "\n")
 
 
+def write_records(frame, stream) -> int:
+    """``--format jsonl``: CloudTrail's own record for each event, as its file holds it (read again, without the
+    other tool's wrapping), one per line; a row whose file cannot be read again is written from the frame's columns.
+    Returns how many were."""
+    from trailtools.events.result import raw_records
+
+    names = list(frame.columns)
+    rows = frame.itertuples(index=False, name=None)
+    fallback = 0
+    for (_, raw), row in zip(raw_records(frame), rows):
+        if raw is None:
+            fallback += 1
+            raw = {k: _plain(v) for k, v in zip(names, row)}
+        stream.write(json_visible(json.dumps(raw, ensure_ascii=False, default=str)) + "\n")
+    return fallback
+
+
 def select_columns(frame, columns: str | None, fmt: str):
     """The columns asked for, in that order; an unknown name is one clear error."""
     if not columns:
@@ -183,7 +202,8 @@ def _visible_frame(frame):
 
 def write_frame(frame, fmt: str, output: str | None, limit: int, fields=None) -> None:
     """``fields``: for ``timesketch``, the columns to add as fields (``frame`` is then the whole frame: the message
-    and times are made from its columns)."""
+    and times are made from its columns); for ``jsonl``, ``[]`` writes CloudTrail's own records (None: the frame's
+    columns, as ``--columns`` asks)."""
     if fmt == "parquet":
         if not output:
             raise TrailtoolsError("--format parquet needs an output file: add -o events.parquet.")
@@ -209,8 +229,13 @@ def write_frame(frame, fmt: str, output: str | None, limit: int, fields=None) ->
             # Python's csv quotes a field holding a line terminator character, but "\n" alone lets a bare "\r"
             # through unquoted, and a reader splits the row there: with one in the data, end rows with "\r\n"
             table.to_csv(stream, index=False, lineterminator="\r\n" if _has_cr(table) else "\n")
-        elif fmt == "jsonl":
+        elif fmt == "jsonl" and fields is None:  # --columns: the frame's columns asked for
             write_jsonl(frame, stream)
+        elif fmt == "jsonl":  # CloudTrail's own records
+            fallback = write_records(frame, stream)
+            if fallback:
+                echo(f"{fallback:,} events written from the frame's columns: their files could not be read again",
+                     file=sys.stderr)
         elif fmt == "timesketch":
             for event in timesketch_records(frame, fields):
                 stream.write(json_visible(json.dumps(event, ensure_ascii=False)) + "\n")
@@ -241,6 +266,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     shown = select_columns(result.frame, args.columns, args.format)
     if args.format == "timesketch":
         write_frame(result.frame, args.format, args.output, args.limit, fields=list(shown.columns))
+    elif args.format == "jsonl" and not args.columns:
+        write_frame(result.frame, args.format, args.output, args.limit, fields=[])
     else:
         write_frame(shown, args.format, args.output, args.limit)
     echo(result.stats.summary(), file=sys.stderr)
