@@ -345,12 +345,12 @@ def test_iam_actions_are_the_operations_called():
     from trailtools.evidence import cloudwatch, ec2
     from trailtools.evidence.cost import ce as cost_ce
     from trailtools.integrity import verify
-    from trailtools.sources import athena, lookup, s3
+    from trailtools.sources import athena, cwlogs, lake, lookup, s3
 
     session = botocore.session.get_session()
     # IAM actions named unlike the API operation they allow
     operation_of = {"s3:ListBucket": "s3:ListObjectsV2"}
-    for module in (health, ec2, cloudwatch, verify, cost_ce, s3, lookup, athena):
+    for module in (health, ec2, cloudwatch, verify, cost_ce, s3, lookup, athena, cwlogs, lake):
         for action in module.IAM_ACTIONS:
             service, operation = operation_of.get(action, action).split(":")
             assert operation in session.get_service_model(service).operation_names, action
@@ -363,18 +363,18 @@ def test_docs_iam_policy_lists_every_action_the_modules_call():
     from trailtools.evidence.cost import ce as cost_ce
     from trailtools.evidence.cost import s3 as cost_s3
     from trailtools.integrity import verify
-    from trailtools.sources import athena, lookup, s3
+    from trailtools.sources import athena, cwlogs, lake, lookup, s3
 
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
     allowed = [a for s in policy["Statement"] for a in s["Action"]]
     assert len(allowed) == len(set(allowed))
-    # the live sources too: s3://, lookup://, athena:// (creating the table and writing results included)
+    # the live sources too: s3://, lookup://, athena://, cwlogs://, lake:// (creating the table and writing results included)
     assert sorted(allowed) == sorted(set(health.IAM_ACTIONS) | set(ec2.IAM_ACTIONS) | set(cloudwatch.IAM_ACTIONS)
                                      | set(s3.IAM_ACTIONS) | set(lookup.IAM_ACTIONS) | set(athena.IAM_ACTIONS)
                                      | set(athena.IAM_ACTIONS_CREATE)
                                      | set(cost_ce.IAM_ACTIONS) | set(cost_s3.IAM_ACTIONS)
-                                     | set(verify.IAM_ACTIONS))
+                                     | set(verify.IAM_ACTIONS) | set(cwlogs.IAM_ACTIONS) | set(lake.IAM_ACTIONS))
     # the first statement is read-only: what writes (Athena's results, its table) is apart and named so
     read_only = policy["Statement"][0]["Action"]
     assert not [a for a in read_only if a.split(":")[1].startswith(("Put", "Create", "Delete", "Update"))]

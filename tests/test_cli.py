@@ -42,11 +42,35 @@ def test_stats_json_and_csv(stratus, tmp_path):
 def test_jsonl_and_parquet(stratus, tmp_path):
     p = run("events", stratus, "--principal", "christophe", "--format", "jsonl")
     rows = [json.loads(line) for line in p.stdout.splitlines()]
-    assert p.returncode == 0 and rows and all(r["actor"] == "christophe" for r in rows)
-    assert rows[0]["eventTime"].startswith("2024-")
+    assert p.returncode == 0 and rows and all(r["userIdentity"]["userName"] == "christophe" for r in rows)
+    assert rows[0]["eventTime"].startswith("2024-") and "actor" not in rows[0]  # CloudTrail's record, not the row
+    p = run("events", stratus, "--principal", "christophe", "--format", "jsonl", "--columns", "eventTime,actor")
+    assert [json.loads(line)["actor"] for line in p.stdout.splitlines()] == ["christophe"] * len(rows)
     pq = tmp_path / "e.parquet"
     assert run("events", stratus, "--format", "parquet", "-o", str(pq)).returncode == 0
     assert len(pd.read_parquet(pq)) == 310
+
+
+def test_jsonl_is_cloudtrails_own_record_whatever_the_container(tmp_path):
+    """Issue 22: each line is the record as CloudTrail wrote it (nested, its own field names and types), not the
+    frame's flattened row, out of a gzip'd trail file, a Logstash export and a zip archive alike."""
+    import gzip
+    import zipfile
+
+    from conftest import record
+
+    recs = [record(f"abababab-0000-4000-8000-{i:012d}", f"2026-11-03T10:0{i}:00Z", "RunInstances",
+                   requestParameters={"instanceType": "t3.micro", "minCount": 1, "tagSpecificationSet": {"items": []}},
+                   responseElements=None, readOnly=False) for i in range(6)]
+    (tmp_path / "trail").mkdir()
+    (tmp_path / "trail" / "a.json.gz").write_bytes(gzip.compress(json.dumps({"Records": recs[:2]}).encode()))
+    (tmp_path / "trail" / "logstash.ndjson").write_text("\n".join(
+        json.dumps({**r, "@timestamp": r["eventTime"], "@version": "1", "tags": ["cloudtrail"]}) for r in recs[2:4]))
+    with zipfile.ZipFile(tmp_path / "trail" / "copy.zip", "w") as z:
+        z.writestr("AWSLogs/x.json", json.dumps({"Records": recs[4:]}))
+    p = run("events", str(tmp_path / "trail"), "--no-cache", "--format", "jsonl")
+    assert p.returncode == 0, p.stderr
+    assert [json.loads(line) for line in p.stdout.splitlines()] == recs  # exactly, in time order
 
 
 @pytest.mark.parametrize("args,message", [

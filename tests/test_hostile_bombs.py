@@ -493,3 +493,36 @@ def test_mutated_files_never_raise_and_every_record_is_counted(tmp_path, edits, 
         for col in ("userAgent", "eventID"):  # every kept string is writable text
             for v in got.table.column(col).to_pylist():
                 (v or "").encode("utf-8")
+
+
+def test_a_zip_bomb_and_a_zstd_bomb_cost_no_more_than_the_limit(tmp_path):
+    """Issue 22: a zip member and a .zst file that inflate to 768 MiB, under an address-space limit."""
+    import zipfile
+
+    import zstandard
+
+    hb.good_file(tmp_path / "good.json")
+    head = ('{"Records": [' + json.dumps(hb.record("bbbbbbbb-0000-4000-8000-000000000001")) + ",").encode()
+    block = b" " * MIB
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with z.open("AWSLogs/bomb.json", "w", force_zip64=True) as f:
+            f.write(head)
+            for _ in range(768):
+                f.write(block)
+    with open(tmp_path / "bomb.json.zst", "wb") as out:
+        with zstandard.ZstdCompressor(level=1).stream_writer(out) as w:
+            w.write(head)
+            for _ in range(768):
+                w.write(block)
+    assert (tmp_path / "bomb.zip").stat().st_size < 4 * MIB
+    out = run_child(f"""
+        load_events({str(tmp_path / "good.json")!r}, cache=False, workers=1, progress=False)
+        limit_memory(320 << 20)
+        report(load_events({str(tmp_path)!r}, cache=False, workers=1, progress=False,
+                           limits=Limits(max_file_bytes=64 << 20)))
+    """)
+    assert out["ids"] == GOOD_IDS
+    why = reasons(out["stats"])
+    bomb = "expands past the limit of 64 MiB when decompressed (max_file_bytes; a decompression bomb?): not read"
+    assert why[("bomb.zip!/AWSLogs/bomb.json".split("/")[-1], None)] == bomb
+    assert why[("bomb.json.zst", None)] == bomb

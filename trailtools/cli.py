@@ -64,13 +64,15 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("events", help="load CloudTrail events from a source and print or save them",
-                        description="Load CloudTrail from SOURCE ('demo', a folder or file, or s3://, lookup://, "
-                                    "athena:// in AWS) into one table.")
+                        description="Load CloudTrail from SOURCE ('demo', a folder, file or archive, or s3://, "
+                                    "lookup://, athena://, cwlogs://, lake:// in AWS) into one table.")
     ev.add_argument("source", nargs="?", default="demo",
-                    help="'demo' (default), a folder or a file, s3://BUCKET[/PREFIX], lookup://REGION or "
-                         "athena://DB.TABLE?... (docs/live.md)")
+                    help="'demo' (default), a folder or a file, s3://BUCKET[/PREFIX], lookup://REGION, "
+                         "athena://DB.TABLE?..., cwlogs://LOG_GROUP, lake://EVENT_DATA_STORE (docs/sources.md)")
     _query_args(ev)
-    ev.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    ev.add_argument("--format", choices=FORMATS, default="table",
+                    help="output format (default table); jsonl: CloudTrail's own records (the frame's columns with "
+                         "--columns)")
     ev.add_argument("-o", "--output", help="write to this file instead of standard output")
     ev.add_argument("--partition", choices=("day",), help="with --format parquet -o FOLDER: write hive-style "
                     "partitions FOLDER/day=YYYY-MM-DD/part-NNNNN.parquet (for DuckDB, Athena, Spark)")
@@ -163,6 +165,8 @@ def cmd_events(args: argparse.Namespace) -> int:
             writer.close()
         elif args.format == "timesketch":
             write_frame(result.frame, args.format, args.output, args.limit, fields=list(shown.columns))
+        elif args.format == "jsonl" and not args.columns:  # CloudTrail's own records
+            _fallback(write_frame(result.frame, args.format, args.output, args.limit, fields=[]))
         else:
             write_frame(shown, args.format, args.output, args.limit)
     if args.stats_json:
@@ -182,11 +186,20 @@ def _export_parts(args: argparse.Namespace, parts):
     fields = columns
     if args.format == "timesketch":  # the message and times are made from the whole frame
         columns, fields = None, fields or list(empty_frame().columns)
+    elif args.format == "jsonl" and columns is None:  # CloudTrail's own records, read again from their files
+        fields = []
     writer = PartWriter(args.format, args.output, fields=fields, partition=args.partition)
     try:
         return export_by_day(parts, writer, columns=columns)
     finally:
         writer.close()
+        _fallback(writer.fallback)
+
+
+def _fallback(rows: int) -> None:
+    if rows:
+        echo(f"{rows:,} events written from the frame's columns: their files could not be read again",
+             file=sys.stderr)
 
 
 def cmd_hunt(args: argparse.Namespace) -> int:

@@ -20,7 +20,8 @@ from trailtools.errors import TrailtoolsError
 
 SERVICE_NAMES = {"health": "AWS Health", "ec2": "Amazon EC2", "cloudwatch": "Amazon CloudWatch",
                  "cloudtrail": "AWS CloudTrail", "ce": "AWS Cost Explorer", "s3": "Amazon S3",
-                 "athena": "Amazon Athena", "glue": "AWS Glue"}
+                 "athena": "Amazon Athena", "glue": "AWS Glue",
+                 "logs": "Amazon CloudWatch Logs"}
 #: API operations whose IAM action has another name than ``service:Operation``.
 IAM_ACTION = {("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "ListObjects"): "s3:ListBucket",
               ("s3", "HeadObject"): "s3:GetObject"}

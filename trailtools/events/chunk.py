@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trailtools.events import cache, reader, table
+from trailtools.events import archives, cache, layout, ocsf_api, reader, table
 from trailtools.events.limits import Limits, from_env
 from trailtools.events.safe_open import read_regular
+from trailtools.events.sniff import SNIFF_BYTES, is_archive, looks_like_events
 from trailtools.events.stats import MAX_SUSPICIOUS_LISTED
 
 
@@ -220,34 +221,17 @@ def _parse_chunk(chunk: Chunk) -> ChunkResult:
             result.file_skips.append((reader.escape_text(path), problem))
             continue
         result.bytes_read += len(data)
+        if ocsf_api.is_parquet(data):
+            _take_parquet(path, data, rows, result, limits)
+            continue
         text, gz_problem = reader.decompress(data, limits.max_file_bytes)
         empty = not data
         del data
-        n = rows.add_text(text, path) if gz_problem is None else None
-        if n is not None:  # the native scanner read it: the common case
-            result.files_read += 1
-            result.records_seen += n
-            continue
-        parsed = reader.parse_text(text, gz_problem, empty=empty, limits=limits)
+        if gz_problem is None and is_archive(text):
+            _take_archive(path, text, rows, result, limits)
+        else:
+            _take(path, text, gz_problem, empty, rows, result, limits)
         del text
-        if parsed.kind == reader.DIGEST:
-            result.digest_files += 1
-            continue
-        if parsed.kind == reader.NOT_CLOUDTRAIL:
-            result.other_files += 1
-            result.file_skips.append((path, parsed.error))
-            continue
-        result.files_read += 1
-        result.records_seen += parsed.positions
-        result.text_escaped += parsed.text_escaped
-        if parsed.error:
-            result.file_skips.append((path, parsed.error))
-        for pos, reason in parsed.skipped:
-            if pos is None:
-                result.file_skips.append((path, reason))
-            else:
-                result.record_skips.append((path, pos, reason))
-        rows.add(parsed.records, path, parsed.indices)
     if rows.rows:
         built, bad_times = rows.table()
         result.table = table.sort_chunk(built)
@@ -261,6 +245,74 @@ def _parse_chunk(chunk: Chunk) -> ChunkResult:
     if key is not None:
         cache.write(key, result.table, result.meta())
     return result
+
+
+def _take(path: str, text: bytes, gz_problem: str | None, empty: bool, rows: table.Builder, result: ChunkResult,
+          limits: Limits) -> None:
+    """One file's text (decompressed) into ``rows`` and ``result``."""
+    n = rows.add_text(text, path) if gz_problem is None else None
+    if n is not None:  # the native scanner read it: the common case
+        result.files_read += 1
+        result.records_seen += n
+        return
+    parsed = reader.parse_text(text, gz_problem, empty=empty, limits=limits)
+    if parsed.kind == reader.DIGEST:
+        result.digest_files += 1
+        return
+    if parsed.kind == reader.NOT_CLOUDTRAIL:
+        result.other_files += 1
+        result.file_skips.append((path, parsed.error))
+        return
+    result.files_read += 1
+    result.records_seen += parsed.positions
+    result.text_escaped += parsed.text_escaped
+    if parsed.error:
+        result.file_skips.append((path, parsed.error))
+    if parsed.mapped.documents:
+        result.file_notes.append((path, parsed.mapped.note()))
+    for pos, reason in parsed.skipped:
+        if pos is None:
+            result.file_skips.append((path, reason))
+        else:
+            result.record_skips.append((path, pos, reason))
+    rows.add(parsed.records, path, parsed.indices)
+
+
+def _take_parquet(path: str, data: bytes, rows: table.Builder, result: ChunkResult, limits: Limits) -> None:
+    """Security Lake's OCSF API Activity Parquet (trailtools/events/ocsf_api.py): the events mapped back to
+    CloudTrail records are read as a file of them; events of another class are counted skips (by row number)."""
+    text, problem, skipped = ocsf_api.as_text(data, limits.max_file_bytes)
+    if problem:
+        if problem.startswith("not CloudTrail"):
+            result.other_files += 1
+        result.file_skips.append((path, problem))
+        return
+    _take(path, text, None, False, rows, result, limits)
+    result.records_seen += len(skipped)
+    result.record_skips.extend((path, n, why) for n, why in skipped)
+
+
+def _take_archive(path: str, text: bytes, rows: table.Builder, result: ChunkResult, limits: Limits) -> None:
+    """Every member of a zip or tar archive as a file of its own (see trailtools/events/archives.py); the archive
+    itself is noted with how many members it held."""
+    members = 0
+    for member in archives.members(text, path, limits):
+        members += 1
+        if member.note:
+            result.file_notes.append((member.label, member.note))
+        if member.text is None:
+            result.file_skips.append((member.label, member.problem))
+            continue
+        if member.problem is None and ocsf_api.is_parquet(member.text):
+            _take_parquet(member.label, member.text, rows, result, limits)
+            continue
+        name = member.label.rsplit("/", 1)[-1]
+        if member.problem is None and not (layout.has_event_extension(name) or layout.match_name(name)
+                                           or looks_like_events(member.text[:SNIFF_BYTES])):
+            result.other_files += 1  # as in a folder: a file that is not CloudTrail by name or content is not read
+            continue
+        _take(member.label, member.text, member.problem, member.empty, rows, result, limits)
+    result.file_notes.append((path, f"an archive: {members:,} member files found and read in place"))
 
 
 def merge(results: list[ChunkResult], combine: bool = True) -> ChunkResult:

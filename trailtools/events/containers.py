@@ -4,6 +4,8 @@ Each is recognized by its shape (see :func:`kind`), never by a file name; :func:
 of one such container as (the CloudTrail record, or None and the reason it cannot be used), in order, and
 :func:`unwrap` does it for one item of an array or one line of JSON Lines. Shapes:
 
+* Elastic Common Schema documents of Filebeat's AWS module: ``event.original``, else the record rebuilt from
+  ``aws.cloudtrail.*`` and the ECS fields (:mod:`trailtools.events.ecs`);
 * Logstash / Elastic / OpenSearch: the record with pipeline fields beside it (``@timestamp``, ``@version``, ...),
   ``eventTime`` from ``@timestamp`` when missing; also Elasticsearch documents (``{"_source": {...}}``) and search
   responses (``{"hits": {"hits": [...]}}``);
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import json
 import re
+
+from trailtools.events import ecs
 
 #: fields a log pipeline adds beside the record; CloudTrail has none of them at the top level
 PIPELINE_FIELDS = frozenset({"@timestamp", "@version", "tags", "host", "log", "ecs", "agent", "input", "fields",
@@ -71,7 +75,7 @@ def is_wrapped(obj) -> bool:
     """One record in another tool's wrapping (an item of an array, or a line)."""
     if not isinstance(obj, dict):
         return False
-    if is_pipeline_record(obj):
+    if is_pipeline_record(obj) or ecs.is_ecs(obj):
         return True
     if isinstance(obj.get("_source"), dict):
         return True
@@ -81,9 +85,10 @@ def is_wrapped(obj) -> bool:
     return isinstance(result, dict) and isinstance(result.get("_raw"), str)
 
 
-def unwrap(obj, n: int):
+def unwrap(obj, n: int, mapped: ecs.Mapped | None = None):
     """(record, None) or (None, reason) for one item at position ``n``; an item that is no wrapping is returned as
-    it is (the reader's own checks apply to it)."""
+    it is (the reader's own checks apply to it). ``mapped`` counts the Elastic Common Schema documents rebuilt from
+    their fields and what they could not give back."""
     if not isinstance(obj, dict):
         return obj, None
     if isinstance(obj.get("_source"), dict):  # an Elasticsearch / OpenSearch document
@@ -93,6 +98,12 @@ def unwrap(obj, n: int):
         obj = result
     if "_raw" in obj:  # Splunk: the record as it was indexed (fields Splunk extracted beside it are not used)
         return _loads(obj["_raw"], f"Splunk result {n}: _raw")
+    if ecs.is_ecs(obj):  # Filebeat's AWS module: event.original, or the record rebuilt from aws.cloudtrail.*
+        rec, why, lost = ecs.from_ecs(obj)
+        if mapped is not None and rec is not None and not isinstance(ecs.get(obj, "event.original"), str):
+            mapped.documents += 1
+            mapped.lost.update(lost)
+        return rec, why
     if is_pipeline_record(obj):
         return from_pipeline(obj), None
     return obj, None
@@ -141,7 +152,7 @@ def _lake_row(row, n: int):
     return rec, None
 
 
-def walk(obj):
+def walk(obj, mapped: ecs.Mapped | None = None):
     """Yield (record or None, reason or None) for every record position of a container :func:`kind` knows."""
     what = kind(obj)
     if what == "cloudwatch":
@@ -155,9 +166,9 @@ def walk(obj):
             yield _lake_row(row, n)
     elif what == "splunk":
         for n, item in enumerate(obj["results"]):
-            yield unwrap(item, n)
+            yield unwrap(item, n, mapped)
     elif what == "elastic":
         for n, item in enumerate(obj["hits"]["hits"]):
-            yield unwrap(item, n)
+            yield unwrap(item, n, mapped)
     elif what == "one":
-        yield unwrap(obj, 0)
+        yield unwrap(obj, 0, mapped)

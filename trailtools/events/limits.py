@@ -12,6 +12,8 @@ Limits field              environment variable                 default
 max_file_bytes            TRAILTOOLS_MAX_FILE_BYTES            1 GiB, one file's size once decompressed
 max_record_bytes          TRAILTOOLS_MAX_RECORD_BYTES          64 MiB, one record's JSON text
 max_depth                 TRAILTOOLS_MAX_DEPTH                 128 levels of nesting in a record (at most 900)
+max_archive_bytes         TRAILTOOLS_MAX_ARCHIVE_BYTES         16 GiB, all members of one zip or tar archive
+                                                               once decompressed (each within max_file_bytes)
 follow_outside_links      TRAILTOOLS_FOLLOW_OUTSIDE_LINKS      off: links out of the evidence folder not read
 ========================  ===================================  ==========================================
 """
@@ -39,11 +41,12 @@ class Limits:
     max_file_bytes: int = GIB
     max_record_bytes: int = 64 * MIB
     max_depth: int = 128
+    max_archive_bytes: int = 16 * GIB
     follow_outside_links: bool = False
     root: str | None = None
 
     def __post_init__(self):
-        for name in ("max_file_bytes", "max_record_bytes", "max_depth"):
+        for name in ("max_file_bytes", "max_record_bytes", "max_depth", "max_archive_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise TrailtoolsError(f"The limit {name} must be a whole number of at least 1, not {value!r}.")
@@ -57,7 +60,8 @@ class Limits:
         return "limits\0" + "\0".join(map(str, self.key())) + "\n"
 
     def key(self) -> tuple:
-        return self.max_file_bytes, self.max_record_bytes, self.max_depth, self.follow_outside_links
+        return (self.max_file_bytes, self.max_record_bytes, self.max_depth, self.follow_outside_links,
+                self.max_archive_bytes)
 
 
 DEFAULT_KEY = Limits().key()
@@ -66,6 +70,7 @@ _ENV = {
     "max_file_bytes": "TRAILTOOLS_MAX_FILE_BYTES",
     "max_record_bytes": "TRAILTOOLS_MAX_RECORD_BYTES",
     "max_depth": "TRAILTOOLS_MAX_DEPTH",
+    "max_archive_bytes": "TRAILTOOLS_MAX_ARCHIVE_BYTES",
 }
 
 

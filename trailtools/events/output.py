@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 
 from trailtools.errors import TrailtoolsError
 from trailtools.events.export import timesketch_records
+from trailtools.events.result import raw_records
 from trailtools.terminal import json_visible, visible
 
-#: The columns of ``--format table`` (every column goes to csv, jsonl and parquet).
+#: The columns of ``--format table`` (every column goes to csv and parquet; jsonl writes CloudTrail's own records).
 TABLE_COLUMNS = ("eventTime", "eventName", "actor", "sourceIPAddress", "awsRegion", "errorCode", "instanceIds")
 FORMATS = ("table", "csv", "jsonl", "parquet", "timesketch")
 #: The formats written part by part (a table is for a screen: its first rows).
@@ -53,6 +54,21 @@ def write_jsonl(frame: pd.DataFrame, stream) -> None:
     for row in frame.itertuples(index=False, name=None):
         # control and bidi characters as JSON escapes: the same data, safe to show on a terminal
         stream.write(json_visible(json.dumps({k: _plain(v) for k, v in zip(names, row)}, ensure_ascii=False)) + "\n")
+
+
+def write_records(frame: pd.DataFrame, stream) -> int:
+    """``--format jsonl``: CloudTrail's own record for each event, as its file holds it (read again, without the
+    other tool's wrapping), one per line; a row whose file cannot be read again is written from the frame's columns.
+    Returns how many were."""
+    names = list(frame.columns)
+    rows = frame.itertuples(index=False, name=None)
+    fallback = 0
+    for (_, raw), row in zip(raw_records(frame), rows):
+        if raw is None:
+            fallback += 1
+            raw = {k: _plain(v) for k, v in zip(names, row)}
+        stream.write(json_visible(json.dumps(raw, ensure_ascii=False, default=str)) + "\n")
+    return fallback
 
 
 def select_columns(frame: pd.DataFrame, columns: str | None, fmt: str) -> pd.DataFrame:
@@ -115,9 +131,11 @@ def arrow_table(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Tabl
     return table.select(target.names).cast(target)
 
 
-def write_frame(frame: pd.DataFrame, fmt: str, output: str | None, limit: int, fields=None) -> None:
+def write_frame(frame: pd.DataFrame, fmt: str, output: str | None, limit: int, fields=None) -> int:
     """A whole frame in ``fmt``, to ``output`` or standard output. ``fields``: for ``timesketch``, the columns to add
-    as fields (``frame`` is then the whole frame: the message and times are made from its columns)."""
+    as fields (``frame`` is then the whole frame: the message and times are made from its columns); for ``jsonl``,
+    ``[]`` writes CloudTrail's own records (None: the frame's columns, as ``--columns`` asks). Returns how many
+    records had to be written from the frame's columns (their files could not be read again)."""
     if fmt == "table":
         stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
         try:
@@ -129,19 +147,20 @@ def write_frame(frame: pd.DataFrame, fmt: str, output: str | None, limit: int, f
         finally:
             if output:
                 stream.close()
-        return
+        return 0
     writer = PartWriter(fmt, output, fields=fields)
     try:
         writer.write(frame)
     finally:
         writer.close()
+    return writer.fallback
 
 
 class PartWriter:
     """Writes an export in parts: each :meth:`write` appends a frame (csv writes its header once; Parquet one row
-    group per part, every part cast to the first part's schema). With ``partition="day"`` (Parquet only),
-    ``output`` is a folder that receives hive-style partitions ``day=YYYY-MM-DD/part-NNNNN.parquet``, one file per
-    part of a day, for DuckDB, Athena or Spark."""
+    group per part, every part cast to the first part's schema; jsonl with ``fields=[]`` CloudTrail's own records).
+    With ``partition="day"`` (Parquet only), ``output`` is a folder that receives hive-style partitions
+    ``day=YYYY-MM-DD/part-NNNNN.parquet``, one file per part of a day, for DuckDB, Athena or Spark."""
 
     def __init__(self, fmt: str, output: str | None, *, fields=None, partition: str | None = None):
         if fmt not in STREAMED:
@@ -153,6 +172,7 @@ class PartWriter:
         self.fmt, self.output, self.fields, self.partition = fmt, output, fields, partition
         self.schema: pa.Schema | None = None
         self.rows = 0
+        self.fallback = 0   # jsonl records written from the frame's columns (their files could not be read again)
         self.files: list[str] = []
         self._parquet: pq.ParquetWriter | None = None
         self._parts_of_day: dict[str, int] = {}
@@ -182,6 +202,8 @@ class PartWriter:
                 table.to_csv(self._stream, index=False, header=self._header,
                              lineterminator="\r\n" if self._crlf else "\n")
                 self._header = False
+        elif self.fmt == "jsonl" and self.fields == []:
+            self.fallback += write_records(frame, self._stream)
         elif self.fmt == "jsonl":
             write_jsonl(frame, self._stream)
         else:

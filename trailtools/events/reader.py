@@ -11,10 +11,12 @@ Accepted containers (checked by shape, not by file name):
   * other tools' containers (:mod:`trailtools.events.containers`): Logstash/Elastic/OpenSearch documents, CloudWatch
     Logs ``filter-log-events``/``get-log-events`` output, CloudTrail Lake query results, Splunk exports; and
     CloudWatch Logs exports to S3 (a timestamp, a space, the record, per line).
-Gzip is recognized by its magic bytes. Digest files are recognized and not read as events. Anything else, and every
-record that cannot be used, becomes a counted reason, never an exception; a truncated file gives up the complete
-records it still holds. What one file or record may cost is bounded (:mod:`trailtools.events.limits`: decompressed size,
-record size, nesting depth); text that is not valid Unicode is kept with the bad code units escaped, and counted.
+Gzip, bzip2 and Zstandard are recognized by their magic bytes (:mod:`trailtools.events.compression`); zip and
+tar archives are read member by member (:mod:`trailtools.events.archives`). Digest files are recognized and not read
+as events. Anything else, and every record that cannot be used, becomes a counted reason, never an exception; a
+truncated file gives up the complete records it still holds. What one file or record may cost is bounded
+(:mod:`trailtools.events.limits`: decompressed size, record size, nesting depth); text that is not valid Unicode is
+kept with the bad code units escaped, and counted.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from operator import attrgetter
 
 import msgspec
 
-from trailtools.events import containers
+from trailtools.events import compression, containers, ecs, ocsf_api
 from trailtools.events.limits import Limits, describe
 from trailtools.events.records import Envelope, Record, coerce
 from trailtools.events.safe_open import MAX_RATIO, inflated_size, too_large
@@ -59,6 +61,7 @@ class FileResult:
     kind: str | None = None                                # "digest" or "other" (valid JSON, not CloudTrail)
     error: str | None = None                               # the file as a whole could not be used
     text_escaped: int = 0                                  # records kept with text that was not valid Unicode
+    mapped: ecs.Mapped = field(default_factory=ecs.Mapped)  # ECS documents rebuilt, and what they could not give
     checks: _Checks | None = field(default=None, repr=False, compare=False)
 
 
@@ -66,7 +69,8 @@ _DEFAULT_LIMITS = Limits()
 
 
 def decompress(data: bytes, max_bytes: int | None = None) -> tuple[bytes, str | None]:
-    """Gunzip when gzip; on a truncated or corrupt stream return what could be recovered and the reason.
+    """Gunzip when gzip (bunzip2, unzstd when those); on a truncated or corrupt stream return what could be recovered
+    and the reason.
 
     Past ``max_bytes`` (default: ``Limits.max_file_bytes``) of text nothing is returned but the reason: a gzip file
     that could expand past it is first inflated in a streaming way, counting and keeping nothing.
@@ -74,6 +78,8 @@ def decompress(data: bytes, max_bytes: int | None = None) -> tuple[bytes, str | 
     if max_bytes is None:
         max_bytes = _DEFAULT_LIMITS.max_file_bytes
     if not data.startswith(_GZIP_MAGIC):
+        if compression.kind(data):  # bzip2, Zstandard: bounded the same way
+            return compression.inflate(data, max_bytes)
         if len(data) > max_bytes:
             return b"", f"larger than the limit of {describe(max_bytes)} (max_file_bytes): not read"
         return data, None
@@ -111,7 +117,7 @@ def _describe_json(obj) -> str:
     return f"a JSON {type(obj).__name__}"
 
 
-def iter_raw(obj):
+def iter_raw(obj, mapped: ecs.Mapped | None = None):
     """Yield (raw record or None, reason or None) for every record position of a decoded file, in file order.
 
     This walk defines the positions stored in the frame's ``_index`` column, so a row's raw record can be found again.
@@ -119,10 +125,10 @@ def iter_raw(obj):
     """
     if isinstance(obj, list):
         for n, item in enumerate(obj):
-            yield containers.unwrap(item, n)
+            yield containers.unwrap(item, n, mapped)
     elif isinstance(obj, dict):
         if isinstance(obj.get("Records"), list):
-            yield from (containers.unwrap(item, n) for n, item in enumerate(obj["Records"]))
+            yield from (containers.unwrap(item, n, mapped) for n, item in enumerate(obj["Records"]))
         elif isinstance(obj.get("Events"), list):
             for n, entry in enumerate(obj["Events"]):
                 text = entry.get("CloudTrailEvent") if isinstance(entry, dict) else None
@@ -136,7 +142,7 @@ def iter_raw(obj):
                 except RecursionError:
                     yield None, f"LookupEvents entry {n}: CloudTrailEvent is nested too deeply to be read"
         elif containers.kind(obj) is not None:
-            yield from containers.walk(obj)
+            yield from containers.walk(obj, mapped)
         elif _looks_like_record(obj):
             yield obj, None
 
@@ -531,7 +537,7 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
                 _add(result, pos, None, f"line is {_describe_json(item)}, not a CloudTrail record")
                 pos += 1
                 continue
-            for raw, why in iter_raw(item):
+            for raw, why in iter_raw(item, result.mapped):
                 _add(result, pos, raw, why)
                 pos += 1
         if truncated:
@@ -548,7 +554,7 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
         if not any(_looks_like_record(x) for x in salvaged):
             salvaged = []
         for pos, raw in enumerate(salvaged):
-            _add(result, pos, *containers.unwrap(raw, pos))
+            _add(result, pos, *containers.unwrap(raw, pos, result.mapped))
         reason = truncated or problem
         if salvaged:
             reason = (f"{reason}: {len(salvaged)} complete records recovered before it" if reason == _TOO_DEEP else
@@ -566,7 +572,7 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
         result.kind = NOT_CLOUDTRAIL
         result.error = f"not CloudTrail: {_describe_json(obj)}"
         return
-    for pos, (raw, why) in enumerate(iter_raw(obj)):
+    for pos, (raw, why) in enumerate(iter_raw(obj, result.mapped)):
         _add(result, pos, raw, why)
     if truncated:
         result.skipped.append((None, truncated))
@@ -574,7 +580,10 @@ def _parse_untyped(body: bytes, result: FileResult, truncated: str | None) -> No
 
 def raw_records(data: bytes) -> list:
     """Every record position of a file as decoded JSON (None where the position held no usable JSON)."""
-    text, _ = decompress(data)
+    if ocsf_api.is_parquet(data):  # Security Lake: the events that map back, in row order
+        text = ocsf_api.as_text(data, _DEFAULT_LIMITS.max_file_bytes)[0]
+    else:
+        text, _ = decompress(data)
     if not text:
         return []
     body = text.lstrip(b"\xef\xbb\xbf \t\r\n")

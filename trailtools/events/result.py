@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from trailtools.events import archives, reader
 from trailtools.events import frame as frame_mod
-from trailtools.events import reader
 from trailtools.events.chunk import ChunkResult
 from trailtools.events.duplicates import DuplicateReport
 from trailtools.events.limits import Limits
@@ -83,8 +83,36 @@ def raw_record(frame: pd.DataFrame, row: int | str) -> dict:
         record = frame.loc[matches[0]]
     else:
         record = frame.iloc[row]
-    opened = read_regular(record["_file"], Limits().max_file_bytes, follow_outside=True)
+    return _file_records(record["_file"])[int(record["_index"])]
+
+
+def _file_records(path: str) -> list:
+    """Every record position of the file (or archive member) ``path`` as decoded JSON; OSError when it cannot be
+    read again."""
+    member = archives.archive_of(path) if archives.SEP in path else None
+    opened = read_regular(member or path, Limits().max_file_bytes, follow_outside=True)
     if opened.data is None:
         raise OSError(f"the file of this row cannot be read again: {opened.problem}")
-    raws = reader.raw_records(opened.data)
-    return raws[int(record["_index"])]
+    data = archives.read_member(path, opened.data) if member else opened.data
+    if data is None:
+        raise OSError(f"the archive member of this row cannot be read again: {path}")
+    return reader.raw_records(data)
+
+
+def raw_records(frame: pd.DataFrame, *, keep_files: int = 64):
+    """Yield (row position, the original record or None) for every row of ``frame``, in order: each file is read
+    again once while its rows come (the last ``keep_files`` files are kept decoded). None where the file cannot be
+    read again or no longer holds the record."""
+    kept: dict[str, list | None] = {}
+    for pos, (path, index) in enumerate(zip(frame["_file"], frame["_index"])):
+        path = str(path)
+        if path not in kept:
+            if len(kept) >= keep_files:
+                kept.pop(next(iter(kept)))
+            try:
+                kept[path] = _file_records(path)
+            except OSError:
+                kept[path] = None
+        raws = kept[path]
+        i = int(index)
+        yield pos, raws[i] if raws is not None and 0 <= i < len(raws) else None

@@ -43,7 +43,7 @@ def get_loader(uri: str) -> Callable:
 
 
 #: the schemes that read from AWS itself and take ``?profile=`` / ``?region=`` options in the URI
-LIVE_SCHEMES = ("s3://", "lookup://", "athena://")
+LIVE_SCHEMES = ("s3://", "lookup://", "athena://", "cwlogs://", "lake://")
 
 
 def with_credentials(uri: str, *, profile: str | None = None, region: str | None = None) -> str:
@@ -81,6 +81,8 @@ def _register_builtin() -> None:
     register("s3://", _lazy("s3", "load_s3"))
     register("lookup://", _lazy("lookup", "load_lookup"))
     register("athena://", _lazy("athena", "load_athena"))
+    register("cwlogs://", _lazy("cwlogs", "load_cwlogs"))
+    register("lake://", _lazy("lake", "load_lake"))
 
 
 def _lazy(module: str, name: str) -> Callable:
