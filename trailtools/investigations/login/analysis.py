@@ -382,7 +382,7 @@ def _session(
             Finding(
                 "login.session",
                 severity,
-                title.replace("signed in , then", "signed in, then").strip(),
+                title.replace("signed in , then", "signed in, then").strip() + f" ({ip}, {when})",
                 why,
                 arn,
                 (*prev, sref, *fails, *(evidence_ref(r) for r in risky[:50]), *discovery),
