@@ -64,12 +64,13 @@ from trailtools.investigations.login.rules import (
     text_or_none,
 )
 from trailtools.investigations.login.sessions import (
+    CREDENTIAL_COLUMNS,
     SESSION_LENGTH,
     SIGNIN_EVENTS,
     assign_console_sessions,
     console_calls,
     credential_ids,
-    credential_kind,
+    credential_table,
     issued_keys,
     session_events,
 )
@@ -129,12 +130,6 @@ class Check(NamedTuple):
 
 #: The columns of ``LoginAnalysis.follow_ups``: one row per risky call after a sign-in.
 FOLLOW_UP_COLUMNS = ["time", "principal", "eventName", "category", "mitre", "sourceIPAddress", "eventID"]
-#: The columns of ``LoginAnalysis.credentials``: one row per credential (console session, access key, temporary
-#: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
-#: ``new``: the dimensions (address, network, agent, region, api) with a value the credential's principal never
-#: used before the window, or ``["identity"]`` for a principal with no calls before it.
-CREDENTIAL_COLUMNS = ["credential", "kind", "principal", "session", "first", "last", "calls", "addresses", "agents",
-                      "new"]
 
 
 @dataclass
@@ -466,43 +461,6 @@ def posture(succ: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def _credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids: set, seen: pd.DataFrame):
-    """``LoginAnalysis.credentials``: one row per credential used in [start, end) (group-bys, no loop over rows)."""
-    win = feats[(feats["eventTime"] >= start) & (feats["eventTime"] < end)]
-    if win.empty:
-        return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
-    table = win.groupby("credential", sort=True).agg(
-        principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
-        calls=("eventTime", "size"))
-
-    def values(col: str) -> dict:
-        pairs = win[["credential", col]].dropna().drop_duplicates().sort_values([col], kind="stable")
-        out: dict = {}
-        for cred, v in zip(pairs["credential"], pairs[col]):
-            out.setdefault(cred, []).append(v)
-        return out
-
-    addresses, agents = values("address"), values("agent")
-    session = win.assign(session=owner.reindex(win.index)).dropna(subset=["session"]).drop_duplicates("credential")
-    session = dict(zip(session["credential"], session["session"]))
-    old = seen[seen["first"] < start][["principal", "dimension"]].drop_duplicates()
-    fresh = seen[(seen["first"] >= start) & (seen["first"] < end)].merge(old, on=["principal", "dimension"])
-    new_dims: dict = {}
-    for p, dim, v in zip(fresh["principal"], fresh["dimension"], fresh["value"]):
-        new_dims.setdefault(p, {}).setdefault(dim, set()).add(v)
-    used = {dim: values(dim) for dim in ("network", "region", "api")}
-    used.update(address=addresses, agent=agents)
-    rows = []
-    for cred, r in table.iterrows():
-        p = r["principal"]
-        new = ["identity"] if p in new_ids else sorted(
-            dim for dim, vals in new_dims.get(p, {}).items() if vals & set(used[dim].get(cred, ())))
-        rows.append({"credential": cred, "kind": credential_kind(str(cred)), "principal": p,
-                     "session": session.get(cred), "first": r["first"], "last": r["last"], "calls": int(r["calls"]),
-                     "addresses": addresses.get(cred, [])[:20], "agents": agents.get(cred, [])[:20], "new": new})
-    return pd.DataFrame(rows, columns=CREDENTIAL_COLUMNS)
-
-
 def new_identity_findings(feats: pd.DataFrame, new_ids: set, start, end, covered: set) -> list[Finding]:
     """People (IAM users, root, federated users, IAM Identity Center sessions) with calls in [start, end) and none
     before it, whose calls no other finding already names (``covered``: eventIDs): one low finding each."""
@@ -720,9 +678,9 @@ def analyze_logins(
         sessions.append(row)
         findings += found
         follow_ups += follow
+        covered.update(str(e) for e in acts["eventID"])  # the session's: no key or chain finding restates it
         if found:
             reported.add(str(s["eventID"]))
-            covered.update(str(e) for e in acts["eventID"])
     findings += posture(succ)
     findings = [f for f in findings if f.check != "login.brute-force" or f.extra.get("success_event") not in reported]
     findings += [f for f in keyed if not {e.ref for e in f.evidence} <= covered]
@@ -747,7 +705,7 @@ def analyze_logins(
         "score",
         "severity",
     ]
-    creds_table = _credential_table(mine if principal else feats, owner, start, end, new_ids, seen)
+    creds_table = credential_table(mine if principal else feats, owner, start, end, new_ids, seen)
     return LoginAnalysis(
         sign,
         pd.DataFrame(sessions, columns=cols),

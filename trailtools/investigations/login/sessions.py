@@ -27,6 +27,12 @@ SIGNIN_EVENTS = ("ConsoleLogin",)
 SESSION_LENGTH = pd.Timedelta(hours=12)
 CONSOLE_AGENT = re.compile(r"^(?:Mozilla/|AWS Internal)|console\.aws|console\.[a-z0-9-]+\.amazonaws\.com", re.I)
 LONG_TERM = "AKIA"
+#: The columns of ``LoginAnalysis.credentials``: one row per credential (console session, access key, temporary
+#: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
+#: ``new``: the dimensions (address, network, agent, region, api) with a value the credential's principal never
+#: used before the window, or ``["identity"]`` for a principal with no calls before it.
+CREDENTIAL_COLUMNS = ["credential", "kind", "principal", "session", "first", "last", "calls", "addresses", "agents",
+                      "new"]
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -161,3 +167,42 @@ def session_events(
         acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
         keys = new_keys(extra)
     return acts
+
+
+def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids: set, seen: pd.DataFrame):
+    """One row per credential used in [start, end) (``LoginAnalysis.credentials``): ``feats`` from
+    :func:`trailtools.investigations.login.baseline.features`, ``owner`` from :func:`assign_console_sessions`,
+    ``new_ids`` from :func:`~.baseline.new_identities` and ``seen`` from :func:`~.baseline.first_seen` by principal."""
+    win = feats[(feats["eventTime"] >= start) & (feats["eventTime"] < end)]
+    if win.empty:
+        return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
+    table = win.groupby("credential", sort=True).agg(
+        principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
+        calls=("eventTime", "size"))
+
+    def values(col: str) -> dict:
+        pairs = win[["credential", col]].dropna().drop_duplicates().sort_values([col], kind="stable")
+        out: dict = {}
+        for cred, v in zip(pairs["credential"], pairs[col]):
+            out.setdefault(cred, []).append(v)
+        return out
+
+    addresses, agents = values("address"), values("agent")
+    session = win.assign(session=owner.reindex(win.index)).dropna(subset=["session"]).drop_duplicates("credential")
+    session = dict(zip(session["credential"], session["session"]))
+    old = seen[seen["first"] < start][["principal", "dimension"]].drop_duplicates()
+    fresh = seen[(seen["first"] >= start) & (seen["first"] < end)].merge(old, on=["principal", "dimension"])
+    new_dims: dict = {}
+    for p, dim, v in zip(fresh["principal"], fresh["dimension"], fresh["value"]):
+        new_dims.setdefault(p, {}).setdefault(dim, set()).add(v)
+    used = {dim: values(dim) for dim in ("network", "region", "api")}
+    used.update(address=addresses, agent=agents)
+    rows = []
+    for cred, r in table.iterrows():
+        p = r["principal"]
+        new = ["identity"] if p in new_ids else sorted(
+            dim for dim, vals in new_dims.get(p, {}).items() if vals & set(used[dim].get(cred, ())))
+        rows.append({"credential": cred, "kind": credential_kind(str(cred)), "principal": p,
+                     "session": session.get(cred), "first": r["first"], "last": r["last"], "calls": int(r["calls"]),
+                     "addresses": addresses.get(cred, [])[:20], "agents": agents.get(cred, [])[:20], "new": new})
+    return pd.DataFrame(rows, columns=CREDENTIAL_COLUMNS)
