@@ -6,9 +6,10 @@ examples, console calls like TrailDiscover's DescribeSubnets example (``sessionC
 key, ``sessionContext``), API calls like the Stratus Red Team detonations (an ``AKIA`` key, aws-cli)."""
 import pandas as pd
 import pytest
-from conftest import record, ts
+from conftest import DATASETS, need, record, ts
 from test_login import AT_MOST_LOW, _frame
 
+from trailtools import load_events
 from trailtools.investigations.login.analysis import analyze_logins
 from trailtools.investigations.login.baseline import (
     agent_family,
@@ -18,6 +19,7 @@ from trailtools.investigations.login.baseline import (
     new_identities,
     new_values,
 )
+from trailtools.investigations.login.rules import classify_follow_ups
 from trailtools.investigations.login.sessions import (
     assign_console_sessions,
     console_calls,
@@ -234,7 +236,6 @@ def test_console_page_loads_are_not_a_discovery_burst():
     # the same 14 calls from the AWS CLI with an access key are an enumeration
     burst = [api_call(f"e{i}", f"2024-03-08T10:00:{2 * i:02d}Z", _user("ann", "AKIAANNKEY0000000001"), "192.0.2.10",
                       name, source="ec2.amazonaws.com") for i, name in enumerate(PAGE)]
-    from trailtools.investigations.login.rules import classify_follow_ups
     assert {u.category for u in classify_follow_ups(_frame(burst))} == {"discovery"}
 
 
@@ -334,3 +335,25 @@ def test_first_seen_aggregates():
 ])
 def test_agent_family(agent, family):
     assert agent_family(agent) == (family[:40] if family else None)
+
+
+# ---- real data: TrailDiscover's examples (CC-BY-4.0, TrailDiscover by Adan Alvarez) ------------------------------
+
+def test_traildiscover_console_credentials_and_cloudshell():
+    """TrailDiscover's captured events made with console credentials (``sessionCredentialFromConsole``: an IAM
+    Identity Center session, in the console and in CloudShell) are console calls whatever their (redacted) key.
+    Twelve RDS Describe calls typed in CloudShell within two minutes are an enumeration (CloudShell's aws-cli is a
+    person typing); the same calls made by the console's pages are not."""
+    frame = load_events(str(need(DATASETS / "traildiscover" / "logExamples")), cache=False).frame
+    flagged = frame[frame["sessionCredentialFromConsole"].astype(object) == "true"]
+    assert len(flagged) >= 30 and console_calls(flagged).all()
+    assert {credential_kind(c) for c in credential_ids(flagged)} == {"console"}
+    rds = flagged[(flagged["eventSource"].astype(object) == "rds.amazonaws.com")
+                  & (flagged["eventTime"] >= ts("2025-10-12T15:08:00Z"))
+                  & (flagged["eventTime"] < ts("2025-10-12T15:11:00Z"))]
+    assert len(rds) >= 10
+    ups = {u.category: u for u in classify_follow_ups(rds)}
+    assert "discovery" in ups and len(ups["discovery"].rows) >= 10
+    pages = rds.copy()
+    pages["userAgent"] = pd.Categorical([CHROME] * len(pages))
+    assert "discovery" not in {u.category for u in classify_follow_ups(pages)}

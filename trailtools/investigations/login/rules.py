@@ -18,6 +18,9 @@ MITRE_VALID_ACCOUNTS = "T1078.004"
 
 
 DENIED_CODES = r"AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden"
+#: the user agent of the console's own calls: a browser's, "AWS Internal", a console host name (not CloudShell's
+#: aws-cli, whose calls also carry console credentials but are typed by a person)
+CONSOLE_AGENT = r"^(?:Mozilla/|AWS Internal)|console\.aws|console\.[a-z0-9-]+\.amazonaws\.com"
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,9 @@ class Rule:
 @dataclass(frozen=True)
 class BurstRule:
     """Calls that matter in numbers: >= ``count`` rows whose ``column`` matches ``pattern`` within ``within``.
-    ``console``: whether calls made with console-minted credentials count (the console's own page loads list and
-    describe a dozen things every time a page opens: that is not someone enumerating the account)."""
+    ``console``: whether the console's own calls count (console-minted credentials and the console's user agent:
+    its page loads list and describe a dozen things every time a page opens, that is not someone enumerating the
+    account; CloudShell's aws-cli uses console credentials too, and does count)."""
 
     category: str
     column: str
@@ -185,13 +189,16 @@ class FollowUp:
 def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) -> list[FollowUp]:
     """The risky calls among some events (a session's, or any), by the rule tables: one FollowUp per matching rule.
     ``console``: which rows were made with console-minted credentials (default: ``sessionCredentialFromConsole``
-    says so); a burst rule with ``console=False`` does not count them, nor calls AWS services made (``invokedBy``)."""
+    says so); a burst rule with ``console=False`` does not count those the console itself made (its user agent,
+    :data:`CONSOLE_AGENT`), nor calls AWS services made (``invokedBy``)."""
     out = []
     if events.empty:
         return out
     if console is None:
         console = events["sessionCredentialFromConsole"].astype(object).astype(str).str.lower() == "true"
-    console = console.reindex(events.index, fill_value=False).astype(bool)
+    agent = events["userAgent"].astype(object).fillna("").astype(str)
+    console = console.reindex(events.index, fill_value=False).astype(bool) & agent.str.contains(
+        CONSOLE_AGENT, regex=True, case=False)
     by_service = events["userIdentity.invokedBy"].astype(object).notna()
     ok = events["errorCode"].astype(object).isna()
     names = events["eventName"].astype(object)

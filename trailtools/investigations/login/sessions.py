@@ -17,15 +17,13 @@ call belongs to. Pure functions, events frame in.
 from __future__ import annotations
 
 import bisect
-import re
 
 import pandas as pd
 
-from trailtools.investigations.login.rules import CHAIN_DEPTH, STS_ISSUERS, issued_key
+from trailtools.investigations.login.rules import CHAIN_DEPTH, CONSOLE_AGENT, STS_ISSUERS, issued_key
 
 SIGNIN_EVENTS = ("ConsoleLogin",)
 SESSION_LENGTH = pd.Timedelta(hours=12)
-CONSOLE_AGENT = re.compile(r"^(?:Mozilla/|AWS Internal)|console\.aws|console\.[a-z0-9-]+\.amazonaws\.com", re.I)
 LONG_TERM = "AKIA"
 #: The columns of ``LoginAnalysis.credentials``: one row per credential (console session, access key, temporary
 #: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
@@ -54,7 +52,7 @@ def console_calls(events: pd.DataFrame, issued: set[str] | None = None) -> pd.Se
     if unsaid.any():
         issued = issued_keys(events) if issued is None else issued
         agent = _col(events, "userAgent").fillna("").astype(str)
-        unsaid &= ~key.isin(list(issued)) & agent.str.contains(CONSOLE_AGENT.pattern, regex=True, flags=re.I)
+        unsaid &= ~key.isin(list(issued)) & agent.str.contains(CONSOLE_AGENT, regex=True, case=False)
     return (said | unsaid) & ~names.isin(SIGNIN_EVENTS)
 
 
