@@ -2,10 +2,13 @@
 
 Events frame in, ranked findings out. Every console sign-in (``ConsoleLogin``, root included) in the window is judged
 against the same principal's sign-ins in the baseline before it (addresses, /24 networks, user agents, hours of the
-day), and each successful sign-in opens a *session* (until that principal's next successful sign-in, at most 12 h)
-whose follow-up actions are classified by the rule tables below (persistence, privilege escalation, defense
+day; a principal without baseline sign-ins against its API calls, :mod:`.baseline`; one without any call before the
+window is a new identity), and each successful sign-in opens a *session*: the calls made with the credentials the
+console minted at that sign-in (:mod:`.sessions`; the principal's access keys are other credentials, judged on
+their own), whose follow-up actions are classified by the rule tables (persistence, privilege escalation, defense
 evasion, discovery bursts, AccessDenied storms). The signals of a session add up to a score that sets its severity;
-a sign-in with MFA and no risky follow-up stays at most low.
+a sign-in with MFA (or through IAM Identity Center) and no risky follow-up stays at most low. A session is one
+finding; what holds for every sign-in of a principal (no MFA, root) is one finding per principal.
 
 With a GeoIP/ASN database (:mod:`trailtools.evidence.geoip`) a sign-in is also judged by country and network owner, and
 consecutive sign-ins of a principal by their distance (impossible travel); with ``business_hours`` a sign-in
