@@ -137,7 +137,7 @@ def test_session_follows_sts_credentials():
     ann = {"type": "IAMUser", "principalId": "AIDAX", "arn": "arn:aws:iam::111122223333:user/ann",
            "accountId": "111122223333", "accessKeyId": "ASIACONSOLE000000000", "userName": "ann"}
     token = record("s1", "2024-01-08T10:05:00Z", "GetSessionToken", userIdentity=ann, eventSource="sts.amazonaws.com",
-                   responseElements={"credentials": {"accessKeyId": "ASIATOKEN00000000000",
+                   sessionCredentialFromConsole="true", sourceIPAddress="203.0.113.9", responseElements={"credentials": {"accessKeyId": "ASIATOKEN00000000000",
                                                      "sessionToken": "x", "expiration": "Jan 8, 2024, 10:05:00 PM"}})
     used = dict(ann, accessKeyId="ASIATOKEN00000000000")
     later = record("s2", "2024-01-08T23:00:00Z", "CreateUser", userIdentity=used, eventSource="iam.amazonaws.com",
@@ -149,4 +149,5 @@ def test_session_follows_sts_credentials():
     top = a.findings[0]
     assert top.check == "login.session" and "persistence" in top.extra["follow_ups"]
     assert "created a user" in top.title
+    assert not [f for f in a.findings if f.check == "login.credential-chain"]    # the session's, said once
     assert json.loads(json.dumps([f.to_dict() for f in a.findings], default=str))

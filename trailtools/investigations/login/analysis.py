@@ -2,10 +2,13 @@
 
 Events frame in, ranked findings out. Every console sign-in (``ConsoleLogin``, root included) in the window is judged
 against the same principal's sign-ins in the baseline before it (addresses, /24 networks, user agents, hours of the
-day), and each successful sign-in opens a *session* (until that principal's next successful sign-in, at most 12 h)
-whose follow-up actions are classified by the rule tables below (persistence, privilege escalation, defense
+day; a principal without baseline sign-ins against its API calls, :mod:`.baseline`; one without any call before the
+window is a new identity), and each successful sign-in opens a *session*: the calls made with the credentials the
+console minted at that sign-in (:mod:`.sessions`; the principal's access keys are other credentials, judged on
+their own), whose follow-up actions are classified by the rule tables (persistence, privilege escalation, defense
 evasion, discovery bursts, AccessDenied storms). The signals of a session add up to a score that sets its severity;
-a sign-in with MFA and no risky follow-up stays at most low.
+a sign-in with MFA (or through IAM Identity Center) and no risky follow-up stays at most low. A session is one
+finding; what holds for every sign-in of a principal (no MFA, root) is one finding per principal.
 
 With a GeoIP/ASN database (:mod:`trailtools.evidence.geoip`) a sign-in is also judged by country and network owner, and
 consecutive sign-ins of a principal by their distance (impossible travel); with ``business_hours`` a sign-in
@@ -28,40 +31,63 @@ import pandas as pd
 from trailtools.events.query import user_name_pattern
 from trailtools.evidence.geoip import GeoIP, Location, impossible_travel
 from trailtools.findings.model import SEVERITIES, EvidenceRef, Finding, iso_time
+from trailtools.investigations.login.baseline import (
+    agent_family,
+    features,
+    first_seen,
+    known_before,
+    new_identities,
+)
 from trailtools.investigations.login.credentials import (
     credential_chains,
     instance_credentials_outside,
     key_follow_ups,
     key_new_addresses,
 )
+from trailtools.investigations.login.failures import (
+    FAILURE_LOOKBACK,
+    brute_force,
+    password_spray,
+    root_activity,
+    unknown_users,
+)
 from trailtools.investigations.login.hours import DAYS, BusinessHours, outside_hours
 from trailtools.investigations.login.rules import (
-    CHAIN_DEPTH,
+    ASK,
     MITRE_VALID_ACCOUNTS,
     REMEDIATION,
-    STS_ISSUERS,
     FollowUp,
-    bursts,
     call_phrase,
     classify_follow_ups,
     evidence_ref,
-    issued_key,
     join_words,
     network,
+    remedy,
     severity_for,
     text_or_none,
 )
+from trailtools.investigations.login.sessions import (
+    CREDENTIAL_COLUMNS,
+    SESSION_LENGTH,
+    SIGNIN_EVENTS,
+    assign_console_sessions,
+    console_calls,
+    credential_ids,
+    credential_table,
+    issued_keys,
+    session_events,
+)
 from trailtools.investigations.login.ssh import ssh_findings
 
-SIGNIN_EVENTS = ("ConsoleLogin",)
+__all__ = ["analyze_logins", "baseline_profile", "brute_force", "novelty", "password_spray", "root_activity",
+           "session_events", "signins", "travel", "unknown_users"]
+
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
-SESSION_LENGTH = pd.Timedelta(hours=12)
-FAILURE_LOOKBACK = pd.Timedelta(minutes=15)     # failures this long before a success count as "right before" it
-BRUTE_FORCE_COUNT, BRUTE_FORCE_WITHIN = 3, pd.Timedelta(minutes=10)
-SPRAY_PRINCIPALS, SPRAY_WITHIN = 3, pd.Timedelta(hours=1)
 HOUR_TOLERANCE_MIN = 120                        # a sign-in within +-2 h of a baseline one's time of day is usual
 MIN_BASELINE_FOR_HOURS = 3
 NO_MFA_TYPES = ("IAMUser", "Root")              # federated (SSO, SAML) sign-ins do MFA at the identity provider
+MFA_AT_IDP_TYPES = ("AssumedRole",)             # IAM Identity Center and SAML federation: MFAUsed is always "No"
+PEOPLE = ("IAMUser", "Root", "FederatedUser")   # new identities worth naming (plus IAM Identity Center sessions)
 
 
 class Signal(NamedTuple):
@@ -88,7 +114,12 @@ SIGNALS = {
                             "low", "novelty"),
     "failures-before": Signal(1, "after {n} failed attempt{s}", "T1110.001", "login.success-after-failures", "info",
                               "failures"),
+    "new-identity": Signal(2, "as a new identity (no calls before the window)", "T1078.004", "login.new-identity",
+                           "low", "novelty"),
 }
+#: signals that hold for every sign-in of a principal (how the account is set up): one finding per principal
+#: (:func:`posture`), not a reason for a session finding on their own
+POSTURE_SIGNALS = ("root", "no-mfa")
 BASELINE_SIGNALS = ("new-ip", "new-network", "new-user-agent", "unusual-hour", "new-country", "new-asn")
 FAILURES_BEFORE_MANY = 3        # this many failures right before a success: weight 3 and high instead of 1 and info
 
@@ -118,6 +149,8 @@ class LoginAnalysis:
     ssh: pd.DataFrame | None = None
     follow_ups: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FOLLOW_UP_COLUMNS))
     # the follow-up actions of every session that a rule calls risky (FOLLOW_UP_COLUMNS), for the timeline
+    credentials: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CREDENTIAL_COLUMNS))
+    # one row per credential used in the window (CREDENTIAL_COLUMNS): what made the calls, and what was new
 
 
 # ---- business hours -----------------------------------------------------------------------------------------------
@@ -174,11 +207,21 @@ def baseline_profile(baseline: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
-def novelty(signin: dict, usual: dict | None) -> list[str]:
+def novelty(signin: dict, usual: dict | None, history: dict | None = None) -> list[str]:
     """Which of new-ip, new-network, new-user-agent, unusual-hour, new-country, new-asn hold for a sign-in against
-    its principal's usual (country and ASN only when both are known: a GeoIP database was given)."""
+    its principal's usual (country and ASN only when both are known: a GeoIP database was given). A principal with
+    no baseline sign-in but with API calls before the window (``history``: its :func:`~.baseline.known_before`) is
+    judged against the addresses and user agent families of those calls."""
     if not usual:
-        return []
+        if not history or not history.get("address"):
+            return []
+        ip = text_or_none(signin["sourceIPAddress"])
+        out = [] if ip in history["address"] else ["new-ip"]
+        if network(ip) not in {network(a) for a in history["address"]}:
+            out.append("new-network")
+        if agent_family(signin["userAgent"]) not in history.get("agent", set()):
+            out.append("new-user-agent")
+        return out
     out = []
     if signin["sourceIPAddress"] not in usual["ips"]:
         out.append("new-ip")
@@ -221,159 +264,14 @@ def travel(sign: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
-# ---- failed sign-ins ---------------------------------------------------------------------------------------------
-
-
-def _failures(sign: pd.DataFrame) -> pd.DataFrame:
-    return sign[sign["result"] == "Failure"].sort_values("time", kind="stable")
-
-
-def brute_force(sign: pd.DataFrame) -> list[Finding]:
-    """>= 3 failed sign-ins against one principal within 10 minutes (T1110.001)."""
-    out = []
-    fails = _failures(sign)
-    fails = fails[~fails["unknown_user"]]  # those are unknown_users()
-    succ = sign[sign["result"] == "Success"]
-    for principal, rows in fails.groupby("principal", sort=True):
-        for sl in bursts(rows["time"], BRUTE_FORCE_COUNT, BRUTE_FORCE_WITHIN):
-            burst = rows.iloc[sl].to_dict("records")
-            last, ips = burst[-1]["time"], sorted({str(b["sourceIPAddress"]) for b in burst})
-            won = succ[
-                (succ["principal"] == principal)
-                & (succ["time"] > last)
-                & (succ["time"] <= last + FAILURE_LOOKBACK)
-                & succ["sourceIPAddress"].isin(ips)
-            ]
-            then = " and then succeeded" if len(won) else ""
-            out.append(
-                Finding(
-                    "login.brute-force",
-                    "high" if len(won) else "medium",
-                    f"{len(burst)} failed sign-ins for {principal} within {_minutes(last - burst[0]['time'])}{then}",
-                    f"{len(burst)} console sign-ins for {principal} failed between {iso_time(burst[0]['time'])} and "
-                    f"{iso_time(last)} from {', '.join(ips)}"
-                    + (
-                        f"; a sign-in from the same address succeeded at {iso_time(won['time'].iloc[0])}."
-                        if len(won)
-                        else "."
-                    ),
-                    text_or_none(burst[0]["arn"]) or str(principal),
-                    tuple(evidence_ref(b, "failed sign-in") for b in burst)
-                    + tuple(evidence_ref(r, "successful sign-in") for r in won.to_dict("records")[:1]),
-                    REMEDIATION["failures"],
-                    extra={
-                        "mitre": "T1110.001",
-                        "principal": principal,
-                        "score": 3 + (3 if len(won) else 0),
-                        "failures": len(burst),
-                    },
-                )
-            )
-    return out
-
-
-def password_spray(sign: pd.DataFrame) -> list[Finding]:
-    """One source address failing against >= 3 principals within an hour (T1110.003)."""
-    out = []
-    for ip, fails in _failures(sign).groupby("sourceIPAddress", sort=True):
-        for sl in bursts(fails["time"], SPRAY_PRINCIPALS, SPRAY_WITHIN):
-            rows = fails.iloc[sl]
-            names = sorted(rows["principal"].dropna().astype(str).unique())
-            if len(names) < SPRAY_PRINCIPALS:
-                continue
-            out.append(
-                Finding(
-                    "login.password-spray",
-                    "high",
-                    f"{ip} failed to sign in as {len(names)} different principals",
-                    f"{len(rows)} failed console sign-ins from {ip} between {iso_time(rows['time'].iloc[0])} and "
-                    f"{iso_time(rows['time'].iloc[-1])} against "
-                    f"{', '.join(names[:10])}{' ...' if len(names) > 10 else ''}"
-                    ": password spraying.",
-                    str(ip),
-                    tuple(evidence_ref(r, f"failed sign-in as {r['principal']}") for r in rows.to_dict("records")[:50]),
-                    REMEDIATION["failures"],
-                    extra={"mitre": "T1110.003", "principal": None, "score": 5, "principals": names},
-                )
-            )
-    return out
-
-
-def unknown_users(sign: pd.DataFrame) -> list[Finding]:
-    """Failed sign-ins to user names that do not exist (CloudTrail hides the name: HIDDEN_DUE_TO_SECURITY_REASONS)."""
-    out = []
-    rows = _failures(sign)
-    for ip, grp in rows[rows["unknown_user"]].groupby("sourceIPAddress", sort=True):
-        n = len(grp)
-        out.append(
-            Finding(
-                "login.unknown-user",
-                "medium" if n >= BRUTE_FORCE_COUNT else "low",
-                f"{n} sign-in attempt{'s' if n > 1 else ''} from {ip} to user names that do not exist",
-                "CloudTrail hides the user name of a failed sign-in when no such user exists (mistyped names, or "
-                "someone guessing).",
-                str(ip),
-                tuple(evidence_ref(r, "failed sign-in, unknown user") for r in grp.to_dict("records")[:50]),
-                REMEDIATION["failures"],
-                extra={"mitre": "T1110.001", "principal": None, "score": min(n, 4)},
-            )
-        )
-    return out
-
-
-def root_activity(events: pd.DataFrame) -> list[Finding]:
-    """Any use of the root user other than signing in (sign-ins are judged as sessions)."""
-    rows = events[
-        (events["userIdentity.type"].astype(object) == "Root")
-        & ~events["eventName"].astype(object).isin(SIGNIN_EVENTS + ("CheckMfa",))
-    ]
-    if rows.empty:
-        return []
-    recs = rows.to_dict("records")
-    names = rows["eventName"].astype(object).value_counts()
-    return [
-        Finding(
-            "login.root-activity",
-            "medium",
-            f"The root user made {len(recs)} API call{'s' if len(recs) > 1 else ''}",
-            f"Root calls between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
-            + ", ".join(f"{k} x{v}" for k, v in names.head(10).items())
-            + ".",
-            text_or_none(recs[0].get("userIdentity.arn")) or "root",
-            tuple(evidence_ref(r) for r in recs[:50]),
-            REMEDIATION["root"],
-            extra={"mitre": MITRE_VALID_ACCOUNTS, "principal": "root", "score": 3},
-        )
-    ]
-
 
 # ---- what a session did -------------------------------------------------------------------------------------------
 
 
-def _new_keys(rows: pd.DataFrame) -> list[str]:
-    picked = rows.loc[
-        rows["eventName"].astype(object).isin(STS_ISSUERS + ("CreateAccessKey",)),
-        ["eventName", "errorCode", "responseElements"],
-    ]
-    return [k for k in (issued_key(r) for r in picked.to_dict("records")) if k] if len(picked) else []
-
-
-def _minutes(d: pd.Timedelta) -> str:
-    return f"{max(1, round(d.total_seconds() / 60))} min"
-
-
-def _signal_severity(key: str, s: dict, failures: int) -> str:
-    """A signal's own finding: failures before a success are high when many; root without MFA is high; a new
-    place or hour with MFA is info."""
-    if (
-        key == "failures-before"
-        and failures >= FAILURES_BEFORE_MANY
-        or key in ("no-mfa", "root")
-        and s["type"] == "Root"
-        and s["mfa"] == "No"
-    ):
-        return "high"
-    return "info" if SIGNALS[key].remedy == "novelty" and s["mfa"] == "Yes" else SIGNALS[key].severity
+def _mfa_at_idp(s: dict) -> bool:
+    """A federated sign-in (IAM Identity Center's ``AWSReservedSSO_*`` roles, SAML): MFA happens at the identity
+    provider, so CloudTrail's ``MFAUsed`` is "No" even when the person used it."""
+    return s["type"] in MFA_AT_IDP_TYPES
 
 
 def _logging_gap(ups: list[FollowUp], all_times: pd.Series) -> pd.Timedelta | None:
@@ -390,12 +288,16 @@ def _session(
     end,
     actions: pd.DataFrame,
     sign: pd.DataFrame,
-    usual: dict | None,
+    judged: list[str],
     all_times: pd.Series,
     context: dict[str, dict],
+    console: pd.Series | None = None,
 ):
-    """One session: its signals, follow-ups, score, and findings (the combined one first). ``context``: the signals
-    found outside the baseline comparison (impossible-travel, outside-hours) with what their phrases need."""
+    """One session: its signals, follow-ups, score, and its one finding (None when it has nothing beyond the
+    principal's posture: a sign-in without MFA and nothing else is :func:`posture`'s fact, not a second one).
+    ``judged``: the baseline signals (:func:`novelty`, new-identity); ``context``: the signals found outside the
+    baseline comparison (impossible-travel, outside-hours) with what their phrases need; ``console``: which rows of
+    ``actions`` the console made (its page loads are no discovery burst)."""
     principal, arn, when, ip = (
         s["principal"],
         text_or_none(s["arn"]) or str(s["principal"]),
@@ -412,20 +314,20 @@ def _session(
     keys = (
         (["root"] if s["type"] == "Root" else [])
         + (["no-mfa"] if s["mfa"] == "No" and s["type"] in NO_MFA_TYPES else [])
-        + novelty(s, usual)
+        + judged
         + (["failures-before"] if before else [])
         + list(context)
     )
     signals = {
         k: 3 if k == "failures-before" and len(before) >= FAILURES_BEFORE_MANY else SIGNALS[k].weight for k in keys
     }
-    ups = classify_follow_ups(actions)
+    ups = classify_follow_ups(actions, console)
     score = sum(signals.values()) + sum(u.weight for u in ups)
     severity = severity_for(score)
-    if s["mfa"] == "Yes" and not any(u.weight >= 2 for u in ups) and len(before) < FAILURES_BEFORE_MANY:
+    mfa = s["mfa"] == "Yes" or _mfa_at_idp(s)
+    if mfa and not any(u.weight >= 2 for u in ups) and len(before) < FAILURES_BEFORE_MANY:
         severity = max(severity, "low", key=SEVERITIES.index)  # a new place with MFA and nothing risky after it
     sref, fails = evidence_ref(s, "successful sign-in"), [evidence_ref(r, "failed sign-in") for r in before]
-    base = {"principal": principal, "session_start": when}
     words = {
         "n": len(before),
         "s": "s" if len(before) > 1 else "",
@@ -448,71 +350,54 @@ def _session(
         if travelled
         else ()
     )
-    found = [
-        Finding(
-            SIGNALS[k].check,
-            _signal_severity(k, s, len(before)),
-            f"{principal} signed in {phrase[k]} ({ip}, {when})",
-            f"Console sign-in of {principal} at {when} from {ip} ({s['userAgent']}), MFA: {s['mfa']}: {phrase[k]}"
-            + (" compared with its baseline sign-ins." if k in BASELINE_SIGNALS else "."),
-            arn,
-            (sref, *fails) if k == "failures-before" else (*prev, sref) if k == "impossible-travel" else (sref,),
-            REMEDIATION[SIGNALS[k].remedy],
-            extra={"mitre": SIGNALS[k].mitre, **base, "score": w},
-        )
-        for k, w in signals.items()
-    ]
-    for u in ups:
-        found.append(
-            Finding(
-                f"login.{u.category}",
-                u.severity,
-                f"{principal} {u.what} after signing in: " + join_words(sorted({call_phrase(r) for r in u.rows})),
-                f"In the session that began with the sign-in at {when} from {ip}, {principal} {u.what} ({len(u.rows)} "
-                f"call{'s' if len(u.rows) > 1 else ''} from {iso_time(u.rows[0]['eventTime'])}).",
-                arn,
-                tuple(evidence_ref(r) for r in u.rows[:50]),
-                REMEDIATION["follow-up"],
-                extra={"mitre": u.mitre, **base, "score": u.weight},
-            )
-        )
+    found = []
     risky = [r for u in ups if u.category != "discovery" for r in u.rows]
-    if signals or ups:
+    if ups or set(signals) - set(POSTURE_SIGNALS):
         how = [phrase[k] for k in SIGNALS if k in signals and not (k == "new-network" and "new-ip" in signals)]
         if "new-ip" in signals and "new-network" in signals:
             how[how.index(phrase["new-ip"])] += " in a new network"
         did = list(dict.fromkeys(call_phrase(r) for r in risky)) + [u.what for u in ups if u.category == "discovery"]
         title = f"{principal} signed in " + ", ".join(how) + (f", then {join_words(did)}" if did else "")
+        mfa_text = f"MFA: {s['mfa']}" + (" (MFA is at the identity provider)" if _mfa_at_idp(s) else "")
         why = (
-            f"Sign-in at {when} from {ip} ({s['userAgent']}), MFA: {s['mfa']}. Signals: "
+            f"Sign-in at {when} from {ip} ({s['userAgent']}), {mfa_text}. Signals: "
             f"{', '.join(f'{k} (+{w})' for k, w in signals.items()) or 'none'}; follow-ups: "
-            f"{', '.join(f'{u.category}/{u.mitre} (+{u.weight})' for u in ups) or 'none'}; {len(actions)} calls "
-            f"in the session (until {iso_time(end)}). Score {score}."
+            + (
+                "; ".join(
+                    f"{u.category}/{u.mitre} (+{u.weight}): {u.what}, {len(u.rows)} call"
+                    f"{'s' if len(u.rows) > 1 else ''} from {iso_time(u.rows[0]['eventTime'])}"
+                    for u in ups
+                )
+                or "none"
+            )
+            + f"; {len(actions)} calls in the session (until {iso_time(end)}). Score {score}."
         )
         gap = _logging_gap(ups, all_times)
         if gap is not None:
             why += f" The trail then has no events for {gap.total_seconds() / 3600:.1f} h."
         discovery = [evidence_ref(r) for u in ups if u.category == "discovery" for r in u.rows[:3]]
-        found.insert(
-            0,
+        found.append(
             Finding(
                 "login.session",
                 severity,
-                title.replace("signed in , then", "signed in, then").strip(),
+                title.replace("signed in , then", "signed in, then").strip() + f" ({ip}, {when})",
                 why,
                 arn,
-                (sref, *fails, *(evidence_ref(r) for r in risky), *discovery),
-                REMEDIATION["session"],
+                (*prev, sref, *fails, *(evidence_ref(r) for r in risky[:50]), *discovery),
+                remedy(severity, REMEDIATION["session"], ASK["session"]),
                 status="INFO" if severity == "info" else "FAIL",
                 extra={
                     "mitre": MITRE_VALID_ACCOUNTS,
-                    **base,
+                    "principal": principal,
+                    "session_start": when,
+                    "signin_event": str(s["eventID"]),
                     "score": score,
                     "techniques": sorted({SIGNALS[k].mitre for k in signals} | {u.mitre for u in ups}),
                     "signals": dict(signals),
                     "follow_ups": [u.category for u in ups],
+                    "failures": len(before),
                 },
-            ),
+            )
         )
     row = {
         "principal": principal,
@@ -545,6 +430,75 @@ def _session(
     return row, found, follow
 
 
+def posture(succ: pd.DataFrame) -> list[Finding]:
+    """One finding per principal for what holds at every sign-in: root signing in (``login.root-signin``), an IAM
+    user or root signing in without MFA (``login.no-mfa``), with all its sign-ins of the window as evidence.
+    Medium; high for root without MFA."""
+    out = []
+    for key in POSTURE_SIGNALS:
+        sig = SIGNALS[key]
+        hit = succ[succ["type"] == "Root"] if key == "root" else succ[
+            (succ["mfa"] == "No") & succ["type"].isin(NO_MFA_TYPES)]
+        for principal, rows in hit.sort_values("time", kind="stable").groupby("principal", sort=True):
+            recs = rows.to_dict("records")
+            bare = sum(r["mfa"] == "No" for r in recs)
+            severity = "high" if recs[0]["type"] == "Root" and bare else sig.severity
+            n = len(recs)
+            times = f"at {iso_time(recs[0]['time'])}" if n == 1 else (
+                f"{n} times between {iso_time(recs[0]['time'])} and {iso_time(recs[-1]['time'])}")
+            places = sorted({str(r["sourceIPAddress"]) for r in recs})
+            out.append(
+                Finding(
+                    sig.check,
+                    severity,
+                    f"{principal} signed in {sig.phrase} {times}",
+                    f"Console sign-ins of {principal} {sig.phrase} in the window: {n}, from "
+                    f"{', '.join(places[:5])}{' ...' if len(places) > 5 else ''}"
+                    + (f"; {bare} without MFA." if key == "root" else "."),
+                    text_or_none(recs[0]["arn"]) or str(principal),
+                    tuple(evidence_ref(r, "successful sign-in") for r in recs[:50]),
+                    remedy(severity, REMEDIATION[sig.remedy]),
+                    extra={"mitre": sig.mitre, "principal": principal, "score": sig.weight, "signins": n},
+                )
+            )
+    return out
+
+
+def new_identity_findings(feats: pd.DataFrame, new_ids: set, start, end, covered: set) -> list[Finding]:
+    """People (IAM users, root, federated users, IAM Identity Center sessions) with calls in [start, end) and none
+    before it, whose calls no other finding already names (``covered``: eventIDs): one low finding each."""
+    out = []
+    win = feats[(feats["eventTime"] >= start) & (feats["eventTime"] < end) & feats["principal"].isin(new_ids)]
+    for principal, g in win.groupby("principal", sort=True):
+        if not (g["type"].isin(PEOPLE).any() or str(principal).startswith("AWSReservedSSO_")):
+            continue
+        if set(g["eventID"]) & covered:
+            continue
+        recs = g.sort_values("eventTime", kind="stable").to_dict("records")
+        first = recs[0]
+        places = sorted(g["address"].dropna().unique().tolist())
+        agents = sorted(g["agent"].dropna().unique().tolist())
+        out.append(
+            Finding(
+                "login.new-identity",
+                "low",
+                f"{principal} made its first calls in this window ({len(recs)} from {iso_time(first['eventTime'])})",
+                f"{principal} has no calls before the window; its first was {first['api']} at "
+                f"{iso_time(first['eventTime'])}"
+                + (f", from {', '.join(places[:5])}" if places else "")
+                + (f" with {', '.join(agents[:3])}" if agents else "")
+                + ". A new principal is normal after someone creates it; a principal nobody expected is how "
+                "backdoors look.",
+                text_or_none(first.get("arn")) or str(principal),
+                tuple(EvidenceRef("cloudtrail", str(r["eventID"]), iso_time(r["eventTime"]),
+                                  f"{r['api'].split(':', 1)[-1]} by {principal}") for r in recs[:10]),
+                ASK["identity"],
+                extra={"mitre": MITRE_VALID_ACCOUNTS, "principal": principal, "score": 2, "calls": len(recs)},
+            )
+        )
+    return out
+
+
 # ---- the analysis -------------------------------------------------------------------------------------------------
 
 
@@ -568,33 +522,6 @@ def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) 
 def _by_actor(events: pd.DataFrame) -> dict:
     """Each actor's rows (the ``mine`` of :func:`session_events`), split once for all sessions."""
     return {k: g for k, g in events.groupby(events["actor"].astype(object), sort=False)}
-
-
-def session_events(
-    events: pd.DataFrame, principal: str, start, end, *, mine: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Everything a sign-in session did, in order: the principal's calls after the sign-in until the session ends,
-    and whatever the credentials it handed out did later: access keys it created, temporary credentials it got from
-    STS, and the credentials those got in turn (``mine``: the principal's rows, when already at hand)."""
-    if mine is None:
-        mine = events[events["actor"].astype(object) == principal]
-    acts = mine[
-        (mine["eventTime"] > start) & (mine["eventTime"] < end) & ~mine["eventName"].astype(object).isin(SIGNIN_EVENTS)
-    ]
-    keys, seen = _new_keys(acts), set()
-    for _ in range(CHAIN_DEPTH):  # what the keys handed out in the session did, whenever
-        keys = [k for k in keys if k not in seen]
-        if not keys:
-            break
-        seen.update(keys)
-        extra = events[
-            events["userIdentity.accessKeyId"].astype(object).isin(keys)
-            & (events["eventTime"] > start)
-            & ~events.index.isin(acts.index)
-        ]
-        acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
-        keys = _new_keys(extra)
-    return acts
 
 
 def _checks(
@@ -689,34 +616,33 @@ def analyze_logins(
     if base.empty:
         notes.append(
             f"No sign-ins in the baseline ({iso_time(b_start)} to {iso_time(start)}): new address, network, "
-            "user agent and hour checks were not done."
+            "user agent and hour checks were done only against the API calls before the window."
         )
     if times.min() > b_start:
         notes.append(
             f"The events begin at {iso_time(times.min())}, after the baseline's start ({iso_time(b_start)}): "
             "the baseline is shorter than asked."
         )
+    rng = events[(times >= b_start) & (times < end)]
+    console = console_calls(rng, issued_keys(rng))
+    all_ok = sign[sign["result"] == "Success"]
+    owner = assign_console_sessions(rng[console], all_ok)
+    creds = _session_credentials(credential_ids(rng, console), rng, owner, all_ok)
+    feats = _features(rng, creds, geo)
+    seen = first_seen(feats, "principal")
+    history = known_before(seen, "principal", start)
+    new_ids = new_identities(feats, "principal", start, end)
     usual = baseline_profile(base)
-    no_history = sorted({str(p) for p in win.loc[win["result"] == "Success", "principal"] if p not in usual})
-    if no_history and not base.empty:
-        notes.append(
-            "No baseline sign-ins for "
-            + ", ".join(no_history[:10])
-            + (" ..." if len(no_history) > 10 else "")
-            + ": not judged as new."
-        )
+    _history_notes(notes, win, usual, history, new_ids)
     findings = brute_force(win) + password_spray(win) + unknown_users(win)
-    scope = events[(times >= b_start) & (times < end)]
+    scope = rng
     if principal:
         scope = scope[_matches(scope, principal, "actor", "userIdentity.arn")]
     in_window = scope[scope["eventTime"] >= start]
     findings += root_activity(in_window)
-    findings += (
-        key_new_addresses(scope, start, end, geo)
-        + key_follow_ups(scope, start, end)
-        + credential_chains(scope, start, end)
-    )
-    stolen = instance_credentials_outside(events[(times >= b_start) & (times < end)], start, end, geo)
+    keyed = key_new_addresses(scope, start, end, geo) + key_follow_ups(scope, start, end, new_ids)
+    chains = credential_chains(scope, start, end)
+    stolen = instance_credentials_outside(rng, start, end, geo)
     findings += [
         f
         for f in stolen
@@ -727,23 +653,44 @@ def analyze_logins(
     trips = travel(sign)
     by_actor = _by_actor(events)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
-    all_next = sign[sign["result"] == "Success"]
-    sessions, follow_ups = [], []
+    sessions, follow_ups, covered, reported = [], [], set(), set()
     for s in succ.to_dict("records"):
-        later = all_next[(all_next["principal"] == s["principal"]) & (all_next["time"] > s["time"])]["time"]
+        later = all_ok[
+            (all_ok["principal"] == s["principal"])
+            & (all_ok["sourceIPAddress"] == s["sourceIPAddress"])
+            & (all_ok["time"] > s["time"])
+        ]["time"]
         s_end = min(s["time"] + SESSION_LENGTH, later.min() if len(later) else s["time"] + SESSION_LENGTH)
         acts = session_events(
-            events, s["principal"], s["time"], s_end, mine=by_actor.get(s["principal"], events.iloc[:0])
+            events,
+            s["principal"],
+            s["time"],
+            s_end,
+            mine=by_actor.get(s["principal"], events.iloc[:0]),
+            signin_event=s["eventID"],
+            owner=owner,
         )
         context = {
             k: v
             for k, v in (("impossible-travel", trips.get(s["eventID"])), ("outside-hours", outside_hours(s, hours)))
             if v
         }
-        row, found, follow = _session(s, s_end, acts, win, usual.get(s["principal"]), times, context)
+        judged = novelty(s, usual.get(s["principal"]), history.get(s["principal"]))
+        judged += ["new-identity"] if s["principal"] in new_ids else []
+        row, found, follow = _session(s, s_end, acts, win, judged, times, context, console)
         sessions.append(row)
         findings += found
         follow_ups += follow
+        covered.update(str(e) for e in acts["eventID"])  # the session's: no key or chain finding restates it
+        if found:
+            reported.add(str(s["eventID"]))
+    findings += posture(succ)
+    findings = [f for f in findings if f.check != "login.brute-force" or f.extra.get("success_event") not in reported]
+    findings += [f for f in keyed if not {e.ref for e in f.evidence} <= covered]
+    findings += [f for f in chains if f.evidence[0].ref not in covered]
+    named = {e.ref for f in findings for e in f.evidence}
+    mine = feats if not principal else feats[_matches(feats, principal, "principal", "arn")]
+    findings += new_identity_findings(mine, new_ids, start, end, named)
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-f.extra.get("score", 0), order[f.severity], f.check != "login.session"))
     cols = [
@@ -761,6 +708,7 @@ def analyze_logins(
         "score",
         "severity",
     ]
+    creds_table = credential_table(mine if principal else feats, owner, start, end, new_ids, seen)
     return LoginAnalysis(
         sign,
         pd.DataFrame(sessions, columns=cols),
@@ -771,4 +719,47 @@ def analyze_logins(
         _checks(geo, hours, ssh, not base.empty),
         ssh,
         pd.DataFrame(follow_ups, columns=FOLLOW_UP_COLUMNS),
+        creds_table,
     )
+
+
+def _session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, ok: pd.DataFrame) -> pd.Series:
+    """Each console session its own credential, ``console:<principal>@<sign-in eventID>``: its console calls (by
+    :func:`assign_console_sessions`) and the successful sign-in that opened it."""
+    session = owner.reindex(rng.index)
+    ids = rng["eventID"].astype(object)
+    session = session.where(session.notna() | ~ids.isin(set(ok["eventID"])), ids)
+    actor = rng["actor"].astype(object).fillna("").astype(str)
+    return creds.where(session.isna(), "console:" + actor + "@" + session.fillna("").astype(str))
+
+
+def _features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.DataFrame:
+    """The baseline features of every call but failed sign-ins (an attempt is no history), with the type, ARN and
+    eventID of the caller for the findings; networks are network owners where an ASN database knows them."""
+    failed = rng["eventName"].astype(object).isin(SIGNIN_EVENTS) & (
+        (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].astype(object).notna()
+    )
+    ok = rng[~failed]
+
+    def owner(address: str) -> str | None:
+        loc = geo.locate(address)
+        return f"AS{loc.asn} {loc.org or ''}".strip() if loc.asn else None
+
+    feats = features(ok, creds[~failed], owner if geo is not None and geo.has_asn else None)
+    feats["type"] = ok["userIdentity.type"].astype(object)
+    feats["arn"] = ok["userIdentity.arn"].astype(object)
+    feats["eventID"] = ok["eventID"].astype(object)
+    return feats
+
+
+def _history_notes(notes: list[str], win: pd.DataFrame, usual: dict, history: dict, new_ids: set) -> None:
+    """Say which principals were judged against something other than their baseline sign-ins."""
+    no_signins = sorted({str(p) for p in win.loc[win["result"] == "Success", "principal"] if p not in usual})
+    for words, names in (
+        ("No baseline sign-ins for {}: judged against their API calls before the window.",
+         [p for p in no_signins if p in history]),
+        ("No calls at all before the window for {}: judged as new identities.",
+         [p for p in no_signins if p in new_ids]),
+    ):
+        if names:
+            notes.append(words.format(", ".join(names[:10]) + (" ..." if len(names) > 10 else "")))

@@ -20,7 +20,9 @@ import pandas as pd
 
 from trailtools.evidence.geoip import GeoIP, public_ip
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
+from trailtools.investigations.login.baseline import agent_family
 from trailtools.investigations.login.rules import (
+    ASK,
     CHAIN_DEPTH,
     REMEDIATION,
     STS_ISSUERS,
@@ -30,6 +32,7 @@ from trailtools.investigations.login.rules import (
     issued_key,
     join_words,
     network,
+    remedy,
     severity_for,
     text_or_none,
 )
@@ -84,6 +87,8 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
     before = rows[rows["eventTime"] < start]
     history = {k: set(g) for k, g in _col(before, "sourceIPAddress").groupby(_col(before, "userIdentity.accessKeyId"),
                                                                             sort=False)}
+    families = {k: {agent_family(a) for a in g} for k, g in _col(before, "userAgent").groupby(
+        _col(before, "userIdentity.accessKeyId"), sort=False)}
     out = []
     win = rows[_window(rows, start, end)]
     for (k, addr), grp in win.groupby([_col(win, "userIdentity.accessKeyId"), _col(win, "sourceIPAddress")],
@@ -98,6 +103,11 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
         if network(str(addr)) not in nets:
             why.append("a new /24 network")
             score = 2
+        tools = sorted({str(agent_family(a)) for a in grp["userAgent"].astype(object)} - {
+            str(f) for f in families.get(k, ())})
+        if tools:
+            why.append(f"a new user agent ({', '.join(tools[:3])})")
+            score += 1
         place = ""
         if geo is not None:
             here, seen = geo.locate(addr), [geo.locate(a) for a in known]
@@ -109,10 +119,11 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
             elif here.asn and here.asn not in {s.asn for s in seen if s.asn} and any(s.asn for s in seen):
                 why.append(f"a new network owner (AS{here.asn} {here.org or ''})".strip())
                 score = max(score, 2)
+        severity = severity_for(score) if score > 1 else "low"
         out.append(
             Finding(
                 "login.key-new-address",
-                severity_for(score) if score > 1 else "low",
+                severity,
                 f"Access key {k} of {who} used from a new address {addr}{place}",
                 f"{len(recs)} call{'s' if len(recs) > 1 else ''} with access key {k} ({who}) from {addr} between "
                 f"{iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}; "
@@ -121,16 +132,17 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
                 + (f": {' and '.join(why)}." if why else "."),
                 text_or_none(recs[0].get("userIdentity.arn")) or who,
                 tuple(evidence_ref(r) for r in recs[:MAX_EVIDENCE]),
-                REMEDY_KEY,
+                remedy(severity, REMEDY_KEY, ASK["key"]),
                 extra={"mitre": MITRE_KEYS, "principal": who, "access_key": k, "score": score, "calls": len(recs)},
             )
         )
     return out
 
 
-def key_follow_ups(events: pd.DataFrame, start, end) -> list[Finding]:
+def key_follow_ups(events: pd.DataFrame, start, end, new: set | frozenset = frozenset()) -> list[Finding]:
     """Long-term access keys whose calls in [start, end) match a follow-up rule other than discovery: one finding per
-    key, as severe as its most severe rule, scored by the rules' weights (the same tables as a console session)."""
+    key, as severe as its most severe rule, scored by the rules' weights (the same tables as a console session).
+    ``new``: principals with no calls before ``start`` (new identities): +2, and the finding says so."""
     key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
     rows = events[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end)]
     out = []
@@ -142,7 +154,8 @@ def key_follow_ups(events: pd.DataFrame, start, end) -> list[Finding]:
         recs.sort(key=lambda r: r["eventTime"])
         first = grp.iloc[0].to_dict()
         who = text_or_none(first.get("actor")) or k
-        score = sum(u.weight for u in ups)
+        fresh = first.get("actor") in new
+        score = sum(u.weight for u in ups) + (2 if fresh else 0)
         worst = min((u.severity for u in ups), key=("critical", "high", "medium", "low", "info").index)
         did = list(dict.fromkeys(call_phrase(r) for u in ups if u.category != "access-denied" for r in u.rows)) + [
             u.what for u in ups if u.category == "access-denied"
@@ -159,10 +172,11 @@ def key_follow_ups(events: pd.DataFrame, start, end) -> list[Finding]:
                     f"{u.category}/{u.mitre} (+{u.weight}): {len(u.rows)} call{'s' if len(u.rows) > 1 else ''}"
                     for u in ups
                 )
+                + ("; new identity (+2): the principal has no calls before the window" if fresh else "")
                 + f". Score {score}.",
                 text_or_none(first.get("userIdentity.arn")) or who,
                 tuple(evidence_ref(r) for r in recs[:MAX_EVIDENCE]),
-                REMEDIATION["follow-up"],
+                remedy(worst, REMEDIATION["follow-up"], ASK["key"]),
                 extra={
                     "mitre": ups[0].mitre,
                     "principal": who,
@@ -170,6 +184,7 @@ def key_follow_ups(events: pd.DataFrame, start, end) -> list[Finding]:
                     "score": score,
                     "techniques": sorted({u.mitre for u in ups}),
                     "follow_ups": [u.category for u in ups],
+                    "signals": {"new-identity": 2} if fresh else {},
                 },
             )
         )
@@ -224,10 +239,11 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
         elsewhere = sorted({str(u.get("sourceIPAddress")) for u in uses} - {str(r.get("sourceIPAddress"))})
         score += 1 if elsewhere else 0
         path = " -> ".join(s["eventName"] for s in steps)
+        severity = severity_for(score) if score >= 2 else "low"
         out.append(
             Finding(
                 "login.credential-chain",
-                severity_for(score) if score >= 2 else "low",
+                severity,
                 f"{who} got temporary credentials ({path}) that then made "
                 f"{len(uses)} call{'s' if len(uses) > 1 else ''}"
                 f" as {', '.join(as_whom[:3])}",
@@ -243,7 +259,7 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
                 text_or_none(r.get("userIdentity.arn")) or who,
                 tuple(evidence_ref(s, f"{s['eventName']} issued {issued_key(s)}") for s in steps)
                 + tuple(evidence_ref(u) for u in uses[:MAX_EVIDENCE]),
-                REMEDY_CHAIN,
+                remedy(severity, REMEDY_CHAIN, ASK["chain"]),
                 extra={
                     "mitre": MITRE_TOKENS,
                     "principal": who,

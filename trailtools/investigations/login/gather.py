@@ -134,14 +134,22 @@ class LoginInvestigation(JsonOutput):
     def findings_table(self) -> Table:
         return findings_table(self.findings, mitre=True, evidence=False)
 
+    def credentials_table(self, top: int = 100) -> Table:
+        """The credentials that made calls in the window (console sessions, access keys, temporary credentials),
+        those with something new first (``new``: "identity", or the dimensions first seen in the window)."""
+        creds = self.analysis.credentials
+        ranked = creds.assign(_n=creds["new"].map(len)).sort_values(["_n", "calls"], ascending=False, kind="stable")
+        return Table(ranked.drop(columns="_n"), max_rows=top)
+
     def session_events(self, rank: int = 0) -> Table:
-        """Everything the ``rank``-th most suspicious session did, in order (0: the top one)."""
+        """Everything the ``rank``-th most suspicious session did, in order (0: the top one): the calls made with its
+        console credentials and with the credentials it handed out."""
         sessions = self.analysis.sessions
         if sessions.empty or rank >= len(sessions):
             return Table(pd.DataFrame())
         ranked = sessions.sort_values("score", ascending=False, kind="stable")
         s = ranked.iloc[rank]
-        rows = login.session_events(self.events, s["principal"], s["start"], s["end"])
+        rows = login.session_events(self.events, s["principal"], s["start"], s["end"], signin_event=s["signin_event"])
         return Table(
             rows[["eventTime", "eventName", "eventSource", "sourceIPAddress", "errorCode", "userAgent", "eventID"]]
         )

@@ -18,6 +18,9 @@ MITRE_VALID_ACCOUNTS = "T1078.004"
 
 
 DENIED_CODES = r"AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden"
+#: the user agent of the console's own calls: a browser's, "AWS Internal", a console host name (not CloudShell's
+#: aws-cli, whose calls also carry console credentials but are typed by a person)
+CONSOLE_AGENT = r"^(?:Mozilla/|AWS Internal)|console\.aws|console\.[a-z0-9-]+\.amazonaws\.com"
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,10 @@ class Rule:
 
 @dataclass(frozen=True)
 class BurstRule:
-    """Calls that matter in numbers: >= ``count`` rows whose ``column`` matches ``pattern`` within ``within``."""
+    """Calls that matter in numbers: >= ``count`` rows whose ``column`` matches ``pattern`` within ``within``.
+    ``console``: whether the console's own calls count (console-minted credentials and the console's user agent:
+    its page loads list and describe a dozen things every time a page opens, that is not someone enumerating the
+    account; CloudShell's aws-cli uses console credentials too, and does count)."""
 
     category: str
     column: str
@@ -45,6 +51,7 @@ class BurstRule:
     weight: int
     severity: str
     what: str
+    console: bool = True
 
 
 FOLLOW_UP_RULES = (
@@ -66,7 +73,7 @@ FOLLOW_UP_RULES = (
 
 BURST_RULES = (
     BurstRule("discovery", "eventName", r"^(?:List|Describe|Get)", 10, pd.Timedelta(minutes=5), "T1087.004", 1, "low",
-              "enumerated the account"),
+              "enumerated the account", console=False),
     BurstRule("access-denied", "errorCode", DENIED_CODES, 5, pd.Timedelta(minutes=10), "T1580", 2, "medium",
               "was denied access again and again"),
 )
@@ -102,6 +109,23 @@ REMEDIATION = {
     "travel": "Ask the principal where they were: one of the two sign-ins may not be theirs (or a VPN moved them).",
     "follow-up": "Review and revert the changes unless they were planned.",
 }
+
+#: What to do about a finding that is worth a look but no alarm (low): ask, change nothing yet. Info findings
+#: recommend nothing (see :func:`remedy`).
+ASK = {
+    "session": "Ask the person whether the sign-in and what followed were theirs.",
+    "key": "Ask the key's owner whether the calls were theirs.",
+    "chain": "Check that the temporary credentials were expected.",
+    "identity": "Ask who created the principal and whether its first calls were expected.",
+}
+
+
+def remedy(severity: str, full: str, ask: str = "") -> str:
+    """The remediation a finding of ``severity`` carries: ``full`` (disable, revoke, revert ...) from medium up,
+    ``ask`` for low, nothing for info: containment is for what the severity says may be an attack."""
+    if severity == "info":
+        return ""
+    return ask if severity == "low" else full
 
 
 def text_or_none(v) -> str | None:
@@ -162,21 +186,37 @@ class FollowUp:
     rows: list[dict]
 
 
-def classify_follow_ups(events: pd.DataFrame) -> list[FollowUp]:
-    """The risky calls among some events (a session's, or any), by the rule tables: one FollowUp per matching rule."""
+def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) -> list[FollowUp]:
+    """The risky calls among some events (a session's, or any), by the rule tables: one FollowUp per matching rule.
+    ``console``: which rows were made with console-minted credentials (default: ``sessionCredentialFromConsole``
+    says so); a burst rule with ``console=False`` does not count those the console itself made (its user agent,
+    :data:`CONSOLE_AGENT`), nor calls AWS services made (``invokedBy``)."""
     out = []
     if events.empty:
         return out
+    if console is None:
+        console = events["sessionCredentialFromConsole"].astype(object).astype(str).str.lower() == "true"
+    agent = events["userAgent"].astype(object).fillna("").astype(str)
+    console = console.reindex(events.index, fill_value=False).astype(bool) & agent.str.contains(
+        CONSOLE_AGENT, regex=True, case=False)
+    by_service = events["userIdentity.invokedBy"].astype(object).notna()
     ok = events["errorCode"].astype(object).isna()
     names = events["eventName"].astype(object)
     for rule in FOLLOW_UP_RULES:
-        hit = events[ok & names.isin(rule.names)]
+        mask = ok & names.isin(rule.names)
+        if not mask.any():
+            continue
+        hit = events[mask]
         if len(hit):
             out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
                                 hit.to_dict("records")))
+    quiet = ~console & ~by_service
     for rule in BURST_RULES:
         col = events[rule.column].astype(object).fillna("").astype(str)
-        hit = events[col.str.contains(rule.pattern, regex=True)].sort_values("eventTime", kind="stable")
+        match = col.str.contains(rule.pattern, regex=True) & (True if rule.console else quiet)
+        if match.sum() < rule.count:
+            continue
+        hit = events[match].sort_values("eventTime", kind="stable")
         spans = bursts(hit["eventTime"], rule.count, rule.within)
         if spans:
             best = max(spans, key=lambda s: s.stop - s.start)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
-from trailtools.investigations.login.rules import bursts
+from trailtools.investigations.login.rules import bursts, remedy
 
 BURST_COUNT, BURST_WITHIN = 5, pd.Timedelta(minutes=10)
 GOT_IN_WITHIN = pd.Timedelta(minutes=15)
@@ -84,8 +84,9 @@ def ssh_logins(window: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
             continue
         score = (2 if root else 0) + (1 if new else 0) + (2 if earlier and new else 0)
         what = " and ".join(w for w, on in (("as root", root), ("from a new address", new)) if on)
+        severity = "medium" if score >= 2 else "low"
         out.append(Finding(
-            "login.ssh-root" if root else "login.ssh-new-source", "medium" if score >= 2 else "low",
+            "login.ssh-root" if root else "login.ssh-new-source", severity,
             f"SSH login {what}: {_who(r)} from {r['source']} ({iso_time(r['time'])})"
             + (f" after {len(earlier)} failed attempt{'s' if len(earlier) > 1 else ''} from there" if earlier else ""),
             f"sshd accepted {r['method']} authentication for {r['user']} on {r['host']} from {r['source']} port "
@@ -93,7 +94,8 @@ def ssh_logins(window: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
             + (f"; before the window {r['user']} logged in only from {', '.join(sorted(map(str, history))[:5])}"
                if new else "") + ".",
             str(r["host"] or r["file"]), (evidence_ref(r, f"accepted SSH login as {r['user']}"),)
-            + tuple(evidence_ref(f, f"failed SSH login as {f['user']}") for f in earlier[-10:]), REMEDY_LOGIN,
+            + tuple(evidence_ref(f, f"failed SSH login as {f['user']}") for f in earlier[-10:]),
+            remedy(severity, REMEDY_LOGIN, "Ask the user whether the login was theirs."),
             extra={"mitre": MITRE_SSH, "principal": _who(r), "source": r["source"], "score": score}))
     return out
 

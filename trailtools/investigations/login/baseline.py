@@ -1,0 +1,158 @@
+"""What is usual, and what is new: first-seen aggregates per principal and per credential.
+
+Pure functions, frame in, aggregates out, each one a projection, a group-by or an anti-join, so that a database
+(DuckDB, issue 21) can compute the same tables from the same columns:
+
+- :func:`features`: one row per call, the dimensions judged (``address``, ``network``, ``agent`` family, ``region``,
+  ``api``) beside ``eventTime``, ``principal`` and ``credential``. AWS services acting for a principal (``invokedBy``,
+  or a service host name as the source) get no address, network or agent: they say nothing about where the
+  principal is.
+- :func:`first_seen`: per key (principal, or credential) and dimension, each value's first and last time and count
+  (``GROUP BY key, dimension, value``).
+- :func:`new_values`: the window's (key, dimension, value) triples not seen before its start (an anti-join).
+- :func:`new_identities`: the keys with calls in the window and none before it, when the frame holds history at all.
+
+The credential of a call comes from :func:`trailtools.investigations.login.sessions.credential_ids`.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pandas as pd
+
+from trailtools.evidence.geoip import public_ip
+from trailtools.investigations.login.rules import network
+
+DIMENSIONS = ("address", "network", "agent", "region", "api")
+FIRST_SEEN_COLUMNS = ["dimension", "value", "first", "last", "calls"]
+
+#: user agent family by the text's start (case-insensitive), first match wins; anything else: its first token
+AGENT_FAMILIES = (
+    (re.compile(r"^mozilla/", re.I), "browser"),
+    (re.compile(r"^aws internal", re.I), "aws-internal"),
+    (re.compile(r"^[a-z0-9.-]+\.amazonaws\.com$", re.I), "aws-service"),
+    (re.compile(r"^aws-cli/", re.I), "aws-cli"),
+    (re.compile(r"^(?:boto3|botocore)/", re.I), "boto3"),
+    (re.compile(r"^aws-sdk-go", re.I), "aws-sdk-go"),
+    (re.compile(r"^aws-sdk-java|^aws-java-sdk", re.I), "aws-sdk-java"),
+    (re.compile(r"^aws-sdk-js|^aws-sdk-nodejs", re.I), "aws-sdk-js"),
+    (re.compile(r"^aws-sdk-(?:dotnet|net)", re.I), "aws-sdk-dotnet"),
+    (re.compile(r"^aws-sdk-ruby", re.I), "aws-sdk-ruby"),
+    (re.compile(r"^aws-sdk-php", re.I), "aws-sdk-php"),
+    (re.compile(r"^aws-sdk-rust", re.I), "aws-sdk-rust"),
+    (re.compile(r"terraform", re.I), "terraform"),
+    (re.compile(r"^aws-?powershell|^awspowershell", re.I), "aws-powershell"),
+    (re.compile(r"^aws-cloudshell|exec-env/cloudshell", re.I), "cloudshell"),
+)
+#: operating systems made for attacking, as the AWS CLI and SDKs name them in their user agent (``distrib#kali``)
+ATTACK_DISTROS = re.compile(r"(?:distrib#|\b)(kali|parrot|pentoo)\b", re.I)
+MAX_AGENT_TOKEN = 40
+
+
+def agent_family(agent) -> str | None:
+    """The family of a user agent (``aws-cli``, ``boto3``, ``browser``, ``terraform``, ...): versions and platform
+    details vary with every update, the family does not. A penetration-testing distribution named in the agent is
+    kept (``aws-cli on kali``)."""
+    if agent is None or (not isinstance(agent, str) and pd.isna(agent)):
+        return None
+    text = str(agent).strip()
+    if not text:
+        return None
+    family = next((name for pattern, name in AGENT_FAMILIES if pattern.search(text)), None)
+    if family is None:
+        family = re.split(r"[/\s(]", text, maxsplit=1)[0].lower()[:MAX_AGENT_TOKEN] or "other"
+    distro = ATTACK_DISTROS.search(text)
+    return f"{family} on {distro.group(1).lower()}" if distro else family
+
+
+def _mapped(values: pd.Series, fn: Callable) -> pd.Series:
+    """``fn`` over each distinct value once (a trail has few distinct addresses and agents)."""
+    values = values.astype(object)
+    values = values.where(values.notna(), None)
+    known: dict = {}
+    out = [known[v] if v in known else known.setdefault(v, fn(v) if v is not None else None) for v in values]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def acting_service(events: pd.DataFrame) -> pd.Series:
+    """The calls an AWS service made for a principal: ``invokedBy`` set, or a service host name as the source."""
+    invoked = events["userIdentity.invokedBy"].astype(object).notna()
+    source = events["sourceIPAddress"].astype(object).fillna("").astype(str)
+    service = events["userIdentity.type"].astype(object) == "AWSService"
+    return invoked | source.str.endswith(".amazonaws.com") | service
+
+
+def features(events: pd.DataFrame, credentials: pd.Series, asn: Callable[[str], str | None] | None = None):
+    """One row per call: eventTime, principal (the ``actor``), credential, and the judged dimensions. ``address``
+    is a public IP literal (internal and service addresses: None); ``network`` the /24 (IPv4) or /48 (IPv6), or
+    with ``asn`` (address -> ``"AS64500 Example"`` or None) the network owner where it knows one; ``api`` is
+    ``eventSource:eventName``."""
+    service = acting_service(events)
+    address = _mapped(events["sourceIPAddress"], public_ip).where(~service, None)
+    if asn is not None:
+        owner = _mapped(address, lambda a: asn(a) if a else None)
+        net = owner.where(owner.notna(), _mapped(address, network))
+    else:
+        net = _mapped(address, network)
+    agent = _mapped(events["userAgent"], agent_family).where(~service, None)
+    api = events["eventSource"].astype(object).fillna("").astype(str) + ":" + events["eventName"].astype(object).fillna(
+        "").astype(str)
+    return pd.DataFrame(
+        {
+            "eventTime": events["eventTime"],
+            "principal": events["actor"].astype(object),
+            "credential": credentials.astype(object),
+            "address": address,
+            "network": net.where(address.notna(), None),
+            "agent": agent,
+            "region": events["awsRegion"].astype(object),
+            "api": api,
+        },
+        index=events.index,
+    )
+
+
+def first_seen(feats: pd.DataFrame, by: str, dimensions=DIMENSIONS) -> pd.DataFrame:
+    """Per ``by`` (``principal`` or ``credential``), dimension and value: first and last time, and how many calls
+    (``SELECT by, dimension, value, min(eventTime), max(eventTime), count(*) ... GROUP BY by, dimension, value``)."""
+    parts = []
+    for dim in dimensions:
+        rows = feats[[by, dim, "eventTime"]].dropna(subset=[by, dim])
+        if rows.empty:
+            continue
+        g = rows.groupby([by, dim], sort=True, observed=True)["eventTime"].agg(["min", "max", "size"]).reset_index()
+        g.columns = [by, "value", "first", "last", "calls"]
+        g.insert(1, "dimension", dim)
+        parts.append(g)
+    if not parts:
+        return pd.DataFrame(columns=[by, *FIRST_SEEN_COLUMNS])
+    return pd.concat(parts, ignore_index=True)[[by, *FIRST_SEEN_COLUMNS]]
+
+
+def known_before(seen: pd.DataFrame, by: str, start) -> dict:
+    """``{key: {dimension: set of values}}`` of what each key used before ``start`` (from :func:`first_seen`)."""
+    out: dict = {}
+    old = seen[seen["first"] < start]
+    for key, dim, value in zip(old[by], old["dimension"], old["value"]):
+        out.setdefault(key, {}).setdefault(dim, set()).add(value)
+    return out
+
+
+def new_values(seen: pd.DataFrame, by: str, start, end) -> pd.DataFrame:
+    """The (key, dimension, value) rows first seen in [start, end) for keys that have some history before ``start``
+    in that dimension (a key with none is a new identity, :func:`new_identities`, not a new value)."""
+    has_history = seen[seen["first"] < start][[by, "dimension"]].drop_duplicates()
+    fresh = seen[(seen["first"] >= start) & (seen["first"] < end)]
+    return fresh.merge(has_history, on=[by, "dimension"], how="inner").reset_index(drop=True)
+
+
+def new_identities(feats: pd.DataFrame, by: str, start, end) -> set:
+    """The keys (principals or credentials) with calls in [start, end) and none before ``start``; empty when the
+    frame holds nothing before ``start`` (no history at all says nothing about anyone)."""
+    before = feats["eventTime"] < start
+    if not before.any():
+        return set()
+    during = (feats["eventTime"] >= start) & (feats["eventTime"] < end)
+    old = set(feats.loc[before, by].dropna())
+    return {k for k in pd.unique(feats.loc[during, by].dropna()) if k not in old}

@@ -1,0 +1,206 @@
+"""Credentials are the unit of a session: which credential made each call, and which console sign-in a console
+call belongs to. Pure functions, events frame in.
+
+- :func:`console_calls`: the calls made with the credentials the console minted at a sign-in
+  (``sessionCredentialFromConsole: "true"``; in records written before CloudTrail had that field, a temporary
+  ``ASIA`` key no STS call in the trail issued, used with a browser's or the console's user agent).
+- :func:`credential_ids`: one credential per call: ``console:<principal>`` for console calls, else the access key
+  ID (long-term ``AKIA`` keys and temporary ``ASIA`` credentials alike), else ``service:<invokedBy>`` for an AWS
+  service, else ``principal:<actor>``.
+- :func:`assign_console_sessions`: each console call to the sign-in that minted its credentials: the principal's
+  latest successful sign-in at most ``SESSION_LENGTH`` before the call, from the call's own address when there is
+  one; all calls made with one ``ASIA`` key stay with the sign-in of the key's first call.
+- :func:`session_events`: what one sign-in session did: its console calls, and whatever the credentials it handed
+  out did later (keys from ``CreateAccessKey``, temporary credentials from STS, followed through role chains). A
+  call the same principal made with another credential (its access key, from anywhere) is not the session's.
+"""
+from __future__ import annotations
+
+import bisect
+
+import pandas as pd
+
+from trailtools.investigations.login.rules import CHAIN_DEPTH, CONSOLE_AGENT, STS_ISSUERS, issued_key
+
+SIGNIN_EVENTS = ("ConsoleLogin",)
+SESSION_LENGTH = pd.Timedelta(hours=12)
+LONG_TERM = "AKIA"
+#: The columns of ``LoginAnalysis.credentials``: one row per credential (console session, access key, temporary
+#: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
+#: ``new``: the dimensions (address, network, agent, region, api) with a value the credential's principal never
+#: used before the window, or ``["identity"]`` for a principal with no calls before it.
+CREDENTIAL_COLUMNS = ["credential", "kind", "principal", "session", "first", "last", "calls", "addresses", "agents",
+                      "new"]
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name].astype(object)
+
+
+def issued_keys(events: pd.DataFrame) -> set[str]:
+    """Every access key ID the trail shows being handed out (CreateAccessKey, STS)."""
+    return set(new_keys(events))
+
+
+def console_calls(events: pd.DataFrame, issued: set[str] | None = None) -> pd.Series:
+    """Which calls were made with console-minted credentials (see the module's docstring); sign-ins are not."""
+    flag = _col(events, "sessionCredentialFromConsole")
+    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
+    names = _col(events, "eventName")
+    said = flag.astype(str).str.lower() == "true"
+    unsaid = flag.isna() & key.str.startswith("ASIA")
+    if unsaid.any():
+        issued = issued_keys(events) if issued is None else issued
+        agent = _col(events, "userAgent").fillna("").astype(str)
+        unsaid &= ~key.isin(list(issued)) & agent.str.contains(CONSOLE_AGENT, regex=True, case=False)
+    return (said | unsaid) & ~names.isin(SIGNIN_EVENTS)
+
+
+def credential_ids(events: pd.DataFrame, console: pd.Series | None = None) -> pd.Series:
+    """The credential that made each call (see the module's docstring), as one string per row."""
+    console = console_calls(events) if console is None else console
+    actor = _col(events, "actor").fillna("").astype(str)
+    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
+    invoked = _col(events, "userIdentity.invokedBy").fillna("").astype(str)
+    out = pd.Series("principal:" + actor, index=events.index, dtype=object)
+    out = out.where(invoked == "", "service:" + invoked)
+    out = out.where(key == "", key)
+    return out.where(~console, "console:" + actor)
+
+
+def credential_kind(credential: str) -> str:
+    """``console``, ``access-key`` (long-term), ``temporary`` (``ASIA``), ``service`` or ``principal``."""
+    if credential.startswith("console:"):
+        return "console"
+    if credential.startswith("service:"):
+        return "service"
+    if credential.startswith("principal:"):
+        return "principal"
+    return "access-key" if credential.startswith(LONG_TERM) else "temporary"
+
+
+def assign_console_sessions(calls: pd.DataFrame, signins: pd.DataFrame) -> pd.Series:
+    """The ``eventID`` of the sign-in each console call belongs to (None: no sign-in in the 12 h before it).
+
+    ``calls``: console calls (``eventTime``, ``actor``, ``sourceIPAddress``, ``userIdentity.accessKeyId``), sorted
+    by time; ``signins``: successful sign-ins (``time``, ``principal``, ``sourceIPAddress``, ``eventID``)."""
+    out = pd.Series(None, index=calls.index, dtype=object)
+    if calls.empty or signins.empty:
+        return out
+    by_principal: dict = {}
+    for s in signins.sort_values("time", kind="stable").to_dict("records"):
+        by_principal.setdefault(s["principal"], []).append(s)
+    times = {p: [s["time"] for s in rows] for p, rows in by_principal.items()}
+    key_owner: dict[str, str] = {}
+    cols = ["eventTime", "actor", "sourceIPAddress", "userIdentity.accessKeyId"]
+    for idx, (t, who, ip, key) in zip(calls.index, calls[cols].itertuples(index=False, name=None)):
+        key = key if isinstance(key, str) and key else None
+        if key in key_owner:
+            out[idx] = key_owner[key]
+            continue
+        rows = by_principal.get(who)
+        if not rows:
+            continue
+        i = bisect.bisect_right(times[who], t)
+        live = [s for s in rows[:i] if t - s["time"] <= SESSION_LENGTH]
+        if not live:
+            continue
+        same = [s for s in live if s["sourceIPAddress"] == ip]
+        owner = (same or live)[-1]["eventID"]
+        out[idx] = owner
+        if key:
+            key_owner[key] = owner
+    return out
+
+
+def new_keys(rows: pd.DataFrame) -> list[str]:
+    """The access key IDs some calls handed out (CreateAccessKey, STS), in order."""
+    names = _col(rows, "eventName").isin(STS_ISSUERS + ("CreateAccessKey",))
+    if not names.any():
+        return []
+    picked = rows.loc[names, ["eventName", "errorCode", "responseElements"]]
+    return [k for k in (issued_key(r) for r in picked.to_dict("records")) if k] if len(picked) else []
+
+
+def session_events(
+    events: pd.DataFrame,
+    principal: str,
+    start,
+    end,
+    *,
+    mine: pd.DataFrame | None = None,
+    signin_event: str | None = None,
+    owner: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Everything a sign-in session did, in order: the principal's console calls after the sign-in at ``start``
+    until ``end``, and whatever the credentials it handed out did later. ``mine``: the principal's rows, when at
+    hand. With ``signin_event`` only the console calls :func:`assign_console_sessions` gives that sign-in count
+    (``owner``: that assignment for ``mine``, when already computed): a second session of the same principal from
+    another address keeps its own calls."""
+    if mine is None:
+        mine = events[_col(events, "actor") == principal]
+    window = mine[(mine["eventTime"] > start) & (mine["eventTime"] < end)]
+    if signin_event is None:
+        acts = window[console_calls(window)]
+    else:
+        if owner is None:
+            failed = (_col(mine, "responseElements.ConsoleLogin") == "Failure") | _col(mine, "errorMessage").notna()
+            sign = mine[_col(mine, "eventName").isin(SIGNIN_EVENTS) & ~failed]
+            sign = pd.DataFrame({"time": sign["eventTime"], "principal": _col(sign, "actor"),
+                                 "sourceIPAddress": _col(sign, "sourceIPAddress"), "eventID": _col(sign, "eventID")})
+            calls = mine[(mine["eventTime"] > start - SESSION_LENGTH) & (mine["eventTime"] < end)]
+            owner = assign_console_sessions(calls[console_calls(calls)], sign[sign["time"] < end])
+        acts = window[owner.reindex(window.index) == signin_event]
+    keys, seen = new_keys(acts), set()
+    for _ in range(CHAIN_DEPTH):  # what the keys handed out in the session did, whenever
+        keys = [k for k in keys if k not in seen]
+        if not keys:
+            break
+        seen.update(keys)
+        extra = events[
+            _col(events, "userIdentity.accessKeyId").isin(keys)
+            & (events["eventTime"] > start)
+            & ~events.index.isin(acts.index)
+        ]
+        acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
+        keys = new_keys(extra)
+    return acts
+
+
+def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids: set, seen: pd.DataFrame):
+    """One row per credential used in [start, end) (``LoginAnalysis.credentials``): ``feats`` from
+    :func:`trailtools.investigations.login.baseline.features`, ``owner`` from :func:`assign_console_sessions`,
+    ``new_ids`` from :func:`~.baseline.new_identities` and ``seen`` from :func:`~.baseline.first_seen` by principal."""
+    win = feats[(feats["eventTime"] >= start) & (feats["eventTime"] < end)]
+    if win.empty:
+        return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
+    table = win.groupby("credential", sort=True).agg(
+        principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
+        calls=("eventTime", "size"))
+
+    def values(col: str) -> dict:
+        pairs = win[["credential", col]].dropna().drop_duplicates().sort_values([col], kind="stable")
+        out: dict = {}
+        for cred, v in zip(pairs["credential"], pairs[col]):
+            out.setdefault(cred, []).append(v)
+        return out
+
+    addresses, agents = values("address"), values("agent")
+    session = win.assign(session=owner.reindex(win.index)).dropna(subset=["session"]).drop_duplicates("credential")
+    session = dict(zip(session["credential"], session["session"]))
+    old = seen[seen["first"] < start][["principal", "dimension"]].drop_duplicates()
+    fresh = seen[(seen["first"] >= start) & (seen["first"] < end)].merge(old, on=["principal", "dimension"])
+    new_dims: dict = {}
+    for p, dim, v in zip(fresh["principal"], fresh["dimension"], fresh["value"]):
+        new_dims.setdefault(p, {}).setdefault(dim, set()).add(v)
+    used = {dim: values(dim) for dim in ("network", "region", "api")}
+    used.update(address=addresses, agent=agents)
+    rows = []
+    for cred, r in table.iterrows():
+        p = r["principal"]
+        new = ["identity"] if p in new_ids else sorted(
+            dim for dim, vals in new_dims.get(p, {}).items() if vals & set(used[dim].get(cred, ())))
+        rows.append({"credential": cred, "kind": credential_kind(str(cred)), "principal": p,
+                     "session": session.get(cred), "first": r["first"], "last": r["last"], "calls": int(r["calls"]),
+                     "addresses": addresses.get(cred, [])[:20], "agents": agents.get(cred, [])[:20], "new": new})
+    return pd.DataFrame(rows, columns=CREDENTIAL_COLUMNS)
