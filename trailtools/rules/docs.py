@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 from trailtools.rules import knowledge, registry
-from trailtools.rules.examples import examples
+from trailtools.rules.examples import examples, records
 
 FAMILY_TITLES = {"defense-evasion": "Defense evasion", "exposure": "Exposure", "execution": "Execution",
-                 "collection": "Collection"}
+                 "collection": "Collection", "sequences": "Sequences"}
 
 INTRO = """\
 # Detection rules
@@ -42,6 +42,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _count(entries: list) -> str:
+    """"3" records, or "7 (3 sequences)" when some examples are sequences of records."""
+    n, sequences = len(records(entries)), sum(isinstance(e, list) for e in entries)
+    return f"{n} ({sequences} sequence{'s' if sequences != 1 else ''})" if sequences else str(n)
+
+
 def _rule(rule) -> list[str]:
     ex = examples(rule.family.replace("-", "_")).get(rule.id, {})
     events = ", ".join(f"`{name}` ({source})" for source, name in rule.events)
@@ -54,8 +60,8 @@ def _rule(rule) -> list[str]:
     if rule.parameters:
         lines.append("- **Parameters:** " + ", ".join(f"`{k}` = {v}" for k, v in rule.parameters.items()))
     lines += [f"- **Why it matters:** {rule.explanation}", f"- **What to check next:** {rule.next_steps}",
-              f"- **Examples:** {len(ex.get('fire', []))} should-fire and {len(ex.get('quiet', []))} should-not-fire "
-              f"records in `trailtools/rules/examples/{rule.family.replace('-', '_')}.json`"]
+              f"- **Examples:** {_count(ex.get('fire', []))} should-fire and {_count(ex.get('quiet', []))} "
+              f"should-not-fire records in `trailtools/rules/examples/{rule.family.replace('-', '_')}.json`"]
     cards = rule.cards()
     if cards:
         lines += ["", "How attackers use these calls (TrailDiscover):", ""]
