@@ -111,7 +111,7 @@ def test_user_data_change_between_stop_and_start_is_high_alone_medium():
     seq = [state("s1", "2026-11-03T10:00:00Z", "StopInstances"), modify("m1", "2026-11-03T10:01:00Z"),
            state("s2", "2026-11-03T10:02:00Z", "StartInstances")]
     (f,) = _run("execution.user-data-changed", seq)
-    assert f.severity == "high" and [e.ref for e in f.evidence] == ["m1"] and "started it again" in f.title
+    assert f.severity == "high" and [e.ref for e in f.evidence] == ["s1", "m1", "s2"] and "started it again" in f.title
     (alone,) = _run("execution.user-data-changed", [modify("m2", "2026-11-03T10:01:00Z", "i-0fedcba9876543210")])
     assert alone.severity == "medium"
     # a start long after (past the rule's hours) is not the sequence

@@ -148,6 +148,20 @@ def test_stratus_privilege_escalation_of_another_user_is_quiet_and_of_oneself_cr
     assert f.severity == "critical" and [e.ref for e in f.evidence] == [attach["eventID"], whoami["eventID"]]
 
 
+def test_stratus_stop_user_data_start_names_the_three_steps():
+    """The stop, user data change, start sequence is execution.user-data-changed (high); its finding names the
+    eventIDs of the stop and the start around the change."""
+    records = _stratus("execution.ec2-user-data")
+    ids = {r["eventName"]: r["eventID"] for r in records if r["eventName"] != "DescribeInstances"}
+    (f,) = _run("execution.user-data-changed", records)
+    assert f.severity == "high" and [e.ref for e in f.evidence] == [ids["StopInstances"],
+                                                                    ids["ModifyInstanceAttribute"],
+                                                                    ids["StartInstances"]]
+    start = next(r for r in records if r["eventName"] == "StartInstances")
+    (f,) = _run("execution.user-data-changed", [r for r in records if r is not start])
+    assert f.severity == "medium" and [e.ref for e in f.evidence] == [ids["ModifyInstanceAttribute"]]
+
+
 def test_policy_documents_are_read_with_bounds():
     from trailtools.rules.sequences import MAX_POLICY_CHARS, _admin_document
     allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}

@@ -323,18 +323,16 @@ def _escalation_used(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
     within = pd.Timedelta(hours=rule.parameters["used_within_hours"])
     found = []
     grants = rows[rows["eventName"].isin([n for _, n in ESCALATION])]
-    who = rows.apply(_principal, axis=1) if len(rows) else pd.Series(dtype=object)
-    for label, row in grants.iterrows():
-        grant = _grant(row)
-        caller = who[label]
+    for _, row in grants.iterrows():
+        grant, caller = _grant(row), _principal(row)
         if grant is None or not _ok(row) or not caller[0]:
             continue
         kind, target, admin = grant
         if kind != "policy" and (kind, target) != caller:
             continue            # permissions given to someone else: an administrator's ordinary work
         t = row["eventTime"]
-        mine = who.map(lambda w, c=caller: w == c)
-        after = rows[(rows["eventTime"] > t) & (rows["eventTime"] <= t + within) & mine & rows["errorCode"].isna()]
+        after = rows[(rows["eventTime"] > t) & (rows["eventTime"] <= t + within) & rows["errorCode"].isna()]
+        after = after[after.apply(lambda r, c=caller: _principal(r) == c, axis=1)] if len(after) else after
         passed, used = [], []
         for _, r in after.iterrows():
             what = _pass_role_what(r) if text(r.get("eventName")) in {n for _, n in PASS_ROLE} else ""
