@@ -132,9 +132,13 @@ TRAILDISCOVER_EXPECTED = [
 #: Their events that must not fire: an UpdateDetector that enables, a snapshot permission removed, a /24 opened,
 #: an empty bucket policy, a canned ACL that is not public, Security Hub's DeleteMembers, an attribute other than
 #: user data.
+#: The first steps of the sequences (trailtools.rules.sequences), each denied and alone: no sequence.
 TRAILDISCOVER_QUIET = ["UpdateDetector", "ModifySnapshotAttribute", "AuthorizeSecurityGroupIngress",
                        "PutBucketPolicy", "PutBucketAcl", "SecurityHub-DeleteMembers", "ModifyInstanceAttribute",
-                       "StopInstances", "StartInstances"]
+                       "StopInstances", "StartInstances",
+                       "CreateLoginProfile", "UpdateLoginProfile", "CreateUser", "AttachUserPolicy", "PutUserPolicy",
+                       "PutRolePolicy", "CreatePolicyVersion", "UpdateAssumeRolePolicy", "StopLogging", "DeleteTrail",
+                       "AssumeRole", "RunInstances", "CreateFunction20150331"]
 
 
 def _traildiscover(name: str):
