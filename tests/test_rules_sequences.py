@@ -143,7 +143,8 @@ def test_stratus_privilege_escalation_of_another_user_is_quiet_and_of_oneself_cr
     (f,) = _run("sequences.privilege-escalation-used", [attach])
     assert f.severity == "high" and "has not used them yet" in f.title
     (whoami,) = _stratus("persistence.iam-create-user-login-profile", "GetCallerIdentity")
-    whoami.update({"eventTime": "2024-08-01T13:40:00Z", "userIdentity": dict(attach["userIdentity"])})
+    whoami.update({"eventTime": "2024-08-01T13:40:00Z", "userIdentity": dict(attach["userIdentity"]),
+                   "recipientAccountId": attach["recipientAccountId"]})
     (f,) = _run("sequences.privilege-escalation-used", [attach, whoami])
     assert f.severity == "critical" and [e.ref for e in f.evidence] == [attach["eventID"], whoami["eventID"]]
 

@@ -76,6 +76,15 @@ def _role_name(row: pd.Series) -> str:
     return text(row.get("userIdentity.sessionContext.sessionIssuer.userName")) or (parts[1] if len(parts) > 2 else "")
 
 
+def _in_account(frame: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
+    """The rows of ``frame`` in the account of ``row`` (an organization trail holds many accounts, and the same user
+    name in two of them is two users)."""
+    account = text(row.get("recipientAccountId"))
+    if not account or frame.empty:
+        return frame
+    return frame[frame["recipientAccountId"].map(text).isin([account, ""])]
+
+
 def _mfa(row: pd.Series) -> bool:
     return text(row.get("additionalEventData.MFAUsed")) == "Yes"
 
@@ -192,13 +201,13 @@ def _by_user(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {n: rows[names == n] for n in set(names) - {""}}
 
 
-def _creations(rows: pd.DataFrame) -> dict[str, pd.Series]:
-    """User name -> its successful CreateUser (the first)."""
+def _creations(rows: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
+    """(account, user name) -> its successful CreateUser (the first)."""
     out = {}
     for _, row in rows[rows["eventName"] == "CreateUser"].iterrows():
         name = text(params(row["requestParameters"]).get("userName"))
         if name and _ok(row) and text(row.get("eventSource")) == IAM:
-            out.setdefault(name, row)
+            out.setdefault((text(row.get("recipientAccountId")), name), row)
     return out
 
 
@@ -217,7 +226,7 @@ def _backdoor_login(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
         t = row["eventTime"]
         later = changes[(changes["eventTime"] > t)
                         & changes["requestParameters"].map(lambda s, u=user: text(params(s).get("userName")) == u)]
-        mine = login_by.get(user, logins.iloc[0:0])
+        mine = _in_account(login_by.get(user, logins.iloc[0:0]), row)
         nxt = mine[(mine["eventTime"] >= t) & (mine["eventTime"] <= t + within)]
         if nxt.empty or (len(later) and later["eventTime"].min() <= nxt.iloc[0]["eventTime"]):
             continue        # no sign-in followed, or a later password change is the one it followed
@@ -235,7 +244,7 @@ def _backdoor_login(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
         facts = (f"{text(row.get('actor')) or 'someone'} {verb} the password of {user} at "
                  f"{steps[0][0]['eventTime']:%Y-%m-%dT%H:%M:%SZ} from {text(row.get('sourceIPAddress'))}; {user} "
                  f"signed in {_ago(login['eventTime'] - t)} later {how}")
-        maker = created.get(user)
+        maker = created.get((text(row.get("recipientAccountId")), user))
         if maker is not None and maker["eventTime"] <= t:
             steps.insert(0, (maker, f"created the user {user}"))
             facts += f"; {user} had been created {_ago(t - maker['eventTime'])} before the password, by " \
@@ -253,9 +262,10 @@ def _backdoor_login(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
 def _new_user_used(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
     within = pd.Timedelta(hours=rule.parameters["used_within_hours"])
     found = []
-    for user, made in _creations(rows).items():
+    for (_, user), made in _creations(rows).items():
         t = made["eventTime"]
-        window = rows[(rows["eventTime"] >= t) & (rows["eventTime"] <= t + within)].drop(index=made.name)
+        window = _in_account(rows[(rows["eventTime"] >= t) & (rows["eventTime"] <= t + within)].drop(index=made.name),
+                             made)
         keys = {}
         for _, row in window[window["eventName"] == "CreateAccessKey"].iterrows():
             resp = params(row["responseElements"]).get("accessKey")
@@ -331,7 +341,8 @@ def _escalation_used(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
         if kind != "policy" and (kind, target) != caller:
             continue            # permissions given to someone else: an administrator's ordinary work
         t = row["eventTime"]
-        after = rows[(rows["eventTime"] > t) & (rows["eventTime"] <= t + within) & rows["errorCode"].isna()]
+        after = _in_account(rows[(rows["eventTime"] > t) & (rows["eventTime"] <= t + within)
+                                 & rows["errorCode"].isna()], row)
         after = after[after.apply(lambda r, c=caller: _principal(r) == c, axis=1)] if len(after) else after
         passed, used = [], []
         for _, r in after.iterrows():
@@ -375,7 +386,7 @@ def _trust_backdoor(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
         role, t = text(params(row["requestParameters"]).get("roleName")), row["eventTime"]
         if not role:
             continue
-        of_role = assumes[roles == role] if len(assumes) else assumes
+        of_role = _in_account(assumes[roles == role] if len(assumes) else assumes, row)
         known = set(of_role[of_role["eventTime"] < t].apply(_assumer, axis=1)) if len(of_role) else set()
         new = of_role[(of_role["eventTime"] > t) & (of_role["eventTime"] <= t + within)]
         new = new[~new.apply(_assumer, axis=1).isin(known)] if len(new) else new
