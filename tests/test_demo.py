@@ -121,7 +121,7 @@ def test_manifest(generated):
     for kind, info in kinds.items():
         for rel in info.get("files", ()):
             assert (root / rel).is_file(), (kind, rel)
-    assert [i["number"] for i in manifest["incidents"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert [i["number"] for i in manifest["incidents"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert (root / "README.md").is_file()
 
 
@@ -503,6 +503,27 @@ def _geo(root: Path):
                 return (r["country_code"], r["city"])
         return ("", "")
     return lookup
+
+
+def test_incident8_backdoor_login(root, records):
+    """legacy-deploy's key, from a new address, creates support-ops and its password; support-ops signs in 9 s later
+    without MFA (the expected finding, sequences.backdoor-login critical, is tests/test_rules_sequences.py's)."""
+    deploy = [r for r in records if r["userIdentity"].get("userName") == "legacy-deploy"]
+    planted = [r for r in deploy if r["eventName"] in ("CreateUser", "CreateLoginProfile")]
+    assert [(r["eventName"], r["eventTime"], r["requestParameters"]["userName"]) for r in planted] == [
+        ("CreateUser", S.iso_z(S.INC8_CREATE_USER), "support-ops"),
+        ("CreateLoginProfile", S.iso_z(S.INC8_CREATE_LOGIN_PROFILE), "support-ops")]
+    assert {r["userIdentity"]["accessKeyId"] for r in planted} <= {r["userIdentity"].get("accessKeyId") for r in deploy
+                                                                    if r not in planted}
+    others = {r["sourceIPAddress"] for r in deploy if r not in planted}
+    assert {r["sourceIPAddress"] for r in planted} == {"203.0.113.222"} and "203.0.113.222" not in others
+    new_user = [r for r in records if r["userIdentity"].get("userName") == "support-ops"
+                or r["userIdentity"].get("arn", "").endswith(":user/support-ops")]
+    (login,) = new_user
+    assert login["eventName"] == "ConsoleLogin" and login["eventTime"] == S.iso_z(S.INC8_CONSOLE_LOGIN)
+    assert login["responseElements"]["ConsoleLogin"] == "Success" and login["additionalEventData"]["MFAUsed"] == "No"
+    assert login["sourceIPAddress"] == "203.0.113.223" and _geo(root)("203.0.113.223")[0] == "NL"
+    assert (S.INC8_CONSOLE_LOGIN - S.INC8_CREATE_LOGIN_PROFILE).total_seconds() == 9
 
 
 def test_every_public_source_address_is_located(root, records):

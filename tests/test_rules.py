@@ -21,10 +21,10 @@ def _run(rule_id, records):
 
 
 def test_every_rule_is_complete_and_ids_are_unique():
-    assert len(registry.RULES) == 15
+    assert len(registry.RULES) == 20
     for rule in registry.RULES.values():
         assert rule.id.startswith(rule.family + ".") and rule.family.replace("-", "_") in {
-            "defense_evasion", "exposure", "execution", "collection"}
+            "defense_evasion", "exposure", "execution", "collection", "sequences"}
         assert rule.tactic.startswith("TA0") and rule.technique.startswith("T1")
         assert rule.events and rule.explanation and rule.next_steps and rule.title
 
@@ -111,7 +111,7 @@ def test_user_data_change_between_stop_and_start_is_high_alone_medium():
     seq = [state("s1", "2026-11-03T10:00:00Z", "StopInstances"), modify("m1", "2026-11-03T10:01:00Z"),
            state("s2", "2026-11-03T10:02:00Z", "StartInstances")]
     (f,) = _run("execution.user-data-changed", seq)
-    assert f.severity == "high" and [e.ref for e in f.evidence] == ["m1"] and "started it again" in f.title
+    assert f.severity == "high" and [e.ref for e in f.evidence] == ["s1", "m1", "s2"] and "started it again" in f.title
     (alone,) = _run("execution.user-data-changed", [modify("m2", "2026-11-03T10:01:00Z", "i-0fedcba9876543210")])
     assert alone.severity == "medium"
     # a start long after (past the rule's hours) is not the sequence

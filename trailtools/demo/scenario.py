@@ -1,7 +1,7 @@
 """The demo account's fixed facts: who, what, where and when. Every builder reads its constants from here.
 
 The seed changes the background noise (which principal calls what, event IDs, request IDs, log chatter); the
-facts below (account, instances, people, addresses and the times of the seven planted incidents) never change,
+facts below (account, instances, people, addresses and the times of the eight planted incidents) never change,
 so ``docs/demo-account.md`` can state the expected answers once for every seed.
 """
 from __future__ import annotations
@@ -241,6 +241,10 @@ BENIGN_GRACE_LOGIN = t("2026-10-09 07:58:41")  # ... then a normal login with MF
 INC7_CAPACITY_ERROR = t("2026-10-08 19:36:50")
 INC7_RUN_P4D = t("2026-10-08 19:38:21")
 INC7_RUN_G5 = t("2026-10-08 19:41:05")
+# 8. backdoor login: a new user's console password, used 9 s later (trailtools.demo.backdoor_login)
+INC8_CREATE_USER = t("2026-10-14 03:26:40")
+INC8_CREATE_LOGIN_PROFILE = t("2026-10-14 03:26:58")
+INC8_CONSOLE_LOGIN = t("2026-10-14 03:27:07")
 ANOMALY_MONITOR_ARN = f"arn:aws:ce::{ACCOUNT_ID}:anomalymonitor/5f0b3c2e-8d4a-4e61-9b7c-2a1d6e3f4b58"
 
 INCIDENTS = (
@@ -279,6 +283,14 @@ INCIDENTS = (
              {"capacity_error": INC7_CAPACITY_ERROR, "run_p4d": INC7_RUN_P4D, "run_g5": INC7_RUN_G5},
              "henry.park@example.com (SSO DeveloperAccess) launched 1 p4d.24xlarge and 3 g5.12xlarge in "
              "ap-northeast-1; EC2 compute cost jumps from 2026-10-08"),
+    # 8. a backdoor login (its records: trailtools.demo.backdoor_login)
+    Incident(8, "Backdoor login: a new user's console password, used nine seconds later", None, "support-ops",
+             INC8_CONSOLE_LOGIN,
+             {"create_user": INC8_CREATE_USER, "create_login_profile": INC8_CREATE_LOGIN_PROFILE,
+              "console_login": INC8_CONSOLE_LOGIN},
+             "legacy-deploy's access key, from 203.0.113.222 (Amsterdam VPS), creates IAM user support-ops and its "
+             "console password (CreateLoginProfile); support-ops signs in 9 s later without MFA from 203.0.113.223: "
+             "sequences.backdoor-login, critical"),
 )
 
 

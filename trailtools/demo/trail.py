@@ -19,8 +19,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from trailtools.demo import backdoor_login, synth
 from trailtools.demo import scenario as S
-from trailtools.demo import synth
 from trailtools.demo._io import rng_for
 from trailtools.demo.ec2 import AMI, client_token, reservation_id
 
@@ -351,6 +351,7 @@ def build(seed: int) -> tuple[list[dict], dict]:
     prof = profile()
     bg, counts = background(prof, seed)
     planted = incidents(prof, seed)
+    planted = sorted(planted + backdoor_login.records(prof, seed), key=lambda r: r["eventTime"])   # incident 8
     records = list(heapq.merge(bg, planted, key=lambda r: r["eventTime"]))
     counts.update({"background": len(bg), "incident_records": len(planted), "events": len(records)})
     return records, counts

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 
 from trailtools.rules import knowledge, registry
-from trailtools.rules.examples import examples
+from trailtools.rules.examples import examples, records
 
 FAMILY_TITLES = {"defense-evasion": "Defense evasion", "exposure": "Exposure", "execution": "Execution",
-                 "collection": "Collection"}
+                 "collection": "Collection", "sequences": "Sequences"}
+
+#: How a family's severity differs from the rule "a failed call: one step lower".
+SEVERITY_NOTES = {"sequences": "the sequence's baseline; the rule's text says when it is raised; a denied step does "
+                               "not make a sequence, except a denied evasion call, one step lower"}
 
 INTRO = """\
 # Detection rules
@@ -28,8 +32,11 @@ How every rule reports:
 - The finding's `check` is the rule's id; `remediation` is "what to check next"; `extra` holds the rule, actor,
   credential, resources, MITRE tactic and technique, and `attackers`: TrailDiscover's card for the call.
 - Every rule ships labelled examples, realistic CloudTrail records that must make it fire and near misses that must
-  not (`trailtools/rules/examples/<family>.json`); tests run every rule on them, and on the real Stratus Red Team
-  detonations and TrailDiscover events in `../shared/datasets/`.
+  not (`trailtools/rules/examples/<family>.json`; an example of a sequence is a list of records, read together);
+  tests run every rule on them, and on the real Stratus Red Team detonations and TrailDiscover events in
+  `../shared/datasets/`.
+- **A sequence** (the Sequences family) is one finding per attack: its evidence names the eventID of every step in
+  time order, and `extra.steps` says what each step did.
 
 "How attackers use this" lines and TrailDiscover's MITRE mappings come from **TrailDiscover by Adan Alvarez**
 (https://github.com/adanalvarez/TrailDiscover, CC-BY-4.0,
@@ -42,11 +49,17 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _count(entries: list) -> str:
+    """"3" records, or "7 (3 sequences)" when some examples are sequences of records."""
+    n, sequences = len(records(entries)), sum(isinstance(e, list) for e in entries)
+    return f"{n} ({sequences} sequence{'s' if sequences != 1 else ''})" if sequences else str(n)
+
+
 def _rule(rule) -> list[str]:
     ex = examples(rule.family.replace("-", "_")).get(rule.id, {})
     events = ", ".join(f"`{name}` ({source})" for source, name in rule.events)
     lines = [f"### `{rule.id}`: {rule.title}", "",
-             f"- **Severity:** {rule.severity} (a failed call: one step lower)",
+             f"- **Severity:** {rule.severity} ({SEVERITY_NOTES.get(rule.family, 'a failed call: one step lower')})",
              f"- **MITRE ATT&CK:** {rule.tactic}; {rule.technique}"]
     if rule.mitre_note:
         lines.append(f"- **Mapping note:** {rule.mitre_note}")
@@ -54,8 +67,8 @@ def _rule(rule) -> list[str]:
     if rule.parameters:
         lines.append("- **Parameters:** " + ", ".join(f"`{k}` = {v}" for k, v in rule.parameters.items()))
     lines += [f"- **Why it matters:** {rule.explanation}", f"- **What to check next:** {rule.next_steps}",
-              f"- **Examples:** {len(ex.get('fire', []))} should-fire and {len(ex.get('quiet', []))} should-not-fire "
-              f"records in `trailtools/rules/examples/{rule.family.replace('-', '_')}.json`"]
+              f"- **Examples:** {_count(ex.get('fire', []))} should-fire and {_count(ex.get('quiet', []))} "
+              f"should-not-fire records in `trailtools/rules/examples/{rule.family.replace('-', '_')}.json`"]
     cards = rule.cards()
     if cards:
         lines += ["", "How attackers use these calls (TrailDiscover):", ""]

@@ -3,9 +3,12 @@
 start of the same instance."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
-from trailtools.rules.model import Hit, Rule, findings_from_hits, items, params, text
+from trailtools.findings.model import Finding
+from trailtools.rules.model import MAX_EVIDENCE, Hit, Rule, evidence, findings_from_hits, items, params, text
 
 EC2 = "ec2.amazonaws.com"
 SSM = "ssm.amazonaws.com"
@@ -46,13 +49,13 @@ def _password_data(rows: pd.DataFrame, rule: Rule):
 
 
 def _state_changes(rows: pd.DataFrame, name: str) -> dict[str, list]:
-    """Instance ID -> times of successful calls named ``name`` (StopInstances, StartInstances) touching it."""
+    """Instance ID -> (time, row) of successful calls named ``name`` (StopInstances, StartInstances) touching it."""
     out: dict[str, list] = {}
     ok = rows["errorCode"].isna() & (rows["eventName"] == name)
     for _, row in rows[ok].iterrows():
         for item in items(params(row["requestParameters"]).get("instancesSet")):
             if isinstance(item, dict) and item.get("instanceId"):
-                out.setdefault(text(item["instanceId"]), []).append(row["eventTime"])
+                out.setdefault(text(item["instanceId"]), []).append((row["eventTime"], row))
     return out
 
 
@@ -63,22 +66,36 @@ def _user_data_changed(p: dict) -> bool:
 def _user_data(rows: pd.DataFrame, rule: Rule):
     stops, starts = _state_changes(rows, "StopInstances"), _state_changes(rows, "StartInstances")
     within = pd.Timedelta(hours=rule.parameters["sequence_within_hours"])
-    hits = []
+    hits, around = [], {}
     for label, row in rows[rows["eventName"] == "ModifyInstanceAttribute"].iterrows():
         p = params(row["requestParameters"])
         if not _user_data_changed(p):
             continue
         instance, t = text(p.get("instanceId")) or "an instance", row["eventTime"]
-        stopped = any(t - within <= s <= t for s in stops.get(instance, ()))
-        started = any(t <= s <= t + within for s in starts.get(instance, ()))
+        stopped = [r for s, r in stops.get(instance, ()) if t - within <= s <= t]
+        started = [r for s, r in starts.get(instance, ()) if t <= s <= t + within]
         if stopped and started:
             hits.append(Hit(label, instance, f"stopped {instance}, changed its user data and started it again: "
                                              f"the new boot script ran"))
+            around[text(row["eventID"])] = (stopped[-1], started[0], instance)
         else:
             after = " and started it" if started else ""
             hits.append(Hit(label, instance, f"changed the user data (boot script) of {instance}{after}",
                             "high" if started else "medium"))
-    return findings_from_hits(rule, rows, hits)
+    return [_with_steps(f, around) for f in findings_from_hits(rule, rows, hits)]
+
+
+def _with_steps(finding: Finding, around: dict) -> Finding:
+    """A stop, user data change, start sequence names the eventIDs of its three steps (the stop before the change,
+    the start after it)."""
+    refs = []
+    for e in finding.evidence:
+        if e.ref in around:
+            stop, start, instance = around[e.ref]
+            refs += [evidence(stop, f"stopped {instance}"), e, evidence(start, f"started {instance} again")]
+        else:
+            refs.append(e)
+    return dataclasses.replace(finding, evidence=tuple(dict.fromkeys(refs))[:MAX_EVIDENCE])
 
 
 RULES = (

@@ -5,11 +5,11 @@ import pandas as pd
 
 from trailtools.errors import TrailtoolsError
 from trailtools.findings.model import SEVERITIES, Finding
-from trailtools.rules import collection, defense_evasion, execution, exposure
+from trailtools.rules import collection, defense_evasion, execution, exposure, sequences
 from trailtools.rules.model import Rule
 
 #: The families, in the order docs/rules.md lists them.
-FAMILIES = (defense_evasion, exposure, execution, collection)
+FAMILIES = (defense_evasion, exposure, execution, collection, sequences)
 RULES: dict[str, Rule] = {r.id: r for family in FAMILIES for r in family.RULES}
 
 
