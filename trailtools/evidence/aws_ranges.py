@@ -92,6 +92,12 @@ class AwsRanges:
                 return place
         return None
 
+    def networks(self, service: str, region: str, version: int = 4) -> list[str]:
+        """The published prefixes of one service in one region (``EC2``, ``us-east-1``), sorted."""
+        return sorted((p.prefix for (v, _), nets in self._index.items() if v == version for p in nets.values()
+                       if p.region == region and service in p.services),
+                      key=lambda n: ipaddress.ip_network(n))
+
     def is_aws(self, ip) -> bool | None:
         """True/False for a public IP literal; None when the address is not one (a service name, a VPC address)."""
         if public_ip(ip) is None:

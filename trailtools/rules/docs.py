@@ -6,9 +6,10 @@ import sys
 
 from trailtools.rules import knowledge, registry
 from trailtools.rules.examples import examples
+from trailtools.rules.model import ANY_EVENT
 
 FAMILY_TITLES = {"defense-evasion": "Defense evasion", "exposure": "Exposure", "execution": "Execution",
-                 "collection": "Collection"}
+                 "collection": "Collection", "credential-access": "Credential access"}
 
 INTRO = """\
 # Detection rules
@@ -44,7 +45,8 @@ def _cell(text: str) -> str:
 
 def _rule(rule) -> list[str]:
     ex = examples(rule.family.replace("-", "_")).get(rule.id, {})
-    events = ", ".join(f"`{name}` ({source})" for source, name in rule.events)
+    events = ", ".join("every event" if (source, name) == ANY_EVENT else f"`{name}` ({source})"
+                       for source, name in rule.events)
     lines = [f"### `{rule.id}`: {rule.title}", "",
              f"- **Severity:** {rule.severity} (a failed call: one step lower)",
              f"- **MITRE ATT&CK:** {rule.tactic}; {rule.technique}"]

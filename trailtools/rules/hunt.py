@@ -61,7 +61,7 @@ def hunt(source: str = "demo", start: str | None = None, end: str | None = None,
          *, cache: bool = True) -> HuntResult:
     """Run the rules named (comma-separated ids or families; all by default) over [start, end) of ``source``."""
     chosen = registry.select(rules)
-    query = Query(start=start, end=end, event_names=registry.event_names(chosen))
+    query = Query(start=start, end=end, event_names=registry.pushed_down(chosen))
     res = load_events(source, query, cache=cache)
     findings = registry.run(res.frame, chosen)
     findings[:0] = conflicting_duplicate_findings(res.stats, source)

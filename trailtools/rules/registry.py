@@ -5,11 +5,11 @@ import pandas as pd
 
 from trailtools.errors import TrailtoolsError
 from trailtools.findings.model import SEVERITIES, Finding
-from trailtools.rules import collection, defense_evasion, execution, exposure
+from trailtools.rules import collection, credential_access, defense_evasion, execution, exposure
 from trailtools.rules.model import Rule
 
 #: The families, in the order docs/rules.md lists them.
-FAMILIES = (defense_evasion, exposure, execution, collection)
+FAMILIES = (defense_evasion, exposure, execution, collection, credential_access)
 RULES: dict[str, Rule] = {r.id: r for family in FAMILIES for r in family.RULES}
 
 
@@ -30,8 +30,14 @@ def select(ids: str | list[str] | None = None) -> list[Rule]:
 
 
 def event_names(rules: list[Rule]) -> list[str]:
-    """Every eventName the rules read: what a query pushes down to the source."""
+    """Every eventName the rules name (a rule that reads every event names none)."""
     return sorted({n for r in rules for n in r.event_names})
+
+
+def pushed_down(rules: list[Rule]) -> list[str]:
+    """The eventNames a query for these rules can keep: :func:`event_names`, or none (every event) when a rule reads
+    every event."""
+    return [] if any(r.reads_every_event for r in rules) else event_names(rules)
 
 
 def run(frame: pd.DataFrame, rules: list[Rule] | None = None) -> list[Finding]:
