@@ -49,14 +49,15 @@ RUNTIME = {"Lambda function": "exec-env/AWS_Lambda_", "ECS task": "exec-env/AWS_
 #: Addresses of these kinds change from call to call (Lambda outside a VPC): only their AWS region is compared.
 ROAMING = ("Lambda function",)
 #: A user agent that says "a person, or an attacker's tool": (lowercase marker, what it is).
-PERSON_TOOLS = (("console.amazonaws.com", "the AWS console"), ("signin.amazonaws.com", "the AWS console"),
+PERSON_TOOLS = (("aws-cli/", "the AWS CLI"), ("console.amazonaws.com", "the AWS console"),
+                ("signin.amazonaws.com", "the AWS console"),
                 ("mozilla/", "a web browser"), ("pacu", "Pacu (an AWS attack framework)"),
                 ("stratus-red-team", "Stratus Red Team (an attack simulation tool)"), ("kali", "Kali Linux"),
                 ("parrot", "Parrot OS"), ("cloudfox", "CloudFox"), ("scoutsuite", "ScoutSuite"),
                 ("trufflehog", "TruffleHog"), ("curl/", "curl"), ("python-requests", "python-requests"),
                 ("postmanruntime", "Postman"), ("os/macos", "an SDK on a Mac"), ("darwin", "an SDK on a Mac"),
                 ("os/windows", "an SDK on Windows"), ("windows_nt", "an SDK on Windows"),
-                ("microsoft-standard-wsl", "an SDK on a Windows laptop (WSL)"), ("aws-cli/", "the AWS CLI"))
+                ("microsoft-standard-wsl", "a Windows laptop (WSL)"))
 #: Marks of a call made on an EC2 instance itself: an Amazon Linux or cloud kernel, the SSM agent.
 INSTANCE_HINTS = ("amzn2", "amzn2023", "-aws ", "-aws)", "-aws#", "cloud-amd64", "amazon-ssm-agent", "ec2-instance")
 PEOPLE_TYPES = ("IAMUser", "Root", "FederatedUser")
@@ -86,7 +87,8 @@ def person_tool(agent: str) -> str | None:
     low = agent.lower()
     if low.startswith("aws-cli/") and any(h in low + " " for h in INSTANCE_HINTS):
         return None     # the CLI on an instance (user data, cron): the instance's own
-    return next((what for marker, what in PERSON_TOOLS if marker in low), None)
+    found = list(dict.fromkeys(what for marker, what in PERSON_TOOLS if marker in low))
+    return f"{found[0]} ({', '.join(found[1:])})" if len(found) > 1 else (found[0] if found else None)
 
 
 def on_instance(agent: str) -> bool:
@@ -292,7 +294,7 @@ def _finding(rule: Rule, w: Workload, addr: str, events: pd.DataFrame, calls: pd
     severity = "critical" if outside else rule.severity
     place = judge.place(addr)
     tools = list(dict.fromkeys(filter(None, map(person_tool, calls["userAgent"].astype(object).fillna("")))))
-    with_tool = f" with {tools[0]}" if tools else ""
+    with_tool = f", with {tools[0]}" if tools else ""
     where = ", outside AWS" if outside else (f" ({place})" if place else "")
     title = f"Credentials of {w.kind} {w.name} (role {w.role}) used from {addr}{where}{with_tool}"
     names = calls["eventName"].astype(object).value_counts()
