@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -359,7 +359,3 @@ RULES = (
          parameters={"aws_ip_ranges": "bundled"}),
 )
 
-
-def with_ranges(rule: Rule, path: str | None) -> Rule:
-    """The rule judging with AWS's ``ip-ranges.json`` at ``path`` (None: the bundled snapshot)."""
-    return replace(rule, parameters={**rule.parameters, "aws_ip_ranges": path or "bundled"})

@@ -1,6 +1,8 @@
 """Every rule, by id: the families' ``RULES`` tuples gathered in one place, and running them over an events frame."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from trailtools.errors import TrailtoolsError
@@ -27,6 +29,13 @@ def select(ids: str | list[str] | None = None) -> list[Rule]:
                                   f"(for example {next(iter(RULES))}, or a family such as exposure).")
         out += [r for r in found if r not in out]
     return out
+
+
+def with_aws_ranges(rules: list[Rule], path: str | None) -> list[Rule]:
+    """The rules, those that tell AWS addresses from others judging with AWS's ``ip-ranges.json`` at ``path``
+    (None: the bundled snapshot)."""
+    return [replace(r, parameters={**r.parameters, "aws_ip_ranges": path or "bundled"})
+            if "aws_ip_ranges" in r.parameters else r for r in rules]
 
 
 def event_names(rules: list[Rule]) -> list[str]:
