@@ -205,7 +205,7 @@ def _home(w: Workload, rows: pd.DataFrame, start, judge: _Judge) -> tuple[set, p
         own = agents.str.contains(marker, case=False, regex=False) & inside
     else:
         before = rows["eventTime"] < start if start is not None else pd.Series(False, index=rows.index)
-        own = (agents.map(on_instance) | before) & tool.isna() & inside & ~shared
+        own = (agents.map(on_instance) | (before & tool.isna() & ~shared)) & inside
     home = {a for a in addrs[own] if public_ip(a)} | set(w.seeds)
     return home, own
 
@@ -224,7 +224,7 @@ def _signals(w: Workload, row, own: bool, home: set, has_runtime: bool, judge: _
     elif w.kind in RUNTIME and has_runtime and RUNTIME[w.kind].lower() not in agent.lower():
         why.append(f"the user agent lacks the runtime mark ({RUNTIME[w.kind]}...) every own call of the {w.kind} "
                    f"carries")
-    if addr in judge.people:
+    if addr in judge.people and addr not in home:
         who = sorted(judge.people[addr])
         why.append(f"{', '.join(who[:3])} also call{'s' if len(who) == 1 else ''} AWS from {addr}")
     if home and addr not in home:

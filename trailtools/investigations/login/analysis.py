@@ -30,7 +30,6 @@ from trailtools.evidence.geoip import GeoIP, Location, impossible_travel
 from trailtools.findings.model import SEVERITIES, EvidenceRef, Finding, iso_time
 from trailtools.investigations.login.credentials import (
     credential_chains,
-    instance_credentials_outside,
     key_follow_ups,
     key_new_addresses,
 )
@@ -52,6 +51,7 @@ from trailtools.investigations.login.rules import (
     text_or_none,
 )
 from trailtools.investigations.login.ssh import ssh_findings
+from trailtools.rules.credential_access import judge_workloads
 
 SIGNIN_EVENTS = ("ConsoleLogin",)
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -630,11 +630,10 @@ def _checks(
         ),
         Check("access keys: new addresses and what they did; STS credential chains", True, "CloudTrail"),
         Check(
-            "instance role credentials used outside the instance",
+            "workload credentials (EC2, Lambda, ECS, EKS ...) used outside the workload",
             True,
-            "ASN database and addresses people use"
-            if with_asn
-            else "addresses people use only (no ASN database to tell AWS addresses from others)",
+            "the workloads' own addresses and user agents, addresses people use, and AWS's IP ranges (the bundled "
+            "snapshot)" + (" with the ASN database naming network owners" if with_asn else ""),
         ),
         Check("what each session did next", True, "CloudTrail"),
         Check(
@@ -716,11 +715,11 @@ def analyze_logins(
         + key_follow_ups(scope, start, end)
         + credential_chains(scope, start, end)
     )
-    stolen = instance_credentials_outside(events[(times >= b_start) & (times < end)], start, end, geo)
+    stolen = judge_workloads(events[(times >= b_start) & (times < end)], start, end, geo=geo)
     findings += [
         f
         for f in stolen
-        if not principal or principal in (f.extra["principal"], f.extra["instance"], f.extra["principal"].split("/")[0])
+        if not principal or principal in (f.extra["principal"], f.extra["workload"], f.extra["principal"].split("/")[0])
     ]
     if ssh is not None:
         findings += ssh_findings(ssh, start, end)
