@@ -342,7 +342,7 @@ def _rule_logic(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
 
 RULES = (
     Rule("credential-access.workload-credentials-stolen",
-         "A workload's temporary credentials used outside the workload", "high",
+         "Workload credentials used outside the workload", "high",
          "TA0006 Credential Access", "T1552.005 Unsecured Credentials: Cloud Instance Metadata API",
          (ANY_EVENT,), _rule_logic,
          "An EC2 instance, a Lambda function, an ECS task or an EKS pod gets temporary credentials for its role; "
