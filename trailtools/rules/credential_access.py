@@ -29,7 +29,7 @@ import pandas as pd
 from trailtools.evidence import aws_ranges
 from trailtools.evidence.geoip import GeoIP, public_ip
 from trailtools.findings.model import SEVERITIES, Finding, iso_time
-from trailtools.rules.model import ANY_EVENT, MAX_EVIDENCE, Rule, evidence, params, text
+from trailtools.rules.model import ANY_EVENT, MAX_EVIDENCE, Rule, evidence, text
 
 STS = "sts.amazonaws.com"
 INSTANCE_ID = re.compile(r"^i-(?:[0-9a-fA-F]{17}|[0-9a-fA-F]{8})$")
@@ -61,6 +61,11 @@ PERSON_TOOLS = (("aws-cli/", "the AWS CLI"), ("console.amazonaws.com", "the AWS 
 #: Marks of a call made on an EC2 instance itself: an Amazon Linux or cloud kernel, the SSM agent.
 INSTANCE_HINTS = ("amzn2", "amzn2023", "-aws ", "-aws)", "-aws#", "cloud-amd64", "amazon-ssm-agent", "ec2-instance")
 PEOPLE_TYPES = ("IAMUser", "Root", "FederatedUser")
+#: The columns read (taking only these keeps a million-event frame cheap to slice).
+ISSUE_COLUMNS = ["eventTime", "eventName", "errorCode", "responseElements", "userIdentity.type",
+                 "userIdentity.invokedBy", "userIdentity.principalId", "userIdentity.userName", "sourceIPAddress"]
+CALL_COLUMNS = ["eventTime", "eventName", "eventID", "errorCode", "sourceIPAddress", "userAgent", "actor",
+                "userIdentity.arn", "userIdentity.accessKeyId"]
 
 
 @dataclass
@@ -72,6 +77,7 @@ class Workload:
     how: str                           # how it was recognised
     issuer: object = None              # row label of the issuing event, if in the frame
     seeds: set = field(default_factory=set)     # addresses known to be the workload's own (the pod's own STS call)
+    issued: dict = field(default_factory=dict)  # access key -> row label of the call that issued it
 
     @property
     def role(self) -> str:
@@ -102,40 +108,53 @@ def _session(arn: str) -> str | None:
     return rest if sep and "/" in rest else None
 
 
+_ASSUMED_ARN = r'"assumedRoleUser"\s*:\s*\{[^{}]*?"arn"\s*:\s*"([^"]{1,2048})"'
+_ISSUED_KEY = r'"accessKeyId"\s*:\s*"([A-Z0-9]{16,128})"'
+
+
 def _issued(rows: pd.DataFrame) -> dict[str, Workload]:
-    """Sessions issued to workloads by the AssumeRole* calls in the frame."""
+    """Sessions issued to workloads by the AssumeRole* calls in the frame (read with two patterns over the response
+    text, then judged once per session: a fleet's instances are issued credentials every few hours)."""
     out: dict[str, Workload] = {}
     ok = rows["errorCode"].isna() & rows["eventName"].isin(
         ["AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleForPodIdentity"])
-    for label, row in rows[ok].iterrows():
-        assumed = params(row["responseElements"]).get("assumedRoleUser")
-        session = _session(text(assumed.get("arn"))) if isinstance(assumed, dict) else None
-        if not session:
-            continue
+    rows = rows[ok]
+    if rows.empty:
+        return out
+    response = rows["responseElements"].astype(object).fillna("").astype(str)
+    arns = response.str.extract(_ASSUMED_ARN, expand=False)
+    sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
+    keys = response.str.extract(_ISSUED_KEY, expand=False)
+    for session, group in rows.groupby(sessions, sort=False):
+        label, row = group.index[-1], group.iloc[-1]
         name = text(row["eventName"])
         if name == "AssumeRole" and text(row["userIdentity.type"]) == "AWSService":
             service = text(row["userIdentity.invokedBy"]) or text(row["sourceIPAddress"])
             kind = SERVICES.get(service, f"{service.split('.')[0]} workload")
-            out[session] = Workload(session, kind, f"issued by {service} (AssumeRole at {iso_time(row['eventTime'])})",
-                                    label)
+            w = Workload(session, kind, f"issued by {service} (AssumeRole)", label)
         elif name == "AssumeRoleWithWebIdentity" and "system:serviceaccount:" in (
                 text(row["userIdentity.principalId"]) + text(row["userIdentity.userName"])):
             account = text(row["userIdentity.userName"]).replace("system:serviceaccount:", "") or "a service account"
-            seeds = {text(row["sourceIPAddress"])} if public_ip(row["sourceIPAddress"]) else set()
-            out[session] = Workload(session, "EKS pod", f"an EKS pod's service account {account} "
-                                                        f"(AssumeRoleWithWebIdentity)", label, seeds)
+            seeds = {a for a in group["sourceIPAddress"].astype(object).dropna().astype(str) if public_ip(a)}
+            w = Workload(session, "EKS pod", f"an EKS pod's service account {account} (AssumeRoleWithWebIdentity)",
+                         label, seeds)
         elif name == "AssumeRoleForPodIdentity":
-            out[session] = Workload(session, "EKS pod", "EKS Pod Identity (AssumeRoleForPodIdentity)", label)
+            w = Workload(session, "EKS pod", "EKS Pod Identity (AssumeRoleForPodIdentity)", label)
+        else:
+            continue
+        w.issued = {str(k): lab for lab, k in keys[group.index].dropna().items()}
+        out[session] = w
     return out
 
 
 def workloads(frame: pd.DataFrame) -> dict[str, Workload]:
     """Every role session in the frame handed to a workload: by its issuing call, its session name (an instance
     ID, an ECS task ID) or its own calls' runtime (``exec-env/AWS_Lambda_...``, ``exec-env/AWS_ECS_...``)."""
-    sts = frame[(frame["eventSource"] == STS).fillna(False).astype(bool)
-                | (frame["eventSource"] == "eks-auth.amazonaws.com").fillna(False).astype(bool)]
+    sts = frame.loc[(frame["eventSource"] == STS).fillna(False).astype(bool)
+                    | (frame["eventSource"] == "eks-auth.amazonaws.com").fillna(False).astype(bool), ISSUE_COLUMNS]
     found = _issued(sts) if len(sts) else {}
-    roles = frame[(frame["userIdentity.type"] == "AssumedRole").fillna(False).astype(bool)]
+    roles = frame.loc[(frame["userIdentity.type"] == "AssumedRole").fillna(False).astype(bool),
+                      ["userIdentity.arn", "userAgent"]]
     sessions = {a: _session(a) for a in pd.unique(roles["userIdentity.arn"].dropna().astype(str))}
     for session in filter(None, sessions.values()):
         if session in found:
@@ -160,8 +179,8 @@ def people_addresses(frame: pd.DataFrame) -> dict[str, set[str]]:
     it."""
     typ = frame["userIdentity.type"].astype(object)
     arn = frame["userIdentity.arn"].astype(object).fillna("").astype(str)
-    people = frame[typ.isin(PEOPLE_TYPES) | arn.str.contains("/AWSReservedSSO_", regex=False)]
-    pairs = people[["sourceIPAddress", "actor"]].astype(object).dropna().drop_duplicates()
+    pairs = frame.loc[typ.isin(PEOPLE_TYPES) | arn.str.contains("/AWSReservedSSO_", regex=False),
+                      ["sourceIPAddress", "actor"]].astype(object).dropna().drop_duplicates()
     out: dict[str, set[str]] = {}
     for addr, who in zip(pairs["sourceIPAddress"], pairs["actor"]):
         if public_ip(addr):
@@ -197,22 +216,23 @@ def _home(w: Workload, rows: pd.DataFrame, start, judge: _Judge) -> tuple[set, p
     """The workload's own addresses and which of its calls are its own (the signature of its compute)."""
     agents = rows["userAgent"].astype(object).fillna("").astype(str)
     addrs = rows["sourceIPAddress"].astype(object).fillna("").astype(str)
-    tool = agents.map(person_tool)
-    inside = addrs.map(lambda a: judge.ranges.is_aws(a) is not False)
+    tool = agents.map({a: person_tool(a) for a in agents.unique()})
+    inside = addrs.map({a: judge.ranges.is_aws(a) is not False for a in addrs.unique()}).astype(bool)
     shared = addrs.isin(list(judge.people))
     marker = RUNTIME.get(w.kind)
     if marker:
         own = agents.str.contains(marker, case=False, regex=False) & inside
     else:
         before = rows["eventTime"] < start if start is not None else pd.Series(False, index=rows.index)
-        own = (agents.map(on_instance) | (before & tool.isna() & ~shared)) & inside
+        hinted = agents.map({a: on_instance(a) for a in agents.unique()}).astype(bool)
+        own = (hinted | (before & tool.isna() & ~shared)) & inside
     home = {a for a in addrs[own] if public_ip(a)} | set(w.seeds)
     return home, own
 
 
-def _signals(w: Workload, row, own: bool, home: set, has_runtime: bool, judge: _Judge) -> tuple[list[str], bool]:
-    """Why one call is not the workload's own, and whether it came from outside AWS."""
-    addr, agent = text(row["sourceIPAddress"]), text(row["userAgent"])
+def _signals(w: Workload, addr: str, agent: str, own: bool, home: set, has_runtime: bool,
+             judge: _Judge) -> tuple[list[str], bool]:
+    """Why a call (from ``addr`` with ``agent``) is not the workload's own, and whether it came from outside AWS."""
     outside = judge.ranges.is_aws(addr) is False
     why = [f"{addr} is outside AWS's published IP ranges"] if outside else []
     if own:
@@ -261,7 +281,7 @@ def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_r
     arns = events["userIdentity.arn"].astype(object)
     by_arn = {a: _session(str(a)) for a in pd.unique(arns.dropna())}
     session = arns.map(by_arn)
-    mine = events[session.isin(list(found)) & events["userIdentity.invokedBy"].isna()]
+    mine = events.loc[session.isin(list(found)) & events["userIdentity.invokedBy"].isna(), CALL_COLUMNS]
     out = []
     for name, rows in mine.groupby(session[mine.index], sort=True):
         w = found[name]
@@ -277,15 +297,19 @@ def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_r
         for addr, calls in win.groupby(win["sourceIPAddress"].astype(object), sort=True):
             if public_ip(addr) is None:     # a service acting for the session, or a VPC endpoint
                 continue
-            why, outside, hits = [], False, []
-            for label, row in calls.iterrows():
-                reasons, out_aws = _signals(w, row, bool(own[label]), home, has_runtime, judge)
+            why, outside = [], False
+            agents = calls["userAgent"].astype(object).fillna("").astype(str)
+            mine = own[calls.index]
+            hit = pd.Series(False, index=calls.index)
+            # judged once per distinct (user agent, own) pair: a workload makes many calls alike
+            for (agent, is_own), same in calls.groupby([agents, mine], sort=False).groups.items():
+                reasons, out_aws = _signals(w, str(addr), agent, bool(is_own), home, has_runtime, judge)
                 if reasons:
-                    hits.append(label)
+                    hit[same] = True
                     why += [r for r in reasons if r not in why]
                     outside = outside or out_aws
-            if hits:
-                out.append(_finding(rule, w, str(addr), events, calls.loc[hits], why, outside, home, judge))
+            if hit.any():
+                out.append(_finding(rule, w, str(addr), events, calls[hit], why, outside, home, judge))
     return sorted(out, key=lambda f: (SEVERITIES.index(f.severity), f.evidence[0].time or ""))
 
 
@@ -311,8 +335,9 @@ def _finding(rule: Rule, w: Workload, addr: str, events: pd.DataFrame, calls: pd
              + f" {judge.ranges.describe()}.")
     what = "used outside AWS" if outside else "used from outside the workload"
     refs = [evidence(r, f"{w.kind} {w.name}'s credentials {what}") for _, r in calls.head(MAX_EVIDENCE).iterrows()]
-    if w.issuer is not None and w.issuer in events.index:
-        refs.insert(0, evidence(events.loc[w.issuer], f"issued the session {w.session} to the {w.kind}"))
+    issuer = next((w.issued[k] for k in keys if k in w.issued), w.issuer)   # the call that issued the stolen key
+    if issuer is not None and issuer in events.index:
+        refs.insert(0, evidence(events.loc[issuer], f"issued the session {w.session} to the {w.kind}"))
     shared = sorted(judge.people.get(addr, ()))
     if shared:
         theirs = events[(events["sourceIPAddress"].astype(object) == addr)
