@@ -260,6 +260,13 @@ def _signals(w: Workload, addr: str, agent: str, own: bool, home: set, has_runti
     return why, outside
 
 
+def _utc(when) -> pd.Timestamp | None:
+    if when is None:
+        return None
+    t = pd.Timestamp(when)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
 def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_ranges.AwsRanges | None = None,
                     geo: GeoIP | None = None, rule: Rule | None = None) -> list[Finding]:
     """Workload credentials used in [start, end) from outside the workload (all of ``events`` when no window),
@@ -275,8 +282,7 @@ def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_r
     found = workloads(events)
     if not found:
         return []
-    start = pd.Timestamp(start, tz="UTC") if start is not None and pd.Timestamp(start).tzinfo is None else start
-    end = pd.Timestamp(end, tz="UTC") if end is not None and pd.Timestamp(end).tzinfo is None else end
+    start, end = _utc(start), _utc(end)
     judge = _Judge(ranges, geo, people_addresses(events))
     arns = events["userIdentity.arn"].astype(object)
     by_arn = {a: _session(str(a)) for a in pd.unique(arns.dropna())}
