@@ -8,13 +8,14 @@ from test_geoip import write_asn_db, write_city_db
 from test_login import _file, _frame, _login
 
 from trailtools import load_events
+from trailtools.evidence.aws_ranges import load_ranges
 from trailtools.evidence.geoip import open_geoip
 from trailtools.investigations.login.analysis import analyze_logins, session_events
 from trailtools.investigations.login.credentials import (
     credential_chains,
-    instance_credentials_outside,
     key_new_addresses,
 )
+from trailtools.rules.credential_access import judge_workloads
 
 START, END = ts("2024-01-01"), ts("2025-01-01")
 
@@ -27,30 +28,34 @@ def stratus():
 # ---- real data: Stratus Red Team ---------------------------------------------------------------------------------
 
 def test_stratus_stolen_instance_credentials(stratus):
+    """The login analysis judges workload credentials with the rule credential-access.workload-credentials-stolen."""
     frame = _file(stratus, "ec2-steal-instance-credentials")
-    found = instance_credentials_outside(frame, START, END)
+    found = judge_workloads(frame, START, END)
     assert len(found) == 1
     f = found[0]
-    assert f.check == "login.instance-credentials-outside" and f.severity == "high"
-    assert f.extra["instance"] == "i-786a3A8B5C0d92eF4" and f.extra["mitre"] == "T1552.005"
+    assert f.check == "credential-access.workload-credentials-stolen" and f.severity == "high"
+    assert f.extra["instance"] == "i-786a3A8B5C0d92eF4" and f.extra["technique"].startswith("T1552.005")
     assert f.extra["shared_with"] == ["christophe"]           # the attacker's own IAM user, from the same address
     stolen = frame[frame["userIdentity.type"].astype(object) == "AssumedRole"]
     assert {e.ref for e in f.evidence} >= set(stolen["eventID"]) and len(stolen) == 2
     assert "18.236.253.47" in f.title
     # through the whole analysis too, ranked above the detonation's discovery noise
     a = analyze_logins(frame, start="2024-08-01", end="2024-08-03")
-    assert a.findings[0].check == "login.instance-credentials-outside"
+    assert a.findings[0].check == "credential-access.workload-credentials-stolen"
 
 
-def test_stratus_stolen_credentials_with_asn(stratus, tmp_path):
-    """With an ASN database saying the address is AWS's, only the shared-address rule could fire; saying it is
-    someone else's, the finding says so."""
+def test_stratus_stolen_credentials_with_ranges_and_asn(stratus, tmp_path):
+    """With AWS's ranges of a file that does not list the address, the use is outside AWS (critical), and the ASN
+    database names the network's owner."""
     frame = _file(stratus, "ec2-steal-instance-credentials")
-    aws = open_geoip(asn_db=write_asn_db(tmp_path / "aws.mmdb", {"18.0.0.0/8": (16509, "AMAZON-02")}))
-    assert instance_credentials_outside(frame, START, END, aws) == []     # inside AWS: not judged (see docs)
+    path = tmp_path / "ip-ranges.json"
+    path.write_text(json.dumps({"syncToken": "1", "createDate": "2024-08-01-12-00-00", "prefixes": [
+        {"ip_prefix": "3.80.0.0/12", "region": "us-east-1", "service": "EC2", "network_border_group": "us-east-1"}],
+        "ipv6_prefixes": []}))
     other = open_geoip(asn_db=write_asn_db(tmp_path / "isp.mmdb", {"18.0.0.0/8": (64500, "Example ISP")}))
-    [f] = instance_credentials_outside(frame, START, END, other)
-    assert f.extra["outside_aws"] and "AS64500 Example ISP, not AWS" in f.explanation
+    [f] = judge_workloads(frame, START, END, ranges=load_ranges(str(path)), geo=other)
+    assert f.severity == "critical" and f.extra["outside_aws"] and "outside AWS" in f.title
+    assert "(AS64500 Example ISP)" in f.explanation and "createDate 2024-08-01-12-00-00" in f.explanation
 
 
 def test_stratus_federation_token_chain(stratus):
@@ -117,17 +122,20 @@ def test_access_key_from_a_new_address(tmp_path):
 
 
 def test_instance_credentials_own_address_is_not_flagged():
-    """A person working on the instance calls AWS from its address: the instance role used it before the window."""
+    """A person working on the instance calls AWS from its address: the instance's own; the instance role from an
+    address another person uses is not."""
     role = {"type": "AssumedRole", "principalId": "AROAX:i-0123456789abcdef0", "accountId": "111122223333",
             "arn": "arn:aws:sts::111122223333:assumed-role/app-role/i-0123456789abcdef0",
             "accessKeyId": "ASIAAAAAAAAAAAAAAAAA"}
-    recs = [record("r0", "2024-01-01T10:00:00Z", userIdentity=role, sourceIPAddress="198.51.100.20"),
-            _call("p1", "2024-01-08T10:00:00Z", "198.51.100.20", user="ops"),
-            record("r1", "2024-01-08T10:05:00Z", userIdentity=role, sourceIPAddress="198.51.100.20"),
-            _call("p2", "2024-01-08T11:00:00Z", "203.0.113.50", user="mallory"),
-            record("r2", "2024-01-08T11:05:00Z", userIdentity=role, sourceIPAddress="203.0.113.50"),
+    agent = "aws-sdk-go/1.44.260 (go1.22.5; linux; amd64) amazon-ssm-agent/3.3.859.0"
+    boto3 = "Boto3/1.35.10 md/Botocore#1.35.10 ua/2.0 os/linux lang/python#3.12.5 Botocore/1.35.10"
+    recs = [record("r0", "2024-01-01T10:00:00Z", userIdentity=role, sourceIPAddress="18.200.7.14", userAgent=agent),
+            _call("p1", "2024-01-08T10:00:00Z", "18.200.7.14", user="ops"),
+            record("r1", "2024-01-08T10:05:00Z", userIdentity=role, sourceIPAddress="18.200.7.14", userAgent=boto3),
+            _call("p2", "2024-01-08T11:00:00Z", "34.245.12.7", user="mallory"),
+            record("r2", "2024-01-08T11:05:00Z", userIdentity=role, sourceIPAddress="34.245.12.7", userAgent=boto3),
             record("r3", "2024-01-08T11:06:00Z", userIdentity=role, sourceIPAddress="10.0.1.5")]   # a VPC endpoint
-    found = instance_credentials_outside(_frame(recs), ts("2024-01-08"), ts("2024-01-09"))
+    found = judge_workloads(_frame(recs), ts("2024-01-08"), ts("2024-01-09"))
     assert [f.evidence[0].ref for f in found] == ["r2"] and found[0].extra["shared_with"] == ["mallory"]
 
 

@@ -21,10 +21,10 @@ def _run(rule_id, records):
 
 
 def test_every_rule_is_complete_and_ids_are_unique():
-    assert len(registry.RULES) == 20
+    assert len(registry.RULES) == 21
     for rule in registry.RULES.values():
         assert rule.id.startswith(rule.family + ".") and rule.family.replace("-", "_") in {
-            "defense_evasion", "exposure", "execution", "collection", "sequences"}
+            "defense_evasion", "exposure", "execution", "collection", "credential_access", "sequences"}
         assert rule.tactic.startswith("TA0") and rule.technique.startswith("T1")
         assert rule.events and rule.explanation and rule.next_steps and rule.title
 

@@ -96,6 +96,8 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     hp.add_argument("--json", metavar="FILE", help="write the findings as a findings document (JSON) to FILE")
     hp.add_argument("--ocsf", metavar="FILE", help="write the findings as OCSF Detection Findings (class 2004, a JSON "
                     "array) to FILE, for a SIEM")
+    hp.add_argument("--aws-ip-ranges", metavar="FILE", help="AWS's ip-ranges.json (plain or .gz), to tell AWS "
+                    "addresses from others (default: the bundled snapshot; findings name the one used and its date)")
     hp.add_argument("--no-cache", action="store_true", help="do not read or write the local Parquet cache")
     hp.set_defaults(func=cmd_hunt)
 
@@ -205,7 +207,8 @@ def _fallback(rows: int) -> None:
 def cmd_hunt(args: argparse.Namespace) -> int:
     from trailtools.rules.hunt import hunt
 
-    result = hunt(args.source, args.start, args.end, args.rules, cache=not args.no_cache)
+    result = hunt(args.source, args.start, args.end, args.rules, cache=not args.no_cache,
+                  aws_ip_ranges=args.aws_ip_ranges)
     if args.json:  # first: the printed lines below may go to a pipe that closes early
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(result.to_json() + "\n")
@@ -215,6 +218,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     for line in result.summary_lines():
         echo(line)
     echo(result.load_summary, file=sys.stderr)
+    if result.aws_ranges:
+        echo(result.aws_ranges, file=sys.stderr)
     return 0
 
 

@@ -3,11 +3,14 @@ root), the account profile, and the stable IDs and addresses derived from their 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
+
+from trailtools.evidence.aws_ranges import bundled
 
 UTC = UTC
 GLOBAL_REGION = "us-east-1"
@@ -183,7 +186,7 @@ def default_profile(account_id: str = "111122223333") -> AccountProfile:
                                  (batch, ("batch-worker-role", "us-east-1"), 0.04)):
         vpce = "vpce-0" + hashlib.md5(f"{account_id}{reg}".encode()).hexdigest()[:16] if label == "app-server-role" \
             else None
-        ip = stable_private_ip(iid) if vpce else _stable_public_ip(account_id + iid)
+        ip = stable_private_ip(iid) if vpce else _stable_public_ip(account_id + iid, reg)
         add(name=f"{label}/{iid}", kind="AssumedRole", weight=w, role_name=label, session_name=iid,
             ips=(ip,), user_agents=(_SSM_AGENT, BOTO3, _GO_SDK), vpc_endpoint=vpce,
             actions=instance_actions, regions=((reg, 1.0),), error_rate=0.004, instance_id=iid,
@@ -247,6 +250,10 @@ def stable_private_ip(text: str) -> str:
     return f"10.0.{h[0] % 64}.{4 + h[1] % 240}"
 
 
-def _stable_public_ip(text: str) -> str:
+def _stable_public_ip(text: str, region: str) -> str:
+    """An instance's public address: one of AWS's EC2 addresses in its region (the bundled AWS IP ranges), as a real
+    instance's would be."""
     h = hashlib.sha256(text.encode()).digest()
-    return f"{(3, 18, 34, 52, 54)[h[0] % 5]}.{h[1]}.{h[2]}.{1 + h[3] % 254}"
+    nets = [n for n in bundled().networks("EC2", region) if n.split(".")[0] in ("3", "18", "52", "54")]
+    net = ipaddress.ip_network(nets[int.from_bytes(h[:4], "big") % len(nets)])
+    return str(net.network_address + 1 + int.from_bytes(h[4:8], "big") % (net.num_addresses - 2))

@@ -245,6 +245,16 @@ INC7_RUN_G5 = t("2026-10-08 19:41:05")
 INC8_CREATE_USER = t("2026-10-14 03:26:40")
 INC8_CREATE_LOGIN_PROFILE = t("2026-10-14 03:26:58")
 INC8_CONSOLE_LOGIN = t("2026-10-14 03:27:07")
+# Stolen workload credentials: the rightsizing Lambda's role session, read from the function's environment,
+# used with the AWS CLI from a VPS outside AWS (its own calls come from AWS addresses with the Lambda runtime's SDK)
+THEFT_ISSUED = t("2026-10-13 22:40:05")         # lambda.amazonaws.com assumes the function's role (a cold start)
+THEFT_OWN_CALL = t("2026-10-13 22:40:07")       # the function's own DescribeInstances with those credentials
+THEFT_CALLS = (t("2026-10-13 23:52:18"), t("2026-10-13 23:52:41"), t("2026-10-13 23:53:30"),
+               t("2026-10-13 23:54:02"), t("2026-10-13 23:55:17"))
+THEFT_IP = "203.0.113.230"                      # NL, Amsterdam (VPS hosting): not an AWS address
+THEFT_UA = ("aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8.11-amd64 md/arch#x86_64 lang/python#3.11.9 "
+            "md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#kali.2024 md/prompt#off "
+            "md/command#{cmd}")
 ANOMALY_MONITOR_ARN = f"arn:aws:ce::{ACCOUNT_ID}:anomalymonitor/5f0b3c2e-8d4a-4e61-9b7c-2a1d6e3f4b58"
 
 INCIDENTS = (

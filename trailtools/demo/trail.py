@@ -296,8 +296,44 @@ def incidents(prof: synth.AccountProfile, seed: int) -> list[dict]:
         for r in mine:
             r["userIdentity"]["accessKeyId"] = key
             r["userIdentity"]["sessionContext"]["attributes"]["creationDate"] = S.iso_z(created)
+    _stolen_lambda_credentials(st, auto)
     st.records.sort(key=lambda r: r["eventTime"])
     return st.records
+
+
+def _stolen_lambda_credentials(st: _Story, auto: synth.Principal) -> None:
+    """The rightsizing Lambda's role session (issued by lambda.amazonaws.com, used by the function from an AWS
+    address with its runtime's SDK) used two hours later with the AWS CLI from a VPS outside AWS: whoami, then
+    discovery and a denied secret read."""
+    lam = synth.Principal(name="lambda.amazonaws.com", kind="AWSService", weight=0.0,
+                          invoked_by="lambda.amazonaws.com")
+    key, session_arn = synth_key(auto, S.THEFT_ISSUED), auto.arn(S.ACCOUNT_ID)
+    role_arn = f"arn:aws:iam::{S.ACCOUNT_ID}:role/{auto.role_name}"
+    st.add("AssumeRole", "sts.amazonaws.com", lam, S.THEFT_ISSUED, source_ip="lambda.amazonaws.com",
+           user_agent="lambda.amazonaws.com",
+           request_parameters={"roleArn": role_arn, "roleSessionName": auto.session_name, "durationSeconds": 43200},
+           response_elements={"credentials": {"accessKeyId": key, "sessionToken": "IQoJb3JpZ2luX2VjE" + "A" * 40,
+                                              "expiration": _java_date(S.THEFT_ISSUED + timedelta(hours=12))},
+                              "assumedRoleUser": {"assumedRoleId": f"{auto.principal_id}:{auto.session_name}",
+                                                  "arn": session_arn}})
+    own = [st.add("DescribeInstances", "ec2.amazonaws.com", auto, S.THEFT_OWN_CALL, source_ip=S.AUTOMATION.ips[0],
+                  user_agent=LAMBDA_UA)]
+    cli = S.THEFT_UA.replace
+    stolen = dict(source_ip=S.THEFT_IP, console=False)
+    calls = (("GetCallerIdentity", "sts.amazonaws.com", "sts.get-caller-identity", {}),
+             ("DescribeInstances", "ec2.amazonaws.com", "ec2.describe-instances", {}),
+             ("ListBuckets", "s3.amazonaws.com", "s3api.list-buckets", {}),
+             ("ListFunctions20150331", "lambda.amazonaws.com", "lambda.list-functions", {}),
+             ("GetSecretValue", "secretsmanager.amazonaws.com", "secretsmanager.get-secret-value",
+              {"error_code": "AccessDeniedException",
+               "error_message": f"User: {session_arn} is not authorized to perform: secretsmanager:GetSecretValue "
+                                f"on resource: prod/db because no identity-based policy allows the "
+                                f"secretsmanager:GetSecretValue action"}))
+    for when, (name, source, cmd, extra) in zip(S.THEFT_CALLS, calls):
+        own.append(st.add(name, source, auto, when, user_agent=cli("{cmd}", cmd), **stolen, **extra))
+    for r in own:
+        r["userIdentity"]["accessKeyId"] = key
+        r["userIdentity"]["sessionContext"]["attributes"]["creationDate"] = S.iso_z(S.THEFT_ISSUED)
 
 
 def _run_request(inst: S.Instance, count: int, az: str, ami: str) -> dict:

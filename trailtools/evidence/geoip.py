@@ -143,8 +143,8 @@ class GeoIP:
         if self.city is None:
             out.append("No GeoIP database (geoip_db): the new-country and impossible-travel checks were not done.")
         if self.asn is None:
-            out.append("No ASN database (asn_db): the new-ASN check was not done, and an instance role's credentials "
-                       "count as used outside AWS only when people use the same address.")
+            out.append("No ASN database (asn_db): the new-ASN check was not done, and addresses outside AWS are not "
+                       "named by their network owner.")
         return out
 
     def close(self) -> None:

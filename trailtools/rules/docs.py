@@ -6,9 +6,10 @@ import sys
 
 from trailtools.rules import knowledge, registry
 from trailtools.rules.examples import examples, records
+from trailtools.rules.model import ANY_EVENT
 
 FAMILY_TITLES = {"defense-evasion": "Defense evasion", "exposure": "Exposure", "execution": "Execution",
-                 "collection": "Collection", "sequences": "Sequences"}
+                 "collection": "Collection", "credential-access": "Credential access", "sequences": "Sequences"}
 
 #: How a family's severity differs from the rule "a failed call: one step lower".
 SEVERITY_NOTES = {"sequences": "the sequence's baseline; the rule's text says when it is raised; a denied step does "
@@ -57,7 +58,8 @@ def _count(entries: list) -> str:
 
 def _rule(rule) -> list[str]:
     ex = examples(rule.family.replace("-", "_")).get(rule.id, {})
-    events = ", ".join(f"`{name}` ({source})" for source, name in rule.events)
+    events = ", ".join("every event" if (source, name) == ANY_EVENT else f"`{name}` ({source})"
+                       for source, name in rule.events)
     lines = [f"### `{rule.id}`: {rule.title}", "",
              f"- **Severity:** {rule.severity} ({SEVERITY_NOTES.get(rule.family, 'a failed call: one step lower')})",
              f"- **MITRE ATT&CK:** {rule.tactic}; {rule.technique}"]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from trailtools.events.load import load_events
 from trailtools.events.query import Query
+from trailtools.evidence import aws_ranges
 from trailtools.findings import schema
 from trailtools.findings.model import Finding, JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
@@ -28,6 +29,7 @@ class HuntResult(JsonOutput):
     events: int                      # events loaded (only those the rules read)
     load_stats: dict = field(default_factory=dict)
     load_summary: str = ""           # the load's one line (files read, pruned, skipped ...)
+    aws_ranges: str = ""             # which AWS IP ranges the rules judged addresses with, and their date
 
     def window_text(self) -> str:
         if not self.start and not self.end:
@@ -52,20 +54,24 @@ class HuntResult(JsonOutput):
     def to_dict(self) -> dict:
         return schema.build_document(
             "hunt", {"source": self.source, "start": self.start, "end": self.end,
-                     "rules": [r.id for r in self.rules]},
+                     "rules": [r.id for r in self.rules], "aws_ip_ranges": self.aws_ranges or None},
             verdict=None, findings=[f.to_dict() for f in self.findings], sources=[], load_stats=self.load_stats,
             generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def hunt(source: str = "demo", start: str | None = None, end: str | None = None, rules: str | list | None = None,
-         *, cache: bool = True) -> HuntResult:
-    """Run the rules named (comma-separated ids or families; all by default) over [start, end) of ``source``."""
-    chosen = registry.select(rules)
-    query = Query(start=start, end=end, event_names=registry.event_names(chosen))
+         *, cache: bool = True, aws_ip_ranges: str | None = None) -> HuntResult:
+    """Run the rules named (comma-separated ids or families; all by default) over [start, end) of ``source``.
+    ``aws_ip_ranges``: AWS's ``ip-ranges.json`` for the rules that tell AWS addresses from others (default: the
+    bundled snapshot, :mod:`trailtools.evidence.aws_ranges`)."""
+    ranges = aws_ranges.ranges(aws_ip_ranges)           # a bad file is one sentence before anything is loaded
+    chosen = registry.with_aws_ranges(registry.select(rules), aws_ip_ranges)
+    query = Query(start=start, end=end, event_names=registry.pushed_down(chosen))
     res = load_events(source, query, cache=cache)
     findings = registry.run(res.frame, chosen)
     findings[:0] = conflicting_duplicate_findings(res.stats, source)
     stats = res.stats.to_dict()
     return HuntResult(source, iso_time(query.start) if query.start else None,
                       iso_time(query.end) if query.end else None, chosen, findings, len(res.frame), stats,
-                      res.stats.summary())
+                      res.stats.summary(),
+                      ranges.describe() if any("aws_ip_ranges" in r.parameters for r in chosen) else "")

@@ -26,6 +26,9 @@ from trailtools.rules.knowledge import card
 
 #: At most this many eventIDs are listed in one finding's evidence (``extra.events`` counts them all).
 MAX_EVIDENCE = 50
+#: A rule whose ``events`` hold this pair reads every event (how a credential was used: any call it made); a query
+#: for it cannot be narrowed to event names.
+ANY_EVENT = ("*", "*")
 
 def lower(severity: str) -> str:
     """One step less severe (``high`` -> ``medium``; ``info`` stays ``info``)."""
@@ -58,8 +61,13 @@ class Rule:
         return self.id.split(".", 1)[0]
 
     @property
+    def reads_every_event(self) -> bool:
+        return ANY_EVENT in self.events
+
+    @property
     def event_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(name for _, name in self.events))
+        """The eventNames this rule reads (empty for a rule that reads every event)."""
+        return tuple(dict.fromkeys(name for source, name in self.events if (source, name) != ANY_EVENT))
 
     @property
     def event_sources(self) -> tuple[str, ...]:
@@ -71,7 +79,7 @@ class Rule:
 
     def select(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of the events this rule reads, in time order."""
-        if frame.empty:
+        if frame.empty or self.reads_every_event:
             return frame
         sources, names = frame["eventSource"], frame["eventName"]
         mask = pd.Series(False, index=frame.index)

@@ -1,15 +1,17 @@
 """Every rule, by id: the families' ``RULES`` tuples gathered in one place, and running them over an events frame."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from trailtools.errors import TrailtoolsError
 from trailtools.findings.model import SEVERITIES, Finding
-from trailtools.rules import collection, defense_evasion, execution, exposure, sequences
+from trailtools.rules import collection, credential_access, defense_evasion, execution, exposure, sequences
 from trailtools.rules.model import Rule
 
 #: The families, in the order docs/rules.md lists them.
-FAMILIES = (defense_evasion, exposure, execution, collection, sequences)
+FAMILIES = (defense_evasion, exposure, execution, collection, credential_access, sequences)
 RULES: dict[str, Rule] = {r.id: r for family in FAMILIES for r in family.RULES}
 
 
@@ -29,9 +31,22 @@ def select(ids: str | list[str] | None = None) -> list[Rule]:
     return out
 
 
+def with_aws_ranges(rules: list[Rule], path: str | None) -> list[Rule]:
+    """The rules, those that tell AWS addresses from others judging with AWS's ``ip-ranges.json`` at ``path``
+    (None: the bundled snapshot)."""
+    return [replace(r, parameters={**r.parameters, "aws_ip_ranges": path or "bundled"})
+            if "aws_ip_ranges" in r.parameters else r for r in rules]
+
+
 def event_names(rules: list[Rule]) -> list[str]:
-    """Every eventName the rules read: what a query pushes down to the source."""
+    """Every eventName the rules name (a rule that reads every event names none)."""
     return sorted({n for r in rules for n in r.event_names})
+
+
+def pushed_down(rules: list[Rule]) -> list[str]:
+    """The eventNames a query for these rules can keep: :func:`event_names`, or none (every event) when a rule reads
+    every event."""
+    return [] if any(r.reads_every_event for r in rules) else event_names(rules)
 
 
 def run(frame: pd.DataFrame, rules: list[Rule] | None = None) -> list[Finding]:

@@ -40,7 +40,6 @@ from trailtools.investigations.login.baseline import (
 )
 from trailtools.investigations.login.credentials import (
     credential_chains,
-    instance_credentials_outside,
     key_follow_ups,
     key_new_addresses,
 )
@@ -78,6 +77,7 @@ from trailtools.investigations.login.sessions import (
     session_events,
 )
 from trailtools.investigations.login.ssh import ssh_findings
+from trailtools.rules.credential_access import judge_workloads
 
 __all__ = ["analyze_logins", "baseline_profile", "brute_force", "novelty", "password_spray", "root_activity",
            "session_events", "signins", "travel", "unknown_users"]
@@ -557,11 +557,10 @@ def _checks(
         ),
         Check("access keys: new addresses and what they did; STS credential chains", True, "CloudTrail"),
         Check(
-            "instance role credentials used outside the instance",
+            "workload credentials (EC2, Lambda, ECS, EKS ...) used outside the workload",
             True,
-            "ASN database and addresses people use"
-            if with_asn
-            else "addresses people use only (no ASN database to tell AWS addresses from others)",
+            "the workloads' own addresses and user agents, addresses people use, and AWS's IP ranges (the bundled "
+            "snapshot)" + (" with the ASN database naming network owners" if with_asn else ""),
         ),
         Check("what each session did next", True, "CloudTrail"),
         Check(
@@ -642,11 +641,11 @@ def analyze_logins(
     findings += root_activity(in_window)
     keyed = key_new_addresses(scope, start, end, geo) + key_follow_ups(scope, start, end, new_ids)
     chains = credential_chains(scope, start, end)
-    stolen = instance_credentials_outside(rng, start, end, geo)
+    stolen = judge_workloads(rng, start, end, geo=geo)
     findings += [
         f
         for f in stolen
-        if not principal or principal in (f.extra["principal"], f.extra["instance"], f.extra["principal"].split("/")[0])
+        if not principal or principal in (f.extra["principal"], f.extra["workload"], f.extra["principal"].split("/")[0])
     ]
     if ssh is not None:
         findings += ssh_findings(ssh, start, end)

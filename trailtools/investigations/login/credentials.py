@@ -8,9 +8,10 @@ out; the rules and thresholds are in docs/login.md.
 - :func:`credential_chains`: ``GetSessionToken`` / ``GetFederationToken`` / ``AssumeRole`` calls by a person's
   credentials whose issued temporary credentials (``responseElements.credentials.accessKeyId``) were then used,
   followed through further STS calls (role chaining) to everything they did.
-- :func:`instance_credentials_outside`: an EC2 instance role's credentials (the role session is named after the
-  instance, ``i-...``) used from an address outside the instance: one the ASN database places outside AWS, or one
-  that people (IAM users, root, SSO, federated users) use while the instance role never did before the window.
+
+Workload credentials (an EC2 instance's, a Lambda function's, an ECS task's, an EKS pod's role session) used outside
+the workload are judged by the rule ``credential-access.workload-credentials-stolen``
+(:func:`trailtools.rules.credential_access.judge_workloads`), which the login analysis runs over its window.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import re
 import pandas as pd
 
 from trailtools.evidence.geoip import GeoIP, public_ip
-from trailtools.findings.model import EvidenceRef, Finding, iso_time
+from trailtools.findings.model import Finding, iso_time
 from trailtools.investigations.login.baseline import agent_family
 from trailtools.investigations.login.rules import (
     ASK,
@@ -39,9 +40,7 @@ from trailtools.investigations.login.rules import (
 
 MITRE_KEYS = "T1078.004"            # Valid Accounts: Cloud Accounts
 MITRE_TOKENS = "T1550.001"          # Use Alternate Authentication Material: Application Access Token
-MITRE_INSTANCE = "T1552.005"        # Unsecured Credentials: Cloud Instance Metadata API
 LONG_TERM_KEY = re.compile(r"^AKIA[0-9A-Z]{12,}$")
-INSTANCE_SESSION = re.compile(r"^i-(?:[0-9a-fA-F]{17}|[0-9a-fA-F]{8})$")
 PEOPLE_TYPES = ("IAMUser", "Root", "FederatedUser")
 ISSUER_COLUMNS = ["eventTime", "eventName", "errorCode", "responseElements", "eventID", "actor", "sourceIPAddress",
                   "userIdentity.type", "userIdentity.arn", "userIdentity.accessKeyId"]
@@ -54,8 +53,6 @@ REMEDY_KEY = ("Ask the key's owner whether the calls were theirs; if not, deacti
 REMEDY_CHAIN = ("Check that the temporary credentials were expected; if not, revoke them (for a role: Revoke active "
                 "sessions; for a federation token: deny the federated user with a policy on the issuing user) and "
                 "rotate the issuing key.")
-REMEDY_INSTANCE = ("Revoke the role's active sessions, find how the credentials left the instance (an SSM command, "
-                   "SSRF to the metadata service, a compromised host), require IMDSv2, and review what they did.")
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -272,84 +269,3 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
         )
     return out
 
-
-def _people_addresses(events: pd.DataFrame) -> dict[str, set]:
-    """Address -> the people (IAM users, root, federated users, SSO sessions) whose calls came from it."""
-    typ, arn = _col(events, "userIdentity.type"), _col(events, "userIdentity.arn").fillna("").astype(str)
-    people = events[typ.isin(PEOPLE_TYPES) | arn.str.contains("/AWSReservedSSO_", regex=False)]
-    out: dict[str, set] = {}
-    for addr, who in zip(_col(people, "sourceIPAddress"), _col(people, "actor")):
-        if public_ip(addr):
-            out.setdefault(str(addr), set()).add(str(who))
-    return out
-
-
-def instance_credentials_outside(events: pd.DataFrame, start, end, geo: GeoIP | None = None) -> list[Finding]:
-    """An instance role's credentials used in [start, end) from outside the instance: from an address the ASN
-    database places outside AWS, or from an address people use that the instance's session never used before
-    ``start``. One finding per role session and address."""
-    arn = _col(events, "userIdentity.arn").fillna("").astype(str)
-    session = arn.str.rsplit("/", n=1).str[-1]
-    inst = events[
-        (_col(events, "userIdentity.type") == "AssumedRole")
-        & session.str.match(INSTANCE_SESSION.pattern)
-        & _public(_col(events, "sourceIPAddress"))
-    ]
-    if inst.empty:
-        return []
-    people = _people_addresses(events)
-    own = {
-        (a, ip)
-        for a, ip in zip(
-            _col(inst[inst["eventTime"] < start], "actor"), _col(inst[inst["eventTime"] < start], "sourceIPAddress")
-        )
-    }
-    win = inst[_window(inst, start, end)]
-    out = []
-    for (who, addr), grp in win.groupby([_col(win, "actor"), _col(win, "sourceIPAddress")], sort=True):
-        aws = geo.is_aws(addr) if geo is not None else None
-        if aws:
-            continue
-        shared = sorted(people.get(str(addr), set())) if (who, addr) not in own else []
-        if aws is None and not shared:
-            continue
-        recs = grp.to_dict("records")
-        role, instance = str(who).rsplit("/", 1)
-        why = []
-        if aws is False:
-            loc = geo.locate(addr)
-            why.append(f"the address belongs to AS{loc.asn} {loc.org or ''}".strip() + ", not AWS")
-        if shared:
-            why.append(f"{', '.join(shared[:3])} also call{'s' if len(shared) == 1 else ''} AWS from it")
-        ups = classify_follow_ups(grp)
-        score = 7 + sum(u.weight for u in ups)
-        out.append(
-            Finding(
-                "login.instance-credentials-outside",
-                severity_for(score),
-                f"Credentials of instance {instance} (role {role}) used from {addr}, outside the instance",
-                f"{len(recs)} call{'s' if len(recs) > 1 else ''} with the instance role's session {who} from {addr} "
-                f"between {iso_time(recs[0]['eventTime'])} and {iso_time(recs[-1]['eventTime'])}: "
-                + ", ".join(f"{n} x{c}" for n, c in _col(grp, "eventName").value_counts().head(8).items())
-                + f". Outside the instance because {' and '.join(why)}.",
-                text_or_none(recs[0].get("userIdentity.sessionContext.sessionIssuer.arn"))
-                or str(recs[0].get("userIdentity.arn")),
-                tuple(evidence_ref(r) for r in recs[:MAX_EVIDENCE])
-                + tuple(
-                    EvidenceRef("cloudtrail", str(r["eventID"]), iso_time(r["eventTime"]), f"{r['actor']} from {addr}")
-                    for r in events[(_col(events, "sourceIPAddress") == addr) & _col(events, "actor").isin(shared)]
-                    .head(3)
-                    .to_dict("records")
-                ),
-                REMEDY_INSTANCE,
-                extra={
-                    "mitre": MITRE_INSTANCE,
-                    "principal": str(who),
-                    "instance": instance,
-                    "score": score,
-                    "shared_with": shared,
-                    "outside_aws": aws is False,
-                },
-            )
-        )
-    return out
