@@ -253,3 +253,20 @@ def test_the_archive_limit_comes_from_the_environment(monkeypatch):
     assert from_env().max_archive_bytes == 2 << 30
     assert Limits().cache_text() == ""
     assert os.environ["TRAILTOOLS_MAX_ARCHIVE_BYTES"] == "2G"
+
+
+def test_copies_inside_and_outside_an_archive_are_compared_by_their_records(tmp_path):
+    """The same trail handed over twice (unpacked, and zipped) is one set of events; a copy that was changed inside
+    the zip is a conflicting duplicate, found by reading both records again (not by the frame's columns only)."""
+    log = json.loads(_log("aaaaaaaa", 3))
+    changed = json.loads(_log("aaaaaaaa", 3))
+    changed["Records"][1]["requestParameters"] = {"instanceType": "t2.nano"}
+    (tmp_path / "plain.json").write_text(json.dumps(log))
+    (tmp_path / "copy.zip").write_bytes(_zip({"AWSLogs/same.json": json.dumps(log).encode(),
+                                              "AWSLogs/changed.json": json.dumps(changed).encode()}))
+    res = _load(tmp_path)
+    s = res.stats
+    assert s.records_seen == 9 and s.events == 4 and s.conflicting_duplicates == 1
+    assert not any("compared by the frame's columns only" in n for n in s.notes)
+    files = {c["path"].rsplit("/", 1)[-1] for x in s.conflicts for c in x["copies"]}
+    assert "changed.json" in files

@@ -87,6 +87,38 @@ def test_cloudwatch_log_group_export_to_s3(tmp_path):
     assert (s.files_read, s.records_seen, s.records_skipped) == (1, 4, 1)
 
 
+def test_a_whole_log_group_export_counts_as_an_independent_count(tmp_path):
+    """A CreateExportTask prefix as S3 holds it: the write test object AWS puts first, several streams, several
+    gzip parts per stream (000000.gz, 000001.gz), a part cut short; the events read equal the lines counted here."""
+    from hostile_bombs import record
+
+    prefix = tmp_path / "ct-export"
+    prefix.mkdir()
+    (prefix / "aws-logs-write-test").write_text("Permission Check Successful")
+    expected, n = set(), 0
+    for stream in ("111122223333_CloudTrail_us-east-1", "111122223333_CloudTrail_eu-west-1"):
+        for part in range(2):
+            lines = []
+            for i in range(5):
+                rec = record(f"{n:08x}-0000-4000-8000-{i:012d}", f"2026-11-03T1{part}:0{i}:00Z")
+                n += 1
+                expected.add(rec["eventID"])
+                lines.append(f"2026-11-03T1{part}:0{i}:01.123Z {json.dumps(rec, separators=(',', ':'))}")
+            path = prefix / "0f9e8d7c-task" / stream / f"{part:06d}.gz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    cut = prefix / "0f9e8d7c-task" / "111122223333_CloudTrail_us-east-1" / "000002.gz"
+    whole = gzip.compress(("\n".join(f"2026-11-03T12:00:0{i}.000Z " + json.dumps(record(f"cccccccc-0000-4000-8000-"
+                                                                                      f"{i:012d}")) for i in range(3))
+                           + "\n").encode())
+    cut.write_bytes(whole[: len(whole) - 30])
+    res, s = _load(prefix)
+    kept_from_cut = s.records_seen - s.records_skipped - len(expected)  # the whole lines before the cut
+    assert expected <= set(res.frame["eventID"]) and s.events == len(expected) + kept_from_cut
+    assert s.other_files == 1 and s.files_read == 5 and 0 <= kept_from_cut < 3 and s.records_skipped <= 1
+    assert any("truncated or corrupt gzip" in k.reason for k in s.skipped)
+
+
 def _lake_rows(rec):
     flat = {"eventVersion": rec["eventVersion"], "eventTime": rec["eventTime"].replace("T", " ").replace("Z", ".000"),
             "eventSource": rec["eventSource"], "eventName": rec["eventName"], "awsRegion": rec["awsRegion"],

@@ -25,7 +25,7 @@ class SourceData:
 
 def resolve_source(source: str, *, profile: str | None = None) -> SourceData:
     """Where ``source``'s data is; ``profile`` (a notebook parameter) is added to a live trail URI (``s3://``,
-    ``lookup://``, ``athena://``) that does not name one itself."""
+    ``lookup://``, ``athena://``, ``cwlogs://``, ``lake://``) that does not name one itself."""
     if source == "demo":
         folder = ensure_demo_account()
         manifest = json.loads((folder / "manifest.json").read_text())

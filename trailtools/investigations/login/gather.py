@@ -211,7 +211,7 @@ def investigate(
     ``geoip_db`` / ``asn_db``: optional MaxMind-format .mmdb files; ``os_logs``: optional guest ``secure`` /
     ``auth.log`` files (paths or one comma-separated string) for SSH logins; ``business_hours`` ("08:00-18:00",
     Monday to Friday, or "Mon-Sat 07:30-19:00") in ``timezone`` (an IANA name); ``profile``: the AWS profile for a
-    live source (s3://, lookup://, athena://). Bad values are one sentence."""
+    live source (s3://, lookup://, athena://, cwlogs://, lake://). Bad values are one sentence."""
     if int(baseline_days) < 1:
         raise QueryError(
             f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
