@@ -328,3 +328,12 @@ def test_no_credentials_is_one_sentence_per_source(tmp_path, monkeypatch):
     for note in result.not_collected:
         assert "credentials" in note["why"].lower(), note
     assert read_manifest(tmp_path / "case")["runs"][0]["identity"] is None
+
+
+def test_a_report_names_the_case_and_its_manifest_hash():
+    from trailtools.report.run import provenance_html
+
+    html = provenance_html({"provenance": {"case": {"case": "<b>case-42</b>", "manifest": "manifest.json",
+                                                    "manifest_sha256": "ab" * 32, "runs": 2, "files": 9}}})
+    assert "&lt;b&gt;case-42&lt;/b&gt;" in html and "ab" * 32 in html and "2 collection runs" in html
+    assert "case-42" not in provenance_html({"provenance": {}})

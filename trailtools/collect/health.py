@@ -8,6 +8,8 @@ The API answers only with a Business, Enterprise On-Ramp or Enterprise support p
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable, call, pages
 from trailtools.collect.context import Collection
 
@@ -16,6 +18,7 @@ IAM_ACTIONS = ("health:DescribeHealthServiceStatusForOrganization", "health:Desc
                "health:DescribeEventsForOrganization", "health:DescribeAffectedEntitiesForOrganization",
                "health:DescribeEventDetailsForOrganization")
 MAX_PAGES = 20
+HEALTH_KEPT = dt.timedelta(days=90)
 
 
 def _batches(items: list, size: int) -> list[list]:
@@ -88,5 +91,7 @@ def collect_health(c: Collection) -> None:
     c.save_response(f"health/describe-event-details{name}.json", details,
                     f"health:DescribeEventDetails{org_name}", {"eventArns": arns},
                     region="us-east-1")
-    c.expiring("AWS Health events", None, "AWS Health lists an account's events for a limited time after they end "
-               "(the Health Dashboard shows about the last 90 days); the saved copy keeps them.")
+    ends = [e.get("endTime") or e.get("lastUpdatedTime") for e in events]
+    ends = [t for t in ends if isinstance(t, dt.datetime)]
+    c.expiring("AWS Health events of the window", min(ends) + HEALTH_KEPT if ends else None,
+               "AWS Health answers queries for events up to its 90-day limit.")

@@ -17,6 +17,9 @@ region):
 - each digest's signature, SHA256withRSA over the string CloudTrail signs (:func:`string_to_sign`), with the public
   key whose fingerprint the digest names (``bad-signature``; no signature known: ``unsigned-digest``; no key:
   ``unverifiable-digest``, warnings);
+- for a case folder made by ``trailtools collect`` (:mod:`trailtools.integrity.case`): every file against its
+  manifest (``case-modified``, ``case-missing``, ``case-added``, ``case-manifest``), with the case's own public
+  keys and, unless a window is given, the window it was collected for;
 - every key (or file name) of the store that CloudTrail never writes and that would be dangerous as a path: a
   ``..`` segment, an absolute path, a NUL or another control character (``unsafe-key``; such a file is not read,
   and no signature sidecar is written for it).
