@@ -337,3 +337,27 @@ def test_a_report_names_the_case_and_its_manifest_hash():
                                                     "manifest_sha256": "ab" * 32, "runs": 2, "files": 9}}})
     assert "&lt;b&gt;case-42&lt;/b&gt;" in html and "ab" * 32 in html and "2 collection runs" in html
     assert "case-42" not in provenance_html({"provenance": {}})
+
+
+def test_the_login_findings_are_the_same_as_on_the_same_data_read_live(case, trail_bucket):
+    """The case's trail uploaded as it is to another prefix of the bucket: the login investigation reading it live
+    (s3://) and reading the case folder finds the same sign-ins and the same findings."""
+    from trailtools.investigations.login.gather import investigate
+
+    folder, _ = case
+    s3 = boto3.client("s3")
+    for path in sorted((folder / "AWSLogs").rglob("*.json.gz")):
+        s3.put_object(Bucket=trail_bucket, Key="same/" + path.relative_to(folder).as_posix(), Body=path.read_bytes())
+    live = investigate(source=f"s3://{trail_bucket}/same", start=START, end=END, baseline_days=1)
+    on_case = investigate(source=str(folder), start=START, end=END, baseline_days=1)
+    assert len(on_case.events) == len(live.events) > 0
+    assert sorted(on_case.events["eventID"]) == sorted(live.events["eventID"])
+
+    def shown(inv):
+        return sorted((f.check, f.severity, f.title, tuple(e.ref for e in f.evidence)) for f in inv.findings)
+
+    assert shown(on_case) == shown(live)
+    signins = on_case.analysis.signins
+    assert len(signins) == len(live.analysis.signins) > 0  # the window has sign-ins: the comparison is not empty
+    assert sorted(signins["eventID"]) == sorted(live.analysis.signins["eventID"])
+    assert on_case.to_dict()["provenance"]["case"]["case"] == "case-42"
