@@ -279,6 +279,8 @@ def test_a_second_run_leaves_every_earlier_file_byte_identical(case, trail_bucke
     assert second.files == len(run2["files"]) and {f["path"] for f in run2["files"]} == {
         "notes/run-2-not-collected.txt", "notes/run-2-expiring.txt"}
     assert run2["previous_manifest_sha256"] == first.manifest_sha256
+    trail_files = [p for p in before if p.startswith("AWSLogs/") and not p.endswith(".metadata.json")]
+    assert second.resumed == len(trail_files) > 0  # not downloaded again: the same ETag and size are in the case
     # the earlier run's text is unchanged in the manifest
     old = json.dumps(read_manifest(folder)["runs"][0], indent=1)
     assert old == json.dumps(json.loads(before["manifest.json"])["runs"][0], indent=1)
@@ -361,3 +363,8 @@ def test_the_login_findings_are_the_same_as_on_the_same_data_read_live(case, tra
     assert len(signins) == len(live.analysis.signins) > 0  # the window has sign-ins: the comparison is not empty
     assert sorted(signins["eventID"]) == sorted(live.analysis.signins["eventID"])
     assert on_case.to_dict()["provenance"]["case"]["case"] == "case-42"
+    # and hunt: the same detections on the case as on the same files read live
+    from trailtools.rules.hunt import hunt
+
+    found = [hunt(src, START, END) for src in (str(folder), f"s3://{trail_bucket}/same")]
+    assert shown(found[0]) == shown(found[1])

@@ -174,3 +174,25 @@ def test_cli_collect_then_verify(instance, tmp_path, capsys):
     (tmp_path / "not-a-case" / "mine.txt").write_text("x")
     assert main(["collect", str(tmp_path / "not-a-case"), "--region", "us-east-1"]) == 2  # one sentence, no traceback
     assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_is_recorded_and_the_next_one_resumes(instance, tmp_path):
+    inst, now = instance
+    case = tmp_path / "case"
+    window = {"start": (now - dt.timedelta(hours=1)).isoformat(), "end": now.isoformat(), "regions": ["us-east-1"],
+              "instances": [inst], "progress": False}
+
+    def interrupted(service, region):
+        if service == "cloudwatch":
+            raise KeyboardInterrupt
+        return boto3.client(service, region_name=region or "us-east-1")
+
+    with pytest.raises(KeyboardInterrupt):
+        collect(case, clients=interrupted, **window)
+    first = read_manifest(case)["runs"][0]
+    assert first["interrupted"] is True and first["finished"] is None
+    assert any(f["path"] == "ec2/us-east-1/describe-instances.json" for f in first["files"])
+    assert not [p for p in verify(str(case)).problems if p.kind.startswith("case-")]  # what it wrote is listed
+    again = collect(case, **window)
+    assert again.run == 2 and (case / "cloudwatch" / "us-east-1" / "get-metric-data.json").is_file()
+    assert not [p for p in verify(str(case)).problems if p.kind.startswith("case-")]

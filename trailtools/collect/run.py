@@ -31,12 +31,14 @@ class CollectResult:
     manifest_sha256: str
     files: int
     unchanged: int
+    resumed: int  # objects already in the case with the same ETag and size: not downloaded again
     not_collected: list[dict] = field(default_factory=list)
     expiring: list[dict] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
-        lines = [f"Run {self.run} of case {self.case_dir}: {self.files} files added, {self.unchanged} already there "
-                 f"unchanged; manifest.json SHA-256 {self.manifest_sha256}."]
+        lines = [f"Run {self.run} of case {self.case_dir}: {self.files} files added, "
+                 f"{self.unchanged + self.resumed} already there unchanged; manifest.json SHA-256 "
+                 f"{self.manifest_sha256}."]
         lines += [f"  not collected: {n['what']}: {n['why']}" for n in self.not_collected]
         lines += [f"  expiring: {e['what']}" + (f" (until about {e['until']})" if e.get("until") else "")
                   for e in self.expiring[:20]]
@@ -75,6 +77,22 @@ def run(s: Scope, *, clients=None, progress: bool | None = None) -> CollectResul
     manifest.start_run(started=now_iso(), finished=None, trailtools_version=__version__,
                        parameters=plain(s.parameters()), region=None, identity=None)
     c = Collection(s, store, manifest, clients=clients, progress=progress)
+    try:
+        _jobs(c)
+    except BaseException:  # interrupted (Ctrl-C) or failed: what was written is recorded, so a rerun resumes
+        manifest.run["interrupted"] = True
+        manifest.save()
+        raise
+    _notes(c)
+    manifest.run["finished"] = now_iso()
+    digest = manifest.save()
+    return CollectResult(root, manifest.run["run"], digest, c.counts.get("files", 0), c.counts.get("unchanged", 0),
+                         c.counts.get("resumed", 0), list(manifest.run["not_collected"]),
+                         list(manifest.run["expiring"]))
+
+
+def _jobs(c: Collection) -> None:
+    s, manifest = c.scope, c.manifest
     found: dict = {}
     for job in jobs(s):
         if job == "identity":
@@ -93,11 +111,6 @@ def run(s: Scope, *, clients=None, progress: bool | None = None) -> CollectResul
             ec2_cw.collect_cloudwatch(c, found)
         elif job == "health":
             health.collect_health(c)
-    _notes(c)
-    manifest.run["finished"] = now_iso()
-    digest = manifest.save()
-    return CollectResult(root, manifest.run["run"], digest, c.counts.get("files", 0), c.counts.get("unchanged", 0),
-                         list(manifest.run["not_collected"]), list(manifest.run["expiring"]))
 
 
 def collect(case_dir, *, start=None, end=None, regions=None, instances=None, principals=None, trail=None,
