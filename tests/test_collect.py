@@ -368,3 +368,48 @@ def test_the_login_findings_are_the_same_as_on_the_same_data_read_live(case, tra
 
     found = [hunt(src, START, END) for src in (str(folder), f"s3://{trail_bucket}/same")]
     assert shown(found[0]) == shown(found[1])
+
+
+def test_cost_explorer_with_cost_reads_as_the_demo_s_saved_responses(aws_env, tmp_path):
+    """--cost: Cost Explorer (Stubber, answering with the demo's saved responses) lands where the cost readers look,
+    and reads as the demo's own saved responses do."""
+    from trailtools.evidence.cost import read_cost
+
+    saved = {name: _saved(f"cost/ce/get-cost-and-usage.by-{name}.json")  # Cost Explorer's dates are text
+             for name in ("service", "region", "usage-type", "linked-account")}
+    anomalies = _saved("cost/ce/get-anomalies.json")
+    answers = [("get_cost_and_usage", saved[n]) for n in ("service", "region", "usage-type", "linked-account")]
+    ce = _stubbed("ce", "us-east-1", answers + [("get_anomalies", anomalies)])
+
+    def clients(service, region):
+        if service == "ce":
+            return ce
+        client = boto3.client(service, region_name=region or REGION)
+        if service in ("ec2", "health"):
+            stub = Stubber(client)
+            first = "describe_instances" if service == "ec2" else "describe_health_service_status_for_organization"
+            stub.add_client_error(first, service_error_code="AccessDenied", service_message="no")
+            if service == "health":
+                stub.add_client_error("describe_events", service_error_code="AccessDenied", service_message="no")
+            stub.activate()
+        if service == "cloudtrail":
+            stub = Stubber(client)
+            stub.add_client_error("lookup_events", service_error_code="AccessDeniedException", service_message="no")
+            stub.activate()
+        return client
+
+    case = tmp_path / "case"
+    result = collect(case, start="2026-10-01", end="2026-10-14", regions=[REGION], cost=True, clients=clients,
+                     progress=False, now=DEMO_NOW)
+    ce.stubber.assert_no_pending_responses()
+    assert not [n for n in result.not_collected if "Cost" in n["what"]]
+    for name in ("service", "region", "usage-type", "linked-account"):
+        assert (case / "cost" / "ce" / f"get-cost-and-usage.by-{name}.json").is_file()
+    ours = read_cost(str(case / "cost"), start="2026-10-01", end="2026-10-14")
+    theirs = read_cost(str(_demo() / "cost" / "ce"), start="2026-10-01", end="2026-10-14")
+    assert len(ours.frame) == len(theirs.frame) > 0
+    cols = ["service", "region", "cost"]
+    assert ours.frame[cols].sort_values(cols, ignore_index=True).equals(
+        theirs.frame[cols].sort_values(cols, ignore_index=True))
+    assert len(ours.anomalies) == len(theirs.anomalies) > 0
+    assert any(e["what"].startswith("Cost Explorer data of") for e in result.expiring)

@@ -150,6 +150,8 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
                        "and signatures are copied")
     where.add_argument("--lookup", action="store_true", help="no bucket: read the trail from LookupEvents (90 days, "
                        "management events; the default without --trail)")
+    cp.add_argument("--cost", action="store_true", help="also Cost Explorer: the daily cost of the window by service, "
+                    "region, usage type and account, and the cost anomalies")
     cp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cp.set_defaults(func=cmd_collect)
 
@@ -362,7 +364,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from trailtools.collect.run import collect
 
     result = collect(args.case_dir, start=args.start, end=args.end, regions=args.region, instances=args.instance,
-                     principals=args.principal, trail=args.trail, lookup=args.lookup, profile=args.profile,
+                     principals=args.principal, trail=args.trail, lookup=args.lookup, cost=args.cost,
+                     profile=args.profile,
                      progress=False if args.no_progress else None)
     for line in result.summary_lines():
         echo(line)

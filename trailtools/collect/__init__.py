@@ -4,7 +4,7 @@ with a chain of custody (docs/collect.md).
 - :mod:`.plan` the scope (window, regions, instances, principals, where the trail is) and the jobs to run;
 - :mod:`.trail` the trail's log files, digests (+ signature sidecars) and public keys, or LookupEvents;
 - :mod:`.instances` EC2 (instances, status and scheduled events, console output and screenshot) and CloudWatch
-  (status-check metrics, alarm history); :mod:`.health` AWS Health;
+  (status-check metrics, alarm history); :mod:`.health` AWS Health; :mod:`.cost` Cost Explorer (``--cost``);
 - :mod:`.store` safe paths and append-only writes; :mod:`.manifest` ``manifest.json``; :mod:`.context` what every
   collector is given; :mod:`.run` one run, its notes (not collected, expiring) and its manifest entry.
 

@@ -2,7 +2,7 @@
 
 :func:`scope` checks the parameters (one sentence for a bad one) and :func:`jobs` lists the collectors to run, in
 order: the caller's identity first (it goes into the manifest), then the trail (from its bucket, or from
-LookupEvents), then EC2 and CloudWatch per region, then AWS Health.
+LookupEvents), then EC2 and CloudWatch per region, AWS Health, and Cost Explorer when asked for.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class Scope:
     principals: list[str] = field(default_factory=list)
     trail: str | None = None          # s3://BUCKET[/PREFIX]
     lookup: bool = False
+    cost: bool = False
     profile: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -48,7 +49,7 @@ class Scope:
     def parameters(self) -> dict:
         return {"start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": self.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "regions": self.regions, "instances": self.instances, "principals": self.principals,
-                "trail": self.trail, "lookup": self.lookup, "profile": self.profile}
+                "trail": self.trail, "lookup": self.lookup, "cost": self.cost, "profile": self.profile}
 
 
 def _list(values) -> list[str]:
@@ -60,7 +61,7 @@ def _list(values) -> list[str]:
 
 
 def scope(case_dir: str, *, start=None, end=None, regions=None, instances=None, principals=None,
-          trail: str | None = None, lookup: bool = False, profile: str | None = None,
+          trail: str | None = None, lookup: bool = False, cost: bool = False, profile: str | None = None,
           now: datetime | None = None) -> Scope:
     """The checked scope of a run (QueryError: one sentence, for a parameter that cannot be used)."""
     now = now or datetime.now(UTC)
@@ -81,10 +82,10 @@ def scope(case_dir: str, *, start=None, end=None, regions=None, instances=None, 
             raise QueryError(f"{trail!r} is not s3://BUCKET[/PREFIX]: give the trail's bucket, as `aws cloudtrail "
                              "describe-trails` shows it.")
     return Scope(str(case_dir), start_t, end_t, regions, instances, _list(principals), trail, bool(lookup or not trail),
-                 profile, now)
+                 bool(cost), profile, now)
 
 
 def jobs(s: Scope) -> list[str]:
     """The collectors to run for this scope, by name, in order."""
     out = ["identity", "trail-s3" if s.trail else "trail-lookup"]
-    return out + ["ec2", "cloudwatch", "health"]
+    return out + ["ec2", "cloudwatch", "health"] + (["cost"] if s.cost else [])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from trailtools import __version__
 from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable, call
+from trailtools.collect import cost as cost_jobs
 from trailtools.collect import health
 from trailtools.collect import instances as ec2_cw
 from trailtools.collect import trail as trail_jobs
@@ -111,13 +112,15 @@ def _jobs(c: Collection) -> None:
             ec2_cw.collect_cloudwatch(c, found)
         elif job == "health":
             health.collect_health(c)
+        elif job == "cost":
+            cost_jobs.collect_cost(c)
 
 
 def collect(case_dir, *, start=None, end=None, regions=None, instances=None, principals=None, trail=None,
-            lookup: bool = False, profile: str | None = None, clients=None,
+            lookup: bool = False, cost: bool = False, profile: str | None = None, clients=None,
             progress: bool | None = None, now=None) -> CollectResult:
     """``trailtools collect``: build (or add to) a case folder. ``clients``: (service, region) -> boto3 client, for
     tests; the standard credential chain (with ``profile``) otherwise."""
     s = scope(str(case_dir), start=start, end=end, regions=regions, instances=instances, principals=principals,
-              trail=trail, lookup=lookup, profile=profile, now=now)
+              trail=trail, lookup=lookup, cost=cost, profile=profile, now=now)
     return run(s, clients=clients, progress=progress)
