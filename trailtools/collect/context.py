@@ -11,7 +11,8 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from botocore import exceptions as bx
 
 from trailtools.aws import client as make_client
 from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable
@@ -99,6 +100,8 @@ class Collection:
         """One sentence on what could not be collected and why (an exception becomes its sentence)."""
         if isinstance(why, AwsDataUnavailable | TrailtoolsError):
             text = str(why)
+        elif isinstance(why, bx.NoRegionError):
+            text = "No AWS region is set: pass --region, or set AWS_REGION or a region in the profile."
         elif isinstance(why, AWS_ERRORS):
             text = str(explain(why, "aws", "call"))
         else:
@@ -108,6 +111,3 @@ class Collection:
     def expiring(self, what: str, until, why: str) -> None:
         self.manifest.expiring(what, until if until is None or isinstance(until, str) else _plain(until), why)
 
-
-def case_root(path) -> Path:
-    return Path(path).expanduser()
