@@ -350,7 +350,14 @@ def test_iam_actions_are_the_operations_called():
     session = botocore.session.get_session()
     # IAM actions named unlike the API operation they allow
     operation_of = {"s3:ListBucket": "s3:ListObjectsV2"}
-    for module in (health, ec2, cloudwatch, verify, cost_ce, s3, lookup, athena, cwlogs, lake):
+    from trailtools.collect import cost as collect_cost
+    from trailtools.collect import health as collect_health
+    from trailtools.collect import instances as collect_instances
+    from trailtools.collect import run as collect_run
+    from trailtools.collect import trail as collect_trail
+
+    for module in (health, ec2, cloudwatch, verify, cost_ce, s3, lookup, athena, cwlogs, lake, collect_trail, collect_instances,
+                   collect_health, collect_run, collect_cost):
         for action in module.IAM_ACTIONS:
             service, operation = operation_of.get(action, action).split(":")
             assert operation in session.get_service_model(service).operation_names, action
@@ -359,6 +366,11 @@ def test_iam_actions_are_the_operations_called():
 def test_docs_iam_policy_lists_every_action_the_modules_call():
     from conftest import ROOT
 
+    from trailtools.collect import cost as collect_cost
+    from trailtools.collect import health as collect_health
+    from trailtools.collect import instances as collect_instances
+    from trailtools.collect import run as collect_run
+    from trailtools.collect import trail as collect_trail
     from trailtools.evidence import cloudwatch, ec2
     from trailtools.evidence.cost import ce as cost_ce
     from trailtools.evidence.cost import s3 as cost_s3
@@ -374,7 +386,10 @@ def test_docs_iam_policy_lists_every_action_the_modules_call():
                                      | set(s3.IAM_ACTIONS) | set(lookup.IAM_ACTIONS) | set(athena.IAM_ACTIONS)
                                      | set(athena.IAM_ACTIONS_CREATE)
                                      | set(cost_ce.IAM_ACTIONS) | set(cost_s3.IAM_ACTIONS)
-                                     | set(verify.IAM_ACTIONS) | set(cwlogs.IAM_ACTIONS) | set(lake.IAM_ACTIONS))
+                                     | set(verify.IAM_ACTIONS) | set(cwlogs.IAM_ACTIONS) | set(lake.IAM_ACTIONS)
+                                     | set(collect_trail.IAM_ACTIONS)
+                                     | set(collect_instances.IAM_ACTIONS) | set(collect_health.IAM_ACTIONS)
+                                     | set(collect_run.IAM_ACTIONS) | set(collect_cost.IAM_ACTIONS))
     # the first statement is read-only: what writes (Athena's results, its table) is apart and named so
     read_only = policy["Statement"][0]["Action"]
     assert not [a for a in read_only if a.split(":")[1].startswith(("Put", "Create", "Delete", "Update"))]

@@ -1,6 +1,6 @@
 """The command line: ``trailtools events SOURCE ...``, ``hunt SOURCE`` (the detection rules of
 :mod:`trailtools.rules`), one verb per investigation (``reboot``, ``login``, ``cost``: from
-:mod:`trailtools.investigations.registry`), ``report``, ``verify`` and ``demo [DIR]``.
+:mod:`trailtools.investigations.registry`), ``report``, ``verify``, ``collect`` and ``demo [DIR]``.
 
 Errors a user can cause print one sentence and exit with code 2; nothing prints a traceback for them.
 Every string printed passes :func:`trailtools.terminal.visible` (evidence text is attacker-controlled: control
@@ -134,6 +134,33 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
                     "signature as a sidecar under DIR, so a copy synced there verifies offline")
     vf.add_argument("--json", action="store_true", help="print the result as JSON instead of the summary")
     vf.set_defaults(func=cmd_verify)
+
+    cp = sub.add_parser("collect", help="copy the evidence of an incident into a case folder, with a manifest",
+                        description="Copy into CASE_DIR, in the layout the investigations read, the trail of the "
+                                    "window (from its bucket with digests, signatures and public keys, or from "
+                                    "LookupEvents), EC2 instances, status and scheduled events, console output and "
+                                    "screenshots, CloudWatch status checks and AWS Health, with manifest.json (every "
+                                    "file's SHA-256, origin, time, identity). Rerunning adds; it never changes a "
+                                    "file. See docs/collect.md.")
+    cp.add_argument("case_dir", metavar="CASE_DIR", help="the case folder (new, or made by an earlier collect)")
+    cp.add_argument("--profile", help="the AWS profile (default: the standard credential chain)")
+    cp.add_argument("--region", action="append", default=[], help="a region to collect from (repeat or "
+                    "comma-separate; default the profile's region)")
+    cp.add_argument("--instance", action="append", default=[], help="an instance ID (repeatable; default every "
+                    "instance of the regions)")
+    cp.add_argument("--principal", action="append", default=[], help="a principal of interest (with --lookup: "
+                    "the user name searched for)")
+    cp.add_argument("--start", help="window start, ISO date or time in UTC (default 7 days before the end)")
+    cp.add_argument("--end", help="window end (a date alone means its whole day; default now)")
+    where = cp.add_mutually_exclusive_group()
+    where.add_argument("--trail", metavar="s3://BUCKET[/PREFIX]", help="the trail's bucket: its log files, digests "
+                       "and signatures are copied")
+    where.add_argument("--lookup", action="store_true", help="no bucket: read the trail from LookupEvents (90 days, "
+                       "management events; the default without --trail)")
+    cp.add_argument("--cost", action="store_true", help="also Cost Explorer: the daily cost of the window by service, "
+                    "region, usage type and account, and the cost anomalies")
+    cp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cp.set_defaults(func=cmd_collect)
 
     demo = sub.add_parser("demo", help="write the bundled demo account's data into a folder you can browse")
     demo.add_argument("dir", nargs="?", default="demo-account", help="where to write it (default ./demo-account)")
@@ -291,6 +318,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     # the summary's lines each come out of visible() (verify.py); the JSON escapes control characters itself
     echo(json_visible(res.to_json()) if args.json else res.summary(), keep_newlines=True)
     return res.exit_code
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from trailtools.collect.run import collect
+
+    result = collect(args.case_dir, start=args.start, end=args.end, regions=args.region, instances=args.instance,
+                     principals=args.principal, trail=args.trail, lookup=args.lookup, cost=args.cost,
+                     profile=args.profile,
+                     progress=False if args.no_progress else None)
+    for line in result.summary_lines():
+        echo(line)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

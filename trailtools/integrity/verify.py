@@ -17,6 +17,9 @@ region):
 - each digest's signature, SHA256withRSA over the string CloudTrail signs (:func:`string_to_sign`), with the public
   key whose fingerprint the digest names (``bad-signature``; no signature known: ``unsigned-digest``; no key:
   ``unverifiable-digest``, warnings);
+- for a case folder made by ``trailtools collect`` (:mod:`trailtools.integrity.case`): every file against its
+  manifest (``case-modified``, ``case-missing``, ``case-added``, ``case-manifest``), with the case's own public
+  keys and, unless a window is given, the window it was collected for;
 - every key (or file name) of the store that CloudTrail never writes and that would be dangerous as a path: a
   ``..`` segment, an absolute path, a NUL or another control character (``unsafe-key``; such a file is not read,
   and no signature sidecar is written for it).
@@ -42,6 +45,7 @@ from trailtools.events.layout import shown_name
 from trailtools.events.query import parse_time
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
 from trailtools.integrity import digests as dg
+from trailtools.integrity.case import check_case, manifest_sha256, read_manifest
 from trailtools.integrity.digests import Digest, LogFile, PublicKey, aws_suffix, name_time
 from trailtools.templating import render
 from trailtools.terminal import visible
@@ -63,6 +67,10 @@ KINDS = {  # kind -> (severity, what it means, in a few words)
     "unverifiable-digest": (WARN, "no public key for the digest"),
     "uncovered-log": (WARN, "log file outside the digests' period"),
     "unsafe-key": (FAIL, "file with a key CloudTrail never writes"),
+    "case-modified": (FAIL, "case file changed since collection"),
+    "case-missing": (FAIL, "case file missing"),
+    "case-added": (FAIL, "file added to the case after collection"),
+    "case-manifest": (FAIL, "case manifest edited"),
 }
 #: Digests of one chain meet end to start; a little slack for clock rounding.
 SLACK = pd.Timedelta(minutes=5)
@@ -232,6 +240,11 @@ REMEDIATION = {
                            "--start-time ... > keys.json, then --public-keys keys.json.",
     "uncovered-log": "These files were delivered when no digest was written (or after the newest one): their "
                      "integrity cannot be shown.",
+    "case-modified": "The file is not what `trailtools collect` saved: collect it again into a new case folder, and "
+                     "find who changed it.",
+    "case-missing": "A file of the case was deleted: collect it again (if AWS still has it) into a new case folder.",
+    "case-added": "Keep notes and reports outside the case folder; a file added to it has no recorded origin.",
+    "case-manifest": "The manifest's earlier runs were edited: the chain of custody is broken from that run on.",
     "unsafe-key": "Someone other than CloudTrail wrote these objects into the trail bucket (their keys try to "
                   "leave a folder or hold control characters): find who (S3 data events, the bucket policy) and "
                   "do not copy them with tools that follow the key as a path.",
@@ -470,9 +483,12 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
     no ``public_keys`` are given.
     """
 
+    source = str(ensure_demo_account()) if str(source) == "demo" else str(source)
+    case = read_manifest(source) if "://" not in source else None
+    if case is not None and not start and not end:  # a case folder: the window it was collected for
+        start, end = _case_window(case)
     lo = pd.Timestamp(parse_time(start)) if start else None
     hi = pd.Timestamp(parse_time(end, end=True)) if end else None
-    source = str(ensure_demo_account()) if str(source) == "demo" else str(source)
     public_keys, notes_demo = _demo_keys(source, public_keys)
     if lo is not None and hi is not None and hi <= lo:
         raise QueryError(f"The window ends ({hi}) before it starts ({lo}): swap --start and --end.")
@@ -515,7 +531,20 @@ def verify(source: str, *, start=None, end=None, public_keys=None, s3_client=Non
         res.problems.append(Problem("unsafe-key", shown_name(store.location(key)),
                                     f"Not read and not saved: {why}; CloudTrail never writes such a key."))
     res.notes = notes_demo + notes + notes_saved + res.notes
+    if case is not None:
+        found, counts = check_case(source)
+        res.problems.extend(Problem(kind, path, detail) for kind, path, detail in found)
+        res.notes.append(f"Case {case.get('case')}: {counts.get('files_verified', 0)}/{counts.get('files', 0)} files "
+                         f"of its manifest ({counts.get('runs', 0)} runs, SHA-256 {manifest_sha256(source)}) intact.")
     return res
+
+
+def _case_window(case: dict) -> tuple[str | None, str | None]:
+    """The window a case was collected for: from the earliest start to the latest end of its runs."""
+    starts = [r.get("parameters", {}).get("start") for r in case.get("runs") or []]
+    ends = [r.get("parameters", {}).get("end") for r in case.get("runs") or []]
+    starts, ends = [x for x in starts if isinstance(x, str)], [x for x in ends if isinstance(x, str)]
+    return (min(starts) if starts else None), (max(ends) if ends else None)
 
 
 def _demo_keys(source: str, public_keys) -> tuple[list, list[str]]:
@@ -524,6 +553,8 @@ def _demo_keys(source: str, public_keys) -> tuple[list, list[str]]:
     if public_keys or "://" in source:
         return list(public_keys or []), []
     folder = Path(source).expanduser()
+    if read_manifest(folder) is not None:  # a case folder: the keys collect saved with ListPublicKeys
+        return sorted(str(p) for p in folder.glob("cloudtrail/*/list-public-keys.json")), []
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

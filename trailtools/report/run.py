@@ -83,7 +83,7 @@ def provenance_html(doc: dict) -> str:
         "provenance.html.j2", generated_at=doc.get("generated_at", ""),
         versions=list((prov.get("versions") or {}).items()),
         parameters=[(k, json.dumps(v)) for k, v in (doc.get("parameters") or {}).items()],
-        integrity=Markup(evidence_integrity_html(prov)),
+        integrity=Markup(evidence_integrity_html(prov)), case=prov.get("case"),
         stats=json.dumps({k: v for k, v in stats.items() if k != "skipped"}, indent=1),
         skipped=stats.get("skipped", []), inputs=prov.get("inputs", [])))
 

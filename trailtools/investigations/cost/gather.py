@@ -16,6 +16,7 @@ from trailtools.evidence.cost import check_granularity, read_cost
 from trailtools.evidence.cost.frame import CostData
 from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
+from trailtools.integrity.case import case_info
 from trailtools.integrity.coverage import coverage_for
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.cost import analysis as cost_spike
@@ -270,6 +271,9 @@ class CostInvestigation(JsonOutput):
             },
             "versions": versions(),
         }
+        case = case_info(folder)
+        if case is not None:
+            out["case"] = case
         if self.coverage is not None:
             out["coverage"] = self.coverage.to_dict()
         return out

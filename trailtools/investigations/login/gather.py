@@ -17,6 +17,7 @@ from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity import coverage
+from trailtools.integrity.case import case_info
 from trailtools.investigations.base import Window
 from trailtools.investigations.login import analysis as login
 from trailtools.investigations.login.hours import parse_business_hours
@@ -188,6 +189,7 @@ class LoginInvestigation(JsonOutput):
                 "versions": versions(),
                 "inputs": [{**file_digest(p), "path": relative_path(p, self.folder)} for p in self.inputs],
                 **({"coverage": self.coverage.to_dict()} if self.coverage is not None else {}),
+                **({"case": case} if (case := case_info(self.folder)) is not None else {}),
             },
         }
 

@@ -21,6 +21,7 @@ from trailtools.evidence.ec2 import INSTANCE_ID
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import Finding, JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
+from trailtools.integrity.case import case_info
 from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
@@ -354,6 +355,9 @@ class RebootInvestigation(JsonOutput):
             "load_stats": stats,
             "versions": versions(),
         }
+        case = case_info(folder)
+        if case is not None:
+            out["case"] = case
         if self.coverage is not None:
             out["coverage"] = self.coverage.to_dict()
         if self.integrity is not None:
