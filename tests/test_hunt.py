@@ -36,8 +36,11 @@ def test_hunt_ranks_findings_and_names_their_event_ids(trail, capsys):
     assert cli.main(["hunt", str(trail), "--start", "2026-11-03", "--end", "2026-11-04", "--no-cache"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("4 findings from 15 rules over 4 events")
-    severities = [line.split(":")[0].strip() for line in out[1::2]]
+    severities = [line.split(":")[0].strip() for line in out[1:9:2]]
     assert severities == ["critical", "high", "high", "low"]
+    # maria's one access key made every call: one chain, one credential, naming the eventIDs of all four findings
+    assert out[9].startswith("By attack chain (1;") and out[10].startswith("  chain 1: critical, 4 findings")
+    assert "credentials AKIAIOSFODNN7EXAMPLE" in out[10] and "credential AKIAIOSFODNN7EXAMPLE (maria)" in out[11]
     snapshot = examples("exposure")["exposure.snapshot-shared"]["fire"]
     public = next(r for r in snapshot if "all" in json.dumps(r["requestParameters"]))
     assert "made snapshot snap-0b5e733b4a8df6e0d public" in out[1] and public["eventID"] in out[2]
