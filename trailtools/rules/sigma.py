@@ -385,4 +385,6 @@ def hunt_sigma(frame: pd.DataFrame, path: str | Path) -> SigmaResult:
     """Read the rules of ``path``, run them over ``frame``, and return the rules, those rejected, the findings."""
     rules, rejected = read_rules(path)
     hits, failed = run(frame, rules)
-    return SigmaResult(rules, rejected + failed, findings(frame, hits))
+    not_run = {(r.file, r.title) for r in failed}
+    return SigmaResult([r for r in rules if (r.file, r.title) not in not_run], rejected + failed,
+                       findings(frame, hits))
