@@ -101,6 +101,9 @@ def test_a_denied_assume_role_or_one_outside_the_window_links_nothing(trail):
                                                                     (USER_KEY, OTHER_ROLE_KEY, "3")]
     res = hunt(str(trail), "2026-11-03", "2026-11-04", cache=False)
     assert [k.child for k in chains.issued(res.frame)] == [ROLE_KEY]
+    # only the calls on the way up from the credentials asked about
+    assert [k.child for k in chains.issued(res.frame, {ROLE_KEY})] == [ROLE_KEY]
+    assert chains.issued(res.frame, {"AKIABOBEXAMPLE00001", USER_KEY}) == []
 
 
 def test_chains_follow_role_chaining_and_keep_unrelated_keys_apart():

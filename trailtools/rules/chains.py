@@ -87,8 +87,10 @@ def credential_of(finding: Finding) -> str | None:
     return str(value) if value else None
 
 
-def issued(frame: pd.DataFrame) -> list[Link]:
-    """The issuing calls of a frame that succeeded: who was given which access key."""
+def issued(frame: pd.DataFrame, wanted=None) -> list[Link]:
+    """The issuing calls of a frame that succeeded: who was given which access key. With ``wanted`` (credentials),
+    only the calls on the way up from those credentials to their ancestors (what :func:`by_chain` needs: a month of
+    instance roles holds a hundred thousand AssumeRole calls, a handful of which link findings)."""
     if frame.empty or "responseElements" not in frame.columns:
         return []
     rows = frame[(frame["eventSource"] == STS).fillna(False).astype(bool) & frame["eventName"].isin(ISSUERS)
@@ -96,11 +98,27 @@ def issued(frame: pd.DataFrame) -> list[Link]:
     if rows.empty:
         return []
     child = rows["responseElements"].astype(str).str.extract(_ISSUED, expand=False)
-    rows = rows.assign(_child=child)[child.notna()]
-    keys = rows["userIdentity.accessKeyId"].astype(object).where(rows["userIdentity.accessKeyId"].notna(), None)
-    parents = [text(k) or text(a) or "unknown" for k, a in zip(keys, rows["actor"].astype(object))]
+    rows, child = rows[child.notna()], child[child.notna()]
+    keys = rows["userIdentity.accessKeyId"].astype(object)
+    keys = keys.where(keys.notna() & (keys.astype(str) != ""), rows["actor"].astype(object))
+    parents = keys.where(keys.notna(), "unknown").astype(str)
+    if wanted is not None:
+        position = {c: i for i, c in enumerate(child)}          # an access key is issued once: the last call wins
+        keep, frontier, seen = [], set(wanted), set()
+        for _ in range(MAX_DEPTH):
+            nxt = set()
+            for cred in frontier - seen:
+                seen.add(cred)
+                if cred in position:
+                    keep.append(position[cred])
+                    nxt.add(parents.iloc[position[cred]])
+            if not nxt:
+                break
+            frontier = nxt
+        keep.sort()
+        rows, child, parents = rows.iloc[keep], child.iloc[keep], parents.iloc[keep]
     return [Link(p, c, text(n), text(i), iso_time(t)) for p, c, n, i, t in
-            zip(parents, rows["_child"], rows["eventName"], rows["eventID"], rows["eventTime"]) if p != c]
+            zip(parents, child, rows["eventName"], rows["eventID"], rows["eventTime"]) if p != c]
 
 
 def _rank(groups: list[Group]) -> list[Group]:

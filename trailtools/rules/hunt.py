@@ -134,7 +134,10 @@ class HuntResult(JsonOutput):
                  "credentials": " -> ".join(g.credentials), "actors": ", ".join(g.actors),
                  "linked by": ", ".join(f"{k.event_name} {k.event_id}" for k in g.links),
                  "first": g.first, "last": g.last, "eventIDs": ", ".join(g.event_ids()[:20])} for g in groups]
-        return Table(pd.DataFrame(rows))
+        frame = pd.DataFrame(rows)
+        if kind != "chain" and len(frame):   # one credential, no link: its name says it all
+            frame = frame.drop(columns=["credentials", "linked by"])
+        return Table(frame)
 
     def sigma_table(self) -> Table:
         """The Sigma rules run and those that could not be, with the reason (empty without ``sigma``)."""
@@ -189,7 +192,7 @@ def hunt(source: str = "demo", start: str | None = None, end: str | None = None,
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.evidence[0].time or "" if f.evidence else "",
                                  f.check))
     findings[:0] = conflicting_duplicate_findings(res.stats, source)
-    links = chains.issued(frame)
+    links = chains.issued(frame, {c for f in findings if (c := chains.credential_of(f)) is not None})
     by_chain = chains.by_chain(findings, links)
     chains.label_findings(by_chain)
     read = int(frame["eventName"].isin(registry.event_names(chosen)).sum()) if names else len(frame)
