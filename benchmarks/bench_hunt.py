@@ -100,6 +100,14 @@ def measure(spec: dict) -> dict:
     return res
 
 
+def _sigma_rules(folder: Path) -> Path:
+    rules = folder / "sigma"
+    rules.mkdir()
+    for name, text in SIGMA_RULES.items():
+        (rules / name).write_text(text, encoding="utf-8")
+    return rules
+
+
 def _range(values: list[float], fmt: str = "{:.1f}") -> str:
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
@@ -113,10 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", default="load,hunt", help="load,hunt[,hunt-sigma]")
     ap.add_argument("--data", type=Path, default=HERE / "data", help="where corpora are kept (git-ignored)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    ap.add_argument("--run", choices=("load", "hunt", "hunt-sigma"),
+                    help="one run of one case in this process, its figures printed as JSON (for timing whole "
+                         "processes with another tool, e.g. /usr/bin/time -v); needs --corpus")
+    ap.add_argument("--corpus", type=Path, help="with --run: the corpus folder")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
+        return 0
+    if args.run:
+        if not args.corpus:
+            ap.error("--run needs --corpus DIR")
+        with tempfile.TemporaryDirectory(prefix="bench-hunt-") as tmp:
+            spec = {"mode": "load" if args.run == "load" else "hunt", "corpus": str(args.corpus)}
+            if args.run == "hunt-sigma":
+                spec["sigma"] = str(_sigma_rules(Path(tmp)))
+            print(json.dumps(_child(spec)))
         return 0
 
     sys.path.insert(0, str(HERE))
@@ -127,10 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     runs: dict[str, list[dict]] = {c: [] for c in cases}
     with tempfile.TemporaryDirectory(prefix="bench-hunt-") as tmp:
-        rules = Path(tmp) / "sigma"
-        rules.mkdir()
-        for name, text in SIGMA_RULES.items():
-            (rules / name).write_text(text, encoding="utf-8")
+        rules = _sigma_rules(Path(tmp))
         env_cache = {"TRAILTOOLS_CACHE_DIR": str(Path(tmp) / "cache")}
         os.environ.update(env_cache)      # never the user's cache (and cache=False anyway)
         for i in range(args.repeat):

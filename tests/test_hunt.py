@@ -88,3 +88,20 @@ def test_hunt_shows_hostile_text_as_escapes(tmp_path, capsys):
     assert cli.main(["hunt", str(tmp_path), "--no-cache"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out and "\\x1b]52" in out and "\\u202e" in out
+
+
+def test_hunt_is_an_investigation_like_the_others(trail):
+    """Registered (notebooks/hunt.ipynb, `trailtools report hunt`), with the methods every investigation offers,
+    and its verb keeps its own options."""
+    from trailtools.investigations import registry as investigations
+    from trailtools.rules.hunt import HuntResult, investigate
+
+    inv = investigations.get("hunt")
+    assert inv.investigate() is investigate and inv.notebook_path.exists()
+    assert [p.name for p in inv.parameters()] == ["source", "start", "end", "rules", "sigma", "findings_json"]
+    for method in ("answer_box", "summary_lines", "to_json", "all_findings", "write_json"):
+        assert callable(getattr(HuntResult, method, None)), method
+    res = investigate(source=str(trail), start="2026-11-03", end="2026-11-04")
+    assert [f.check for f in res.all_findings()][0] == "exposure.snapshot-shared"
+    assert len(res.findings_table().frame) == 4 and list(res.groups_table().frame["chain"]) == ["chain 1"]
+    assert res.sigma_table().frame.empty and res.timeline().to_dict()["vconcat"]
