@@ -37,8 +37,11 @@ def test_hunt_ranks_findings_and_names_their_event_ids(trail, capsys):
     assert cli.main(["hunt", str(trail), "--start", "2026-11-03", "--end", "2026-11-04", "--no-cache"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"4 findings from {len(registry.RULES)} rules over 24 events")  # the workload rule reads every event
-    severities = [line.split(":")[0].strip() for line in out[1::2]]
+    severities = [line.split(":")[0].strip() for line in out[1:9:2]]
     assert severities == ["critical", "high", "high", "low"]
+    # maria's one access key made every call: one chain, one credential, naming the eventIDs of all four findings
+    assert out[9].startswith("By attack chain (1;") and out[10].startswith("  chain 1: critical, 4 findings")
+    assert "credentials AKIAIOSFODNN7EXAMPLE" in out[10] and "credential AKIAIOSFODNN7EXAMPLE (maria)" in out[11]
     snapshot = examples("exposure")["exposure.snapshot-shared"]["fire"]
     public = next(r for r in snapshot if "all" in json.dumps(r["requestParameters"]))
     assert "made snapshot snap-0b5e733b4a8df6e0d public" in out[1] and public["eventID"] in out[2]
@@ -86,3 +89,20 @@ def test_hunt_shows_hostile_text_as_escapes(tmp_path, capsys):
     assert cli.main(["hunt", str(tmp_path), "--no-cache"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out and "\\x1b]52" in out and "\\u202e" in out
+
+
+def test_hunt_is_an_investigation_like_the_others(trail):
+    """Registered (notebooks/hunt.ipynb, `trailtools report hunt`), with the methods every investigation offers,
+    and its verb keeps its own options."""
+    from trailtools.investigations import registry as investigations
+    from trailtools.rules.hunt import HuntResult, investigate
+
+    inv = investigations.get("hunt")
+    assert inv.investigate() is investigate and inv.notebook_path.exists()
+    assert [p.name for p in inv.parameters()] == ["source", "start", "end", "rules", "sigma", "findings_json"]
+    for method in ("answer_box", "summary_lines", "to_json", "all_findings", "write_json"):
+        assert callable(getattr(HuntResult, method, None)), method
+    res = investigate(source=str(trail), start="2026-11-03", end="2026-11-04")
+    assert [f.check for f in res.all_findings()][0] == "exposure.snapshot-shared"
+    assert len(res.findings_table().frame) == 4 and list(res.groups_table().frame["chain"]) == ["chain 1"]
+    assert res.sigma_table().frame.empty and res.timeline().to_dict()["vconcat"]

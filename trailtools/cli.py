@@ -1,5 +1,6 @@
 """The command line: ``trailtools events SOURCE ...``, ``hunt SOURCE`` (the detection rules of
-:mod:`trailtools.rules`), one verb per investigation (``reboot``, ``login``, ``cost``: from
+:mod:`trailtools.rules`; registered as an investigation for its notebook and report, its verb is written here),
+one verb per investigation (``reboot``, ``login``, ``cost``: from
 :mod:`trailtools.investigations.registry`), ``report``, ``verify``, ``collect`` and ``demo [DIR]``.
 
 Errors a user can cause print one sentence and exit with code 2; nothing prints a traceback for them.
@@ -93,7 +94,10 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     hp.add_argument("--end", help="window end, exclusive (a date alone means its whole day; default: the last event)")
     hp.add_argument("--rules", help="comma-separated rule ids or families to run (default all), e.g. "
                     "exposure,execution.ssm-send-command")
-    hp.add_argument("--json", metavar="FILE", help="write the findings as a findings document (JSON) to FILE")
+    hp.add_argument("--sigma", metavar="PATH", help="also run these Sigma rules (a .yml file or a folder of them, "
+                    "logsource product aws, service cloudtrail); their findings are ranked with the others")
+    hp.add_argument("--json", metavar="FILE", help="write the findings, grouped by credential and by attack chain, as "
+                    "a findings document (JSON) to FILE")
     hp.add_argument("--ocsf", metavar="FILE", help="write the findings as OCSF Detection Findings (class 2004, a JSON "
                     "array) to FILE, for a SIEM")
     hp.add_argument("--aws-ip-ranges", metavar="FILE", help="AWS's ip-ranges.json (plain or .gz), to tell AWS "
@@ -102,12 +106,13 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     hp.set_defaults(func=cmd_hunt)
 
     for inv in registry.INVESTIGATIONS.values():
-        investigation_parser(sub, inv, full=inv.name == verb)
+        if inv.name not in sub.choices:  # hunt has its verb above (it reads no notebook, and has --ocsf)
+            investigation_parser(sub, inv, full=inv.name == verb)
 
     rp = sub.add_parser("report", help="run an investigation notebook and write an offline HTML report + findings",
                         description="Execute notebooks/NAME.ipynb with papermill and write, in --out, the executed "
                                     "notebook, a self-contained HTML report and the findings as JSON.")
-    rp.add_argument("name", nargs="?", help="the investigation: reboot, login or cost")
+    rp.add_argument("name", nargs="?", help="the investigation: " + ", ".join(registry.INVESTIGATIONS))
     rp.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="a notebook parameter, as papermill's -p (repeatable)")
     rp.add_argument("--source", help="shorthand for -p source URI")
@@ -234,7 +239,7 @@ def _fallback(rows: int) -> None:
 def cmd_hunt(args: argparse.Namespace) -> int:
     from trailtools.rules.hunt import hunt
 
-    result = hunt(args.source, args.start, args.end, args.rules, cache=not args.no_cache,
+    result = hunt(args.source, args.start, args.end, args.rules, args.sigma, cache=not args.no_cache,
                   aws_ip_ranges=args.aws_ip_ranges)
     if args.json:  # first: the printed lines below may go to a pipe that closes early
         with open(args.json, "w", encoding="utf-8") as fh:

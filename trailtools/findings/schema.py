@@ -18,7 +18,7 @@ from trailtools.investigations import registry
 SCHEMA_VERSION = "1.0"
 SCHEMA_ID = "trailtools.findings.model"
 #: What produced a document: an investigation, or ``trailtools hunt`` (the rules library over a window).
-INVESTIGATIONS = (*registry.INVESTIGATIONS, "hunt")
+INVESTIGATIONS = tuple(dict.fromkeys((*registry.INVESTIGATIONS, "hunt")))
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("FAIL", "PASS", "INFO")
 CONFIDENCES = ("high", "medium", "low")

@@ -66,6 +66,8 @@ INVESTIGATIONS: dict[str, Investigation] = {i.name: i for i in (
                   "trailtools.investigations.login.gather"),
     Investigation("cost", "who or what made the bill jump?", "cost_spike.ipynb", "cost_source",
                   "trailtools.investigations.cost.gather"),
+    Investigation("hunt", "which detection rules fire in this window, and how do their findings chain?",
+                  "hunt.ipynb", "source", "trailtools.rules.hunt", argument="source"),
 )}
 
 

@@ -176,6 +176,9 @@ def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_cod
         sources=result.get("sources", []), load_stats=(result.get("provenance") or {}).get("load_stats"),
         generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     doc["provenance"] = {**(result.get("provenance") or {}), "source": parameters.get("source", "demo")}
+    for key in ("groups", "sigma"):  # what an investigation adds to its document (hunt: its attack chains)
+        if key in result:
+            doc[key] = result[key]
     nb = nbformat.read(executed, as_version=4)
     with _redacted_log(redactor, render_html.__module__):  # its warnings quote the outputs they reject
         page = render_html(nb, title=f"trailtools {name}: {keyval}", with_code=with_code,
