@@ -126,10 +126,12 @@ def _only(resp: dict, key: str, instance: str) -> dict:
     return {key: [x for x in resp[key] if x.get("InstanceId") == instance]}
 
 
-def _demo_services(instance: str = HOST_FAILURE, *, health_error=None, screenshot_error=None):
+def _demo_services(instance: str = HOST_FAILURE, *, health_error=None, screenshot_error=None, later=False):
     """The (service, region) -> client factory: S3 and STS on moto, the rest answered with the demo's responses."""
     described = _only(_times(_saved(f"ec2/{REGION}/describe-instances.json")), "Reservations", instance)
     status = _only(_times(_saved(f"ec2/{REGION}/describe-instance-status.json")), "InstanceStatuses", instance)
+    if later:  # a week on: EC2 no longer lists the completed scheduled events
+        status = {"InstanceStatuses": [{**st, "Events": []} for st in status["InstanceStatuses"]]}
     console = _saved(f"ec2/{REGION}/get-console-output/{instance}.json")
     console = {**_times(console), "Output": base64.b64encode(console["Output"].encode()).decode()}
     shot = screenshot_error or {"InstanceId": instance, "ImageData": base64.b64encode(SCREENSHOT).decode()}
@@ -286,12 +288,16 @@ def test_a_second_run_leaves_every_earlier_file_byte_identical(case, trail_bucke
     assert old == json.dumps(json.loads(before["manifest.json"])["runs"][0], indent=1)
     assert verify(str(folder)).status == "VERIFIED"
     # a changed snapshot goes beside the first one, never over it
-    services = _demo_services()
+    services = _demo_services(later=True)
     third = collect(folder, start=START, end=END, regions=[REGION], instances=[HOST_FAILURE],
                     trail=f"s3://{trail_bucket}/corp", clients=services, progress=False,
                     now=DEMO_NOW + dt.timedelta(days=1))
     assert third.run == 3
-    assert _files(folder)["health/describe-events.json"] == before["health/describe-events.json"]
+    now_files = _files(folder)
+    assert all(now_files[p] == data for p, data in before.items() if p != "manifest.json")
+    first_status = "ec2/us-east-1/describe-instance-status.json"
+    assert now_files[f"runs/3/{first_status}"] != now_files[first_status]
+    assert any(f["path"] == f"runs/3/{first_status}" for f in read_manifest(folder)["runs"][2]["files"])
     assert verify(str(folder)).status == "VERIFIED"
 
 
