@@ -7,7 +7,8 @@ detected from the content, never the name; folders are read file by file, gzip i
 input: unreadable, binary, empty or unknown files are listed in ``files`` with a reason, unparsable lines counted.
 
 ``events`` (one row per fact, sorted by time) columns: ``time`` (datetime64[us, UTC]), ``kind``, ``user``,
-``command``, ``host``, ``boot_id``, ``file``, ``line`` (1-based), ``text`` (the raw line: untrusted, stored as-is).
+``command``, ``host``, ``boot_id``, ``file``, ``line`` (1-based), ``text`` (the raw line: untrusted, stored as-is),
+``message`` (the line as a person reads it, ``program[pid]: message``: a journal entry's JSON reduced to that).
 Kinds (``KINDS``):
 
 - ``boot``: a kernel / systemd / ``last`` boot marker (one boot prints several: use ``boots`` to count boots)
@@ -60,7 +61,7 @@ from trailtools.events.safe_open import MAX_RATIO, files_under, inflated_size, r
 KINDS = ("boot", "logger-start", "shutdown-begin", "shutdown-complete", "reboot-command", "shutdown-command",
          "kernel-panic", "crash", "recovery")
 SEQUENCE_KINDS = {"shutdown-begin", "shutdown-complete"}
-EVENT_COLUMNS = ["time", "kind", "user", "command", "host", "boot_id", "file", "line", "text"]
+EVENT_COLUMNS = ["time", "kind", "user", "command", "host", "boot_id", "file", "line", "text", "message"]
 BOOT_COLUMNS = ["time", "previous_shutdown", "clean", "initiated_by", "command", "guest_request", "boot_id",
                 "file", "line"]
 SSH_COLUMNS = ["time", "result", "user", "source", "port", "method", "invalid_user", "host", "file", "line", "text"]
@@ -120,6 +121,9 @@ RULES = [
          r"client)(?:.*?(?:requested by|by user) (?P<user>[\w.@-]+))?(?:.*?\('(?P<command>[^']*)'\))?", seq=True),
     Rule("reboot-command", r"systemd-logind|systemd-shutdownd", r"^Reboot scheduled for"),
     Rule("shutdown-command", r"systemd-logind|systemd-shutdownd", r"^(?:Shutdown|Power-Off|Halt) scheduled for"),
+    # the SSM agent rebooting for a document (exit code 194, AWS-RunPatchBaseline's RebootIfNeeded): no sudo line
+    Rule("reboot-command", r"amazon-ssm-agent|ssm-agent-worker|ssm-document-worker",
+         r"\b(?:Rebooting the machine|[Rr]eboot requested by the document|the document requested a reboot)"),
     Rule("reboot-command", r"sudo", r"^\s*(?P<user>[^\s:]+) : (?:TTY|PWD)=[^;]*;.*?COMMAND=(?P<command>.+)$"),
     Rule("reboot-command", r"pkexec", r"^(?P<user>[^\s:]+): Executing command .*\[COMMAND=(?P<command>[^\]]+)\]"),
     Rule("kernel-panic", r"kernel", r"^Kernel panic - not syncing"),
@@ -603,7 +607,7 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
         info["last"] = max(r.when for r in rows).isoformat() if rows else None
         for r in facts:
             kind, user, command, _m, _s = r.fact
-            event_rows.append((r.when, kind, user, command, r.host, r.boot_id, str(p), r.line, r.text))
+            event_rows.append((r.when, kind, user, command, r.host, r.boot_id, str(p), r.line, r.text, _message(r)))
         if rows:
             cands.extend(_assemble_file_boots(rows, fmt, str(p)))  # text logs in file order, the journal by time
         ssh_rows.extend(_ssh_rows(rows, str(p)))
@@ -617,13 +621,20 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
     return GuestLogs(events, boots, files, notes, _ssh_frame(ssh_rows))
 
 
+def _message(r: _Row) -> str:
+    """The line as a person reads it: ``program[pid]: message`` (a journal entry's JSON reduced to that)."""
+    if r.ident == "last" or not r.ident:
+        return r.text
+    return f"{r.ident}[{r.pid}]: {r.msg}" if r.pid else f"{r.ident}: {r.msg}"
+
+
 def _events_frame(rows) -> pd.DataFrame:
     rows.sort(key=lambda r: (r[0], r[6], r[7]))
     cols = list(zip(*rows)) if rows else [[] for _ in EVENT_COLUMNS]
     data = {c: pd.Series(list(v), dtype=object) for c, v in zip(EVENT_COLUMNS, cols)}
     data["time"] = pd.to_datetime(pd.Series(list(cols[0]), dtype=object), utc=True).astype("datetime64[us, UTC]")
     data["line"] = pd.Series(list(cols[7]), dtype="int64")
-    for c in ("kind", "file", "text"):
+    for c in ("kind", "file", "text", "message"):
         data[c] = pd.Series(list(data[c]), dtype=object)
     return pd.DataFrame(data, columns=EVENT_COLUMNS)
 

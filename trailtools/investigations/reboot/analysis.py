@@ -191,6 +191,13 @@ def _boot_at(ev: InstanceEvidence, restart) -> dict | None:
     return None
 
 
+def said(row: dict, width: int = 160) -> str:
+    """A guest fact in words: "ec2-user ran /sbin/reboot", else its log line as a person reads it."""
+    if row.get("user") and row.get("command"):
+        return f"{row['user']} ran {row['command']}"
+    return str(row.get("message") or row.get("text") or row.get("kind") or "")[:width]
+
+
 def _guest_ref(row: dict, summary: str) -> EvidenceRef:
     return EvidenceRef("guest-log", f"{row.get('file')}:{row.get('line')}", iso_time(row.get("time")), summary)
 
@@ -428,10 +435,12 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         matched = remote.guest_match(requests, commands, every_call)
         if matched:
             request, row, how = matched
-            line = _guest_ref(row, f"{row.get('user') or '?'} ran {row.get('command') or row.get('text')}")
+            line = _guest_ref(row, said(row))
+            did = ("the SSM agent rebooted the instance for it" if remote.by_agent(row) else
+                   f"{row.get('user') or 'the guest'} ran {row.get('command')} from it" if row.get("command") else
+                   f"the guest logged {said(row)!r}")
             return _ssm_verdict(ev, request, restart, [_call_ref(request.call), line, *boot_ref], "high",
-                                f"{row.get('user') or 'the guest'} ran {row.get('command')} from it at "
-                                f"{iso_time(row.get('time'))} (matched by {how})")
+                                f"{did} at {iso_time(row.get('time'))} (matched by {how})")
         sent = [r for r in requests if remote.may_restart(r) and _near(r.time, restart, CALL_LEAD, pd.Timedelta(0))]
         if sent and not commands:
             return _ssm_verdict(ev, sent[-1], restart, [_call_ref(sent[-1].call), *boot_ref], "medium",
@@ -448,15 +457,8 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         ]
         if commands and not who:
             who, command = commands[-1].get("user"), commands[-1].get("command")
-        chain = [
-            _guest_ref(
-                c,
-                f"{c['user']} ran {c['command']}"
-                if c.get("user") and c.get("command")
-                else f"{c.get('kind')}: {str(c.get('text') or '')[:120]}",
-            )
-            for c in commands
-        ]
+        chain = [_guest_ref(c, said(c) if c.get("user") and c.get("command") else f"{c.get('kind')}: {said(c, 120)}")
+                 for c in commands]
         chain += [_guest_ref(p, "kernel panic") for p in panic] + boot_ref
         detail = (
             f"{who} ran {command}"
@@ -552,10 +554,12 @@ def _ssm_verdict(ev: InstanceEvidence, request: remote.SsmRequest, restart, chai
     what = {"Run Command": "SSM Run Command", "Session Manager": "an SSM Session Manager session",
             "Automation": "SSM Automation"}[request.kind]
     ident = f" {request.ident}" if request.ident else ""
+    patch = (f" {request.document} installs patches and reboots when one needs it (RebootOption RebootIfNeeded, its "
+             "default; CloudTrail hides the parameters)." if remote.is_patching(request) else "")
     return Verdict(ev.instance, "ssm",
                    f"{ev.instance} was restarted by {c.get('actor')} through {what}"
                    f"{f' ({request.document})' if request.document else ''}: {request.call['eventName']}{ident} "
-                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}; {detail}.",
+                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}; {detail}.{patch}",
                    confidence, pd.Timestamp(restart), c.get("actor"), request.how(), c.get("sourceIPAddress"),
                    chain, "A reboot command in the guest from another login at that time would point elsewhere; "
                    "the command's output (GetCommandInvocation, or its S3/CloudWatch output) shows what it ran.")
@@ -647,8 +651,12 @@ def findings(ev: InstanceEvidence, verdict: Verdict, now: pd.Timestamp | None = 
     return out
 
 
+_PID = re.compile(r"^([^\s\[:]+)\[\d+\]:")
+
+
 def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
-    """Every piece of evidence as one row (time, end, lane, what, who, where, how, ref, detail) for the timeline."""
+    """Every piece of evidence as one row (time, end, lane, what, who, where, how, ref, detail) for the timeline;
+    a guest event logged in several files once, with its message (not a journal entry's JSON) as detail."""
     rows = []
     for c in _rows(ev.calls):
         rows.append(
@@ -706,7 +714,14 @@ def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
                 "detail": f"{f.get('datapoints')} failed datapoints",
             }
         )
-    for g in _rows(ev.guest_events):
+    seen = set()
+    for g in _rows(ev.guest_events):  # one row per guest event: the journal and the syslog file log most of them twice
+        message = g.get("message") or g.get("text")
+        key = (pd.Timestamp(g["time"]).floor("s") if g.get("time") is not None else None, g.get("kind"),
+               _PID.sub(r"\1:", str(message)))  # rsyslog's "systemd:" is the journal's "systemd[1]:"
+        if key in seen:
+            continue
+        seen.add(key)
         rows.append(
             {
                 "time": g.get("time"),
@@ -716,10 +731,39 @@ def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
                 "where": g.get("host"),
                 "how": g.get("command"),
                 "ref": f"{g.get('file')}:{g.get('line')}",
-                "detail": g.get("text"),
+                "detail": message,
             }
         )
     frame = pd.DataFrame(rows, columns=["time", "end", "lane", "what", "who", "where", "how", "ref", "detail"])
     for col in ("time", "end"):
         frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[us, UTC]")
     return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+#: How far from a restart an ordinary call of the instance's still bears on it (the evidence table).
+AROUND_RESTART = pd.Timedelta(minutes=30)
+DETAIL_WIDTH = 140
+
+
+def evidence_rows(ev: InstanceEvidence, verdict: Verdict) -> pd.DataFrame:
+    """The evidence that bears on the restart, for a table: the verdict's chain first, then the calls that restart
+    or explain a restart, the instance's other calls within AROUND_RESTART of a restart, and everything else but
+    the API calls (AWS Health, scheduled events, status checks, the guest); each part in time order. Columns that
+    fit a page: no empty ``end``, the detail cut to DETAIL_WIDTH characters."""
+    frame = evidence_frame(ev)
+    chain = {e.ref for e in verdict.evidence}
+    guest_times = {e.time for e in verdict.evidence if e.kind == "guest-log"}  # the same event from another file
+    in_chain = frame["ref"].astype(str).isin(chain) | ((frame["lane"] == "Guest OS")
+                                                       & frame["time"].map(iso_time).isin(guest_times))
+    restarts = [t for t in restart_times(ev) if t is not None] + ([verdict.restart] if verdict.restart is not None
+                                                                  else [])
+    api = frame["lane"] == "API calls"
+    named = frame["what"].str.split(" ").str[0].isin(RESTART_CALLS + CONTEXT_CALLS)
+    near = frame["time"].map(lambda t: any(abs(t - r) <= AROUND_RESTART for r in restarts) if pd.notna(t) else False)
+    keep = in_chain | ~api | named | near
+    out = pd.concat([frame[in_chain], frame[keep & ~in_chain]], ignore_index=True)
+    if out["end"].isna().all():
+        out = out.drop(columns="end")
+    out["detail"] = [v if not isinstance(v, str) or len(v) <= DETAIL_WIDTH else v[:DETAIL_WIDTH - 1] + "\u2026"
+                     for v in out["detail"]]
+    return out

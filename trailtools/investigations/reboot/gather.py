@@ -332,12 +332,8 @@ class RebootInvestigation(JsonOutput):
         return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))
 
     def evidence_table(self) -> Table:
-        """The evidence, the restart-relevant rows first: everything but the routine API calls, then those."""
-        frame = reboot.evidence_frame(self.evidence)
-        routine = (frame["lane"] == "API calls") & ~frame["what"].str.split(" ").str[0].isin(
-            reboot.RESTART_CALLS + reboot.CONTEXT_CALLS
-        )
-        return Table(pd.concat([frame[~routine], frame[routine]], ignore_index=True))
+        """The evidence that bears on the restart, the verdict's chain first (see reboot.evidence_rows)."""
+        return Table(reboot.evidence_rows(self.evidence, self.verdict))
 
     def findings_table(self) -> Table:
         return findings_table(self.findings)
