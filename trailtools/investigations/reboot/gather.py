@@ -25,6 +25,7 @@ from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
+from trailtools.investigations.reboot import evidence_table as rows
 from trailtools.investigations.reboot import remote
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import SourceData, resolve_source
@@ -316,7 +317,7 @@ class RebootInvestigation(JsonOutput):
 
     def timeline(self):
         return instance_timeline(
-            reboot.evidence_frame(self.evidence),
+            rows.evidence_frame(self.evidence),
             restart=self.verdict.restart,
             window=self.evidence.window,
             gaps=self.coverage,
@@ -332,8 +333,8 @@ class RebootInvestigation(JsonOutput):
         return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))
 
     def evidence_table(self) -> Table:
-        """The evidence that bears on the restart, the verdict's chain first (see reboot.evidence_rows)."""
-        return Table(reboot.evidence_rows(self.evidence, self.verdict))
+        """The evidence that bears on the restart, the verdict's chain first (see evidence_table.evidence_rows)."""
+        return Table(rows.evidence_rows(self.evidence, self.verdict))
 
     def findings_table(self) -> Table:
         return findings_table(self.findings)
