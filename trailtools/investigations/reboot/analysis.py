@@ -26,7 +26,7 @@ import pandas as pd
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
-from trailtools.investigations.reboot import remote, shape
+from trailtools.investigations.reboot import access, remote, shape
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
@@ -42,7 +42,7 @@ CAUSES = {
 #: CloudTrail events that restart, stop or end an instance.
 RESTART_CALLS = ("RebootInstances", "StopInstances", "StartInstances", "TerminateInstances", "BidEvictedEvent")
 #: Calls that do not restart by themselves but explain one (shown as context).
-CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSession",
+CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSession", "SendSSHPublicKey",
                  "TerminateInstanceInAutoScalingGroup", "SetInstanceHealth", "CreateReplaceRootVolumeTask",
                  "ModifyInstanceMaintenanceOptions", "ModifyInstanceEventStartTime", "RunInstances")
 #: Health event codes that mean planned work on the host.
@@ -69,6 +69,7 @@ class InstanceEvidence:
     status_failures: pd.DataFrame = field(default_factory=pd.DataFrame)  # metric, start, end, datapoints
     guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
     guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
+    guest_ssh: pd.DataFrame = field(default_factory=pd.DataFrame)        # time, result, user, source, method, text
     instance_facts: pd.DataFrame = field(default_factory=pd.DataFrame)   # describe-instances: name, instanceType,
                                                                          # state, stateTransitionReason, stateReason
     sources: list[SourceStatus] = field(default_factory=list)
@@ -469,6 +470,19 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         )
         cloudtrail = _consulted(ev, "CloudTrail")
         confidence = "high" if (who or panic) and cloudtrail else "medium" if cloudtrail else "low"
+        ran_at = max((c["time"] for c in commands if c.get("user") == who), default=restart)
+        pushed = access.pushed_login(every_call, _rows(ev.guest_ssh), who, ran_at)
+        actor, how, where = who, "inside the guest", None
+        if pushed is not None:  # the OS user was whoever pushed the key through EC2 Instance Connect
+            p, login = pushed.push, pushed.login
+            actor, how, where = p.get("actor"), f"inside the guest ({who}, through EC2 Instance Connect)", \
+                p.get("sourceIPAddress")
+            detail += (f"; {who} was {actor}: EC2 Instance Connect SendSSHPublicKey at {iso_time(p['eventTime'])} "
+                       f"from {p.get('sourceIPAddress')}, the key {pushed.fingerprint or '(not logged)'} accepted "
+                       f"by sshd for {who} from {login.get('source')} at {iso_time(login['time'])} (matched by "
+                       f"{pushed.matched_by})")
+            chain = [_call_ref(p), _guest_ref(login, f"sshd accepted publickey for {who} from {login.get('source')}"),
+                     *chain]
         return Verdict(
             ev.instance,
             "guest",
@@ -476,9 +490,9 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
             "call restarted it.",
             confidence,
             pd.Timestamp(restart),
-            who,
-            "inside the guest",
-            None,
+            actor,
+            how,
+            where,
             chain,
             "A RebootInstances call at that time missing from this trail (a gap in logging) would "
             "change it; check the trail's coverage.",

@@ -183,8 +183,8 @@ def gather(
     if paths:
         ev.inputs.extend(str(p) for p in paths)
         guest = read_guest_logs(paths)
-        ev.guest_events, ev.guest_boots = guest.events.copy(), guest.boots.copy()
-        for frame in (ev.guest_events, ev.guest_boots):  # refs read "oslogs/i-.../messages:12", not a cache path
+        ev.guest_events, ev.guest_boots, ev.guest_ssh = guest.events.copy(), guest.boots.copy(), guest.ssh.copy()
+        for frame in (ev.guest_events, ev.guest_boots, ev.guest_ssh):  # refs "oslogs/i-.../messages:12"
             if "file" in frame:
                 frame["file"] = [relative_path(f, src.folder) for f in frame["file"]]
         origin = "given" if given else f"from {source}"
@@ -274,6 +274,7 @@ def _clip(ev: reboot.InstanceEvidence) -> None:
     ev.status_failures = keep(ev.status_failures, "start", "end")
     ev.guest_events = keep(ev.guest_events, "time")
     ev.guest_boots = keep(ev.guest_boots, "time")
+    ev.guest_ssh = keep(ev.guest_ssh, "time")
 
 
 @dataclass
