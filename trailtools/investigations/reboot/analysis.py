@@ -26,7 +26,7 @@ import pandas as pd
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
-from trailtools.investigations.reboot import access, remote, shape
+from trailtools.investigations.reboot import access, remote, schedules, shape
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
@@ -43,6 +43,7 @@ CAUSES = {
 RESTART_CALLS = ("RebootInstances", "StopInstances", "StartInstances", "TerminateInstances", "BidEvictedEvent")
 #: Calls that do not restart by themselves but explain one (shown as context).
 CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSession", "SendSSHPublicKey",
+                 *schedules.ASSOCIATION_CALLS,
                  "TerminateInstanceInAutoScalingGroup", "SetInstanceHealth", "CreateReplaceRootVolumeTask",
                  "ModifyInstanceMaintenanceOptions", "ModifyInstanceEventStartTime", "RunInstances")
 #: Health event codes that mean planned work on the host.
@@ -70,6 +71,8 @@ class InstanceEvidence:
     guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
     guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
     guest_ssh: pd.DataFrame = field(default_factory=pd.DataFrame)        # time, result, user, source, method, text
+    ssm_setups: pd.DataFrame = field(default_factory=pd.DataFrame)       # the trail's maintenance window and State
+                                                                         # Manager calls (schedules.SETUP_CALLS)
     instance_facts: pd.DataFrame = field(default_factory=pd.DataFrame)   # describe-instances: name, instanceType,
                                                                          # state, stateTransitionReason, stateReason
     sources: list[SourceStatus] = field(default_factory=list)
@@ -442,6 +445,20 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
                    f"the guest logged {said(row)!r}")
             return _ssm_verdict(ev, request, restart, [_call_ref(request.call), line, *boot_ref], "high",
                                 f"{did} at {iso_time(row.get('time'))} (matched by {how})")
+        quiet = [c for c in commands if remote.by_agent(c) or (c.get("user") in (None, "root")
+                                                               and not remote.TERMINAL.search(str(c.get("text"))))]
+        row = min(reversed(quiet), key=lambda r: not remote.command_id(r.get("text"))) if quiet else None
+        run = schedules.association_run(every_call, _rows(ev.ssm_setups), ev.instance,
+                                        row["time"] if row is not None else restart)
+        if run is not None and (quiet or not commands):
+            by = "association ID" if row is not None and remote.command_id(row.get("text")) == str(run.ident).lower() \
+                else "time"
+            lines = [_guest_ref(row, said(row))] if row is not None else []
+            did = (f"{'the SSM agent' if remote.by_agent(row) else row.get('user') or 'the guest'} rebooted it at "
+                   f"{iso_time(row.get('time'))} (matched by {by})" if row is not None
+                   else "the guest shut down cleanly after it")
+            return _scheduled_verdict(ev, run, restart, [*lines, *boot_ref], "high" if row is not None else "medium",
+                                      did)
         sent = [r for r in requests if remote.may_restart(r) and _near(r.time, restart, CALL_LEAD, pd.Timedelta(0))]
         if sent and not commands:
             return _ssm_verdict(ev, sent[-1], restart, [_call_ref(sent[-1].call), *boot_ref], "medium",
@@ -561,9 +578,44 @@ def _spot(ev: InstanceEvidence, call: dict, restart, boot_ref: list) -> Verdict:
                    "first; a Spot rebalance recommendation or interruption notice in the guest confirms it.")
 
 
+def _scheduled_verdict(ev: InstanceEvidence, run: schedules.Scheduled, restart, chain: list, confidence: str,
+                       detail: str) -> Verdict:
+    """The restart attributed to whoever set up (or started) a maintenance window task or an association."""
+    who, setup = run.person, run.setup
+    refs = [_call_ref(setup)] + ([_call_ref(run.trigger)] if run.trigger is not None else [])
+    label = {"Maintenance Window task": "window", "State Manager association": "association"}[run.kind]
+    started = (f"; {who.get('actor')} started it now (StartAssociationsOnce at {iso_time(who['eventTime'])})"
+               if who is not setup else "")
+    execution = (f"; the window ran it as SendCommand {_command_id(run.trigger)} at "  # Systems Manager's own call
+                 f"{iso_time(run.trigger['eventTime'])} (Systems Manager's own call)"
+                 if run.kind == "Maintenance Window task" else "")
+    patch = (f" {run.document} installs patches and reboots when one needs it (RebootOption RebootIfNeeded, its "
+             "default; CloudTrail hides the parameters)." if run.document in remote.PATCH_DOCUMENTS else "")
+    return Verdict(ev.instance, "ssm",
+                   f"{ev.instance} was restarted through an SSM {run.kind} ({run.document or 'document not logged'},"
+                   f" {label} {run.ident}) set up by {setup.get('actor')} with {setup.get('eventName')} at "
+                   f"{iso_time(setup['eventTime'])} from {setup.get('sourceIPAddress')}{started}{execution}; {detail}."
+                   f"{patch}", confidence, pd.Timestamp(restart), who.get("actor"), run.how(),
+                   who.get("sourceIPAddress"), [*refs, *chain],
+                   f"The {label}'s execution history (aws ssm describe-maintenance-window-executions / "
+                   "describe-association-executions) shows what it ran and when; a reboot command from another login "
+                   "at that time would point elsewhere.")
+
+
+def _command_id(call: dict) -> str:
+    command = remote.parsed_json(call.get("responseElements")).get("command")
+    return str(command.get("commandId")) if isinstance(command, dict) else "?"
+
+
 def _ssm_verdict(ev: InstanceEvidence, request: remote.SsmRequest, restart, chain: list, confidence: str,
                  detail: str) -> Verdict:
-    """The restart attributed to the person or role behind a Systems Manager request."""
+    """The restart attributed to the person or role behind a Systems Manager request (for a maintenance window's
+    SendCommand, whoever registered the task)."""
+    if schedules.by_ssm_service(request.call):
+        task = schedules.window_task(_rows(ev.ssm_setups), request.call, ev.instance)
+        if task is not None:
+            return _scheduled_verdict(ev, task, restart, [c for c in chain if c.ref != str(request.call.get(
+                "eventID"))], confidence, detail)
     c = request.call
     what = {"Run Command": "SSM Run Command", "Session Manager": "an SSM Session Manager session",
             "Automation": "SSM Automation"}[request.kind]
@@ -581,6 +633,14 @@ def _ssm_verdict(ev: InstanceEvidence, request: remote.SsmRequest, restart, chai
 
 def _ssm_unconfirmed(ev: InstanceEvidence, request: remote.SsmRequest) -> Verdict:
     """The trail alone: a command that can restart was sent and CloudTrail hides what it ran."""
+    if schedules.by_ssm_service(request.call):
+        task = schedules.window_task(_rows(ev.ssm_setups), request.call, ev.instance)
+        if task is not None:
+            v = _scheduled_verdict(ev, task, None, [], "low", "CloudTrail hides the command's parameters, and "
+                                   "nothing else in the trail restarted it")
+            v.summary = v.summary.replace("was restarted", "was most likely restarted", 1)
+            v.restart = None
+            return v
     c = request.call
     return Verdict(ev.instance, "ssm",
                    f"{ev.instance} was most likely restarted by {c.get('actor')} through SSM {request.kind} "

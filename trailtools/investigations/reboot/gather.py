@@ -26,7 +26,7 @@ from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
 from trailtools.investigations.reboot import evidence_table as rows
-from trailtools.investigations.reboot import remote
+from trailtools.investigations.reboot import remote, schedules
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import SourceData, resolve_source
 from trailtools.templating import render
@@ -102,6 +102,13 @@ def gather(
             f"{res.stats.files_read:,} files read ({res.stats.files_pruned:,} pruned by the time window)",
         )
     )
+
+    if schedules.needs_setups(reboot.records(ev.calls)):  # Systems Manager acted on its own: who set it up?
+        setups = load_events(src.trail, Query(start=(start_t - schedules.LOOKBACK).to_pydatetime(),
+                                              end=end_t.to_pydatetime(), event_names=schedules.SETUP_CALLS,
+                                              regions=[region] if region else ()))
+        ev.ssm_setups = setups.frame
+        ev.inputs.extend(sorted(set(map(str, setups.frame["_file"])) - set(ev.inputs)))
 
     consoles, described = [], []
 
