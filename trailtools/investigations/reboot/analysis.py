@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from trailtools.evidence.guest_logs import CRASH_KINDS
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
@@ -50,6 +51,9 @@ CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSess
 MAINTENANCE_WORDS = ("MAINTENANCE", "RETIREMENT", "REBOOT", "STOP_SCHEDULED", "SCHEDULED")
 SCHEDULED_RESTART_CODES = ("system-reboot", "instance-reboot", "system-maintenance", "instance-stop",
                            "instance-retirement")
+CRASH_WORDS = {"kernel-panic": "a kernel panic", "lockup": "a CPU lockup (the kernel hung)",
+               "watchdog": "a watchdog reset", "hung-task": "a hung task (blocked I/O)",
+               "fs-error": "a file system error", "oom-kill": "the out-of-memory killer"}
 #: How far before a boot a restart-causing call (or AWS event) is taken as its cause.
 CALL_LEAD = pd.Timedelta(minutes=30)
 EVENT_SLACK = pd.Timedelta(hours=2)
@@ -399,8 +403,9 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
               if _near(f.get("end"), restart, EVENT_SLACK, pd.Timedelta(minutes=30))
               and f.get("metric") in ("StatusCheckFailed_System", "StatusCheckFailed_AttachedEBS")]
     unclean = boot is not None and boot.get("clean") is False
-    panic = [e for e in _rows(ev.guest_events) if e.get("kind") == "kernel-panic"
-             and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+    panic = [e for e in _rows(ev.guest_events) if e.get("kind") in CRASH_KINDS  # the kernel crashed or hung
+             and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))
+             and (unclean or e.get("kind") in ("kernel-panic", "watchdog", "lockup"))]
     if unclean and not (failed or checks or panic):
         return _unclean(ev, restart, boot_ref)
     if (failed or checks or unclean) and not panic:
@@ -477,16 +482,18 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
             who, command = commands[-1].get("user"), commands[-1].get("command")
         chain = [_guest_ref(c, said(c) if c.get("user") and c.get("command") else f"{c.get('kind')}: {said(c, 120)}")
                  for c in commands]
-        chain += [_guest_ref(p, "kernel panic") for p in panic] + boot_ref
+        chain += [_guest_ref(p, f"{CRASH_WORDS[p['kind']]}: {said(p, 120)}") for p in panic] + boot_ref
         detail = (
             f"{who} ran {command}"
             if who and command
-            else "a kernel panic"
+            else f"{CRASH_WORDS[panic[-1]['kind']]} logged at {iso_time(panic[-1]['time'])}"
+                 + (", then a boot with no clean shutdown before it" if boot and boot.get("clean") is False else "")
             if panic
             else "a clean shutdown with no command found"
         )
         cloudtrail = _consulted(ev, "CloudTrail")
-        confidence = "high" if (who or panic) and cloudtrail else "medium" if cloudtrail else "low"
+        sure = who or any(p["kind"] in ("kernel-panic", "watchdog", "lockup") for p in panic)
+        confidence = "high" if sure and cloudtrail else "medium" if cloudtrail else "low"
         ran_at = max((c["time"] for c in commands if c.get("user") == who), default=restart)
         pushed = access.pushed_login(every_call, _rows(ev.guest_ssh), who, ran_at)
         actor, how, where = who, "inside the guest", None
