@@ -27,7 +27,7 @@ from trailtools.evidence.guest_logs import CRASH_KINDS
 from trailtools.findings.model import EvidenceRef, Finding, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
-from trailtools.investigations.reboot import access, remote, schedules, shape
+from trailtools.investigations.reboot import access, aws_side, remote, schedules, shape
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
@@ -168,12 +168,13 @@ def _call_ref(call: dict) -> EvidenceRef:
 # ---- the restart --------------------------------------------------------------------------------------------------
 
 def restart_times(ev: InstanceEvidence) -> list[pd.Timestamp]:
-    """Every restart the evidence shows, oldest first: guest boots; else reboot/start calls; else AWS events."""
+    """Every restart the evidence shows, oldest first: guest boots; else reboot/start/terminate calls and Spot
+    interruptions; else AWS events."""
     boots = [pd.Timestamp(t) for t in ev.guest_boots.get("time", pd.Series(dtype=object)) if pd.notna(t)]
     if boots:
         return sorted(boots)
     times = [c["eventTime"] for c in _rows(ev.calls)
-             if c.get("eventName") in ("RebootInstances", "StartInstances", "BidEvictedEvent")
+             if c.get("eventName") in ("RebootInstances", "StartInstances", "BidEvictedEvent", "TerminateInstances")
              and not c.get("errorCode")]
     if times:
         return sorted(times)
@@ -362,14 +363,25 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         cause = "automation" if is_automation(call, how) else "api-call"
         confidence = "high" if boot or stop or len(near_calls) > 1 or call["eventName"] == "RebootInstances" \
             else "medium"
-        verb = {"RebootInstances": "rebooted", "StartInstances": "stopped and started" if stop else "started",
-                "StopInstances": "stopped", "TerminateInstances": "terminated",
-                "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
+        hibernate = aws_side.hibernated(stop or [call])
+        verb = {"RebootInstances": "rebooted",
+                "StartInstances": ("hibernated and resumed" if hibernate else "stopped and started") if stop
+                else "started", "StopInstances": "hibernated" if hibernate else "stopped",
+                "TerminateInstances": "terminated", "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
         if call["eventName"] == "TerminateInstances" and _by_auto_scaling(call):
             return _auto_scaling(ev, call, every_call, restart, chain)
+        extra = ""
+        if call["eventName"] == "StartInstances" and stop:
+            resized = aws_side.resize(every_call, ev.instance, stop[0]["eventTime"], call["eventTime"])
+            extra = f" Between the stop and the start it was {resized}." if resized else ""
+        if hibernate:
+            extra += " It was hibernated (StopInstances with hibernate: memory saved to the root volume)."
+        service = aws_side.service_behind(call)
+        if service and call["eventName"] in ("TerminateInstances", "StopInstances"):
+            extra += f" The caller is {service}."
         return Verdict(ev.instance, cause,
                        f"{ev.instance} was {verb} by {call.get('actor')} through {how} from "
-                       f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
+                       f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.{extra}",
                        confidence, pd.Timestamp(restart), call.get("actor"), how, call.get("sourceIPAddress"), chain,
                        "Only a CloudTrail record forged or replayed by someone with access to the trail; check the "
                        "caller's other activity around that time.")
@@ -391,10 +403,13 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
                               f"{s.get('code')}: {s.get('description')}") for s in scheduled]
         chain += boot_ref
         confidence = "high" if (planned and scheduled) or ((planned or scheduled) and boot) else "medium"
+        codes = [h.get("eventTypeCode") for h in planned] + [s.get("code") for s in scheduled]
+        did = ("stopped by AWS for a scheduled instance retirement (the host's hardware is degraded)"
+               if aws_side.retirement(codes) else "restarted by AWS scheduled maintenance")
         return Verdict(ev.instance, "aws-maintenance",
-                       f"{ev.instance} was restarted by AWS scheduled maintenance at {iso_time(restart)} "
-                       f"({(planned[0]['eventTypeCode'] if planned else scheduled[0]['code'])}); no API call "
-                       "restarted it.", confidence, pd.Timestamp(restart), "AWS", "scheduled maintenance", None,
+                       f"{ev.instance} was {did} at {iso_time(restart)} ({', '.join(dict.fromkeys(map(str, codes)))})"
+                       "; no API call restarted it.", confidence, pd.Timestamp(restart), "AWS",
+                       "scheduled maintenance", None,
                        chain, "A RebootInstances/StopInstances call at that time would mean someone acted first.")
 
     # 3. a failure of the AWS host
@@ -548,10 +563,15 @@ def _auto_scaling(ev: InstanceEvidence, call: dict, every_call: list[dict], rest
              and not c.get("errorCode") and _near(c.get("eventTime"), restart, CALL_LEAD, pd.Timedelta(0))]
     removed = any(remote.parsed_json(c.get("requestParameters")).get("shouldDecrementDesiredCapacity") is True
                   for c in asked)
-    what = ("removed by Auto Scaling (terminated and its group's desired capacity decremented: no replacement)"
-            if removed else "replaced by Auto Scaling (terminated, and a new instance launched in its place to keep "
-            "the group's desired capacity)")
+    what = ("removed by Auto Scaling (terminated and its group's desired capacity decremented: a scale-in, no "
+            "replacement)" if removed else "replaced by Auto Scaling (terminated, and a new instance launched in its "
+            "place to keep the group's desired capacity)")
+    service = aws_side.service_behind(asked[-1] if asked else None) or aws_side.service_behind(call)
+    reason = None if removed else aws_side.health_check_reason(every_call, _rows(ev.status_failures), ev.instance,
+                                                               call["eventTime"])
     by = f"; {asked[-1].get('actor')} asked for it" if asked else ""
+    by += f" ({service})" if service else ""
+    by += f"; {reason}" if reason else ""
     return Verdict(ev.instance, "automation",
                    f"{ev.instance} was {what} by {call.get('actor')} at {iso_time(call['eventTime'])}{by}; it was "
                    "not stopped and started.", "high", pd.Timestamp(restart), call.get("actor"), how_called(call),
