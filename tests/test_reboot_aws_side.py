@@ -115,3 +115,53 @@ def test_an_eks_node_group_drain_and_an_elastic_beanstalk_termination_name_the_s
     person = record("TerminateInstances", "2026-10-20T09:14:05Z", user("dave"), ITEMS, None, n=68)
     v = analyze(evidence(trail(tmp_path, person)))
     assert v.cause == "api-call" and "The caller is" not in v.summary
+
+
+# ---- EC2's Spot notices (EventBridge), archived beside the trail -------------------------------------------------
+
+def notice(detail_type, time, detail, n):
+    """An EventBridge event as the EC2 user guide shows it ("Spot Instance interruption notices", "EC2 instance
+    rebalance recommendations")."""
+    return {"version": "0", "id": f"12345678-1234-1234-1234-1234567890{n:02d}", "detail-type": detail_type,
+            "source": "aws.ec2", "account": ACCOUNT, "time": time, "region": "eu-west-1",
+            "resources": [f"arn:aws:ec2:eu-west-1a:instance/{I}"], "detail": {"instance-id": I, **detail}}
+
+
+def test_spot_notices_join_the_interruption_and_explain_a_capacity_rebalancing(tmp_path):
+    import json
+
+    from test_reboot_causes import bid_evicted
+
+    from trailtools.investigations.reboot.gather import investigate
+
+    (tmp_path / "eventbridge").mkdir()
+    events = [notice("EC2 Instance Rebalance Recommendation", "2026-10-20T22:05:00Z", {}, 1),
+              notice("EC2 Spot Instance Interruption Warning", "2026-10-20T22:28:00Z",
+                     {"instance-action": "terminate"}, 2),
+              {**notice("EC2 Spot Instance Interruption Warning", "2026-10-20T22:28:00Z", {}, 3),
+               "detail": {"instance-id": "i-0fedcba9876543210", "instance-action": "terminate"}},  # another
+              {"source": "aws.health", "detail-type": "AWS Health Event", "time": "not a time"}]  # not EC2's
+    (tmp_path / "eventbridge" / "spot.json").write_text("\n".join(json.dumps(e) for e in events))
+    (tmp_path / "trail.json").write_text(json.dumps({"Records": [bid_evicted("2026-10-20T22:30:00Z")]}))
+    inv = investigate(I, source=str(tmp_path), end="2026-10-25")
+    v = inv.verdict
+    assert (v.cause, v.actor, v.confidence) == ("spot-interruption", "AWS", "high")
+    assert "EC2 sent a rebalance recommendation at 2026-10-20T22:05:00Z" in v.summary
+    assert "interruption warning at 2026-10-20T22:28:00Z (terminate)" in v.summary
+    assert [e.kind for e in v.evidence] == ["eventbridge", "eventbridge", "cloudtrail"]
+    assert {s.name: s.status for s in inv.evidence.sources}["EC2 Spot notices (EventBridge)"] == "consulted"
+    assert "Spot notices" in set(inv.evidence_table().frame["lane"])
+
+
+def test_a_replacement_after_a_rebalance_recommendation_is_capacity_rebalancing(tmp_path):
+    from trailtools.evidence.eventbridge import COLUMNS
+    from trailtools.evidence.saved import frame
+
+    ev = evidence(trail(tmp_path, asg_terminate()))
+    ev.spot_notices = frame([{"time": "2026-10-20T09:02:00Z", "kind": "rebalance-recommendation", "action": "",
+                              "id": "e1", "file": "eventbridge/spot.json"}], COLUMNS)
+    v = analyze(ev)
+    assert "replaced by Auto Scaling" in v.summary and "Capacity Rebalancing: EC2 recommended a rebalance" in v.summary
+    assert v.evidence[0].kind == "eventbridge"
+    ev.spot_notices = ev.spot_notices.assign(time=pd.Timestamp("2026-10-20T05:00:00Z"))  # hours before: not it
+    assert "Capacity Rebalancing" not in analyze(ev).summary

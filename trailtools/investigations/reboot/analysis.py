@@ -75,6 +75,7 @@ class InstanceEvidence:
     guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
     guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
     guest_ssh: pd.DataFrame = field(default_factory=pd.DataFrame)        # time, result, user, source, method, text
+    spot_notices: pd.DataFrame = field(default_factory=pd.DataFrame)     # EventBridge: time, kind, action, id, file
     ssm_setups: pd.DataFrame = field(default_factory=pd.DataFrame)       # the trail's maintenance window and State
                                                                          # Manager calls (schedules.SETUP_CALLS)
     instance_facts: pd.DataFrame = field(default_factory=pd.DataFrame)   # describe-instances: name, instanceType,
@@ -569,6 +570,11 @@ def _auto_scaling(ev: InstanceEvidence, call: dict, every_call: list[dict], rest
     service = aws_side.service_behind(asked[-1] if asked else None) or aws_side.service_behind(call)
     reason = None if removed else aws_side.health_check_reason(every_call, _rows(ev.status_failures), ev.instance,
                                                                call["eventTime"])
+    rebalance = [] if removed or reason else _notices(ev, call["eventTime"], ("rebalance-recommendation",))
+    if rebalance:  # Capacity Rebalancing: the group replaces an at-risk Spot Instance before EC2 reclaims it
+        reason = (f"Capacity Rebalancing: EC2 recommended a rebalance at {iso_time(rebalance[-1]['time'])} (the Spot "
+                  "Instance was at elevated risk of interruption)")
+        chain = [*map(_notice_ref, rebalance), *chain]
     by = f"; {asked[-1].get('actor')} asked for it" if asked else ""
     by += f" ({service})" if service else ""
     by += f"; {reason}" if reason else ""
@@ -596,11 +602,26 @@ def _unclean(ev: InstanceEvidence, restart, boot_ref: list) -> Verdict:
                    "failure; a kernel panic or out-of-memory message (console output, kdump) a crash.")
 
 
+def _notices(ev: InstanceEvidence, t, kinds=("rebalance-recommendation", "interruption-warning")) -> list[dict]:
+    """EC2's Spot notices (EventBridge) in the hour before ``t``."""
+    return [n for n in _rows(ev.spot_notices) if n.get("kind") in kinds
+            and _near(n.get("time"), pd.Timestamp(t), pd.Timedelta(hours=1), pd.Timedelta(minutes=1))]
+
+
+def _notice_ref(n: dict) -> EvidenceRef:
+    return EvidenceRef("eventbridge", str(n.get("id")), iso_time(n.get("time")),
+                       f"EC2 {n.get('kind')}" + (f" ({n.get('action')})" if n.get("action") else ""))
+
+
 def _spot(ev: InstanceEvidence, call: dict, restart, boot_ref: list) -> Verdict:
+    notices = _notices(ev, call["eventTime"])
+    said_before = "".join(f" EC2 sent a {n['kind'].replace('-', ' ')} at {iso_time(n['time'])}"
+                          + (f" ({n['action']})" if n.get("action") else "") + "." for n in notices)
     return Verdict(ev.instance, "spot-interruption",
                    f"{ev.instance} was interrupted at {iso_time(call['eventTime'])}: Spot interruption (AWS "
-                   "reclaimed the capacity; CloudTrail's BidEvictedEvent); no API call by a person stopped it.",
-                   "high", pd.Timestamp(restart), "AWS", "Spot interruption", None, [_call_ref(call), *boot_ref],
+                   "reclaimed the capacity; CloudTrail's BidEvictedEvent); no API call by a person stopped it."
+                   + said_before, "high", pd.Timestamp(restart), "AWS", "Spot interruption", None,
+                   [*map(_notice_ref, notices), _call_ref(call), *boot_ref],
                    "A TerminateInstances or StopInstances call by a person just before would mean someone acted "
                    "first; a Spot rebalance recommendation or interruption notice in the guest confirms it.")
 

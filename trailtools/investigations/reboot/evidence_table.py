@@ -66,6 +66,9 @@ def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
                 "detail": s.get("description"),
             }
         )
+    for n in records(ev.spot_notices):
+        rows.append({"time": n.get("time"), "lane": "Spot notices", "what": n.get("kind"), "who": "AWS",
+                     "where": None, "how": "EventBridge", "ref": n.get("id"), "detail": n.get("action")})
     for f in records(ev.status_failures):
         rows.append(
             {

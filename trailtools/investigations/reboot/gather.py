@@ -16,7 +16,7 @@ from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.load import load_events
 from trailtools.events.query import Query
 from trailtools.events.safe_open import files_under
-from trailtools.evidence import cloudwatch, ec2, health
+from trailtools.evidence import cloudwatch, ec2, eventbridge, health
 from trailtools.evidence.ec2 import INSTANCE_ID
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import Finding, JsonOutput, iso_time
@@ -183,6 +183,14 @@ def gather(
         )
     )
 
+    if src.folder is not None and (src.folder / "eventbridge").is_dir():  # EC2's Spot notices, when archived
+        ev.spot_notices = eventbridge.read_notices(src.folder, instance)
+        ev.inputs.extend(sorted(set(ev.spot_notices["file"])))
+        ev.sources.append(SourceStatus("EC2 Spot notices (EventBridge)",
+                                       "consulted" if len(ev.spot_notices) else "empty",
+                                       f"{len(ev.spot_notices)} rebalance recommendations or interruption warnings "
+                                       f"about {instance}"))
+
     paths = guest_log_paths(os_logs)
     given = bool(paths)
     if not paths and src.folder is not None and (src.folder / "oslogs" / instance).is_dir():
@@ -282,6 +290,7 @@ def _clip(ev: reboot.InstanceEvidence) -> None:
     ev.guest_events = keep(ev.guest_events, "time")
     ev.guest_boots = keep(ev.guest_boots, "time")
     ev.guest_ssh = keep(ev.guest_ssh, "time")
+    ev.spot_notices = keep(ev.spot_notices, "time")
 
 
 @dataclass
