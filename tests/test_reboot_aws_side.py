@@ -165,3 +165,17 @@ def test_a_replacement_after_a_rebalance_recommendation_is_capacity_rebalancing(
     assert v.evidence[0].kind == "eventbridge"
     ev.spot_notices = ev.spot_notices.assign(time=pd.Timestamp("2026-10-20T05:00:00Z"))  # hours before: not it
     assert "Capacity Rebalancing" not in analyze(ev).summary
+
+
+def test_a_start_after_a_retirement_stop_is_awss_stop_and_a_persons_start(tmp_path):
+    ev = evidence(trail(tmp_path, start("2026-10-20T09:30:00Z")))
+    ev.health = _health("AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED")
+    ev.scheduled = _scheduled("instance-stop", "[Completed] The instance is running on degraded hardware")
+    v = analyze(ev)
+    assert (v.cause, v.actor, v.confidence) == ("aws-maintenance", "AWS", "high")
+    assert "stopped by AWS for a scheduled instance retirement" in v.summary and "started again by dave" in v.summary
+    assert [e.kind for e in v.evidence] == ["health", "scheduled-event", "cloudtrail"]
+    ev.health = _health("AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED")  # no retirement: the start is dave's
+    ev.scheduled = _scheduled("system-reboot", "[Completed] The instance is scheduled for a reboot")
+    v = analyze(ev)
+    assert (v.cause, v.actor) == ("api-call", "dave") and "started by dave" in v.summary

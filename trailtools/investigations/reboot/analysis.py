@@ -371,6 +371,17 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
                 "TerminateInstances": "terminated", "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
         if call["eventName"] == "TerminateInstances" and _by_auto_scaling(call):
             return _auto_scaling(ev, call, every_call, restart, chain)
+        if call["eventName"] == "StartInstances" and not stop:
+            retired = _retired_before(ev, call["eventTime"])
+            if retired:  # AWS stopped it for a retirement; someone started it again
+                codes = ", ".join(dict.fromkeys(r.summary.split(":")[0] for r in retired))
+                return Verdict(ev.instance, "aws-maintenance",
+                               f"{ev.instance} was stopped by AWS for a scheduled instance retirement (the host's "
+                               f"hardware is degraded; {codes}) and started again by {call.get('actor')} through "
+                               f"{how} from {call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
+                               "high" if len({r.kind for r in retired}) > 1 or boot else "medium",
+                               pd.Timestamp(restart), "AWS", "scheduled maintenance", None, [*retired, *chain],
+                               "A StopInstances by someone before the retirement date would mean they acted first.")
         extra = ""
         if call["eventName"] == "StartInstances" and stop:
             resized = aws_side.resize(every_call, ev.instance, stop[0]["eventTime"], call["eventTime"])
@@ -549,6 +560,21 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         would_change=_missing_sources(ev)
         or "Guest logs from before the restart would show whether it shut down cleanly.",
     )
+
+
+RETIREMENT_LEAD = pd.Timedelta(days=7)
+
+
+def _retired_before(ev: InstanceEvidence, t, lead=RETIREMENT_LEAD) -> list[EvidenceRef]:
+    """Health retirement events and EC2 retirement/stop events that began in the ``lead`` before ``t``."""
+    refs = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
+            for h in _rows(ev.health) if aws_side.retirement([h.get("eventTypeCode")])
+            and pd.notna(h.get("startTime")) and t - lead <= h["startTime"] <= t]
+    refs += [EvidenceRef("scheduled-event", str(s.get("eventId")), iso_time(s.get("notBefore")),
+                         f"{s.get('code')}: {s.get('description')}")
+             for s in _rows(ev.scheduled) if aws_side.retirement([s.get("code")]) and not s.get("canceled")
+             and pd.notna(s.get("notBefore")) and t - lead <= s["notBefore"] <= t]
+    return refs
 
 
 def _by_auto_scaling(call: dict) -> bool:
