@@ -26,7 +26,7 @@ from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
 from trailtools.investigations.reboot import evidence_table as rows
-from trailtools.investigations.reboot import remote, schedules
+from trailtools.investigations.reboot import remote, schedules, verdict_findings
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import SourceData, resolve_source
 from trailtools.templating import render
@@ -413,7 +413,7 @@ def investigate(
                 src=src)
     verdict = reboot.analyze(ev)
     integrity, cov, notes = _integrity_and_coverage(ev, src)
-    findings = [*conflicting_duplicate_findings(ev.load_stats, ev.instance), *reboot.findings(ev, verdict)]
+    findings = [*conflicting_duplicate_findings(ev.load_stats, ev.instance), *verdict_findings.findings(ev, verdict)]
     return RebootInvestigation(ev, verdict, findings, coverage=cov, integrity=integrity, coverage_notes=notes,
                                folder=src.folder)
 
