@@ -121,7 +121,7 @@ def test_manifest(generated):
     for kind, info in kinds.items():
         for rel in info.get("files", ()):
             assert (root / rel).is_file(), (kind, rel)
-    assert [i["number"] for i in manifest["incidents"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [i["number"] for i in manifest["incidents"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     assert (root / "README.md").is_file()
 
 
@@ -139,7 +139,7 @@ def test_trail_layout_and_event_count(root, records):
     assert len({r["eventID"] for r in records}) == len(records)
     assert records[0]["eventTime"] >= "2026-10-01T00:00:00Z" and records[-1]["eventTime"] < "2026-10-15T00:00:00Z"
     assert {r["recipientAccountId"] for r in records} == {S.ACCOUNT_ID}
-    principals = Counter(r["userIdentity"]["type"] for r in records)
+    principals = Counter(r["userIdentity"].get("type", "AWSService event (no type)") for r in records)
     assert {"AssumedRole", "IAMUser", "AWSService", "Root"} <= set(principals)
 
 
@@ -448,6 +448,40 @@ def test_incident5_stop_start_by_automation(root, records):
     assert "reboot: Power down" not in out and "Linux version" in out  # a stop resets the console
 
 
+def test_incident9_patching_reboot_through_ssm(root, records):
+    sent = [r for r in records if r["eventName"] == "SendCommand" and S.PATCH08.id in _ids(r)]
+    assert len(sent) == 1 and sent[0]["eventTime"] == "2026-10-10T03:00:14Z"
+    c = sent[0]
+    assert c["userIdentity"]["arn"].endswith("/carol@example.com") and c["sourceIPAddress"] == "192.0.2.45"
+    assert c["requestParameters"]["documentName"] == "AWS-RunPatchBaseline"
+    assert c["requestParameters"]["parameters"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert c["responseElements"]["command"]["commandId"] == S.INC9_COMMAND_ID
+    assert not _calls(records, S.PATCH08.id)  # no EC2 call restarted it
+    msgs = _lines(root, S.PATCH08, "messages")
+    reboot = [l for l in msgs if "Rebooting the machine" in l]
+    assert len(reboot) == 1 and f"[{S.INC9_COMMAND_ID}.{S.PATCH08.id}]" in reboot[0]
+    assert any("yum" in l and "Installed: kernel-4.14.355" in l for l in msgs)
+    assert not any("COMMAND=" in l and "reboot" in l for l in _lines(root, S.PATCH08, "secure"))
+    boots = [l for l in msgs if "Linux version" in l]
+    assert len(boots) == 1 and S.INC9_KERNEL_NEW in boots[0]
+
+
+def test_incident10_spot_interruption_and_replacement(root, records):
+    evicted = [r for r in records if r["eventName"] == "BidEvictedEvent"]
+    assert len(evicted) == 1 and evicted[0]["serviceEventDetails"] == {"instanceIdSet": [S.SPOT09.id]}
+    assert evicted[0]["eventType"] == "AwsServiceEvent" and evicted[0]["eventTime"] == "2026-10-14T23:21:09Z"
+    assert not _calls(records, S.SPOT09.id)
+    run = [r for r in records if r["eventName"] == "RunInstances" and S.SPOT09_REPLACEMENT.id in _ids(r)]
+    assert len(run) == 1 and run[0]["userIdentity"]["invokedBy"] == "autoscaling.amazonaws.com"
+    insts = {i["InstanceId"]: i for r in _read(root, "ec2/us-west-2/describe-instances.json")["Reservations"]
+             for i in r["Instances"]}
+    gone = insts[S.SPOT09.id]
+    assert gone["State"]["Name"] == "terminated" and gone["InstanceLifecycle"] == "spot"
+    assert gone["StateReason"]["Code"] == "Server.SpotInstanceTermination"
+    assert gone["StateTransitionReason"] == "Service initiated (2026-10-14 23:21:09 GMT)"
+    assert insts[S.SPOT09_REPLACEMENT.id]["State"]["Name"] == "running"
+
+
 def test_incident6_suspicious_login(root, records):
     emma = [r for r in records if r["userIdentity"].get("userName") == "emma.wilson"
             or r["userIdentity"].get("arn", "").endswith(":user/emma.wilson")]
@@ -550,8 +584,8 @@ def test_incident7_gpu_cost_spike(root, records):
     assert launched == [S.GPU_P4D.id] + [g.id for g in S.GPU_G5]
     # nobody but AWS services acts in the rare region before
     humans = [r for r in records if r["awsRegion"] == S.RARE_REGION and r["eventTime"] < runs[0]["eventTime"]
-              and r["userIdentity"]["type"] in ("IAMUser", "Root")
-              or (r["awsRegion"] == S.RARE_REGION and r["userIdentity"]["type"] == "AssumedRole"
+              and r["userIdentity"].get("type") in ("IAMUser", "Root")
+              or (r["awsRegion"] == S.RARE_REGION and r["userIdentity"].get("type") == "AssumedRole"
                   and "invokedBy" not in r["userIdentity"] and r["eventTime"] < "2026-10-08T19:30:00Z")]
     assert humans == []
     # CUR 2.0

@@ -1,4 +1,5 @@
 """The guest OS log reader: the demo account's planted reboots, and hand-written samples (tests/data/oslogs)."""
+import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -307,3 +308,16 @@ def test_log_rotation_of_the_syslog_daemon_is_no_boot_and_no_shutdown(tmp_path):
     crashed.write_text(LOGROTATE + CRASH_BOOT)
     boots = read_guest_logs([crashed], year=2026).boots
     assert len(boots) == 1 and boots["clean"].iloc[0] is False and pd.isna(boots["previous_shutdown"].iloc[0])
+
+
+def test_every_fact_has_its_message_as_a_person_reads_it(tmp_path):
+    """The journal's JSON is reduced to ``program[pid]: message``; a syslog line keeps its program and message."""
+    entry = {"__REALTIME_TIMESTAMP": "1791601600000892", "_BOOT_ID": "33d54a2e0b57d5e721262ec8482d8647",
+             "SYSLOG_IDENTIFIER": "systemd-logind", "_PID": "3541", "MESSAGE": "System is rebooting.",
+             "_HOSTNAME": "ip-10-0-1-31"}
+    (tmp_path / "journal.json").write_text(json.dumps(entry) + "\n")
+    (tmp_path / "messages").write_text("Oct 10 03:06:40 ip-10-0-1-31 systemd-logind: System is rebooting.\n")
+    g = read_guest_logs([tmp_path / "journal.json", tmp_path / "messages"], year=2026)
+    assert sorted(g.events["message"]) == ["systemd-logind: System is rebooting.",
+                                           "systemd-logind[3541]: System is rebooting."]
+    assert g.events["text"].str.startswith("{").sum() == 1  # the raw line stays as it was

@@ -7,10 +7,10 @@ from trailtools.investigations.base import SourceStatus
 from trailtools.investigations.reboot.analysis import (
     InstanceEvidence,
     analyze,
-    evidence_frame,
-    findings,
     how_called,
 )
+from trailtools.investigations.reboot.evidence_table import evidence_frame
+from trailtools.investigations.reboot.verdict_findings import findings
 
 I = "i-0123456789abcdef0"
 T = pd.Timestamp

@@ -63,7 +63,7 @@ def evidence(calls, logs=None, sources=None):
         status.append(SourceStatus("Guest OS logs", "unavailable", "none given"))
         return InstanceEvidence(I, W, "test", calls=calls, sources=status)
     return InstanceEvidence(I, W, "test", calls=calls, guest_events=logs.events, guest_boots=logs.boots,
-                            sources=status)
+                            guest_ssh=logs.ssh, sources=status)
 
 
 def reboot_log(sudo_line, at="14:02"):

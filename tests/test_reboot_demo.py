@@ -19,6 +19,10 @@ EXPECTED = {
     "i-0f2a6c8e4b1d97a35": ("guest", "ec2-user", "inside the guest", "2026-10-13T16:05:41Z"),
     "i-09d4b7e2f6a3c1508": ("automation", "ops-automation-lambda/rightsizing-scheduler", "Lambda function (SDK)",
                             None),
+    # incidents 9 and 10 (issue 19): a patching reboot through SSM by a person, a Spot interruption
+    "i-0c3e5a7b9d1f24680": ("ssm", "AWSReservedSSO_PowerUserAccess_99623630b4454eb1/carol@example.com",
+                            "SSM Run Command (AWS-RunPatchBaseline)", "2026-10-10T03:07:16Z"),
+    "i-0d5f7b9c1e3a46802": ("spot-interruption", "AWS", "Spot interruption", "2026-10-14T23:21:09Z"),
 }
 
 
@@ -95,3 +99,29 @@ def test_describe_instances_reach_the_evidence_and_name_the_instance():
     assert v.name == "web-01" and v.instance_type == facts["instanceType"].iloc[0]
     assert v.summary.startswith(f"i-04c2a9e71d3b58f06 (web-01, {v.instance_type}) was rebooted by dave.miller")
     assert f"i-04c2a9e71d3b58f06 (web-01, {v.instance_type})" in html.unescape(inv.answer_box().data)
+
+
+def test_patching_reboot_through_ssm_is_carols_matched_by_command_id():
+    inv = investigate("i-0c3e5a7b9d1f24680")
+    v = inv.verdict
+    assert "matched by command ID" in v.summary and "RebootIfNeeded" in v.summary
+    assert "b7e3c1d9-5a2f-4e86-9c14-3f0a8d6e2b57" in v.summary and v.where == "192.0.2.45"
+    assert [e.kind for e in v.evidence] == ["cloudtrail", "guest-log", "guest-log"]
+    assert "Rebooting the machine" in v.evidence[1].summary and "{" not in v.evidence[1].summary  # not the JSON
+    table = inv.evidence_table().frame
+    assert table["what"].iloc[0] == "SendCommand" and table["lane"].iloc[1] == "Guest OS"
+    assert not table["detail"].astype(str).str.contains("__CURSOR").any()
+    guest = table[table["lane"] == "Guest OS"]
+    assert guest["detail"].str.contains("System is rebooting").sum() == 1  # messages and journal: shown once
+
+
+def test_spot_interruption_with_its_state_reason():
+    inv = investigate("i-0d5f7b9c1e3a46802")
+    v = inv.verdict
+    assert (v.name, v.instance_type) == ("render-spot-09", "c5.xlarge")
+    assert [e.kind for e in v.evidence] == ["cloudtrail", "ec2-state"]
+    assert v.evidence[-1].ref == "Server.SpotInstanceTermination"
+    assert inv.evidence.instance_facts["state"].tolist() == ["terminated"]
+    # the replacement is another instance: its own calls are its launch, nothing restarted it
+    other = investigate("i-0a2c4e6f8b1d35790").verdict
+    assert other.cause == "undetermined" and other.summary.startswith("No restart found")

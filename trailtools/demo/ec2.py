@@ -16,7 +16,7 @@ from trailtools.demo import scenario as S
 from trailtools.demo._io import hexid, stable_uuid, write_files
 
 _AZ_ID = {"us-east-1a": "use1-az4", "us-east-1b": "use1-az6", "eu-west-1a": "euw1-az2", "eu-west-1b": "euw1-az1",
-          "eu-west-1c": "euw1-az3", "us-west-2a": "usw2-az2", "ap-northeast-1c": "apne1-az1"}
+          "eu-west-1c": "euw1-az3", "us-west-2a": "usw2-az2", "us-west-2b": "usw2-az1", "ap-northeast-1c": "apne1-az1"}
 # Amazon Linux 2 images (in ap-northeast-1: the Deep Learning AMI henry chose)
 AMI = {"us-east-1": "ami-0c2d3e23e757b5d84", "eu-west-1": "ami-0a8b4cd432b1c3063",
         "us-west-2": "ami-0b20a6f09484773af", "ap-northeast-1": "ami-0e2612a08262410c8"}
@@ -53,7 +53,7 @@ def _ok(name: str = "reachability") -> dict:
 
 def instance_statuses(region: str) -> list[dict]:
     out = []
-    for inst in S.ALL_INSTANCES:
+    for inst in (*S.ALL_INSTANCES, *_running_extra()):
         if inst.region != region:
             continue
         st = {"AvailabilityZone": inst.az, "Operator": {"Managed": False}}
@@ -72,6 +72,29 @@ def instance_statuses(region: str) -> list[dict]:
     return out
 
 
+def _running_extra() -> tuple[S.Instance, ...]:
+    """The reboot incidents' instances that are running at "now" (the interrupted Spot Instance is terminated:
+    describe-instance-status no longer lists it)."""
+    return tuple(i for i in S.REBOOT_EXTRA if i is not S.SPOT09)
+
+
+def _extra_fields(inst: S.Instance) -> dict:
+    """What describe-instances says of the reboot incidents' instances beyond the common fields: the Spot
+    Instances' lifecycle, and the terminated one's state and EC2's reason (as EC2 returns it for an hour or so)."""
+    if inst.team != "render":
+        return {}
+    out = {"InstanceLifecycle": "spot",
+           "SpotInstanceRequestId": S.SPOT09_REQUEST if inst is S.SPOT09 else "sir-" + hexid(f"sir:{inst.id}", 8)}
+    if inst is S.SPOT09:
+        out.update({"State": {"Code": 48, "Name": "terminated"}, "PrivateDnsName": "", "BlockDeviceMappings": [],
+                    "StateTransitionReason": f"Service initiated ({S.INC10_INTERRUPT:%Y-%m-%d %H:%M:%S} GMT)",
+                    "StateReason": {"Code": "Server.SpotInstanceTermination",
+                                    "Message": "Server.SpotInstanceTermination: Spot instance termination"}})
+        for key in ("SubnetId", "VpcId", "PrivateIpAddress"):
+            out[key] = None
+    return out
+
+
 def _instance(inst: S.Instance) -> dict:
     region = inst.region
     vpc = "vpc-0" + hexid(f"vpc:{region}", 16)
@@ -83,7 +106,7 @@ def _instance(inst: S.Instance) -> dict:
             {"Key": "Environment", "Value": "development" if inst.team in ("dev", "ml") else "production"}]
     itype = instance_type_now(inst)
     launched = launch_time(inst)
-    return {
+    out = {
         "Architecture": "x86_64",
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
             "AttachTime": S.iso_ms_z(inst.launched), "DeleteOnTermination": True, "Status": "attached",
@@ -112,7 +135,8 @@ def _instance(inst: S.Instance) -> dict:
         "Placement": {"AvailabilityZoneId": _AZ_ID.get(inst.az, inst.az), "GroupName": "", "Tenancy": "default",
                       "AvailabilityZone": inst.az},
         "Monitoring": {"State": "disabled"}, "SubnetId": subnet, "VpcId": vpc, "PrivateIpAddress": inst.private_ip,
-    }
+    } | _extra_fields(inst)
+    return {k: v for k, v in out.items() if v is not None}
 
 
 _VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "r5.xlarge": 4, "c5.2xlarge": 8, "c5.xlarge": 4, "t3.medium": 2,
@@ -122,7 +146,7 @@ _VCPUS = {"m5.xlarge": 4, "m5.2xlarge": 8, "r5.xlarge": 4, "c5.2xlarge": 8, "c5.
 def describe_instances(region: str) -> dict:
     reservations = []
     gpu = [i for i in S.ALL_INSTANCES if i.region == region and i.incident == 7]
-    for inst in S.ALL_INSTANCES:
+    for inst in (*S.ALL_INSTANCES, *S.REBOOT_EXTRA):
         if inst.region != region or inst in gpu:
             continue
         reservations.append([inst])
@@ -143,7 +167,7 @@ def build(seed: int | None = None, boots: dict | None = None) -> dict[str, dict]
     for region in regions:
         files[f"ec2/{region}/describe-instance-status.json"] = {"InstanceStatuses": instance_statuses(region)}
         files[f"ec2/{region}/describe-instances.json"] = describe_instances(region)
-    for inst in S.INSTANCES:
+    for inst in (*S.INSTANCES, *S.REBOOT_EXTRA):
         if not inst.os_logs:
             continue
         b = (boots or {}).get(inst.id)

@@ -15,6 +15,9 @@ What each incident looks like from inside:
                      ``systemd-logind: System is rebooting.``, clean shutdown, boot with a newer kernel
   5. report-gen-05   ``Power key pressed`` / ``Powering Off...`` (EC2 StopInstances), clean power-off, boot with
                      4 instead of 8 vCPUs (resized to m5.xlarge)
+  8. app-08          the SSM agent runs AWS-RunPatchBaseline (its lines carry the command ID), yum installs a new
+                     kernel, the agent reboots (no sudo, no terminal), ``System is rebooting.``, clean shutdown,
+                     boot with the new kernel
 """
 from __future__ import annotations
 
@@ -53,6 +56,9 @@ _PROCS = {
     "sudo": ("sudo", "/usr/bin/sudo", "sudo {cmd}", None, AUTHPRIV, 1000),
     "cloud-init": ("cloud-init", "/usr/bin/python2.7", "/usr/bin/python /usr/bin/cloud-init modules --mode final",
                    "cloud-final.service", USER, 0),
+    "amazon-ssm-agent": ("amazon-ssm-agent", "/usr/bin/amazon-ssm-agent", "/usr/bin/amazon-ssm-agent",
+                         "amazon-ssm-agent.service", DAEMON, 0),
+    "yum": ("yum", "/usr/bin/python2.7", "/usr/bin/python /usr/bin/yum -y update", None, USER, 0),
     "network": ("network", "/usr/bin/bash", "/bin/bash /etc/rc.d/init.d/network start", "network.service", DAEMON, 0),
 }
 
@@ -62,6 +68,7 @@ _SERVICES = {  # instance name -> (unit, description)
     "batch-worker-03": ("batch-agent.service", "Acme batch job agent"),
     "jump-host-04": ("fail2ban.service", "Fail2Ban Service"),
     "report-gen-05": ("report-generator.service", "Acme nightly report generator"),
+    "app-08": ("app-api.service", "Acme API server"),
 }
 
 # SSH keys in ec2-user's authorized_keys, one per person (an analyst can tell who used the shared account)
@@ -135,6 +142,9 @@ def _plan(inst: S.Instance) -> list[Boot]:
     if inst is S.REPORT05:
         b0.end, b0.end_kind, b0.preamble = S.INC5_STOP + timedelta(seconds=1), "poweroff", "powerkey"
         return [b0, boot(1, S.INC5_BOOT, itype=S.REPORT05_NEW_TYPE)]
+    if inst is S.PATCH08:
+        b0.end, b0.end_kind, b0.preamble = S.INC9_REBOOT, "reboot", "ssm"
+        return [b0, boot(1, S.INC9_BOOT, kernel=S.INC9_KERNEL_NEW)]
     return [b0]
 
 
@@ -264,7 +274,11 @@ class _Host:
         """A clean, orderly shutdown ending at b.end (reboot or power-off)."""
         rng, E, T = self.rng, b.entries, b.end
         at = lambda s: T + timedelta(seconds=s, microseconds=rng.randrange(0, 900))  # noqa: E731
-        if b.preamble == "sudo":
+        if b.preamble == "ssm":  # the SSM agent reboots for the document: no sudo, no terminal
+            E.append(Entry(at(0.0), "amazon-ssm-agent", _agent_line(T, "Rebooting the machine: the document "
+                                                                       "requested a reboot (exit code 194)"),
+                           pid=self.pid("amazon-ssm-agent")))
+        if b.preamble in ("sudo", "ssm"):
             E.append(Entry(at(0.02), "systemd-logind", "System is rebooting.", 6, pid=self.pid("systemd-logind"),
                            show_pid=False, transport="journal", msgid=MSG_SHUTDOWN))
         elif b.preamble == "powerkey":
@@ -430,6 +444,38 @@ class _Host:
                        pid=pid))
 
 
+def _agent_line(when: datetime, text: str, worker: str = "ssm-document-worker") -> str:
+    """A line of the SSM agent as systemd hands its output to rsyslog: its own timestamp, level, worker and the
+    document's ID (``<command ID>.<instance ID>``)."""
+    return f"{when:%Y-%m-%d %H:%M:%S} INFO [{worker}] [{S.INC9_COMMAND_ID}.{S.PATCH08.id}] {text}"
+
+
+# incident 9: what AWS-RunPatchBaseline (Operation Install, RebootOption RebootIfNeeded) leaves in the guest
+_PATCHES = (("kernel", S.INC9_KERNEL_NEW.removesuffix(".x86_64"), "x86_64"),
+            ("openssl-libs", "1:1.0.2k-24.amzn2.0.14", "x86_64"), ("glibc", "2.26-64.amzn2.0.4", "x86_64"),
+            ("ca-certificates", "2024.2.69_v8.0.303-80.0.amzn2", "noarch"))
+
+
+def _patch_run(host: _Host, b: Boot) -> None:
+    E, T = b.entries, S.INC9_SEND + timedelta(seconds=2, milliseconds=418)
+    agent = host.pid("amazon-ssm-agent")
+    workdir = f"/var/lib/amazon/ssm/{S.PATCH08.id}/document/orchestration/{S.INC9_COMMAND_ID}/PatchLinux"
+    E.append(Entry(T, "amazon-ssm-agent", _agent_line(T, "Processing in-progress command AWS-RunPatchBaseline",
+                                                      "ssm-agent-worker"), pid=agent))
+    E.append(Entry(T + timedelta(seconds=1), "amazon-ssm-agent",
+                   _agent_line(T + timedelta(seconds=1), f"[PatchLinux] Running the patch baseline operation Install "
+                                                         f"(RebootOption RebootIfNeeded) in {workdir}"), pid=agent))
+    yum = host.pid("yum", fresh=True)
+    for k, (name, version, arch) in enumerate(_PATCHES):
+        when = host.jitter(S.INC9_YUM + timedelta(seconds=37 * k))
+        verb = "Installed" if name == "kernel" else "Updated"
+        E.append(Entry(when, "yum", f"{verb}: {name}-{version}.{arch}" if ":" not in version
+                       else f"{verb}: {version.split(':')[0]}:{name}-{version.split(':')[1]}.{arch}", pid=yum))
+    done = S.INC9_REBOOT - timedelta(seconds=4)
+    E.append(Entry(done, "amazon-ssm-agent", _agent_line(done, f"[PatchLinux] Installed {len(_PATCHES)} packages: a "
+                                                               "reboot is needed (new kernel)"), pid=agent))
+
+
 def _rfc2822(d: datetime) -> str:
     return d.strftime("%a, %d %b %Y %H:%M:%S +0000")
 
@@ -466,6 +512,8 @@ def _host_logs(inst: S.Instance, seed: int) -> tuple[list[Boot], _Host]:
                                     sudo_times=[S.INC4_YUM, S.INC4_REBOOT])
             host.shutdown_sequence(b, [sess])
         elif b.end_kind in ("reboot", "poweroff"):
+            if inst is S.PATCH08 and i == 0:
+                _patch_run(host, b)
             host.shutdown_sequence(b, [])
         # (db-replica-02: the log just stops at the host failure; no shutdown at all)
         b.entries = [e for e in b.entries if S.START <= e.ts < S.END and (b.end is None or e.ts < b.end +
@@ -581,7 +629,7 @@ def build(seed: int) -> tuple[dict[str, str], dict, dict[str, list[Boot]]]:
     files: dict[str, str] = {}
     counts: dict[str, dict] = {}
     boots: dict[str, list[Boot]] = {}
-    for inst in S.INSTANCES:
+    for inst in (*S.INSTANCES, *S.REBOOT_EXTRA):
         if not inst.os_logs:
             continue
         f, c, b = build_host(inst, seed)

@@ -1,7 +1,7 @@
 """The demo account's fixed facts: who, what, where and when. Every builder reads its constants from here.
 
 The seed changes the background noise (which principal calls what, event IDs, request IDs, log chatter); the
-facts below (account, instances, people, addresses and the times of the eight planted incidents) never change,
+facts below (account, instances, people, addresses and the times of the ten planted incidents) never change,
 so ``docs/demo-account.md`` can state the expected answers once for every seed.
 """
 from __future__ import annotations
@@ -302,6 +302,48 @@ INCIDENTS = (
              "console password (CreateLoginProfile); support-ops signs in 9 s later without MFA from 203.0.113.223: "
              "sequences.backdoor-login, critical"),
 )
+
+
+# ------------------------------------------------------------------------------------------------ reboot incidents 9-10
+# Two more restarts for the reboot investigation (issue 19). Their instances are kept out of INSTANCES and
+# ALL_INSTANCES, so the background (synth's fleets), the cost data and the status checks stay as they were: the
+# trail, the EC2 responses and the guest logs add them explicitly (REBOOT_EXTRA).
+CAROL = Person("carol", "SSO", "carol@example.com", ("192.0.2.45",), role_name=sso_role_name("PowerUserAccess"),
+               note="platform engineer, SSO PowerUserAccess (London): patches the fleet through Systems Manager")
+# 9. carol patches app-08 through SSM Run Command: AWS-RunPatchBaseline (Install, RebootOption RebootIfNeeded, the
+# default); the patch run installs a new kernel and the SSM agent reboots the instance as the document asks
+PATCH08 = Instance("i-0c3e5a7b9d1f24680", "app-08", "us-east-1", "us-east-1b", "m5.xlarge", "10.0.1.31",
+                   t("2026-09-14 08:31:27"), t("2025-11-03 15:40:12"), incident=8, os_logs=True)
+INC9_SEND = t("2026-10-10 03:00:14")
+INC9_COMMAND_ID = "b7e3c1d9-5a2f-4e86-9c14-3f0a8d6e2b57"
+INC9_YUM = t("2026-10-10 03:02:51")      # the first package updated
+INC9_REBOOT = t("2026-10-10 03:06:40")   # the agent reboots for the document (exit code 194)
+INC9_BOOT = t("2026-10-10 03:07:16")
+INC9_KERNEL_NEW = "4.14.355-275.570.amzn2.x86_64"
+# 10. EC2 reclaims a Spot Instance of the render fleet (Auto Scaling group render-spot, us-west-2); Auto Scaling
+# launches a replacement. Late in the window, so describe-instances (saved at "now") still lists the terminated
+# instance with its state reason.
+SPOT09 = Instance("i-0d5f7b9c1e3a46802", "render-spot-09", "us-west-2", "us-west-2a", "c5.xlarge", "10.2.1.41",
+                  t("2026-10-13 06:12:40"), t("2026-10-13 06:12:40"), incident=9, team="render")
+SPOT09_REPLACEMENT = Instance("i-0a2c4e6f8b1d35790", "render-spot-09", "us-west-2", "us-west-2b", "c5.xlarge",
+                              "10.2.1.57", t("2026-10-14 23:23:31"), t("2026-10-14 23:23:31"), team="render")
+INC10_INTERRUPT = t("2026-10-14 23:21:09")   # BidEvictedEvent (the two-minute notice came at 23:19:09)
+INC10_REPLACED = t("2026-10-14 23:23:31")    # RunInstances by Auto Scaling
+SPOT09_REQUEST = "sir-3kq8z7vh"
+REBOOT_EXTRA = (PATCH08, SPOT09, SPOT09_REPLACEMENT)
+REBOOT_INCIDENTS = (
+    Incident(9, "Instance patched and rebooted through SSM by a person", PATCH08.id, CAROL.name, INC9_REBOOT,
+             {"send_command": INC9_SEND, "first_update": INC9_YUM, "agent_reboot": INC9_REBOOT, "boot": INC9_BOOT},
+             "SSM Run Command AWS-RunPatchBaseline (Install, RebootIfNeeded) sent by carol@example.com (SSO "
+             "PowerUserAccess, CLI, 192.0.2.45); the SSM agent rebooted after the kernel update (command ID in the "
+             "guest log)"),
+    Incident(10, "Spot interruption, replaced by Auto Scaling", SPOT09.id, None, INC10_INTERRUPT,
+             {"interruption": INC10_INTERRUPT, "replacement_launched": INC10_REPLACED},
+             "Spot interruption: BidEvictedEvent by EC2, StateReason Server.SpotInstanceTermination; Auto Scaling "
+             f"launched {SPOT09_REPLACEMENT.id} in its place; no person acted"),
+)
+INCIDENTS = INCIDENTS + REBOOT_INCIDENTS
+BY_ID = {**BY_ID, **{i.id: i for i in REBOOT_EXTRA}}
 
 
 # ------------------------------------------------------------------------------------------------ formats

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from trailtools.demo import backdoor_login, synth
 from trailtools.demo import scenario as S
-from trailtools.demo._io import rng_for
+from trailtools.demo._io import hexid, rng_for, stable_uuid
 from trailtools.demo.ec2 import AMI, client_token, reservation_id
 
 # user agents of the demo's own people (the background's come from synth)
@@ -381,12 +381,78 @@ def _patch_run_response(rec: dict, insts: list[S.Instance], reservation: str) ->
                     a["privateDnsName"] = dns
 
 
+# ------------------------------------------------------------------------------------------------ reboot incidents 9-10
+def _aws_date(d: datetime) -> str:
+    """Systems Manager's ``Oct 10, 2026, 3:00:14 AM`` (SendCommand's requestedDateTime, expiresAfter)."""
+    h = d.hour % 12 or 12
+    return f"{d:%b} {d.day}, {d.year}, {h}:{d:%M:%S} {'AM' if d.hour < 12 else 'PM'}"
+
+
+def reboot_incidents(prof: synth.AccountProfile, seed: int) -> list[dict]:
+    """Incidents 9 (a patching reboot through SSM Run Command by carol) and 10 (a Spot interruption and its
+    replacement), from their own random stream so the other incidents' records stay the same."""
+    st = _Story(prof, seed)
+    st.rng = rng_for(seed, "trail-reboot-incidents")
+    carol = next(p for p in prof.principals if p.session_name == S.CAROL.name)
+    asg = next(p for p in prof.principals if p.role_name == "AWSServiceRoleForAutoScaling")
+
+    # 8. carol sends AWS-RunPatchBaseline to app-08 (CloudTrail hides the parameters, RebootOption among them)
+    ids = [S.PATCH08.id]
+    hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
+    command = {"alarmConfiguration": {"alarms": [], "ignorePollAlarmFailure": False}, "clientName": "",
+               "clientSourceId": "", "cloudWatchOutputConfig": {"cloudWatchLogGroupName": "",
+                                                                "cloudWatchOutputEnabled": False},
+               "commandId": S.INC9_COMMAND_ID, "comment": "monthly patching (app fleet)", "completedCount": 0,
+               "deliveryTimedOutCount": 0, "documentName": "AWS-RunPatchBaseline", "documentVersion": "$DEFAULT",
+               "errorCount": 0, "expiresAfter": _aws_date(S.INC9_SEND + timedelta(hours=2)),
+               "hasCancelCommandSignature": False, "hasSendCommandSignature": False, "instanceIds": ids,
+               "interactive": False, "maxConcurrency": "50", "maxErrors": "0",
+               "notificationConfig": {"notificationArn": "", "notificationEvents": [], "notificationType": ""},
+               "outputS3BucketName": "", "outputS3KeyPrefix": "", "outputS3Region": "us-east-1",
+               "parameters": hidden, "requestedDateTime": _aws_date(S.INC9_SEND), "serviceRole": "",
+               "status": "Pending", "statusDetails": "Pending", "targetCount": 1, "targets": [],
+               "timeoutSeconds": 3600, "triggeredAlarms": []}
+    cli = ("aws-cli/2.17.32 md/awscrt#0.21.2 ua/2.0 os/linux#6.8.0-45-generic md/arch#x86_64 lang/python#3.11.9 "
+           "md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.24 md/prompt#off "
+           "md/command#ssm.send-command")
+    st.add("SendCommand", "ssm.amazonaws.com", carol, S.INC9_SEND, source_ip=S.CAROL.ips[0], user_agent=cli,
+           console=False, read_only=False,
+           request_parameters={"documentName": "AWS-RunPatchBaseline", "instanceIds": ids, "interactive": False,
+                               "parameters": hidden},
+           response_elements={"command": command})
+
+    # 9. EC2 reclaims render-spot-09; Auto Scaling launches a replacement in another zone
+    st.records.append({
+        "eventVersion": "1.05", "userIdentity": {"accountId": S.ACCOUNT_ID, "invokedBy": "ec2.amazonaws.com"},
+        "eventTime": S.iso_z(S.INC10_INTERRUPT), "eventSource": "ec2.amazonaws.com", "eventName": "BidEvictedEvent",
+        "awsRegion": S.SPOT09.region, "sourceIPAddress": "ec2.amazonaws.com", "userAgent": "ec2.amazonaws.com",
+        "requestParameters": None, "responseElements": None,
+        "eventID": stable_uuid(f"bid-evicted:{S.SPOT09.id}:{seed}"), "readOnly": False,
+        "eventType": "AwsServiceEvent", "managementEvent": True, "recipientAccountId": S.ACCOUNT_ID,
+        "serviceEventDetails": {"instanceIdSet": [S.SPOT09.id]}, "eventCategory": "Management"})
+    new = S.SPOT09_REPLACEMENT
+    req = _run_request(new, 1, new.az, AMI[new.region])
+    req["clientToken"] = stable_uuid(f"client-token:{new.id}")
+    req["iamInstanceProfile"] = {"name": "render-instance-profile"}
+    req["instanceMarketOptions"] = {"marketType": "spot", "spotOptions": {
+        "spotInstanceType": "one-time", "instanceInterruptionBehavior": "terminate"}}
+    req["tagSpecificationSet"] = {"items": [{"resourceType": "instance", "tags": [
+        {"key": "Name", "value": new.name}, {"key": "Team", "value": new.team},
+        {"key": "aws:autoscaling:groupName", "value": "render-spot"}]}]}
+    rec = st.add("RunInstances", "ec2.amazonaws.com", asg, S.INC10_REPLACED, new.region, request_parameters=req)
+    _patch_run_response(rec, [new], "r-0" + hexid(f"res:{new.id}", 16))
+    rec["responseElements"]["instancesSet"]["items"][0]["iamInstanceProfile"]["arn"] = \
+        f"arn:aws:iam::{S.ACCOUNT_ID}:instance-profile/render-instance-profile"
+    st.records.sort(key=lambda r: r["eventTime"])
+    return st.records
+
+
 # ------------------------------------------------------------------------------------------------ writing
 def build(seed: int) -> tuple[list[dict], dict]:
     """All records of the trail (background + incidents), sorted by eventTime, and counts."""
     prof = profile()
     bg, counts = background(prof, seed)
-    planted = incidents(prof, seed)
+    planted = incidents(prof, seed) + reboot_incidents(prof, seed)                             # incidents 9-10
     planted = sorted(planted + backdoor_login.records(prof, seed), key=lambda r: r["eventTime"])   # incident 8
     records = list(heapq.merge(bg, planted, key=lambda r: r["eventTime"]))
     counts.update({"background": len(bg), "incident_records": len(planted), "events": len(records)})

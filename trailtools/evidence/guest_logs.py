@@ -7,7 +7,8 @@ detected from the content, never the name; folders are read file by file, gzip i
 input: unreadable, binary, empty or unknown files are listed in ``files`` with a reason, unparsable lines counted.
 
 ``events`` (one row per fact, sorted by time) columns: ``time`` (datetime64[us, UTC]), ``kind``, ``user``,
-``command``, ``host``, ``boot_id``, ``file``, ``line`` (1-based), ``text`` (the raw line: untrusted, stored as-is).
+``command``, ``host``, ``boot_id``, ``file``, ``line`` (1-based), ``text`` (the raw line: untrusted, stored as-is),
+``message`` (the line as a person reads it, ``program[pid]: message``: a journal entry's JSON reduced to that).
 Kinds (``KINDS``):
 
 - ``boot``: a kernel / systemd / ``last`` boot marker (one boot prints several: use ``boots`` to count boots)
@@ -20,6 +21,13 @@ Kinds (``KINDS``):
   user when the line states one)
 - ``kernel-panic``; ``crash`` (``last -x``: a session or boot ended by a crash; its time is the entry's start);
   ``recovery`` (file system or journal recovery at boot: the previous shutdown was not clean)
+- ``oom-kill`` (the kernel's out-of-memory killer; ``command`` the process), ``lockup`` (soft or hard lockup),
+  ``hung-task`` (a task blocked for minutes; ``command`` the task), ``watchdog`` (a watchdog expiring or rebooting,
+  a unit's watchdog timeout or failure action), ``fs-error`` (a file system error, remounted read-only or shut
+  down), ``emergency-mode`` (booted into the emergency or rescue target): ``CRASH_KINDS`` are the likely cause of
+  an unclean boot after them
+- automatic updates rebooting (``unattended-upgrade``, ``dnf-automatic``, ``yum-cron`` lines that say reboot) are
+  ``reboot-command`` facts of ``root`` with the program as ``command``
 
 ``boots`` (one row per boot, the same boot seen in several files merged): ``time``, ``previous_shutdown`` (end of
 the shutdown sequence before it, NaT if none), ``clean`` (True: a shutdown sequence precedes the boot; False:
@@ -58,9 +66,15 @@ from trailtools.events.limits import from_env
 from trailtools.events.safe_open import MAX_RATIO, files_under, inflated_size, read_regular, too_large
 
 KINDS = ("boot", "logger-start", "shutdown-begin", "shutdown-complete", "reboot-command", "shutdown-command",
-         "kernel-panic", "crash", "recovery")
+         "kernel-panic", "crash", "recovery", "oom-kill", "lockup", "hung-task", "watchdog", "fs-error",
+         "emergency-mode")
+#: Facts that mean the kernel crashed or hung (or was about to): before an unclean boot, the likely cause.
+CRASH_KINDS = ("kernel-panic", "lockup", "watchdog", "hung-task", "fs-error", "oom-kill")
+#: Programs that update the system by themselves and may reboot it (their reboot lines are root's).
+AUTO_UPDATERS = ("unattended-upgrade", "unattended-upgrades", "unattended-upgrade-shutdown", "dnf-automatic",
+                 "yum-cron")
 SEQUENCE_KINDS = {"shutdown-begin", "shutdown-complete"}
-EVENT_COLUMNS = ["time", "kind", "user", "command", "host", "boot_id", "file", "line", "text"]
+EVENT_COLUMNS = ["time", "kind", "user", "command", "host", "boot_id", "file", "line", "text", "message"]
 BOOT_COLUMNS = ["time", "previous_shutdown", "clean", "initiated_by", "command", "guest_request", "boot_id",
                 "file", "line"]
 SSH_COLUMNS = ["time", "result", "user", "source", "port", "method", "invalid_user", "host", "file", "line", "text"]
@@ -120,9 +134,26 @@ RULES = [
          r"client)(?:.*?(?:requested by|by user) (?P<user>[\w.@-]+))?(?:.*?\('(?P<command>[^']*)'\))?", seq=True),
     Rule("reboot-command", r"systemd-logind|systemd-shutdownd", r"^Reboot scheduled for"),
     Rule("shutdown-command", r"systemd-logind|systemd-shutdownd", r"^(?:Shutdown|Power-Off|Halt) scheduled for"),
+    # the SSM agent rebooting for a document (exit code 194, AWS-RunPatchBaseline's RebootIfNeeded): no sudo line
+    Rule("reboot-command", r"amazon-ssm-agent|ssm-agent-worker|ssm-document-worker",
+         r"\b(?:Rebooting the machine|[Rr]eboot requested by the document|the document requested a reboot)"),
     Rule("reboot-command", r"sudo", r"^\s*(?P<user>[^\s:]+) : (?:TTY|PWD)=[^;]*;.*?COMMAND=(?P<command>.+)$"),
     Rule("reboot-command", r"pkexec", r"^(?P<user>[^\s:]+): Executing command .*\[COMMAND=(?P<command>[^\]]+)\]"),
     Rule("kernel-panic", r"kernel", r"^Kernel panic - not syncing"),
+    Rule("oom-kill", r"kernel",
+         r"^(?:Memory cgroup out|Out) of memory: Kill(?:ed)? process \d+ \((?P<command>[^)]*)\)"),
+    Rule("lockup", r"kernel", r"(?:BUG: soft lockup - CPU#\d+ stuck for|Watchdog detected hard LOCKUP|"
+                              r"BUG: hard LOCKUP)"),
+    Rule("hung-task", r"kernel", r"^INFO: task (?P<command>\S+?):\d+ blocked for more than \d+ seconds"),
+    Rule("watchdog", r"kernel", r"(?:watchdog: watchdog\d+: watchdog did not stop|[Ww]atchdog timer expired|"
+                                r"softdog: Initiating system reboot)"),
+    Rule("watchdog", r"systemd", r"(?:Watchdog timeout \(limit|(?:Forcibly )?[Rr]ebooting: unit \S+ failed)"),
+    Rule("fs-error", r"kernel", r"^(?:EXT4-fs error|EXT4-fs \(\S+\): Remounting filesystem read-only|XFS \(\S+\): "
+                                r"(?:Corruption|metadata I/O error|log I/O error|Filesystem has been shut down)|"
+                                r"BTRFS (?:error|critical)|Aborting journal on device)"),
+    Rule("emergency-mode", r"systemd", r"^(?:Reached target (?:Emergency Mode|Rescue Mode)|Started (?:Emergency|Rescue)"
+                                       r" Shell)"),
+    Rule("reboot-command", "|".join(AUTO_UPDATERS), r"(?i)\breboot"),
     Rule("recovery", r"kernel", r"^(?:XFS \(\S+\): Starting recovery|EXT4-fs \(\S+\): (?:recovery complete|"
                                 r"orphan cleanup)|EXT4-fs \(\S+\): INFO: recovery required)"),
     Rule("recovery", r"systemd-journald?", r"corrupted or uncleanly shut down"),
@@ -215,6 +246,8 @@ def classify(ident: str | None, msg: str, pid: str | None = None) -> tuple | Non
             kind = next((k for k, rx in COMMAND_RULES if rx.search(command or "")), "")
             if not kind:
                 return None
+        if ident in AUTO_UPDATERS:  # an automatic update rebooting: root's, the program says which
+            return kind, "root", f"{ident} (automatic updates)", rule.marker, rule.seq
         return kind, groups.get("user"), command, rule.marker, rule.seq
     return None
 
@@ -603,7 +636,7 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
         info["last"] = max(r.when for r in rows).isoformat() if rows else None
         for r in facts:
             kind, user, command, _m, _s = r.fact
-            event_rows.append((r.when, kind, user, command, r.host, r.boot_id, str(p), r.line, r.text))
+            event_rows.append((r.when, kind, user, command, r.host, r.boot_id, str(p), r.line, r.text, _message(r)))
         if rows:
             cands.extend(_assemble_file_boots(rows, fmt, str(p)))  # text logs in file order, the journal by time
         ssh_rows.extend(_ssh_rows(rows, str(p)))
@@ -617,13 +650,20 @@ def read_guest_logs(paths, *, year: int | None = None, tz: str = "UTC") -> Guest
     return GuestLogs(events, boots, files, notes, _ssh_frame(ssh_rows))
 
 
+def _message(r: _Row) -> str:
+    """The line as a person reads it: ``program[pid]: message`` (a journal entry's JSON reduced to that)."""
+    if r.ident == "last" or not r.ident:
+        return r.text
+    return f"{r.ident}[{r.pid}]: {r.msg}" if r.pid else f"{r.ident}: {r.msg}"
+
+
 def _events_frame(rows) -> pd.DataFrame:
     rows.sort(key=lambda r: (r[0], r[6], r[7]))
     cols = list(zip(*rows)) if rows else [[] for _ in EVENT_COLUMNS]
     data = {c: pd.Series(list(v), dtype=object) for c, v in zip(EVENT_COLUMNS, cols)}
     data["time"] = pd.to_datetime(pd.Series(list(cols[0]), dtype=object), utc=True).astype("datetime64[us, UTC]")
     data["line"] = pd.Series(list(cols[7]), dtype="int64")
-    for c in ("kind", "file", "text"):
+    for c in ("kind", "file", "text", "message"):
         data[c] = pd.Series(list(data[c]), dtype=object)
     return pd.DataFrame(data, columns=EVENT_COLUMNS)
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trailtools.findings.model import EvidenceRef, Finding, iso_time
+from trailtools.evidence.guest_logs import CRASH_KINDS
+from trailtools.findings.model import EvidenceRef, iso_time
 from trailtools.findings.tampering import conflicting_event_ids
 from trailtools.investigations.base import SourceStatus
-from trailtools.investigations.reboot import remote, shape
+from trailtools.investigations.reboot import access, aws_side, remote, schedules, shape
 
 CAUSES = {
     "api-call": "a person or role called the EC2 API",
@@ -42,13 +43,17 @@ CAUSES = {
 #: CloudTrail events that restart, stop or end an instance.
 RESTART_CALLS = ("RebootInstances", "StopInstances", "StartInstances", "TerminateInstances", "BidEvictedEvent")
 #: Calls that do not restart by themselves but explain one (shown as context).
-CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSession",
+CONTEXT_CALLS = ("ModifyInstanceAttribute", *remote.SSM_REQUESTS, "TerminateSession", "SendSSHPublicKey",
+                 *schedules.ASSOCIATION_CALLS,
                  "TerminateInstanceInAutoScalingGroup", "SetInstanceHealth", "CreateReplaceRootVolumeTask",
                  "ModifyInstanceMaintenanceOptions", "ModifyInstanceEventStartTime", "RunInstances")
 #: Health event codes that mean planned work on the host.
 MAINTENANCE_WORDS = ("MAINTENANCE", "RETIREMENT", "REBOOT", "STOP_SCHEDULED", "SCHEDULED")
 SCHEDULED_RESTART_CODES = ("system-reboot", "instance-reboot", "system-maintenance", "instance-stop",
                            "instance-retirement")
+CRASH_WORDS = {"kernel-panic": "a kernel panic", "lockup": "a CPU lockup (the kernel hung)",
+               "watchdog": "a watchdog reset", "hung-task": "a hung task (blocked I/O)",
+               "fs-error": "a file system error", "oom-kill": "the out-of-memory killer"}
 #: How far before a boot a restart-causing call (or AWS event) is taken as its cause.
 CALL_LEAD = pd.Timedelta(minutes=30)
 EVENT_SLACK = pd.Timedelta(hours=2)
@@ -69,6 +74,10 @@ class InstanceEvidence:
     status_failures: pd.DataFrame = field(default_factory=pd.DataFrame)  # metric, start, end, datapoints
     guest_events: pd.DataFrame = field(default_factory=pd.DataFrame)     # time, kind, user, command, file, line, text
     guest_boots: pd.DataFrame = field(default_factory=pd.DataFrame)      # time, clean, initiated_by, command, ...
+    guest_ssh: pd.DataFrame = field(default_factory=pd.DataFrame)        # time, result, user, source, method, text
+    spot_notices: pd.DataFrame = field(default_factory=pd.DataFrame)     # EventBridge: time, kind, action, id, file
+    ssm_setups: pd.DataFrame = field(default_factory=pd.DataFrame)       # the trail's maintenance window and State
+                                                                         # Manager calls (schedules.SETUP_CALLS)
     instance_facts: pd.DataFrame = field(default_factory=pd.DataFrame)   # describe-instances: name, instanceType,
                                                                          # state, stateTransitionReason, stateReason
     sources: list[SourceStatus] = field(default_factory=list)
@@ -160,12 +169,13 @@ def _call_ref(call: dict) -> EvidenceRef:
 # ---- the restart --------------------------------------------------------------------------------------------------
 
 def restart_times(ev: InstanceEvidence) -> list[pd.Timestamp]:
-    """Every restart the evidence shows, oldest first: guest boots; else reboot/start calls; else AWS events."""
+    """Every restart the evidence shows, oldest first: guest boots; else reboot/start/terminate calls and Spot
+    interruptions; else AWS events."""
     boots = [pd.Timestamp(t) for t in ev.guest_boots.get("time", pd.Series(dtype=object)) if pd.notna(t)]
     if boots:
         return sorted(boots)
     times = [c["eventTime"] for c in _rows(ev.calls)
-             if c.get("eventName") in ("RebootInstances", "StartInstances", "BidEvictedEvent")
+             if c.get("eventName") in ("RebootInstances", "StartInstances", "BidEvictedEvent", "TerminateInstances")
              and not c.get("errorCode")]
     if times:
         return sorted(times)
@@ -189,6 +199,13 @@ def _boot_at(ev: InstanceEvidence, restart) -> dict | None:
         if pd.notna(b.get("time")) and abs(pd.Timestamp(b["time"]) - restart) <= pd.Timedelta(minutes=1):
             return b
     return None
+
+
+def said(row: dict, width: int = 160) -> str:
+    """A guest fact in words: "ec2-user ran /sbin/reboot", else its log line as a person reads it."""
+    if row.get("user") and row.get("command"):
+        return f"{row['user']} ran {row['command']}"
+    return str(row.get("message") or row.get("text") or row.get("kind") or "")[:width]
 
 
 def _guest_ref(row: dict, summary: str) -> EvidenceRef:
@@ -347,14 +364,36 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         cause = "automation" if is_automation(call, how) else "api-call"
         confidence = "high" if boot or stop or len(near_calls) > 1 or call["eventName"] == "RebootInstances" \
             else "medium"
-        verb = {"RebootInstances": "rebooted", "StartInstances": "stopped and started" if stop else "started",
-                "StopInstances": "stopped", "TerminateInstances": "terminated",
-                "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
+        hibernate = aws_side.hibernated(stop or [call])
+        verb = {"RebootInstances": "rebooted",
+                "StartInstances": ("hibernated and resumed" if hibernate else "stopped and started") if stop
+                else "started", "StopInstances": "hibernated" if hibernate else "stopped",
+                "TerminateInstances": "terminated", "BidEvictedEvent": "interrupted (Spot)"}[call["eventName"]]
         if call["eventName"] == "TerminateInstances" and _by_auto_scaling(call):
             return _auto_scaling(ev, call, every_call, restart, chain)
+        if call["eventName"] == "StartInstances" and not stop:
+            retired = _retired_before(ev, call["eventTime"])
+            if retired:  # AWS stopped it for a retirement; someone started it again
+                codes = ", ".join(dict.fromkeys(r.summary.split(":")[0] for r in retired))
+                return Verdict(ev.instance, "aws-maintenance",
+                               f"{ev.instance} was stopped by AWS for a scheduled instance retirement (the host's "
+                               f"hardware is degraded; {codes}) and started again by {call.get('actor')} through "
+                               f"{how} from {call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
+                               "high" if len({r.kind for r in retired}) > 1 or boot else "medium",
+                               pd.Timestamp(restart), "AWS", "scheduled maintenance", None, [*retired, *chain],
+                               "A StopInstances by someone before the retirement date would mean they acted first.")
+        extra = ""
+        if call["eventName"] == "StartInstances" and stop:
+            resized = aws_side.resize(every_call, ev.instance, stop[0]["eventTime"], call["eventTime"])
+            extra = f" Between the stop and the start it was {resized}." if resized else ""
+        if hibernate:
+            extra += " It was hibernated (StopInstances with hibernate: memory saved to the root volume)."
+        service = aws_side.service_behind(call)
+        if service and call["eventName"] in ("TerminateInstances", "StopInstances"):
+            extra += f" The caller is {service}."
         return Verdict(ev.instance, cause,
                        f"{ev.instance} was {verb} by {call.get('actor')} through {how} from "
-                       f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.",
+                       f"{call.get('sourceIPAddress')} at {iso_time(call['eventTime'])}.{extra}",
                        confidence, pd.Timestamp(restart), call.get("actor"), how, call.get("sourceIPAddress"), chain,
                        "Only a CloudTrail record forged or replayed by someone with access to the trail; check the "
                        "caller's other activity around that time.")
@@ -376,10 +415,13 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
                               f"{s.get('code')}: {s.get('description')}") for s in scheduled]
         chain += boot_ref
         confidence = "high" if (planned and scheduled) or ((planned or scheduled) and boot) else "medium"
+        codes = [h.get("eventTypeCode") for h in planned] + [s.get("code") for s in scheduled]
+        did = ("stopped by AWS for a scheduled instance retirement (the host's hardware is degraded)"
+               if aws_side.retirement(codes) else "restarted by AWS scheduled maintenance")
         return Verdict(ev.instance, "aws-maintenance",
-                       f"{ev.instance} was restarted by AWS scheduled maintenance at {iso_time(restart)} "
-                       f"({(planned[0]['eventTypeCode'] if planned else scheduled[0]['code'])}); no API call "
-                       "restarted it.", confidence, pd.Timestamp(restart), "AWS", "scheduled maintenance", None,
+                       f"{ev.instance} was {did} at {iso_time(restart)} ({', '.join(dict.fromkeys(map(str, codes)))})"
+                       "; no API call restarted it.", confidence, pd.Timestamp(restart), "AWS",
+                       "scheduled maintenance", None,
                        chain, "A RebootInstances/StopInstances call at that time would mean someone acted first.")
 
     # 3. a failure of the AWS host
@@ -388,8 +430,9 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
               if _near(f.get("end"), restart, EVENT_SLACK, pd.Timedelta(minutes=30))
               and f.get("metric") in ("StatusCheckFailed_System", "StatusCheckFailed_AttachedEBS")]
     unclean = boot is not None and boot.get("clean") is False
-    panic = [e for e in _rows(ev.guest_events) if e.get("kind") == "kernel-panic"
-             and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))]
+    panic = [e for e in _rows(ev.guest_events) if e.get("kind") in CRASH_KINDS  # the kernel crashed or hung
+             and _near(e.get("time"), restart, pd.Timedelta(hours=1), pd.Timedelta(0))
+             and (unclean or e.get("kind") in ("kernel-panic", "watchdog", "lockup"))]
     if unclean and not (failed or checks or panic):
         return _unclean(ev, restart, boot_ref)
     if (failed or checks or unclean) and not panic:
@@ -428,10 +471,26 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         matched = remote.guest_match(requests, commands, every_call)
         if matched:
             request, row, how = matched
-            line = _guest_ref(row, f"{row.get('user') or '?'} ran {row.get('command') or row.get('text')}")
+            line = _guest_ref(row, said(row))
+            did = ("the SSM agent rebooted the instance for it" if remote.by_agent(row) else
+                   f"{row.get('user') or 'the guest'} ran {row.get('command')} from it" if row.get("command") else
+                   f"the guest logged {said(row)!r}")
             return _ssm_verdict(ev, request, restart, [_call_ref(request.call), line, *boot_ref], "high",
-                                f"{row.get('user') or 'the guest'} ran {row.get('command')} from it at "
-                                f"{iso_time(row.get('time'))} (matched by {how})")
+                                f"{did} at {iso_time(row.get('time'))} (matched by {how})")
+        quiet = [c for c in commands if remote.by_agent(c) or (c.get("user") in (None, "root")
+                                                               and not remote.TERMINAL.search(str(c.get("text"))))]
+        row = min(reversed(quiet), key=lambda r: not remote.command_id(r.get("text"))) if quiet else None
+        run = schedules.association_run(every_call, _rows(ev.ssm_setups), ev.instance,
+                                        row["time"] if row is not None else restart)
+        if run is not None and (quiet or not commands):
+            by = "association ID" if row is not None and remote.command_id(row.get("text")) == str(run.ident).lower() \
+                else "time"
+            lines = [_guest_ref(row, said(row))] if row is not None else []
+            did = (f"{'the SSM agent' if remote.by_agent(row) else row.get('user') or 'the guest'} rebooted it at "
+                   f"{iso_time(row.get('time'))} (matched by {by})" if row is not None
+                   else "the guest shut down cleanly after it")
+            return _scheduled_verdict(ev, run, restart, [*lines, *boot_ref], "high" if row is not None else "medium",
+                                      did)
         sent = [r for r in requests if remote.may_restart(r) and _near(r.time, restart, CALL_LEAD, pd.Timedelta(0))]
         if sent and not commands:
             return _ssm_verdict(ev, sent[-1], restart, [_call_ref(sent[-1].call), *boot_ref], "medium",
@@ -448,25 +507,33 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
         ]
         if commands and not who:
             who, command = commands[-1].get("user"), commands[-1].get("command")
-        chain = [
-            _guest_ref(
-                c,
-                f"{c['user']} ran {c['command']}"
-                if c.get("user") and c.get("command")
-                else f"{c.get('kind')}: {str(c.get('text') or '')[:120]}",
-            )
-            for c in commands
-        ]
-        chain += [_guest_ref(p, "kernel panic") for p in panic] + boot_ref
+        chain = [_guest_ref(c, said(c) if c.get("user") and c.get("command") else f"{c.get('kind')}: {said(c, 120)}")
+                 for c in commands]
+        chain += [_guest_ref(p, f"{CRASH_WORDS[p['kind']]}: {said(p, 120)}") for p in panic] + boot_ref
         detail = (
             f"{who} ran {command}"
             if who and command
-            else "a kernel panic"
+            else f"{CRASH_WORDS[panic[-1]['kind']]} logged at {iso_time(panic[-1]['time'])}"
+                 + (", then a boot with no clean shutdown before it" if boot and boot.get("clean") is False else "")
             if panic
             else "a clean shutdown with no command found"
         )
         cloudtrail = _consulted(ev, "CloudTrail")
-        confidence = "high" if (who or panic) and cloudtrail else "medium" if cloudtrail else "low"
+        sure = who or any(p["kind"] in ("kernel-panic", "watchdog", "lockup") for p in panic)
+        confidence = "high" if sure and cloudtrail else "medium" if cloudtrail else "low"
+        ran_at = max((c["time"] for c in commands if c.get("user") == who), default=restart)
+        pushed = access.pushed_login(every_call, _rows(ev.guest_ssh), who, ran_at)
+        actor, how, where = who, "inside the guest", None
+        if pushed is not None:  # the OS user was whoever pushed the key through EC2 Instance Connect
+            p, login = pushed.push, pushed.login
+            actor, how, where = p.get("actor"), f"inside the guest ({who}, through EC2 Instance Connect)", \
+                p.get("sourceIPAddress")
+            detail += (f"; {who} was {actor}: EC2 Instance Connect SendSSHPublicKey at {iso_time(p['eventTime'])} "
+                       f"from {p.get('sourceIPAddress')}, the key {pushed.fingerprint or '(not logged)'} accepted "
+                       f"by sshd for {who} from {login.get('source')} at {iso_time(login['time'])} (matched by "
+                       f"{pushed.matched_by})")
+            chain = [_call_ref(p), _guest_ref(login, f"sshd accepted publickey for {who} from {login.get('source')}"),
+                     *chain]
         return Verdict(
             ev.instance,
             "guest",
@@ -474,9 +541,9 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
             "call restarted it.",
             confidence,
             pd.Timestamp(restart),
-            who,
-            "inside the guest",
-            None,
+            actor,
+            how,
+            where,
             chain,
             "A RebootInstances call at that time missing from this trail (a gap in logging) would "
             "change it; check the trail's coverage.",
@@ -495,6 +562,21 @@ def _analyze(ev: InstanceEvidence) -> Verdict:
     )
 
 
+RETIREMENT_LEAD = pd.Timedelta(days=7)
+
+
+def _retired_before(ev: InstanceEvidence, t, lead=RETIREMENT_LEAD) -> list[EvidenceRef]:
+    """Health retirement events and EC2 retirement/stop events that began in the ``lead`` before ``t``."""
+    refs = [EvidenceRef("health", h["arn"], iso_time(h.get("startTime")), str(h.get("eventTypeCode")))
+            for h in _rows(ev.health) if aws_side.retirement([h.get("eventTypeCode")])
+            and pd.notna(h.get("startTime")) and t - lead <= h["startTime"] <= t]
+    refs += [EvidenceRef("scheduled-event", str(s.get("eventId")), iso_time(s.get("notBefore")),
+                         f"{s.get('code')}: {s.get('description')}")
+             for s in _rows(ev.scheduled) if aws_side.retirement([s.get("code")]) and not s.get("canceled")
+             and pd.notna(s.get("notBefore")) and t - lead <= s["notBefore"] <= t]
+    return refs
+
+
 def _by_auto_scaling(call: dict) -> bool:
     return "autoscaling.amazonaws.com" in (str(call.get("userIdentity.invokedBy") or ""), str(call.get("userAgent"))) \
         or str(call.get("userIdentity.sessionContext.sessionIssuer.userName") or "").startswith(
@@ -508,10 +590,20 @@ def _auto_scaling(ev: InstanceEvidence, call: dict, every_call: list[dict], rest
              and not c.get("errorCode") and _near(c.get("eventTime"), restart, CALL_LEAD, pd.Timedelta(0))]
     removed = any(remote.parsed_json(c.get("requestParameters")).get("shouldDecrementDesiredCapacity") is True
                   for c in asked)
-    what = ("removed by Auto Scaling (terminated and its group's desired capacity decremented: no replacement)"
-            if removed else "replaced by Auto Scaling (terminated, and a new instance launched in its place to keep "
-            "the group's desired capacity)")
+    what = ("removed by Auto Scaling (terminated and its group's desired capacity decremented: a scale-in, no "
+            "replacement)" if removed else "replaced by Auto Scaling (terminated, and a new instance launched in its "
+            "place to keep the group's desired capacity)")
+    service = aws_side.service_behind(asked[-1] if asked else None) or aws_side.service_behind(call)
+    reason = None if removed else aws_side.health_check_reason(every_call, _rows(ev.status_failures), ev.instance,
+                                                               call["eventTime"])
+    rebalance = [] if removed or reason else _notices(ev, call["eventTime"], ("rebalance-recommendation",))
+    if rebalance:  # Capacity Rebalancing: the group replaces an at-risk Spot Instance before EC2 reclaims it
+        reason = (f"Capacity Rebalancing: EC2 recommended a rebalance at {iso_time(rebalance[-1]['time'])} (the Spot "
+                  "Instance was at elevated risk of interruption)")
+        chain = [*map(_notice_ref, rebalance), *chain]
     by = f"; {asked[-1].get('actor')} asked for it" if asked else ""
+    by += f" ({service})" if service else ""
+    by += f"; {reason}" if reason else ""
     return Verdict(ev.instance, "automation",
                    f"{ev.instance} was {what} by {call.get('actor')} at {iso_time(call['eventTime'])}{by}; it was "
                    "not stopped and started.", "high", pd.Timestamp(restart), call.get("actor"), how_called(call),
@@ -536,26 +628,78 @@ def _unclean(ev: InstanceEvidence, restart, boot_ref: list) -> Verdict:
                    "failure; a kernel panic or out-of-memory message (console output, kdump) a crash.")
 
 
+def _notices(ev: InstanceEvidence, t, kinds=("rebalance-recommendation", "interruption-warning")) -> list[dict]:
+    """EC2's Spot notices (EventBridge) in the hour before ``t``."""
+    return [n for n in _rows(ev.spot_notices) if n.get("kind") in kinds
+            and _near(n.get("time"), pd.Timestamp(t), pd.Timedelta(hours=1), pd.Timedelta(minutes=1))]
+
+
+def _notice_ref(n: dict) -> EvidenceRef:
+    return EvidenceRef("eventbridge", str(n.get("id")), iso_time(n.get("time")),
+                       f"EC2 {n.get('kind')}" + (f" ({n.get('action')})" if n.get("action") else ""))
+
+
 def _spot(ev: InstanceEvidence, call: dict, restart, boot_ref: list) -> Verdict:
+    notices = _notices(ev, call["eventTime"])
+    said_before = "".join(f" EC2 sent a {n['kind'].replace('-', ' ')} at {iso_time(n['time'])}"
+                          + (f" ({n['action']})" if n.get("action") else "") + "." for n in notices)
     return Verdict(ev.instance, "spot-interruption",
                    f"{ev.instance} was interrupted at {iso_time(call['eventTime'])}: Spot interruption (AWS "
-                   "reclaimed the capacity; CloudTrail's BidEvictedEvent); no API call by a person stopped it.",
-                   "high", pd.Timestamp(restart), "AWS", "Spot interruption", None, [_call_ref(call), *boot_ref],
+                   "reclaimed the capacity; CloudTrail's BidEvictedEvent); no API call by a person stopped it."
+                   + said_before, "high", pd.Timestamp(restart), "AWS", "Spot interruption", None,
+                   [*map(_notice_ref, notices), _call_ref(call), *boot_ref],
                    "A TerminateInstances or StopInstances call by a person just before would mean someone acted "
                    "first; a Spot rebalance recommendation or interruption notice in the guest confirms it.")
 
 
+def _scheduled_verdict(ev: InstanceEvidence, run: schedules.Scheduled, restart, chain: list, confidence: str,
+                       detail: str) -> Verdict:
+    """The restart attributed to whoever set up (or started) a maintenance window task or an association."""
+    who, setup = run.person, run.setup
+    refs = [_call_ref(setup)] + ([_call_ref(run.trigger)] if run.trigger is not None else [])
+    label = {"Maintenance Window task": "window", "State Manager association": "association"}[run.kind]
+    started = (f"; {who.get('actor')} started it now (StartAssociationsOnce at {iso_time(who['eventTime'])})"
+               if who is not setup else "")
+    execution = (f"; the window ran it as SendCommand {_command_id(run.trigger)} at "  # Systems Manager's own call
+                 f"{iso_time(run.trigger['eventTime'])} (Systems Manager's own call)"
+                 if run.kind == "Maintenance Window task" else "")
+    patch = (f" {run.document} installs patches and reboots when one needs it (RebootOption RebootIfNeeded, its "
+             "default; CloudTrail hides the parameters)." if run.document in remote.PATCH_DOCUMENTS else "")
+    return Verdict(ev.instance, "ssm",
+                   f"{ev.instance} was restarted through an SSM {run.kind} ({run.document or 'document not logged'},"
+                   f" {label} {run.ident}) set up by {setup.get('actor')} with {setup.get('eventName')} at "
+                   f"{iso_time(setup['eventTime'])} from {setup.get('sourceIPAddress')}{started}{execution}; {detail}."
+                   f"{patch}", confidence, pd.Timestamp(restart), who.get("actor"), run.how(),
+                   who.get("sourceIPAddress"), [*refs, *chain],
+                   f"The {label}'s execution history (aws ssm describe-maintenance-window-executions / "
+                   "describe-association-executions) shows what it ran and when; a reboot command from another login "
+                   "at that time would point elsewhere.")
+
+
+def _command_id(call: dict) -> str:
+    command = remote.parsed_json(call.get("responseElements")).get("command")
+    return str(command.get("commandId")) if isinstance(command, dict) else "?"
+
+
 def _ssm_verdict(ev: InstanceEvidence, request: remote.SsmRequest, restart, chain: list, confidence: str,
                  detail: str) -> Verdict:
-    """The restart attributed to the person or role behind a Systems Manager request."""
+    """The restart attributed to the person or role behind a Systems Manager request (for a maintenance window's
+    SendCommand, whoever registered the task)."""
+    if schedules.by_ssm_service(request.call):
+        task = schedules.window_task(_rows(ev.ssm_setups), request.call, ev.instance)
+        if task is not None:
+            return _scheduled_verdict(ev, task, restart, [c for c in chain if c.ref != str(request.call.get(
+                "eventID"))], confidence, detail)
     c = request.call
     what = {"Run Command": "SSM Run Command", "Session Manager": "an SSM Session Manager session",
             "Automation": "SSM Automation"}[request.kind]
     ident = f" {request.ident}" if request.ident else ""
+    patch = (f" {request.document} installs patches and reboots when one needs it (RebootOption RebootIfNeeded, its "
+             "default; CloudTrail hides the parameters)." if remote.is_patching(request) else "")
     return Verdict(ev.instance, "ssm",
                    f"{ev.instance} was restarted by {c.get('actor')} through {what}"
                    f"{f' ({request.document})' if request.document else ''}: {request.call['eventName']}{ident} "
-                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}; {detail}.",
+                   f"at {iso_time(request.time)} from {c.get('sourceIPAddress')}; {detail}.{patch}",
                    confidence, pd.Timestamp(restart), c.get("actor"), request.how(), c.get("sourceIPAddress"),
                    chain, "A reboot command in the guest from another login at that time would point elsewhere; "
                    "the command's output (GetCommandInvocation, or its S3/CloudWatch output) shows what it ran.")
@@ -563,6 +707,14 @@ def _ssm_verdict(ev: InstanceEvidence, request: remote.SsmRequest, restart, chai
 
 def _ssm_unconfirmed(ev: InstanceEvidence, request: remote.SsmRequest) -> Verdict:
     """The trail alone: a command that can restart was sent and CloudTrail hides what it ran."""
+    if schedules.by_ssm_service(request.call):
+        task = schedules.window_task(_rows(ev.ssm_setups), request.call, ev.instance)
+        if task is not None:
+            v = _scheduled_verdict(ev, task, None, [], "low", "CloudTrail hides the command's parameters, and "
+                                   "nothing else in the trail restarted it")
+            v.summary = v.summary.replace("was restarted", "was most likely restarted", 1)
+            v.restart = None
+            return v
     c = request.call
     return Verdict(ev.instance, "ssm",
                    f"{ev.instance} was most likely restarted by {c.get('actor')} through SSM {request.kind} "
@@ -577,149 +729,3 @@ def _ssm_unconfirmed(ev: InstanceEvidence, request: remote.SsmRequest) -> Verdic
 def _missing_sources(ev: InstanceEvidence) -> str:
     missing = [f"{s.name} ({s.detail})" if s.detail else s.name for s in ev.sources if s.status == "unavailable"]
     return ("Evidence from sources that could not be consulted: " + "; ".join(missing) + ".") if missing else ""
-
-
-# ---- findings and the evidence table ------------------------------------------------------------------------------
-
-_SEVERITY = {
-    "api-call": "medium",
-    "ssm": "medium",
-    "spot-interruption": "low",
-    "unclean-shutdown": "medium",
-    "automation": "low",
-    "aws-maintenance": "low",
-    "aws-host-failure": "medium",
-    "guest": "medium",
-    "undetermined": "info",
-}
-_REMEDIATION = {
-    "ssm": "Confirm with the caller that the command or session was meant to restart it; if not, treat the "
-    "principal's credentials as compromised and review its other Systems Manager calls.",
-    "spot-interruption": "Nothing to fix on this instance: Spot capacity can be reclaimed at any time; diversify "
-    "instance types and zones, or use On-Demand for work that cannot be interrupted.",
-    "unclean-shutdown": "Check the guest for a crash (kernel log, serial console) and AWS Health for the host; "
-    "enable auto-recovery and collect the console output at the next occurrence.",
-    "api-call": "Confirm with the caller that the restart was intended; if not, treat the principal's credentials "
-    "as compromised and review its other calls.",
-    "automation": "Confirm the automation is expected to act on this instance (schedule, tags); exclude it if not.",
-    "aws-maintenance": "Nothing to fix; to choose the time yourself, reschedule future events "
-    "(ModifyInstanceEventStartTime) or use event windows.",
-    "aws-host-failure": "Nothing caused it from your side; keep auto-recovery enabled and check the application "
-    "came back cleanly.",
-    "guest": "Ask the person who ran the command, or check the automation inside the guest (updates, cron).",
-    "undetermined": "Collect guest logs from before the restart and widen the window or the sources.",
-}
-
-
-def findings(ev: InstanceEvidence, verdict: Verdict, now: pd.Timestamp | None = None) -> list[Finding]:
-    """The verdict as a finding, plus what else deserves attention (upcoming scheduled events)."""
-    out = [
-        Finding(
-            f"reboot.{verdict.cause}",
-            _SEVERITY[verdict.cause],
-            verdict.summary,
-            f"Cause: {CAUSES[verdict.cause]} (confidence {verdict.confidence}). {verdict.would_change}",
-            ev.instance,
-            tuple(verdict.evidence),
-            _REMEDIATION[verdict.cause],
-            status="INFO" if verdict.cause == "undetermined" else "FAIL",
-        )
-    ]
-    now = now or ev.window[1]
-    for s in _rows(ev.scheduled):
-        if not s.get("completed") and not s.get("canceled") and pd.notna(s.get("notBefore")) and s["notBefore"] > now:
-            out.append(
-                Finding(
-                    "reboot.upcoming-event",
-                    "medium",
-                    f"{ev.instance} has a scheduled {s.get('code')} from {iso_time(s['notBefore'])}",
-                    str(s.get("description") or ""),
-                    ev.instance,
-                    (
-                        EvidenceRef(
-                            "scheduled-event", str(s.get("eventId")), iso_time(s["notBefore"]), str(s.get("code"))
-                        ),
-                    ),
-                    "Reschedule it (ModifyInstanceEventStartTime) or stop and start the instance "
-                    "yourself before then to move it to healthy hardware.",
-                )
-            )
-    return out
-
-
-def evidence_frame(ev: InstanceEvidence) -> pd.DataFrame:
-    """Every piece of evidence as one row (time, end, lane, what, who, where, how, ref, detail) for the timeline."""
-    rows = []
-    for c in _rows(ev.calls):
-        rows.append(
-            {
-                "time": c["eventTime"],
-                "lane": "API calls",
-                "what": str(c.get("eventName")) + (f" ({c['errorCode']})" if c.get("errorCode") else ""),
-                "who": c.get("actor"),
-                "where": c.get("sourceIPAddress"),
-                "how": how_called(c),
-                "ref": c.get("eventID"),
-                "detail": c.get("userAgent"),
-            }
-        )
-    for h in _rows(ev.health):
-        rows.append(
-            {
-                "time": h.get("startTime"),
-                "end": h.get("endTime"),
-                "lane": "AWS Health",
-                "what": h.get("eventTypeCode"),
-                "who": "AWS",
-                "where": h.get("region"),
-                "how": None,
-                "ref": h.get("arn"),
-                "detail": h.get("latestDescription"),
-            }
-        )
-    for s in _rows(ev.scheduled):
-        state = " [Completed]" if s.get("completed") else " [Canceled]" if s.get("canceled") else ""
-        rows.append(
-            {
-                "time": s.get("notBefore"),
-                "end": s.get("notAfter"),
-                "lane": "Scheduled events",
-                "what": f"{s.get('code')}{state}",
-                "who": "AWS",
-                "where": s.get("availabilityZone"),
-                "how": None,
-                "ref": s.get("eventId"),
-                "detail": s.get("description"),
-            }
-        )
-    for f in _rows(ev.status_failures):
-        rows.append(
-            {
-                "time": f.get("start"),
-                "end": f.get("end"),
-                "lane": "Status checks",
-                "what": f.get("metric"),
-                "who": None,
-                "where": None,
-                "how": None,
-                "ref": f"{f.get('metric')}:{iso_time(f.get('start'))}",
-                "detail": f"{f.get('datapoints')} failed datapoints",
-            }
-        )
-    for g in _rows(ev.guest_events):
-        rows.append(
-            {
-                "time": g.get("time"),
-                "lane": "Guest OS",
-                "what": g.get("kind"),
-                "who": g.get("user"),
-                "where": g.get("host"),
-                "how": g.get("command"),
-                "ref": f"{g.get('file')}:{g.get('line')}",
-                "detail": g.get("text"),
-            }
-        )
-    frame = pd.DataFrame(rows, columns=["time", "end", "lane", "what", "who", "where", "how", "ref", "detail"])
-    for col in ("time", "end"):
-        frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[us, UTC]")
-    return frame.sort_values("time", kind="stable").reset_index(drop=True)

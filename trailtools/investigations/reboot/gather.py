@@ -16,7 +16,7 @@ from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.load import load_events
 from trailtools.events.query import Query
 from trailtools.events.safe_open import files_under
-from trailtools.evidence import cloudwatch, ec2, health
+from trailtools.evidence import cloudwatch, ec2, eventbridge, health
 from trailtools.evidence.ec2 import INSTANCE_ID
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
 from trailtools.findings.model import Finding, JsonOutput, iso_time
@@ -26,7 +26,8 @@ from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
 from trailtools.investigations.base import SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
-from trailtools.investigations.reboot import remote
+from trailtools.investigations.reboot import evidence_table as rows
+from trailtools.investigations.reboot import remote, schedules, verdict_findings
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import SourceData, resolve_source
 from trailtools.templating import render
@@ -103,6 +104,13 @@ def gather(
         )
     )
 
+    if schedules.needs_setups(reboot.records(ev.calls)):  # Systems Manager acted on its own: who set it up?
+        setups = load_events(src.trail, Query(start=(start_t - schedules.LOOKBACK).to_pydatetime(),
+                                              end=end_t.to_pydatetime(), event_names=schedules.SETUP_CALLS,
+                                              regions=[region] if region else ()))
+        ev.ssm_setups = setups.frame
+        ev.inputs.extend(sorted(set(map(str, setups.frame["_file"])) - set(ev.inputs)))
+
     consoles, described = [], []
 
     def ec2_events(data):  # the scheduled events; the console output and describe-instances are kept aside
@@ -176,6 +184,14 @@ def gather(
         )
     )
 
+    if src.folder is not None and (src.folder / "eventbridge").is_dir():  # EC2's Spot notices, when archived
+        ev.spot_notices = eventbridge.read_notices(src.folder, instance)
+        ev.inputs.extend(sorted(set(ev.spot_notices["file"])))
+        ev.sources.append(SourceStatus("EC2 Spot notices (EventBridge)",
+                                       "consulted" if len(ev.spot_notices) else "empty",
+                                       f"{len(ev.spot_notices)} rebalance recommendations or interruption warnings "
+                                       f"about {instance}"))
+
     paths = guest_log_paths(os_logs)
     given = bool(paths)
     if not paths and src.folder is not None and (src.folder / "oslogs" / instance).is_dir():
@@ -183,8 +199,8 @@ def gather(
     if paths:
         ev.inputs.extend(str(p) for p in paths)
         guest = read_guest_logs(paths)
-        ev.guest_events, ev.guest_boots = guest.events.copy(), guest.boots.copy()
-        for frame in (ev.guest_events, ev.guest_boots):  # refs read "oslogs/i-.../messages:12", not a cache path
+        ev.guest_events, ev.guest_boots, ev.guest_ssh = guest.events.copy(), guest.boots.copy(), guest.ssh.copy()
+        for frame in (ev.guest_events, ev.guest_boots, ev.guest_ssh):  # refs "oslogs/i-.../messages:12"
             if "file" in frame:
                 frame["file"] = [relative_path(f, src.folder) for f in frame["file"]]
         origin = "given" if given else f"from {source}"
@@ -274,6 +290,8 @@ def _clip(ev: reboot.InstanceEvidence) -> None:
     ev.status_failures = keep(ev.status_failures, "start", "end")
     ev.guest_events = keep(ev.guest_events, "time")
     ev.guest_boots = keep(ev.guest_boots, "time")
+    ev.guest_ssh = keep(ev.guest_ssh, "time")
+    ev.spot_notices = keep(ev.spot_notices, "time")
 
 
 @dataclass
@@ -317,7 +335,7 @@ class RebootInvestigation(JsonOutput):
 
     def timeline(self):
         return instance_timeline(
-            reboot.evidence_frame(self.evidence),
+            rows.evidence_frame(self.evidence),
             restart=self.verdict.restart,
             window=self.evidence.window,
             gaps=self.coverage,
@@ -333,12 +351,8 @@ class RebootInvestigation(JsonOutput):
         return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))
 
     def evidence_table(self) -> Table:
-        """The evidence, the restart-relevant rows first: everything but the routine API calls, then those."""
-        frame = reboot.evidence_frame(self.evidence)
-        routine = (frame["lane"] == "API calls") & ~frame["what"].str.split(" ").str[0].isin(
-            reboot.RESTART_CALLS + reboot.CONTEXT_CALLS
-        )
-        return Table(pd.concat([frame[~routine], frame[routine]], ignore_index=True))
+        """The evidence that bears on the restart, the verdict's chain first (see evidence_table.evidence_rows)."""
+        return Table(rows.evidence_rows(self.evidence, self.verdict))
 
     def findings_table(self) -> Table:
         return findings_table(self.findings)
@@ -403,7 +417,7 @@ def investigate(
                 src=src)
     verdict = reboot.analyze(ev)
     integrity, cov, notes = _integrity_and_coverage(ev, src)
-    findings = [*conflicting_duplicate_findings(ev.load_stats, ev.instance), *reboot.findings(ev, verdict)]
+    findings = [*conflicting_duplicate_findings(ev.load_stats, ev.instance), *verdict_findings.findings(ev, verdict)]
     return RebootInvestigation(ev, verdict, findings, coverage=cov, integrity=integrity, coverage_notes=notes,
                                folder=src.folder)
 

@@ -23,6 +23,9 @@ SSM_REQUESTS = ("SendCommand", "StartSession", "StartAutomationExecution")
 #: The working directory of a Run Command document in the guest: the instance and the command ID.
 SSM_WORKDIR = re.compile(r"/var/lib/amazon/ssm/(?P<instance>[\w.-]+)/document/orchestration/"
                          r"(?P<command>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
+#: The SSM agent's own log lines name the document they run as ``[<command-id>.<instance-id>]``.
+SSM_AGENT_DOC = re.compile(r"\[(?P<command>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                           r"[0-9a-fA-F]{12})\.(?P<instance>i-[0-9a-f]{8,17})\]")
 #: Run Command documents that run what they are given (a shell, a patch run with its reboot): one of these with
 #: hidden parameters can have restarted the instance; AWS-UpdateSSMAgent or AWS-GetInventory cannot.
 RUNS_ANYTHING = ("AWS-RunShellScript", "AWS-RunPowerShellScript", "AWS-RunRemoteScript", "AWS-RunPatchBaseline",
@@ -100,7 +103,7 @@ def ssm_requests(calls: list[dict], instance: str) -> list[SsmRequest]:
 
 def command_id(text) -> str | None:
     """The Run Command ID in a guest log line run from the SSM agent's working directory, or None."""
-    m = SSM_WORKDIR.search(str(text or ""))
+    m = SSM_WORKDIR.search(str(text or "")) or SSM_AGENT_DOC.search(str(text or ""))
     return m["command"].lower() if m else None
 
 
@@ -165,3 +168,18 @@ def may_restart(request: SsmRequest) -> bool:
     if request.kind == "Automation":
         return bool(re.search(r"Restart|Reboot|Stop|Patch", doc)) or not doc.startswith("AWS-")
     return False
+
+
+#: Documents that patch the instance and reboot it when a patch needs it (RebootOption RebootIfNeeded, the default).
+PATCH_DOCUMENTS = ("AWS-RunPatchBaseline", "AWS-RunPatchBaselineWithHooks", "AWS-RunPatchBaselineAssociation",
+                   "AWS-PatchInstanceWithRollback", "AWS-InstallWindowsUpdates", "AWS-ApplyPatchBaseline")
+
+
+def is_patching(request: SsmRequest) -> bool:
+    return str(request.document or "") in PATCH_DOCUMENTS
+
+
+def by_agent(row: dict) -> bool:
+    """A guest fact logged by the SSM agent itself (it reboots for a document that asks, exit code 194)."""
+    text = str(row.get("message") or row.get("text") or "")
+    return bool(re.search(r"\b(?:amazon-ssm-agent|ssm-agent-worker|ssm-document-worker)\b", text))
