@@ -82,16 +82,18 @@ def trail(tmp_path):
 def test_a_role_assumed_with_a_users_key_joins_the_users_chain(trail):
     res = hunt(str(trail), "2026-11-03", "2026-11-04", cache=False)
     first, second = res.chains
-    assert first.name == "chain 1" and first.severity == "critical" and len(first.findings) == 3
+    # the flow logs deleted by the role's session begun by that AssumeRole are also an evasion early in a session
+    assert first.name == "chain 1" and first.severity == "critical" and len(first.findings) == 4
     assert first.credentials == [USER_KEY, ROLE_KEY]
     assert [k.event_id for k in first.links] == ["a55e7201-0000-4000-8000-000000000001"]
-    assert {f.check for f in first.findings} == {"exposure.snapshot-shared", "defense-evasion.flow-logs-deleted"}
+    assert {f.check for f in first.findings} == {"exposure.snapshot-shared", "defense-evasion.flow-logs-deleted",
+                                                 "sequences.evasion-after-sign-in"}
     evidence = {e.ref for f in first.findings for e in f.evidence}
     assert set(first.event_ids()) == evidence | {"a55e7201-0000-4000-8000-000000000001"}
     assert second.name == "chain 2" and second.credentials == ["AKIABOBEXAMPLE00001"] and not second.links
     assert [f.check for f in second.findings] == ["execution.ssm-start-session"]
-    # by credential: the role's credential holds the three findings it made, bob's key his
-    assert [(g.name, len(g.findings)) for g in res.credentials] == [(ROLE_KEY, 3), ("AKIABOBEXAMPLE00001", 1)]
+    # by credential: the role's credential holds the four findings it made, bob's key his
+    assert [(g.name, len(g.findings)) for g in res.credentials] == [(ROLE_KEY, 4), ("AKIABOBEXAMPLE00001", 1)]
     assert all(f.extra["chain"] == "chain 1" for f in first.findings)
 
 
@@ -129,7 +131,7 @@ def test_terminal_and_json_show_the_chains(trail, tmp_path, capsys):
     assert cli.main(["hunt", str(trail), "--start", "2026-11-03", "--end", "2026-11-04", "--no-cache",
                      "--json", str(out_file)]) == 0
     out = capsys.readouterr().out
-    assert "  chain 1: critical, 3 findings" in out and f"credentials {USER_KEY} -> {ROLE_KEY}" in out
+    assert "  chain 1: critical, 4 findings" in out and f"credentials {USER_KEY} -> {ROLE_KEY}" in out
     assert f"{USER_KEY} -> {ROLE_KEY} by AssumeRole a55e7201-0000-4000-8000-000000000001" in out
     assert "  chain 2: low, 1 finding" in out
     doc = json.loads(out_file.read_text())

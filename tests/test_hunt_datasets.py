@@ -13,11 +13,12 @@ from trailtools.rules.hunt import hunt
 TRAILDISCOVER = DATASETS / "traildiscover" / "logExamples"
 
 #: Stratus detonation (file name without "aws." and ".json") -> the findings hunt must give: (check, severity).
-#: Every other detonation (IAM persistence, CloudTrail tampering, secrets, Lambda, Bedrock ...) must give none: those
-#: techniques belong to other rule families, not to defense evasion, exposure, execution and collection.
+#: Every other detonation (IAM persistence, CloudTrail tampering, secrets, Lambda, Bedrock ...) must give none: their
+#: techniques are not these rules' business, and the sequences need the steps after the one a detonation holds.
 STRATUS_FINDINGS = {
     "credential-access.ec2-get-password-data": [("execution.password-data-read", "low")],
-    "credential-access.ec2-steal-instance-credentials": [("execution.ssm-send-command", "medium")],
+    "credential-access.ec2-steal-instance-credentials": [("credential-access.workload-credentials-stolen", "high"),
+                                                         ("execution.ssm-send-command", "medium")],
     "defense-evasion.organizations-leave": [("defense-evasion.left-organization", "medium")],
     "defense-evasion.vpc-remove-flow-logs": [("defense-evasion.flow-logs-deleted", "high")],
     "execution.ec2-user-data": [("execution.user-data-changed", "high")],
@@ -70,7 +71,8 @@ def test_aws_documentation_examples_fire_no_rule():
     assert [f.check for f in res.findings] == ["evidence.conflicting-duplicate"]
     assert {e.ref for e in res.findings[0].evidence} == {"f8ef8fc5-e3e8-4ee1-9d52-2f412ddf17e3",
                                                          "deb1e1f9-c99b-4612-8e9f-21f93b5d79c0"}
-    assert res.events == 2 and res.chains == []       # StopInstances and StartInstances, read by user-data-changed
+    # every record is read (the stolen-workload-credentials rule reads every call), none makes a chain
+    assert res.events == 19 and res.chains == []
 
 
 def test_traildiscover_examples_through_hunt():

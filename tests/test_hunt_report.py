@@ -15,31 +15,38 @@ from trailtools.rules.examples import examples
 
 pytestmark = pytest.mark.slow  # runs a notebook and a browser
 
-#: The demo account's hunt findings (docs/demo-account.md): three security groups opened on port 443.
-DEMO_EVENT_IDS = ["cb32e2d0-0487-4beb-8c93-5599ef9dd1c1", "db9ebe1e-a286-4b10-8d86-821d4503cb07",
-                  "6c042887-40e6-4fdd-bf27-c495b2973f41"]
+#: The demo account's planted attacks that hunt reports critical (docs/demo-account.md): emma.wilson's self-granted
+#: admin rights (incident 6), the stolen Lambda credentials, the backdoor login (incident 8).
+DEMO_CRITICAL = ("gave itself admin-like permissions", "Credentials of Lambda function rightsizing-scheduler",
+                 "Backdoor login? legacy-deploy set support-ops's console password")
 
 
 def test_report_hunt_on_the_demo_shows_the_findings_and_draws_the_timeline(browser, tmp_path, capsys):
     assert cli.main(["report", "hunt", "--out", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].startswith("low: ") and "opened security group sg-0450c7664d4fd97c7" in printed[0]
+    assert printed[0].startswith("critical: ") and any(what in printed[0] for what in DEMO_CRITICAL)
     html = next((tmp_path / "out").glob("hunt-demo-*.html"))
     doc = json.loads(next((tmp_path / "out").glob("hunt-demo-*.findings.json")).read_text())
-    assert doc["investigation"] == "hunt" and [f["evidence"][0]["ref"] for f in doc["findings"]] == DEMO_EVENT_IDS
-    assert [c["name"] for c in doc["groups"]["chains"]] == ["chain 1", "chain 2", "chain 3"]
+    assert doc["investigation"] == "hunt"
+    critical = [f for f in doc["findings"] if f["severity"] == "critical"]
+    assert sorted(what for what in DEMO_CRITICAL for f in critical if what in f["title"]) == sorted(DEMO_CRITICAL)
+    first_ids = [f["evidence"][0]["ref"] for f in doc["findings"]]
+    chains = [c["name"] for c in doc["groups"]["chains"]]
+    assert chains[:2] == ["chain 1", "chain 2"]
     opened = Opened(browser, html, tmp_path)
     opened.charts_rendered(1)
 
     def reader_sees(page):
         body = page.locator("main").inner_text()
-        assert "3 findings from 15 rules" in body                       # the answer box
-        assert body.count("opened security group sg-0450c7664d4fd97c7 to the whole internet") >= 3
-        for event_id in DEMO_EVENT_IDS:                                   # the findings table and the chains
+        assert f"{len(doc['findings'])} findings from 21 rules" in body             # the answer box
+        for what in DEMO_CRITICAL:
+            assert what in body
+        for event_id in first_ids:                                                 # the findings table
             assert event_id in body
-        assert "exposure.security-group-open" in body and "chain 3" in body
-        assert "hunt.timeline()" not in body                              # no code cells
-        assert page.locator("#chart-0 .mark-symbol.role-mark path").count() == 3   # one point per evidence event
+        assert "sequences.backdoor-login" in body and chains[-1] in body
+        assert "hunt.timeline()" not in body                                       # no code cells
+        points = page.locator("#chart-0 .mark-symbol.role-mark path").count()       # one point per evidence event
+        assert points >= len(doc["findings"])
         assert page.locator("#chart-0 .mark-rect.role-mark path").count() >= 1     # the events read, per bin
     opened.check(reader_sees)
 

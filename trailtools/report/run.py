@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -112,10 +113,16 @@ def run(name: str, parameters: dict, *, out_dir: Path, redact: bool = False, wit
     # the raw findings (and, when redacting, the executed notebook) live in a private folder removed at the end:
     # their names hold nothing of the parameters, and nothing unredacted is left behind, whatever fails
     work = Path(tempfile.mkdtemp(prefix="trailtools-report-"))
+    # the kernel's Unix sockets: a socket's path holds at most 107 bytes; under a long TMPDIR they go to a short
+    # private folder of their own in /tmp
+    sockets = work if len(str(work)) <= MAX_SOCKET_DIR or not os.path.isdir("/tmp") else \
+        Path(tempfile.mkdtemp(prefix="tt-", dir="/tmp"))
     try:
-        return _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now)
+        return _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now, sockets)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if sockets != work:
+            shutil.rmtree(sockets, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -137,6 +144,10 @@ def _redacted_log(redactor, logger_name: str):
         logger.removeFilter(redact)
 
 
+#: The longest folder the kernel's sockets go in ("<folder>/kernel-<n>" must fit a Unix socket's 107 bytes).
+MAX_SOCKET_DIR = 90
+
+
 def _ipc_kernel_manager(work: Path) -> type:
     """A kernel manager whose kernel talks over Unix sockets in the report's private folder, not over TCP: no port is
     opened on the machine, and the kernel has no reason to warn about "TCP without encryption" on every report."""
@@ -149,7 +160,7 @@ def _ipc_kernel_manager(work: Path) -> type:
     })
 
 
-def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now) -> ReportPaths:
+def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now, sockets) -> ReportPaths:
     import nbformat  # noqa: PLC0415 (heavy, loaded on use)
     import papermill  # noqa: PLC0415 (heavy, loaded on use)
 
@@ -159,7 +170,7 @@ def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_cod
         papermill.execute_notebook(str(notebook), str(executed),
                                    parameters={**parameters, "findings_json": str(raw_findings)},
                                    kernel_name="python3", progress_bar=False, log_output=False,
-                                   kernel_manager_class=_ipc_kernel_manager(work))
+                                   kernel_manager_class=_ipc_kernel_manager(sockets))
     except papermill.PapermillExecutionError as exc:
         if redactor is not None:
             raise TrailtoolsError(f"The {name} {_failure(exc, redact=True)}. Under --redact nothing is kept: the "
