@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-fast lint bench clean lab
+.PHONY: venv demo test test-fast lint bench clean lab screenshots bench-report
 
 venv: $(STAMP)
 
@@ -52,9 +52,12 @@ lint: $(STAMP)
 
 # JupyterLab on the notebooks with the project's environment, on 127.0.0.1 only (it prints the URL with its token).
 # Charts render with no network (trailtools bundles Vega). Extra options: make lab LAB_ARGS="--port=9999".
+# The checkout stays clean: the shipped notebooks are saved as committed, without outputs (trailtools/labsave.py);
+# File > Save Notebook As... another name keeps a run's outputs.
 LAB_ARGS ?=
 lab: $(STAMP)
 	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	    --ContentsManager.pre_save_hook=trailtools.labsave.pre_save \
 	    $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: $(STAMP)
