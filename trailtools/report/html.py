@@ -33,6 +33,7 @@ import mistune
 
 from trailtools.templating import Markup, render
 from trailtools.views import spec_json
+from trailtools.views.offline import vega_bundle
 
 __all__ = ["render_html", "CSP"]
 
@@ -79,9 +80,7 @@ _MARKDOWN = mistune.create_markdown(escape=True, plugins=["table", "strikethroug
 @functools.lru_cache(maxsize=1)
 def _bundle() -> str:
     """Vega + Vega-Lite + vega-embed as one script body (window.vegaEmbed ...), safe inside <script>."""
-    import vl_convert  # noqa: PLC0415 (heavy, loaded on use)
-
-    js = vl_convert.javascript_bundle()
+    js = vega_bundle()
     # Inside JS strings and regexes, \x3C is "<": these sequences could otherwise end or confuse the HTML element.
     return re.sub(r"<(?=/script|!--)", r"\\x3C", js, flags=re.IGNORECASE)
 
