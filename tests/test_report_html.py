@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -175,6 +177,42 @@ def test_static_structure():
     assert "x = 1" not in text and "<pre class=\"code\">x = 1</pre>" in render_html(nb, title="t", with_code=True)
     spec = re.search(r'<script type="application/json" id="spec-0">(.*?)</script>', text).group(1)
     assert json.loads(spec)["data"]["values"][0]["a"] == PAYLOADS[2] and "<" not in spec
+
+
+def test_details_sections_are_collapsed_and_empty_sections_left_out():
+    def md(text, *tags):
+        cell = new_markdown_cell(text)
+        cell.metadata["tags"] = list(tags)
+        return cell
+
+    def out(text):
+        return new_code_cell("x", outputs=[new_output("stream", text=text)])
+
+    nb = new_notebook(cells=[
+        md("# Title\n\nintro"), md("## The answer"), out("the verdict\n"),
+        md("## Evidence <b>\nwhat it is", "details"), out("rows\n"),
+        md("## Nothing here", "details"), new_code_cell("y", outputs=[]),
+        md("## Empty open section"), new_code_cell("z", outputs=[]),
+        md("## Rerun", "interactive"), new_code_cell("form", outputs=[new_output("stream", text="form\n")]),
+    ])
+    nb.cells[-1].metadata["tags"] = ["interactive"]
+    text = render_html(nb, title="t")
+    main = text[text.index("<main>"):text.index("</main>")]
+    assert main.index("the verdict") < main.index("<details")
+    assert ('<details class="more"><summary>Evidence &lt;b&gt;</summary><section class="markdown"><p>what it is</p>'
+            in main) and "rows" in main[main.index("<details"):]
+    assert "Nothing here" not in main and "Empty open section" not in main and "form" not in main
+    assert "<details open" not in main and main.count("<details") == 1
+
+
+def test_a_report_runs_its_notebook_without_the_interactive_cells(tmp_path):
+    from trailtools.report.run import report_notebook
+
+    for name in ("reboot.ipynb", "suspicious_login.ipynb", "cost_spike.ipynb"):
+        nb = nbformat.read(report_notebook(ROOT / "notebooks" / name, tmp_path), as_version=4)
+        sources = "\n".join(c.source for c in nb.cells)
+        assert "rerun(" not in sources and "explore(" not in sources and "Run headless" not in sources
+        assert "write_json(findings_json)" in sources and "parameters" in nb.cells[1].metadata.get("tags", [])
 
 
 def test_no_charts_no_bundle():
@@ -465,12 +503,14 @@ def test_screenshot_is_1400_px_wide_with_every_chart(tmp_path):  # `make screens
 
     from conftest import CHROMIUM
 
-    from trailtools.report.screenshot import main
-
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not installed")
     page = _write(tmp_path, "r.html", render_html(_chart_notebook(2), title="shot"))
-    assert main([str(page)]) == 0
+    # as `make screenshots` runs it (a process of its own: Playwright's sync API cannot nest in this module's)
+    done = subprocess.run([sys.executable, "-m", "trailtools.report.screenshot", str(page)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "r.png")
     png = (tmp_path / "r.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])

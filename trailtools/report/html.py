@@ -56,7 +56,7 @@ pre.error{background:#fff0f0;border-color:#f3c4c4}pre.stderr{background:#fffbea}
 .output thead th{background:#f3f4f6}
 .note{color:#8a6d00;font-size:.85em;margin:.2em 0}
 .chart{margin:.6em 0}
-.output td{overflow-wrap:anywhere;min-width:6em}
+.output td{overflow-wrap:anywhere;min-width:3.5em}
 details.more{border-top:1px solid #e3e3e3;margin:.4em 0;padding:.2em 0}
 details.more>summary{cursor:pointer;font-size:1.15em;font-weight:600;padding:.35em 0;color:#333}
 details.more[open]>summary{margin-bottom:.4em}
