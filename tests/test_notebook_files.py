@@ -70,3 +70,14 @@ def test_a_lab_save_of_a_shipped_notebook_writes_its_committed_bytes(path, tmp_p
     labsave.pre_save({"type": "notebook", "content": other}, "my-run.ipynb")
     assert other == nb
     labsave.pre_save({"type": "file", "content": "x"}, path.name)  # not a notebook: left alone
+
+
+def test_a_new_notebook_is_put_in_its_committed_form(tmp_path):
+    """`python -m trailtools.labsave NOTEBOOK` (for a notebook added to notebooks/): the committed bytes."""
+    src = NOTEBOOKS[0]
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    nb["metadata"] = {"kernelspec": {"name": "python3", "display_name": "Python 3"}, "language_info": {"name": "python"}}
+    copy_ = tmp_path / src.name
+    copy_.write_text(json.dumps(nb, indent=2), encoding="utf-8")
+    assert labsave.write_committed(copy_) and copy_.read_bytes() == src.read_bytes()
+    assert not labsave.write_committed(copy_)

@@ -48,3 +48,23 @@ def pre_save(model: dict, path: str, **_kwargs) -> None:
         return
     if Path(str(path)).name in SHIPPED:
         committed_form(model["content"])
+
+
+def write_committed(path: Path) -> bool:
+    """Rewrite the notebook at ``path`` in its committed form (as JupyterLab writes it); True if it changed."""
+    import nbformat  # noqa: PLC0415 (heavy, loaded on use)
+
+    before = path.read_text(encoding="utf-8")
+    nb = nbformat.from_dict(committed_form(nbformat.reads(before, as_version=4)))
+    nbformat.validate(nb)
+    after = nbformat.writes(nb, version=nbformat.NO_CONVERT) + "\n"
+    if after != before:
+        path.write_text(after, encoding="utf-8")
+    return after != before
+
+
+if __name__ == "__main__":  # python -m trailtools.labsave notebooks/*.ipynb: a new notebook in its committed form
+    import sys
+
+    for arg in sys.argv[1:]:
+        print(("rewritten: " if write_committed(Path(arg)) else "already committed form: ") + arg)
