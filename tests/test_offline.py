@@ -105,3 +105,23 @@ def test_the_vega_bundle_is_built_once_and_kept(tmp_path, monkeypatch):
     cached = next(tmp_path.rglob("bundle-*.js"))
     cached.write_text(first[:1000], encoding="utf-8")  # cut short (a crash while writing): built again
     assert offline.vega_bundle() == first and len(calls) == 2
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_only_a_report_kernel_skips_the_iri_grammars(static):
+    """In a report's kernel (STATIC_ENV), importing trailtools keeps jsonschema from building rfc3987_syntax's
+    grammars (a second of CPU; no Vega-Lite schema has an "iri" format) and charts still validate; elsewhere
+    nothing changes."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != offline.STATIC_ENV}
+    if static:
+        env[offline.STATIC_ENV] = "1"
+    code = ("import sys, trailtools.views, altair as alt, pandas as pd\n"
+            "alt.Chart(pd.DataFrame({'a': [1]})).mark_point().encode(x='a:Q').to_dict()\n"
+            "print(repr(sys.modules.get('rfc3987_syntax', 'absent')))")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    blocked = done.stdout.strip() == "None"
+    assert blocked == static, done.stdout

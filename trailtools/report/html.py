@@ -31,9 +31,8 @@ from typing import Any
 
 import mistune
 
+from trailtools.report.vega import spec_json, vega_bundle
 from trailtools.templating import Markup, render
-from trailtools.views import spec_json
-from trailtools.views.offline import vega_bundle
 
 __all__ = ["render_html", "CSP"]
 

@@ -28,8 +28,8 @@ from trailtools.findings import schema as findings_schema
 from trailtools.investigations import registry
 from trailtools.report.html import INTERACTIVE, render_html
 from trailtools.report.redact import Redactor
+from trailtools.report.vega import STATIC_ENV
 from trailtools.templating import Markup, render
-from trailtools.views.offline import STATIC_ENV
 
 
 @dataclass

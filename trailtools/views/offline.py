@@ -27,14 +27,13 @@ from typing import Any
 import altair as alt
 
 from trailtools.events.cache import cache_root
+from trailtools.report.vega import STATIC_ENV, vega_bundle
 
 __all__ = ["enable_offline", "jupyterchart_offline", "offline_renderer", "static_renderer", "vega_bundle", "RENDERER",
            "STATIC_ENV", "STATIC_RENDERER", "VEGALITE_MIME", "WIDGET_MIME"]
 
 RENDERER = "trailtools"
 STATIC_RENDERER = "trailtools-static"
-#: set (to "1") in the environment of the kernels that ``trailtools report`` starts
-STATIC_ENV = "TRAILTOOLS_STATIC_CHARTS"
 VEGALITE_MIME = "application/vnd.vegalite.v6+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -98,26 +97,3 @@ def enable_offline(enable: bool = True) -> None:
         alt.renderers.enable("default")
     else:
         alt.renderers.enable(STATIC_RENDERER if os.environ.get(STATIC_ENV) == "1" else RENDERER)
-
-
-def vega_bundle() -> str:
-    """``vl_convert.javascript_bundle()`` (Vega, Vega-Lite and vega-embed, 0.9 MB: seconds to build), kept in the
-    trailtools cache folder keyed by vl-convert's version, so that each report does not build it again."""
-    import vl_convert  # noqa: PLC0415 (heavy, loaded on use)
-
-    path = cache_root() / "vega" / f"bundle-{vl_convert.__version__}.js"
-    try:
-        text = path.read_text(encoding="utf-8")
-        if text.endswith("\n//trailtools-bundle-end\n"):  # a whole file, not one cut short
-            return text.removesuffix("\n//trailtools-bundle-end\n")
-    except OSError:
-        pass
-    js = vl_convert.javascript_bundle()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(js + "\n//trailtools-bundle-end\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache only costs the time
-        pass
-    return js
