@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-fast lint bench clean lab
+.PHONY: venv demo test test-fast lint bench clean lab screenshots bench-report
 
 venv: $(STAMP)
 
@@ -54,13 +54,32 @@ lint: $(STAMP)
 
 # JupyterLab on the notebooks with the project's environment, on 127.0.0.1 only (it prints the URL with its token).
 # Charts render with no network (trailtools bundles Vega). Extra options: make lab LAB_ARGS="--port=9999".
+# The checkout stays clean: the shipped notebooks are saved as committed, without outputs (trailtools/labsave.py);
+# File > Save Notebook As... another name keeps a run's outputs.
 LAB_ARGS ?=
 lab: $(STAMP)
 	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	    --ContentsManager.pre_save_hook=trailtools.labsave.pre_save \
 	    $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py
+
+# Each demo report against the CLI verdict for the same subject, in the same run (target: at most 2x).
+bench-report: $(STAMP)
+	$(PY) benchmarks/report_speed.py
+
+# A 1400 px wide PNG of each demo report in reports/ (Debian's chromium under Playwright; no browser download):
+# the five reboot reports, the login and the cost report, made afresh into reports/screenshots/.
+SHOTS := reports/screenshots
+screenshots: $(STAMP)
+	@rm -rf $(SHOTS) && mkdir -p $(SHOTS)
+	@for i in i-04c2a9e71d3b58f06 i-0b81f3d6c2e9a4775 i-07e5d2b9a1c4f3806 i-0f2a6c8e4b1d97a35 i-09d4b7e2f6a3c1508; do \
+	    $(TT) report reboot -p instance $$i --out $(SHOTS) >/dev/null || exit 1; done
+	$(TT) report login --out $(SHOTS) >/dev/null
+	$(TT) report cost --out $(SHOTS) >/dev/null
+	$(PY) -m trailtools.report.screenshot $(SHOTS)/*.html
+	@for f in $(SHOTS)/*.png; do mv "$$f" reports/; done; echo "PNGs in reports/ (their reports in $(SHOTS)/)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -68,7 +68,8 @@ def lab(tmp_path_factory, _demo_cache):
         [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
          f"--ServerApp.root_dir={root}", "--allow-root", "--LabApp.expose_app_in_browser=True",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--ContentsManager.pre_save_hook=trailtools.labsave.pre_save"],  # as `make lab`
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -83,7 +84,7 @@ def lab(tmp_path_factory, _demo_cache):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"JupyterLab did not start: {(home / 'lab.log').read_text()[-2000:]}")
             time.sleep(0.3)
-        yield base, token
+        yield base, token, root
     finally:
         proc.terminate()
         try:
@@ -178,14 +179,22 @@ def _explorer_state(lab: Lab, index: int = 0) -> dict:
             "heatmap": box.locator(".trailtools-heatmap").screenshot()}
 
 
+class Running(dict):
+    """{name: Lab} of the started notebooks, and the lab's folder (``root``)."""
+
+    def __init__(self, pages: dict, root: Path):
+        super().__init__(pages)
+        self.root = root
+
+
 @pytest.fixture(scope="module")
 def running(lab, browser):
     """Every notebook open in its own page and started (Run All), all at once: {name: Lab}."""
-    base, token = lab
+    base, token, root = lab
     pages = {name: Lab(browser, base, token, name) for name in PRESENT}
     for nb in pages.values():
         nb.check(nb.start)
-    yield pages
+    yield Running(pages, root)
     for nb in pages.values():
         nb.page.close()
 
@@ -210,6 +219,16 @@ def test_notebook_runs_and_renders_offline(running, name):
         nb.check(lambda i=i: _widget_changes_table_and_charts(nb, i))
     if name == "reboot.ipynb":
         nb.check(lambda: _rerun_with_another_instance(nb))
+    nb.check(lambda: _saved_as_committed(nb, running.root))
+
+
+def _saved_as_committed(nb: Lab, root: Path):
+    """Saved after the run (as autosave would), with `make lab`'s pre-save hook: the committed bytes (issue 20 #8)."""
+    assert nb.outputs(), "nothing ran"
+    nb.eval("() => window.jupyterapp.commands.execute('docmanager:save')")
+    nb.page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    nb.page.wait_for_timeout(500)
+    assert (root / nb.name).read_bytes() == (ROOT / "notebooks" / nb.name).read_bytes()
 
 
 def _rerun_with_another_instance(nb: Lab):

@@ -75,3 +75,53 @@ def test_the_report_draws_the_spec_not_the_widget(fresh_jupyterchart):
     assert page.count('<div class="chart" id="chart-') == 1
     assert "model_id" not in page and "</script><b>" not in page
     assert "\\u003c/script\\u003e\\u003cb\\u003ex" in page  # the data, escaped inside the spec's <script>
+
+
+def test_a_report_kernel_draws_charts_as_their_spec_only(monkeypatch):
+    """In a kernel `trailtools report` starts (STATIC_ENV set), a chart is its spec and a text: no widget, whose
+    state (the Vega bundle) would be saved into the executed notebook after every cell."""
+    monkeypatch.setenv(offline.STATIC_ENV, "1")
+    try:
+        offline.enable_offline()
+        assert alt.renderers.active == offline.STATIC_RENDERER
+        bundle = _chart()._repr_mimebundle_()
+        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        assert set(bundle) == {VEGALITE_MIME, "text/plain"}
+    finally:
+        monkeypatch.delenv(offline.STATIC_ENV)
+        offline.enable_offline()
+    assert alt.renderers.active == offline.RENDERER
+
+
+def test_the_vega_bundle_is_built_once_and_kept(tmp_path, monkeypatch):
+    import vl_convert
+
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path))
+    calls = []
+    real = vl_convert.javascript_bundle
+    monkeypatch.setattr(vl_convert, "javascript_bundle", lambda: calls.append(1) or real())
+    first = offline.vega_bundle()
+    assert offline.vega_bundle() == first and len(calls) == 1 and "vegaEmbed" in first
+    cached = next(tmp_path.rglob("bundle-*.js"))
+    cached.write_text(first[:1000], encoding="utf-8")  # cut short (a crash while writing): built again
+    assert offline.vega_bundle() == first and len(calls) == 2
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_only_a_report_kernel_skips_the_iri_grammars(static):
+    """In a report's kernel (STATIC_ENV), importing trailtools keeps jsonschema from building rfc3987_syntax's
+    grammars (a second of CPU; no Vega-Lite schema has an "iri" format) and charts still validate; elsewhere
+    nothing changes."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != offline.STATIC_ENV}
+    if static:
+        env[offline.STATIC_ENV] = "1"
+    code = ("import sys, trailtools.views, altair as alt, pandas as pd\n"
+            "alt.Chart(pd.DataFrame({'a': [1]})).mark_point().encode(x='a:Q').to_dict()\n"
+            "print(repr(sys.modules.get('rfc3987_syntax', 'absent')))")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    blocked = done.stdout.strip() == "None"
+    assert blocked == static, done.stdout

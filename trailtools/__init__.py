@@ -7,11 +7,30 @@
 """
 __version__ = "0.1.0"
 
+import os as _os
+import sys as _sys
+
+from trailtools.report.vega import STATIC_ENV as _STATIC_ENV
+
+if _os.environ.get(_STATIC_ENV) == "1":
+    # In a report's kernel: jsonschema (which Altair imports) would build rfc3987_syntax's Lark grammars, a second
+    # of CPU, for "iri" formats that no Vega-Lite schema uses. Nothing else runs in that kernel.
+    _sys.modules.setdefault("rfc3987_syntax", None)
+
 from trailtools.errors import QueryError, SourceError, TrailtoolsError
 from trailtools.events.load import load_events
 from trailtools.events.query import Query
 from trailtools.events.result import LoadResult, raw_record
-from trailtools.views.explorer import explore
 
 __all__ = ["explore", "load_events", "raw_record", "LoadResult", "Query", "TrailtoolsError", "SourceError",
            "QueryError", "__version__"]
+
+
+def __getattr__(name: str):
+    """``trailtools.explore``, imported on first use: it brings Altair and the widgets, which the command line and the
+    process writing a report do not need."""
+    if name == "explore":
+        from trailtools.views.explorer import explore  # noqa: PLC0415 (heavy, loaded on use)
+
+        return explore
+    raise AttributeError(f"module 'trailtools' has no attribute {name!r}")

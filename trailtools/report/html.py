@@ -31,8 +31,8 @@ from typing import Any
 
 import mistune
 
+from trailtools.report.vega import spec_json, vega_bundle
 from trailtools.templating import Markup, render
-from trailtools.views import spec_json
 
 __all__ = ["render_html", "CSP"]
 
@@ -55,6 +55,12 @@ pre.error{background:#fff0f0;border-color:#f3c4c4}pre.stderr{background:#fffbea}
 .output thead th{background:#f3f4f6}
 .note{color:#8a6d00;font-size:.85em;margin:.2em 0}
 .chart{margin:.6em 0}
+.output td{overflow-wrap:anywhere;min-width:3.5em}
+details.more{border-top:1px solid #e3e3e3;margin:.4em 0;padding:.2em 0}
+details.more>summary{cursor:pointer;font-size:1.15em;font-weight:600;padding:.35em 0;color:#333}
+details.more[open]>summary{margin-bottom:.4em}
+section.provenance{max-width:1100px;margin:0 auto;padding:0 1.5em 3em}
+section.provenance td{overflow-wrap:anywhere}
 img{max-width:100%}
 """
 
@@ -79,9 +85,7 @@ _MARKDOWN = mistune.create_markdown(escape=True, plugins=["table", "strikethroug
 @functools.lru_cache(maxsize=1)
 def _bundle() -> str:
     """Vega + Vega-Lite + vega-embed as one script body (window.vegaEmbed ...), safe inside <script>."""
-    import vl_convert  # noqa: PLC0415 (heavy, loaded on use)
-
-    js = vl_convert.javascript_bundle()
+    js = vega_bundle()
     # Inside JS strings and regexes, \x3C is "<": these sequences could otherwise end or confuse the HTML element.
     return re.sub(r"<(?=/script|!--)", r"\\x3C", js, flags=re.IGNORECASE)
 
@@ -253,6 +257,29 @@ def _note(text: str) -> str:
 
 #: The tag of notebook cells that only make sense live in JupyterLab (left out of reports).
 INTERACTIVE = "interactive"
+#: The tag of a markdown cell that opens a section of details: in the report it is collapsed (``<details>``, which
+#: needs no script), its first line the ``<summary>``; the answer and what matters most stay above, open.
+DETAILS = "details"
+
+
+def _tags(cell) -> tuple:
+    return tuple((cell.get("metadata") or {}).get("tags", ()))
+
+
+def _summary_and_rest(source: str) -> tuple[str, str]:
+    """A markdown cell's first line as plain text (its heading marks dropped), and the rest."""
+    first, _, rest = source.strip().partition("\n")
+    return first.lstrip("#").strip().replace("`", ""), rest
+
+
+def _section(cell, parts: list[str]) -> str:
+    source = _text(cell.get("source")) if cell is not None else ""
+    if cell is not None and DETAILS in _tags(cell):
+        summary, rest = _summary_and_rest(source)
+        inner = (f'<section class="markdown">{_MARKDOWN(rest)}</section>' if rest.strip() else "") + "".join(parts)
+        return f'<details class="more"><summary>{html.escape(summary)}</summary>{inner}</details>'
+    head = [f'<section class="markdown">{_MARKDOWN(source)}</section>'] if cell is not None else []
+    return "\n".join(head + parts)
 
 
 def render_html(nb, *, title: str, with_code: bool = False, appendix: str = "") -> str:
@@ -260,28 +287,30 @@ def render_html(nb, *, title: str, with_code: bool = False, appendix: str = "") 
 
     Markdown cells and outputs in order; code cells (escaped, as <pre>) only with `with_code`; raw cells dropped.
     Cells tagged ``interactive`` are left out, and so is a markdown cell whose code cell shows nothing (an empty
-    section). `appendix` (HTML, e.g. the provenance) follows the notebook's sections as part of the page's structure.
+    section). A markdown cell tagged ``details`` and the outputs under it are collapsed (``<details>``). `appendix`
+    (HTML, e.g. the provenance) follows the notebook's sections as part of the page's structure.
     """
     r, body = _Renderer(), []
-    heading = None  # a markdown cell waiting for its section's output: a section with none is not shown
+    # the sections: a markdown cell (or None before the first) with the outputs of the code cells under it
+    sections: list[tuple[Any, bool, list[str]]] = []
     for cell in nb["cells"]:
         kind = cell.get("cell_type")
-        if INTERACTIVE in (cell.get("metadata") or {}).get("tags", ()):
+        if INTERACTIVE in _tags(cell):
             continue  # for JupyterLab only (a rerun form, how to run it): nothing a reader of the report can use
         if kind == "markdown":
-            if heading is not None:
-                body.append(heading)
-            heading = f'<section class="markdown">{_MARKDOWN(_text(cell.get("source")))}</section>'
+            sections.append((cell, False, []))
         elif kind == "code":
-            parts = [_pre(_text(cell.get("source")), "code")] if with_code else []
-            parts += [f'<div class="output">{h}</div>' for h in map(r.output, cell.get("outputs") or []) if h]
-            if parts:
-                if heading is not None:
-                    body.append(heading)
-                body.append('<section class="cell">' + "".join(parts) + "</section>")
-            heading = None
-    if heading is not None:
-        body.append(heading)
+            if not sections:
+                sections.append((None, False, []))
+            md, _, parts = sections[-1]
+            sections[-1] = (md, True, parts)
+            code = [_pre(_text(cell.get("source")), "code")] if with_code else []
+            shown = [f'<div class="output">{h}</div>' for h in map(r.output, cell.get("outputs") or []) if h]
+            if code or shown:
+                parts.append('<section class="cell">' + "".join(code + shown) + "</section>")
+    for md, had_code, parts in sections:
+        if parts or (md is not None and not had_code):  # a heading whose cells show nothing is not shown
+            body.append(_section(md, parts))
     # the body is HTML this module built (every value escaped or sanitized above), and so are the constants
     return str(render("page.html.j2", title=title, csp=Markup(CSP), css=Markup(CSS), body=[Markup(b) for b in body],
                       script=Markup(_bundle()) if r.charts else None, loader=Markup(LOADER),

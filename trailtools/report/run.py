@@ -26,8 +26,9 @@ from pathlib import Path
 from trailtools.errors import TrailtoolsError
 from trailtools.findings import schema as findings_schema
 from trailtools.investigations import registry
-from trailtools.report.html import render_html
+from trailtools.report.html import INTERACTIVE, render_html
 from trailtools.report.redact import Redactor
+from trailtools.report.vega import STATIC_ENV
 from trailtools.templating import Markup, render
 
 
@@ -150,14 +151,32 @@ MAX_SOCKET_DIR = 90
 
 def _ipc_kernel_manager(work: Path) -> type:
     """A kernel manager whose kernel talks over Unix sockets in the report's private folder, not over TCP: no port is
-    opened on the machine, and the kernel has no reason to warn about "TCP without encryption" on every report."""
+    opened on the machine, and the kernel has no reason to warn about "TCP without encryption" on every report.
+    Its kernel draws charts as their spec only (:data:`trailtools.views.offline.STATIC_ENV`): no widgets."""
     from jupyter_client.manager import AsyncKernelManager  # noqa: PLC0415 (heavy, loaded on use)
     from traitlets import CaselessStrEnum, Unicode  # noqa: PLC0415 (heavy, loaded on use)
+
+    async def start_kernel(self, **kw):
+        kw["env"] = {**os.environ, **(kw.get("env") or {}), STATIC_ENV: "1"}
+        return await AsyncKernelManager._async_start_kernel(self, **kw)
 
     return type("IpcKernelManager", (AsyncKernelManager,), {
         "transport": CaselessStrEnum(["tcp", "ipc"], default_value="ipc"),
         "ip": Unicode(str(work / "kernel")),
+        "start_kernel": start_kernel,
     })
+
+
+def report_notebook(notebook: Path, work: Path) -> Path:
+    """The notebook a report executes: the investigation's, without its cells tagged ``interactive`` (a rerun form,
+    an explorer: for JupyterLab only, and nothing a reader of the report can use), so they do not even run."""
+    import nbformat  # noqa: PLC0415 (heavy, loaded on use)
+
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [c for c in nb.cells if INTERACTIVE not in (c.get("metadata") or {}).get("tags", ())]
+    path = work / "input.ipynb"
+    nbformat.write(nb, path)
+    return path
 
 
 def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_code, now, sockets) -> ReportPaths:
@@ -167,7 +186,7 @@ def _execute(name, notebook, parameters, paths, work, keyval, redactor, with_cod
     raw_findings = work / "findings.json"
     executed = work / paths.notebook.name if redactor is not None else paths.notebook
     try:
-        papermill.execute_notebook(str(notebook), str(executed),
+        papermill.execute_notebook(str(report_notebook(notebook, work)), str(executed),
                                    parameters={**parameters, "findings_json": str(raw_findings)},
                                    kernel_name="python3", progress_bar=False, log_output=False,
                                    kernel_manager_class=_ipc_kernel_manager(sockets))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from trailtools.investigations.cost.analysis import short_name
+from trailtools.investigations.cost.analysis import money, short_name
+from trailtools.views.tables import Table, date, percent
 
 MAX_ROWS = 4500          # below Altair's 5,000-row limit for data embedded in a spec
 TOP = 7                  # series drawn by name; the rest are summed as "other"
@@ -137,3 +138,112 @@ def creations_chart(total: pd.Series, creations: pd.DataFrame, spike=None, *, un
     return alt.layer(*layers).properties(
         width=WIDTH, height=HEIGHT, title="Resource-creating API calls against the total cost").interactive(
         bind_y=False)
+
+
+# ---- tables: money in the data's currency, shares as percentages, days as dates, whole names ----------------------
+
+def _money_columns(columns, currency: str) -> dict:
+    return {c: (lambda v, cur=currency: money(float(v), cur)) for c in columns}
+
+
+def _rise(df: pd.DataFrame, total_rise: float | None) -> pd.DataFrame:
+    """``rise`` = a typical period of the spike (its median) - the median period before, as in the answer; its
+    ``share`` of the whole bill's rise computed the same way."""
+    df = df.copy()
+    df["rise"] = df["typical"] - df["baseline"]
+    df["share"] = df["rise"] / total_rise if total_rise else float("nan")
+    return df
+
+
+SPIKE_HEADERS = {"baseline": "before (median {u})", "typical": "spike (typical {u})", "during": "spike (mean {u})",
+                 "rise": "rise per {u}", "share": "share of the bill's rise"}
+
+
+def _headers(unit: str, extra: dict | None = None) -> dict:
+    return {**{k: v.format(u=unit) for k, v in SPIKE_HEADERS.items()}, **(extra or {})}
+
+
+def contributions_table(contrib: pd.DataFrame, spike, currency: str, *, unit: str = "day", top: int = 5) -> Table:
+    """What accounts for the rise, per dimension: the values that rose, the largest first."""
+    if contrib.empty or spike is None:
+        return Table(contrib)
+    df = _rise(contrib, spike.typical - spike.baseline)
+    df = df[df["rise"] > 0].sort_values("rise", ascending=False, kind="stable").groupby("dimension", sort=False)
+    df = df.head(top)[["dimension", "value", "baseline", "typical", "during", "rise", "share"]]
+    h = _headers(unit)
+    return Table(df.rename(columns=h), formats={**_money_columns([h[c] for c in ("baseline", "typical", "during",
+                                                                                 "rise")], currency),
+                                                h["share"]: percent})
+
+
+def dimension_spikes_table(ds: pd.DataFrame, currency: str, *, unit: str = "day", top: int = 30) -> Table:
+    """Rises of single services, regions, usage types and accounts against their own baselines."""
+    if ds.empty:
+        return Table(ds)
+    h = {"baseline": f"before (median {unit})", "typical": f"during (typical {unit})", "peak": f"peak {unit}",
+         "excess": "above the baseline in all", "periods": f"{unit}s"}
+    formats = _money_columns([h[c] for c in ("baseline", "typical", "peak", "excess")], currency)
+    if unit == "day":
+        formats.update({"start": date, "end": date})
+    return Table(ds.rename(columns=h), max_rows=top, formats=formats)
+
+
+def principals_table(principals: pd.DataFrame, spike, currency: str, *, unit: str = "day") -> Table:
+    """Per principal (the whole ARN: two people's roles can share their short names): before and during the
+    spike, what they cost in the window, on what."""
+    if principals.empty:
+        return Table(principals)
+    h = _headers(unit, {"cost": "cost in the window", "usage_types": "top usage types"})
+    if spike is None:
+        df = principals[["principal", "cost", "resources", "usage_types"]]
+    else:
+        df = _rise(principals, spike.typical - spike.baseline)[
+            ["principal", "baseline", "typical", "during", "rise", "share", "cost", "resources", "usage_types"]]
+    df = df.rename(columns=h)
+    money_cols = [h[c] for c in ("baseline", "typical", "during", "rise", "cost") if h[c] in df.columns]
+    return Table(df, formats={**_money_columns(money_cols, currency), h["share"]: percent})
+
+
+def resources_table(res: pd.DataFrame, spike, currency: str, *, unit: str = "day", top: int = 50) -> Table:
+    """Resources with cost, the biggest movers first, each with who created it (or why nobody is known)."""
+    if res.empty:
+        return Table(res)
+    df = res if spike is None else _rise(res, spike.typical - spike.baseline)
+    df = df.assign(what=[t or u for t, u in zip(df["instance_type"], df["usage_types"])],
+                   created_by=df["principal"].map(short_name))
+    cols = ["resource_id", "service", "region", "what", "cost"]
+    if spike is not None:
+        cols += ["baseline", "typical", "rise", "share"]
+    cols += ["created_by", "created_at", "attribution"]
+    if df["account"].nunique() > 1:
+        cols.insert(3, "account")
+    h = _headers(unit, {"what": "type / usage", "cost": "cost in the window", "created_by": "created by",
+                        "created_at": "created at (UTC)", "resource_id": "resource"})
+    df = df[cols].rename(columns=h)
+    money_cols = [h[c] for c in ("cost", "baseline", "typical", "rise") if h[c] in df.columns]
+    return Table(df, max_rows=top, formats={**_money_columns(money_cols, currency), h["share"]: percent})
+
+
+def creations_table(creations: pd.DataFrame) -> Table:
+    """The calls that created resources: when, what, who (the whole ARN), the result, the eventID."""
+    if creations.empty:
+        return Table(creations)
+    df = creations.assign(result=["failed: " + e if e else "ok" for e in creations["errorCode"]])
+    df = df[["eventTime", "eventName", "resource_id", "principal", "result", "awsRegion", "sourceIPAddress",
+             "detail", "eventID"]]
+    return Table(df.rename(columns={"eventTime": "time (UTC)", "eventName": "call", "resource_id": "resource",
+                                   "principal": "who", "awsRegion": "region", "sourceIPAddress": "from"}))
+
+
+def anomalies_table(anomalies: pd.DataFrame, currency: str) -> Table:
+    """Cost Anomaly Detection's anomalies: when, what, how much above expected, and the feedback given."""
+    if anomalies.empty:
+        return Table(anomalies)
+    cols = [c for c in ("start", "end", "service", "total_impact", "total_actual", "total_expected",
+                        "impact_percentage", "max_score", "feedback", "usage_types", "regions", "accounts",
+                        "anomaly_id") if c in anomalies.columns]
+    h = {"total_impact": "above expected", "total_actual": "actual", "total_expected": "expected",
+         "impact_percentage": "impact", "max_score": "score"}
+    df = anomalies[cols].rename(columns=h)
+    return Table(df, formats={**_money_columns(["above expected", "actual", "expected"], currency),
+                              "impact": lambda v: f"{float(v):,.1f} %", "start": date, "end": date})

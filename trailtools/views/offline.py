@@ -13,6 +13,10 @@ enables the ``trailtools`` Altair renderer, whose output (one mimebundle per cha
 
 ``import trailtools.views`` enables it (every investigation imports its views), so the notebooks need no call of
 their own; ``enable_offline(False)`` goes back to Altair's default renderer.
+
+A kernel that ``trailtools report`` starts has :data:`STATIC_ENV` set: there, charts are only their spec (and
+text/plain), the ``trailtools-static`` renderer. A static page cannot run a widget, and each widget's state (the
+0.9 MB Vega bundle) would be written into the executed notebook, after every cell.
 """
 from __future__ import annotations
 
@@ -23,10 +27,13 @@ from typing import Any
 import altair as alt
 
 from trailtools.events.cache import cache_root
+from trailtools.report.vega import STATIC_ENV, vega_bundle
 
-__all__ = ["enable_offline", "jupyterchart_offline", "offline_renderer", "RENDERER", "VEGALITE_MIME", "WIDGET_MIME"]
+__all__ = ["enable_offline", "jupyterchart_offline", "offline_renderer", "static_renderer", "vega_bundle", "RENDERER",
+           "STATIC_ENV", "STATIC_RENDERER", "VEGALITE_MIME", "WIDGET_MIME"]
 
 RENDERER = "trailtools"
+STATIC_RENDERER = "trailtools-static"
 VEGALITE_MIME = "application/vnd.vegalite.v6+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -74,9 +81,19 @@ def offline_renderer(spec: dict, **metadata: Any) -> dict:
     return bundle
 
 
+def static_renderer(spec: dict, **_metadata: Any) -> dict:
+    """An Altair renderer for headless runs: the Vega-Lite spec (what the HTML report draws) and a text/plain."""
+    return {VEGALITE_MIME: spec, "text/plain": "<Chart: drawn in the HTML report>"}
+
+
 alt.renderers.register(RENDERER, offline_renderer)
+alt.renderers.register(STATIC_RENDERER, static_renderer)
 
 
 def enable_offline(enable: bool = True) -> None:
-    """Show Altair charts offline (the ``trailtools`` renderer), or with Altair's default renderer again."""
-    alt.renderers.enable(RENDERER if enable else "default")
+    """Show Altair charts offline (the ``trailtools`` renderer, or ``trailtools-static`` where :data:`STATIC_ENV`
+    is set), or with Altair's default renderer again."""
+    if not enable:
+        alt.renderers.enable("default")
+    else:
+        alt.renderers.enable(STATIC_RENDERER if os.environ.get(STATIC_ENV) == "1" else RENDERER)

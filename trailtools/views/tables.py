@@ -1,6 +1,8 @@
 """Tables for notebooks and reports: whole cell values (no "..."), readable UTC times, every value escaped (by a
-template)."""
+template); a column may have its own format (money in its currency, shares as percentages)."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -19,18 +21,39 @@ def _cell(value) -> str:
     return str(value)
 
 
-class Table:
-    """A DataFrame shown in full: ``_repr_html_`` escapes every value (log strings are attacker-controlled)."""
+def percent(value) -> str:
+    """A share (1.0 = all of it) as a percentage: ``100.1 %``; ``0.0 %``, never ``-0.0 %``."""
+    v = round(float(value) * 100, 1)
+    return f"{v + 0.0:,.1f} %"
 
-    def __init__(self, frame: pd.DataFrame, *, max_rows: int = MAX_ROWS):
+
+def date(value) -> str:
+    """A time as its UTC day (``2026-10-08``), for per-day figures."""
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+class Table:
+    """A DataFrame shown in full: ``_repr_html_`` escapes every value (log strings are attacker-controlled).
+    ``formats``: column -> a function giving the text of each of its values (missing values stay empty)."""
+
+    def __init__(self, frame: pd.DataFrame, *, max_rows: int = MAX_ROWS,
+                 formats: dict[str, Callable[[object], str]] | None = None):
         self.frame = frame
         self.max_rows = max_rows
+        self.formats = formats or {}
+
+    def _text(self, column, value) -> str:
+        fmt = self.formats.get(column)
+        if fmt is None or value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+            return _cell(value)
+        return fmt(value)
 
     def _repr_html_(self) -> str:
         if not len(self.frame.columns):  # nothing to show at all (no data of that kind): no output, so a report
             return ""                    # leaves the section out
         shown = self.frame.head(self.max_rows)
-        rows = ([_cell(v) for v in row] for row in shown.itertuples(index=False, name=None))
+        cols = list(shown.columns)
+        rows = ([self._text(c, v) for c, v in zip(cols, row)] for row in shown.itertuples(index=False, name=None))
         return str(render("table.html.j2", columns=[str(c) for c in shown.columns], rows=rows,
                           more=len(self.frame) - len(shown)))
 

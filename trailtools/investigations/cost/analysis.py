@@ -355,8 +355,8 @@ def resources(frame: pd.DataFrame, creations: pd.DataFrame, events: pd.DataFrame
     and who created it (CloudTrail, the ``aws:createdBy`` tag, both, or none, with the reason)."""
     rf = frame[frame["resource_id"] != ""]
     cols = ["resource_id", "service", "region", "account", "usage_types", "instance_type", "cost", "first_cost",
-            "baseline", "during", "delta", "share", "principal", "created_at", "creating_call", "eventID",
-            "attribution", "created_by_tag"]
+            "baseline", "during", "typical", "delta", "share", "principal", "created_at", "creating_call",
+            "eventID", "attribution", "created_by_tag"]
     if rf.empty:
         return pd.DataFrame(columns=cols)
     g = rf.groupby("resource_id", sort=False)
@@ -369,9 +369,9 @@ def resources(frame: pd.DataFrame, creations: pd.DataFrame, events: pd.DataFrame
     }).reset_index()
     if episode is not None:
         c = contributions(rf, episode, "resource_id", granularity).set_index("value")
-        out = out.join(c[["baseline", "during", "delta", "share"]], on="resource_id")
+        out = out.join(c[["baseline", "during", "typical", "delta", "share"]], on="resource_id")
     else:
-        out[["baseline", "during", "delta", "share"]] = np.nan
+        out[["baseline", "during", "typical", "delta", "share"]] = np.nan
     ok = creations[(creations["resource_key"] != "") & (creations["errorCode"] == "")] if len(creations) else creations
     first = ok.sort_values("eventTime").drop_duplicates("resource_key") if len(ok) else ok
     by_key = {r["resource_key"]: r for r in first.to_dict("records")} if len(first) else {}
@@ -427,7 +427,7 @@ def compare_principals(frame: pd.DataFrame, res: pd.DataFrame, episode: Episode 
                        granularity: str = "DAILY") -> pd.DataFrame:
     """Per principal: what they spend per period before and during the spike (or in the window), on what, and
     how many resources."""
-    cols = ["principal", "baseline", "during", "delta", "share", "cost", "resources", "usage_types"]
+    cols = ["principal", "baseline", "during", "typical", "delta", "share", "cost", "resources", "usage_types"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
     f = frame.assign(principal=principal_of_rows(frame, res))
@@ -439,10 +439,10 @@ def compare_principals(frame: pd.DataFrame, res: pd.DataFrame, episode: Episode 
                             include_groups=False)})
     if episode is not None:
         c = contributions(f, episode, "principal", granularity).set_index("value")
-        out = out.join(c[["baseline", "during", "delta", "share"]])
+        out = out.join(c[["baseline", "during", "typical", "delta", "share"]])
         out = out.sort_values("delta", ascending=False)
     else:
-        out[["baseline", "during", "delta", "share"]] = np.nan
+        out[["baseline", "during", "typical", "delta", "share"]] = np.nan
         out = out.sort_values("cost", ascending=False)
     return out.reset_index().rename(columns={"index": "principal"})[cols]
 
@@ -473,9 +473,22 @@ class CostAnalysis:
                 "episodes": [e.to_dict() for e in self.episodes], "notes": self.notes}
 
 
+#: currency code (CUR ``lineItem/CurrencyCode``, Cost Explorer ``Unit``, FOCUS ``BillingCurrency``) -> its symbol
+SYMBOLS = {"USD": "$", "EUR": "\u20ac", "GBP": "\u00a3", "JPY": "\u00a5", "CNY": "CN\u00a5", "INR": "\u20b9"}
+NO_CENTS = {"JPY", "KRW"}
+
+
 def money(x: float, currency: str = "USD") -> str:
-    sign = "$" if currency == "USD" else f"{currency} "
-    return f"{sign}{x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"{sign}{x:.6f}".rstrip("0")
+    """An amount in its currency: ``$1,570.64``, ``-$2.01``, ``\u20ac12.00``, ``CHF 3.50``; below a cent, to six
+    places."""
+    code = str(currency or "USD").upper()
+    sign = SYMBOLS.get(code, f"{code} ")
+    minus = "-" if x < 0 else ""
+    x = abs(float(x))
+    places = 0 if code in NO_CENTS else 2
+    if x >= 0.01 or x == 0 or places == 0:
+        return f"{minus}{sign}{x:,.{places}f}"
+    return f"{minus}{sign}{x:.6f}".rstrip("0")
 
 
 def _unit(granularity: str) -> str:
@@ -637,7 +650,8 @@ def findings(a: CostAnalysis) -> list[Finding]:
             f"{len(e.periods)} {unit}(s) above the robust baseline (median {money(e.baseline, cur)}/{unit}, spread "
             f"{money(e.spread, cur)}); peak {money(e.peak, cur)} on {iso_time(e.peak_period)}; "
             f"{money(e.excess, cur)} above the baseline in all."
-            + (f" Largest contributor: {top['value']} (+{money(top['delta'], cur)}/{unit})." if top is not None
+            + (f" Largest contributor: {top['value']} (+{money(top['typical'] - top['baseline'], cur)} on a "
+               f"typical {unit})." if top is not None
                else "")
             + (f" Cost Anomaly Detection saw it too: {'; '.join(overlapping)}." if overlapping else ""),
             str(top["value"]) if top is not None else "account", tuple(ev),
@@ -663,7 +677,7 @@ def findings(a: CostAnalysis) -> list[Finding]:
                 "Check what changed in this service, region or account at that time (the resources table, the "
                 "creating calls).", extra={"dimension": d.dimension, "value": d.value}))
     if a.spike is not None and len(a.principals):
-        total_rise = a.spike.typical - a.spike.baseline
+        total_rise = total_typical_rise = a.spike.typical - a.spike.baseline
         for p in a.principals.itertuples():
             if p.principal in (UNKNOWN_CREATOR, NO_RESOURCE) or not (p.delta > 0 and p.delta >= 0.1 * total_rise):
                 continue
@@ -674,12 +688,17 @@ def findings(a: CostAnalysis) -> list[Finding]:
             fails = a.creations[(a.creations["principal"] == p.principal) & (a.creations["errorCode"] != "")]
             ev += tuple(EvidenceRef("cloudtrail", r.eventID, iso_time(r.eventTime), f"{r.eventName} failed: "
                                     f"{r.errorCode}") for r in fails.itertuples())
+            rise = p.typical - p.baseline
             out.append(Finding(
                 "cost.principal", _severity(a.spike, unit),
-                f"{short_name(p.principal)} went from {money(p.baseline, cur)}/{unit} to {money(p.during, cur)}/"
-                f"{unit} ({p.share:.0%} of the rise), on {p.usage_types}",
+                f"{short_name(p.principal)} went from {money(p.baseline, cur)}/{unit} to {money(p.typical, cur)}/"
+                f"{unit} ({rise / total_typical_rise if total_typical_rise else 0:.0%} of the whole bill's rise of "
+                f"{money(total_typical_rise, cur)}/{unit}), on {p.usage_types}",
                 f"{p.resources} resource(s) with cost attributed to {p.principal} (by the CloudTrail calls that "
-                "created them, or their aws:createdBy tag).", p.principal, ev,
+                f"created them, or their aws:createdBy tag). Per-{unit} figures compare a typical {unit} of the "
+                f"spike (the median, as in the answer) with the median {unit} before it; averaged over all "
+                f"{len(a.spike.periods)} {unit}s of the spike it is {money(p.during, cur)}/{unit} (less when the "
+                f"spike began or ended part-way through a {unit}).", p.principal, ev,
                 "Ask the principal whether these resources are needed; if the launch was not expected, review the "
                 "credentials' recent activity (the login investigation) and restrict who may launch costly "
                 "instance types (an SCP or permission boundary on ec2:InstanceType).",

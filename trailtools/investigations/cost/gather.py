@@ -23,18 +23,13 @@ from trailtools.investigations.cost import analysis as cost_spike
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
 from trailtools.templating import render
+from trailtools.views import cost as cost_views
 from trailtools.views.answer import answer_box
 from trailtools.views.cost import cost_by_principal_chart, cost_by_service_chart, creations_chart
 from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.tables import Table, findings_table
 
 DEFAULT_WINDOW = pd.Timedelta(days=30)
-
-
-def _round(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """Money columns to ``digits`` places (only the float columns: times stay as they are)."""
-    floats = df.select_dtypes("float").columns
-    return df.assign(**{c: df[c].round(digits) for c in floats}) if len(floats) else df
 
 
 @dataclass
@@ -166,6 +161,7 @@ class CostInvestigation(JsonOutput):
                 ),
                 ("Above baseline", f"{cost_spike.money(s.excess, a.currency)} in all"),
             ]
+            rows.append(("Reading the figures", self._figures_note()))
             top = a.contributions[(a.contributions["dimension"] == "usage_type") & (a.contributions["delta"] > 0)]
             if len(top):
                 rows.append(
@@ -178,6 +174,24 @@ class CostInvestigation(JsonOutput):
                     )
                 )
         return answer_box(a.headline, render("cost_answer.html.j2", rows=rows, notes=a.notes))
+
+    def _figures_note(self) -> str:
+        """How the per-period figures of the answer and the findings relate (they are not all the same rise)."""
+        a, unit = self.analysis, self._unit()
+        s, cur = a.spike, a.currency
+        text = (f"per-{unit} figures compare a typical {unit} of the spike (the median) with the median {unit} of "
+                f"the {len(s.baseline_periods)} {unit}s before it. The whole bill rose by "
+                f"{cost_spike.money(s.typical - s.baseline, cur)}/{unit}")
+        top = a.contributions[(a.contributions["dimension"] == "service+region") & (a.contributions["delta"] > 0)]
+        if len(top):
+            t = top.iloc[0]
+            text += (f"; {t['value']} by {cost_spike.money(t['typical'] - t['baseline'], cur)}/{unit}"
+                     + (" (more than the whole bill: others fell a little)"
+                        if t["typical"] - t["baseline"] > s.typical - s.baseline else ""))
+        mean = float(a.total[a.total.index.isin(pd.DatetimeIndex(s.periods))].mean()) if s.periods else s.typical
+        return text + (f". Averaged over all {len(s.periods)} {unit}s of the spike, the bill was "
+                       f"{cost_spike.money(mean, cur)}/{unit} (less than a typical {unit} when the spike began or "
+                       f"ended part-way through one).")
 
     def daily_chart(self):
         return cost_by_service_chart(
@@ -210,30 +224,32 @@ class CostInvestigation(JsonOutput):
 
         return shade_gaps(chart, self.coverage, self.evidence.window)
 
+    def _unit(self) -> str:
+        return cost_spike._unit(self.analysis.granularity)
+
     def contributions_table(self, top: int = 5) -> Table:
-        c = self.analysis.contributions
-        if c.empty:
-            return Table(c)
-        return Table(c[c["delta"] > 0].groupby("dimension", sort=False).head(top).pipe(_round))
+        a = self.analysis
+        return cost_views.contributions_table(a.contributions, a.spike, a.currency, unit=self._unit(), top=top)
 
     def dimension_spikes_table(self, top: int = 30) -> Table:
         """Rises of single services, regions, usage types and accounts against their own baselines."""
-        return Table(_round(self.analysis.dimension_spikes), max_rows=top)
+        a = self.analysis
+        return cost_views.dimension_spikes_table(a.dimension_spikes, a.currency, unit=self._unit(), top=top)
 
     def resources_table(self, top: int = 50) -> Table:
         """Resources with cost, the biggest movers first, each with its creator or why there is none."""
-        return Table(_round(self.analysis.resources), max_rows=top)
+        a = self.analysis
+        return cost_views.resources_table(a.resources, a.spike, a.currency, unit=self._unit(), top=top)
 
     def principals_table(self) -> Table:
-        return Table(_round(self.analysis.principals))
+        a = self.analysis
+        return cost_views.principals_table(a.principals, a.spike, a.currency, unit=self._unit())
 
     def creations_table(self) -> Table:
-        c = self.analysis.creations
-        return Table(c.drop(columns=["resource_key"]) if len(c) else c)
+        return cost_views.creations_table(self.analysis.creations)
 
     def anomalies_table(self) -> Table:
-        a = self.analysis.anomalies
-        return Table(a.drop(columns=["root_causes", "monitor_arn"]) if len(a) else a)
+        return cost_views.anomalies_table(self.analysis.anomalies, self.analysis.currency)
 
     def sources_table(self) -> Table:
         return Table(pd.DataFrame([s.__dict__ for s in self.evidence.sources]).rename(columns={"name": "source"}))

@@ -58,6 +58,20 @@ def _empty_or(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame()
 
 
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def _about(rel: Path, instance: str, regions: set[str]) -> bool:
+    """Whether a saved response (its path under the source folder, e.g. ``ec2/us-east-1/get-console-output/i-0ab.json``)
+    is about ``instance``: it names no other instance, and its region folder (if any) is one the instance is in
+    (all regions while that is unknown)."""
+    parts = [*rel.parts[:-1], rel.stem.split(".")[0]]
+    if any(INSTANCE_ID.match(p) and p != instance for p in parts):
+        return False
+    in_region = [p for p in parts if _REGION.match(p)]
+    return not (regions and in_region and in_region[0] not in regions)
+
+
 def gather(
     instance: str,
     *,
@@ -111,11 +125,13 @@ def gather(
         ev.ssm_setups = setups.frame
         ev.inputs.extend(sorted(set(map(str, setups.frame["_file"])) - set(ev.inputs)))
 
-    consoles, described = [], []
+    consoles, described, regions = [], [], {region} if region else set(map(str, res.frame.get("awsRegion", ())))
 
     def ec2_events(data):  # the scheduled events; the console output and describe-instances are kept aside
         consoles.append(data.console)
         described.append(data.instances)
+        if data.region:
+            regions.add(data.region)
         return data.events
 
     saved = (
@@ -134,7 +150,7 @@ def gather(
             ).failures
         ),
     }
-    frames = {}
+    frames, saved_inputs = {}, []
     for name, sub, read in saved:
         frames[sub] = pd.DataFrame()
         has_saved = src.folder is not None and (src.folder / sub).is_dir()
@@ -151,7 +167,7 @@ def gather(
         try:
             if has_saved:
                 frames[sub] = _empty_or(read(src.folder))
-                ev.inputs.extend(sorted(str(p) for p in (src.folder / sub).rglob("*.json")))
+                saved_inputs.extend(sorted((src.folder / sub).rglob("*.json")))
             else:
                 frames[sub] = _empty_or(live[sub]())
         except AwsDataUnavailable as exc:
@@ -168,6 +184,9 @@ def gather(
                 f"{len(frames[sub])} rows about {instance} ({origin})",
             )
         )
+    # the saved responses read, as inputs: only those about this instance (not another instance's console output,
+    # not the responses of regions it is not in)
+    ev.inputs.extend(str(p) for p in saved_inputs if _about(p.relative_to(src.folder), instance, regions))
     ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
     ev.instance_facts = next((d for d in described if d is not None and len(d)), pd.DataFrame())
     console = next((c for c in consoles if c is not None), None)
