@@ -92,8 +92,10 @@ def test_a_role_assumed_with_a_users_key_joins_the_users_chain(trail):
     assert set(first.event_ids()) == evidence | {"a55e7201-0000-4000-8000-000000000001"}
     assert second.name == "chain 2" and second.credentials == ["AKIABOBEXAMPLE00001"] and not second.links
     assert [f.check for f in second.findings] == ["execution.ssm-start-session"]
-    # by credential: the role's credential holds the four findings it made, bob's key his
-    assert [(g.name, len(g.findings)) for g in res.credentials] == [(ROLE_KEY, 4), ("AKIABOBEXAMPLE00001", 1)]
+    # by credential: the role's credential holds the three findings it made, maria's key the sequence its
+    # AssumeRole began, bob's key his
+    assert [(g.name, len(g.findings)) for g in res.credentials] == [(ROLE_KEY, 3), (USER_KEY, 1),
+                                                                    ("AKIABOBEXAMPLE00001", 1)]
     assert all(f.extra["chain"] == "chain 1" for f in first.findings)
 
 
@@ -142,4 +144,4 @@ def test_terminal_and_json_show_the_chains(trail, tmp_path, capsys):
                                  "eventID": "a55e7201-0000-4000-8000-000000000001", "time": "2026-11-03T10:00:00Z"}
     assert set(chain["eventIDs"]) >= {e["ref"] for f in doc["findings"] if f["extra"]["chain"] == "chain 1"
                                       for e in f["evidence"]}
-    assert [g["name"] for g in doc["groups"]["credentials"]] == [ROLE_KEY, "AKIABOBEXAMPLE00001"]
+    assert [g["name"] for g in doc["groups"]["credentials"]] == [ROLE_KEY, USER_KEY, "AKIABOBEXAMPLE00001"]
