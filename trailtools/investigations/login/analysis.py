@@ -31,6 +31,7 @@ import pandas as pd
 from trailtools.events.query import user_name_pattern
 from trailtools.evidence.geoip import GeoIP, Location, impossible_travel
 from trailtools.findings.model import SEVERITIES, EvidenceRef, Finding, iso_time
+from trailtools.investigations.login.attacks import merge, sequence_findings
 from trailtools.investigations.login.baseline import (
     agent_family,
     features,
@@ -690,6 +691,7 @@ def analyze_logins(
     named = {e.ref for f in findings for e in f.evidence}
     mine = feats if not principal else feats[_matches(feats, principal, "principal", "arn")]
     findings += new_identity_findings(mine, new_ids, start, end, named)
+    findings = merge(findings, sequence_findings(rng, start, end, principal))   # the library's attack sequences
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-f.extra.get("score", 0), order[f.severity], f.check != "login.session"))
     cols = [
