@@ -450,9 +450,8 @@ def test_login_report_as_a_reader_sees_it(demo_reports, browser, tmp_path):
     opened.check(sees)
 
 
-@pytest.mark.xfail(strict=True, reason="the login investigation lists as inputs only the files read besides the "
-                   "trail (GeoIP, guest logs), not the trail's files (trailtools/investigations/login/gather.py)")
 def test_login_report_lists_the_trail_files_it_read(demo_reports):
+    """The trail files holding the findings' evidence, each with its SHA-256."""
     doc = json.loads(demo_reports["login"].findings.read_text())
     inputs = doc["provenance"]["inputs"]
     assert inputs and all(re.fullmatch(r"[0-9a-f]{64}", i.get("sha256", "")) for i in inputs)

@@ -39,7 +39,7 @@ class LoginInvestigation(JsonOutput):
     events: pd.DataFrame
     analysis: login.LoginAnalysis
     load_stats: dict
-    inputs: tuple[str, ...] = ()        # files read besides the trail: GeoIP/ASN databases, guest logs
+    inputs: tuple[str, ...] = ()        # the trail files of the findings' evidence, GeoIP/ASN databases, guest logs
     folder: Path | None = None          # the source's folder (paths in the provenance are relative to it)
     coverage: object = None  # trailtools.integrity.coverage.Coverage of the window (None: it could not be computed)
 
@@ -194,6 +194,20 @@ class LoginInvestigation(JsonOutput):
         }
 
 
+#: At most this many trail files are listed (with their SHA-256) as the findings' inputs.
+MAX_EVIDENCE_FILES = 200
+
+
+def evidence_files(frame, findings) -> tuple[str, ...]:
+    """The trail files holding the events the findings cite (their SHA-256 go in the report's provenance): the files
+    a reader would check, not the thousands read for the baseline."""
+    cited = {e.ref for f in findings for e in f.evidence if e.kind == "cloudtrail"}
+    if not cited or frame.empty:
+        return ()
+    files = sorted({str(p) for p in frame.loc[frame["eventID"].isin(cited), "_file"]})
+    return tuple(files[:MAX_EVIDENCE_FILES])
+
+
 def investigate(
     *,
     source: str = "demo",
@@ -251,7 +265,8 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
     )
     analysis.notes.extend(guest_notes)
     analysis.findings[:0] = conflicting_duplicate_findings(res.stats)
-    inputs = tuple(p for p in (geo.city_path, geo.asn_path) if p) + tuple(str(p) for p in paths)
+    inputs = tuple(p for p in (geo.city_path, geo.asn_path) if p) + tuple(str(p) for p in paths) + \
+        evidence_files(res.frame, analysis.findings)
     try:  # the frame holds the window and its baseline: enough for the silent-hours rule
         cov = coverage.compute(res.frame, (start_t, end_t))
     except TrailtoolsError as exc:
