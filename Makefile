@@ -17,12 +17,13 @@ $(STAMP): pyproject.toml setup.py trailtools/events/_scan.c trailtools/events/_l
 TT := $(VENV)/bin/trailtools
 # The demo account's story and expected answers: docs/demo-account.md. `make demo` runs the reboot investigation on
 # its seven restarts (incidents 1-5, 9 and 10: verdicts, then offline HTML reports), the suspicious-login report,
-# and the cost-spike investigation (its answer, then its report).
+# the cost-spike investigation (its answer, then its report), and every detection rule (trailtools hunt: the
+# backdoor login of incident 8 and the stolen Lambda credentials among its findings, then its report).
 demo: $(STAMP)
 	@mkdir -p reports
 	@echo "== The demo account's trail, all of it (Parquet and load stats in reports/) =="
 	$(TT) events demo --format parquet -o reports/demo-events.parquet --stats-json reports/demo-load-stats.json
-	@echo; echo "== 1-5, 8, 9. Why did each instance restart? (trailtools reboot; JSON in reports/) =="
+	@echo; echo "== 1-5, 9, 10. Why did each instance restart? (trailtools reboot; JSON in reports/) =="
 	@for i in i-04c2a9e71d3b58f06 i-0b81f3d6c2e9a4775 i-07e5d2b9a1c4f3806 i-0f2a6c8e4b1d97a35 i-09d4b7e2f6a3c1508 \
 	         i-0c3e5a7b9d1f24680 i-0d5f7b9c1e3a46802; do \
 	    $(TT) reboot $$i --json reports/reboot-$$i.json || exit 1; echo; done
@@ -39,6 +40,10 @@ demo: $(STAMP)
 	$(TT) cost --json reports/cost-demo.json
 	@echo; echo "== 7. Its report (trailtools report cost) =="
 	$(TT) report cost --out reports
+	@echo; echo "== 8 and more. Every detection rule over the whole demo account (trailtools hunt; JSON in reports/) =="
+	$(TT) hunt demo --json reports/hunt-demo.json
+	@echo; echo "== Its report (trailtools report hunt) =="
+	$(TT) report hunt --out reports
 	@echo; echo "Done: open the *.html reports in reports/ (they work offline)."
 
 # Everything, as CI runs it: the linter first, then every test.
