@@ -13,6 +13,8 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
+from trailtools.events.mapping import put
+
 #: ECS / Filebeat path -> CloudTrail path (several ECS paths may give one CloudTrail field: the first present wins)
 FIELDS: tuple[tuple[str, str], ...] = (
     ("@timestamp", "eventTime"),
@@ -100,17 +102,6 @@ def get(obj, path: str):
     return get(obj.get(head), rest)
 
 
-def _put(rec: dict, path: str, value) -> None:
-    *parents, last = path.split(".")
-    where = rec
-    for part in parents:
-        nxt = where.get(part)
-        if not isinstance(nxt, dict):
-            nxt = where[part] = {}
-        where = nxt
-    where[last] = value
-
-
 def is_ecs(obj) -> bool:
     """A Filebeat / Elastic Agent CloudTrail document: ``aws.cloudtrail`` fields, or ``event.original`` from the
     ``aws.cloudtrail`` dataset."""
@@ -167,7 +158,7 @@ def from_ecs(doc: dict) -> tuple[dict | None, str | None, list[str]]:
             value = _structure(value, ct_path, lost)
         if isinstance(value, list) and ct_path == "sourceIPAddress":
             value = value[0] if value else None
-        _put(rec, ct_path, value)
+        put(rec, ct_path, value)
     console = get(doc, "aws.cloudtrail.console_login.additional_eventdata")
     if isinstance(console, dict):
         extra = rec.setdefault("additionalEventData", {}) if isinstance(rec.get("additionalEventData", {}), dict) \

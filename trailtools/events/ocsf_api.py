@@ -19,6 +19,7 @@ import json
 from datetime import UTC, datetime
 
 from trailtools.events.limits import describe
+from trailtools.events.mapping import json_text, put
 
 PARQUET_MAGIC = b"PAR1"
 API_ACTIVITY = 6003
@@ -81,26 +82,6 @@ def _get(obj, path: str):
     return obj
 
 
-def _put(rec: dict, path: str, value) -> None:
-    *parents, last = path.split(".")
-    where = rec
-    for part in parents:
-        nxt = where.get(part)
-        if not isinstance(nxt, dict):
-            nxt = where[part] = {}
-        where = nxt
-    where[last] = value
-
-
-def _json(value):
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
-            return value
-    return value
-
-
 def _iso(value) -> str | None:
     if isinstance(value, datetime):
         value = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -121,7 +102,7 @@ def to_record(row: dict) -> tuple[dict | None, str | None]:
     for ocsf, ct in (FIELDS_RC2 if rc2 else FIELDS).items():
         value = _get(row, ocsf)
         if value is not None and value != "":
-            _put(rec, ct, _json(value) if ocsf.endswith(".data") else value)
+            put(rec, ct, json_text(value) if ocsf.endswith(".data") else value)
     when = _iso(row.get("time_dt")) or _iso(row.get("time"))
     if when:
         rec["eventTime"] = when
@@ -131,10 +112,10 @@ def to_record(row: dict) -> tuple[dict | None, str | None]:
     mfa = _get(row, "actor.session.is_mfa")
     mfa = _get(row, "actor.session.mfa") if mfa is None else mfa
     if mfa is not None:
-        _put(rec, "userIdentity.sessionContext.attributes.mfaAuthenticated", str(bool(mfa)).lower())
+        put(rec, "userIdentity.sessionContext.attributes.mfaAuthenticated", str(bool(mfa)).lower())
     created = _iso(_get(row, "actor.session.created_time_dt")) or _iso(_get(row, "actor.session.created_time"))
     if created:
-        _put(rec, "userIdentity.sessionContext.attributes.creationDate", created.replace(".000Z", "Z"))
+        put(rec, "userIdentity.sessionContext.attributes.creationDate", created.replace(".000Z", "Z"))
     resources = row.get("resources")
     if isinstance(resources, list) and resources:
         rec["resources"] = [{k: v for k, v in (("ARN", r.get("uid")), ("accountId", _get(r, "owner.account.uid")),
@@ -146,7 +127,7 @@ def to_record(row: dict) -> tuple[dict | None, str | None]:
     if isinstance(unmapped, dict):
         for key, value in unmapped.items():
             if value is not None and isinstance(key, str) and key and _get(rec, key) is None:
-                _put(rec, key, _json(value))
+                put(rec, key, json_text(value))
     return rec, None
 
 

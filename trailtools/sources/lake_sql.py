@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 
+from trailtools.events.mapping import json_text
 from trailtools.events.query import Query, user_name_pattern
 from trailtools.sources.athena_sql import literal
 
@@ -139,12 +140,7 @@ def _decode(value):
         return {k: _decode(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_decode(v) for v in value]
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
-            return value
-    return value
+    return json_text(value)
 
 
 def row_to_record(row: list[dict]) -> dict:

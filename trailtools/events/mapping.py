@@ -1,0 +1,29 @@
+"""Rebuilding a CloudTrail record from another tool's fields (Filebeat's ECS documents, Security Lake's OCSF rows,
+CloudTrail Lake's results): a value put at a dotted path, and JSON text decoded where the other tool flattened an
+object into a string."""
+from __future__ import annotations
+
+import json
+
+
+def put(rec: dict, path: str, value) -> None:
+    """``rec`` with ``value`` at the dotted ``path`` (``userIdentity.sessionContext.attributes.mfaAuthenticated``),
+    making the objects on the way; a non-object in the way is replaced."""
+    *parents, last = path.split(".")
+    where = rec
+    for part in parents:
+        nxt = where.get(part)
+        if not isinstance(nxt, dict):
+            nxt = where[part] = {}
+        where = nxt
+    where[last] = value
+
+
+def json_text(value):
+    """The object or list a string holds as JSON text; anything else (and text that is not JSON) as it is."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
