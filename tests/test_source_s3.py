@@ -209,3 +209,47 @@ def test_reports_name_the_object_not_the_cache_copy(tmp_path):
     assert relative_path(copy, None) == f"s3://trail-bucket/{key} (ETag 0123abcd)"
     assert s3src.object_uri(tmp_path / "elsewhere.json.gz") is None
     assert relative_path(tmp_path / "elsewhere.json.gz", None) == str(tmp_path / "elsewhere.json.gz")
+
+
+def test_archives_and_parquet_in_the_trail_folders_are_read_from_a_bucket(aws_env, tmp_path):
+    """A zip of log files and an OCSF Parquet file where CloudTrail's layout keeps a day's logs: fetched because
+    their keys say they may hold events, then read in place as a local copy is (issue 22); a VPC flow log archive in
+    the layout's other folders is not fetched."""
+    import io
+    import json
+    import zipfile
+
+    from test_security_lake import cloudtrail, to_ocsf, write_parquet
+
+    day = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/10/03/"
+    recs = [record(f"bbbbbbbb-0000-4000-8000-00000000000{i}", f"2026-10-03T1{i}:00:00Z") for i in (1, 2, 3)]
+    blob = io.BytesIO()
+    with zipfile.ZipFile(blob, "w") as z:
+        for i, rec in enumerate(recs):
+            z.writestr(f"{ACCT}_CloudTrail_us-east-1_20261003T1{i + 1}05Z_z{i}.json", json.dumps({"Records": [rec]}))
+    lake = tmp_path / "lake.gz.parquet"
+    ocsf = [to_ocsf(dict(r, eventTime=r["eventTime"].replace("2026-11-03", "2026-10-03"))) for r in cloudtrail()]
+    write_parquet(lake, ocsf)
+    name = f"trail-{os.urandom(4).hex()}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key=day + "restored-from-backup.zip", Body=blob.getvalue())
+    s3.put_object(Bucket=name, Key=day + "security-lake-part-0.gz.parquet", Body=lake.read_bytes())
+    s3.put_object(Bucket=name, Key=f"AWSLogs/{ACCT}/vpcflowlogs/us-east-1/2026/10/03/flow.log.gz",
+                  Body=b"\x1f\x8b not fetched")
+    res = load_events(f"s3://{name}", Query(start="2026-10-03", end="2026-10-03"), cache=False)
+    assert sorted(res.frame["eventID"]) == sorted([r["eventID"] for r in recs] + [r["eventID"] for r in cloudtrail()])
+    assert s3src.last_requests["GetObject"] == 2
+
+
+def test_an_object_larger_than_a_file_may_be_is_not_downloaded(aws_env, bucket, monkeypatch):
+    name, root = bucket
+    s3 = boto3.client("s3")
+    key = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/10/03/{ACCT}_CloudTrail_us-east-1_20261003T2300Z_big.json.gz"
+    s3.put_object(Bucket=name, Key=key, Body=os.urandom(300_000))
+    monkeypatch.setenv("TRAILTOOLS_MAX_FILE_BYTES", "200k")
+    res = load_events(f"s3://{name}", Query(start="2026-10-03", end="2026-10-03", accounts=[ACCT]), cache=False)
+    assert len(res.frame) == 2  # the two regions' events of the day, as without the large object
+    big = [s for s in res.stats.skipped if s.path.endswith("_big.json.gz")]
+    assert big and big[0].reason.startswith("not downloaded: 300,000 bytes, more than a file may hold")
+    assert s3src.last_requests["GetObject"] == 2

@@ -53,6 +53,16 @@ def has_event_extension(name: str) -> bool:
     return name.lower().endswith(EVENT_EXTENSIONS)
 
 
+#: Names of files that may hold events whatever else they are called: archives and compressed files (read in place,
+#: member by member), Security Lake's Parquet. A local file is sniffed by its content; an S3 object is only fetched
+#: when its key says it may be one of these.
+CONTAINER_EXTENSIONS = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".zst", ".parquet")
+
+
+def is_container_name(name: str) -> bool:
+    return name.lower().endswith(CONTAINER_EXTENSIONS)
+
+
 def _parse_name_time(text: str) -> datetime | None:
     """'20261103T1005Z' or '20261103T100500Z' (digits already checked by the name pattern)."""
     try:

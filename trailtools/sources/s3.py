@@ -41,6 +41,7 @@ from trailtools.aws.session import client as make_client
 from trailtools.aws.session import explain
 from trailtools.errors import SourceError, TrailtoolsError
 from trailtools.events import cache, layout
+from trailtools.events.limits import describe, from_env
 from trailtools.events.query import EARLY_MARGIN, Query
 from trailtools.events.result import LoadOptions, LoadResult, collect
 from trailtools.events.stats import LoadStats
@@ -249,6 +250,9 @@ def list_window(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
                 listing.whole[group] = False
                 continue
             info = layout.classify(obj.key)
+            if info.kind == layout.OTHER and layout.is_container_name(obj.key) and \
+                    layout.classify_folder(obj.key.rpartition("/")[0]).kind != layout.OTHER:
+                info = layout.PathInfo(layout.LOG)  # an archive or Parquet file: what it holds is read in place
             if info.kind == layout.DIGEST:
                 listing.digests += 1
             elif info.kind == layout.OTHER or info.kind is None:
@@ -399,6 +403,17 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     listing = list_window(s3, bucket, prefix, query, counter)
     stats = LoadStats(source=uri, query=query.describe(), files_seen=listing.seen, files_pruned=listing.pruned,
                       digest_files=listing.digests, insight_files=listing.insights, other_files=listing.others)
+    limits = options.limits or from_env()
+    for group, objs in listing.groups.items():
+        # a body is held in memory once downloaded: an object larger than a file may be is never fetched
+        big = [o for o in objs if o.size and o.size > limits.max_file_bytes]
+        for o in big:
+            stats.add_skip(f"s3://{bucket}/{layout.shown_name(o.key)}",
+                           f"not downloaded: {o.size:,} bytes, more than a file may hold "
+                           f"({describe(limits.max_file_bytes)}; TRAILTOOLS_MAX_FILE_BYTES raises it)")
+        if big:
+            listing.groups[group] = [o for o in objs if o not in big]
+            listing.whole[group] = False
     wanted = [o for objs in listing.groups.values() for o in objs]
     if not listing.prefixes:
         raise SourceError(
