@@ -419,3 +419,9 @@ def test_cost_explorer_with_cost_reads_as_the_demo_s_saved_responses(aws_env, tm
         theirs.frame[cols].sort_values(cols, ignore_index=True))
     assert len(ours.anomalies) == len(theirs.anomalies) > 0
     assert any(e["what"].startswith("Cost Explorer data of") for e in result.expiring)
+    # the cost investigation on the case folder reads the case's own cost data, without being told where it is
+    from trailtools.investigations.cost.gather import gather as cost_gather
+
+    ev = cost_gather(source=str(case), start="2026-10-01", end="2026-10-14")
+    same = read_cost(str(case / "cost"), start=ev.window[0], end=ev.window[1])   # the window's whole last day
+    assert ev.cost_source == str(case / "cost") and len(ev.cost.frame) == len(same.frame) > 0

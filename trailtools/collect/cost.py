@@ -1,7 +1,7 @@
 """Cost Explorer (with ``--cost``): the daily cost of the window by service, region, usage type and linked account,
 and the cost anomalies, as ``aws ce get-cost-and-usage`` / ``get-anomalies`` print them:
 ``cost/ce/get-cost-and-usage.by-<dimension>.json`` and ``cost/ce/get-anomalies.json``. The cost investigation reads
-them with ``cost_source=CASE_DIR/cost`` (:mod:`trailtools.evidence.cost.local`).
+them on the case folder (``source=CASE_DIR``, or ``cost_source=CASE_DIR/cost``; :mod:`trailtools.evidence.cost.local`).
 
 Cost Explorer answers for up to 13 months back (and the current month); older days are noted as expired. The CUR
 objects of the window are not copied (they are in your own bucket, under its lifecycle rules).

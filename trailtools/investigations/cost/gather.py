@@ -52,13 +52,18 @@ class CostEvidence:
 
 def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=None, granularity: str = "DAILY",
            service: str | None = None, profile: str | None = None, region: str | None = None) -> CostEvidence:
-    """The cost of [start, end) from ``cost_source`` and the trail's creating calls in the same window.
+    """The cost of [start, end) from ``cost_source`` and the trail's creating calls in the same window. With the
+    default ``cost_source`` and a ``source`` folder holding ``cost/`` (a case folder ``trailtools collect --cost``
+    wrote), that folder's cost data is read.
 
     A live cost source (``ce://``, ``s3://``) uses the standard credential chain with ``profile``; if it cannot be
     read the investigation stops with one sentence (without cost there is nothing to investigate). The trail is
     optional: without it, creators come from the ``aws:createdBy`` tag only, and the sources table says so."""
     granularity = check_granularity(granularity)
     src = resolve_source(source, profile=profile) if source else None
+    if cost_source == "demo" and source != "demo" and src is not None and src.folder is not None \
+            and (src.folder / "cost").is_dir():
+        cost_source = str(src.folder / "cost")  # a case folder (trailtools collect --cost): its own cost data
     now = src.now if src is not None and source == "demo" and cost_source == "demo" else \
         pd.Timestamp.now(tz="UTC").floor("s")
     start_t, end_t = Window.resolve(start, end, now=now.ceil("D"), length=DEFAULT_WINDOW).as_tuple()
