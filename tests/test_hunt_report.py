@@ -28,6 +28,8 @@ def test_report_hunt_on_the_demo_shows_the_findings_and_draws_the_timeline(brows
     html = next((tmp_path / "out").glob("hunt-demo-*.html"))
     doc = json.loads(next((tmp_path / "out").glob("hunt-demo-*.findings.json")).read_text())
     assert doc["investigation"] == "hunt"
+    inputs = doc["provenance"]["inputs"]
+    assert inputs and all(len(i.get("sha256", "")) == 64 for i in inputs)
     critical = [f for f in doc["findings"] if f["severity"] == "critical"]
     assert sorted(what for what in DEMO_CRITICAL for f in critical if what in f["title"]) == sorted(DEMO_CRITICAL)
     first_ids = [f["evidence"][0]["ref"] for f in doc["findings"]]
@@ -48,6 +50,7 @@ def test_report_hunt_on_the_demo_shows_the_findings_and_draws_the_timeline(brows
         points = page.locator("#chart-0 .mark-symbol.role-mark path").count()       # one point per evidence event
         assert points >= len(doc["findings"])
         assert page.locator("#chart-0 .mark-rect.role-mark path").count() >= 1     # the events read, per bin
+        assert "Inputs (0 files)" not in body                                      # the evidence's files, hashed
     opened.check(reader_sees)
 
 

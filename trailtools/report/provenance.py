@@ -24,6 +24,20 @@ def relative_path(path, folder: Path | None) -> str:
     return str(path)
 
 
+#: At most this many trail files are listed (with their SHA-256) as the findings' inputs.
+MAX_EVIDENCE_FILES = 200
+
+
+def evidence_files(frame, findings) -> tuple[str, ...]:
+    """The trail files holding the events the findings cite (their SHA-256 go in the report's provenance): the files
+    a reader would check, not the thousands read for a baseline or a hunt."""
+    cited = {e.ref for f in findings for e in f.evidence if e.kind == "cloudtrail"}
+    if frame is None or not cited or frame.empty:
+        return ()
+    files = sorted({str(p) for p in frame.loc[frame["eventID"].isin(cited), "_file"]})
+    return tuple(files[:MAX_EVIDENCE_FILES])
+
+
 def file_digest(path: str) -> dict:
     h = hashlib.sha256()
     try:

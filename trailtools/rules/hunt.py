@@ -16,7 +16,7 @@ from trailtools.evidence import aws_ranges
 from trailtools.findings import schema
 from trailtools.findings.model import SEVERITIES, Finding, JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
-from trailtools.report.provenance import versions
+from trailtools.report.provenance import evidence_files, file_digest, relative_path, versions
 from trailtools.rules import chains, registry, sigma
 from trailtools.rules.model import Rule
 from trailtools.templating import render
@@ -97,7 +97,10 @@ class HuntResult(JsonOutput):
         if self.sigma is not None:
             doc["sigma"] = {"rules": [r.to_dict() for r in self.sigma.rules],
                             "rejected": [r.to_dict() for r in self.sigma.rejected]}
-        doc["provenance"] = {"source": self.source, "load_stats": self.load_stats, "versions": versions()}
+        doc["provenance"] = {"source": self.source, "load_stats": self.load_stats, "versions": versions(),
+                             # the findings' evidence files, with their SHA-256 (an s3:// copy as its object)
+                             "inputs": [{**file_digest(p), "path": relative_path(p, None)}
+                                        for p in evidence_files(self.frame, self.findings)]}
         return doc
 
     def sources(self) -> list[dict]:

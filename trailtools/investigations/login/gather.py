@@ -21,7 +21,7 @@ from trailtools.integrity.case import case_info
 from trailtools.investigations.base import Window
 from trailtools.investigations.login import analysis as login
 from trailtools.investigations.login.hours import parse_business_hours
-from trailtools.report.provenance import file_digest, relative_path, versions
+from trailtools.report.provenance import evidence_files, file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
 from trailtools.templating import render
 from trailtools.views.answer import answer_box
@@ -192,20 +192,6 @@ class LoginInvestigation(JsonOutput):
                 **({"case": case} if (case := case_info(self.folder)) is not None else {}),
             },
         }
-
-
-#: At most this many trail files are listed (with their SHA-256) as the findings' inputs.
-MAX_EVIDENCE_FILES = 200
-
-
-def evidence_files(frame, findings) -> tuple[str, ...]:
-    """The trail files holding the events the findings cite (their SHA-256 go in the report's provenance): the files
-    a reader would check, not the thousands read for the baseline."""
-    cited = {e.ref for f in findings for e in f.evidence if e.kind == "cloudtrail"}
-    if not cited or frame.empty:
-        return ()
-    files = sorted({str(p) for p in frame.loc[frame["eventID"].isin(cited), "_file"]})
-    return tuple(files[:MAX_EVIDENCE_FILES])
 
 
 def investigate(
