@@ -7,9 +7,9 @@ next delivery day hold that day's last late events. An event delivered later sti
 written when it arrives, after its day (with ``--partition day``: as another file of its day's partition), and
 counted in the notes.
 
-Copies of one event (the same eventID) are compared within a part as a whole load compares them
-(:mod:`trailtools.events.duplicates`), and across neighbouring parts by the frame's columns: an identical copy is
-dropped, differing copies are all kept and listed as conflicting (possible tampering), as in a whole load.
+Copies of one event (the same eventID) are compared within a part, and across neighbouring parts, as a whole load
+compares them (:mod:`trailtools.events.duplicates`: their records read again): an identical copy is dropped,
+differing copies are all kept and listed as conflicting (possible tampering).
 
 Memory holds two parts' events and the days still open: it grows with events per day,
 not with the trail.
@@ -26,21 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trailtools import sources
+from trailtools.events.duplicates import DuplicateReport, identical_copies
 from trailtools.events.output import PartWriter
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions
-from trailtools.events.stats import MAX_LISTED_CONFLICTS, LoadStats
+from trailtools.events.stats import LoadStats
 from trailtools.sources.local import Parts
-
-_NOT_CONTENT = ("_file", "_index")
-
-
-def _content_hashes(frame: pd.DataFrame) -> pd.Series:
-    """One hash per row of what the event says (not where it was read from)."""
-    data = frame.drop(columns=[c for c in _NOT_CONTENT if c in frame.columns])
-    if "instanceIds" in data.columns:  # lists do not hash: their text does
-        data = data.assign(instanceIds=[" ".join(v) if v is not None else "" for v in data["instanceIds"]])
-    return pd.util.hash_pandas_object(data.astype(object), index=False)
 
 
 def _days(frame: pd.DataFrame) -> list[tuple[date, slice]]:
@@ -105,7 +96,9 @@ class DayStream:
         self.stats.events += len(rows)
 
     def _without_copies(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Drop the identical copies of events of the previous part; count and list the differing ones."""
+        """Compare the events of this part whose eventID the previous part holds with those copies, as a whole load
+        compares copies (:func:`trailtools.events.duplicates.identical_copies`: their records read again): drop the
+        identical ones, count and list the differing ones."""
         previous, self._previous = self._previous, frame
         if previous is None or not len(frame) or not len(previous):
             return frame
@@ -114,23 +107,18 @@ class DayStream:
         if not again.any():
             return frame
         found = pc.fill_null(pc.is_in(before, value_set=ids.filter(pa.array(again))), False)
-        earlier = previous[found.to_numpy(zero_copy_only=False)].drop_duplicates("eventID")
-        first = dict(zip(earlier["eventID"], zip(_content_hashes(earlier), earlier["_file"], earlier["_index"])))
-        rows = frame[again]
-        drop = []
-        for label, event_id, h, path, index in zip(rows.index, rows["eventID"], _content_hashes(rows),
-                                                   rows["_file"], rows["_index"]):
-            seen = first[event_id]
-            if seen[0] == h:
-                drop.append(label)
-                self.stats.duplicates_dropped += 1
-                continue
-            self.stats.conflicting_duplicates += 1
-            if len(self.stats.conflicts) < MAX_LISTED_CONFLICTS:
-                self.stats.conflicts.append({"eventID": event_id, "copies": [
-                    {"path": str(seen[1]), "record": int(seen[2])}, {"path": str(path), "record": int(index)}]})
-            else:
-                self.stats.conflicts_not_listed += 1
+        earlier, later = previous[found.to_numpy(zero_copy_only=False)], frame[again]
+        # the copies grouped by eventID, the previous part's first in each group (file order across the parts)
+        both = pd.concat([earlier, later], ignore_index=True)
+        order = np.argsort(both["eventID"].to_numpy(dtype=object), kind="stable")
+        both = both.iloc[order]
+        grouped = both["eventID"].to_numpy(dtype=object)
+        starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1]))).tolist()
+        labels = np.concatenate([np.full(len(earlier), None, dtype=object), later.index.to_numpy(dtype=object)])
+        report = DuplicateReport()
+        gone = identical_copies(pa.Table.from_pandas(both, preserve_index=False), starts, report)
+        drop = [label for label in labels[order[gone]] if label is not None]   # never a row already written
+        report.fold_into(self.stats, len(drop))
         return frame.drop(index=drop) if drop else frame
 
 

@@ -43,6 +43,20 @@ class DuplicateReport:
     conflicts_not_listed: int = 0
     compared_by_columns: int = 0                      # eventIDs whose copies could not all be re-read
 
+    def fold_into(self, stats, dropped: int) -> None:
+        """Add what this comparison found, and the ``dropped`` identical copies, to a load's statistics
+        (:class:`trailtools.events.stats.LoadStats`)."""
+        stats.duplicates_dropped += dropped
+        stats.conflicting_duplicates += self.conflicting
+        room = max(0, MAX_LISTED_CONFLICTS - len(stats.conflicts))
+        stats.conflicts += self.conflicts[:room]
+        stats.conflicts_not_listed += self.conflicts_not_listed + len(self.conflicts[room:])
+        if self.compared_by_columns:
+            stats.notes.append(f"{self.compared_by_columns:,} eventIDs held by several records were compared by the "
+                               "frame's columns only (their files could not be read again as loaded, or the re-read "
+                               "budget was spent): copies differing only in fields outside the frame count as "
+                               "identical there.")
+
     def add(self, event_id: str, copies: list[dict], total: int) -> None:
         """An eventID with ``total`` differing copies, the first of them (in file order) in ``copies``."""
         self.conflicting += 1

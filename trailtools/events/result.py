@@ -62,14 +62,8 @@ def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadR
     for r in results:
         r.table = None  # finish() owns the tables now, so that memory is freed as it goes
     copies = DuplicateReport()
-    frame, stats.filtered_out, stats.duplicates_dropped = frame_mod.finish(tables, query, copies)
-    stats.conflicting_duplicates = copies.conflicting
-    stats.conflicts, stats.conflicts_not_listed = copies.conflicts, copies.conflicts_not_listed
-    if copies.compared_by_columns:
-        stats.notes.append(f"{copies.compared_by_columns:,} eventIDs held by several records were compared by the "
-                           "frame's columns only (their files could not be read again as loaded, or the re-read "
-                           "budget was spent): copies differing only in fields outside the frame count as "
-                           "identical there.")
+    frame, stats.filtered_out, dropped = frame_mod.finish(tables, query, copies)
+    copies.fold_into(stats, dropped)
     stats.events = len(frame)
     return LoadResult(frame, stats)
 
