@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trailtools.rules.model import Hit, Rule, findings_from_hits, params, text
+from trailtools.rules.model import Hit, Rule, findings_from_hits, params, per_call, text
 
 GUARDDUTY = "guardduty.amazonaws.com"
 #: GuardDuty calls that remove a detector or its members (UpdateDetector only with ``enable: false``).
 GUARDDUTY_REMOVALS = ("DeleteDetector", "DeleteMembers", "DisassociateMembers", "StopMonitoringMembers",
                       "DisassociateFromMasterAccount", "DisassociateFromAdministratorAccount")
-
-
-def _log_groups(rows: pd.DataFrame, rule: Rule):
-    hits = []
-    for label, row in rows.iterrows():
-        group = text(params(row["requestParameters"]).get("logGroupName")) or "a log group"
-        hits.append(Hit(label, group, f"deleted CloudWatch log group {group}"))
-    return findings_from_hits(rule, rows, hits)
 
 
 def _flow_log_ids(p: dict) -> list[str]:
@@ -76,7 +68,8 @@ def _leave(rows: pd.DataFrame, rule: Rule):
 RULES = (
     Rule("defense-evasion.log-group-deleted", "CloudWatch log group deleted", "medium",
          "TA0005 Defense Evasion", "T1562.008 Impair Defenses: Disable or Modify Cloud Logs",
-         (("logs.amazonaws.com", "DeleteLogGroup"),), _log_groups,
+         (("logs.amazonaws.com", "DeleteLogGroup"),),
+         per_call("logGroupName", "a log group", "deleted CloudWatch log group {}"),
          "Deleting a log group erases every log event in it (application, VPC, Lambda, CloudTrail-to-CloudWatch "
          "logs) at once: attackers do it to remove the traces of what they did. Infrastructure teardown "
          "(CloudFormation, Terraform) deletes log groups too.",

@@ -8,7 +8,7 @@ import dataclasses
 import pandas as pd
 
 from trailtools.findings.model import Finding
-from trailtools.rules.model import MAX_EVIDENCE, Hit, Rule, evidence, findings_from_hits, items, params, text
+from trailtools.rules.model import MAX_EVIDENCE, Hit, Rule, evidence, findings_from_hits, items, params, per_call, text
 
 EC2 = "ec2.amazonaws.com"
 SSM = "ssm.amazonaws.com"
@@ -29,22 +29,6 @@ def _send_command(rows: pd.DataFrame, rule: Rule):
         where = ", ".join(_instances(p)) or "instances"
         doc = text(p.get("documentName")) or "a document"
         hits.append(Hit(label, where, f"ran {doc} on {where} through SSM SendCommand"))
-    return findings_from_hits(rule, rows, hits)
-
-
-def _start_session(rows: pd.DataFrame, rule: Rule):
-    hits = []
-    for label, row in rows.iterrows():
-        target = text(params(row["requestParameters"]).get("target")) or "an instance"
-        hits.append(Hit(label, target, f"opened an SSM shell session on {target}"))
-    return findings_from_hits(rule, rows, hits)
-
-
-def _password_data(rows: pd.DataFrame, rule: Rule):
-    hits = []
-    for label, row in rows.iterrows():
-        instance = text(params(row["requestParameters"]).get("instanceId")) or "an instance"
-        hits.append(Hit(label, instance, f"read the Windows administrator password data of {instance}"))
     return findings_from_hits(rule, rows, hits)
 
 
@@ -109,14 +93,15 @@ RULES = (
          "(GetCommandInvocation, or its S3/CloudWatch output) and check the instances for what it changed."),
     Rule("execution.ssm-start-session", "Interactive SSM session on an instance", "low",
          "TA0002 Execution", "T1651 Cloud Administration Command",
-         ((SSM, "StartSession"),), _start_session,
+         ((SSM, "StartSession"),), per_call("target", "an instance", "opened an SSM shell session on {}"),
          "SSM StartSession opens a shell on the instance through the API: no SSH key, no open port, no bastion. "
          "Routine for administrators; from an unexpected credential or address it is someone at a root prompt.",
          "Whose session was it, and from where? Read the session's log if Session Manager logging is on (S3 or "
          "CloudWatch Logs), and check the instance for changes made during it."),
     Rule("execution.password-data-read", "Windows instance password data read", "medium",
          "TA0006 Credential Access", "T1555 Credentials from Password Stores",
-         ((EC2, "GetPasswordData"),), _password_data,
+         ((EC2, "GetPasswordData"),),
+         per_call("instanceId", "an instance", "read the Windows administrator password data of {}"),
          "GetPasswordData returns a Windows instance's administrator password, encrypted with the instance's key "
          "pair: with the private key it is a local administrator login. Many calls across instances, or denied "
          "calls, are an attacker looking for one that works.",

@@ -148,6 +148,18 @@ def _severity(rule: Rule, hit: Hit, failed: bool) -> str:
     return lower(sev) if failed else sev
 
 
+def per_call(field: str, fallback: str, what: str) -> Callable[[pd.DataFrame, Rule], list[Finding]]:
+    """The logic of a rule whose every call is a hit: its resource is the request's ``field`` (``fallback`` when the
+    request has none), and ``what`` says what the call did, ``{}`` standing for the resource."""
+    def logic(rows: pd.DataFrame, rule: Rule) -> list[Finding]:
+        hits = []
+        for label, row in rows.iterrows():
+            resource = text(params(row["requestParameters"]).get(field)) or fallback
+            hits.append(Hit(label, resource, what.format(resource)))
+        return findings_from_hits(rule, rows, hits)
+    return logic
+
+
 def findings_from_hits(rule: Rule, frame: pd.DataFrame, hits: list[Hit]) -> list[Finding]:
     """The findings of some hits: one per credential, outcome (succeeded or failed) and severity."""
     groups: dict[tuple, list[tuple[Hit, pd.Series]]] = {}
