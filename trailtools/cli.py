@@ -214,12 +214,11 @@ def _export_parts(args: argparse.Namespace, parts):
     from trailtools.events.by_day import export_by_day
     from trailtools.events.frame import empty_frame
 
-    columns = None
-    if args.columns:  # checked on the columns every part has
-        columns = list(select_columns(empty_frame(), args.columns, args.format).columns)
+    every = empty_frame()  # the columns every part has
+    columns = list(select_columns(every, args.columns, args.format).columns) if args.columns else None
     fields = columns
     if args.format == "timesketch":  # the message and times are made from the whole frame
-        columns, fields = None, fields or list(empty_frame().columns)
+        columns, fields = None, fields or list(every.columns)
     elif args.format == "jsonl" and columns is None:  # CloudTrail's own records, read again from their files
         fields = []
     writer = PartWriter(args.format, args.output, fields=fields, partition=args.partition)
