@@ -175,11 +175,11 @@ def test_a_prefix_that_cannot_be_listed_is_listed_as_skipped_and_the_rest_read(b
     name, _ = bucket
     real = s3src._list
 
-    def deny_eu(s3, bucket, prefix, counter, *, delimiter):
+    def deny_eu(s3, bucket, prefix, counter, *, delimiter, bounds=None):
         if "/eu-west-1/" in prefix and not delimiter:
             raise s3src.explain(ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}},
                                             "ListObjectsV2"), "s3", "ListObjectsV2")
-        return real(s3, bucket, prefix, counter, delimiter=delimiter)
+        return real(s3, bucket, prefix, counter, delimiter=delimiter, bounds=bounds)
 
     monkeypatch.setattr(s3src, "_list", deny_eu)
     res = load_events(f"s3://{name}", Query(start="2026-10-02", end="2026-10-02", accounts=[ACCT]))

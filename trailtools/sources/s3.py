@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -40,13 +41,16 @@ from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable, NotAwsResponse
 from trailtools.aws.session import client as make_client
 from trailtools.aws.session import explain
 from trailtools.errors import SourceError, TrailtoolsError
-from trailtools.events import cache, layout
+from trailtools.events import cache, compression, layout
 from trailtools.events.limits import describe, from_env
 from trailtools.events.query import EARLY_MARGIN, Query
 from trailtools.events.result import LoadOptions, LoadResult, collect
+from trailtools.events.sniff import BZ2_SNIFF_BYTES, SNIFF_BYTES, sniff
 from trailtools.events.stats import LoadStats
 from trailtools.progress import Progress
+from trailtools.sources import s3_layouts
 from trailtools.sources.files import read_files, write_cache_file
+from trailtools.sources.s3_layouts import Bounds, Layout
 from trailtools.sources.uri import int_option, uri_parts
 
 #: What this source calls (docs/iam-policy.json must allow them).
@@ -57,6 +61,9 @@ DOWNLOAD_WORKERS = 8
 LIST_WORKERS = 8
 #: ListObjectsV2 pages of 1,000 keys followed for one prefix at most (a day of one region holds about 300).
 MAX_LIST_PAGES = 1000
+#: An object whose key says nothing of what it holds is fetched whole up to this size, then recognized by its content
+#: as a local file is (:mod:`trailtools.events.sniff`); a larger one's first bytes are fetched first.
+WHOLE_FETCH_BYTES = 1 << 20
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 _READ_KINDS = ("CloudTrail", "CloudTrail-Insight")
@@ -98,10 +105,12 @@ class Listing:
     prefixes: list[str] = field(default_factory=list)        # the prefixes whose objects were listed
     unlistable: list[tuple[str, AwsDataUnavailable]] = field(default_factory=list)
     unsafe: list[tuple[str, str]] = field(default_factory=list)  # (key, why it is not downloaded)
+    by_content: set[str] = field(default_factory=set)  # keys of objects to recognize by their content once fetched
+    undated: int = 0  # objects wanted whose keys tell no day (the window could not leave them out)
 
 
-def _list(s3, bucket: str, prefix: str, counter: _Counter, *, delimiter: bool):
-    """(sub-prefixes, objects) under prefix; every page followed, up to MAX_LIST_PAGES."""
+def _list(s3, bucket: str, prefix: str, counter: _Counter, *, delimiter: bool, bounds: Bounds | None = None):
+    """(sub-prefixes, objects) under prefix; every page followed, up to MAX_LIST_PAGES (and ``bounds``' keys)."""
     subs, objects, token = [], [], None
     for _ in range(MAX_LIST_PAGES):
         params = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
@@ -117,6 +126,8 @@ def _list(s3, bucket: str, prefix: str, counter: _Counter, *, delimiter: bool):
         subs += [p["Prefix"] for p in resp.get("CommonPrefixes") or []]
         objects += [S3Object(o["Key"], (o.get("ETag") or "").strip('"'), int(o.get("Size") or 0))
                     for o in resp.get("Contents") or []]
+        if bounds is not None:
+            bounds.take(len(resp.get("CommonPrefixes") or []) + len(resp.get("Contents") or []))
         if not resp.get("IsTruncated"):
             return subs, objects
         token = resp.get("NextContinuationToken")
@@ -148,11 +159,14 @@ def _name(prefix: str) -> str:
 
 
 def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter | None = None, *,
-                  kinds=_READ_KINDS, days: list[date] | None = None) -> list[tuple[str, bool]]:
+                  kinds=_READ_KINDS, days: list[date] | None = None,
+                  layout_of: Layout | None = None) -> list[tuple[str, bool]]:
     """The prefixes whose objects are to be listed: (prefix, recursive). Discovery lists one level at a time.
 
     ``kinds``: the folders under an account to go into (``CloudTrail``, ``CloudTrail-Insight``, ...); ``days``: the
-    day folders to list (default: those of the query's window, all when it has no start).
+    day folders to list (default: those of the query's window, all when it has no start). ``layout_of``: where a
+    prefix with no ``AWSLogs/`` may be another layout (:mod:`trailtools.sources.s3_layouts`: Security Lake's
+    partitions are walked, pruned by the query), what was found is recorded in it; without it such a prefix is flat.
     """
     out: list[tuple[str, bool]] = []
     days = window_days(query) if days is None else days
@@ -166,13 +180,27 @@ def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter 
 
     def walk(pfx: str, level: str):
         if level == "top":
-            subs, _ = _list(s3, bucket, pfx, counter, delimiter=True)
+            subs, objects = _list(s3, bucket, pfx, counter, delimiter=True,
+                                  bounds=layout_of.bounds if layout_of is not None else None)
+            if layout_of is not None:
+                layout_of.bounds.listed = 0  # counted again by the listings that follow
             if f"{pfx}AWSLogs/" in subs:
                 return walk(f"{pfx}AWSLogs/", "awslogs")
+            if layout_of is not None and s3_layouts.is_lake(pfx, subs):
+                def level(p: str) -> tuple[list[str], int]:
+                    found = _list(s3, bucket, p, counter, delimiter=True, bounds=layout_of.bounds)
+                    return found[0], len(found[1])
+
+                layout_of.mode = "lake"
+                layout_of.lake = s3_layouts.walk_lake(level, pfx, query, first=(subs, len(objects)))
+                out.extend(layout_of.lake.prefixes)
+                return None
             if not pfx:  # never list a whole bucket: say where the trail may be instead
                 shown = ", ".join(f"s3://{bucket}/{s}" for s in subs[:5]) or "nothing"
                 raise SourceError(f"s3://{bucket} has no AWSLogs/ folder at its top (it holds {shown}): the "
                                   "trail may write under a key prefix; give s3://BUCKET/PREFIX.")
+            if layout_of is not None:
+                layout_of.mode = "flat"
             out.append((pfx, True))  # a flat folder: everything under it
             return None
         subs, _ = _list(s3, bucket, pfx, counter, delimiter=True)
@@ -220,15 +248,20 @@ def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter 
 
 
 def list_window(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
-                workers: int = LIST_WORKERS) -> Listing:
-    """List only the window's prefixes; classify every object by its key and keep those the query may want."""
+                workers: int = LIST_WORKERS, layout_of: Layout | None = None) -> Listing:
+    """List only the window's prefixes; classify every object by its key and keep those the query may want.
+
+    An object whose key says nothing of what it holds (``*.json.cloudtrail``, no extension, an archive, Parquet)
+    outside the folders of the layout that are not CloudTrail's is kept too, marked ``by_content``: it is recognized
+    by its first bytes once fetched, as the local source recognizes a file (:mod:`trailtools.events.sniff`)."""
     listing = Listing()
-    prefixes = plan_prefixes(s3, bucket, prefix, query, counter)
+    prefixes = plan_prefixes(s3, bucket, prefix, query, counter, layout_of=layout_of)
     listing.prefixes = [p for p, _ in prefixes]
+    bounds = layout_of.bounds if layout_of is not None and layout_of.mode != "awslogs" else None
 
     def objects_of(pr):
         try:
-            return _list(s3, bucket, pr[0], counter, delimiter=False)[1]
+            return _list(s3, bucket, pr[0], counter, delimiter=False, bounds=bounds)[1]
         except AwsDataUnavailable as exc:  # e.g. a bucket policy denying one account's folder: the rest is read
             listing.unlistable.append((pr[0], exc))
             return []
@@ -250,9 +283,12 @@ def list_window(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
                 listing.whole[group] = False
                 continue
             info = layout.classify(obj.key)
-            if info.kind == layout.OTHER and layout.is_container_name(obj.key) and \
-                    layout.classify_folder(obj.key.rpartition("/")[0]).kind != layout.OTHER:
-                info = layout.PathInfo(layout.LOG)  # an archive or Parquet file: what it holds is read in place
+            where = layout.classify_folder(obj.key.rpartition("/")[0])
+            by_content = info.kind == layout.OTHER and where.kind != layout.OTHER and \
+                not layout.has_event_extension(obj.key)
+            if by_content:  # as the local source's planner takes a file its name says nothing of
+                kind = where.kind if where.kind in (layout.LOG, layout.INSIGHT) else layout.LOG
+                info = layout.PathInfo(kind, where.account, where.region, where.org, where.day)
             if info.kind == layout.DIGEST:
                 listing.digests += 1
             elif info.kind == layout.OTHER or info.kind is None:
@@ -264,6 +300,10 @@ def list_window(s3, bucket: str, prefix: str, query: Query, counter: _Counter,
                 listing.insights += info.kind == layout.INSIGHT
                 listing.groups[group].append(obj)
                 listing.whole.setdefault(group, True)
+                if by_content:
+                    listing.by_content.add(obj.key)
+                if info.day is None and info.delivered is None and not s3_layouts.key_has_day(obj.key):
+                    listing.undated += 1
     return listing
 
 
@@ -332,9 +372,15 @@ def _get_object(s3, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def _not_the_object(obj: S3Object, body: bytes) -> TrailtoolsError | None:
-    """Why a body is not the object listed (an HTML page from a proxy, or not its size), or None."""
-    if looks_html(body):
+def _get_range(s3, bucket: str, key: str, size: int) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"].read()
+
+
+def _not_the_object(obj: S3Object, body: bytes, *, html_ok: bool = False) -> TrailtoolsError | None:
+    """Why a body is not the object listed (an HTML page from a proxy, or not its size), or None. ``html_ok``: an
+    object recognized by its content may be an HTML page itself (a bucket's ``index.html``) when it is the size
+    listed."""
+    if looks_html(body) and not (html_ok and len(body) == obj.size):
         return explain(NotAwsResponse(operation="GetObject", what="an HTML page", status=200), "s3", "GetObject")
     if obj.size and len(body) != obj.size:
         return SourceError(f"{len(body):,} bytes were read where the listing said {obj.size:,}: the object changed "
@@ -343,7 +389,8 @@ def _not_the_object(obj: S3Object, body: bytes) -> TrailtoolsError | None:
 
 
 def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, workers: int = DOWNLOAD_WORKERS,
-             progress=None) -> tuple[dict[str, Path], list[tuple[str, TrailtoolsError]], int]:
+             progress=None, by_content: set[str] | frozenset = frozenset(),
+             ) -> tuple[dict[str, Path], list[tuple[str, TrailtoolsError]], int]:
     """Fetch the objects not in the download cache: ({key: local path}, [(key, error)], objects already cached)."""
     paths: dict[str, Path] = {}
     failed: list[tuple[str, TrailtoolsError]] = []  # AwsDataUnavailable, or the cache folder refusing the file
@@ -367,7 +414,7 @@ def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, wor
             with lock:
                 failed.append((obj.key, explain(exc, "s3", "GetObject")))
             return
-        wrong = _not_the_object(obj, body)
+        wrong = _not_the_object(obj, body, html_ok=obj.key in by_content)
         if wrong is not None:  # never kept: a rerun would serve it from the cache as the object
             with lock:
                 failed.append((obj.key, wrong))
@@ -388,6 +435,44 @@ def download(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, wor
     return paths, failed, hits
 
 
+def probe(s3, bucket: str, objects: list[S3Object], counter: _Counter, *, workers: int = DOWNLOAD_WORKERS,
+          ) -> tuple[set[str], list[tuple[str, TrailtoolsError]], int]:
+    """Fetch the first bytes of objects whose keys say nothing of what they hold (a ranged GetObject: as many as
+    :func:`trailtools.events.sniff.head` reads, a megabyte for bzip2) and recognize them by the local source's
+    :func:`trailtools.events.sniff.sniff`, from a temporary file: (keys that may hold CloudTrail, [(key, error)],
+    bytes fetched)."""
+    events: set[str] = set()
+    failed: list[tuple[str, TrailtoolsError]] = []
+    fetched = [0]
+    lock = threading.Lock()
+    with tempfile.TemporaryDirectory(prefix="trailtools-probe-") as folder:
+        def one(n_obj):
+            n, obj = n_obj
+            head = b""
+            try:
+                for size in (SNIFF_BYTES, BZ2_SNIFF_BYTES):
+                    counter.add("GetObject")
+                    head = _get_range(s3, bucket, obj.key, min(size, obj.size))
+                    if compression.kind(head) != "bzip2" or len(head) >= obj.size:
+                        break
+            except AWS_ERRORS as exc:
+                with lock:
+                    failed.append((obj.key, explain(exc, "s3", "GetObject")))
+                return
+            path = Path(folder) / f"{n}.head"  # our own name, never the key
+            path.write_bytes(head)
+            found = sniff(str(path))
+            path.unlink()
+            with lock:
+                fetched[0] += len(head)
+                if found:
+                    events.add(obj.key)
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, enumerate(objects)))
+    return events, failed, fetched[0]
+
+
 # ---------------------------------------------------------------- the source
 
 def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
@@ -398,27 +483,49 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     workers = int_option(opts, "workers", DOWNLOAD_WORKERS, uri)
+    bounds = Bounds(max_keys=int_option(opts, "max_keys", s3_layouts.MAX_KEYS, uri),
+                    max_bytes=s3_layouts.size_option(opts, "max_bytes", s3_layouts.MAX_BYTES, uri),
+                    where=f"s3://{bucket}/{prefix}")
     s3 = make_client("s3", region=opts.get("region"), profile=opts.get("profile"), max_pool=max(workers, 10))
     counter = _Counter()
-    listing = list_window(s3, bucket, prefix, query, counter)
+    found = Layout(bounds)
+    listing = list_window(s3, bucket, prefix, query, counter, layout_of=found)
     stats = LoadStats(source=uri, query=query.describe(), files_seen=listing.seen, files_pruned=listing.pruned,
                       digest_files=listing.digests, insight_files=listing.insights, other_files=listing.others)
     limits = options.limits or from_env()
+    if not listing.prefixes and found.mode != "lake":
+        raise SourceError(
+            f"No CloudTrail under s3://{bucket}/{prefix}{_filters(query)}: give the bucket (and prefix) that holds "
+            "AWSLogs/<account>/CloudTrail/, as `aws cloudtrail describe-trails` shows it.")
+    cached = {o.key for objs in listing.groups.values() for o in objs if _kept(bucket, o) is not None}
+    # objects whose keys say nothing: a large one's first bytes are fetched and recognized before it is downloaded
+    heads = [o for objs in listing.groups.values() for o in objs
+             if o.key in listing.by_content and o.key not in cached and o.size > WHOLE_FETCH_BYTES]
+    if found.mode != "awslogs":  # no dates to prune by: what would be downloaded is bounded before anything is
+        whole = [o for objs in listing.groups.values() for o in objs
+                 if o.key not in cached and o.size <= limits.max_file_bytes]
+        bounds.check_bytes(sum(o.size for o in whole) + len(heads) * BZ2_SNIFF_BYTES, len(whole))
+    probed, probe_failed, probe_bytes = probe(s3, bucket, heads, counter, workers=workers) if heads else \
+        (set(), [], 0)
+    not_events = {o.key for o in heads} - probed - {k for k, _ in probe_failed}
+    for key, err in probe_failed:
+        stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}", f"not downloaded: {err}")
+    unread = {k for k, _ in probe_failed}
     for group, objs in listing.groups.items():
+        kept = [o for o in objs if o.key not in not_events and o.key not in unread]
+        if any(o.key in unread for o in objs):
+            listing.whole[group] = False
+        listing.groups[group] = kept
         # a body is held in memory once downloaded: an object larger than a file may be is never fetched
-        big = [o for o in objs if o.size and o.size > limits.max_file_bytes]
+        big = [o for o in kept if o.size and o.size > limits.max_file_bytes]
         for o in big:
             stats.add_skip(f"s3://{bucket}/{layout.shown_name(o.key)}",
                            f"not downloaded: {o.size:,} bytes, more than a file may hold "
                            f"({describe(limits.max_file_bytes)}; TRAILTOOLS_MAX_FILE_BYTES raises it)")
         if big:
-            listing.groups[group] = [o for o in objs if o not in big]
+            listing.groups[group] = [o for o in kept if o not in big]
             listing.whole[group] = False
     wanted = [o for objs in listing.groups.values() for o in objs]
-    if not listing.prefixes:
-        raise SourceError(
-            f"No CloudTrail under s3://{bucket}/{prefix}{_filters(query)}: give the bucket (and prefix) that holds "
-            "AWSLogs/<account>/CloudTrail/, as `aws cloudtrail describe-trails` shows it.")
     for pfx, err in listing.unlistable:
         stats.add_skip(f"s3://{bucket}/{layout.shown_name(pfx)}", f"not listed: {err}")
     for key, why in listing.unsafe:
@@ -429,16 +536,23 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     bar = Progress(len(wanted), label="objects", enabled=options.progress if options.progress is not None
                    else (None if len(wanted) > 200 else False))
     try:
-        paths, failed, hits = download(s3, bucket, wanted, counter, workers=workers, progress=bar)
+        paths, failed, hits = download(s3, bucket, wanted, counter, workers=workers, progress=bar,
+                                       by_content=listing.by_content)
     finally:
         bar.close()
     if failed and not paths:
         raise failed[0][1]
     for key, err in failed:
         stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}", f"not downloaded: {err}")
+    # the objects recognized by their content, as the local source recognizes a file: the others are other files
+    not_events |= {k for k in listing.by_content if k in paths and not sniff(str(paths[k]))}
+    for key in not_events:
+        paths.pop(key, None)
+        stats.insight_files -= layout.classify_folder(key.rpartition("/")[0]).kind == layout.INSIGHT
+    stats.other_files += len(not_events)
     groups = [([str(paths[o.key]) for o in objs if o.key in paths], listing.whole.get(g, False) and not failed)
               for g, objs in sorted(listing.groups.items())]
-    result = read_files(groups, query, stats, options) if wanted else _empty(query, stats)
+    result = read_files(groups, query, stats, options) if paths else _empty(query, stats)
     # the skips name the objects, not their copies in the cache
     objects = {str(path): f"s3://{bucket}/{layout.shown_name(key)}" for key, path in paths.items()}
     for skip in stats.skipped:
@@ -448,8 +562,32 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     stats.notes.append(
         f"S3: {counter.counts['ListObjectsV2']} ListObjectsV2 requests over {len(listing.prefixes)} prefixes, "
         f"{counter.counts['GetObject']} objects downloaded, {hits} from the download cache")
+    stats.notes.extend(_layout_notes(bucket, prefix, query, found, listing, not_events, len(heads), probe_bytes))
     stats.elapsed_s = time.perf_counter() - started
     return result
+
+
+def _layout_notes(bucket: str, prefix: str, query: Query, found: Layout, listing: Listing, not_events: set[str],
+                  heads: int, head_bytes: int) -> list[str]:
+    """What the load statistics say of a layout other than AWSLogs/ and of the objects recognized by content."""
+    notes = []
+    if found.mode == "flat":
+        notes.append(f"s3://{bucket}/{prefix} holds no AWSLogs/ folder: read as a flat folder, every object under "
+                     f"it listed ({listing.seen:,})")
+    if found.mode == "lake" and found.lake is not None:
+        notes.append(f"Security Lake partitions: {len(found.lake.pruned):,} left out by the query's window, regions "
+                     f"or accounts (not listed), {len(found.lake.prefixes):,} listed")
+        if found.lake.not_cloudtrail:
+            notes.append("Security Lake sources that hold no CloudTrail, not listed: "
+                         + ", ".join(layout.shown_name(n) for n in sorted(set(found.lake.not_cloudtrail))))
+    if listing.undated and (query.start or query.end):
+        notes.append(f"{listing.undated:,} objects were fetched although they may hold no event of the window: "
+                     "their keys carry no date to prune by; the events outside the window were dropped once read")
+    if listing.by_content:
+        notes.append(f"{len(listing.by_content):,} objects whose keys say nothing of what they hold were "
+                     f"recognized by their content ({len(not_events):,} hold no CloudTrail: counted as other "
+                     f"files; {heads:,} large ones by their first {head_bytes:,} bytes)")
+    return notes
 
 
 def _filters(query: Query) -> str:
