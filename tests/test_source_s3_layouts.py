@@ -251,6 +251,17 @@ def test_a_custom_source_under_ext(aws_env, tmp_path):
     assert list(res.frame["eventID"]) == [keys[2]] and res.stats.files_seen == 1
 
 
+def test_a_security_lake_without_cloudtrail_is_one_sentence(aws_env):
+    bucket = _bucket("aws-security-data-lake-us-east-1-abcdefghij")
+    _put(bucket, f"aws/VPC_FLOW/2.0/region=us-east-1/accountId={ACCT}/eventDay=20261103/flow.gz.parquet", b"PAR1")
+    _put(bucket, f"aws/ROUTE53/2.0/region=us-east-1/accountId={ACCT}/eventDay=20261103/dns.gz.parquet", b"PAR1")
+    with pytest.raises(SourceError) as err:
+        load_events(f"s3://{bucket}", Query(), cache=False)
+    assert str(err.value) == (f"No CloudTrail under s3://{bucket}/: Security Lake keeps it under aws/CLOUD_TRAIL_MGMT/"
+                              " (and S3_DATA/, LAMBDA_EXECUTION/) or a custom source under ext/, and this prefix "
+                              "holds ROUTE53, VPC_FLOW.")
+
+
 # ---------------------------------------------------------------- bounds
 
 def test_too_many_keys_or_bytes_is_one_sentence_before_anything_is_read(aws_env, fetched):

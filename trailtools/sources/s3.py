@@ -12,15 +12,22 @@ root of :mod:`trailtools.events.cache`): a key is never part of a path, since wh
 chooses it. The key is kept as data, in ``<h>.object.json`` beside the copy, so reports name the object
 (:func:`object_uri`). A rerun downloads nothing that has not changed (a rewritten object has a new ETag); then the
 copies are parsed exactly like local files (:mod:`trailtools.events.chunk`), so the same events frame comes out, and
-``LoadResult.raw`` reads a row's record from the downloaded copy. Objects are still recognized by their key's text
-(:mod:`trailtools.events.layout`), never by the copy's name.
+``LoadResult.raw`` reads a row's record from the downloaded copy. Objects are recognized by their key's text
+(:mod:`trailtools.events.layout`), never by the copy's name; an object whose key says nothing of what it holds
+(``*.json.cloudtrail``, no extension, an archive, Parquet, a CloudWatch Logs export's ``000000.gz``) is recognized
+by its first bytes, by the local source's :func:`trailtools.events.sniff.sniff`: fetched whole up to
+:data:`WHOLE_FETCH_BYTES`, a larger one's first bytes first (a ranged GetObject). One that holds no CloudTrail is
+counted as an other file, as a local file is.
 
 A key CloudTrail never writes and that would be dangerous as a name (a ``..`` segment, an absolute path, a NUL or
 another control character: :func:`trailtools.events.layout.unsafe_key`) is not downloaded: it is listed as skipped, with
 the reason, and every other object is read.
 
 ``PREFIX`` may be the folder holding ``AWSLogs/`` or any folder inside it (``AWSLogs/o-abc/111122223333/``). A
-prefix with no ``AWSLogs/`` under it is read as a flat folder: every object under it is listed and read.
+prefix with no ``AWSLogs/`` under it is another layout (:mod:`trailtools.sources.s3_layouts`): Security Lake's
+partitions, walked and pruned by ``region=``, ``accountId=`` and ``eventDay=``, or a flat folder, every object under
+it listed (no date to prune by: the frame is filtered after reading). Those two are bounded by ``?max_keys=`` and
+``?max_bytes=`` (one sentence before anything is read when a load would pass them).
 Credentials: the standard chain, or the profile named in the URI; ``region`` is only a hint (S3 redirects).
 """
 from __future__ import annotations
@@ -198,7 +205,8 @@ def plan_prefixes(s3, bucket: str, prefix: str, query: Query, counter: _Counter 
             if not pfx:  # never list a whole bucket: say where the trail may be instead
                 shown = ", ".join(f"s3://{bucket}/{s}" for s in subs[:5]) or "nothing"
                 raise SourceError(f"s3://{bucket} has no AWSLogs/ folder at its top (it holds {shown}): the "
-                                  "trail may write under a key prefix; give s3://BUCKET/PREFIX.")
+                                  "trail may write under a key prefix; give s3://BUCKET/PREFIX (a prefix without "
+                                  "AWSLogs/ is read as a flat folder).")
             if layout_of is not None:
                 layout_of.mode = "flat"
             out.append((pfx, True))  # a flat folder: everything under it
@@ -497,6 +505,11 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
         raise SourceError(
             f"No CloudTrail under s3://{bucket}/{prefix}{_filters(query)}: give the bucket (and prefix) that holds "
             "AWSLogs/<account>/CloudTrail/, as `aws cloudtrail describe-trails` shows it.")
+    if found.mode == "lake" and found.lake is not None and not found.lake.prefixes and not found.lake.pruned:
+        others = ", ".join(layout.shown_name(n) for n in sorted(set(found.lake.not_cloudtrail))[:5]) or "nothing"
+        raise SourceError(f"No CloudTrail under s3://{bucket}/{prefix}: Security Lake keeps it under "
+                          f"aws/CLOUD_TRAIL_MGMT/ (and S3_DATA/, LAMBDA_EXECUTION/) or a custom source under ext/, "
+                          f"and this prefix holds {others}.")
     cached = {o.key for objs in listing.groups.values() for o in objs if _kept(bucket, o) is not None}
     # objects whose keys say nothing: a large one's first bytes are fetched and recognized before it is downloaded
     heads = [o for objs in listing.groups.values() for o in objs
@@ -505,8 +518,10 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
         whole = [o for objs in listing.groups.values() for o in objs
                  if o.key not in cached and o.size <= limits.max_file_bytes]
         bounds.check_bytes(sum(o.size for o in whole) + len(heads) * BZ2_SNIFF_BYTES, len(whole))
+    before = counter.counts["GetObject"]
     probed, probe_failed, probe_bytes = probe(s3, bucket, heads, counter, workers=workers) if heads else \
         (set(), [], 0)
+    probes = counter.counts["GetObject"] - before  # ranged requests for first bytes, not downloads
     not_events = {o.key for o in heads} - probed - {k for k, _ in probe_failed}
     for key, err in probe_failed:
         stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}", f"not downloaded: {err}")
@@ -561,7 +576,7 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     last_requests.update(counter.counts)
     stats.notes.append(
         f"S3: {counter.counts['ListObjectsV2']} ListObjectsV2 requests over {len(listing.prefixes)} prefixes, "
-        f"{counter.counts['GetObject']} objects downloaded, {hits} from the download cache")
+        f"{counter.counts['GetObject'] - probes} objects downloaded, {hits} from the download cache")
     stats.notes.extend(_layout_notes(bucket, prefix, query, found, listing, not_events, len(heads), probe_bytes))
     stats.elapsed_s = time.perf_counter() - started
     return result
