@@ -599,9 +599,10 @@ def _layout_notes(bucket: str, prefix: str, query: Query, found: Layout, listing
         notes.append(f"{listing.undated:,} objects were fetched although they may hold no event of the window: "
                      "their keys carry no date to prune by; the events outside the window were dropped once read")
     if listing.by_content:
+        large = f"; {heads:,} large ones by their first {head_bytes:,} bytes" if heads else ""
         notes.append(f"{len(listing.by_content):,} objects whose keys say nothing of what they hold were "
                      f"recognized by their content ({len(not_events):,} hold no CloudTrail: counted as other "
-                     f"files; {heads:,} large ones by their first {head_bytes:,} bytes)")
+                     f"files{large})")
     return notes
 
 
