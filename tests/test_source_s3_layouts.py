@@ -149,6 +149,53 @@ def test_archives_and_an_ecs_export_in_a_flat_folder(aws_env):
     assert res.stats.files_seen == 3 and res.stats.other_files == 0 and res.stats.files_skipped == 0
 
 
+def test_every_format_in_a_flat_bucket_is_read_as_the_same_local_folder_is(aws_env, tmp_path):
+    """One folder of every format the local source reads, under names that say little (Lake results and a Splunk
+    export without an extension, an ECS export, a tgz, a Zstandard file, OCSF Parquet, filter-log-events output),
+    uploaded as it is: the bucket's load and the folder's give the same events and the same counts."""
+    import tarfile
+
+    import zstandard
+    from test_ecs import to_filebeat
+    from test_foreign_formats import RECS, _cw_event, _lake_rows, _logstash
+
+    folder = tmp_path / "evidence"
+    (folder / "siem").mkdir(parents=True)
+    recs = [record(f"bcbcbcbc-0000-4000-8000-{i:012d}", f"2026-11-03T{10 + i}:00:00Z", "RunInstances")
+            for i in range(6)]
+    (folder / "lake-results").write_text(json.dumps({
+        "QueryStatus": "FINISHED", "QueryResultRows": [_lake_rows(r) for r in RECS] + [[{"eventName": "NoTime"}]]}))
+    (folder / "siem" / "export.splunk").write_text("\n".join(json.dumps({"result": {"_raw": json.dumps(r)}})
+                                                             for r in recs[:2]))
+    (folder / "siem" / "es.ndjson").write_text("\n".join(json.dumps(_logstash(r)) for r in recs[2:4]))
+    (folder / "siem" / "filebeat.out").write_text(json.dumps(to_filebeat(recs[4])) + "\n")
+    (folder / "cw-filter").write_text(json.dumps({"events": [_cw_event(1, recs[5])], "searchedLogStreams": []}))
+    member = tmp_path / "a.json"
+    member.write_text(json.dumps({"Records": recs[:3]}))
+    with tarfile.open(folder / "backup.tgz", "w:gz") as tar:
+        tar.add(member, arcname="AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/03/a.json")
+    (folder / "more.zst").write_bytes(zstandard.ZstdCompressor().compress(json.dumps(recs[3:]).encode()))
+    write_parquet(folder / "part-0.gz.parquet", [_lake_event(3, "us-east-1", ACCT, 1)])
+    (folder / "README.txt").write_text("handed over by the customer on 2026-11-04\n")
+    bucket = _bucket()
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
+        _put(bucket, f"case/{path.relative_to(folder).as_posix()}", path.read_bytes())
+    remote = load_events(f"s3://{bucket}/case", Query(), cache=False)
+    local = load_events(str(folder), Query(), cache=False)
+    assert sorted(remote.frame["eventID"]) == sorted(local.frame["eventID"])
+    names = ("files_seen", "files_read", "other_files", "files_skipped", "records_seen", "records_skipped", "events",
+             "duplicates_dropped")
+    assert {n: getattr(remote.stats, n) for n in names} == {n: getattr(local.stats, n) for n in names}
+    assert remote.stats.files_seen == len(files) == 9 and remote.stats.other_files == 1  # the README
+    # an independent count: the records written (tgz 3, zst 3, Splunk 2, Logstash 2, ECS 1, CloudWatch 1, Lake 3 and
+    # a row without a time, Parquet 1); copies of one event from different tools are compared, as in a local load
+    s = remote.stats
+    assert s.records_seen == 3 + 3 + 2 + 2 + 1 + 1 + 4 + 1 and s.records_skipped == 1
+    assert s.events + s.duplicates_dropped == s.records_seen - s.records_skipped
+    assert set(remote.frame["eventID"]) == {r["eventID"] for r in recs + RECS} | {"99999999-0003-4000-8000-000000000001"}
+
+
 def test_a_large_object_is_recognized_by_its_first_bytes_before_it_is_downloaded(aws_env, fetched, monkeypatch):
     monkeypatch.setattr(s3src, "WHOLE_FETCH_BYTES", 2000)
     bucket = _bucket()
@@ -161,6 +208,24 @@ def test_a_large_object_is_recognized_by_its_first_bytes_before_it_is_downloaded
     assert res.stats.events == 40 and res.stats.other_files == 1 and res.stats.files_seen == 2
     assert sorted(fetched["head"]) == ["mixed/access.log", "mixed/export-without-extension"]
     assert fetched["whole"] == ["mixed/export-without-extension"]  # the web server log: only its first bytes
+
+
+def test_an_object_too_large_to_download_is_a_skip_only_when_it_may_hold_cloudtrail(aws_env, fetched, monkeypatch):
+    monkeypatch.setenv("TRAILTOOLS_MAX_FILE_BYTES", "4k")
+    bucket = _bucket()
+    big = json.dumps([record(f"acacacac-0000-4000-8000-{i:012d}", "2026-11-03T10:00:00Z") for i in range(20)])
+    small = json.dumps([record("acacacac-1111-4000-8000-000000000001", "2026-11-03T11:00:00Z")])
+    assert len(big) > 4096 > len(small)
+    _put(bucket, "case/big-export", big.encode())
+    _put(bucket, "case/small-export", small.encode())
+    _put(bucket, "case/access.log", b"192.0.2.1 - - [03/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 12\n" * 100)
+    res = load_events(f"s3://{bucket}/case", Query(), cache=False)
+    s = res.stats
+    assert list(res.frame["eventID"]) == ["acacacac-1111-4000-8000-000000000001"]
+    assert (s.files_seen, s.files_read, s.other_files, s.files_skipped) == (3, 1, 1, 1)
+    assert s.skipped[0].path == f"s3://{bucket}/case/big-export"
+    assert s.skipped[0].reason.startswith(f"not downloaded: {len(big):,} bytes, more than a file may hold (4 KiB")
+    assert sorted(fetched["head"]) == ["case/access.log", "case/big-export"] and fetched["whole"] == ["case/small-export"]
 
 
 # ---------------------------------------------------------------- Security Lake

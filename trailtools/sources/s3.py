@@ -511,9 +511,10 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
                           f"aws/CLOUD_TRAIL_MGMT/ (and S3_DATA/, LAMBDA_EXECUTION/) or a custom source under ext/, "
                           f"and this prefix holds {others}.")
     cached = {o.key for objs in listing.groups.values() for o in objs if _kept(bucket, o) is not None}
-    # objects whose keys say nothing: a large one's first bytes are fetched and recognized before it is downloaded
-    heads = [o for objs in listing.groups.values() for o in objs
-             if o.key in listing.by_content and o.key not in cached and o.size > WHOLE_FETCH_BYTES]
+    # objects whose keys say nothing: a large one's first bytes (or one too large to download) are fetched and
+    # recognized before it is downloaded
+    heads = [o for objs in listing.groups.values() for o in objs if o.key in listing.by_content and
+             o.key not in cached and o.size > min(WHOLE_FETCH_BYTES, limits.max_file_bytes)]
     if found.mode != "awslogs":  # no dates to prune by: what would be downloaded is bounded before anything is
         whole = [o for objs in listing.groups.values() for o in objs
                  if o.key not in cached and o.size <= limits.max_file_bytes]
@@ -561,6 +562,7 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
         stats.add_skip(f"s3://{bucket}/{layout.shown_name(key)}", f"not downloaded: {err}")
     # the objects recognized by their content, as the local source recognizes a file: the others are other files
     not_events |= {k for k in listing.by_content if k in paths and not sniff(str(paths[k]))}
+    recognized = len({k for k in listing.by_content if k in paths} | not_events)
     for key in not_events:
         paths.pop(key, None)
         stats.insight_files -= layout.classify_folder(key.rpartition("/")[0]).kind == layout.INSIGHT
@@ -577,13 +579,14 @@ def load_s3(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     stats.notes.append(
         f"S3: {counter.counts['ListObjectsV2']} ListObjectsV2 requests over {len(listing.prefixes)} prefixes, "
         f"{counter.counts['GetObject'] - probes} objects downloaded, {hits} from the download cache")
-    stats.notes.extend(_layout_notes(bucket, prefix, query, found, listing, not_events, len(heads), probe_bytes))
+    stats.notes.extend(_layout_notes(bucket, prefix, query, found, listing, (recognized, len(not_events)),
+                                     len(heads), probe_bytes))
     stats.elapsed_s = time.perf_counter() - started
     return result
 
 
-def _layout_notes(bucket: str, prefix: str, query: Query, found: Layout, listing: Listing, not_events: set[str],
-                  heads: int, head_bytes: int) -> list[str]:
+def _layout_notes(bucket: str, prefix: str, query: Query, found: Layout, listing: Listing,
+                  by_content: tuple[int, int], heads: int, head_bytes: int) -> list[str]:
     """What the load statistics say of a layout other than AWSLogs/ and of the objects recognized by content."""
     notes = []
     if found.mode == "flat":
@@ -598,11 +601,11 @@ def _layout_notes(bucket: str, prefix: str, query: Query, found: Layout, listing
     if listing.undated and (query.start or query.end):
         notes.append(f"{listing.undated:,} objects were fetched although they may hold no event of the window: "
                      "their keys carry no date to prune by; the events outside the window were dropped once read")
-    if listing.by_content:
+    recognized, not_events = by_content
+    if recognized:
         large = f"; {heads:,} large ones by their first {head_bytes:,} bytes" if heads else ""
-        notes.append(f"{len(listing.by_content):,} objects whose keys say nothing of what they hold were "
-                     f"recognized by their content ({len(not_events):,} hold no CloudTrail: counted as other "
-                     f"files{large})")
+        notes.append(f"{recognized:,} objects whose keys say nothing of what they hold were recognized by their "
+                     f"content ({not_events:,} hold no CloudTrail: counted as other files{large})")
     return notes
 
 

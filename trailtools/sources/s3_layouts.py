@@ -46,6 +46,7 @@ MAX_LAKE_LEVELS = 8
 LAKE_WORKERS = 8
 _PARTITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _DAY = re.compile(r"^(\d{4})-?(\d\d)-?(\d\d)$")
+_SOURCE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 @dataclass
@@ -188,9 +189,11 @@ def walk_lake(list_level: Callable[[str], tuple[list[str], int]], prefix: str, q
             if objects:
                 out.prefixes.append((pfx, False))
             partitioned = any(partition(_name(s)) for s in subs)
+            # Security Lake's aws/ folder: its sources are named in capitals (CLOUD_TRAIL_MGMT, VPC_FLOW, ...)
+            lake_sources = _name(pfx) == "aws" and bool(subs) and all(_SOURCE.match(_name(s)) for s in subs)
             for sub in subs:
                 name = _name(sub)
-                if _name(pfx) == "aws" and name not in LAKE_CLOUDTRAIL:
+                if lake_sources and name not in LAKE_CLOUDTRAIL:
                     out.not_cloudtrail.append(name)
                 elif partitioned and name == "metadata":  # Apache Iceberg's, beside the partitions
                     continue
