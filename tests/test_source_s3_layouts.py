@@ -327,6 +327,56 @@ def test_a_security_lake_without_cloudtrail_is_one_sentence(aws_env):
                               "holds ROUTE53, VPC_FLOW.")
 
 
+# ---------------------------------------------------------------- hostile keys
+
+def test_hostile_keys_in_a_flat_folder_and_a_lake_write_nothing_outside_the_cache(aws_env, tmp_path, monkeypatch):
+    """Keys that climb out, are absolute or hold control characters, in a flat prefix and in a Security Lake
+    partition (whose names the walk reads): skipped with their reason, shown escaped, nothing written outside the
+    download cache, and the good objects read."""
+    import re
+
+    from hostile_h17_s3 import files_outside, hostile_keys
+
+    home = tmp_path / "home" / ".cache" / "trailtools"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(home))
+    bucket = _bucket("aws-security-data-lake-us-east-1-abcdefghij")
+    good = record("adadadad-0000-4000-8000-000000000001", "2026-11-03T10:00:00Z", "RebootInstances")
+    _put(bucket, "case/good.json.cloudtrail", json.dumps([good]).encode())
+    planted = json.dumps([record("adadadad-0000-4000-8000-000000000002", "2026-11-03T10:00:00Z",
+                                 "TerminateInstances")]).encode()
+    keys = hostile_keys("case/", "x.json.cloudtrail", up=12, absolute_dir=tmp_path / "abs-target")
+    for k in keys.values():
+        _put(bucket, k, planted)
+    res = load_events(f"s3://{bucket}/case/", Query(), cache=False)
+    assert list(res.frame["eventID"]) == [good["eventID"]]
+    listed = [k for k in keys.values() if k.startswith("case/")]
+    unsafe = [sk for sk in res.stats.skipped if "CloudTrail never writes such a key" in sk.reason]
+    assert len(unsafe) == len(listed) == res.stats.files_skipped
+    assert not any(re.search(r"[\x00-\x1f\x7f-\x9f]", sk.path) for sk in unsafe)
+    # a partition whose name holds control characters, and a key climbing out of a day's partition
+    day = f"{SOURCE}/region=us-east-1/accountId={ACCT}/eventDay=20261103/"
+    made = tmp_path / "made"  # the test's own file
+    made.mkdir()
+    path = made / "ok.parquet"
+    write_parquet(path, [_lake_event(3, "us-east-1", ACCT, 1)])
+    _put(bucket, day + "ok.gz.parquet", path.read_bytes())
+    _put(bucket, f"{SOURCE}/region=us-east-1/accountId={ACCT}/eventDay=20261103\x1b]52;c;cHduZWQ=\x07/x.parquet",
+         path.read_bytes())
+    _put(bucket, day + "../" * 12 + "evil.parquet", path.read_bytes())
+    lake = load_events(f"s3://{bucket}", Query(start="2026-11-03T00:00Z", end="2026-11-03T12:00Z"), cache=False)
+    assert lake.stats.events == 1 and lake.stats.files_seen == 3  # case/ beside aws/ is not listed, and said so
+    assert any(n.startswith("2 folders beside aws/ and ext/ at the top") and n.endswith(": /, case/")
+               for n in lake.stats.notes)  # the absolute key's "/", and case/
+    assert [sk.reason.split(";")[0] for sk in lake.stats.skipped] == [
+        "not downloaded: its key holds control characters",
+        "not downloaded: its key has a '..' segment (it would point outside its folder)"]
+    assert files_outside(tmp_path, [home, made]) == []
+    copies = [p for p in (home / "s3").rglob("*") if p.is_file()]
+    assert copies and all(re.fullmatch(r"[0-9a-f]{64}(\.json|\.object\.json)?", p.name) for p in copies)
+
+
 # ---------------------------------------------------------------- bounds
 
 def test_too_many_keys_or_bytes_is_one_sentence_before_anything_is_read(aws_env, fetched):

@@ -598,6 +598,10 @@ def _layout_notes(bucket: str, prefix: str, query: Query, found: Layout, listing
         if found.lake.not_cloudtrail:
             notes.append("Security Lake sources that hold no CloudTrail, not listed: "
                          + ", ".join(layout.shown_name(n) for n in sorted(set(found.lake.not_cloudtrail))))
+        if found.lake.not_lake:
+            notes.append(f"{len(found.lake.not_lake):,} folders beside aws/ and ext/ at the top of s3://{bucket} not "
+                         "listed (give s3://BUCKET/PREFIX to read one): "
+                         + ", ".join(layout.shown_name(n) for n in sorted(found.lake.not_lake)[:10]))
     if listing.undated and (query.start or query.end):
         notes.append(f"{listing.undated:,} objects were fetched although they may hold no event of the window: "
                      "their keys carry no date to prune by; the events outside the window were dropped once read")

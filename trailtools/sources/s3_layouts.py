@@ -163,6 +163,7 @@ class LakeWalk:
     prefixes: list[tuple[str, bool]] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)      # partitions the query cannot want
     not_cloudtrail: list[str] = field(default_factory=list)  # Security Lake sources under aws/ that hold no CloudTrail
+    not_lake: list[str] = field(default_factory=list)  # folders beside aws/ and ext/ at a bucket's top
 
 
 def walk_lake(list_level: Callable[[str], tuple[list[str], int]], prefix: str, query: Query,
@@ -191,9 +192,13 @@ def walk_lake(list_level: Callable[[str], tuple[list[str], int]], prefix: str, q
             partitioned = any(partition(_name(s)) for s in subs)
             # Security Lake's aws/ folder: its sources are named in capitals (CLOUD_TRAIL_MGMT, VPC_FLOW, ...)
             lake_sources = _name(pfx) == "aws" and bool(subs) and all(_SOURCE.match(_name(s)) for s in subs)
+            # a bucket's top: Security Lake's aws/ and ext/ only, never the whole bucket
+            top = not pfx and any(_name(s) in ("aws", "ext") for s in subs)
             for sub in subs:
                 name = _name(sub)
-                if lake_sources and name not in LAKE_CLOUDTRAIL:
+                if top and name not in ("aws", "ext"):
+                    out.not_lake.append(sub)
+                elif lake_sources and name not in LAKE_CLOUDTRAIL:
                     out.not_cloudtrail.append(name)
                 elif partitioned and name == "metadata":  # Apache Iceberg's, beside the partitions
                     continue
