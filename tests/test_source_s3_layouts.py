@@ -196,7 +196,8 @@ def test_every_format_in_a_flat_bucket_is_read_as_the_same_local_folder_is(aws_e
     assert set(remote.frame["eventID"]) == {r["eventID"] for r in recs + RECS} | {"99999999-0003-4000-8000-000000000001"}
 
 
-def test_a_large_object_is_recognized_by_its_first_bytes_before_it_is_downloaded(aws_env, fetched, monkeypatch):
+def test_a_large_object_is_recognized_by_its_first_bytes_before_it_is_downloaded(aws_env, fetched, monkeypatch,
+                                                                                 api_calls):
     monkeypatch.setattr(s3src, "WHOLE_FETCH_BYTES", 2000)
     bucket = _bucket()
     recs = [record(f"ffffffff-0000-4000-8000-{i:012d}", "2026-11-03T10:00:00Z") for i in range(40)]
@@ -204,10 +205,12 @@ def test_a_large_object_is_recognized_by_its_first_bytes_before_it_is_downloaded
     assert len(events) > 2000
     _put(bucket, "mixed/export-without-extension", events)
     _put(bucket, "mixed/access.log", b"192.0.2.1 - - [03/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 12\n" * 100)
+    api_calls.clear()
     res = load_events(f"s3://{bucket}/mixed", Query(), cache=False)
     assert res.stats.events == 40 and res.stats.other_files == 1 and res.stats.files_seen == 2
     assert sorted(fetched["head"]) == ["mixed/access.log", "mixed/export-without-extension"]
     assert fetched["whole"] == ["mixed/export-without-extension"]  # the web server log: only its first bytes
+    assert api_calls == set(s3src.IAM_ACTIONS)  # a ranged GetObject is s3:GetObject too
 
 
 def test_an_object_too_large_to_download_is_a_skip_only_when_it_may_hold_cloudtrail(aws_env, fetched, monkeypatch):
