@@ -22,6 +22,11 @@ MAX_PAGES = 50
 MAX_FILES = 500
 _PERIOD = re.compile(r"BILLING_PERIOD=(\d{4})-(\d{2})")
 _LEGACY_PERIOD = re.compile(r"/(\d{8})-(\d{8})/")
+#: The billing-period folder of a key, one pattern per layout: Data Exports (CUR 2.0, FOCUS) ``BILLING_PERIOD=YYYY-MM``,
+#: legacy CUR ``yyyymmdd-yyyymmdd``, legacy CUR Parquet (Athena) ``year=YYYY/month=M``.
+_SEGMENT_PERIODS = (re.compile(r"^BILLING_PERIOD=(\d{4})-(\d{2})$"), re.compile(r"^(\d{4})(\d{2})01-\d{8}$"),
+                    re.compile(r"^year=(\d{4})$"))
+_MONTH = re.compile(r"^month=(\d{1,2})$")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -43,6 +48,32 @@ def list_keys(client, bucket: str, prefix: str, *, max_pages: int = MAX_PAGES) -
             return out, False
         params["ContinuationToken"] = resp["NextContinuationToken"]
     return out, True
+
+
+def billing_period(key: str) -> tuple[str, int] | None:
+    """(``YYYY-MM``, the index of its folder among the key's ``/`` segments) of a CUR or Data Exports key's
+    billing-period folder, or None when the key is in none."""
+    parts = key.split("/")[:-1]
+    for i, part in enumerate(parts):
+        for pattern in _SEGMENT_PERIODS:
+            m = pattern.match(part)
+            if not m:
+                continue
+            if pattern.pattern.startswith("^year"):
+                month = _MONTH.match(parts[i + 1]) if i + 1 < len(parts) else None
+                if not month or not 1 <= int(month[1]) <= 12:
+                    continue
+                return f"{m[1]}-{int(month[1]):02d}", i
+            if 1 <= int(m[2]) <= 12:
+                return f"{m[1]}-{m[2]}", i
+    return None
+
+
+def period_overlaps(period: str, start, end) -> bool:
+    """Whether the billing month ``YYYY-MM`` overlaps [start, end) (None: open)."""
+    lo = pd.Timestamp(f"{period}-01", tz="UTC")
+    hi = lo + pd.offsets.MonthBegin(1)
+    return not ((start is not None and hi <= start) or (end is not None and lo >= end))
 
 
 def in_window(key: str, start, end) -> bool:
