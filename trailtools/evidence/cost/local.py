@@ -205,7 +205,7 @@ def resource_rows(responses) -> pd.DataFrame:
     return rows
 
 
-def _report_keys(doc) -> list[str]:
+def report_keys(doc) -> list[str]:
     """The data files a CUR manifest lists: legacy ``reportKeys`` (keys) or Data Exports ``dataFiles`` (s3:// URIs),
     as keys."""
     if not isinstance(doc, dict):
@@ -217,7 +217,7 @@ def _report_keys(doc) -> list[str]:
     return keys
 
 
-def _tail(key: str) -> str | None:
+def period_tail(key: str) -> str | None:
     """A data file's path from its billing-period folder on (``20261001-20261101/<assembly>/x-1.csv.gz``): how a
     manifest's key and a copy of the file are matched, wherever the copy was put."""
     found = billing_period(key)
@@ -233,7 +233,7 @@ def current_report_files(manifests: list[Path]) -> dict[str, set[str]]:
             doc = json.loads(_evidence(m, ".json") or b"null")
         except (*UNREADABLE, NotReadable):
             continue
-        tails = {t for k in _report_keys(doc) if (t := _tail(k))}
+        tails = {t for k in report_keys(doc) if (t := period_tail(k))}
         periods = {billing_period(t)[0] for t in tails}
         when = os.stat(m).st_mtime
         for period in periods:
@@ -272,7 +272,7 @@ def read_local(uri: str, q=None) -> CostData:
             if path.is_file() or _suffix(f.name) is not None:
                 stats.skipped.append({"path": str(f), "reason": "a manifest or not a cost file"})
             continue
-        tail = _tail(Path(f).relative_to(root).as_posix() if root is not None and Path(f).is_relative_to(root)
+        tail = period_tail(Path(f).relative_to(root).as_posix() if root is not None and Path(f).is_relative_to(root)
                      else Path(f).as_posix())
         if tail is not None and billing_period(tail)[0] in current and tail not in current[billing_period(tail)[0]]:
             stats.skipped.append({"path": str(f), "reason": "not in the newest manifest of its billing period (an "
