@@ -388,7 +388,9 @@ def test_cost_explorer_with_cost_reads_as_the_demo_s_saved_responses(aws_env, tm
              for name in ("service", "region", "usage-type", "linked-account")}
     anomalies = _saved("cost/ce/get-anomalies.json")
     answers = [("get_cost_and_usage", saved[n]) for n in ("service", "region", "usage-type", "linked-account")]
-    ce = _stubbed("ce", "us-east-1", answers + [("get_anomalies", anomalies)])
+    not_on = Exception("DataUnavailableException", "Data is not available")  # resource-level data not turned on
+    ce = _stubbed("ce", "us-east-1", answers + [("get_cost_and_usage_with_resources", not_on),
+                                                ("get_anomalies", anomalies)])
 
     def clients(service, region):
         if service == "ce":
@@ -411,7 +413,8 @@ def test_cost_explorer_with_cost_reads_as_the_demo_s_saved_responses(aws_env, tm
     result = collect(case, start="2026-10-01", end="2026-10-14", regions=[REGION], cost=True, clients=clients,
                      progress=False, now=DEMO_NOW)
     ce.stubber.assert_no_pending_responses()
-    assert not [n for n in result.not_collected if "Cost" in n["what"]]
+    assert [n["what"] for n in result.not_collected if "Cost" in n["what"] or "cost" in n["what"]] == [
+        "Resource-level cost of EC2 (GetCostAndUsageWithResources)"]
     for name in ("service", "region", "usage-type", "linked-account"):
         assert (case / "cost" / "ce" / f"get-cost-and-usage.by-{name}.json").is_file()
     ours = read_cost(str(case / "cost"), start="2026-10-01", end="2026-10-14")
@@ -445,6 +448,7 @@ def _eu_trail(s3) -> str:
     return name
 
 
+@pytest.mark.slow
 def test_the_reboot_investigation_reads_the_newest_snapshot_and_names_it(aws_env, tmp_path):
     """Run 1 saw the scheduled reboot before it completed, run 2 after: the investigation on the case reads run 2's
     copy (a later run knows more), says so in its sources and provenance, and every copy stays as collected."""

@@ -57,7 +57,11 @@ def _limit(name: str, default: int) -> int:
 
 
 def _target(prefix: str, key: str) -> str:
-    rest = key[len(prefix):] if prefix and key.startswith(prefix) else key
+    """``cost/cur/`` and the key from under the prefix (a folder: ``exports`` and ``exports/`` are the same) or its
+    last folder on (UnsafeName for a key that cannot be a path)."""
+    base = prefix.rstrip("/") + "/" if prefix and key.startswith(prefix.rstrip("/") + "/") \
+        else prefix[:prefix.rfind("/") + 1]
+    rest = key[len(base):] if base and key.startswith(base) else key
     return str(safe_relative(f"{TARGET}/{rest}"))
 
 
@@ -86,11 +90,12 @@ def _current(manifests: list[tuple]) -> tuple:
     return max(manifests, key=lambda m: (m[3] is not None, m[3] or 0, -len(m[0].split("/")), m[0]))
 
 
-def _manifest_doc(c: Collection, target: str) -> dict | None:
-    _, path = newest_copy(c.store.root, target)
+def _manifest_doc(c: Collection, prefix: str, key: str) -> dict | None:
+    """The manifest as the case holds it (its newest copy), or None."""
     try:
+        _, path = newest_copy(c.store.root, _target(prefix, key))
         doc = json.loads(c.store.path(path).read_bytes()[:50 * 1024 ** 2])
-    except (OSError, ValueError):
+    except (UnsafeName, OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -156,7 +161,7 @@ def collect_cur(c: Collection) -> None:
     copy_objects(c, s3, bucket, _objects(c, prefix, list(chosen.values()), "manifest"), what="CUR manifests")
     wanted = []
     for period in periods:
-        doc = _manifest_doc(c, _target(prefix, chosen[period][0])) if period in chosen else None
+        doc = _manifest_doc(c, prefix, chosen[period][0]) if period in chosen else None
         listed = _listed(data[period], doc)
         if not listed:
             c.not_collected(f"the Cost and Usage Report of {period} in {where}",
