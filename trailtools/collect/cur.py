@@ -2,7 +2,7 @@
 manifest and the data files it lists, into ``cost/cur/<the key from PREFIX on>``, where the cost investigation reads
 them on the case folder (:mod:`trailtools.evidence.cost.local`).
 
-The three layouts AWS writes are recognized by their billing-period folder (:func:`trailtools.evidence.cost.s3.
+The three layouts AWS writes are recognized by their billing-period folder (:func:`trailtools.evidence.cost.cur.
 billing_period`), and only the periods that overlap the window are copied:
 
 - Data Exports (CUR 2.0, FOCUS): ``PREFIX/EXPORT/data/BILLING_PERIOD=YYYY-MM/[EXECUTION/]EXPORT-00001.csv.gz|.parquet``
@@ -34,8 +34,8 @@ from trailtools.collect.store import UnsafeName, safe_relative
 from trailtools.errors import TrailtoolsError
 from trailtools.events import layout
 from trailtools.events.limits import from_env
+from trailtools.evidence.cost.cur import billing_period, period_overlaps
 from trailtools.evidence.cost.local import period_tail, report_keys
-from trailtools.evidence.cost.s3 import billing_period, period_overlaps
 from trailtools.integrity.case import newest_copy
 from trailtools.sources.s3 import S3Object
 

@@ -37,8 +37,8 @@ from trailtools.events.safe_open import (
     too_large,
 )
 from trailtools.evidence.cost import ce, cur, focus
+from trailtools.evidence.cost.cur import billing_period
 from trailtools.evidence.cost.frame import CostData, CostStats
-from trailtools.evidence.cost.s3 import billing_period
 from trailtools.evidence.saved import newer_copy_notes, newest_saved
 from trailtools.integrity.case import case_root
 
