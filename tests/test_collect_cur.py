@@ -331,3 +331,24 @@ def test_a_window_older_than_14_days_has_no_resource_level_cost(aws_env, tmp_pat
     ce.stubber.assert_no_pending_responses()  # not asked for: it cannot answer
     why = next(n["why"] for n in result.not_collected if n["what"].startswith("Resource-level cost"))
     assert why.startswith("Expired") and "14 days" in why
+
+
+def test_billing_periods_of_the_three_layouts():
+    from trailtools.evidence.cost.cur import billing_period
+
+    assert billing_period("p/x/data/BILLING_PERIOD=2026-10/x-00001.parquet") == ("2026-10", 3)
+    assert billing_period("p/rep/20261001-20261101/asm-1/rep-1.csv.gz") == ("2026-10", 2)
+    assert billing_period("p/rep/rep/year=2026/month=3/rep-00001.snappy.parquet") == ("2026-03", 3)
+    for none in ("p/rep/crawler-cfn.yml", "p/rep/year=2026/x.parquet", "p/BILLING_PERIOD=2026-13/x.csv.gz",
+                 "BILLING_PERIOD=2026-10"):  # no folder, no month, no such month, the file's own name
+        assert billing_period(none) is None
+
+
+def test_a_manifest_that_lists_none_of_the_files_present_does_not_hide_them(tmp_path):
+    """Only the data synced, with a manifest of another update: the files are read (nothing to choose between)."""
+    folder = tmp_path / "rep" / "20261001-20261101"
+    (folder / "bbbb").mkdir(parents=True)
+    (folder / "bbbb" / "acme-1.csv.zip").write_bytes(_legacy_zip(_rows()))
+    (folder / "acme-Manifest.json").write_text(json.dumps({"reportKeys": ["cur/rep/20261001-20261101/cccc/acme-1.csv.zip"]}))
+    data = read_cost(str(tmp_path), start=START, end="2026-11-01")
+    assert round(data.frame["cost"].sum(), 6) == _total(_rows())

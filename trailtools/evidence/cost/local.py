@@ -242,6 +242,12 @@ def current_report_files(manifests: list[Path]) -> dict[str, set[str]]:
     return {p: tails for p, (_, tails) in newest.items()}
 
 
+def _file_tail(f: Path, root: Path | None) -> str | None:
+    """:func:`period_tail` of a file (its path in the case folder when there is one)."""
+    return period_tail(Path(f).relative_to(root).as_posix() if root is not None and Path(f).is_relative_to(root)
+                       else Path(f).as_posix())
+
+
 def _newest_copies(files: list[Path], root: Path | None) -> list[Path]:
     """Each file as its newest copy in the case folder ``root`` (unchanged elsewhere)."""
     if root is None:
@@ -264,7 +270,10 @@ def read_local(uri: str, q=None) -> CostData:
                           "ce:// for Cost Explorer, or demo.")
     root = case_root(path / "_" if path.is_dir() else path)
     files = _newest_copies(files_under(path) if path.is_dir() else [path], root)
+    tails = {f: _file_tail(f, root) for f in files}
     current = current_report_files([f for f in files if f.name.lower().endswith("manifest.json")])
+    present = set(tails.values())
+    current = {p: listed for p, listed in current.items() if listed & present}  # a manifest of files not here: moot
     stats = CostStats(source=uri)
     items = []
     for f in files:
@@ -272,8 +281,7 @@ def read_local(uri: str, q=None) -> CostData:
             if path.is_file() or _suffix(f.name) is not None:
                 stats.skipped.append({"path": str(f), "reason": "a manifest or not a cost file"})
             continue
-        tail = period_tail(Path(f).relative_to(root).as_posix() if root is not None and Path(f).is_relative_to(root)
-                     else Path(f).as_posix())
+        tail = tails[f]
         if tail is not None and billing_period(tail)[0] in current and tail not in current[billing_period(tail)[0]]:
             stats.skipped.append({"path": str(f), "reason": "not in the newest manifest of its billing period (an "
                                                             "earlier version of the report)"})
