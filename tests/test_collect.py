@@ -127,7 +127,7 @@ def _only(resp: dict, key: str, instance: str) -> dict:
 
 
 def _demo_services(instance: str = HOST_FAILURE, *, region: str = REGION, health_error=None, screenshot_error=None,
-                   later=False, status=None):
+                   later=False, status=None, no_keys=False):
     """The (service, region) -> client factory: S3 and STS on moto, the rest answered with the demo's responses
     (``status``: another DescribeInstanceStatus answer)."""
     described = _only(_times(_saved(f"ec2/{region}/describe-instances.json")), "Reservations", instance)
@@ -147,7 +147,7 @@ def _demo_services(instance: str = HOST_FAILURE, *, region: str = REGION, health
     details = [d for d in _times(_saved("health/describe-event-details.json"))["successfulSet"]
                if d["event"]["arn"] in arns]
     keys = _saved("cloudtrail/list-public-keys.json")["PublicKeyList"]
-    keys = {"PublicKeyList": [{**_times(k), "Value": base64.b64decode(k["Value"])} for k in keys]}
+    keys = {"PublicKeyList": [] if no_keys else [{**_times(k), "Value": base64.b64decode(k["Value"])} for k in keys]}
     health = [("describe_health_service_status_for_organization",
                {"healthServiceAccessStatusForOrganization": "DISABLED"}),
               ("describe_events", {"events": events}), ("describe_events", {"events": []}),
@@ -504,3 +504,17 @@ def test_the_reboot_investigation_reads_the_newest_snapshot_and_names_it(aws_env
     planted.write_bytes((folder / "runs" / "2" / rel).read_bytes())
     assert not scheduled()[1]["completed"].any()
     assert any(p.kind == "case-added" and p.path == f"runs/9/{rel}" for p in verify(str(folder)).problems)
+
+
+@pytest.mark.slow
+def test_verify_uses_every_run_s_public_keys(aws_env, trail_bucket, tmp_path):
+    """Run 1's ListPublicKeys had no key (yet); run 2's has it, in runs/2/: verify reads both copies."""
+    folder = tmp_path / "case"
+    window = {"start": START, "end": END, "regions": [REGION], "instances": [HOST_FAILURE],
+              "trail": f"s3://{trail_bucket}/corp", "progress": False, "now": DEMO_NOW}
+    collect(folder, clients=_demo_services(no_keys=True), **window)
+    assert verify(str(folder)).status != "VERIFIED"  # digests no key can check
+    collect(folder, clients=_demo_services(), **window)
+    assert (folder / "runs" / "2" / "cloudtrail" / REGION / "list-public-keys.json").is_file()
+    res = verify(str(folder))
+    assert res.status == "VERIFIED" and res.digests_verified == res.digests > 0, res.summary()
