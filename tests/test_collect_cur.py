@@ -352,3 +352,31 @@ def test_a_manifest_that_lists_none_of_the_files_present_does_not_hide_them(tmp_
     (folder / "acme-Manifest.json").write_text(json.dumps({"reportKeys": ["cur/rep/20261001-20261101/cccc/acme-1.csv.zip"]}))
     data = read_cost(str(tmp_path), start=START, end="2026-11-01")
     assert round(data.frame["cost"].sum(), 6) == _total(_rows())
+
+
+def test_cli_collect_cur_with_the_standard_chain(aws_env, tmp_path, capsys, api_calls):
+    """``trailtools collect --cur`` with the credentials chain on moto: the report's month lands in the case, what
+    moto lacks is one sentence each, and every call made is allowed by docs/iam-policy.json."""
+    from conftest import ROOT
+
+    from trailtools.cli import main
+
+    now = dt.datetime.now(dt.UTC)
+    month = f"{now:%Y-%m}"
+    s3 = boto3.client("s3")
+    bucket = _bucket(s3)
+    key = f"{EXPORT}/data/BILLING_PERIOD={month}/acme-cur-00001.csv.gz"
+    s3.put_object(Bucket=bucket, Key=key, Body=_csv_gz(_rows(month)))
+    case = tmp_path / "cli-case"
+    code = main(["collect", str(case), "--region", REGION, "--start", f"{month}-01", "--end", f"{now:%Y-%m-%d}",
+                 "--cur", f"s3://{bucket}/exports", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Run 1 of case" in out
+    assert (case / "cost" / "cur" / "acme-cur" / "data" / f"BILLING_PERIOD={month}" / "acme-cur-00001.csv.gz").is_file()
+    assert read_manifest(case)["runs"][0]["parameters"]["cur"] == f"s3://{bucket}/exports"
+    for note in read_manifest(case)["runs"][0]["not_collected"]:
+        assert note["why"].endswith(".") and "\n" not in note["why"] and "Traceback" not in note["why"], note
+    policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
+    allowed = {a for s in policy["Statement"][:1] for a in s["Action"]}
+    called = {a.replace("monitoring:", "cloudwatch:") for a in api_calls} - {"s3:CreateBucket", "s3:PutObject"}
+    assert {"s3:ListBucket", "s3:GetObject"} <= called and called <= allowed, called - allowed
