@@ -43,6 +43,7 @@ from trailtools.evidence.saved import newer_copy_notes, newest_saved
 from trailtools.integrity.case import case_root
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".csv.zip", ".zip", ".json", ".json.gz")
+MAX_ZIP_MEMBERS = 100
 #: the kinds read into memory whole (bounded by ``max_file_bytes``) rather than streamed from the path
 _IN_MEMORY = (".json", ".json.gz", ".csv.zip", ".zip")
 #: what a corrupt or foreign file raises: the file is skipped with the reason (:func:`_reason`)
@@ -139,9 +140,15 @@ def _read_zip(raw: bytes) -> pd.DataFrame:
         members = [i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(".csv")]
         if not members:
             raise ValueError("a ZIP file with no CSV file in it")
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise NotReadable(f"a ZIP file with {len(members):,} CSV files (a CUR has one; at most "
+                              f"{MAX_ZIP_MEMBERS} are read)")
         if sum(i.file_size for i in members) > limit:
             raise NotReadable(too_large(limit))
-        frames = [pd.read_csv(zf.open(i), dtype=str, keep_default_na=False) for i in members[:100]]
+        try:
+            frames = [pd.read_csv(zf.open(i), dtype=str, keep_default_na=False) for i in members]
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression zipfile cannot undo
+            raise ValueError(f"a ZIP file that cannot be opened ({exc})") from None
     return pd.concat(frames, ignore_index=True)
 
 
@@ -225,8 +232,8 @@ def period_tail(key: str) -> str | None:
 
 
 def current_report_files(manifests: list[Path]) -> dict[str, set[str]]:
-    """billing period -> the data files (:func:`_tail`) its newest manifest lists (newest: the latest copy written,
-    as ``aws s3 sync`` and ``trailtools collect`` keep S3's order)."""
+    """billing period -> the data files (:func:`period_tail`) its newest manifest lists (newest: the latest copy
+    written, as ``aws s3 sync`` and ``trailtools collect`` keep S3's order)."""
     newest: dict[str, tuple[float, set[str]]] = {}
     for m in manifests:
         try:
