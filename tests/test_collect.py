@@ -126,16 +126,19 @@ def _only(resp: dict, key: str, instance: str) -> dict:
     return {key: [x for x in resp[key] if x.get("InstanceId") == instance]}
 
 
-def _demo_services(instance: str = HOST_FAILURE, *, health_error=None, screenshot_error=None, later=False):
-    """The (service, region) -> client factory: S3 and STS on moto, the rest answered with the demo's responses."""
-    described = _only(_times(_saved(f"ec2/{REGION}/describe-instances.json")), "Reservations", instance)
-    status = _only(_times(_saved(f"ec2/{REGION}/describe-instance-status.json")), "InstanceStatuses", instance)
+def _demo_services(instance: str = HOST_FAILURE, *, region: str = REGION, health_error=None, screenshot_error=None,
+                   later=False, status=None, no_keys=False):
+    """The (service, region) -> client factory: S3 and STS on moto, the rest answered with the demo's responses
+    (``status``: another DescribeInstanceStatus answer)."""
+    described = _only(_times(_saved(f"ec2/{region}/describe-instances.json")), "Reservations", instance)
+    if status is None:
+        status = _only(_times(_saved(f"ec2/{region}/describe-instance-status.json")), "InstanceStatuses", instance)
     if later:  # a week on: EC2 no longer lists the completed scheduled events
         status = {"InstanceStatuses": [{**st, "Events": []} for st in status["InstanceStatuses"]]}
-    console = _saved(f"ec2/{REGION}/get-console-output/{instance}.json")
+    console = _saved(f"ec2/{region}/get-console-output/{instance}.json")
     console = {**_times(console), "Output": base64.b64encode(console["Output"].encode()).decode()}
     shot = screenshot_error or {"InstanceId": instance, "ImageData": base64.b64encode(SCREENSHOT).decode()}
-    metrics = _times(_saved(f"cloudwatch/{REGION}/get-metric-data.json"))
+    metrics = _times(_saved(f"cloudwatch/{region}/get-metric-data.json"))
     compact = instance.replace("-", "")
     metrics = {"MetricDataResults": [r for r in metrics["MetricDataResults"] if r["Id"].endswith(compact)]}
     entities = _times(_saved("health/describe-affected-entities.json"))["entities"]
@@ -144,7 +147,7 @@ def _demo_services(instance: str = HOST_FAILURE, *, health_error=None, screensho
     details = [d for d in _times(_saved("health/describe-event-details.json"))["successfulSet"]
                if d["event"]["arn"] in arns]
     keys = _saved("cloudtrail/list-public-keys.json")["PublicKeyList"]
-    keys = {"PublicKeyList": [{**_times(k), "Value": base64.b64decode(k["Value"])} for k in keys]}
+    keys = {"PublicKeyList": [] if no_keys else [{**_times(k), "Value": base64.b64decode(k["Value"])} for k in keys]}
     health = [("describe_health_service_status_for_organization",
                {"healthServiceAccessStatusForOrganization": "DISABLED"}),
               ("describe_events", {"events": events}), ("describe_events", {"events": []}),
@@ -385,7 +388,9 @@ def test_cost_explorer_with_cost_reads_as_the_demo_s_saved_responses(aws_env, tm
              for name in ("service", "region", "usage-type", "linked-account")}
     anomalies = _saved("cost/ce/get-anomalies.json")
     answers = [("get_cost_and_usage", saved[n]) for n in ("service", "region", "usage-type", "linked-account")]
-    ce = _stubbed("ce", "us-east-1", answers + [("get_anomalies", anomalies)])
+    not_on = Exception("DataUnavailableException", "Data is not available")  # resource-level data not turned on
+    ce = _stubbed("ce", "us-east-1", answers + [("get_cost_and_usage_with_resources", not_on),
+                                                ("get_anomalies", anomalies)])
 
     def clients(service, region):
         if service == "ce":
@@ -408,7 +413,8 @@ def test_cost_explorer_with_cost_reads_as_the_demo_s_saved_responses(aws_env, tm
     result = collect(case, start="2026-10-01", end="2026-10-14", regions=[REGION], cost=True, clients=clients,
                      progress=False, now=DEMO_NOW)
     ce.stubber.assert_no_pending_responses()
-    assert not [n for n in result.not_collected if "Cost" in n["what"]]
+    assert [n["what"] for n in result.not_collected if "Cost" in n["what"] or "cost" in n["what"]] == [
+        "Resource-level cost of EC2 (GetCostAndUsageWithResources)"]
     for name in ("service", "region", "usage-type", "linked-account"):
         assert (case / "cost" / "ce" / f"get-cost-and-usage.by-{name}.json").is_file()
     ours = read_cost(str(case / "cost"), start="2026-10-01", end="2026-10-14")
@@ -425,3 +431,90 @@ def test_cost_explorer_with_cost_reads_as_the_demo_s_saved_responses(aws_env, tm
     ev = cost_gather(source=str(case), start="2026-10-01", end="2026-10-14")
     same = read_cost(str(case / "cost"), start=ev.window[0], end=ev.window[1])   # the window's whole last day
     assert ev.cost_source == str(case / "cost") and len(ev.cost.frame) == len(same.frame) > 0
+
+
+BATCH03 = "i-07e5d2b9a1c4f3806"   # demo incident 3: rebooted in its scheduled maintenance window (10-09 02:37)
+EU = "eu-west-1"
+START3, END3 = "2026-10-08T22:00:00Z", "2026-10-09T08:00:00Z"
+
+
+def _eu_trail(s3) -> str:
+    """A bucket holding the demo's eu-west-1 log files around incident 3 (no digests)."""
+    name = f"trail-eu-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=name)
+    for day in ("08", "09"):
+        for f in sorted((_demo() / "AWSLogs" / ACCOUNT / "CloudTrail" / EU / "2026" / "10" / day).glob("*.json.gz")):
+            s3.put_object(Bucket=name, Key=f.relative_to(_demo()).as_posix(), Body=f.read_bytes())
+    return name
+
+
+@pytest.mark.slow
+def test_the_reboot_investigation_reads_the_newest_snapshot_and_names_it(aws_env, tmp_path):
+    """Run 1 saw the scheduled reboot before it completed, run 2 after: the investigation on the case reads run 2's
+    copy (a later run knows more), says so in its sources and provenance, and every copy stays as collected."""
+    from trailtools.investigations.reboot.gather import investigate
+
+    bucket = _eu_trail(boto3.client("s3"))
+    completed = _only(_times(_saved(f"ec2/{EU}/describe-instance-status.json")), "InstanceStatuses", BATCH03)
+    assert all(e["Description"].startswith("[Completed]") for st in completed["InstanceStatuses"]
+               for e in st["Events"])
+    pending = json.loads(json.dumps(completed, default=str))
+    for st in pending["InstanceStatuses"]:
+        st["Events"] = [{**e, "Description": e["Description"].removeprefix("[Completed] ")} for e in st["Events"]]
+    pending = _times(pending)
+    folder = tmp_path / "case-3"
+    window = {"start": START3, "end": END3, "regions": [EU], "instances": [BATCH03], "trail": f"s3://{bucket}",
+              "progress": False, "now": DEMO_NOW}
+    collect(folder, clients=_demo_services(BATCH03, region=EU, status=pending), **window)
+    rel = f"ec2/{EU}/describe-instance-status.json"
+    first = (folder / rel).read_bytes()
+
+    def scheduled():
+        inv = investigate(BATCH03, source=str(folder), start=START3, end=END3)
+        return inv, inv.evidence.scheduled
+
+    inv, events = scheduled()
+    assert len(events) == 1 and not events["completed"].any()
+    assert "copy" not in next(s.detail for s in inv.evidence.sources if s.name == "EC2 scheduled events")
+    assert "newer_copies" not in inv.provenance()["case"]
+
+    collect(folder, clients=_demo_services(BATCH03, region=EU, status=completed), **window)
+    assert (folder / rel).read_bytes() == first  # the first copy stays as collected
+    assert (folder / "runs" / "2" / rel).is_file()
+    inv, events = scheduled()
+    assert len(events) == 1 and events["completed"].all()  # run 2's copy: the event completed since
+    detail = next(s.detail for s in inv.evidence.sources if s.name == "EC2 scheduled events")
+    assert f"run 2's copy (runs/2/{rel}) was read; run 1's copy also exists" in detail
+    prov = inv.provenance()
+    inputs = [i["path"] for i in prov["inputs"]]
+    assert f"runs/2/{rel}" in inputs and rel not in inputs  # the file read, with its SHA-256
+    newer = {x["path"]: x for x in prov["case"]["newer_copies"]}
+    assert newer[rel]["read"] == f"runs/2/{rel}" and newer[rel]["run"] == 2
+    assert newer[rel]["earlier"] == [{"run": 1, "path": rel}]
+    assert not [p for p in verify(str(folder)).problems if p.kind.startswith("case-")]
+
+    # run 3 finds the first state again: it gets a copy of its own, so the newest copy is always the latest state
+    collect(folder, clients=_demo_services(BATCH03, region=EU, status=pending), **window)
+    assert (folder / "runs" / "3" / rel).read_bytes() == first
+    inv, events = scheduled()
+    assert len(events) == 1 and not events["completed"].any()
+    # a copy the manifest does not list is never read (nor is a folder's own newer-looking file)
+    planted = folder / "runs" / "9" / rel
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes((folder / "runs" / "2" / rel).read_bytes())
+    assert not scheduled()[1]["completed"].any()
+    assert any(p.kind == "case-added" and p.path == f"runs/9/{rel}" for p in verify(str(folder)).problems)
+
+
+@pytest.mark.slow
+def test_verify_uses_every_run_s_public_keys(aws_env, trail_bucket, tmp_path):
+    """Run 1's ListPublicKeys had no key (yet); run 2's has it, in runs/2/: verify reads both copies."""
+    folder = tmp_path / "case"
+    window = {"start": START, "end": END, "regions": [REGION], "instances": [HOST_FAILURE],
+              "trail": f"s3://{trail_bucket}/corp", "progress": False, "now": DEMO_NOW}
+    collect(folder, clients=_demo_services(no_keys=True), **window)
+    assert verify(str(folder)).status != "VERIFIED"  # digests no key can check
+    collect(folder, clients=_demo_services(), **window)
+    assert (folder / "runs" / "2" / "cloudtrail" / REGION / "list-public-keys.json").is_file()
+    res = verify(str(folder))
+    assert res.status == "VERIFIED" and res.digests_verified == res.digests > 0, res.summary()

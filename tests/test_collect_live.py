@@ -12,6 +12,7 @@ from conftest import ROOT, record, s3_path, write_gz
 
 from trailtools.cli import main
 from trailtools.collect import cost as collect_cost
+from trailtools.collect import cur as collect_cur
 from trailtools.collect import health as collect_health
 from trailtools.collect import instances as collect_instances
 from trailtools.collect import run as collect_run
@@ -73,7 +74,7 @@ def test_ec2_cloudwatch_and_sts_from_moto_and_what_moto_lacks_noted(instance, tm
 def test_the_iam_policy_lists_every_action_collect_calls():
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
     allowed = {a for s in policy["Statement"][:1] for a in s["Action"]}  # the read-only statement
-    for module in (collect_trail, collect_instances, collect_health, collect_run, collect_cost):
+    for module in (collect_trail, collect_instances, collect_health, collect_run, collect_cost, collect_cur):
         assert set(module.IAM_ACTIONS) <= allowed, set(module.IAM_ACTIONS) - allowed
 
 

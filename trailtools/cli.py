@@ -163,7 +163,9 @@ def parser(verb: str | None = None) -> argparse.ArgumentParser:
     where.add_argument("--lookup", action="store_true", help="no bucket: read the trail from LookupEvents (90 days, "
                        "management events; the default without --trail)")
     cp.add_argument("--cost", action="store_true", help="also Cost Explorer: the daily cost of the window by service, "
-                    "region, usage type and account, and the cost anomalies")
+                    "region, usage type and account, the resource-level cost of EC2 (last 14 days) and the anomalies")
+    cp.add_argument("--cur", metavar="s3://BUCKET/PREFIX", help="also the Cost and Usage Report's manifests and data "
+                    "files of the window's billing periods (legacy CUR, CUR 2.0 or FOCUS; implies --cost)")
     cp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cp.set_defaults(func=cmd_collect)
 
@@ -329,7 +331,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
     result = collect(args.case_dir, start=args.start, end=args.end, regions=args.region, instances=args.instance,
                      principals=args.principal, trail=args.trail, lookup=args.lookup, cost=args.cost,
-                     profile=args.profile,
+                     profile=args.profile, cur=args.cur,
                      progress=False if args.no_progress else None)
     for line in result.summary_lines():
         echo(line)

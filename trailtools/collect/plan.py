@@ -2,7 +2,8 @@
 
 :func:`scope` checks the parameters (one sentence for a bad one) and :func:`jobs` lists the collectors to run, in
 order: the caller's identity first (it goes into the manifest), then the trail (from its bucket, or from
-LookupEvents), then EC2 and CloudWatch per region, AWS Health, and Cost Explorer when asked for.
+LookupEvents), then EC2 and CloudWatch per region, AWS Health, and Cost Explorer and the Cost and Usage Report's
+objects when cost is in scope (``--cost``; ``--cur s3://BUCKET/PREFIX`` puts it in scope too).
 """
 from __future__ import annotations
 
@@ -34,6 +35,15 @@ class Scope:
     cost: bool = False
     profile: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cur: str | None = None            # s3://BUCKET/PREFIX of the Cost and Usage Report (legacy, CUR 2.0, FOCUS)
+
+    @property
+    def cur_bucket(self) -> str | None:
+        return self.cur[len("s3://"):].partition("/")[0] if self.cur else None
+
+    @property
+    def cur_prefix(self) -> str:
+        return self.cur[len("s3://"):].partition("/")[2] if self.cur else ""
 
     @property
     def bucket(self) -> str | None:
@@ -49,7 +59,8 @@ class Scope:
     def parameters(self) -> dict:
         return {"start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": self.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "regions": self.regions, "instances": self.instances, "principals": self.principals,
-                "trail": self.trail, "lookup": self.lookup, "cost": self.cost, "profile": self.profile}
+                "trail": self.trail, "lookup": self.lookup, "cost": self.cost, "profile": self.profile,
+                **({"cur": self.cur} if self.cur else {})}
 
 
 def _list(values) -> list[str]:
@@ -62,7 +73,7 @@ def _list(values) -> list[str]:
 
 def scope(case_dir: str, *, start=None, end=None, regions=None, instances=None, principals=None,
           trail: str | None = None, lookup: bool = False, cost: bool = False, profile: str | None = None,
-          now: datetime | None = None) -> Scope:
+          now: datetime | None = None, cur: str | None = None) -> Scope:
     """The checked scope of a run (QueryError: one sentence, for a parameter that cannot be used)."""
     now = now or datetime.now(UTC)
     end_t = parse_time(end, end=True) if end else now
@@ -81,11 +92,14 @@ def scope(case_dir: str, *, start=None, end=None, regions=None, instances=None, 
         if not trail.startswith("s3://") or not trail[len("s3://"):].partition("/")[0]:
             raise QueryError(f"{trail!r} is not s3://BUCKET[/PREFIX]: give the trail's bucket, as `aws cloudtrail "
                              "describe-trails` shows it.")
+    if cur is not None and (not cur.startswith("s3://") or not cur[len("s3://"):].partition("/")[0]):
+        raise QueryError(f"{cur!r} is not s3://BUCKET[/PREFIX]: give where the Cost and Usage Report is delivered "
+                         "(the export's or report's S3 bucket and prefix).")
     return Scope(str(case_dir), start_t, end_t, regions, instances, _list(principals), trail, bool(lookup or not trail),
-                 bool(cost), profile, now)
+                 bool(cost or cur), profile, now, cur or None)
 
 
 def jobs(s: Scope) -> list[str]:
     """The collectors to run for this scope, by name, in order."""
     out = ["identity", "trail-s3" if s.trail else "trail-lookup"]
-    return out + ["ec2", "cloudwatch", "health"] + (["cost"] if s.cost else [])
+    return out + ["ec2", "cloudwatch", "health"] + (["cost"] if s.cost else []) + (["cur"] if s.cur else [])

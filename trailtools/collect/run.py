@@ -13,6 +13,7 @@ from pathlib import Path
 from trailtools import __version__
 from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable, call
 from trailtools.collect import cost as cost_jobs
+from trailtools.collect import cur as cur_jobs
 from trailtools.collect import health
 from trailtools.collect import instances as ec2_cw
 from trailtools.collect import trail as trail_jobs
@@ -114,13 +115,16 @@ def _jobs(c: Collection) -> None:
             health.collect_health(c)
         elif job == "cost":
             cost_jobs.collect_cost(c)
+        elif job == "cur":
+            cur_jobs.collect_cur(c)
 
 
 def collect(case_dir, *, start=None, end=None, regions=None, instances=None, principals=None, trail=None,
             lookup: bool = False, cost: bool = False, profile: str | None = None, clients=None,
-            progress: bool | None = None, now=None) -> CollectResult:
+            progress: bool | None = None, now=None, cur: str | None = None) -> CollectResult:
     """``trailtools collect``: build (or add to) a case folder. ``clients``: (service, region) -> boto3 client, for
-    tests; the standard credential chain (with ``profile``) otherwise."""
+    tests; the standard credential chain (with ``profile``) otherwise. ``cur``: s3://BUCKET/PREFIX of the Cost and
+    Usage Report (puts cost in scope)."""
     s = scope(str(case_dir), start=start, end=end, regions=regions, instances=instances, principals=principals,
-              trail=trail, lookup=lookup, cost=cost, profile=profile, now=now)
+              trail=trail, lookup=lookup, cost=cost, profile=profile, now=now, cur=cur)
     return run(s, clients=clients, progress=progress)

@@ -5,9 +5,11 @@ Every name that comes from AWS (an S3 key, a region, an instance ID) becomes a p
 at most :data:`MAX_DEPTH` segments of :data:`MAX_SEGMENT` characters. A file is written next to a temporary name
 and linked into place without following symbolic links; its folder must resolve inside the case folder.
 
-Append-only: a file already in the case is never rewritten. The same bytes again are nothing new; other bytes for
-the same path (a snapshot that changed since the first run: the instance's status, Health events) go to
-``runs/<run>/<path>``, so both are kept and the first stays byte-identical.
+Append-only: a file already in the case is never rewritten. The same bytes as its newest copy are nothing new;
+other bytes for the same path (a snapshot that changed since: the instance's status, Health events) go to
+``runs/<run>/<path>``, so every copy is kept and the first stays byte-identical. The newest copy is the one
+:func:`trailtools.integrity.case.newest_copy` chooses, the one the readers read: so it is always the latest state
+(a status that changed and changed back gets a copy of its own).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from trailtools.errors import TrailtoolsError
+from trailtools.integrity.case import RUNS, newest_copy
 
 MAX_DEPTH = 16
 MAX_SEGMENT = 200
@@ -90,18 +93,18 @@ class CaseStore:
         return self.path(rel).is_file()
 
     def put(self, rel: str, data: bytes) -> Written:
-        """Write ``data`` at ``rel`` (a path from :func:`safe_relative`). Already there with these bytes: nothing is
-        written (``added`` False); there with other bytes: written at ``runs/<run>/<rel>`` instead."""
+        """Write ``data`` at ``rel`` (a path from :func:`safe_relative`). Already there with these bytes (in its newest
+        copy): nothing is written (``added`` False); there with other bytes: written at ``runs/<run>/<rel>``."""
         rel = str(safe_relative(str(rel)))
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(rel)
         if target.is_file() and not target.is_symlink():
-            if target.stat().st_size == len(data) and sha256_file(target) == digest:
-                return Written(rel, False, digest, len(data))
-            rel = f"runs/{self.run}/{rel}"
-            target = self.path(rel)
-            if target.is_file() and target.stat().st_size == len(data) and sha256_file(target) == digest:
-                return Written(rel, False, digest, len(data))
+            mine = f"{RUNS}/{self.run}/{rel}"
+            newest = mine if self.path(mine).is_file() else newest_copy(self.root, rel)[1]
+            have = self.path(newest)
+            if have.is_file() and have.stat().st_size == len(data) and sha256_file(have) == digest:
+                return Written(newest, False, digest, len(data))
+            rel, target = mine, self.path(mine)
         self._write_new(target, data)
         return Written(rel, True, digest, len(data))
 

@@ -19,14 +19,13 @@ Files written:
 from __future__ import annotations
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable, call, looks_html
+from trailtools.aws.errors import AWS_ERRORS, AwsDataUnavailable, call
 from trailtools.aws.ratelimit import TokenBucket
 from trailtools.aws.session import explain
 from trailtools.collect.context import Collection, cli_json
+from trailtools.collect.objects import copy_objects, list_objects
 from trailtools.collect.store import UnsafeName, safe_relative
 from trailtools.errors import TrailtoolsError
 from trailtools.events import layout
@@ -38,7 +37,6 @@ from trailtools.sources import lookup as lookup_source
 from trailtools.sources.s3 import S3Object, day_range, plan_prefixes
 
 IAM_ACTIONS = ("s3:ListBucket", "s3:GetObject", "cloudtrail:ListPublicKeys", "cloudtrail:LookupEvents")
-WORKERS = 8
 #: Digests around the window that are kept: the one before its start (the chain's link) and the late ones.
 AROUND = timedelta(hours=3)
 
@@ -53,13 +51,13 @@ def _target(key: str) -> str:
     return str(safe_relative(suffix if suffix.startswith("AWSLogs/") else f"trail/{key}"))
 
 
-def _wanted(c: Collection, keys: list[tuple[str, str, int]]) -> tuple[list, list]:
+def _wanted(c: Collection, keys: list[tuple]) -> tuple[list, list]:
     """(objects to copy [(S3Object, target, kind)], [(key, why not)])."""
     q = _query(c)
     lo, hi = c.scope.start - AROUND, c.scope.end + q.late_margin + AROUND
     out, refused = [], []
     limit = from_env().max_file_bytes
-    for key, etag, size in keys:
+    for key, etag, size, *_ in keys:
         if key.endswith("/"):
             continue
         why = layout.unsafe_key(key)
@@ -89,7 +87,7 @@ def _wanted(c: Collection, keys: list[tuple[str, str, int]]) -> tuple[list, list
     return out, refused
 
 
-def _listing(c: Collection, s3) -> list[tuple[str, str, int]]:
+def _listing(c: Collection, s3) -> list[tuple]:
     q = _query(c)
     first = (c.scope.start - EARLY_MARGIN - AROUND).date()
     last = min((c.scope.end + q.late_margin + AROUND).date(), (c.scope.now + timedelta(days=1)).date())
@@ -97,23 +95,8 @@ def _listing(c: Collection, s3) -> list[tuple[str, str, int]]:
                              days=day_range(first, last))
     found = []
     for prefix, _ in prefixes:
-        resp_keys = _list_with_etags(s3, c.scope.bucket, prefix)
-        found += resp_keys
+        found += list_objects(s3, c.scope.bucket, prefix)[0]
     return found
-
-
-def _list_with_etags(s3, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
-    out, token = [], None
-    while True:
-        params = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
-        if token:
-            params["ContinuationToken"] = token
-        resp = call(s3, "list_objects_v2", **params)
-        out += [(o["Key"], (o.get("ETag") or "").strip('"'), int(o.get("Size") or 0))
-                for o in resp.get("Contents") or []]
-        if not resp.get("IsTruncated") or not resp.get("NextContinuationToken"):
-            return out
-        token = resp["NextContinuationToken"]
 
 
 def collect_s3(c: Collection) -> None:
@@ -129,52 +112,15 @@ def collect_s3(c: Collection) -> None:
     objects, refused = _wanted(c, keys)
     for key, why in refused:
         c.not_collected(f"s3://{bucket}/{layout.shown_name(key)}", f"Not downloaded: {why}.")
-    known = c.manifest.known()
-    todo = []
-    for obj, target, kind in objects:
-        entry = known.get(target)
-        have = c.store.exists(target) and entry is not None
-        if have and (entry.get("origin") or {}).get("etag") == obj.etag and entry.get("size") == obj.size \
-                and (kind != "digest" or known.get(str(sidecar_path(target))) is not None):
-            c.counts["resumed"] = c.counts.get("resumed", 0) + 1  # already in the case: not downloaded again
+
+    def signed(target, kind, known):  # a digest held counts as done once its signature sidecar is held too
+        return kind != "digest" or known.get(str(sidecar_path(target))) is not None
+
+    saved = copy_objects(c, s3, bucket, objects, what="objects", also=signed,
+                         region_of=lambda key: layout.classify(key).region)
+    for target, key, meta, kind in saved:
+        if kind != "digest":
             continue
-        todo.append((obj, target, kind))
-    lock = threading.Lock()
-    digests: list[tuple[str, object]] = []
-    bar = Progress(len(todo), label="objects", enabled=c.progress if c.progress is not None
-                   else (None if len(todo) > 50 else False))
-
-    def fetch(item):
-        obj, target, kind = item
-        try:
-            resp = s3.get_object(Bucket=bucket, Key=obj.key)
-            body = resp["Body"].read(from_env().max_file_bytes + 1)
-        except AWS_ERRORS as exc:
-            with lock:
-                c.not_collected(f"s3://{bucket}/{layout.shown_name(obj.key)}", explain(exc, "s3", "GetObject"))
-            return
-        etag = (resp.get("ETag") or obj.etag).strip('"')
-        problem = None
-        if looks_html(body) and not body.startswith(b"\x1f\x8b"):
-            problem = "the endpoint answered with an HTML page, not the object (a proxy?)"
-        elif obj.size and len(body) != obj.size:
-            problem = f"{len(body):,} bytes were read where the listing said {obj.size:,} (it changed meanwhile?)"
-        with lock:
-            if problem:
-                c.not_collected(f"s3://{bucket}/{layout.shown_name(obj.key)}", f"Not saved: {problem}.")
-                return
-            origin = {"s3": f"s3://{bucket}/{obj.key}", "etag": etag, "last_modified": resp.get("LastModified")}
-            c.save(target, body, _plain_origin(origin), region=layout.classify(obj.key).region)
-            if kind == "digest":
-                digests.append((target, obj.key, resp.get("Metadata") or {}))
-            bar(1)
-
-    try:
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            list(pool.map(fetch, todo))
-    finally:
-        bar.close()
-    for target, key, meta in digests:
         sig, alg = parse_signature_metadata(meta)
         if not sig:
             c.not_collected(f"the signature of s3://{bucket}/{layout.shown_name(key)}",
@@ -185,10 +131,6 @@ def collect_s3(c: Collection) -> None:
                                                            "api": "s3:GetObject"})
     c.counts["trail_objects"] = len(objects)
     _public_keys(c, [t for _, t, k in objects if k == "digest"])
-
-
-def _plain_origin(origin: dict) -> dict:
-    return json.loads(cli_json(origin))
 
 
 def _public_keys(c: Collection, digest_paths: list[str]) -> None:

@@ -7,7 +7,9 @@ Each evidence module has three layers, kept apart so that each can be tested alo
   exactly as boto3 returns it or as the ``aws`` CLI prints it to JSON (timestamps as ``datetime`` objects,
   ISO-8601 strings or epoch seconds are all accepted); times come out as ``datetime64[us, UTC]``.
 - ``read_*``: the saved responses of an account folder laid out like the demo account (``health/``,
-  ``ec2/<region>/``, ``cloudwatch/<region>/``) -> the same frames.
+  ``ec2/<region>/``, ``cloudwatch/<region>/``) -> the same frames. In a case folder (``trailtools collect``) a
+  response a later run found changed has a newer copy under ``runs/<run>/``: :func:`load_saved` reads the newest
+  (:func:`trailtools.integrity.case.newest_copy` chooses), and :func:`newer_copy_notes` says so.
 - ``get_*``: live AWS through a boto3 client the caller made (:func:`trailtools.aws.client`), with explicit
   pagination and a page limit; every failure becomes one :class:`~trailtools.aws.errors.AwsDataUnavailable`
   whose message is a sentence for the user.
@@ -25,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from trailtools.integrity.case import case_root, describe_copy, newer_copies, newest_copy
 
 TIME_DTYPE = "datetime64[us, UTC]"
 
@@ -88,9 +92,34 @@ def frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
 
 # ---- saved responses in the demo account's layout ---------------------------------------------------------------
 
+def newest_saved(path) -> Path:
+    """The copy of a saved file to read: in a case folder, the newest copy its manifest lists (a later run knows
+    more: a scheduled event completed since); elsewhere ``path`` itself."""
+    path = Path(path)
+    root = case_root(path)
+    if root is None:
+        return path
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        return path
+    run, used = newest_copy(root, rel)
+    return path if run is None else root / used
+
+
 def load_saved(path: Path) -> dict | None:
-    """A saved `aws ... --output json` response, or None when the file is not there."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    """A saved `aws ... --output json` response (its newest copy in a case folder), or None when it is not there."""
+    if not Path(path).is_file():
+        return None
+    return json.loads(newest_saved(path).read_text(encoding="utf-8"))
+
+
+def newer_copy_notes(folder, service: str | None = None) -> list[str]:
+    """For a case folder: one note per saved file (under ``<service>/`` when given) read from a later run's copy,
+    naming the copy read and the earlier ones (without a final full stop); [] elsewhere."""
+    prefix = f"{service}/" if service else ""
+    return [describe_copy(x["path"], x["run"], x["read"], x["earlier"])
+            for x in newer_copies(folder) if x["path"].startswith(prefix)]
 
 
 def service_folder(folder, service: str) -> Path:

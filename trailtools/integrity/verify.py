@@ -45,7 +45,7 @@ from trailtools.events.layout import shown_name
 from trailtools.events.query import parse_time
 from trailtools.findings.model import EvidenceRef, Finding, JsonOutput, iso_time
 from trailtools.integrity import digests as dg
-from trailtools.integrity.case import check_case, manifest_sha256, read_manifest
+from trailtools.integrity.case import check_case, copies_of, manifest_sha256, read_manifest
 from trailtools.integrity.digests import Digest, LogFile, PublicKey, aws_suffix, name_time
 from trailtools.templating import render
 from trailtools.terminal import visible
@@ -553,8 +553,9 @@ def _demo_keys(source: str, public_keys) -> tuple[list, list[str]]:
     if public_keys or "://" in source:
         return list(public_keys or []), []
     folder = Path(source).expanduser()
-    if read_manifest(folder) is not None:  # a case folder: the keys collect saved with ListPublicKeys
-        return sorted(str(p) for p in folder.glob("cloudtrail/*/list-public-keys.json")), []
+    if read_manifest(folder) is not None:  # a case folder: the keys collect saved with ListPublicKeys, every copy
+        firsts = [p.relative_to(folder).as_posix() for p in folder.glob("cloudtrail/*/list-public-keys.json")]
+        return sorted(str(folder / path) for rel in firsts for _, path in copies_of(folder, rel) or [(1, rel)]), []
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

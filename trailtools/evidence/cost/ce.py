@@ -133,17 +133,26 @@ def resource_window(start, end, now) -> tuple[pd.Timestamp, pd.Timestamp] | None
     return (lo, hi) if hi > lo else None
 
 
+def resource_request(start, end, *, now=None, granularity: str = "DAILY",
+                     service: str = EC2_COMPUTE) -> dict | None:
+    """The GetCostAndUsageWithResources parameters for the part of [start, end) within the last 14 days (grouped by
+    RESOURCE_ID and USAGE_TYPE, filtered to one service as the API requires), or None when the window is older."""
+    win = resource_window(start, end, now or pd.Timestamp.now(tz="UTC"))
+    if win is None:
+        return None
+    return {"TimePeriod": {"Start": _day(win[0]), "End": _day(win[1])}, "Granularity": granularity,
+            "Metrics": list(METRICS), "Filter": _service_filter(service),
+            "GroupBy": [{"Type": "DIMENSION", "Key": "RESOURCE_ID"}, {"Type": "DIMENSION", "Key": "USAGE_TYPE"}]}
+
+
 def get_cost_and_usage_with_resources(client, start, end, *, now=None, granularity: str = "DAILY",
                                       service: str = EC2_COMPUTE,
                                       max_pages: int = MAX_PAGES) -> tuple[list[dict], bool]:
     """Resource-level daily cost of one service (the API requires a filter) for the part of [start, end) within
     the last 14 days; grouped by RESOURCE_ID and USAGE_TYPE. ([], False) when the window is older than that."""
-    win = resource_window(start, end, now or pd.Timestamp.now(tz="UTC"))
-    if win is None:
+    params = resource_request(start, end, now=now, granularity=granularity, service=service)
+    if params is None:
         return [], False
-    params = {"TimePeriod": {"Start": _day(win[0]), "End": _day(win[1])}, "Granularity": granularity,
-              "Metrics": list(METRICS), "Filter": _service_filter(service),
-              "GroupBy": [{"Type": "DIMENSION", "Key": "RESOURCE_ID"}, {"Type": "DIMENSION", "Key": "USAGE_TYPE"}]}
     return pages(client, "get_cost_and_usage_with_resources", token="NextPageToken", max_pages=max_pages, **params)
 
 

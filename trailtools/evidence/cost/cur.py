@@ -37,8 +37,39 @@ FIELDS = {
     "line_item_type": ("line_item_line_item_type",),
 }
 REQUIRED = ("line_item_usage_start_date", "line_item_unblended_cost")
+#: The billing-period folder of a key, one pattern per layout: Data Exports (CUR 2.0, FOCUS) ``BILLING_PERIOD=YYYY-MM``,
+#: legacy CUR ``yyyymmdd-yyyymmdd``, legacy CUR Parquet (Athena) ``year=YYYY/month=M``.
+_SEGMENT_PERIODS = (re.compile(r"^BILLING_PERIOD=(\d{4})-(\d{2})$"), re.compile(r"^(\d{4})(\d{2})01-\d{8}$"),
+                    re.compile(r"^year=(\d{4})$"))
+_MONTH = re.compile(r"^month=(\d{1,2})$")
 LEGACY_TAG_PREFIXES = ("resourceTags/", "resource_tags_")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def billing_period(key: str) -> tuple[str, int] | None:
+    """(``YYYY-MM``, the index of its folder among the key's ``/`` segments) of a CUR or Data Exports key's
+    billing-period folder, or None when the key is in none."""
+    parts = key.split("/")[:-1]
+    for i, part in enumerate(parts):
+        for pattern in _SEGMENT_PERIODS:
+            m = pattern.match(part)
+            if not m:
+                continue
+            if pattern.pattern.startswith("^year"):
+                month = _MONTH.match(parts[i + 1]) if i + 1 < len(parts) else None
+                if not month or not 1 <= int(month[1]) <= 12:
+                    continue
+                return f"{m[1]}-{int(month[1]):02d}", i
+            if 1 <= int(m[2]) <= 12:
+                return f"{m[1]}-{m[2]}", i
+    return None
+
+
+def period_overlaps(period: str, start, end) -> bool:
+    """Whether the billing month ``YYYY-MM`` overlaps [start, end) (None: open)."""
+    lo = pd.Timestamp(f"{period}-01", tz="UTC")
+    hi = lo + pd.offsets.MonthBegin(1)
+    return not ((start is not None and hi <= start) or (end is not None and lo >= end))
 
 
 def snake(name: str) -> str:

@@ -1,27 +1,22 @@
 """``s3://bucket/prefix``: a CUR (legacy or 2.0) or FOCUS export in its S3 bucket, read without a local copy.
 
 ``list_objects_v2`` is paginated by continuation token with an explicit limit (:data:`MAX_PAGES` pages of 1,000
-keys); CUR 2.0's ``BILLING_PERIOD=YYYY-MM`` and legacy CUR's ``YYYYMMDD-YYYYMMDD`` folders outside the window are
-not fetched (pushed down, like the trail reader's date pruning). At most :data:`MAX_FILES` files are read; the rest
-are listed as skipped. Needs ``s3:ListBucket`` and ``s3:GetObject``.
+keys); CUR 2.0's ``BILLING_PERIOD=YYYY-MM``, legacy CUR's ``YYYYMMDD-YYYYMMDD`` and ``year=YYYY/month=M`` folders
+outside the window are not fetched (pushed down, like the trail reader's date pruning). At most :data:`MAX_FILES`
+files are read; the rest are listed as skipped. Needs ``s3:ListBucket`` and ``s3:GetObject``.
 """
 from __future__ import annotations
-
-import re
-
-import pandas as pd
 
 from trailtools import aws
 from trailtools.aws.errors import call
 from trailtools.errors import SourceError
 from trailtools.evidence.cost import local
+from trailtools.evidence.cost.cur import billing_period, period_overlaps
 from trailtools.evidence.cost.frame import CostData, CostStats
 
 IAM_ACTIONS = ("s3:ListBucket", "s3:GetObject")
 MAX_PAGES = 50
 MAX_FILES = 500
-_PERIOD = re.compile(r"BILLING_PERIOD=(\d{4})-(\d{2})")
-_LEGACY_PERIOD = re.compile(r"/(\d{8})-(\d{8})/")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -46,17 +41,10 @@ def list_keys(client, bucket: str, prefix: str, *, max_pages: int = MAX_PAGES) -
 
 
 def in_window(key: str, start, end) -> bool:
-    """False only when the key's billing-period folder is wholly outside [start, end)."""
-    m = _PERIOD.search(key)
-    if m:
-        lo = pd.Timestamp(f"{m[1]}-{m[2]}-01", tz="UTC")
-        hi = lo + pd.offsets.MonthBegin(1)
-    else:
-        m = _LEGACY_PERIOD.search(key)
-        if not m:
-            return True
-        lo, hi = pd.Timestamp(m[1], tz="UTC"), pd.Timestamp(m[2], tz="UTC")
-    return not ((start is not None and hi <= start) or (end is not None and lo >= end))
+    """False only when the key's billing-period folder (:func:`~trailtools.evidence.cost.cur.billing_period`: Data
+    Exports, legacy CUR, legacy CUR Parquet) is wholly outside [start, end)."""
+    found = billing_period(key)
+    return found is None or period_overlaps(found[0], start, end)
 
 
 def read_s3(uri: str, q) -> CostData:

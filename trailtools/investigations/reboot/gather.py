@@ -19,6 +19,7 @@ from trailtools.events.safe_open import files_under
 from trailtools.evidence import cloudwatch, ec2, eventbridge, health
 from trailtools.evidence.ec2 import INSTANCE_ID
 from trailtools.evidence.guest_logs import guest_log_paths, read_guest_logs
+from trailtools.evidence.saved import newer_copy_notes, newest_saved
 from trailtools.findings.model import Finding, JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity.case import case_info
@@ -167,7 +168,7 @@ def gather(
         try:
             if has_saved:
                 frames[sub] = _empty_or(read(src.folder))
-                saved_inputs.extend(sorted((src.folder / sub).rglob("*.json")))
+                saved_inputs.extend(sorted(newest_saved(p) for p in (src.folder / sub).rglob("*.json")))
             else:
                 frames[sub] = _empty_or(live[sub]())
         except AwsDataUnavailable as exc:
@@ -176,7 +177,8 @@ def gather(
         except (BotoCoreError, ClientError) as exc:
             ev.sources.append(SourceStatus(name, "unavailable", str(unavailable(exc, sub, "client"))))
             continue
-        origin = "saved responses" if has_saved else f"AWS, profile {profile}"
+        origin = "; ".join(["saved responses", *newer_copy_notes(src.folder, sub)]) if has_saved \
+            else f"AWS, profile {profile}"
         ev.sources.append(
             SourceStatus(
                 name,
