@@ -143,3 +143,20 @@ def test_lookup_reads_at_most_90_days():
     assert [int(s / pd.Timedelta(days=1)) for s in search.steps_for("demo")] == [1, 7, 30, 90, 365]
     assert search.by_files("demo") and search.by_files("s3://bucket/prefix")
     assert not search.by_files("lookup://us-east-1") and not search.by_files("athena://db.table")
+
+
+@pytest.mark.slow
+def test_on_the_demo_the_steps_read_what_one_load_of_their_range_reads(monkeypatch):
+    """web-01's reboot (2026-10-06, incident 1) is 9 days before the demo's "now": found at the 30-day step, having
+    read each file of the last 30 days once; its verdict is the one docs/demo-account.md expects."""
+    loads = _steps_read(monkeypatch)
+    inv = investigate("i-04c2a9e71d3b58f06")
+    s = inv.evidence.search
+    assert [st.to_dict()["days"] for st in s.steps] == [1, 7, 30]
+    assert (inv.verdict.cause, inv.verdict.actor) == ("api-call", "dave.miller")
+    whole = load_events("demo", NEEDS.query(resource="i-04c2a9e71d3b58f06", start=s.start.to_pydatetime(),
+                                            end=s.end.to_pydatetime()))
+    assert sum(stats.files_read for _, stats in loads) == whole.stats.files_read == inv.evidence.load_stats[
+        "files_read"]
+    read = [files for files, _ in loads]
+    assert all(not (a & b) for i, a in enumerate(read) for b in read[i + 1:])
