@@ -57,6 +57,14 @@ def trail(tmp_path_factory):
     copy = _touching("40000000-0000-4000-8000-000000000001", END - pd.Timedelta(days=9), "StopInstances", QUIET)
     _write(root, END - pd.Timedelta(days=9) + pd.Timedelta(minutes=5), [copy])
     _write(root, END - pd.Timedelta(days=3), [copy])
+    # copies that differ, read by two steps; and a differing pair in one step with an identical copy in another
+    stop = _touching("50000000-0000-4000-8000-000000000001", END - pd.Timedelta(days=12), "StopInstances", QUIET)
+    _write(root, END - pd.Timedelta(days=12) + pd.Timedelta(minutes=5), [stop])
+    _write(root, END - pd.Timedelta(days=2), [{**stop, "userAgent": "rewritten"}])
+    start = _touching("60000000-0000-4000-8000-000000000001", END - pd.Timedelta(days=10), "CreateTags", QUIET)
+    _write(root, END - pd.Timedelta(days=10) + pd.Timedelta(minutes=5), [start])
+    _write(root, END - pd.Timedelta(days=10) + pd.Timedelta(hours=1), [{**start, "sourceIPAddress": "203.0.113.9"}])
+    _write(root, END - pd.Timedelta(days=2, hours=1), [start])
     return root
 
 
@@ -108,12 +116,18 @@ def test_the_steps_together_are_one_load_of_the_range(trail, instance):
     frame, stats, s = search.widen(str(trail), base, END, found)
     whole = load_events(str(trail), base.replace(start=s.start.to_pydatetime(), end=END.to_pydatetime()))
     pd.testing.assert_frame_equal(frame, whole.frame)
-    for name in ("events", "files_read", "duplicates_dropped", "conflicting_duplicates", "files_seen"):
+    for name in ("events", "files_read", "files_seen"):
         assert getattr(stats, name) == getattr(whole.stats, name), name
+    if instance == QUIET:  # copies of this instance's calls: compared across the steps as one load compares them
+        for name in ("duplicates_dropped", "conflicting_duplicates"):
+            assert getattr(stats, name) == getattr(whole.stats, name), name
+    else:  # copies of calls outside the query, read by two steps, are not compared (docs/reboot.md): one load does
+        assert (stats.conflicting_duplicates, whole.stats.conflicting_duplicates) == (1, 2)
     assert stats.files_pruned == whole.stats.files_pruned
     assert "30000000-0000-4000-8000-000000000001" in set(frame["eventID"]) or instance == QUIET  # the late event
-    if instance == QUIET:
-        assert stats.duplicates_dropped == 1   # the copy two steps read, dropped as one load drops it
+    if instance == QUIET:   # the copies two steps read, dropped as one load drops them; each conflict once
+        assert (stats.duplicates_dropped, stats.conflicting_duplicates) == (2, 2)
+        assert sorted(c["eventID"][:8] for c in stats.conflicts) == ["50000000", "60000000"]
 
 
 def test_no_restart_at_all_says_how_far_it_looked(trail, monkeypatch):
@@ -127,8 +141,8 @@ def test_no_restart_at_all_says_how_far_it_looked(trail, monkeypatch):
     assert inv.to_dict()["search"]["restart"] is None
     read = [files for files, _ in loads]
     assert all(not (a & b) for i, a in enumerate(read) for b in read[i + 1:])
-    assert sum(stats.files_read for _, stats in loads) == 93   # every file of the trail, once
-    assert len(set().union(*read)) == 92   # all but the late file, which holds no call touching this instance
+    assert sum(stats.files_read for _, stats in loads) == 98   # every file of the trail, once
+    assert len(set().union(*read)) == 97   # all but the late file, which holds no call touching this instance
 
 
 def test_a_start_given_reads_the_window_as_before(trail):

@@ -113,7 +113,7 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _without_copies(frames: list[pd.DataFrame], report: DuplicateReport) -> tuple[pd.DataFrame, int]:
     """The steps' frames (oldest first) as one, sorted by time, with the identical copies of an event that two steps
     read dropped (the first in the steps' order kept), as one load drops them; copies that differ are all kept and
-    go to ``report``."""
+    go to ``report`` (once: an eventID whose differing copies one step already held was counted by its load)."""
     frame = _concat(frames)
     if len(frames) < 2 or not len(frame):
         return frame, 0
@@ -127,8 +127,16 @@ def _without_copies(frames: list[pd.DataFrame], report: DuplicateReport) -> tupl
     rows = rows[np.lexsort((rows, ids.to_numpy()[rows]))]   # grouped by eventID, in the steps' order within
     grouped = ids.to_numpy()[rows]
     starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1]))).tolist()
-    gone = identical_copies(pa.Table.from_pandas(frame.iloc[rows], preserve_index=False), starts, report)
+    found = DuplicateReport()
+    gone = identical_copies(pa.Table.from_pandas(frame.iloc[rows], preserve_index=False), starts, found)
     frame = frame.drop(index=frame.index[rows[gone]]) if gone else frame
+    # an eventID whose differing copies one frame kept was reported by its load already: not again
+    known = {i for f in frames for i, n in f["eventID"].astype(object).value_counts().items() if n > 1}
+    again = [c for c in found.conflicts if c["eventID"] in known]
+    report.conflicting += found.conflicting - len(again)
+    report.conflicts += [c for c in found.conflicts if c["eventID"] not in known]
+    report.conflicts_not_listed += found.conflicts_not_listed
+    report.compared_by_columns += found.compared_by_columns
     return frame.sort_values("eventTime", kind="stable", ignore_index=True), len(gone)
 
 
