@@ -140,3 +140,28 @@ def test_delivery_bounds_read_each_file_in_one_slice_only():
         assert older.wants_path(_at(t)) == (lo <= stamp <= hi), t
     assert not newer.wants_path(_at("2026-10-06T03:00:01"))   # the late margin of the window's end still holds
     assert older.describe()["delivered_before"] == "2026-10-05T12:00:00Z"
+
+
+def test_lookup_gives_the_projected_frame_from_the_same_requests(tmp_path, monkeypatch):
+    from botocore.stub import Stubber
+    from test_source_lookup import NOW, FakeClock, cloudtrail, entry, recs
+
+    from trailtools.events.result import LoadOptions
+    from trailtools.sources import lookup
+
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path))
+    eu, us = cloudtrail("eu-west-1"), cloudtrail("us-east-1")
+    mine = recs(3, day="2026-11-20", userAgent="console.amazonaws.com")
+    q = Query(start="2026-11-20", end="2026-11-20", resource="i-0123456789abcdef0")
+    clients = {"eu-west-1": eu, "us-east-1": us}
+    with Stubber(eu) as s_eu, Stubber(us) as s_us:
+        s_eu.add_response("lookup_events", {"Events": [entry(r) for r in mine]})
+        s_us.add_response("lookup_events", {"Events": []})
+        whole = lookup.load_lookup("lookup://eu-west-1", q, LoadOptions(progress=False), clients=clients, now=NOW,
+                                   sleep=FakeClock().sleep)
+    with Stubber(eu), Stubber(us):   # the same windows, settled: from the cache, whatever the columns asked
+        part = lookup.load_lookup("lookup://eu-west-1", q.replace(columns=["userAgent"]), LoadOptions(progress=False),
+                                  clients=clients, now=NOW, sleep=FakeClock().sleep)
+    assert list(part.frame.columns) == list(q.replace(columns=["userAgent"]).frame_columns())
+    assert len(part.frame) == 3
+    pd.testing.assert_frame_equal(part.frame, whole.frame[list(part.frame.columns)])
