@@ -81,13 +81,16 @@ def entry_path(key: str) -> Path:
     return cache_root() / f"events-{READER_VERSION}" / key[:2] / f"{key}{SUFFIX}"
 
 
-def read(key: str) -> tuple[pa.Table, dict] | None:
+def read(key: str, columns: tuple[str, ...] | None = None) -> tuple[pa.Table, dict] | None:
     """The chunk stored under ``key`` (memory-mapped) and its metadata, or None: a miss, or an entry that cannot be
-    read or is damaged."""
+    read or is damaged. ``columns``: only those (and ``_row``), selected before anything is checked, so that the
+    other columns' pages are never touched."""
     try:
         with pa.memory_map(str(entry_path(key))) as source:
             table = ipc.open_file(source).read_all()  # buffers keep the mapping alive; the descriptor is closed
         meta = json.loads(table.schema.metadata[_META_KEY])
+        if columns is not None:
+            table = table.select([*columns, "_row"])
         # offsets, dictionary indices, UTF-8: a damaged entry must be a miss, never a crash later
         table.validate(full=True)
     except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):

@@ -28,10 +28,16 @@ class Chunk:
     key: str | None = None
     position: int = 0       # the chunk's place in the plan: results are put back in this order
     limits: Limits | None = None  # what a file may cost, and the evidence folder (None: from the environment)
+    columns: tuple[str, ...] | None = None  # the columns to keep (None: all); the cache still stores every column
 
 
-def _cached(key: str) -> ChunkResult | None:
-    hit = cache.read(key)
+def project(tbl: pa.Table, columns: tuple[str, ...] | None) -> pa.Table:
+    """A chunk's table with only ``columns`` (and ``_row``); as it is for None."""
+    return tbl if columns is None else tbl.select([*columns, table.ROW])
+
+
+def _cached(key: str, columns: tuple[str, ...] | None = None) -> ChunkResult | None:
+    hit = cache.read(key, columns)
     if hit is None:
         return None
     tbl, meta = hit
@@ -57,7 +63,7 @@ def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
     the profile).
     """
     def lookup(chunk: Chunk) -> ChunkResult | None:
-        hit = _cached(chunk.key)
+        hit = _cached(chunk.key, chunk.columns)
         if hit is not None:
             hit.position = chunk.position
         return hit
@@ -195,7 +201,7 @@ def parse_chunk(chunk: Chunk) -> ChunkResult:
 
 
 def _parse_one(chunk: Chunk, path: str) -> ChunkResult:
-    one = Chunk([path], position=chunk.position, limits=chunk.limits)
+    one = Chunk([path], position=chunk.position, limits=chunk.limits, columns=chunk.columns)
     try:
         return _parse_chunk(one)
     except Exception:  # noqa: BLE001 - said in the stats
@@ -205,7 +211,7 @@ def _parse_one(chunk: Chunk, path: str) -> ChunkResult:
 def _unreadable(chunk: Chunk) -> ChunkResult:
     exc = sys.exc_info()[1]
     text = str(exc).splitlines()[0][:200] if str(exc) else ""
-    result = ChunkResult(table=table.empty(), position=chunk.position)
+    result = ChunkResult(table=project(table.empty(), chunk.columns), position=chunk.position)
     result.file_skips.append((chunk.paths[0], f"could not be read ({type(exc).__name__}: {reader.escape_text(text)})"))
     return result
 
@@ -244,6 +250,7 @@ def _parse_chunk(chunk: Chunk) -> ChunkResult:
                                          for row, event_id, text, why in notes.sample]
     if key is not None:
         cache.write(key, result.table, result.meta())
+    result.table = project(result.table, chunk.columns)  # whole records parsed, only the columns asked kept
     return result
 
 

@@ -15,12 +15,7 @@ from trailtools.events import table as tbl
 from trailtools.events.cache import large_strings
 from trailtools.events.derive import string_offsets
 from trailtools.events.duplicates import DuplicateReport, identical_copies
-from trailtools.events.query import Query, user_name_pattern
-
-_PRINCIPAL_COLUMNS = (
-    "userIdentity.arn", "userIdentity.userName", "actor", "userIdentity.principalId", "userIdentity.accessKeyId",
-    "userIdentity.sessionContext.sessionIssuer.userName", "userIdentity.sessionContext.sessionIssuer.arn",
-)
+from trailtools.events.query import PRINCIPAL_COLUMNS, RESOURCE_COLUMNS, Query, user_name_pattern
 
 
 def _text(table: pa.Table, name: str) -> pa.ChunkedArray:
@@ -54,12 +49,11 @@ def query_mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
         # the identifier as a whole word: "i-0abc" must not match "i-0abcd"; ARNs and IDs inside JSON text alike;
         # AWS service events (a Spot interruption's BidEvictedEvent) name their instances in serviceEventDetails
         pattern = f"(^|[^A-Za-z0-9_-]){re.escape(query.resource)}([^A-Za-z0-9_-]|$)"
-        masks.append(_or(pc.match_substring_regex(_text(table, name), pattern)
-                         for name in ("resources", "requestParameters", "responseElements", "serviceEventDetails")))
+        masks.append(_or(pc.match_substring_regex(_text(table, name), pattern) for name in RESOURCE_COLUMNS))
     if query.principal:
         wanted = query.principal.lower()
         session = _text(table, "userIdentity.arn")
-        checks = [pc.equal(pc.utf8_lower(_text(table, name)), wanted) for name in _PRINCIPAL_COLUMNS]
+        checks = [pc.equal(pc.utf8_lower(_text(table, name)), wanted) for name in PRINCIPAL_COLUMNS]
         # the role session name: the last part of an assumed-role ARN
         checks.append(pc.ends_with(pc.utf8_lower(session), "/" + wanted))
         pattern = user_name_pattern(query.principal)
@@ -348,9 +342,14 @@ def finish(tables: list[pa.Table], query: Query,
     the rows in file order gives; dropping copies does not change the order of the rows kept.
     """
     file_order = _file_order(tables)
-    parts = [large_strings(t.drop_columns([tbl.ROW])) for t in tables]  # as pandas keeps them (and the cache)
+    # with column projection (``query.columns``), only the columns read (the chunks may hold more: a cache entry or a
+    # parse of old): those of the frame and of the query's filters, which leave once the query is applied
+    read = query.read_columns()
+    parts = [large_strings(t.drop_columns([tbl.ROW]) if read is None else t.select(list(read)))
+             for t in tables]  # the strings as pandas keeps them (and the cache)
     tables.clear()
-    holder = [pa.concat_tables(parts) if parts else tbl.SCHEMA.empty_table()]
+    empty = tbl.SCHEMA.empty_table()
+    holder = [pa.concat_tables(parts) if parts else empty if read is None else empty.select(list(read))]
     parts.clear()
     mask = query_mask(holder[0], query)
     # copies of one event, before the query: a differing copy outside it is still a sign of tampering (only the
@@ -365,6 +364,9 @@ def finish(tables: list[pa.Table], query: Query,
             drop = np.zeros(holder[0].num_rows, dtype=bool)
             drop[rows_shared[gone]] = True
         del shared, rows_shared, gone
+    kept_columns = query.frame_columns()
+    if kept_columns is not None and len(kept_columns) < holder[0].num_columns:  # the filters' own columns go
+        holder.append(holder.pop().select(list(kept_columns)))
     # the dictionary columns leave the table as codes into one dictionary per column, unified in file order (as
     # concatenating the chunks in file order gives: the pandas categories must not depend on how rows move below);
     # their rows are rearranged at the end, with ``rows``

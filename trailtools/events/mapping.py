@@ -27,3 +27,26 @@ def json_text(value):
         except (ValueError, RecursionError):
             return value
     return value
+
+
+#: The frame's derived columns and the record fields they are made from (docs/events-frame.md).
+_DERIVED_FROM = {
+    "actor": ("userIdentity",),
+    "instanceIds": ("requestParameters", "responseElements", "resources", "serviceEventDetails"),
+}
+#: Columns that say where a row came from, not what the record holds.
+_NOT_IN_RECORD = frozenset(("_file", "_index"))
+
+
+def record_fields(columns) -> tuple[str, ...]:
+    """The top-level fields of a CloudTrail record that the frame's ``columns`` are read from, in first-seen order:
+    ``userIdentity.arn`` and ``actor`` from ``userIdentity``, ``additionalEventData.MFAUsed`` from
+    ``additionalEventData``, ``instanceIds`` from the four fields it searches (for sources that select fields:
+    Athena, CloudTrail Lake)."""
+    out: dict[str, None] = {}
+    for name in columns:
+        if name in _NOT_IN_RECORD:
+            continue
+        for top in _DERIVED_FROM.get(name, (name.split(".", 1)[0],)):
+            out[top] = None
+    return tuple(out)

@@ -220,7 +220,7 @@ def _part(files: list[tuple[Chunk, str]]) -> list[Chunk]:
         if c is last:
             out[-1].paths.append(path)
         else:
-            out.append(Chunk([path], position=c.position, limits=c.limits))
+            out.append(Chunk([path], position=c.position, limits=c.limits, columns=c.columns))
         last = c
     return out
 
@@ -327,7 +327,7 @@ class _Pieces:
             if lo == 0 and hi == len(c.paths):
                 out.append(c)
             else:  # part of a chunk that is not cached (the cacheable ones are never split)
-                out.append(Chunk(c.paths[lo:hi], position=c.position, limits=c.limits))
+                out.append(Chunk(c.paths[lo:hi], position=c.position, limits=c.limits, columns=c.columns))
             i += 1
         return out
 

@@ -5,7 +5,8 @@ Each investigation (``reboot``, ``login``, ``cost``) has the same shape: ``gathe
 I/O), ``analysis`` holds pure functions from what was gathered to a verdict and findings, and the object
 ``investigate()`` returns offers the notebook and the CLI the same methods: ``answer_box()`` (the answer box),
 ``findings``, ``summary_lines()`` (the answer for a terminal), ``to_json()`` and the views. The investigations are
-registered in :mod:`trailtools.investigations.registry`.
+registered in :mod:`trailtools.investigations.registry`. Each declares what it reads of the trail
+(:class:`Needs`), and its loads ask the source for only that.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from trailtools.errors import QueryError
-from trailtools.events.query import parse_time
+from trailtools.events.query import Query, parse_time
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,27 @@ def source_lines(sources: list[SourceStatus]) -> list[str]:
     """One terminal line per evidence source an investigation asked, with why it was unavailable."""
     return [f"  source: {s.name}: {s.status}" + (f" ({s.detail})" if s.status == "unavailable" else "")
             for s in sources]
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What an investigation reads of the trail, declared as data: the eventNames and eventSources it looks at
+    (empty: every event the rest of its query keeps) and the frame's columns its analysis, views and reports read
+    (empty: every column). :meth:`query` turns it into the query its load pushes down; the frame then holds those
+    columns and the ones it always has (:data:`trailtools.events.query.ALWAYS_COLUMNS`)."""
+
+    event_names: tuple[str, ...] = ()
+    event_sources: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for name in ("event_names", "event_sources", "columns"):
+            object.__setattr__(self, name, tuple(dict.fromkeys(getattr(self, name))))
+
+    def query(self, **window) -> Query:
+        """The query for a load: these needs with the window, resource, principal ... given."""
+        return Query(event_names=window.pop("event_names", self.event_names),
+                     event_sources=window.pop("event_sources", self.event_sources), columns=self.columns, **window)
+
+    def to_dict(self) -> dict:
+        return {k: list(getattr(self, k)) for k in ("event_names", "event_sources", "columns") if getattr(self, k)}

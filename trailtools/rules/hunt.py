@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from trailtools.events.load import load_events
-from trailtools.events.query import Query
 from trailtools.evidence import aws_ranges
 from trailtools.findings import schema
 from trailtools.findings.model import SEVERITIES, Finding, JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
+from trailtools.investigations.base import Needs
 from trailtools.report.provenance import evidence_files, file_digest, relative_path, versions
 from trailtools.rules import chains, registry, sigma
 from trailtools.rules.model import Rule
@@ -24,6 +24,18 @@ from trailtools.views.answer import answer_box
 from trailtools.views.explorer import time_bins
 from trailtools.views.hunt import findings_timeline
 from trailtools.views.tables import Table
+
+#: What the hunt reads of the trail: the eventNames its rules read (:func:`trailtools.rules.registry.pushed_down`,
+#: with the STS calls that link attack chains; every event when a rule reads them all), and of each event only the
+#: columns the rules, the chains, the timeline and the report read (every column with Sigma rules, which can read
+#: any field). tests/test_hunt_projection.py checks that the findings are the same with every column.
+NEEDS = Needs(columns=(
+    "awsRegion", "recipientAccountId", "actor", "userIdentity.type", "userIdentity.arn", "userIdentity.userName",
+    "userIdentity.principalId", "userIdentity.accountId", "userIdentity.accessKeyId", "userIdentity.invokedBy",
+    "userIdentity.sessionContext.sessionIssuer.userName", "sourceIPAddress", "userAgent", "errorCode",
+    "errorMessage", "sessionCredentialFromConsole", "requestParameters", "responseElements", "resources",
+    "additionalEventData.MFAUsed", "responseElements.ConsoleLogin", "instanceIds",
+))
 
 #: eventIDs shown per finding and per group on the terminal (the JSON has them all).
 SHOWN_IDS = 5
@@ -191,7 +203,9 @@ def hunt(source: str = "demo", start: str | None = None, end: str | None = None,
         sigma.rule_files(sigma_rules)          # a missing path is one sentence before anything is loaded
     pushed = registry.pushed_down(chosen)
     names = sorted({*pushed, *chains.ISSUERS}) if pushed and not sigma_rules else None
-    query = Query(start=start, end=end, event_names=names)
+    # a Sigma rule can read any field: every column then
+    needs = Needs(event_names=names or (), columns=() if sigma_rules else NEEDS.columns)
+    query = needs.query(start=start, end=end)
     res = load_events(source, query, cache=cache)
     frame = res.frame
     findings = registry.run(frame, chosen)

@@ -15,13 +15,15 @@ The WHERE clause always narrows by the partition columns first (the day folders 
 delivery margins as file pruning; the regions and accounts), so Athena reads only those objects; the other
 conditions make the result smaller but are a superset of the query: the exact query is applied again to the
 frame, as for every source. The SELECT list turns each struct into JSON (``json_format(CAST(x AS JSON))``), so
-that a row can be turned back into the CloudTrail record it came from (:func:`row_to_record`).
+that a row can be turned back into the CloudTrail record it came from (:func:`row_to_record`); with column
+projection (``Query.columns``) it holds only the columns the frame's columns are read from (:func:`selected`).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 
+from trailtools.events.mapping import record_fields
 from trailtools.events.query import EARLY_MARGIN, Query, user_name_pattern
 
 #: Columns of AWS's documented CloudTrail table, in its order, and how each is selected: "text" as is, "json" a
@@ -121,10 +123,20 @@ def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(literal(v) for v in values)})"
 
 
-def select_list() -> str:
+def selected(query: Query | None = None) -> list[str]:
+    """The table's columns to select: all of them, or with column projection (``query.columns``) only those the
+    frame's columns and the query's filters are read from (:func:`trailtools.events.mapping.record_fields`)."""
+    read = query.read_columns() if query is not None else None
+    if read is None:
+        return list(COLUMNS)
+    wanted = {f.lower() for f in record_fields(read)}
+    return [col for col in COLUMNS if col in wanted]
+
+
+def select_list(query: Query | None = None) -> str:
     out = []
-    for col, kind in COLUMNS.items():
-        out.append(f"json_format(CAST({col} AS JSON)) AS {col}" if kind == "struct" else col)
+    for col in selected(query):
+        out.append(f"json_format(CAST({col} AS JSON)) AS {col}" if COLUMNS[col] == "struct" else col)
     return ",\n  ".join(out)
 
 
@@ -172,7 +184,7 @@ def where_clauses(query: Query, table: CloudTrailTable) -> list[str]:
 def compile_query(query: Query, table: CloudTrailTable) -> str:
     """The SELECT for a query (see the module's doc); golden-tested in tests/test_athena_sql.py."""
     where = where_clauses(query, table)
-    sql = f"SELECT\n  {select_list()}\nFROM {table.name}"
+    sql = f"SELECT\n  {select_list(query)}\nFROM {table.name}"
     if where:
         sql += "\nWHERE " + "\n  AND ".join(where)
     return sql + "\nORDER BY eventtime, eventid"

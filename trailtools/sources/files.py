@@ -26,8 +26,10 @@ def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: Lo
     None: the sizes of the files to parse. ``idle``: see :func:`trailtools.events.parallel.run`.
     """
     limits = options.limits or from_env()
+    columns = query.read_columns()
     for c in chunks:  # the workers read them with the chunks
         c.limits = c.limits or limits
+        c.columns = columns
     total = sum(len(c.paths) for c in chunks)
     show = options.progress if options.progress is not None else (None if total > 200 else False)
     bar = Progress(total, enabled=show)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 
-from trailtools.events.mapping import json_text
+from trailtools.events.mapping import json_text, record_fields
 from trailtools.events.query import Query, user_name_pattern
 from trailtools.sources.athena_sql import literal
 
@@ -78,9 +78,15 @@ def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(literal(v) for v in values)})"
 
 
-def select_list() -> str:
+def select_list(query: Query | None = None) -> str:
+    """Every field, or with column projection (``query.columns``) only those the frame's columns and the query's
+    filters are read from."""
+    read = query.read_columns() if query is not None else None
+    wanted = None if read is None else set(record_fields(read))
     out = []
     for name, kind in COLUMNS.items():
+        if wanted is not None and name not in wanted:
+            continue
         if kind == "json":
             out.append(f'json_format(CAST({name} AS JSON)) AS "{name}"')
         elif kind == "time":
@@ -128,7 +134,7 @@ def where_clauses(query: Query) -> list[str]:
 def compile_query(query: Query, store: str) -> str:
     """The SELECT for a query over the event data store ``store`` (its ID)."""
     where = where_clauses(query)
-    sql = f"SELECT\n  {select_list()}\nFROM {store}"
+    sql = f"SELECT\n  {select_list(query)}\nFROM {store}"
     if where:
         sql += "\nWHERE " + "\n  AND ".join(where)
     return sql + "\nORDER BY eventTime, eventID"

@@ -50,7 +50,7 @@ from trailtools.aws.session import explain
 from trailtools.errors import SourceError, TrailtoolsError
 from trailtools.events import cache, compression, layout
 from trailtools.events.limits import describe, from_env
-from trailtools.events.query import EARLY_MARGIN, Query
+from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, LoadResult, collect
 from trailtools.events.sniff import BZ2_SNIFF_BYTES, SNIFF_BYTES, sniff
 from trailtools.events.stats import LoadStats
@@ -149,10 +149,11 @@ def list_keys(s3, bucket: str, prefix: str) -> list[str]:
 
 def window_days(query: Query, today: date | None = None) -> list[date] | None:
     """The YYYY/MM/DD folders that may hold files of the query's window, or None to list everything."""
-    if query.start is None:
+    low, high, _ = query.delivery_bounds()  # the time window's, with its margins (and any delivery bounds)
+    if low is None:
         return None
-    first = (query.start - EARLY_MARGIN).date()
-    end = query.end + query.late_margin if query.end else datetime.now(UTC)
+    first = low.date()
+    end = high if high is not None else datetime.now(UTC)
     return day_range(first, min(end.date(), today or datetime.now(UTC).date() + timedelta(days=1)))
 
 

@@ -11,14 +11,13 @@ import pandas as pd
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.frame import empty_frame
 from trailtools.events.load import load_events
-from trailtools.events.query import Query
 from trailtools.evidence.cost import check_granularity, read_cost
 from trailtools.evidence.cost.frame import CostData
 from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity.case import case_info
 from trailtools.integrity.coverage import coverage_for
-from trailtools.investigations.base import SourceStatus, Window, source_lines
+from trailtools.investigations.base import Needs, SourceStatus, Window, source_lines
 from trailtools.investigations.cost import analysis as cost_spike
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
@@ -30,6 +29,14 @@ from trailtools.views.coverage import coverage_chart, shade_gaps
 from trailtools.views.tables import Table, findings_table
 
 DEFAULT_WINDOW = pd.Timedelta(days=30)
+#: What the cost investigation reads of the trail: the calls that create billable resources, and of each only the
+#: columns its creations table (who, from where, the resource in the request or response) and the notebook's
+#: explorer read.
+NEEDS = Needs(event_names=tuple(cost_spike.CREATE_CALLS), columns=(
+    "awsRegion", "actor", "userIdentity.arn", "userIdentity.principalId", "userIdentity.accessKeyId",
+    "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements",
+    "resources",
+))
 
 
 @dataclass
@@ -105,8 +112,7 @@ def gather(*, source: str = "demo", cost_source: str = "demo", start=None, end=N
                                                                      "from the aws:createdBy tag only"))
         return ev
     try:
-        res = load_events(src.trail, Query(start=start_t.to_pydatetime(), end=end_t.to_pydatetime(),
-                                           event_names=list(cost_spike.CREATE_CALLS)))
+        res = load_events(src.trail, NEEDS.query(start=start_t.to_pydatetime(), end=end_t.to_pydatetime()))
     except TrailtoolsError as exc:
         ev.sources.append(SourceStatus("CloudTrail", "unavailable", str(exc)))
         return ev

@@ -83,6 +83,7 @@ class InstanceEvidence:
     sources: list[SourceStatus] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)                      # provenance: every file the evidence
     load_stats: dict | None = None                                       # came from; the trail's load stats
+    search: object = None      # no start given: how the last restart was looked for (reboot/search.py Search)
 
 
 @dataclass

@@ -4,6 +4,7 @@ JSON)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,6 @@ from trailtools import aws
 from trailtools.aws.errors import AwsDataUnavailable, unavailable
 from trailtools.errors import QueryError, TrailtoolsError
 from trailtools.events.load import load_events
-from trailtools.events.query import Query
 from trailtools.events.safe_open import files_under
 from trailtools.evidence import cloudwatch, ec2, eventbridge, health
 from trailtools.evidence.ec2 import INSTANCE_ID
@@ -25,10 +25,10 @@ from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity.case import case_info
 from trailtools.integrity.coverage import coverage_for
 from trailtools.integrity.verify import verify
-from trailtools.investigations.base import SourceStatus, Window, source_lines
+from trailtools.investigations.base import Needs, SourceStatus, Window, source_lines
 from trailtools.investigations.reboot import analysis as reboot
 from trailtools.investigations.reboot import evidence_table as rows
-from trailtools.investigations.reboot import remote, schedules, verdict_findings
+from trailtools.investigations.reboot import remote, schedules, search, verdict_findings
 from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import SourceData, resolve_source
 from trailtools.templating import render
@@ -37,9 +37,18 @@ from trailtools.views.coverage import coverage_chart
 from trailtools.views.tables import Table, findings_table
 from trailtools.views.timeline import instance_timeline
 
-#: Searched for restarts when no start is given (before ``end``, default the source's "now"); the window shown is
-#: then centred on the last restart found, or is the last 7 days when there is none.
-DEFAULT_SEARCH = pd.Timedelta(days=30)
+#: What the reboot investigation reads of the trail (docs/reboot.md): every call touching the instance (its
+#: query's resource), and of each only the columns its analysis, evidence rows, timeline, findings and the explorer
+#: of its notebook read.
+NEEDS = Needs(columns=(
+    "awsRegion", "actor", "userIdentity.type", "userIdentity.arn", "userIdentity.accessKeyId",
+    "userIdentity.invokedBy", "userIdentity.sessionContext.sessionIssuer.userName", "sourceIPAddress", "userAgent",
+    "errorCode", "errorMessage", "sessionCredentialFromConsole", "requestParameters", "responseElements", "resources",
+    "serviceEventDetails", "instanceIds",
+))
+#: Searched for restarts when no start is given, step by step back from ``end`` (default the source's "now"; see
+#: search.py); the window shown is then centred on the last restart found, or is the last 7 days when there is none.
+STEPS = search.STEPS
 DEFAULT_WINDOW = pd.Timedelta(days=7)
 BEFORE_RESTART = pd.Timedelta(days=1)
 AFTER_RESTART = pd.Timedelta(hours=2)
@@ -91,42 +100,94 @@ def gather(
     ``region`` is the instance's); otherwise they are listed as unavailable, with what to do. ``src``: the source
     already resolved (:func:`investigate` resolves it once for every read).
     """
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 (heavy, loaded on use)
-
     instance = check_instance(instance)
     src = src or resolve_source(source, profile=profile)
-    start_t, end_t = Window.resolve(start, end, now=src.now, length=DEFAULT_SEARCH).as_tuple()
+    start_t, end_t = Window.resolve(start, end, now=src.now, length=STEPS[-1]).as_tuple()
     ev = reboot.InstanceEvidence(instance, (start_t, end_t), source=source)
+    base = NEEDS.query(resource=instance, regions=[region] if region else ())
+    # what is read whatever the window (saved responses, guest logs; AWS is asked only with a profile and no saved
+    # responses): before the trail when no start is given, so that the search below sees it too
+    saved_only = not profile or all(src.folder is not None and (src.folder / sub).is_dir() for sub in SAVED)
+    other = None
+    if not start and saved_only:
+        other = _other_evidence(ev, src, instance, source=source, region=region, profile=profile, os_logs=os_logs)
+    if start:
+        res = load_events(src.trail, base.replace(start=start_t.to_pydatetime(), end=end_t.to_pydatetime()))
+        calls, stats = res.frame, res.stats
+    else:  # the last day, then the last week ... until a restart is found (search.py)
+        def found(frame, lo):  # the evidence read so far, clipped to the range read, as the window is below
+            seen = dataclasses.replace(ev, calls=frame, window=(lo, end_t))
+            _clip(seen)
+            return _last_restart(seen, instance, lo, end_t)
 
-    res = load_events(
-        src.trail,
-        Query(
-            start=start_t.to_pydatetime(),
-            end=end_t.to_pydatetime(),
-            resource=instance,
-            regions=[region] if region else (),
-        ),
-    )
-    ev.calls = res.frame
-    ev.load_stats = res.stats.to_dict()
-    ev.inputs.extend(sorted(set(map(str, res.frame["_file"]))))
-    ev.sources.append(
-        SourceStatus(
-            "CloudTrail",
-            "consulted" if len(res.frame) else "empty",
-            f"{len(res.frame)} events touching {instance}, among {res.stats.records_seen:,} records in "
-            f"{res.stats.files_read:,} files read ({res.stats.files_pruned:,} pruned by the time window)",
-        )
-    )
+        calls, stats, ev.search = search.widen(src.trail, base, end_t, found)
+        start_t = ev.search.start
+        ev.window = (start_t, end_t)
+    ev.calls = calls
+    ev.load_stats = stats.to_dict()
+    trail_inputs = sorted(set(map(str, calls["_file"])))
+    ev.sources.insert(0, SourceStatus(
+        "CloudTrail",
+        "consulted" if len(calls) else "empty",
+        f"{len(calls)} events touching {instance}, among {stats.records_seen:,} records in "
+        f"{stats.files_read:,} files read ({stats.files_pruned:,} pruned by the time window)"
+        + (f"; {ev.search.note()}" if ev.search is not None else ""),
+    ))
 
     if schedules.needs_setups(reboot.records(ev.calls)):  # Systems Manager acted on its own: who set it up?
-        setups = load_events(src.trail, Query(start=(start_t - schedules.LOOKBACK).to_pydatetime(),
-                                              end=end_t.to_pydatetime(), event_names=schedules.SETUP_CALLS,
-                                              regions=[region] if region else ()))
+        setups = load_events(src.trail, NEEDS.query(start=(start_t - schedules.LOOKBACK).to_pydatetime(),
+                                                    end=end_t.to_pydatetime(), event_names=schedules.SETUP_CALLS,
+                                                    regions=[region] if region else ()))
         ev.ssm_setups = setups.frame
-        ev.inputs.extend(sorted(set(map(str, setups.frame["_file"])) - set(ev.inputs)))
+        trail_inputs.extend(sorted(set(map(str, setups.frame["_file"])) - set(trail_inputs)))
+    ev.inputs[:0] = trail_inputs
 
-    consoles, described, regions = [], [], {region} if region else set(map(str, res.frame.get("awsRegion", ())))
+    if other is None:  # AWS asked for the window read
+        other = _other_evidence(ev, src, instance, source=source, region=region, profile=profile, os_logs=os_logs,
+                                start_t=start_t, end_t=end_t)
+    # the saved responses read, as inputs: only those about this instance (not another instance's console output,
+    # not the responses of regions it is not in)
+    saved_inputs, regions = other
+    if not region:
+        regions |= set(map(str, calls.get("awsRegion", ())))
+    at = ev.inputs.index(SAVED_MARK)
+    ev.inputs[at:at + 1] = [str(p) for p in saved_inputs if _about(p.relative_to(src.folder), instance, regions)]
+    _clip(ev)
+    # no start given: centre the window on the last restart found, or show the last 7 days
+    if not start:
+        last = _last_restart(ev, instance, start_t, end_t)
+        if last is not None:
+            last = last.floor("s")
+            ev.window = (max(start_t, last - BEFORE_RESTART), min(end_t, last + AFTER_RESTART))
+        else:
+            ev.window = (max(start_t, end_t - DEFAULT_WINDOW), end_t)
+        _clip(ev)
+    return ev
+
+
+#: The saved responses' folders beside a trail (the demo's layout).
+SAVED = ("health", "ec2", "cloudwatch")
+#: Where the saved responses go among the inputs, once the regions the instance is in are known.
+SAVED_MARK = "\0saved"
+
+
+def _last_restart(ev: reboot.InstanceEvidence, instance: str, lo, hi) -> pd.Timestamp | None:
+    """The last restart the evidence shows in [lo, hi], as today's ways find one: :func:`reboot.restart_times`, else
+    a Systems Manager command that can restart (the trail alone)."""
+    restarts = [t for t in reboot.restart_times(ev) if lo <= t <= hi] or [
+        r.time for r in remote.ssm_requests(reboot.records(ev.calls), instance)
+        if remote.may_restart(r) and lo <= r.time <= hi]
+    return restarts[-1] if restarts else None
+
+
+def _other_evidence(ev: reboot.InstanceEvidence, src: SourceData, instance: str, *, source: str, region, profile,
+                    os_logs, start_t=None, end_t=None) -> tuple[list[Path], set[str]]:
+    """AWS Health, EC2, CloudWatch (saved beside the trail, else asked of AWS for [start_t, end_t] with a profile),
+    the console output, EventBridge's Spot notices and the guest logs, into ``ev``. Returns the saved responses read
+    and the regions the instance is in as far as they tell (the inputs are chosen once the trail is read too)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 (heavy, loaded on use)
+
+    consoles, described, regions = [], [], {region} if region else set()
 
     def ec2_events(data):  # the scheduled events; the console output and describe-instances are kept aside
         consoles.append(data.console)
@@ -186,9 +247,7 @@ def gather(
                 f"{len(frames[sub])} rows about {instance} ({origin})",
             )
         )
-    # the saved responses read, as inputs: only those about this instance (not another instance's console output,
-    # not the responses of regions it is not in)
-    ev.inputs.extend(str(p) for p in saved_inputs if _about(p.relative_to(src.folder), instance, regions))
+    ev.inputs.append(SAVED_MARK)
     ev.health, ev.scheduled, ev.status_failures = frames["health"], frames["ec2"], frames["cloudwatch"]
     ev.instance_facts = next((d for d in described if d is not None and len(d)), pd.DataFrame())
     console = next((c for c in consoles if c is not None), None)
@@ -245,19 +304,7 @@ def gather(
 
     if console_rows:
         ev.guest_events = pd.concat([ev.guest_events, pd.DataFrame(console_rows)], ignore_index=True)
-    _clip(ev)
-    # no start given: centre the window on the last restart found in the search range, or show the last 7 days
-    if not start:
-        restarts = [t for t in reboot.restart_times(ev) if start_t <= t <= end_t] or [
-            r.time for r in remote.ssm_requests(reboot.records(ev.calls), instance)
-            if remote.may_restart(r) and start_t <= r.time <= end_t]  # the trail alone: a command that can reboot
-        if restarts:
-            last = restarts[-1].floor("s")
-            ev.window = (max(start_t, last - BEFORE_RESTART), min(end_t, last + AFTER_RESTART))
-        else:
-            ev.window = (max(start_t, end_t - DEFAULT_WINDOW), end_t)
-        _clip(ev)
-    return ev
+    return saved_inputs, regions
 
 
 #: Console-output lines worth showing: the kernel starting, and the guest saying it reboots or halts.
@@ -331,6 +378,8 @@ class RebootInvestigation(JsonOutput):
         lines = [v.summary, f"  cause: {reboot.CAUSES[v.cause]} (confidence {v.confidence})"]
         lines += [f"  evidence: {e.kind} {e.time or ''} {e.summary} [{e.ref}]" for e in v.evidence]
         lines += source_lines(self.evidence.sources)
+        if self.evidence.search is not None:
+            lines.append(f"  search: {self.evidence.search.note()}")
         if self.coverage is not None:
             lines.append(f"  coverage: {self.coverage.summary()}")
         if self.integrity is not None:
@@ -350,6 +399,7 @@ class RebootInvestigation(JsonOutput):
             ("Actor", v.actor),
             ("How", v.how),
             ("From", v.where),
+            ("Searched", self.evidence.search.note() if self.evidence.search is not None else None),
         ) if x]
         return answer_box(v.summary, render("reboot_answer.html.j2", rows=rows, evidence=v.evidence,
                                             would_change=v.would_change))
@@ -390,6 +440,8 @@ class RebootInvestigation(JsonOutput):
             "load_stats": stats,
             "versions": versions(),
         }
+        if self.evidence.search is not None:
+            out["search"] = self.evidence.search.to_dict()
         case = case_info(folder)
         if case is not None:
             out["case"] = case
@@ -415,6 +467,7 @@ class RebootInvestigation(JsonOutput):
             "instance": ev.instance,
             "source": ev.source,
             "window": [iso_time(ev.window[0]), iso_time(ev.window[1])],
+            **({"search": ev.search.to_dict()} if ev.search is not None else {}),
             "verdict": self.verdict.to_dict(),
             "sources": [s.__dict__ for s in ev.sources],
             "findings": [f.to_dict() for f in self.all_findings()],
