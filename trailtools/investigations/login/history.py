@@ -1,0 +1,168 @@
+"""The login investigation out of core: the window whole, its baseline compact, computed by DuckDB over a scan.
+
+The baseline period [start - baseline_days, start) is read as :data:`LOGIN_HISTORY` says: one row per distinct
+combination of the columns the login analysis reads on history rows (``eventTime`` the first time, ``lastTime`` the
+last, ``calls`` how many, ``eventID`` / ``_file`` / ``_index`` the first event's), and whole rows for the events the
+analysis needs whole (sign-ins, credential-issuing calls, the trail's own control calls, and every eventName the
+rules library's sequences read). The window [start, end) is kept whole. Memory then grows with the window and with
+distinct principals x features of the baseline, not with its events.
+
+Which columns the analysis reads on history rows (kept as :data:`KEYS`):
+- sessions and credentials (:mod:`.sessions`): ``actor``, ``userIdentity.accessKeyId``, ``userIdentity.invokedBy``,
+  ``sourceIPAddress``, ``userAgent``, ``eventName``, ``sessionCredentialFromConsole``;
+- baseline features (:mod:`.baseline`): ``userIdentity.type`` / ``arn``, ``eventSource``, ``awsRegion``;
+- access keys' new addresses (:mod:`.credentials`) and workload credentials
+  (:mod:`trailtools.rules.credential_access`): the same, and ``errorCode``;
+- sign-ins, STS and CreateAccessKey calls, the sequences' steps, the trail's control calls: whole rows.
+The logging-coverage check gets the baseline's hourly counts per account from the same statement.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trailtools.events import frame as frame_mod
+from trailtools.events.cache import large_strings
+from trailtools.events.duplicates import DuplicateReport
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions
+from trailtools.events.stats import LoadStats
+from trailtools.integrity.coverage import CONTROL_EVENTS
+from trailtools.investigations.login.rules import STS_ISSUERS
+from trailtools.investigations.login.sessions import SIGNIN_EVENTS
+from trailtools.rules import registry
+from trailtools.sources.compact import CompactSpec, duckdb_sql
+from trailtools.sources.scan import ORD, Scan
+
+KEYS = (
+    "actor", "eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "errorCode",
+    "userIdentity.type", "userIdentity.arn", "userIdentity.accessKeyId", "userIdentity.invokedBy",
+    "sessionCredentialFromConsole",
+)
+#: eventNames the analysis reads whole on history rows.
+WHOLE_EVENTS = tuple(sorted(set(
+    SIGNIN_EVENTS + STS_ISSUERS + ("CreateAccessKey", "AssumeRoleForPodIdentity") + CONTROL_EVENTS
+    + tuple(registry.pushed_down(registry.select(["sequences"])))
+)))
+LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS)
+#: What DuckDB may hold in memory before it spills to its temporary folder.
+MEMORY_LIMIT = "400MB"
+
+
+@dataclass
+class CompactLoad:
+    """The window whole and its baseline compact, in one frame sorted by time (``calls`` and ``lastTime`` on every
+    row: 1 and ``eventTime`` for whole rows), the baseline's hourly counts per account (``recipientAccountId``,
+    ``eventTime`` the hour, ``calls``), and the load statistics a whole load of the same files gives."""
+
+    frame: pd.DataFrame
+    hourly: pd.DataFrame
+    stats: LoadStats
+    compact_rows: int
+    history_events: int
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns as plain strings (each chunk has its own dictionary; DuckDB wants one type)."""
+    cols = []
+    for col in table.columns:
+        cols.append(col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col)
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days: int,
+                 options: LoadOptions | None = None, spec: CompactSpec = LOGIN_HISTORY) -> CompactLoad:
+    """Scan ``uri`` for [start - baseline_days, end): the window [start, end) whole, the rest compact
+    (see the module's docstring)."""
+    first = start - pd.Timedelta(days=int(baseline_days))
+    query = Query(start=first.to_pydatetime(), end=end.to_pydatetime())
+    scan = Scan(uri, query, options)
+    out = _consume(scan, query, start, spec, drops=set())
+    report = DuplicateReport()
+    drops, _ = scan.copies(report)
+    if drops:   # identical copies of an event: dropped as the loader drops them, everything done again without them
+        report = DuplicateReport()
+        drops, _ = scan.copies(report)
+        out = _consume(scan, query, start, spec, drops=drops)
+    kept, result, filtered_out, duplicates = out
+    frame, _, _ = frame_mod.finish(kept, Query(), DuplicateReport())
+    frame["calls"] = np.ones(len(frame), dtype=np.int64)
+    frame["lastTime"] = frame["eventTime"]
+    sets = result.column("_set").to_numpy()
+    whole = result.column("_whole").to_numpy(zero_copy_only=False)
+    compact = result.filter(pa.array((sets == 0) & ~whole.astype(bool)))
+    hourly = result.filter(pa.array(sets == 1)).select(["_by", "_hour", "calls"])
+    compact = compact.drop_columns(["_set", "_whole", "_by", "_hour"]).to_pandas()
+    history_events = int(compact["calls"].sum()) + int((frame["eventTime"] < start).sum())
+    for col in KEYS:
+        compact[col] = compact[col].astype(object)
+    both = pd.concat([frame, compact], ignore_index=True, sort=False)
+    both = both.sort_values(["eventTime", ORD], kind="stable").reset_index(drop=True)
+    hourly = pd.DataFrame({"recipientAccountId": hourly.column("_by").to_pandas().astype(object),
+                           "eventTime": hourly.column("_hour").to_pandas(),
+                           "calls": hourly.column("calls").to_pandas()})
+    stats = scan.finish(filtered_out=filtered_out, duplicates=duplicates,
+                        events=len(frame) + int(compact["calls"].sum()), report=report)
+    return CompactLoad(both, hourly, stats, len(compact), history_events)
+
+
+def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, drops: set):
+    """One pass: the rows kept whole (chunk tables), the DuckDB result, rows outside the query, copies dropped."""
+    import duckdb  # noqa: PLC0415 - heavy, and only the out-of-core engine needs it
+
+    kept: list[pa.Table] = []
+    counts = {"out": 0, "dups": 0}
+    names = pa.array(spec.whole_events, pa.string())
+    columns = spec.columns()
+    wanted = drops and np.array(sorted(drops), dtype=np.int64)
+    start_s = pa.scalar(start.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+
+    def batches():
+        for t in scan.results():
+            mask = frame_mod.query_mask(t, query)
+            inq = np.ones(t.num_rows, bool) if mask is None else np.asarray(mask.to_numpy(zero_copy_only=False), bool)
+            counts["out"] += int(t.num_rows - inq.sum())
+            if drops:
+                gone = np.isin(t.column(ORD).to_numpy(), wanted)
+                counts["dups"] += int((gone & inq).sum())
+                inq &= ~gone
+            times = t.column("eventTime")
+            win = inq & np.asarray(pc.fill_null(pc.greater_equal(times, start_s), False)
+                                   .to_numpy(zero_copy_only=False), bool)
+            hist = inq & ~win
+            event = t.column("eventName")
+            event = event.cast(pa.string()) if pa.types.is_dictionary(event.type) else event
+            whole = np.asarray(pc.is_in(event, value_set=names).to_numpy(zero_copy_only=False), bool)
+            keep = win | (hist & whole)
+            if keep.any():
+                kept.append(t.filter(pa.array(keep)))
+            if hist.any():
+                h = _plain(t.filter(pa.array(hist)).select(columns))
+                h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
+                yield from h.to_batches()
+
+    schema = large_strings(_plain(scan_schema(columns))).schema.append(pa.field("_whole", pa.bool_()))
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    con = duckdb.connect()
+    try:
+        # one thread: the scan forks its parsing workers from DuckDB's callback, and a fork must not find other
+        # threads running; the aggregation is cheap beside the parsing
+        con.execute(f"SET threads=1; SET TimeZone='UTC'; SET memory_limit='{MEMORY_LIMIT}'; "
+                    "SET preserve_insertion_order=false")
+        con.register("history", reader)
+        result = con.sql(duckdb_sql(spec, "history")).to_arrow_table()
+    finally:
+        con.close()
+    return kept, result, counts["out"], counts["dups"]
+
+
+def scan_schema(columns: list[str]) -> pa.Table:
+    """An empty table of the scan's columns (the chunk schema's, and ``_ord``)."""
+    from trailtools.events import table as tbl  # noqa: PLC0415 - the chunk schema, for the reader's schema only
+
+    schema = tbl.CHUNK_SCHEMA.append(pa.field(ORD, pa.int64()))
+    return schema.empty_table().select(columns)

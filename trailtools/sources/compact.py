@@ -1,0 +1,138 @@
+"""Compact history: a period's events as one row per distinct combination of the columns an analysis reads, as data
+compiled to SQL by a backend (pySigma style: one model, a DuckDB backend and an Athena backend, golden tests).
+
+    spec = CompactSpec("login-history", keys=("actor", "eventName", ...), whole_events=("ConsoleLogin", ...))
+    sql = duckdb_sql(spec, "history")            # over a relation of the frame's columns (a scan's batches)
+    sql = athena_sql(spec, table, start, end)    # over AWS's CloudTrail table
+
+A compact row carries the key columns, ``eventTime`` (the first time), ``lastTime`` (the last), ``calls`` (how many
+events) and the first event's ``eventID`` (and, from files, its ``_file``/``_index``/``_ord``, so that evidence can
+be traced to a trail file). Events whose ``eventName`` is in ``whole_events`` are kept whole by the caller and only
+counted here (their groups come back with ``_whole`` true: drop them). One statement also gives the period's
+hourly counts per account (``GROUPING SETS``), for the logging-coverage check: rows whose ``_set`` is 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from trailtools.sources.athena_sql import CloudTrailTable, literal
+
+#: The frame's columns as AWS's CloudTrail table in Athena has them (the field mapping, as data).
+ATHENA_FIELDS: dict[str, str] = {
+    "eventName": "eventname", "eventSource": "eventsource", "awsRegion": "awsregion",
+    "sourceIPAddress": "sourceipaddress", "userAgent": "useragent", "errorCode": "errorcode",
+    "errorMessage": "errormessage", "recipientAccountId": "recipientaccountid",
+    "sessionCredentialFromConsole": "sessioncredentialfromconsole", "eventID": "eventid",
+    "userIdentity.type": "useridentity.type", "userIdentity.arn": "useridentity.arn",
+    "userIdentity.accessKeyId": "useridentity.accesskeyid", "userIdentity.invokedBy": "useridentity.invokedby",
+    "userIdentity.principalId": "useridentity.principalid", "userIdentity.userName": "useridentity.username",
+    "userIdentity.accountId": "useridentity.accountid",
+}
+#: Derived columns of the frame that Athena's table does not have: the columns they are derived from
+#: (:mod:`trailtools.events.derive`), grouped by instead and derived again from the result.
+ATHENA_DERIVED: dict[str, tuple[str, ...]] = {
+    "actor": ("userIdentity.type", "userIdentity.arn", "userIdentity.userName", "userIdentity.principalId",
+              "userIdentity.accountId", "userIdentity.invokedBy"),
+}
+FIRST = ("eventID", "_file", "_index", "_ord")     # the first event's, from files (Athena: eventID only)
+
+
+@dataclass(frozen=True)
+class CompactSpec:
+    """What a compact history keeps: ``keys`` (the frame's columns grouped by), ``whole_events`` (eventNames the
+    analysis needs whole: kept apart, counted here), ``hourly_by`` (the column the hourly counts are per)."""
+
+    name: str
+    keys: tuple[str, ...]
+    whole_events: tuple[str, ...]
+    hourly_by: str = "recipientAccountId"
+
+    def columns(self) -> list[str]:
+        """The columns a scan must hand over for this spec (keys, then what the aggregates read)."""
+        out = list(dict.fromkeys((*self.keys, self.hourly_by, "eventTime", *FIRST)))
+        return out
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def duckdb_sql(spec: CompactSpec, relation: str) -> str:
+    """The DuckDB statement over ``relation`` (the spec's :meth:`~CompactSpec.columns` and ``_whole``, a boolean:
+    the row's eventName is in ``whole_events``). ``_set`` 0: compact rows (``_whole`` rows to be dropped), 1: hourly
+    counts (``hourly_by``, ``_hour``, ``calls``)."""
+    keys = ",\n  ".join(q(k) for k in spec.keys)
+    first = ", ".join(f"'{c}': {q(c)}" for c in ("eventTime", "_ord", *FIRST[:-1]))
+    picked = ",\n  ".join(f"_first.{q(c)} AS {q(c)}" for c in FIRST)
+    return f"""WITH rows AS (
+  SELECT *, date_trunc('hour', "eventTime") AS "_hour" FROM {q(relation)}
+), grouped AS (
+  SELECT
+  GROUPING("_whole") AS "_set",
+  "_whole",
+  {keys},
+  {q(spec.hourly_by)} AS "_by",
+  "_hour",
+  min({{{first}}}) AS _first,
+  max("eventTime") AS "lastTime",
+  count(*) AS "calls"
+  FROM rows
+  GROUP BY GROUPING SETS (("_whole", {", ".join(q(k) for k in spec.keys)}), ({q(spec.hourly_by)}, "_hour"))
+)
+SELECT
+  "_set",
+  "_whole",
+  {keys},
+  "_by",
+  "_hour",
+  _first."eventTime" AS "eventTime",
+  "lastTime",
+  "calls",
+  {picked}
+FROM grouped
+ORDER BY "_set", "eventTime", "_ord\""""
+
+
+def _athena_keys(spec: CompactSpec) -> list[str]:
+    out: list[str] = []
+    for k in spec.keys:
+        for name in ATHENA_DERIVED.get(k, (k,)):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def athena_sql(spec: CompactSpec, table: CloudTrailTable, start: str, end: str) -> str:
+    """The Athena (Trino) statement over AWS's CloudTrail table for events in [start, end) (ISO 8601 UTC texts,
+    ``2026-10-01T00:00:00Z``): the same rows as :func:`duckdb_sql` (derived keys grouped by what they derive from;
+    the first event by ``min_by``). The day partition narrows the scan when the table has one."""
+    keys = _athena_keys(spec)
+    cols = ",\n  ".join(f"{ATHENA_FIELDS[k]} AS {q(k)}" for k in keys)
+    group = ", ".join(ATHENA_FIELDS[k] for k in keys)
+    whole = ", ".join(literal(n) for n in spec.whole_events)
+    by = ATHENA_FIELDS[spec.hourly_by]
+    where = [f"eventtime >= {literal(start)}", f"eventtime < {literal(end)}"]
+    day = table.partitions.get("day")
+    if day:
+        where.insert(0, f"{q(day)} BETWEEN {literal(_day(start, -1))} AND {literal(_day(end, 1))}")
+    conditions = "\n  AND ".join(where)
+    return f"""SELECT
+  GROUPING(eventname IN ({whole})) AS "_set",
+  eventname IN ({whole}) AS "_whole",
+  {cols},
+  {by} AS "_by",
+  date_trunc('hour', from_iso8601_timestamp(eventtime)) AS "_hour",
+  min(eventtime) AS "eventTime",
+  max(eventtime) AS "lastTime",
+  count(*) AS "calls",
+  min_by(eventid, eventtime) AS "eventID"
+FROM {table.name}
+WHERE {conditions}
+GROUP BY GROUPING SETS ((eventname IN ({whole}), {group}), ({by}, date_trunc('hour', from_iso8601_timestamp(eventtime))))"""
+
+
+def _day(iso: str, shift: int) -> str:
+    """The day partition's text for the day of ``iso`` moved by ``shift`` days (late deliveries, early files)."""
+    t = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(days=shift)
+    return t.strftime("%Y/%m/%d")
