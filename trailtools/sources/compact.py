@@ -47,11 +47,32 @@ class CompactSpec:
     keys: tuple[str, ...]
     whole_events: tuple[str, ...]
     hourly_by: str = "recipientAccountId"
+    #: a key grouped by an expression of the row instead of as it is: a template over the frame's columns
+    #: (``{c[userAgent]}``) and the backend's functions (``{regexp_like}``), e.g. a value kept only where it matters
+    transforms: tuple[tuple[str, str], ...] = ()
+
+    def key_expression(self, key: str, column, regexp_like: str) -> str:
+        """``key`` as the backend groups by it: its transform, or the column itself (``column(name)`` names a
+        frame column in the backend's SQL)."""
+        template = dict(self.transforms).get(key)
+        if template is None:
+            return column(key)
+        return template.format(c=_Columns(column), regexp_like=regexp_like)
 
     def columns(self) -> list[str]:
         """The columns a scan must hand over for this spec (keys, then what the aggregates read)."""
         out = list(dict.fromkeys((*self.keys, self.hourly_by, "eventTime", *FIRST)))
         return out
+
+
+class _Columns:
+    """``{c[name]}`` in a transform's template: the backend's SQL for the frame's column ``name``."""
+
+    def __init__(self, column):
+        self.column = column
+
+    def __getitem__(self, name: str) -> str:
+        return self.column(name)
 
 
 def q(name: str) -> str:
@@ -63,10 +84,13 @@ def duckdb_sql(spec: CompactSpec, relation: str) -> str:
     the row's eventName is in ``whole_events``). ``_set`` 0: compact rows (``_whole`` rows to be dropped), 1: hourly
     counts (``hourly_by``, ``_hour``, ``calls``)."""
     keys = ",\n  ".join(q(k) for k in spec.keys)
+    changed = [k for k, _ in spec.transforms if k in spec.keys]
+    replace = (" REPLACE (" + ", ".join(f"{spec.key_expression(k, q, 'regexp_matches')} AS {q(k)}" for k in changed)
+               + ")") if changed else ""
     first = ", ".join(f"'{c}': {q(c)}" for c in ("eventTime", "_ord", *FIRST[:-1]))
     picked = ",\n  ".join(f"_first.{q(c)} AS {q(c)}" for c in FIRST)
     return f"""WITH rows AS (
-  SELECT *, date_trunc('hour', "eventTime") AS "_hour" FROM {q(relation)}
+  SELECT *{replace}, date_trunc('hour', "eventTime") AS "_hour" FROM {q(relation)}
 ), grouped AS (
   SELECT
   GROUPING("_whole") AS "_set",
@@ -108,8 +132,9 @@ def athena_sql(spec: CompactSpec, table: CloudTrailTable, start: str, end: str) 
     ``2026-10-01T00:00:00Z``): the same rows as :func:`duckdb_sql` (derived keys grouped by what they derive from;
     the first event by ``min_by``). The day partition narrows the scan when the table has one."""
     keys = _athena_keys(spec)
-    cols = ",\n  ".join(f"{ATHENA_FIELDS[k]} AS {q(k)}" for k in keys)
-    group = ", ".join(ATHENA_FIELDS[k] for k in keys)
+    exprs = [spec.key_expression(k, ATHENA_FIELDS.__getitem__, "regexp_like") for k in keys]
+    cols = ",\n  ".join(f"{e} AS {q(k)}" for k, e in zip(keys, exprs))
+    group = ", ".join(exprs)
     whole = ", ".join(literal(n) for n in spec.whole_events)
     by = ATHENA_FIELDS[spec.hourly_by]
     where = [f"eventtime >= {literal(start)}", f"eventtime < {literal(end)}"]

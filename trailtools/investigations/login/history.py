@@ -26,13 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trailtools.events import frame as frame_mod
-from trailtools.events.cache import large_strings
 from trailtools.events.duplicates import DuplicateReport
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions
 from trailtools.events.stats import LoadStats
 from trailtools.integrity.coverage import CONTROL_EVENTS
-from trailtools.investigations.login.rules import STS_ISSUERS
+from trailtools.investigations.login.rules import CONSOLE_AGENT, STS_ISSUERS
 from trailtools.investigations.login.sessions import SIGNIN_EVENTS
 from trailtools.rules import registry
 from trailtools.sources.compact import CompactSpec, duckdb_sql
@@ -48,7 +47,17 @@ WHOLE_EVENTS = tuple(sorted(set(
     SIGNIN_EVENTS + STS_ISSUERS + ("CreateAccessKey", "AssumeRoleForPodIdentity") + CONTROL_EVENTS
     + tuple(registry.pushed_down(registry.select(["sequences"])))
 )))
-LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS)
+#: A temporary (``ASIA``) key of a call that is not a console call is read on history rows by nothing (its credential
+#: counts only in the window; what the issued keys did later is in the window too): grouped as none, so that the
+#: baseline holds one row per principal x features rather than one per role session. Long-term keys (new addresses
+#: per key) and the console's keys (a console session's calls stay with the sign-in of the key's first call, which
+#: may lie in the baseline) are kept: the conditions of :func:`~.sessions.console_calls`, widened.
+KEY_KEPT = ("CASE WHEN {c[userIdentity.accessKeyId]} LIKE 'AKIA%' "
+            "OR lower({c[sessionCredentialFromConsole]}) = 'true' "
+            "OR ({c[sessionCredentialFromConsole]} IS NULL AND {regexp_like}({c[userAgent]}, '" + "(?i)"
+            + CONSOLE_AGENT.replace("'", "''") + "')) THEN {c[userIdentity.accessKeyId]} END")
+LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS,
+                            transforms=(("userIdentity.accessKeyId", KEY_KEPT),))
 #: What DuckDB may hold in memory before it spills to its temporary folder.
 MEMORY_LIMIT = "400MB"
 
@@ -66,12 +75,39 @@ class CompactLoad:
     history_events: int
 
 
-def _plain(table: pa.Table) -> pa.Table:
-    """Dictionary columns as plain strings (each chunk has its own dictionary; DuckDB wants one type)."""
-    cols = []
-    for col in table.columns:
-        cols.append(col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col)
-    return pa.Table.from_arrays(cols, names=table.column_names)
+def _reader_type(t: pa.DataType) -> pa.DataType:
+    """The type a column goes to DuckDB as: strings as ``large_string`` (the cache's), dictionaries kept (DuckDB reads
+    each batch's own dictionary)."""
+    if pa.types.is_dictionary(t):
+        return pa.dictionary(t.index_type, _reader_type(t.value_type))
+    return pa.large_string() if t == pa.string() else t
+
+
+def _assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    """The rows kept whole and the compact rows in one frame sorted by time (then file order), every column with the
+    whole frame's dtype (categories widened to the compact rows' values): the baseline part is sorted, then the
+    window, already in order, follows."""
+    n = len(compact)
+    cols = {}
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        values = compact[col] if col in compact.columns else None
+        if isinstance(dtype, pd.CategoricalDtype):
+            if values is not None:
+                extra = pd.Index(pd.unique(values.dropna().astype(str))).difference(dtype.categories)
+                if len(extra):
+                    frame[col] = frame[col].cat.add_categories(extra)
+                    dtype = frame[col].dtype
+            cols[col] = pd.Categorical(values if values is not None else [None] * n, dtype=dtype)
+        elif values is not None:
+            cols[col] = values.astype(dtype) if str(dtype) != str(values.dtype) else values
+        else:
+            cols[col] = pd.Series([None] * n, dtype=dtype)
+    compact = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols.items()})
+    before = frame["eventTime"] < start
+    history = pd.concat([frame[before], compact], ignore_index=True)
+    history = history.sort_values(["eventTime", ORD], kind="stable")
+    return pd.concat([history, frame[~before]], ignore_index=True)
 
 
 def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days: int,
@@ -98,10 +134,7 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
     hourly = result.filter(pa.array(sets == 1)).select(["_by", "_hour", "calls"])
     compact = compact.drop_columns(["_set", "_whole", "_by", "_hour"]).to_pandas()
     history_events = int(compact["calls"].sum()) + int((frame["eventTime"] < start).sum())
-    for col in KEYS:
-        compact[col] = compact[col].astype(object)
-    both = pd.concat([frame, compact], ignore_index=True, sort=False)
-    both = both.sort_values(["eventTime", ORD], kind="stable").reset_index(drop=True)
+    both = _assemble(frame, compact, start)
     hourly = pd.DataFrame({"recipientAccountId": hourly.column("_by").to_pandas().astype(object),
                            "eventTime": hourly.column("_hour").to_pandas(),
                            "calls": hourly.column("calls").to_pandas()})
@@ -141,11 +174,12 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, d
             if keep.any():
                 kept.append(t.filter(pa.array(keep)))
             if hist.any():
-                h = _plain(t.filter(pa.array(hist)).select(columns))
+                h = t.filter(pa.array(hist)).select(columns)
                 h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
                 yield from h.to_batches()
 
-    schema = large_strings(_plain(scan_schema(columns))).schema.append(pa.field("_whole", pa.bool_()))
+    base = scan_schema(columns).schema
+    schema = pa.schema([f.with_type(_reader_type(f.type)) for f in base]).append(pa.field("_whole", pa.bool_()))
     reader = pa.RecordBatchReader.from_batches(schema, batches())
     con = duckdb.connect()
     try:
