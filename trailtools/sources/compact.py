@@ -3,12 +3,12 @@ compiled to SQL by a backend (pySigma style: one model, a DuckDB backend and an 
 
     spec = CompactSpec("login-history", keys=("actor", "eventName", ...), whole_events=("ConsoleLogin", ...))
     sql = duckdb_sql(spec, "history")            # over a relation of the frame's columns (a scan's batches)
-    sql = athena_sql(spec, table, start, end)    # over AWS's CloudTrail table
+    sql = athena_sql(spec, table, start, end)    # over AWS's CloudTrail table, for the period [start, end)
 
 A compact row carries the key columns, ``eventTime`` (the first time), ``lastTime`` (the last), ``calls`` (how many
 events) and the first event's ``eventID`` (and, from files, its ``_file``/``_index``/``_ord``, so that evidence can
-be traced to a trail file). Events whose ``eventName`` is in ``whole_events`` are kept whole by the caller and only
-counted here (their groups come back with ``_whole`` true: drop them). One statement also gives the period's
+be traced to a trail file). Events whose ``eventName`` is in ``whole_events`` (or in ``recent_events`` and in the
+period's last ``recent_hours``) are kept whole by the caller and only counted here (their groups come back with ``_whole`` true: drop them). One statement also gives the period's
 hourly counts per account (``GROUPING SETS``), for the logging-coverage check: rows whose ``_set`` is 1.
 """
 from __future__ import annotations
@@ -47,9 +47,23 @@ class CompactSpec:
     keys: tuple[str, ...]
     whole_events: tuple[str, ...]
     hourly_by: str = "recipientAccountId"
+    #: eventNames kept whole only in the last ``recent_hours`` of the period (what a check reads whole only when it
+    #: can still lead into the window: temporary credentials, steps of a sequence that lasts hours)
+    recent_events: tuple[str, ...] = ()
+    recent_hours: int = 0
     #: a key grouped by an expression of the row instead of as it is: a template over the frame's columns
     #: (``{c[userAgent]}``) and the backend's functions (``{regexp_like}``), e.g. a value kept only where it matters
     transforms: tuple[tuple[str, str], ...] = ()
+
+    def whole_since(self, start: datetime, end: datetime) -> datetime:
+        """From when in the period [start, end) the ``recent_events`` are kept whole."""
+        return max(start, end - timedelta(hours=self.recent_hours))
+
+    def whole(self, names: list, times: list, start: datetime, end: datetime) -> list[bool]:
+        """Which rows (eventName, eventTime) are kept whole (the rule the backends compile)."""
+        since = self.whole_since(start, end)
+        always, recent = set(self.whole_events), set(self.recent_events)
+        return [n in always or (n in recent and t >= since) for n, t in zip(names, times)]
 
     def key_expression(self, key: str, column, regexp_like: str) -> str:
         """``key`` as the backend groups by it: its transform, or the column itself (``column(name)`` names a
@@ -127,37 +141,51 @@ def _athena_keys(spec: CompactSpec) -> list[str]:
     return out
 
 
-def athena_sql(spec: CompactSpec, table: CloudTrailTable, start: str, end: str) -> str:
-    """The Athena (Trino) statement over AWS's CloudTrail table for events in [start, end) (ISO 8601 UTC texts,
-    ``2026-10-01T00:00:00Z``): the same rows as :func:`duckdb_sql` (derived keys grouped by what they derive from;
-    the first event by ``min_by``). The day partition narrows the scan when the table has one."""
+def athena_sql(spec: CompactSpec, table: CloudTrailTable, start: datetime, end: datetime) -> str:
+    """The Athena (Trino) statement over AWS's CloudTrail table for the period [start, end) (UTC): the same rows as
+    :func:`duckdb_sql` (derived keys grouped by what they derive from, the first event by ``min_by``), ``_whole``
+    computed in SQL (:meth:`CompactSpec.whole_since`). The day partition narrows the scan when the table has
+    one."""
     keys = _athena_keys(spec)
     exprs = [spec.key_expression(k, ATHENA_FIELDS.__getitem__, "regexp_like") for k in keys]
-    cols = ",\n  ".join(f"{e} AS {q(k)}" for k, e in zip(keys, exprs))
-    group = ", ".join(exprs)
-    whole = ", ".join(literal(n) for n in spec.whole_events)
-    by = ATHENA_FIELDS[spec.hourly_by]
-    where = [f"eventtime >= {literal(start)}", f"eventtime < {literal(end)}"]
+    cols = ",\n    ".join(f"{e} AS {q(k)}" for k, e in zip(keys, exprs))
+    whole = f"eventname IN ({', '.join(literal(n) for n in spec.whole_events)})"
+    if spec.recent_events:
+        since = spec.whole_since(start, end)
+        whole = (f"({whole} OR (eventname IN ({', '.join(literal(n) for n in spec.recent_events)}) "
+                 f"AND eventtime >= {literal(_iso(since))}))")
+    where = [f"eventtime >= {literal(_iso(start))}", f"eventtime < {literal(_iso(end))}"]
     day = table.partitions.get("day")
     if day:
-        where.insert(0, f"{q(day)} BETWEEN {literal(_day(start, -1))} AND {literal(_day(end, 1))}")
-    conditions = "\n  AND ".join(where)
-    return f"""SELECT
-  GROUPING(eventname IN ({whole})) AS "_set",
-  eventname IN ({whole}) AS "_whole",
-  {cols},
-  {by} AS "_by",
-  date_trunc('hour', from_iso8601_timestamp(eventtime)) AS "_hour",
+        lo, hi = (start - timedelta(days=1)).strftime(table.day_format), (end + timedelta(days=1)).strftime(
+            table.day_format)
+        where.insert(0, f"{q(day)} BETWEEN {literal(lo)} AND {literal(hi)}")
+    conditions = "\n    AND ".join(where)
+    names = ", ".join(q(k) for k in keys)
+    return f"""WITH rows AS (
+  SELECT
+    {cols},
+    {ATHENA_FIELDS[spec.hourly_by]} AS "_by",
+    {whole} AS "_whole",
+    date_trunc('hour', from_iso8601_timestamp(eventtime)) AS "_hour",
+    eventtime,
+    eventid
+  FROM {table.name}
+  WHERE {conditions}
+)
+SELECT
+  GROUPING("_whole") AS "_set",
+  "_whole",
+  {names},
+  "_by",
+  "_hour",
   min(eventtime) AS "eventTime",
   max(eventtime) AS "lastTime",
   count(*) AS "calls",
   min_by(eventid, eventtime) AS "eventID"
-FROM {table.name}
-WHERE {conditions}
-GROUP BY GROUPING SETS ((eventname IN ({whole}), {group}), ({by}, date_trunc('hour', from_iso8601_timestamp(eventtime))))"""
+FROM rows
+GROUP BY GROUPING SETS (("_whole", {names}), ("_by", "_hour"))"""
 
 
-def _day(iso: str, shift: int) -> str:
-    """The day partition's text for the day of ``iso`` moved by ``shift`` days (late deliveries, early files)."""
-    t = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(days=shift)
-    return t.strftime("%Y/%m/%d")
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -42,11 +42,15 @@ KEYS = (
     "userIdentity.type", "userIdentity.arn", "userIdentity.accessKeyId", "userIdentity.invokedBy",
     "sessionCredentialFromConsole",
 )
-#: eventNames the analysis reads whole on history rows.
-WHOLE_EVENTS = tuple(sorted(set(
-    SIGNIN_EVENTS + STS_ISSUERS + ("CreateAccessKey", "AssumeRoleForPodIdentity") + CONTROL_EVENTS
-    + tuple(registry.pushed_down(registry.select(["sequences"])))
-)))
+#: eventNames the analysis reads whole on every history row: sign-ins (the baseline's usual places and times),
+#: long-term keys handed out, the trail's own control calls (a logging gap opened before the window).
+WHOLE_EVENTS = tuple(sorted(set(SIGNIN_EVENTS + ("CreateAccessKey",) + CONTROL_EVENTS)))
+_SEQUENCES = registry.select(["sequences"])
+#: eventNames read whole only where they can still lead into the window: temporary credentials (they last at most
+#: 36 h) and the steps of the rules library's sequences (each spans at most its ``*_hours`` parameter).
+RECENT_EVENTS = tuple(sorted(set(STS_ISSUERS + ("AssumeRoleForPodIdentity",) + tuple(
+    registry.pushed_down(_SEQUENCES))) - set(WHOLE_EVENTS)))
+RECENT_HOURS = max([36] + [int(v) for r in _SEQUENCES for k, v in r.parameters.items() if k.endswith("_hours")]) + 12
 #: A temporary (``ASIA``) key of a call that is not a console call is read on history rows by nothing (its credential
 #: counts only in the window; what the issued keys did later is in the window too): grouped as none, so that the
 #: baseline holds one row per principal x features rather than one per role session. Long-term keys (new addresses
@@ -56,8 +60,8 @@ KEY_KEPT = ("CASE WHEN {c[userIdentity.accessKeyId]} LIKE 'AKIA%' "
             "OR lower({c[sessionCredentialFromConsole]}) = 'true' "
             "OR ({c[sessionCredentialFromConsole]} IS NULL AND {regexp_like}({c[userAgent]}, '" + "(?i)"
             + CONSOLE_AGENT.replace("'", "''") + "')) THEN {c[userIdentity.accessKeyId]} END")
-LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS,
-                            transforms=(("userIdentity.accessKeyId", KEY_KEPT),))
+LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS, recent_events=RECENT_EVENTS,
+                            recent_hours=RECENT_HOURS, transforms=(("userIdentity.accessKeyId", KEY_KEPT),))
 #: What DuckDB may hold in memory before it spills to its temporary folder.
 MEMORY_LIMIT = "400MB"
 
@@ -83,6 +87,19 @@ def _reader_type(t: pa.DataType) -> pa.DataType:
     return pa.large_string() if t == pa.string() else t
 
 
+def _own(table: pa.Table) -> pa.Table:
+    """The table with every buffer its own: a chunk from the cache is a memory-mapped file, and a filtered column
+    still points into it (a dictionary is shared as it is), which would keep every file of the scan mapped."""
+    def own(chunk: pa.Array) -> pa.Array:
+        if pa.types.is_dictionary(chunk.type):
+            return pa.DictionaryArray.from_arrays(pa.concat_arrays([chunk.indices]),
+                                                  pa.concat_arrays([chunk.dictionary]))
+        return chunk
+
+    return pa.Table.from_arrays([pa.chunked_array([own(c) for c in col.chunks], type=col.type)
+                                 for col in table.columns], schema=table.schema)
+
+
 def _assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
     """The rows kept whole and the compact rows in one frame sorted by time (then file order), every column with the
     whole frame's dtype (categories widened to the compact rows' values): the baseline part is sorted, then the
@@ -104,10 +121,10 @@ def _assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -
         else:
             cols[col] = pd.Series([None] * n, dtype=dtype)
     compact = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols.items()})
-    before = frame["eventTime"] < start
-    history = pd.concat([frame[before], compact], ignore_index=True)
+    cut = int(frame["eventTime"].searchsorted(start, side="left"))
+    history = pd.concat([frame.iloc[:cut], compact], ignore_index=True)
     history = history.sort_values(["eventTime", ORD], kind="stable")
-    return pd.concat([history, frame[~before]], ignore_index=True)
+    return pd.concat([history, frame.iloc[cut:]], ignore_index=True)
 
 
 def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days: int,
@@ -134,12 +151,14 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
     hourly = result.filter(pa.array(sets == 1)).select(["_by", "_hour", "calls"])
     compact = compact.drop_columns(["_set", "_whole", "_by", "_hour"]).to_pandas()
     history_events = int(compact["calls"].sum()) + int((frame["eventTime"] < start).sum())
+    events = len(frame) + int(compact["calls"].sum())
     both = _assemble(frame, compact, start)
+    del frame
     hourly = pd.DataFrame({"recipientAccountId": hourly.column("_by").to_pandas().astype(object),
                            "eventTime": hourly.column("_hour").to_pandas(),
                            "calls": hourly.column("calls").to_pandas()})
     stats = scan.finish(filtered_out=filtered_out, duplicates=duplicates,
-                        events=len(frame) + int(compact["calls"].sum()), report=report)
+                        events=events, report=report)
     return CompactLoad(both, hourly, stats, len(compact), history_events)
 
 
@@ -149,7 +168,8 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, d
 
     kept: list[pa.Table] = []
     counts = {"out": 0, "dups": 0}
-    names = pa.array(spec.whole_events, pa.string())
+    always, recent = pa.array(spec.whole_events, pa.string()), pa.array(spec.recent_events, pa.string())
+    since = pa.scalar(spec.whole_since(query.start, start.to_pydatetime()), pa.timestamp("us", tz="UTC"))
     columns = spec.columns()
     wanted = drops and np.array(sorted(drops), dtype=np.int64)
     start_s = pa.scalar(start.to_pydatetime(), pa.timestamp("us", tz="UTC"))
@@ -169,12 +189,14 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, d
             hist = inq & ~win
             event = t.column("eventName")
             event = event.cast(pa.string()) if pa.types.is_dictionary(event.type) else event
-            whole = np.asarray(pc.is_in(event, value_set=names).to_numpy(zero_copy_only=False), bool)
+            whole = pc.or_(pc.is_in(event, value_set=always), pc.and_(pc.is_in(event, value_set=recent),
+                                                                      pc.greater_equal(times, since)))
+            whole = np.asarray(pc.fill_null(whole, False).to_numpy(zero_copy_only=False), bool)
             keep = win | (hist & whole)
             if keep.any():
-                kept.append(t.filter(pa.array(keep)))
+                kept.append(_own(t.filter(pa.array(keep))))
             if hist.any():
-                h = t.filter(pa.array(hist)).select(columns)
+                h = _own(t.filter(pa.array(hist)).select(columns))
                 h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
                 yield from h.to_batches()
 
