@@ -8,15 +8,17 @@ compiled to SQL by a backend (pySigma style: one model, a DuckDB backend and an 
 A compact row carries the key columns, ``eventTime`` (the first time), ``lastTime`` (the last), ``calls`` (how many
 events) and the first event's ``eventID`` (and, from files, its ``_file``/``_index``/``_ord``, so that evidence can
 be traced to a trail file). Events whose ``eventName`` is in ``whole_events`` (or in ``recent_events`` and in the
-period's last ``recent_hours``) are kept whole by the caller and only counted here (their groups come back with ``_whole`` true: drop them). One statement also gives the period's
-hourly counts per account (``GROUPING SETS``), for the logging-coverage check: rows whose ``_set`` is 1.
+period's last ``recent_hours``) are kept whole by the caller and only counted here (their groups come back with
+``_whole`` true: drop them). One statement also gives the period's hourly counts per account (``GROUPING SETS``),
+for the logging-coverage check: rows whose ``_set`` is 1.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from trailtools.sources.athena_sql import CloudTrailTable, literal
+from trailtools.events.query import Query
+from trailtools.sources.athena_sql import CloudTrailTable, literal, where_clauses
 
 #: The frame's columns as AWS's CloudTrail table in Athena has them (the field mapping, as data).
 ATHENA_FIELDS: dict[str, str] = {
@@ -144,8 +146,8 @@ def _athena_keys(spec: CompactSpec) -> list[str]:
 def athena_sql(spec: CompactSpec, table: CloudTrailTable, start: datetime, end: datetime) -> str:
     """The Athena (Trino) statement over AWS's CloudTrail table for the period [start, end) (UTC): the same rows as
     :func:`duckdb_sql` (derived keys grouped by what they derive from, the first event by ``min_by``), ``_whole``
-    computed in SQL (:meth:`CompactSpec.whole_since`). The day partition narrows the scan when the table has
-    one."""
+    computed in SQL (:meth:`CompactSpec.whole_since`). The WHERE is the events query's
+    (:func:`~trailtools.sources.athena_sql.where_clauses`: the day partitions first, with the same margins)."""
     keys = _athena_keys(spec)
     exprs = [spec.key_expression(k, ATHENA_FIELDS.__getitem__, "regexp_like") for k in keys]
     cols = ",\n    ".join(f"{e} AS {q(k)}" for k, e in zip(keys, exprs))
@@ -154,13 +156,7 @@ def athena_sql(spec: CompactSpec, table: CloudTrailTable, start: datetime, end: 
         since = spec.whole_since(start, end)
         whole = (f"({whole} OR (eventname IN ({', '.join(literal(n) for n in spec.recent_events)}) "
                  f"AND eventtime >= {literal(_iso(since))}))")
-    where = [f"eventtime >= {literal(_iso(start))}", f"eventtime < {literal(_iso(end))}"]
-    day = table.partitions.get("day")
-    if day:
-        lo, hi = (start - timedelta(days=1)).strftime(table.day_format), (end + timedelta(days=1)).strftime(
-            table.day_format)
-        where.insert(0, f"{q(day)} BETWEEN {literal(lo)} AND {literal(hi)}")
-    conditions = "\n    AND ".join(where)
+    conditions = "\n    AND ".join(where_clauses(Query(start=start, end=end), table))
     names = ", ".join(q(k) for k in keys)
     return f"""WITH rows AS (
   SELECT

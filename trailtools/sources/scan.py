@@ -66,7 +66,8 @@ def id_hashes(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
         if not n:
             continue
         offsets = string_offsets(arr).astype(np.int64)
-        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(1, np.uint8)
+        buf = arr.buffers()[2]
+        data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(1, np.uint8)
         starts, lengths = offsets[:-1], np.diff(offsets)
         last = np.maximum(starts + lengths - 1, starts)
         k = np.arange(8)
@@ -149,13 +150,13 @@ class Scan:
         h = np.sort(h[h != 0])
         return np.unique(h[1:][h[1:] == h[:-1]])
 
-    def copies(self, report: DuplicateReport) -> tuple[set[int], dict]:
-        """The identical copies to drop (their ``_ord``), found as the loader finds them, and what each dropped
-        copy's row was (by ``_ord``); a second pass over the chunks (from the cache the first one wrote), needed
-        only when :meth:`shared_hashes` found two rows that may share an eventID."""
+    def copies(self, report: DuplicateReport) -> set[int]:
+        """The identical copies to drop (their ``_ord``), found as the loader finds them (differing copies go in
+        ``report``); a second pass over the chunks (from the cache the first one wrote), needed only when
+        :meth:`shared_hashes` found two rows that may share an eventID."""
         shared = self.shared_hashes()
         if not len(shared):
-            return set(), {}
+            return set()
         parts = []
         for t in self.results():
             keep = np.isin(id_hashes(t.column("eventID")), shared)
@@ -163,7 +164,7 @@ class Scan:
                 parts.append(t.filter(pa.array(keep)))
         rows = pa.concat_tables(parts).combine_chunks() if parts else None
         if rows is None or not rows.num_rows:
-            return set(), {}
+            return set()
         ids = rows.column("eventID").to_pylist()
         order = rows.column(ORD).to_numpy()
         groups: dict[str, list[int]] = {}
@@ -172,15 +173,13 @@ class Scan:
                 groups.setdefault(ids[i], []).append(i)
         groups = {k: v for k, v in groups.items() if len(v) > 1}
         if not groups:
-            return set(), {}
+            return set()
         firsts = sorted(groups.values(), key=lambda v: order[v[0]])
         positions = [i for g in firsts for i in g]
         starts = np.cumsum([0] + [len(g) for g in firsts])[:-1].tolist()
         picked = rows.take(pa.array(positions)).drop_columns([tbl.ROW])
         gone = identical_copies(picked, starts, report)
-        dropped = picked.take(pa.array(gone)) if gone else picked.slice(0, 0)
-        ords = set(dropped.column(ORD).to_pylist())
-        return ords, {"table": dropped}
+        return set(picked.column(ORD).take(pa.array(gone, pa.int64())).to_pylist()) if gone else set()
 
     def finish(self, *, filtered_out: int, duplicates: int, events: int, report: DuplicateReport) -> LoadStats:
         """The load statistics of the scan, as a load of the same query gives them, with what the consumer counted:

@@ -136,10 +136,8 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
     scan = Scan(uri, query, options)
     out = _consume(scan, query, start, spec, drops=set())
     report = DuplicateReport()
-    drops, _ = scan.copies(report)
+    drops = scan.copies(report)
     if drops:   # identical copies of an event: dropped as the loader drops them, everything done again without them
-        report = DuplicateReport()
-        drops, _ = scan.copies(report)
         out = _consume(scan, query, start, spec, drops=drops)
     kept, result, filtered_out, duplicates = out
     frame, _, _ = frame_mod.finish(kept, Query(), DuplicateReport())
