@@ -150,3 +150,11 @@ def test_copies_of_events_as_the_loader_counts_them(tmp_path):
     assert loaded.history_events + int((loaded.frame["eventTime"] >= start).sum()) == len(whole.frame)
     kw = {"source": str(trail), "start": "2026-10-10", "end": "2026-10-11", "baseline_days": 9}
     _same(investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb"))
+
+
+def test_window_without_events():
+    """A window (and baseline) where the trail has nothing: both engines say so alike."""
+    kw = {"source": "demo", "start": "2025-01-01", "end": "2025-01-08"}
+    a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
+    _same(a, b)
+    assert a.findings == [] and a.load_stats["events"] == 0

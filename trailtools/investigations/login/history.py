@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trailtools.events import frame as frame_mod
+from trailtools.events import table as tbl
 from trailtools.events.duplicates import DuplicateReport
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions
@@ -140,6 +141,8 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
     if drops:   # identical copies of an event: dropped as the loader drops them, everything done again without them
         out = _consume(scan, query, start, spec, drops=drops)
     kept, result, filtered_out, duplicates = out
+    if not kept:    # nothing whole: an empty table of the chunks' columns, so the frame still has every one
+        kept = [tbl.CHUNK_SCHEMA.append(pa.field(ORD, pa.int64())).empty_table()]
     frame, _, _ = frame_mod.finish(kept, Query(), DuplicateReport())
     frame["calls"] = np.ones(len(frame), dtype=np.int64)
     frame["lastTime"] = frame["eventTime"]
@@ -216,7 +219,5 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, d
 
 def scan_schema(columns: list[str]) -> pa.Table:
     """An empty table of the scan's columns (the chunk schema's, and ``_ord``)."""
-    from trailtools.events import table as tbl  # noqa: PLC0415 - the chunk schema, for the reader's schema only
-
     schema = tbl.CHUNK_SCHEMA.append(pa.field(ORD, pa.int64()))
     return schema.empty_table().select(columns)
