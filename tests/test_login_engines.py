@@ -52,6 +52,7 @@ def test_demo_same_answers():
     assert len(b.events) < len(a.events)
 
 
+@pytest.mark.slow
 def test_demo_principal_and_default_engine():
     inv = investigate(source="demo", start="2026-10-07", end="2026-10-15", principal="alice")
     assert inv.engine == "duckdb"        # a source with files: the out-of-core engine by default
