@@ -75,7 +75,6 @@ def corpus(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.slow
 def test_generated_corpus_same_answers(corpus):
     kw = {"source": str(corpus), "start": "2026-10-06", "end": "2026-10-09", "baseline_days": 5}
     a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
