@@ -36,6 +36,9 @@ DEFAULT_WINDOW = pd.Timedelta(days=7)
 #: a streaming scan of the files: memory grows with principals x features, not with events; sources with files) or
 #: "memory" (every event of both loaded whole, as a frame). None: duckdb where the source has files.
 ENGINES = ("duckdb", "memory")
+#: The columns the logging coverage reads (integrity/coverage.py): the hours, and the trail's control calls.
+COVERAGE_COLUMNS = ["eventTime", "eventSource", "eventName", "recipientAccountId", "requestParameters", "actor",
+                    "userIdentity.arn", "eventID", "errorCode"]
 
 
 @dataclass
@@ -258,8 +261,8 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
         loaded = load_compact(src.trail, start_t, end_t, baseline_days)
         frame, load_stats = loaded.frame, loaded.stats
         # the coverage's hours: the baseline's hourly counts, and the rows kept whole (the window, control calls)
-        whole = frame[(frame["eventTime"] >= start_t) | frame["eventName"].astype(object).isin(coverage.CONTROL_EVENTS)]
-        cov_frame = pd.concat([loaded.hourly, whole], ignore_index=True, sort=False)
+        whole = (frame["eventTime"] >= start_t) | frame["eventName"].astype(object).isin(coverage.CONTROL_EVENTS)
+        cov_frame = pd.concat([loaded.hourly, frame.loc[whole, COVERAGE_COLUMNS]], ignore_index=True, sort=False)
         how = (f"Engine duckdb: the window's {int((frame['eventTime'] >= start_t).sum()):,} events whole, the "
                f"baseline's {loaded.history_events:,} events as {loaded.compact_rows:,} compact rows (one per "
                "principal, credential, address, user agent, region and API) and its sign-ins, credential-issuing "

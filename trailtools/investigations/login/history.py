@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from trailtools.events import frame as frame_mod
 from trailtools.events import table as tbl
+from trailtools.events.cache import cache_root
 from trailtools.events.duplicates import DuplicateReport
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions
@@ -208,8 +209,9 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, d
     try:
         # one thread: the scan forks its parsing workers from DuckDB's callback, and a fork must not find other
         # threads running; the aggregation is cheap beside the parsing
+        spill = str(cache_root() / "duckdb-tmp").replace("'", "''")
         con.execute(f"SET threads=1; SET TimeZone='UTC'; SET memory_limit='{MEMORY_LIMIT}'; "
-                    "SET preserve_insertion_order=false")
+                    f"SET temp_directory='{spill}'; SET preserve_insertion_order=false")
         con.register("history", reader)
         result = con.sql(duckdb_sql(spec, "history")).to_arrow_table()
     finally:
