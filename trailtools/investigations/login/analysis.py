@@ -520,9 +520,21 @@ def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) 
     return out
 
 
-def _by_actor(events: pd.DataFrame) -> dict:
-    """Each actor's rows (the ``mine`` of :func:`session_events`), split once for all sessions."""
-    return {k: g for k, g in events.groupby(events["actor"].astype(object), sort=False)}
+class _ActorRows:
+    """Each actor's rows (the ``mine`` of :func:`session_events`), taken when a session asks for them: the positions
+    are grouped once, the rows copied only for the actors that signed in (not the whole frame)."""
+
+    def __init__(self, events: pd.DataFrame):
+        self.events = events
+        self.positions = events.groupby(events["actor"].astype(object), sort=False).indices
+        self.taken: dict = {}
+
+    def get(self, actor, default=None):
+        if actor not in self.positions:
+            return default
+        if actor not in self.taken:
+            self.taken[actor] = self.events.iloc[self.positions[actor]]
+        return self.taken[actor]
 
 
 def _checks(
@@ -623,7 +635,8 @@ def analyze_logins(
             f"The events begin at {iso_time(times.min())}, after the baseline's start ({iso_time(b_start)}): "
             "the baseline is shorter than asked."
         )
-    rng = events[(times >= b_start) & (times < end)]
+    inside = (times >= b_start) & (times < end)
+    rng = events if bool(inside.all()) else events[inside]   # (a copy only when some rows lie outside)
     console = console_calls(rng, issued_keys(rng))
     all_ok = sign[sign["result"] == "Success"]
     owner = assign_console_sessions(rng[console], all_ok)
@@ -651,7 +664,7 @@ def analyze_logins(
     if ssh is not None:
         findings += ssh_findings(ssh, start, end)
     trips = travel(sign)
-    by_actor = _by_actor(events)
+    by_actor = _ActorRows(events)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     sessions, follow_ups, covered, reported = [], [], set(), set()
     for s in succ.to_dict("records"):
@@ -750,6 +763,9 @@ def _features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.Data
     feats["type"] = ok["userIdentity.type"].astype(object)
     feats["arn"] = ok["userIdentity.arn"].astype(object)
     feats["eventID"] = ok["eventID"].astype(object)
+    if "calls" in ok.columns:   # compact history rows (the out-of-core engine): how many calls, until when
+        feats["calls"] = ok["calls"].fillna(1).astype("int64")
+        feats["lastTime"] = ok["lastTime"].where(ok["lastTime"].notna(), ok["eventTime"])
     return feats
 
 

@@ -115,13 +115,22 @@ def features(events: pd.DataFrame, credentials: pd.Series, asn: Callable[[str], 
 
 def first_seen(feats: pd.DataFrame, by: str, dimensions=DIMENSIONS) -> pd.DataFrame:
     """Per ``by`` (``principal`` or ``credential``), dimension and value: first and last time, and how many calls
-    (``SELECT by, dimension, value, min(eventTime), max(eventTime), count(*) ... GROUP BY by, dimension, value``)."""
+    (``SELECT by, dimension, value, min(eventTime), max(eventTime), count(*) ... GROUP BY by, dimension, value``).
+    Rows with ``calls`` and ``lastTime`` (a compact history's) count as that many calls until that time."""
     parts = []
+    weighted = "calls" in feats.columns and "lastTime" in feats.columns
     for dim in dimensions:
-        rows = feats[[by, dim, "eventTime"]].dropna(subset=[by, dim])
-        if rows.empty:
-            continue
-        g = rows.groupby([by, dim], sort=True, observed=True)["eventTime"].agg(["min", "max", "size"]).reset_index()
+        if weighted:  # compact history rows: each stands for ``calls`` calls from eventTime to lastTime
+            rows = feats[[by, dim, "eventTime", "lastTime", "calls"]].dropna(subset=[by, dim])
+            if rows.empty:
+                continue
+            g = rows.groupby([by, dim], sort=True, observed=True).agg(
+                first=("eventTime", "min"), last=("lastTime", "max"), calls=("calls", "sum")).reset_index()
+        else:
+            rows = feats[[by, dim, "eventTime"]].dropna(subset=[by, dim])
+            if rows.empty:
+                continue
+            g = rows.groupby([by, dim], sort=True, observed=True)["eventTime"].agg(["min", "max", "size"]).reset_index()
         g.columns = [by, "value", "first", "last", "calls"]
         g.insert(1, "dimension", dim)
         parts.append(g)

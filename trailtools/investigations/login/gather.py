@@ -20,9 +20,11 @@ from trailtools.integrity import coverage
 from trailtools.integrity.case import case_info
 from trailtools.investigations.base import Window
 from trailtools.investigations.login import analysis as login
+from trailtools.investigations.login.history import load_compact
 from trailtools.investigations.login.hours import parse_business_hours
 from trailtools.report.provenance import evidence_files, file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
+from trailtools.sources.scan import scannable
 from trailtools.templating import render
 from trailtools.views.answer import answer_box
 from trailtools.views.coverage import coverage_chart, shade_gaps
@@ -30,6 +32,13 @@ from trailtools.views.signins import signin_timeline
 from trailtools.views.tables import Table, findings_table
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
+#: How the window and its baseline are read: "duckdb" (the window whole, the baseline compact, computed by DuckDB over
+#: a streaming scan of the files: memory grows with principals x features, not with events; sources with files) or
+#: "memory" (every event of both loaded whole, as a frame). None: duckdb where the source has files.
+ENGINES = ("duckdb", "memory")
+#: The columns the logging coverage reads (integrity/coverage.py): the hours, and the trail's control calls.
+COVERAGE_COLUMNS = ["eventTime", "eventSource", "eventName", "recipientAccountId", "requestParameters", "actor",
+                    "userIdentity.arn", "eventID", "errorCode"]
 
 
 @dataclass
@@ -42,6 +51,7 @@ class LoginInvestigation(JsonOutput):
     inputs: tuple[str, ...] = ()        # the trail files of the findings' evidence, GeoIP/ASN databases, guest logs
     folder: Path | None = None          # the source's folder (paths in the provenance are relative to it)
     coverage: object = None  # trailtools.integrity.coverage.Coverage of the window (None: it could not be computed)
+    engine: str = "memory"   # how the events were read (ENGINES): "duckdb" holds the baseline compact in ``events``
 
     @property
     def findings(self):
@@ -169,7 +179,8 @@ class LoginInvestigation(JsonOutput):
                 {
                     "name": "CloudTrail",
                     "status": "consulted" if len(self.events) else "empty",
-                    "detail": f"{len(self.events):,} events loaded (window and baseline)",
+                    "detail": f"{self.load_stats.get('events', len(self.events)):,} events loaded (window and "
+                              f"baseline; engine {self.engine})",
                 },
                 {
                     "name": "GeoIP/ASN",
@@ -185,6 +196,7 @@ class LoginInvestigation(JsonOutput):
             "findings": [f.to_dict() for f in self.all_findings()],
             "provenance": {
                 "source": self.source,
+                "engine": self.engine,
                 "load_stats": self.load_stats,
                 "versions": versions(),
                 "inputs": [{**file_digest(p), "path": relative_path(p, self.folder)} for p in self.inputs],
@@ -207,40 +219,66 @@ def investigate(
     business_hours: str | None = None,
     timezone: str = "UTC",
     profile: str | None = None,
+    engine: str | None = None,
 ) -> LoginInvestigation:
     """Load the window and the ``baseline_days`` before it, and analyse every sign-in in the window.
 
     ``geoip_db`` / ``asn_db``: optional MaxMind-format .mmdb files; ``os_logs``: optional guest ``secure`` /
     ``auth.log`` files (paths or one comma-separated string) for SSH logins; ``business_hours`` ("08:00-18:00",
     Monday to Friday, or "Mon-Sat 07:30-19:00") in ``timezone`` (an IANA name); ``profile``: the AWS profile for a
-    live source (s3://, lookup://, athena://, cwlogs://, lake://). Bad values are one sentence."""
+    live source (s3://, lookup://, athena://, cwlogs://, lake://); ``engine``: "duckdb" or "memory" (see
+    :data:`ENGINES`; default: duckdb for a source with files). Bad values are one sentence."""
     if int(baseline_days) < 1:
         raise QueryError(
             f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
             "what is normal for each principal."
         )
+    if engine not in (None, "", *ENGINES):
+        raise QueryError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r}).")
     hours = parse_business_hours(business_hours, timezone)
     paths = guest_log_paths(os_logs)
     geo = open_geoip(geoip_db, asn_db)
     try:
-        return _investigate(source, start, end, principal, int(baseline_days), geo, hours, paths, profile)
+        return _investigate(source, start, end, principal, int(baseline_days), geo, hours, paths, profile,
+                            engine or None)
     finally:
         geo.close()
 
 
-def _investigate(source, start, end, principal, baseline_days, geo, hours, paths, profile) -> LoginInvestigation:
+def _investigate(source, start, end, principal, baseline_days, geo, hours, paths, profile,
+                 engine) -> LoginInvestigation:
     src = resolve_source(source, profile=profile)
     start_t, end_t = Window.resolve(start, end, now=src.now, length=DEFAULT_WINDOW).as_tuple()
     first = start_t - pd.Timedelta(days=int(baseline_days))
-    res = load_events(src.trail, Query(start=first.to_pydatetime(), end=end_t.to_pydatetime()))
-    stats = {k: v for k, v in res.stats.to_dict().items() if k not in ("elapsed_s", "files_cached")}
+    files = scannable(src.trail)
+    engine_note = None
+    if engine is None:
+        engine = "duckdb" if files else "memory"
+    elif engine == "duckdb" and not files:
+        engine_note = f"The duckdb engine needs a source with files; {source} was read in memory."
+        engine = "memory"
+    if engine == "duckdb":
+        loaded = load_compact(src.trail, start_t, end_t, baseline_days)
+        frame, load_stats = loaded.frame, loaded.stats
+        # the coverage's hours: the baseline's hourly counts, and the rows kept whole (the window, control calls)
+        whole = (frame["eventTime"] >= start_t) | frame["eventName"].astype(object).isin(coverage.CONTROL_EVENTS)
+        cov_frame = pd.concat([loaded.hourly, frame.loc[whole, COVERAGE_COLUMNS]], ignore_index=True, sort=False)
+        how = (f"Engine duckdb: the window's {int((frame['eventTime'] >= start_t).sum()):,} events whole, the "
+               f"baseline's {loaded.history_events:,} events as {loaded.compact_rows:,} compact rows (one per "
+               "principal, credential, address, user agent, region and API) and its sign-ins, credential-issuing "
+               "and other calls the checks read whole.")
+    else:
+        res = load_events(src.trail, Query(start=first.to_pydatetime(), end=end_t.to_pydatetime()))
+        frame, load_stats, cov_frame = res.frame, res.stats, res.frame
+        how = "Engine memory: every event of the window and its baseline loaded whole."
+    stats = {k: v for k, v in load_stats.to_dict().items() if k not in ("elapsed_s", "files_cached")}
     ssh, guest_notes = None, []
     if paths:
         guest = read_guest_logs(paths)
         ssh, guest_notes = guest.ssh.copy(), guest.notes
         ssh["file"] = [relative_path(f, src.folder) for f in ssh["file"]]
     analysis = login.analyze_logins(
-        res.frame,
+        frame,
         start=start_t,
         end=end_t,
         baseline_days=baseline_days,
@@ -250,12 +288,13 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
         ssh=ssh,
     )
     analysis.notes.extend(guest_notes)
-    analysis.findings[:0] = conflicting_duplicate_findings(res.stats)
+    analysis.notes.extend(n for n in (engine_note, how) if n)
+    analysis.findings[:0] = conflicting_duplicate_findings(load_stats)
     inputs = tuple(p for p in (geo.city_path, geo.asn_path) if p) + tuple(str(p) for p in paths) + \
-        evidence_files(res.frame, analysis.findings)
-    try:  # the frame holds the window and its baseline: enough for the silent-hours rule
-        cov = coverage.compute(res.frame, (start_t, end_t))
+        evidence_files(frame, analysis.findings)
+    try:  # the window and its baseline (or its hourly counts): enough for the silent-hours rule
+        cov = coverage.compute(cov_frame, (start_t, end_t))
     except TrailtoolsError as exc:
         cov = None
         analysis.notes.append(f"Logging coverage could not be computed: {exc}")
-    return LoginInvestigation(source, (start_t, end_t), res.frame, analysis, stats, inputs, src.folder, cov)
+    return LoginInvestigation(source, (start_t, end_t), frame, analysis, stats, inputs, src.folder, cov, engine)

@@ -1,0 +1,160 @@
+"""The login investigation's two engines give the same answers (issue 21): ``duckdb`` (the window whole, the baseline
+compact, computed by DuckDB over a streaming scan) and ``memory`` (every event loaded whole); on the demo account,
+on a generated corpus, and on a small trail with copies of events. And the duckdb engine's baseline grows with
+principals x features, not with events."""
+import subprocess
+import sys
+import tracemalloc
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import record, s3_path, write_gz
+
+from trailtools import load_events
+from trailtools.events.query import Query
+from trailtools.investigations.login.gather import investigate
+from trailtools.investigations.login.history import load_compact
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _answer(inv) -> list[tuple]:
+    return [(f.check, f.severity, f.title, f.resource, f.explanation, tuple(e.ref for e in f.evidence))
+            for f in inv.all_findings()]
+
+
+def _same(a, b) -> None:
+    assert a.engine == "memory" and b.engine == "duckdb"
+    assert _answer(a) == _answer(b)
+    pd.testing.assert_frame_equal(a.analysis.sessions, b.analysis.sessions)
+    pd.testing.assert_frame_equal(a.analysis.credentials, b.analysis.credentials)
+    pd.testing.assert_frame_equal(a.analysis.signins, b.analysis.signins)
+    pd.testing.assert_frame_equal(a.analysis.follow_ups, b.analysis.follow_ups)
+    assert a.load_stats == b.load_stats
+    assert a.inputs == b.inputs
+    assert (a.coverage is None) == (b.coverage is None)
+    if a.coverage is not None:
+        assert a.coverage.to_dict() == b.coverage.to_dict()
+    assert [n for n in a.analysis.notes if not n.startswith("Engine")] == \
+        [n for n in b.analysis.notes if not n.startswith("Engine")]
+    assert b.to_dict()["provenance"]["engine"] == "duckdb"
+
+
+def test_demo_same_answers():
+    kw = {"source": "demo", "start": "2026-10-07", "end": "2026-10-15"}
+    a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
+    _same(a, b)
+    assert len(a.findings) >= 10        # incident 6 and its look-alikes: something to compare
+    assert any(n.startswith("Engine duckdb:") for n in b.analysis.notes)
+    # the baseline is held compact: fewer rows than events
+    assert len(b.events) < len(a.events)
+
+
+@pytest.mark.slow
+def test_demo_principal_and_default_engine():
+    inv = investigate(source="demo", start="2026-10-07", end="2026-10-15", principal="alice")
+    assert inv.engine == "duckdb"        # a source with files: the out-of-core engine by default
+    _same(investigate(source="demo", start="2026-10-07", end="2026-10-15", principal="alice", engine="memory"), inv)
+
+
+def test_bad_engine_is_one_sentence():
+    from trailtools.errors import QueryError
+
+    with pytest.raises(QueryError, match="engine must be one of duckdb, memory"):
+        investigate(source="demo", engine="spark")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("corpus") / "c"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_corpus.py"), "--events", "8000", "--days", "8",
+                    "--start", "2026-10-01T00:00:00+00:00", "--out", str(out), "--seed", "5", "--workers", "2"],
+                   check=True, capture_output=True, cwd=ROOT)
+    return out
+
+
+def test_generated_corpus_same_answers(corpus):
+    kw = {"source": str(corpus), "start": "2026-10-06", "end": "2026-10-09", "baseline_days": 5}
+    a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
+    _same(a, b)
+    assert a.analysis.credentials.shape[0] > 10
+
+
+def _trail(root: Path, copies: int) -> Path:
+    """Ten days of calls by three principals from fixed addresses and agents (``copies`` calls of each kind an hour
+    in the baseline), a sign-in a day, and a window day."""
+    files: dict[str, list] = {}
+    people = [("alice", "198.51.100.7", "aws-cli/2.15.0"), ("bob", "203.0.113.9", "Boto3/1.34.0"),
+              ("carol", "192.0.2.44", "Mozilla/5.0 (X11; Linux x86_64)")]
+    for day in range(1, 11):
+        for hour in range(0, 24, 3):
+            stamp = f"202610{day:02d}T{hour:02d}00Z"
+            rows = files.setdefault(stamp, [])
+            for who, ip, agent in people:
+                ident = {"type": "IAMUser", "principalId": "AIDA" + who.upper(), "userName": who,
+                         "arn": f"arn:aws:iam::111122223333:user/{who}", "accountId": "111122223333",
+                         "accessKeyId": "AKIA" + who.upper().ljust(16, "X")}
+                for k in range(copies):
+                    for name in ("DescribeInstances", "ListBuckets"):
+                        rows.append(record(str(uuid.uuid4()), f"2026-10-{day:02d}T{hour:02d}:{k % 60:02d}:{k // 60:02d}Z",
+                                           name, userIdentity=ident, sourceIPAddress=ip, userAgent=agent))
+                if hour == 9:
+                    rows.append(record(str(uuid.uuid4()), f"2026-10-{day:02d}T09:30:00Z", "ConsoleLogin",
+                                       userIdentity=ident, sourceIPAddress=ip, eventSource="signin.amazonaws.com",
+                                       userAgent="Mozilla/5.0", responseElements={"ConsoleLogin": "Success"},
+                                       additionalEventData={"MFAUsed": "Yes"}))
+    for stamp, rows in files.items():
+        write_gz(s3_path(root, "111122223333", "us-east-1", stamp), {"Records": rows})
+    return root
+
+
+def test_baseline_grows_with_features_not_events(tmp_path):
+    start, end = pd.Timestamp("2026-10-10", tz="UTC"), pd.Timestamp("2026-10-11", tz="UTC")
+    runs = {}
+    for copies in (4, 16):
+        trail = _trail(tmp_path / f"t{copies}", copies)
+        tracemalloc.start()
+        loaded = load_compact(str(trail), start, end, 9)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        runs[copies] = (loaded, peak)
+    small, large = runs[4][0], runs[16][0]
+    assert large.history_events > 3.5 * small.history_events
+    assert large.compact_rows == small.compact_rows          # the same principals x features: the same rows
+    assert int(large.frame.loc[large.frame["eventTime"] < start, "calls"].sum()) == large.history_events
+    # Python's own allocations while scanning and aggregating: the window and the compact rows, not the baseline
+    assert runs[16][1] < 1.5 * runs[4][1] + 2_000_000
+
+
+def test_copies_of_events_as_the_loader_counts_them(tmp_path):
+    """An event delivered twice (identical) is one event, in the window or in the baseline; copies that differ are
+    kept and listed: the scan's statistics and answers are the loader's."""
+    trail = _trail(tmp_path / "t", 2)
+    again = record("dup-1", "2026-10-03T05:00:00Z", "ListBuckets", sourceIPAddress="198.51.100.7")
+    late = record("dup-2", "2026-10-10T05:00:00Z", "DescribeInstances")
+    write_gz(s3_path(trail, "111122223333", "us-east-1", "20261003T0500Z"), {"Records": [again, late]})
+    write_gz(s3_path(trail, "111122223333", "us-east-1", "20261003T0505Z", uid="Copy1"), {"Records": [again]})
+    write_gz(s3_path(trail, "111122223333", "us-east-1", "20261010T0505Z", uid="Copy2"),
+             {"Records": [late, {**late, "sourceIPAddress": "192.0.2.99"}]})
+    start, end = pd.Timestamp("2026-10-10", tz="UTC"), pd.Timestamp("2026-10-11", tz="UTC")
+    loaded = load_compact(str(trail), start, end, 9)
+    whole = load_events(str(trail), Query(start=(start - pd.Timedelta(days=9)).to_pydatetime(),
+                                          end=end.to_pydatetime()))
+    mine, theirs = loaded.stats.to_dict(), whole.stats.to_dict()
+    for k in ("elapsed_s", "files_cached"):
+        mine.pop(k), theirs.pop(k)
+    assert mine == theirs
+    assert theirs["duplicates_dropped"] == 2 and theirs["conflicting_duplicates"] == 1
+    assert loaded.history_events + int((loaded.frame["eventTime"] >= start).sum()) == len(whole.frame)
+    kw = {"source": str(trail), "start": "2026-10-10", "end": "2026-10-11", "baseline_days": 9}
+    _same(investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb"))
+
+
+def test_window_without_events():
+    """A window (and baseline) where the trail has nothing: both engines say so alike."""
+    kw = {"source": "demo", "start": "2025-01-01", "end": "2025-01-08"}
+    a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
+    _same(a, b)
+    assert a.findings == [] and a.load_stats["events"] == 0

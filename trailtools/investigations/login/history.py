@@ -1,0 +1,225 @@
+"""The login investigation out of core: the window whole, its baseline compact, computed by DuckDB over a scan.
+
+The baseline period [start - baseline_days, start) is read as :data:`LOGIN_HISTORY` says: one row per distinct
+combination of the columns the login analysis reads on history rows (``eventTime`` the first time, ``lastTime`` the
+last, ``calls`` how many, ``eventID`` / ``_file`` / ``_index`` the first event's), and whole rows for the events the
+analysis needs whole (sign-ins, credential-issuing calls, the trail's own control calls, and every eventName the
+rules library's sequences read). The window [start, end) is kept whole. Memory then grows with the window and with
+distinct principals x features of the baseline, not with its events.
+
+Which columns the analysis reads on history rows (kept as :data:`KEYS`):
+- sessions and credentials (:mod:`.sessions`): ``actor``, ``userIdentity.accessKeyId``, ``userIdentity.invokedBy``,
+  ``sourceIPAddress``, ``userAgent``, ``eventName``, ``sessionCredentialFromConsole``;
+- baseline features (:mod:`.baseline`): ``userIdentity.type`` / ``arn``, ``eventSource``, ``awsRegion``;
+- access keys' new addresses (:mod:`.credentials`) and workload credentials
+  (:mod:`trailtools.rules.credential_access`): the same, and ``errorCode``;
+- sign-ins, STS and CreateAccessKey calls, the sequences' steps, the trail's control calls: whole rows.
+The logging-coverage check gets the baseline's hourly counts per account from the same statement.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trailtools.events import frame as frame_mod
+from trailtools.events import table as tbl
+from trailtools.events.cache import cache_root
+from trailtools.events.duplicates import DuplicateReport
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions
+from trailtools.events.stats import LoadStats
+from trailtools.integrity.coverage import CONTROL_EVENTS
+from trailtools.investigations.login.rules import CONSOLE_AGENT, STS_ISSUERS
+from trailtools.investigations.login.sessions import SIGNIN_EVENTS
+from trailtools.rules import registry
+from trailtools.sources.compact import CompactSpec, duckdb_sql
+from trailtools.sources.scan import ORD, Scan
+
+KEYS = (
+    "actor", "eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "errorCode",
+    "userIdentity.type", "userIdentity.arn", "userIdentity.accessKeyId", "userIdentity.invokedBy",
+    "sessionCredentialFromConsole",
+)
+#: eventNames the analysis reads whole on every history row: sign-ins (the baseline's usual places and times),
+#: long-term keys handed out, the trail's own control calls (a logging gap opened before the window).
+WHOLE_EVENTS = tuple(sorted(set(SIGNIN_EVENTS + ("CreateAccessKey",) + CONTROL_EVENTS)))
+_SEQUENCES = registry.select(["sequences"])
+#: eventNames read whole only where they can still lead into the window: temporary credentials (they last at most
+#: 36 h) and the steps of the rules library's sequences (each spans at most its ``*_hours`` parameter).
+RECENT_EVENTS = tuple(sorted(set(STS_ISSUERS + ("AssumeRoleForPodIdentity",) + tuple(
+    registry.pushed_down(_SEQUENCES))) - set(WHOLE_EVENTS)))
+RECENT_HOURS = max([36] + [int(v) for r in _SEQUENCES for k, v in r.parameters.items() if k.endswith("_hours")]) + 12
+#: A temporary (``ASIA``) key of a call that is not a console call is read on history rows by nothing (its credential
+#: counts only in the window; what the issued keys did later is in the window too): grouped as none, so that the
+#: baseline holds one row per principal x features rather than one per role session. Long-term keys (new addresses
+#: per key) and the console's keys (a console session's calls stay with the sign-in of the key's first call, which
+#: may lie in the baseline) are kept: the conditions of :func:`~.sessions.console_calls`, widened.
+KEY_KEPT = ("CASE WHEN {c[userIdentity.accessKeyId]} LIKE 'AKIA%' "
+            "OR lower({c[sessionCredentialFromConsole]}) = 'true' "
+            "OR ({c[sessionCredentialFromConsole]} IS NULL AND {regexp_like}({c[userAgent]}, '" + "(?i)"
+            + CONSOLE_AGENT.replace("'", "''") + "')) THEN {c[userIdentity.accessKeyId]} END")
+LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS, recent_events=RECENT_EVENTS,
+                            recent_hours=RECENT_HOURS, transforms=(("userIdentity.accessKeyId", KEY_KEPT),))
+#: What DuckDB may hold in memory before it spills to its temporary folder.
+MEMORY_LIMIT = "400MB"
+
+
+@dataclass
+class CompactLoad:
+    """The window whole and its baseline compact, in one frame sorted by time (``calls`` and ``lastTime`` on every
+    row: 1 and ``eventTime`` for whole rows), the baseline's hourly counts per account (``recipientAccountId``,
+    ``eventTime`` the hour, ``calls``), and the load statistics a whole load of the same files gives."""
+
+    frame: pd.DataFrame
+    hourly: pd.DataFrame
+    stats: LoadStats
+    compact_rows: int
+    history_events: int
+
+
+def _reader_type(t: pa.DataType) -> pa.DataType:
+    """The type a column goes to DuckDB as: strings as ``large_string`` (the cache's), dictionaries kept (DuckDB reads
+    each batch's own dictionary)."""
+    if pa.types.is_dictionary(t):
+        return pa.dictionary(t.index_type, _reader_type(t.value_type))
+    return pa.large_string() if t == pa.string() else t
+
+
+def _own(table: pa.Table) -> pa.Table:
+    """The table with every buffer its own: a chunk from the cache is a memory-mapped file, and a filtered column
+    still points into it (a dictionary is shared as it is), which would keep every file of the scan mapped."""
+    def own(chunk: pa.Array) -> pa.Array:
+        if pa.types.is_dictionary(chunk.type):
+            return pa.DictionaryArray.from_arrays(pa.concat_arrays([chunk.indices]),
+                                                  pa.concat_arrays([chunk.dictionary]))
+        return chunk
+
+    return pa.Table.from_arrays([pa.chunked_array([own(c) for c in col.chunks], type=col.type)
+                                 for col in table.columns], schema=table.schema)
+
+
+def _assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    """The rows kept whole and the compact rows in one frame sorted by time (then file order), every column with the
+    whole frame's dtype (categories widened to the compact rows' values): the baseline part is sorted, then the
+    window, already in order, follows."""
+    n = len(compact)
+    cols = {}
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        values = compact[col] if col in compact.columns else None
+        if isinstance(dtype, pd.CategoricalDtype):
+            if values is not None:
+                extra = pd.Index(pd.unique(values.dropna().astype(str))).difference(dtype.categories)
+                if len(extra):
+                    frame[col] = frame[col].cat.add_categories(extra)
+                    dtype = frame[col].dtype
+            cols[col] = pd.Categorical(values if values is not None else [None] * n, dtype=dtype)
+        elif values is not None:
+            cols[col] = values.astype(dtype) if str(dtype) != str(values.dtype) else values
+        else:
+            cols[col] = pd.Series([None] * n, dtype=dtype)
+    compact = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols.items()})
+    cut = int(frame["eventTime"].searchsorted(start, side="left"))
+    history = pd.concat([frame.iloc[:cut], compact], ignore_index=True)
+    history = history.sort_values(["eventTime", ORD], kind="stable")
+    return pd.concat([history, frame.iloc[cut:]], ignore_index=True)
+
+
+def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days: int,
+                 options: LoadOptions | None = None, spec: CompactSpec = LOGIN_HISTORY) -> CompactLoad:
+    """Scan ``uri`` for [start - baseline_days, end): the window [start, end) whole, the rest compact
+    (see the module's docstring)."""
+    first = start - pd.Timedelta(days=int(baseline_days))
+    query = Query(start=first.to_pydatetime(), end=end.to_pydatetime())
+    scan = Scan(uri, query, options)
+    out = _consume(scan, query, start, spec, drops=set())
+    report = DuplicateReport()
+    drops = scan.copies(report)
+    if drops:   # identical copies of an event: dropped as the loader drops them, everything done again without them
+        out = _consume(scan, query, start, spec, drops=drops)
+    kept, result, filtered_out, duplicates = out
+    if not kept:    # nothing whole: an empty table of the chunks' columns, so the frame still has every one
+        kept = [tbl.CHUNK_SCHEMA.append(pa.field(ORD, pa.int64())).empty_table()]
+    frame, _, _ = frame_mod.finish(kept, Query(), DuplicateReport())
+    frame["calls"] = np.ones(len(frame), dtype=np.int64)
+    frame["lastTime"] = frame["eventTime"]
+    sets = result.column("_set").to_numpy()
+    whole = result.column("_whole").to_numpy(zero_copy_only=False)
+    compact = result.filter(pa.array((sets == 0) & ~whole.astype(bool)))
+    hourly = result.filter(pa.array(sets == 1)).select(["_by", "_hour", "calls"])
+    compact = compact.drop_columns(["_set", "_whole", "_by", "_hour"]).to_pandas()
+    history_events = int(compact["calls"].sum()) + int((frame["eventTime"] < start).sum())
+    events = len(frame) + int(compact["calls"].sum())
+    both = _assemble(frame, compact, start)
+    del frame
+    hourly = pd.DataFrame({"recipientAccountId": hourly.column("_by").to_pandas().astype(object),
+                           "eventTime": hourly.column("_hour").to_pandas(),
+                           "calls": hourly.column("calls").to_pandas()})
+    stats = scan.finish(filtered_out=filtered_out, duplicates=duplicates,
+                        events=events, report=report)
+    return CompactLoad(both, hourly, stats, len(compact), history_events)
+
+
+def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, drops: set):
+    """One pass: the rows kept whole (chunk tables), the DuckDB result, rows outside the query, copies dropped."""
+    import duckdb  # noqa: PLC0415 - heavy, and only the out-of-core engine needs it
+
+    kept: list[pa.Table] = []
+    counts = {"out": 0, "dups": 0}
+    always, recent = pa.array(spec.whole_events, pa.string()), pa.array(spec.recent_events, pa.string())
+    since = pa.scalar(spec.whole_since(query.start, start.to_pydatetime()), pa.timestamp("us", tz="UTC"))
+    columns = spec.columns()
+    wanted = drops and np.array(sorted(drops), dtype=np.int64)
+    start_s = pa.scalar(start.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+
+    def batches():
+        for t in scan.results():
+            mask = frame_mod.query_mask(t, query)
+            inq = np.ones(t.num_rows, bool) if mask is None else np.asarray(mask.to_numpy(zero_copy_only=False), bool)
+            counts["out"] += int(t.num_rows - inq.sum())
+            if drops:
+                gone = np.isin(t.column(ORD).to_numpy(), wanted)
+                counts["dups"] += int((gone & inq).sum())
+                inq &= ~gone
+            times = t.column("eventTime")
+            win = inq & np.asarray(pc.fill_null(pc.greater_equal(times, start_s), False)
+                                   .to_numpy(zero_copy_only=False), bool)
+            hist = inq & ~win
+            event = t.column("eventName")
+            event = event.cast(pa.string()) if pa.types.is_dictionary(event.type) else event
+            whole = pc.or_(pc.is_in(event, value_set=always), pc.and_(pc.is_in(event, value_set=recent),
+                                                                      pc.greater_equal(times, since)))
+            whole = np.asarray(pc.fill_null(whole, False).to_numpy(zero_copy_only=False), bool)
+            keep = win | (hist & whole)
+            if keep.any():
+                kept.append(_own(t.filter(pa.array(keep))))
+            if hist.any():
+                h = _own(t.filter(pa.array(hist)).select(columns))
+                h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
+                yield from h.to_batches()
+
+    base = scan_schema(columns).schema
+    schema = pa.schema([f.with_type(_reader_type(f.type)) for f in base]).append(pa.field("_whole", pa.bool_()))
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    con = duckdb.connect()
+    try:
+        # one thread: the scan forks its parsing workers from DuckDB's callback, and a fork must not find other
+        # threads running; the aggregation is cheap beside the parsing
+        spill = str(cache_root() / "duckdb-tmp").replace("'", "''")
+        con.execute(f"SET threads=1; SET TimeZone='UTC'; SET memory_limit='{MEMORY_LIMIT}'; "
+                    f"SET temp_directory='{spill}'; SET preserve_insertion_order=false")
+        con.register("history", reader)
+        result = con.sql(duckdb_sql(spec, "history")).to_arrow_table()
+    finally:
+        con.close()
+    return kept, result, counts["out"], counts["dups"]
+
+
+def scan_schema(columns: list[str]) -> pa.Table:
+    """An empty table of the scan's columns (the chunk schema's, and ``_ord``)."""
+    schema = tbl.CHUNK_SCHEMA.append(pa.field(ORD, pa.int64()))
+    return schema.empty_table().select(columns)

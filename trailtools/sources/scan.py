@@ -1,0 +1,226 @@
+"""A streaming scan of a file source: the chunk tables of a query one at a time, never concatenated into a frame.
+
+For work that aggregates more events than fit in memory (the login investigation's baseline, issue 21): the plan is
+the loader's own (:func:`trailtools.sources.local.plan_local`: the same files, the same chunks), the chunks are
+served from the columnar cache where it holds them and parsed by the workers otherwise, a group of chunks at a
+time (:data:`GROUP_FILES`), so that memory holds one group; a cold scan writes the cache as a load does, so a later
+load is warm. Each table comes with ``_ord``, its rows' place in file order over the whole scan (what breaks ties
+between events of the same time, as in the frame).
+
+The counts are the loader's: :meth:`Scan.finish` folds the chunks' counts, skips and notes into the same
+:class:`~trailtools.events.stats.LoadStats` a load of the same query gives (files, records, rows outside the query,
+identical copies dropped, differing copies listed), given what the consumer counted. Copies of one event are found
+as the loader finds them, among all the rows read: each eventID's 64-bit hash is kept (8 bytes an event), and only
+when two hashes meet are the rows read again (:meth:`Scan.copies`) and compared by content
+(:func:`trailtools.events.duplicates.identical_copies`).
+
+Sources without files (``lookup://``, ``athena://``, ``cwlogs://``, ``lake://``, ``s3://`` before it fetched) have
+no scan: :func:`scannable` says so, and callers load them in memory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trailtools import sources
+from trailtools.events import parallel
+from trailtools.events import table as tbl
+from trailtools.events.chunk import Chunk, ChunkResult, from_cache
+from trailtools.events.derive import string_offsets
+from trailtools.events.duplicates import DuplicateReport, identical_copies
+from trailtools.events.limits import from_env
+from trailtools.events.query import Query
+from trailtools.events.result import LoadOptions, collect
+from trailtools.events.stats import LoadStats
+from trailtools.sources.local import check_path, no_cloudtrail_error, plan_local
+
+#: About this many files are parsed at a time on a cold scan (with the workers: a few days of a busy account).
+GROUP_FILES = 12000
+#: The column every table of a scan gets: the row's place in file order over the whole scan.
+ORD = "_ord"
+
+
+def scannable(uri: str) -> bool:
+    """True when ``uri`` names files on this machine (``demo``, a folder, a file): a scan can stream it."""
+    return sources.local_folder(str(uri)) is not None
+
+
+def id_hashes(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A 64-bit hash of each eventID (its length, first and last 8 bytes mixed): equal IDs hash alike, so distinct
+    hashes prove distinct IDs; nulls hash to 0 (rows without an eventID are never copies)."""
+    arrays = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    out = []
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    for arr in arrays:
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        if arr.type != pa.large_string():
+            arr = arr.cast(pa.large_string())
+        n = len(arr)
+        if not n:
+            continue
+        offsets = string_offsets(arr).astype(np.int64)
+        buf = arr.buffers()[2]
+        data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(1, np.uint8)
+        starts, lengths = offsets[:-1], np.diff(offsets)
+        last = np.maximum(starts + lengths - 1, starts)
+        k = np.arange(8)
+        head_idx = np.minimum(starts[:, None] + k, last[:, None])
+        tail_idx = np.maximum(last[:, None] - 7 + k, starts[:, None])
+        safe = max(len(data) - 1, 0)
+        head = data[np.minimum(head_idx, safe)].copy().view(np.uint64).ravel()
+        tail = data[np.minimum(tail_idx, safe)].copy().view(np.uint64).ravel()
+        h = (tail * mix) ^ head ^ (lengths.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
+        h[lengths == 0] = 0
+        if arr.null_count:
+            h[~np.asarray(arr.is_valid())] = 0
+        out.append(h)
+    return np.concatenate(out) if out else np.zeros(0, np.uint64)
+
+
+class Scan:
+    """The chunks of ``query`` under a local source, a group at a time (see the module's docstring)."""
+
+    def __init__(self, uri: str, query: Query, options: LoadOptions | None = None):
+        self.uri, self.query = str(uri), query
+        options = options or LoadOptions()
+        folder = sources.local_folder(self.uri)
+        if folder is None:
+            raise ValueError(f"{uri} has no files to scan")
+        self.started = time.perf_counter()
+        path = check_path(str(folder))
+        self.plan = plan_local(path, query, use_cache=options.cache)
+        root = os.path.realpath(path) if path.is_dir() else None
+        limits = dataclasses.replace(options.limits or from_env(), root=root)
+        self.options = dataclasses.replace(options, limits=limits)
+        for c in self.plan.chunks:
+            c.limits = c.limits or limits
+        if not self.plan.chunks and not self.plan.pruned:
+            raise no_cloudtrail_error(self.uri, self.plan)
+        self.counts = ChunkResult(table=tbl.empty())
+        self.hashes: list[np.ndarray] = []
+        self.rows = 0
+        self.passes = 0
+
+    def groups(self) -> list[list[Chunk]]:
+        out: list[list[Chunk]] = [[]]
+        files = 0
+        for c in self.plan.chunks:
+            if files >= GROUP_FILES:
+                out.append([])
+                files = 0
+            out[-1].append(c)
+            files += len(c.paths)
+        return [g for g in out if g]
+
+    def results(self) -> Iterator[ChunkResult]:
+        """Every chunk's result in the chunks' order, each table with ``_ord``; the first pass also keeps the
+        counts and the eventIDs' hashes (a later pass, :meth:`copies`, only reads)."""
+        first = self.passes == 0
+        self.passes += 1
+        offset = 0
+        for group in self.groups():
+            cached = from_cache(group)
+            todo = [c for c, hit in zip(group, cached) if hit is None]
+            parsed = parallel.run(todo, total_bytes=_size(todo), workers=self.options.workers) if todo else []
+            done = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
+            del cached, parsed
+            for r in done:
+                t = r.table
+                r.table = None
+                if first:
+                    self.counts.add_counts(r)
+                    self.hashes.append(id_hashes(t.column("eventID")))
+                rows = t.column(tbl.ROW).to_numpy().astype(np.int64) + offset
+                offset += t.num_rows
+                yield t.append_column(ORD, pa.array(rows, pa.int64()))
+            del done
+        if first:
+            self.rows = offset
+
+    def shared_hashes(self) -> np.ndarray:
+        """The hashes held by more than one row (empty: every eventID is distinct, the usual case)."""
+        h = np.concatenate(self.hashes) if self.hashes else np.zeros(0, np.uint64)
+        h = np.sort(h[h != 0])
+        return np.unique(h[1:][h[1:] == h[:-1]])
+
+    def copies(self, report: DuplicateReport) -> set[int]:
+        """The identical copies to drop (their ``_ord``), found as the loader finds them (differing copies go in
+        ``report``); a second pass over the chunks (from the cache the first one wrote), needed only when
+        :meth:`shared_hashes` found two rows that may share an eventID."""
+        shared = self.shared_hashes()
+        if not len(shared):
+            return set()
+        parts = []
+        for t in self.results():
+            keep = np.isin(id_hashes(t.column("eventID")), shared)
+            if keep.any():
+                parts.append(t.filter(pa.array(keep)))
+        rows = pa.concat_tables(parts).combine_chunks() if parts else None
+        if rows is None or not rows.num_rows:
+            return set()
+        ids = rows.column("eventID").to_pylist()
+        order = rows.column(ORD).to_numpy()
+        groups: dict[str, list[int]] = {}
+        for i in np.argsort(order, kind="stable").tolist():
+            if ids[i] is not None:
+                groups.setdefault(ids[i], []).append(i)
+        groups = {k: v for k, v in groups.items() if len(v) > 1}
+        if not groups:
+            return set()
+        firsts = sorted(groups.values(), key=lambda v: order[v[0]])
+        positions = [i for g in firsts for i in g]
+        starts = np.cumsum([0] + [len(g) for g in firsts])[:-1].tolist()
+        picked = rows.take(pa.array(positions)).drop_columns([tbl.ROW])
+        gone = identical_copies(picked, starts, report)
+        return set(picked.column(ORD).take(pa.array(gone, pa.int64())).to_pylist()) if gone else set()
+
+    def finish(self, *, filtered_out: int, duplicates: int, events: int, report: DuplicateReport) -> LoadStats:
+        """The load statistics of the scan, as a load of the same query gives them, with what the consumer counted:
+        rows outside the query, identical copies dropped among the rows in it, rows kept."""
+        stats = LoadStats(source=self.uri, query=self.query.describe())
+        for folder, reason in self.plan.unlistable:
+            stats.add_skip(folder, reason)
+        collect([self.counts], self.query, stats)
+        self.counts = ChunkResult(table=tbl.empty())
+        stats.filtered_out = filtered_out
+        report.fold_into(stats, duplicates)
+        stats.events = events
+        plan = self.plan
+        stats.files_seen, stats.files_pruned, stats.insight_files = plan.files_seen, plan.pruned, plan.insights
+        stats.digest_files += plan.digests
+        stats.other_files += plan.others
+        stats.elapsed_s = time.perf_counter() - self.started
+        return stats
+
+
+def time_mask(table: pa.Table, start, end) -> np.ndarray:
+    """Rows with ``start <= eventTime < end`` (either may be None)."""
+    t = table.column("eventTime")
+    m = None
+    if start is not None:
+        m = pc.greater_equal(t, pa.scalar(start, tbl.TIME_TYPE))
+    if end is not None:
+        e = pc.less(t, pa.scalar(end, tbl.TIME_TYPE))
+        m = e if m is None else pc.and_(m, e)
+    if m is None:
+        return np.ones(table.num_rows, dtype=bool)
+    return np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _size(chunks: list[Chunk]) -> int:
+    size = 0
+    for c in chunks:
+        for p in c.paths:
+            try:
+                size += os.path.getsize(p)
+            except OSError:
+                pass
+    return size
+
