@@ -68,6 +68,7 @@ from trailtools.investigations.login.rules import (
 )
 from trailtools.investigations.login.sessions import (
     CREDENTIAL_COLUMNS,
+    SESSION_COLUMNS,
     SESSION_LENGTH,
     SIGNIN_EVENTS,
     assign_console_sessions,
@@ -521,8 +522,13 @@ def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) 
 
 
 def _by_actor(events: pd.DataFrame) -> dict:
-    """Each actor's rows (the ``mine`` of :func:`session_events`), split once for all sessions."""
-    return {k: g for k, g in events.groupby(events["actor"].astype(object), sort=False)}
+    """Each actor's rows (the ``mine`` of :func:`session_events`), split once for all sessions: only the actors that
+    signed in to the console (no other has a session) and only the columns a session is judged on."""
+    actor = events["actor"]
+    signed = pd.unique(actor[events["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool)].dropna())
+    rows = events.loc[actor.isin(signed).fillna(False).to_numpy(dtype=bool),
+                      [c for c in SESSION_COLUMNS if c in events.columns]]
+    return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
 
 
 def _checks(

@@ -29,6 +29,12 @@ LONG_TERM = "AKIA"
 #: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
 #: ``new``: the dimensions (address, network, agent, region, api) with a value the credential's principal never
 #: used before the window, or ``["identity"]`` for a principal with no calls before it.
+#: The columns what a session did is judged on (:func:`session_events` and the follow-up rules, the evidence of a
+#: session finding): a session's rows need no others.
+SESSION_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+                   "awsRegion", "errorCode", "errorMessage", "requestParameters", "responseElements",
+                   "responseElements.ConsoleLogin", "userIdentity.type", "userIdentity.arn",
+                   "userIdentity.accessKeyId", "userIdentity.invokedBy", "sessionCredentialFromConsole"]
 CREDENTIAL_COLUMNS = ["credential", "kind", "principal", "session", "first", "last", "calls", "addresses", "agents",
                       "new"]
 
@@ -84,33 +90,36 @@ def assign_console_sessions(calls: pd.DataFrame, signins: pd.DataFrame) -> pd.Se
 
     ``calls``: console calls (``eventTime``, ``actor``, ``sourceIPAddress``, ``userIdentity.accessKeyId``), sorted
     by time; ``signins``: successful sign-ins (``time``, ``principal``, ``sourceIPAddress``, ``eventID``)."""
-    out = pd.Series(None, index=calls.index, dtype=object)
     if calls.empty or signins.empty:
-        return out
+        return pd.Series(None, index=calls.index, dtype=object)
     by_principal: dict = {}
-    for s in signins.sort_values("time", kind="stable").to_dict("records"):
-        by_principal.setdefault(s["principal"], []).append(s)
-    times = {p: [s["time"] for s in rows] for p, rows in by_principal.items()}
+    ok = signins[signins["time"].notna()].sort_values("time", kind="stable")
+    for p, t, ip, eid in zip(ok["principal"], ok["time"], ok["sourceIPAddress"], ok["eventID"]):
+        by_principal.setdefault(p, []).append((t, ip, eid))
+    times = {p: [s[0] for s in rows] for p, rows in by_principal.items()}
     key_owner: dict[str, str] = {}
+    owners: list = []
     cols = ["eventTime", "actor", "sourceIPAddress", "userIdentity.accessKeyId"]
-    for idx, (t, who, ip, key) in zip(calls.index, calls[cols].itertuples(index=False, name=None)):
+    for t, who, ip, key in calls[cols].itertuples(index=False, name=None):
         key = key if isinstance(key, str) and key else None
         if key in key_owner:
-            out[idx] = key_owner[key]
+            owners.append(key_owner[key])
             continue
         rows = by_principal.get(who)
-        if not rows:
+        if not rows or pd.isna(t):
+            owners.append(None)
             continue
-        i = bisect.bisect_right(times[who], t)
-        live = [s for s in rows[:i] if t - s["time"] <= SESSION_LENGTH]
+        # the sign-ins at most SESSION_LENGTH before the call: a slice of the principal's, sorted by time
+        live = rows[bisect.bisect_left(times[who], t - SESSION_LENGTH):bisect.bisect_right(times[who], t)]
         if not live:
+            owners.append(None)
             continue
-        same = [s for s in live if s["sourceIPAddress"] == ip]
-        owner = (same or live)[-1]["eventID"]
-        out[idx] = owner
+        same = [s for s in live if s[1] == ip]
+        owner = (same or live)[-1][2]
+        owners.append(owner)
         if key:
             key_owner[key] = owner
-    return out
+    return pd.Series(owners, index=calls.index, dtype=object)
 
 
 def new_keys(rows: pd.DataFrame) -> list[str]:
@@ -139,7 +148,7 @@ def session_events(
     another address keeps its own calls."""
     if mine is None:
         mine = events[_col(events, "actor") == principal]
-    window = mine[(mine["eventTime"] > start) & (mine["eventTime"] < end)]
+    window = _between(mine, start, end)
     if signin_event is None:
         acts = window[console_calls(window)]
     else:
@@ -157,14 +166,21 @@ def session_events(
         if not keys:
             break
         seen.update(keys)
-        extra = events[
-            _col(events, "userIdentity.accessKeyId").isin(keys)
-            & (events["eventTime"] > start)
-            & ~events.index.isin(acts.index)
-        ]
+        hit = (events["userIdentity.accessKeyId"].isin(keys).fillna(False).to_numpy(dtype=bool)
+               & (events["eventTime"] > start).to_numpy(dtype=bool) & ~events.index.isin(acts.index))
+        extra = events.loc[hit, [c for c in acts.columns if c in events.columns]]
         acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
         keys = new_keys(extra)
     return acts
+
+
+def _between(rows: pd.DataFrame, start, end) -> pd.DataFrame:
+    """The rows strictly between ``start`` and ``end``: a slice when they are in time order (no copy of every
+    column through a mask)."""
+    times = rows["eventTime"]
+    if len(rows) and times.is_monotonic_increasing and not times.hasnans:
+        return rows.iloc[times.searchsorted(start, side="right"):times.searchsorted(end, side="left")]
+    return rows[(times > start) & (times < end)]
 
 
 def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids: set, seen: pd.DataFrame):
