@@ -306,13 +306,14 @@ def _session(
         iso_time(s["time"]),
         s["sourceIPAddress"],
     )
-    before = sign[
+    before = (
         (sign["principal"] == principal)
         & (sign["result"] == "Failure")
         & (sign["sourceIPAddress"] == ip)
         & (sign["time"] < s["time"])
         & (sign["time"] >= s["time"] - FAILURE_LOOKBACK)
-    ].to_dict("records")
+    )
+    before = sign[before].to_dict("records") if before.any() else []
     keys = (
         (["root"] if s["type"] == "Root" else [])
         + (["no-mfa"] if s["mfa"] == "No" and s["type"] in NO_MFA_TYPES else [])
