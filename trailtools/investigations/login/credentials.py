@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from trailtools.evidence.geoip import GeoIP, public_ip
@@ -24,6 +25,7 @@ from trailtools.findings.model import Finding, iso_time
 from trailtools.investigations.login.baseline import agent_family
 from trailtools.investigations.login.rules import (
     ASK,
+    CALL_COLUMNS,
     CHAIN_DEPTH,
     REMEDIATION,
     STS_ISSUERS,
@@ -57,6 +59,12 @@ REMEDY_CHAIN = ("Check that the temporary credentials were expected; if not, rev
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].astype(object)
+
+
+def _records(frame: pd.DataFrame, columns: list[str]):
+    """Each row as a dict of some columns (as ``to_dict("records")`` gives them), one at a time."""
+    values = [frame[c].astype(object).to_numpy() for c in columns]
+    return (dict(zip(columns, row)) for row in zip(*values))
 
 
 def _public(addresses: pd.Series) -> pd.Series:
@@ -188,7 +196,25 @@ def key_follow_ups(events: pd.DataFrame, start, end, new: set | frozenset = froz
     return out
 
 
-def _chain(events: pd.DataFrame, first: dict, keyed: dict) -> tuple[list[dict], list[dict]]:
+class _Uses:
+    """The calls made with each of some access keys (accessKeyId -> its rows, in the frame's order, with only
+    :data:`CALL_COLUMNS`), taken from the frame when first asked for: a chain reads the calls of its own keys."""
+
+    def __init__(self, events: pd.DataFrame, keys: set):
+        key_col = events["userIdentity.accessKeyId"]
+        hit = key_col.isin(list(keys)).fillna(False).to_numpy(dtype=bool)
+        found = key_col[hit].astype(object).to_numpy()
+        self.events = events
+        self.columns = [events.columns.get_loc(c) for c in CALL_COLUMNS if c in events.columns]
+        self.positions = np.flatnonzero(hit)
+        self.groups = pd.Series(found).groupby(found, sort=False).indices
+
+    def get(self, key) -> pd.DataFrame | None:
+        at = self.groups.get(key)
+        return None if at is None else self.events.iloc[self.positions[at], self.columns]
+
+
+def _chain(events: pd.DataFrame, first: dict, keyed) -> tuple[list[dict], list[dict]]:
     """The STS steps from ``first`` on and every call made with the credentials they issued (keyed: accessKeyId ->
     its rows), following at most CHAIN_DEPTH steps."""
     steps, uses, todo = [first], [], [first]
@@ -213,14 +239,12 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
     """STS calls in [start, end) by a person's credentials (IAM user, root, federated user, or temporary
     credentials a person got) whose issued credentials were used afterwards: one finding per chain, with
     everything the issued credentials did as evidence."""
-    names = _col(events, "eventName")
-    issuers = events.loc[names.isin(STS_ISSUERS) & _col(events, "errorCode").isna(), ISSUER_COLUMNS]
-    issued = {k: r for r in issuers.to_dict("records") if (k := issued_key(r))}
+    sts = (events["eventName"].isin(STS_ISSUERS) & events["errorCode"].isna()).fillna(False).to_numpy(dtype=bool)
+    issuers = events.loc[sts, ISSUER_COLUMNS]
+    issued = {k for k in map(issued_key, _records(issuers, ["eventName", "errorCode", "responseElements"])) if k}
     if not issued:
         return []
-    key_col = _col(events, "userIdentity.accessKeyId")
-    used = events[key_col.isin(list(issued))]
-    keyed = {k: g for k, g in used.groupby(_col(used, "userIdentity.accessKeyId"), sort=False)}
+    keyed = _Uses(events, issued)
     out = []
     mine = _window(issuers, start, end) & _col(issuers, "userIdentity.type").isin(PEOPLE_TYPES)
     for r in issuers[mine].to_dict("records"):

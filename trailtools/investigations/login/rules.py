@@ -270,6 +270,12 @@ STS_ISSUERS = ("GetSessionToken", "GetFederationToken", "AssumeRole", "AssumeRol
                "AssumeRoleWithWebIdentity")
 
 
+#: The columns of a call the follow-up rules, the evidence and the credential chains read.
+CALL_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+                "errorCode", "requestParameters", "responseElements", "userIdentity.type", "userIdentity.arn",
+                "userIdentity.accessKeyId", "userIdentity.invokedBy", "sessionCredentialFromConsole"]
+
+
 CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: followed this many steps
 
 
