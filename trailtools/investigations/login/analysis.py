@@ -741,13 +741,18 @@ def _session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, 
     return creds.where(session.isna(), "console:" + actor + "@" + session.fillna("").astype(str))
 
 
+#: the columns :func:`_features` reads (those of :func:`~.baseline.features`, and who called)
+FEATURE_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+                   "awsRegion", "userIdentity.type", "userIdentity.arn", "userIdentity.invokedBy"]
+
+
 def _features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.DataFrame:
     """The baseline features of every call but failed sign-ins (an attempt is no history), with the type, ARN and
     eventID of the caller for the findings; networks are network owners where an ASN database knows them."""
-    failed = rng["eventName"].astype(object).isin(SIGNIN_EVENTS) & (
-        (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].astype(object).notna()
-    )
-    ok = rng[~failed]
+    failed = rng["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool) & (
+        (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].notna()
+    ).to_numpy(dtype=bool)
+    ok = rng.loc[~failed, [c for c in FEATURE_COLUMNS if c in rng.columns]]
 
     def owner(address: str) -> str | None:
         loc = geo.locate(address)

@@ -35,6 +35,7 @@ from trailtools.investigations.login.rules import (
     issued_key,
     join_words,
     network,
+    records,
     remedy,
     severity_for,
     text_or_none,
@@ -59,12 +60,6 @@ REMEDY_CHAIN = ("Check that the temporary credentials were expected; if not, rev
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].astype(object)
-
-
-def _records(frame: pd.DataFrame, columns: list[str]):
-    """Each row as a dict of some columns (as ``to_dict("records")`` gives them), one at a time."""
-    values = [frame[c].astype(object).to_numpy() for c in columns]
-    return (dict(zip(columns, row)) for row in zip(*values))
 
 
 def _public(addresses: pd.Series) -> pd.Series:
@@ -241,7 +236,7 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
     everything the issued credentials did as evidence."""
     sts = (events["eventName"].isin(STS_ISSUERS) & events["errorCode"].isna()).fillna(False).to_numpy(dtype=bool)
     issuers = events.loc[sts, ISSUER_COLUMNS]
-    issued = {k for k in map(issued_key, _records(issuers, ["eventName", "errorCode", "responseElements"])) if k}
+    issued = {k for k in map(issued_key, records(issuers, ["eventName", "errorCode", "responseElements"])) if k}
     if not issued:
         return []
     keyed = _Uses(events, issued)

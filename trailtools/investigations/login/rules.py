@@ -279,6 +279,25 @@ CALL_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "so
 CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: followed this many steps
 
 
+def records(frame: pd.DataFrame, columns: list[str]):
+    """Each row as a dict of some columns, one at a time (no list of every row's dict at once: a response text is
+    read and dropped)."""
+    values = [frame[c].astype(object).to_numpy() for c in columns]
+    return (dict(zip(columns, row)) for row in zip(*values))
+
+
+ISSUING = STS_ISSUERS + ("CreateAccessKey",)
+
+
+def issued_keys_of(rows: pd.DataFrame) -> list[str]:
+    """The access key IDs some calls handed out (:func:`issued_key` of each), in order."""
+    names = rows["eventName"].isin(ISSUING).fillna(False).to_numpy(dtype=bool)
+    if not names.any():
+        return []
+    picked = rows.loc[names, ["eventName", "errorCode", "responseElements"]]
+    return [k for k in map(issued_key, records(picked, list(picked.columns))) if k]
+
+
 def issued_key(row: dict) -> str | None:
     """The access key ID a successful call handed out: ``CreateAccessKey``'s new key, or the temporary credentials
     of ``GetSessionToken`` / ``GetFederationToken`` / ``AssumeRole*``."""

@@ -20,7 +20,7 @@ import bisect
 
 import pandas as pd
 
-from trailtools.investigations.login.rules import CHAIN_DEPTH, CONSOLE_AGENT, STS_ISSUERS, issued_key
+from trailtools.investigations.login.rules import CHAIN_DEPTH, CONSOLE_AGENT, issued_keys_of
 
 SIGNIN_EVENTS = ("ConsoleLogin",)
 SESSION_LENGTH = pd.Timedelta(hours=12)
@@ -124,11 +124,7 @@ def assign_console_sessions(calls: pd.DataFrame, signins: pd.DataFrame) -> pd.Se
 
 def new_keys(rows: pd.DataFrame) -> list[str]:
     """The access key IDs some calls handed out (CreateAccessKey, STS), in order."""
-    names = _col(rows, "eventName").isin(STS_ISSUERS + ("CreateAccessKey",))
-    if not names.any():
-        return []
-    picked = rows.loc[names, ["eventName", "errorCode", "responseElements"]]
-    return [k for k in (issued_key(r) for r in picked.to_dict("records")) if k] if len(picked) else []
+    return issued_keys_of(rows)
 
 
 def session_events(
