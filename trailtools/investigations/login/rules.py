@@ -282,8 +282,13 @@ CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: follo
 def records(frame: pd.DataFrame, columns: list[str]):
     """Each row as a dict of some columns, one at a time (no list of every row's dict at once: a response text is
     read and dropped)."""
-    values = [frame[c].astype(object).to_numpy() for c in columns]
-    return (dict(zip(columns, row)) for row in zip(*values))
+    for at in range(0, len(frame), RECORDS_CHUNK):
+        part = frame.iloc[at:at + RECORDS_CHUNK]
+        values = [part[c].astype(object).to_numpy() for c in columns]
+        yield from (dict(zip(columns, row)) for row in zip(*values))
+
+
+RECORDS_CHUNK = 4096
 
 
 ISSUING = STS_ISSUERS + ("CreateAccessKey",)
