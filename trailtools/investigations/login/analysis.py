@@ -735,10 +735,15 @@ def _session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, 
     """Each console session its own credential, ``console:<principal>@<sign-in eventID>``: its console calls (by
     :func:`assign_console_sessions`) and the successful sign-in that opened it."""
     session = owner.reindex(rng.index)
-    ids = rng["eventID"].astype(object)
-    session = session.where(session.notna() | ~ids.isin(set(ok["eventID"])), ids)
-    actor = rng["actor"].astype(object).fillna("").astype(str)
-    return creds.where(session.isna(), "console:" + actor + "@" + session.fillna("").astype(str))
+    opened = session.isna() & rng["eventID"].isin(set(ok["eventID"]))     # the sign-in itself
+    if opened.any():
+        session[opened] = rng.loc[opened, "eventID"].astype(object)
+    has = session.notna()
+    out = creds.astype(object).copy()
+    if has.any():
+        out[has] = "console:" + rng.loc[has, "actor"].astype(object).fillna("").astype(str) + "@" + session[
+            has].astype(str)
+    return out
 
 
 #: the columns :func:`_features` reads (those of :func:`~.baseline.features`, and who called)

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import bisect
 
+import numpy as np
 import pandas as pd
 
 from trailtools.investigations.login.rules import CHAIN_DEPTH, CONSOLE_AGENT, issued_keys_of
+from trailtools.rules.model import by_value
 
 SIGNIN_EVENTS = ("ConsoleLogin",)
 SESSION_LENGTH = pd.Timedelta(hours=12)
@@ -50,28 +52,40 @@ def issued_keys(events: pd.DataFrame) -> set[str]:
 
 def console_calls(events: pd.DataFrame, issued: set[str] | None = None) -> pd.Series:
     """Which calls were made with console-minted credentials (see the module's docstring); sign-ins are not."""
-    flag = _col(events, "sessionCredentialFromConsole")
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    names = _col(events, "eventName")
-    said = flag.astype(str).str.lower() == "true"
+    flag = events["sessionCredentialFromConsole"]
+    key = _text(events, "userIdentity.accessKeyId")
+    said = by_value(flag, lambda f: f.astype(object).astype(str).str.lower() == "true")
     unsaid = flag.isna() & key.str.startswith("ASIA")
     if unsaid.any():
         issued = issued_keys(events) if issued is None else issued
-        agent = _col(events, "userAgent").fillna("").astype(str)
-        unsaid &= ~key.isin(list(issued)) & agent.str.contains(CONSOLE_AGENT, regex=True, case=False)
-    return (said | unsaid) & ~names.isin(SIGNIN_EVENTS)
+        unsaid &= ~key.isin(list(issued)) & by_value(events["userAgent"], _console_agent)
+    return (said | unsaid) & ~events["eventName"].isin(SIGNIN_EVENTS)
+
+
+def _console_agent(agents: pd.Series) -> pd.Series:
+    return agents.astype(object).fillna("").astype(str).str.contains(CONSOLE_AGENT, regex=True, case=False)
+
+
+def _text(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column as text, missing values as "" (the frame's text columns are that already, but for the gaps)."""
+    col = frame[name]
+    if col.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
+        return col.fillna("")
+    return col.astype(object).fillna("").astype(str)
 
 
 def credential_ids(events: pd.DataFrame, console: pd.Series | None = None) -> pd.Series:
     """The credential that made each call (see the module's docstring), as one string per row."""
     console = console_calls(events) if console is None else console
-    actor = _col(events, "actor").fillna("").astype(str)
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    invoked = _col(events, "userIdentity.invokedBy").fillna("").astype(str)
-    out = pd.Series("principal:" + actor, index=events.index, dtype=object)
-    out = out.where(invoked == "", "service:" + invoked)
+    key = _text(events, "userIdentity.accessKeyId")
+    invoked = events["userIdentity.invokedBy"]
+    out = by_value(events["actor"], lambda a: "principal:" + a.astype(object).fillna("").astype(str))
+    out = out.astype(object)
+    out = out.where(invoked.isna() | (invoked.astype(object) == ""),
+                    by_value(invoked, lambda i: "service:" + i.astype(object).fillna("").astype(str)))
     out = out.where(key == "", key)
-    return out.where(~console, "console:" + actor)
+    return out.where(~console, by_value(events["actor"],
+                                        lambda a: "console:" + a.astype(object).fillna("").astype(str)))
 
 
 def credential_kind(credential: str) -> str:
@@ -198,7 +212,10 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
         return out
 
     addresses, agents = values("address"), values("agent")
-    session = win.assign(session=owner.reindex(win.index)).dropna(subset=["session"]).drop_duplicates("credential")
+    session = owner.reindex(win.index)
+    has = session.notna()
+    session = pd.DataFrame({"credential": win["credential"][has], "session": session[has]}).drop_duplicates(
+        "credential")
     session = dict(zip(session["credential"], session["session"]))
     old = seen[seen["first"] < start][["principal", "dimension"]].drop_duplicates()
     fresh = seen[(seen["first"] >= start) & (seen["first"] < end)].merge(old, on=["principal", "dimension"])
@@ -208,11 +225,11 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
     used = {dim: values(dim) for dim in ("network", "region", "api")}
     used.update(address=addresses, agent=agents)
     rows = []
-    for cred, r in table.iterrows():
-        p = r["principal"]
+    for cred, p, first, last, calls in zip(table.index, table["principal"], table["first"], table["last"],
+                                           table["calls"]):
         new = ["identity"] if p in new_ids else sorted(
             dim for dim, vals in new_dims.get(p, {}).items() if vals & set(used[dim].get(cred, ())))
         rows.append({"credential": cred, "kind": credential_kind(str(cred)), "principal": p,
-                     "session": session.get(cred), "first": r["first"], "last": r["last"], "calls": int(r["calls"]),
+                     "session": session.get(cred), "first": first, "last": last, "calls": int(calls),
                      "addresses": addresses.get(cred, [])[:20], "agents": agents.get(cred, [])[:20], "new": new})
     return pd.DataFrame(rows, columns=CREDENTIAL_COLUMNS)
