@@ -40,6 +40,7 @@ from trailtools.investigations.login.rules import (
     severity_for,
     text_or_none,
 )
+from trailtools.rules.model import by_value
 
 MITRE_KEYS = "T1078.004"            # Valid Accounts: Cloud Accounts
 MITRE_TOKENS = "T1550.001"          # Use Alternate Authentication Material: Application Access Token
@@ -62,6 +63,20 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].astype(object)
 
 
+def _key_text(events: pd.DataFrame) -> pd.Series:
+    """The access key ID column as text ("" where none), without a round trip through Python strings when it is
+    text already."""
+    key = events["userIdentity.accessKeyId"]
+    if key.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
+        return key.fillna("")
+    return key.astype(object).fillna("").astype(str)
+
+
+def _call_columns(events: pd.DataFrame) -> list[str]:
+    """The columns of a call a finding about it reads (:data:`CALL_COLUMNS` the frame has)."""
+    return [c for c in CALL_COLUMNS if c in events.columns]
+
+
 def _public(addresses: pd.Series) -> pd.Series:
     """Which addresses are public IP literals (computed once per distinct address: a trail has few)."""
     known = {a: public_ip(a) is not None for a in pd.unique(addresses)}
@@ -78,10 +93,10 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
     Only keys with calls before ``start`` are judged; calls AWS services make on the key's behalf (a host name as
     the source) do not count. Severity: low for a new address in a known /24, medium in a new /24 (or a new network
     owner), high from a new country (with a GeoIP database)."""
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    ip = _col(events, "sourceIPAddress")
-    usable = key.str.match(LONG_TERM_KEY.pattern) & _public(ip)
-    rows = events[usable]
+    key = _key_text(events)
+    usable = key.str.match(LONG_TERM_KEY.pattern) & by_value(events["sourceIPAddress"],
+                                                              lambda a: _public(a.astype(object)))
+    rows = events.loc[usable, _call_columns(events)]
     if rows.empty:
         return []
     before = rows[rows["eventTime"] < start]
@@ -143,8 +158,8 @@ def key_follow_ups(events: pd.DataFrame, start, end, new: set | frozenset = froz
     """Long-term access keys whose calls in [start, end) match a follow-up rule other than discovery: one finding per
     key, as severe as its most severe rule, scored by the rules' weights (the same tables as a console session).
     ``new``: principals with no calls before ``start`` (new identities): +2, and the finding says so."""
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    rows = events[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end)]
+    key = _key_text(events)
+    rows = events.loc[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end), _call_columns(events)]
     out = []
     for k, grp in rows.groupby(_col(rows, "userIdentity.accessKeyId"), sort=True):
         ups = [u for u in classify_follow_ups(grp) if u.category != "discovery"]
@@ -200,7 +215,7 @@ class _Uses:
         hit = key_col.isin(list(keys)).fillna(False).to_numpy(dtype=bool)
         found = key_col[hit].astype(object).to_numpy()
         self.events = events
-        self.columns = [events.columns.get_loc(c) for c in CALL_COLUMNS if c in events.columns]
+        self.columns = [events.columns.get_loc(c) for c in _call_columns(events)]
         self.positions = np.flatnonzero(hit)
         self.groups = pd.Series(found).groupby(found, sort=False).indices
 
