@@ -523,11 +523,15 @@ def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) 
 
 
 def _by_actor(events: pd.DataFrame) -> dict:
-    """Each actor's rows (the ``mine`` of :func:`session_events`), split once for all sessions: only the actors that
-    signed in to the console (no other has a session) and only the columns a session is judged on."""
+    """Each actor's rows (the ``mine`` of :func:`session_events` with the ``owner`` of
+    :func:`assign_console_sessions`), split once for all sessions: only the actors that signed in to the console (no
+    other has a session), only the calls that may be console calls (``sessionCredentialFromConsole`` set, or a
+    temporary key: a session's own calls are among them) and only the columns a session is judged on."""
     actor = events["actor"]
     signed = pd.unique(actor[events["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool)].dropna())
-    rows = events.loc[actor.isin(signed).fillna(False).to_numpy(dtype=bool),
+    maybe = events["sessionCredentialFromConsole"].notna() | events["userIdentity.accessKeyId"].astype(
+        "string").str.startswith("ASIA").fillna(False)
+    rows = events.loc[(actor.isin(signed) & maybe).fillna(False).to_numpy(dtype=bool),
                       [c for c in SESSION_COLUMNS if c in events.columns]]
     return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
 
