@@ -27,16 +27,16 @@ from trailtools.rules.model import by_value
 SIGNIN_EVENTS = ("ConsoleLogin",)
 SESSION_LENGTH = pd.Timedelta(hours=12)
 LONG_TERM = "AKIA"
-#: The columns of ``LoginAnalysis.credentials``: one row per credential (console session, access key, temporary
-#: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
-#: ``new``: the dimensions (address, network, agent, region, api) with a value the credential's principal never
-#: used before the window, or ``["identity"]`` for a principal with no calls before it.
 #: The columns what a session did is judged on (:func:`session_events` and the follow-up rules, the evidence of a
 #: session finding): a session's rows need no others.
 SESSION_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
                    "awsRegion", "errorCode", "errorMessage", "requestParameters", "responseElements",
                    "responseElements.ConsoleLogin", "userIdentity.type", "userIdentity.arn",
                    "userIdentity.accessKeyId", "userIdentity.invokedBy", "sessionCredentialFromConsole"]
+#: The columns of ``LoginAnalysis.credentials``: one row per credential (console session, access key, temporary
+#: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
+#: ``new``: the dimensions (address, network, agent, region, api) with a value the credential's principal never
+#: used before the window, or ``["identity"]`` for a principal with no calls before it.
 CREDENTIAL_COLUMNS = ["credential", "kind", "principal", "session", "first", "last", "calls", "addresses", "agents",
                       "new"]
 
