@@ -27,6 +27,7 @@ from trailtools.investigations.login.rules import (
     ASK,
     CALL_COLUMNS,
     CHAIN_DEPTH,
+    KEY_COLUMNS,
     REMEDIATION,
     STS_ISSUERS,
     call_phrase,
@@ -250,14 +251,14 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
     credentials a person got) whose issued credentials were used afterwards: one finding per chain, with
     everything the issued credentials did as evidence."""
     sts = (events["eventName"].isin(STS_ISSUERS) & events["errorCode"].isna()).fillna(False).to_numpy(dtype=bool)
-    issuers = events.loc[sts, ISSUER_COLUMNS]
-    issued = {k for k in map(issued_key, records(issuers, ["eventName", "errorCode", "responseElements"])) if k}
+    issued = {k for k in map(issued_key, records(events, KEY_COLUMNS, np.flatnonzero(sts))) if k}
     if not issued:
         return []
     keyed = _Uses(events, issued)
     out = []
-    mine = _window(issuers, start, end) & _col(issuers, "userIdentity.type").isin(PEOPLE_TYPES)
-    for r in issuers[mine].to_dict("records"):
+    mine = sts & (_window(events, start, end) & events["userIdentity.type"].isin(PEOPLE_TYPES)).fillna(
+        False).to_numpy(dtype=bool)
+    for r in events.loc[mine, ISSUER_COLUMNS].to_dict("records"):
         if text_or_none(r.get("userIdentity.accessKeyId")) in issued:  # part of a chain that starts earlier
             continue
         steps, uses = _chain(events, r, keyed)

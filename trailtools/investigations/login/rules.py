@@ -11,6 +11,7 @@ import ipaddress
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype
 
@@ -279,19 +280,20 @@ CALL_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "so
 CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: followed this many steps
 
 
-def records(frame: pd.DataFrame, columns: list[str]):
-    """Each row as a dict of some columns, one at a time (no list of every row's dict at once: a response text is
-    read and dropped)."""
-    for at in range(0, len(frame), RECORDS_CHUNK):
-        part = frame.iloc[at:at + RECORDS_CHUNK]
+def records(frame: pd.DataFrame, columns: list[str], positions=None):
+    """Each row (or each row at ``positions``) as a dict of some columns, a few thousand rows at a time: no list of
+    every row's dict, nor a copy of the rows, at once (a response text is read and dropped)."""
+    at = np.arange(len(frame)) if positions is None else np.asarray(positions)
+    cols = [frame.columns.get_loc(c) for c in columns]
+    for i in range(0, len(at), RECORDS_CHUNK):
+        part = frame.iloc[at[i:i + RECORDS_CHUNK], cols]
         values = [part[c].astype(object).to_numpy() for c in columns]
         yield from (dict(zip(columns, row)) for row in zip(*values))
 
 
 RECORDS_CHUNK = 4096
-
-
 ISSUING = STS_ISSUERS + ("CreateAccessKey",)
+KEY_COLUMNS = ["eventName", "errorCode", "responseElements"]    # what :func:`issued_key` reads
 
 
 def issued_keys_of(rows: pd.DataFrame) -> list[str]:
@@ -299,8 +301,7 @@ def issued_keys_of(rows: pd.DataFrame) -> list[str]:
     names = rows["eventName"].isin(ISSUING).fillna(False).to_numpy(dtype=bool)
     if not names.any():
         return []
-    picked = rows.loc[names, ["eventName", "errorCode", "responseElements"]]
-    return [k for k in map(issued_key, records(picked, list(picked.columns))) if k]
+    return [k for k in map(issued_key, records(rows, KEY_COLUMNS, np.flatnonzero(names))) if k]
 
 
 def issued_key(row: dict) -> str | None:
