@@ -24,12 +24,13 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from trailtools.evidence import aws_ranges
 from trailtools.evidence.geoip import GeoIP, public_ip
 from trailtools.findings.model import SEVERITIES, Finding, iso_time
-from trailtools.rules.model import ANY_EVENT, MAX_EVIDENCE, Rule, evidence, text
+from trailtools.rules.model import ANY_EVENT, MAX_EVIDENCE, Rule, by_value, evidence, text
 
 STS = "sts.amazonaws.com"
 INSTANCE_ID = re.compile(r"^i-(?:[0-9a-fA-F]{17}|[0-9a-fA-F]{8})$")
@@ -108,6 +109,8 @@ def _session(arn: str) -> str | None:
     return rest if sep and "/" in rest else None
 
 
+#: The calls that hand a role session to a workload.
+ISSUING = ["AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleForPodIdentity"]
 _ASSUMED_ARN = r'"assumedRoleUser"\s*:\s*\{[^{}]*?"arn"\s*:\s*"([^"]{1,2048})"'
 _ISSUED_KEY = r'"accessKeyId"\s*:\s*"([A-Z0-9]{16,128})"'
 
@@ -116,12 +119,12 @@ def _issued(rows: pd.DataFrame) -> dict[str, Workload]:
     """Sessions issued to workloads by the AssumeRole* calls in the frame (read with two patterns over the response
     text, then judged once per session: a fleet's instances are issued credentials every few hours)."""
     out: dict[str, Workload] = {}
-    ok = rows["errorCode"].isna() & rows["eventName"].isin(
-        ["AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleForPodIdentity"])
+    ok = rows["errorCode"].isna() & rows["eventName"].isin(ISSUING)
     rows = rows[ok]
     if rows.empty:
         return out
-    response = rows["responseElements"].astype(object).fillna("").astype(str)
+    response = rows["responseElements"]
+    response = response.fillna("") if _is_text(response) else response.astype(object).fillna("").astype(str)
     arns = response.str.extract(_ASSUMED_ARN, expand=False)
     sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
     keys = response.str.extract(_ISSUED_KEY, expand=False)
@@ -150,12 +153,14 @@ def _issued(rows: pd.DataFrame) -> dict[str, Workload]:
 def workloads(frame: pd.DataFrame) -> dict[str, Workload]:
     """Every role session in the frame handed to a workload: by its issuing call, its session name (an instance
     ID, an ECS task ID) or its own calls' runtime (``exec-env/AWS_Lambda_...``, ``exec-env/AWS_ECS_...``)."""
-    sts = frame.loc[(frame["eventSource"] == STS).fillna(False).astype(bool)
-                    | (frame["eventSource"] == "eks-auth.amazonaws.com").fillna(False).astype(bool), ISSUE_COLUMNS]
+    issuing = ((frame["eventSource"] == STS).fillna(False).astype(bool)
+               | (frame["eventSource"] == "eks-auth.amazonaws.com").fillna(False).astype(bool))
+    issuing &= frame["errorCode"].isna() & frame["eventName"].isin(ISSUING)   # as _issued keeps them
+    sts = frame.loc[issuing, ISSUE_COLUMNS]
     found = _issued(sts) if len(sts) else {}
     roles = frame.loc[(frame["userIdentity.type"] == "AssumedRole").fillna(False).astype(bool),
                       ["userIdentity.arn", "userAgent"]]
-    sessions = {a: _session(a) for a in pd.unique(roles["userIdentity.arn"].dropna().astype(str))}
+    sessions = {a: _session(a) for a in dict.fromkeys(map(str, pd.unique(roles["userIdentity.arn"].dropna())))}
     for session in filter(None, sessions.values()):
         if session in found:
             continue
@@ -164,7 +169,7 @@ def workloads(frame: pd.DataFrame) -> dict[str, Workload]:
             found[session] = Workload(session, "EC2 instance", f"its session name is the instance ID {name}")
         elif TASK_ID.match(name):
             found[session] = Workload(session, "ECS task", f"its session name is an ECS task ID ({name})")
-    agents = roles[["userIdentity.arn", "userAgent"]].astype(object).dropna().drop_duplicates()
+    agents = roles[["userIdentity.arn", "userAgent"]].dropna().drop_duplicates().astype(object)
     for arn, agent in zip(agents["userIdentity.arn"], agents["userAgent"]):
         session, m = sessions.get(str(arn)), EXEC_ENV.search(str(agent))
         if session and m and session not in found:
@@ -178,9 +183,10 @@ def people_addresses(frame: pd.DataFrame) -> dict[str, set[str]]:
     """Public address -> the people (IAM users, root, federated users, IAM Identity Center sessions) calling from
     it."""
     typ = frame["userIdentity.type"].astype(object)
-    arn = frame["userIdentity.arn"].astype(object).fillna("").astype(str)
-    pairs = frame.loc[typ.isin(PEOPLE_TYPES) | arn.str.contains("/AWSReservedSSO_", regex=False),
-                      ["sourceIPAddress", "actor"]].astype(object).dropna().drop_duplicates()
+    sso = by_value(frame["userIdentity.arn"],
+                   lambda arn: arn.astype(object).fillna("").astype(str).str.contains("/AWSReservedSSO_", regex=False))
+    pairs = frame.loc[typ.isin(PEOPLE_TYPES) | sso, ["sourceIPAddress", "actor"]].astype(object).dropna()
+    pairs = pairs.drop_duplicates()
     out: dict[str, set[str]] = {}
     for addr, who in zip(pairs["sourceIPAddress"], pairs["actor"]):
         if public_ip(addr):
@@ -260,6 +266,17 @@ def _signals(w: Workload, addr: str, agent: str, own: bool, home: set, has_runti
     return why, outside
 
 
+def _sessions(arns: pd.Series) -> pd.Series:
+    """``role/session`` of each assumed-role ARN (computed once per distinct ARN)."""
+    arns = arns.astype(object)
+    return arns.map({a: _session(str(a)) for a in pd.unique(arns.dropna())})
+
+
+def _is_text(values: pd.Series) -> bool:
+    """A column of the frame's text type (what ``astype(str)`` makes), whose missing values ``fillna("")`` fills."""
+    return values.dtype == pd.StringDtype("pyarrow", na_value=np.nan)
+
+
 def _utc(when) -> pd.Timestamp | None:
     if when is None:
         return None
@@ -284,12 +301,10 @@ def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_r
         return []
     start, end = _utc(start), _utc(end)
     judge = _Judge(ranges, geo, people_addresses(events))
-    arns = events["userIdentity.arn"].astype(object)
-    by_arn = {a: _session(str(a)) for a in pd.unique(arns.dropna())}
-    session = arns.map(by_arn)
+    session = by_value(events["userIdentity.arn"], _sessions)
     mine = events.loc[session.isin(list(found)) & events["userIdentity.invokedBy"].isna(), CALL_COLUMNS]
     out = []
-    for name, rows in mine.groupby(session[mine.index], sort=True):
+    for name, rows in mine.groupby(session[mine.index].astype(object), sort=True):
         w = found[name]
         rows = rows.sort_values("eventTime", kind="stable")
         home, own = _home(w, rows, start, judge)

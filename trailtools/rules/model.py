@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from trailtools.findings.model import SEVERITIES, EvidenceRef, Finding, iso_time
@@ -124,6 +125,20 @@ def items(value) -> list:
     if value is None or value == "" or value == {}:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def by_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fn`` (element-wise, of a Series) over a Series: for a categorical one over each category once (and a
+    missing value), spread back to the rows by their codes, instead of over every row."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return fn(values)
+    cats = values.cat.categories
+    distinct = pd.Series(pd.Categorical.from_codes(list(range(len(cats))) + [-1], dtype=values.dtype))
+    done = fn(distinct)
+    codes = values.cat.codes.to_numpy()
+    out = done.iloc[np.where(codes < 0, len(cats), codes)]
+    out.index = values.index
+    return out
 
 
 def text(value) -> str:

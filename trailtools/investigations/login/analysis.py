@@ -68,6 +68,7 @@ from trailtools.investigations.login.rules import (
 )
 from trailtools.investigations.login.sessions import (
     CREDENTIAL_COLUMNS,
+    SESSION_COLUMNS,
     SESSION_LENGTH,
     SIGNIN_EVENTS,
     assign_console_sessions,
@@ -305,13 +306,14 @@ def _session(
         iso_time(s["time"]),
         s["sourceIPAddress"],
     )
-    before = sign[
+    before = (
         (sign["principal"] == principal)
         & (sign["result"] == "Failure")
         & (sign["sourceIPAddress"] == ip)
         & (sign["time"] < s["time"])
         & (sign["time"] >= s["time"] - FAILURE_LOOKBACK)
-    ].to_dict("records")
+    )
+    before = sign[before].to_dict("records") if before.any() else []
     keys = (
         (["root"] if s["type"] == "Root" else [])
         + (["no-mfa"] if s["mfa"] == "No" and s["type"] in NO_MFA_TYPES else [])
@@ -520,21 +522,18 @@ def _matches(frame: pd.DataFrame, principal: str, actor_col: str, arn_col: str) 
     return out
 
 
-class _ActorRows:
-    """Each actor's rows (the ``mine`` of :func:`session_events`), taken when a session asks for them: the positions
-    are grouped once, the rows copied only for the actors that signed in (not the whole frame)."""
-
-    def __init__(self, events: pd.DataFrame):
-        self.events = events
-        self.positions = events.groupby(events["actor"].astype(object), sort=False).indices
-        self.taken: dict = {}
-
-    def get(self, actor, default=None):
-        if actor not in self.positions:
-            return default
-        if actor not in self.taken:
-            self.taken[actor] = self.events.iloc[self.positions[actor]]
-        return self.taken[actor]
+def _by_actor(events: pd.DataFrame) -> dict:
+    """Each actor's rows (the ``mine`` of :func:`session_events` with the ``owner`` of
+    :func:`assign_console_sessions`), split once for all sessions: only the actors that signed in to the console (no
+    other has a session), only the calls that may be console calls (``sessionCredentialFromConsole`` set, or a
+    temporary key: a session's own calls are among them) and only the columns a session is judged on."""
+    actor = events["actor"]
+    signed = pd.unique(actor[events["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool)].dropna())
+    maybe = events["sessionCredentialFromConsole"].notna() | events["userIdentity.accessKeyId"].astype(
+        "string").str.startswith("ASIA").fillna(False)
+    rows = events.loc[(actor.isin(signed) & maybe).fillna(False).to_numpy(dtype=bool),
+                      [c for c in SESSION_COLUMNS if c in events.columns]]
+    return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
 
 
 def _checks(
@@ -664,7 +663,7 @@ def analyze_logins(
     if ssh is not None:
         findings += ssh_findings(ssh, start, end)
     trips = travel(sign)
-    by_actor = _ActorRows(events)
+    by_actor = _by_actor(events)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     sessions, follow_ups, covered, reported = [], [], set(), set()
     for s in succ.to_dict("records"):
@@ -741,19 +740,29 @@ def _session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, 
     """Each console session its own credential, ``console:<principal>@<sign-in eventID>``: its console calls (by
     :func:`assign_console_sessions`) and the successful sign-in that opened it."""
     session = owner.reindex(rng.index)
-    ids = rng["eventID"].astype(object)
-    session = session.where(session.notna() | ~ids.isin(set(ok["eventID"])), ids)
-    actor = rng["actor"].astype(object).fillna("").astype(str)
-    return creds.where(session.isna(), "console:" + actor + "@" + session.fillna("").astype(str))
+    opened = session.isna() & rng["eventID"].isin(set(ok["eventID"]))     # the sign-in itself
+    if opened.any():
+        session[opened] = rng.loc[opened, "eventID"].astype(object)
+    has = session.notna()
+    out = creds.astype(object).copy()
+    if has.any():
+        out[has] = "console:" + rng.loc[has, "actor"].astype(object).fillna("").astype(str) + "@" + session[
+            has].astype(str)
+    return out
+
+
+#: the columns :func:`_features` reads (those of :func:`~.baseline.features`, and who called)
+FEATURE_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+                   "awsRegion", "userIdentity.type", "userIdentity.arn", "userIdentity.invokedBy"]
 
 
 def _features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.DataFrame:
     """The baseline features of every call but failed sign-ins (an attempt is no history), with the type, ARN and
     eventID of the caller for the findings; networks are network owners where an ASN database knows them."""
-    failed = rng["eventName"].astype(object).isin(SIGNIN_EVENTS) & (
-        (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].astype(object).notna()
-    )
-    ok = rng[~failed]
+    failed = rng["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool) & (
+        (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].notna()
+    ).to_numpy(dtype=bool)
+    ok = rng.loc[~failed, [c for c in FEATURE_COLUMNS if c in rng.columns]]
 
     def owner(address: str) -> str | None:
         loc = geo.locate(address)

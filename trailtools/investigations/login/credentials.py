@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from trailtools.evidence.geoip import GeoIP, public_ip
@@ -24,7 +25,9 @@ from trailtools.findings.model import Finding, iso_time
 from trailtools.investigations.login.baseline import agent_family
 from trailtools.investigations.login.rules import (
     ASK,
+    CALL_COLUMNS,
     CHAIN_DEPTH,
+    KEY_COLUMNS,
     REMEDIATION,
     STS_ISSUERS,
     call_phrase,
@@ -33,10 +36,12 @@ from trailtools.investigations.login.rules import (
     issued_key,
     join_words,
     network,
+    records,
     remedy,
     severity_for,
     text_or_none,
 )
+from trailtools.rules.model import by_value
 
 MITRE_KEYS = "T1078.004"            # Valid Accounts: Cloud Accounts
 MITRE_TOKENS = "T1550.001"          # Use Alternate Authentication Material: Application Access Token
@@ -59,6 +64,20 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].astype(object)
 
 
+def _key_text(events: pd.DataFrame) -> pd.Series:
+    """The access key ID column as text ("" where none), without a round trip through Python strings when it is
+    text already."""
+    key = events["userIdentity.accessKeyId"]
+    if key.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
+        return key.fillna("")
+    return key.astype(object).fillna("").astype(str)
+
+
+def _call_columns(events: pd.DataFrame) -> list[str]:
+    """The columns of a call a finding about it reads (:data:`CALL_COLUMNS` the frame has)."""
+    return [c for c in CALL_COLUMNS if c in events.columns]
+
+
 def _public(addresses: pd.Series) -> pd.Series:
     """Which addresses are public IP literals (computed once per distinct address: a trail has few)."""
     known = {a: public_ip(a) is not None for a in pd.unique(addresses)}
@@ -75,10 +94,10 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
     Only keys with calls before ``start`` are judged; calls AWS services make on the key's behalf (a host name as
     the source) do not count. Severity: low for a new address in a known /24, medium in a new /24 (or a new network
     owner), high from a new country (with a GeoIP database)."""
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    ip = _col(events, "sourceIPAddress")
-    usable = key.str.match(LONG_TERM_KEY.pattern) & _public(ip)
-    rows = events[usable]
+    key = _key_text(events)
+    usable = key.str.match(LONG_TERM_KEY.pattern) & by_value(events["sourceIPAddress"],
+                                                              lambda a: _public(a.astype(object)))
+    rows = events.loc[usable, _call_columns(events)]
     if rows.empty:
         return []
     before = rows[rows["eventTime"] < start]
@@ -140,8 +159,8 @@ def key_follow_ups(events: pd.DataFrame, start, end, new: set | frozenset = froz
     """Long-term access keys whose calls in [start, end) match a follow-up rule other than discovery: one finding per
     key, as severe as its most severe rule, scored by the rules' weights (the same tables as a console session).
     ``new``: principals with no calls before ``start`` (new identities): +2, and the finding says so."""
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    rows = events[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end)]
+    key = _key_text(events)
+    rows = events.loc[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end), _call_columns(events)]
     out = []
     for k, grp in rows.groupby(_col(rows, "userIdentity.accessKeyId"), sort=True):
         ups = [u for u in classify_follow_ups(grp) if u.category != "discovery"]
@@ -188,7 +207,25 @@ def key_follow_ups(events: pd.DataFrame, start, end, new: set | frozenset = froz
     return out
 
 
-def _chain(events: pd.DataFrame, first: dict, keyed: dict) -> tuple[list[dict], list[dict]]:
+class _Uses:
+    """The calls made with each of some access keys (accessKeyId -> its rows, in the frame's order, with only
+    :data:`CALL_COLUMNS`), taken from the frame when first asked for: a chain reads the calls of its own keys."""
+
+    def __init__(self, events: pd.DataFrame, keys: set):
+        key_col = events["userIdentity.accessKeyId"]
+        hit = key_col.isin(list(keys)).fillna(False).to_numpy(dtype=bool)
+        found = key_col[hit].astype(object).to_numpy()
+        self.events = events
+        self.columns = [events.columns.get_loc(c) for c in _call_columns(events)]
+        self.positions = np.flatnonzero(hit)
+        self.groups = pd.Series(found).groupby(found, sort=False).indices
+
+    def get(self, key) -> pd.DataFrame | None:
+        at = self.groups.get(key)
+        return None if at is None else self.events.iloc[self.positions[at], self.columns]
+
+
+def _chain(events: pd.DataFrame, first: dict, keyed) -> tuple[list[dict], list[dict]]:
     """The STS steps from ``first`` on and every call made with the credentials they issued (keyed: accessKeyId ->
     its rows), following at most CHAIN_DEPTH steps."""
     steps, uses, todo = [first], [], [first]
@@ -213,17 +250,15 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
     """STS calls in [start, end) by a person's credentials (IAM user, root, federated user, or temporary
     credentials a person got) whose issued credentials were used afterwards: one finding per chain, with
     everything the issued credentials did as evidence."""
-    names = _col(events, "eventName")
-    issuers = events.loc[names.isin(STS_ISSUERS) & _col(events, "errorCode").isna(), ISSUER_COLUMNS]
-    issued = {k: r for r in issuers.to_dict("records") if (k := issued_key(r))}
+    sts = (events["eventName"].isin(STS_ISSUERS) & events["errorCode"].isna()).fillna(False).to_numpy(dtype=bool)
+    issued = {k for k in map(issued_key, records(events, KEY_COLUMNS, np.flatnonzero(sts))) if k}
     if not issued:
         return []
-    key_col = _col(events, "userIdentity.accessKeyId")
-    used = events[key_col.isin(list(issued))]
-    keyed = {k: g for k, g in used.groupby(_col(used, "userIdentity.accessKeyId"), sort=False)}
+    keyed = _Uses(events, issued)
     out = []
-    mine = _window(issuers, start, end) & _col(issuers, "userIdentity.type").isin(PEOPLE_TYPES)
-    for r in issuers[mine].to_dict("records"):
+    mine = sts & (_window(events, start, end) & events["userIdentity.type"].isin(PEOPLE_TYPES)).fillna(
+        False).to_numpy(dtype=bool)
+    for r in events.loc[mine, ISSUER_COLUMNS].to_dict("records"):
         if text_or_none(r.get("userIdentity.accessKeyId")) in issued:  # part of a chain that starts earlier
             continue
         steps, uses = _chain(events, r, keyed)

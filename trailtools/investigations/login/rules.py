@@ -6,11 +6,14 @@ Pure functions and data; :mod:`.analysis` (console sign-ins), :mod:`.credentials
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import is_datetime64_any_dtype
 
 from trailtools.findings.model import EvidenceRef, iso_time
 
@@ -161,13 +164,18 @@ def network(ip: str | None) -> str | None:
 
 def bursts(times: pd.Series, count: int, within: pd.Timedelta) -> list[slice]:
     """Maximal runs of times (sorted) holding >= count within any ``within``: as slices of positions."""
-    t = times.reset_index(drop=True)
+    if is_datetime64_any_dtype(times.dtype) and not times.hasnans:
+        t = times.to_numpy(dtype="datetime64[ns]").view("i8")   # the same search on the integers, without boxing
+        step = pd.Timedelta(within).value
+    else:
+        t = times.reset_index(drop=True)
+        step = within
     out, i, n = [], 0, len(t)
     while i < n:
-        j = int(t.searchsorted(t[i] + within, side="left"))
+        j = int(t.searchsorted(t[i] + step, side="left"))
         if j - i >= count:
             end = j
-            while end < n and t[end] - t[end - 1] <= within:
+            while end < n and t[end] - t[end - 1] <= step:
                 end += 1
             out.append(slice(i, end))
             i = end
@@ -194,28 +202,29 @@ def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) 
     out = []
     if events.empty:
         return out
-    if console is None:
-        console = events["sessionCredentialFromConsole"].astype(object).astype(str).str.lower() == "true"
-    agent = events["userAgent"].astype(object).fillna("").astype(str)
-    console = console.reindex(events.index, fill_value=False).astype(bool) & agent.str.contains(
-        CONSOLE_AGENT, regex=True, case=False)
-    by_service = events["userIdentity.invokedBy"].astype(object).notna()
-    ok = events["errorCode"].astype(object).isna()
     names = events["eventName"].astype(object)
-    for rule in FOLLOW_UP_RULES:
-        mask = ok & names.isin(rule.names)
-        if not mask.any():
-            continue
-        hit = events[mask]
-        if len(hit):
-            out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
-                                hit.to_dict("records")))
-    quiet = ~console & ~by_service
+    ok = events["errorCode"].astype(object).isna()
+    risky = ok & names.isin(RISKY_NAMES)
+    if risky.any():
+        for rule in FOLLOW_UP_RULES:
+            mask = risky & names.isin(rule.names)
+            if mask.any():
+                out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
+                                    events[mask].to_dict("records")))
+    quiet = None
     for rule in BURST_RULES:
-        col = events[rule.column].astype(object).fillna("").astype(str)
-        match = col.str.contains(rule.pattern, regex=True) & (True if rule.console else quiet)
+        col = events[rule.column].astype(object)
+        if rule.column == "errorCode" and not (~ok).any() and not _matches_empty(rule.pattern):
+            continue    # no error at all: nothing to match
+        match = col.fillna("").astype(str).str.contains(rule.pattern, regex=True)
         if match.sum() < rule.count:
             continue
+        if not rule.console:
+            if quiet is None:
+                quiet = _quiet(events, console)
+            match &= quiet
+            if match.sum() < rule.count:
+                continue
         hit = events[match].sort_values("eventTime", kind="stable")
         spans = bursts(hit["eventTime"], rule.count, rule.within)
         if spans:
@@ -223,6 +232,27 @@ def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) 
             out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
                                 hit.iloc[best].to_dict("records")))
     return out
+
+
+#: every call name a follow-up rule names
+RISKY_NAMES = frozenset().union(*(rule.names for rule in FOLLOW_UP_RULES))
+
+
+@functools.cache
+def _matches_empty(pattern: str) -> bool:
+    """Whether a burst rule's pattern matches a missing value (the empty text it is read as)."""
+    return bool(pd.Series([""], dtype=object).astype(str).str.contains(pattern, regex=True).iloc[0])
+
+
+def _quiet(events: pd.DataFrame, console: pd.Series | None) -> pd.Series:
+    """The calls neither the console itself (console credentials and its user agent) nor an AWS service made."""
+    if console is None:
+        console = events["sessionCredentialFromConsole"].astype(object).astype(str).str.lower() == "true"
+    agent = events["userAgent"].astype(object).fillna("").astype(str)
+    console = console.reindex(events.index, fill_value=False).astype(bool) & agent.str.contains(
+        CONSOLE_AGENT, regex=True, case=False)
+    by_service = events["userIdentity.invokedBy"].astype(object).notna()
+    return ~console & ~by_service
 
 
 def call_phrase(row: dict) -> str:
@@ -241,7 +271,37 @@ STS_ISSUERS = ("GetSessionToken", "GetFederationToken", "AssumeRole", "AssumeRol
                "AssumeRoleWithWebIdentity")
 
 
+#: The columns of a call the follow-up rules, the evidence and the credential chains read.
+CALL_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+                "errorCode", "requestParameters", "responseElements", "userIdentity.type", "userIdentity.arn",
+                "userIdentity.accessKeyId", "userIdentity.invokedBy", "sessionCredentialFromConsole"]
+
+
 CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: followed this many steps
+
+
+def records(frame: pd.DataFrame, columns: list[str], positions=None):
+    """Each row (or each row at ``positions``) as a dict of some columns, a few thousand rows at a time: no list of
+    every row's dict, nor a copy of the rows, at once (a response text is read and dropped)."""
+    at = np.arange(len(frame)) if positions is None else np.asarray(positions)
+    cols = [frame.columns.get_loc(c) for c in columns]
+    for i in range(0, len(at), RECORDS_CHUNK):
+        part = frame.iloc[at[i:i + RECORDS_CHUNK], cols]
+        values = [part[c].astype(object).to_numpy() for c in columns]
+        yield from (dict(zip(columns, row)) for row in zip(*values))
+
+
+RECORDS_CHUNK = 4096
+ISSUING = STS_ISSUERS + ("CreateAccessKey",)
+KEY_COLUMNS = ["eventName", "errorCode", "responseElements"]    # what :func:`issued_key` reads
+
+
+def issued_keys_of(rows: pd.DataFrame) -> list[str]:
+    """The access key IDs some calls handed out (:func:`issued_key` of each), in order."""
+    names = rows["eventName"].isin(ISSUING).fillna(False).to_numpy(dtype=bool)
+    if not names.any():
+        return []
+    return [k for k in map(issued_key, records(rows, KEY_COLUMNS, np.flatnonzero(names))) if k]
 
 
 def issued_key(row: dict) -> str | None:

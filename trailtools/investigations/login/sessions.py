@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import bisect
 
+import numpy as np
 import pandas as pd
 
-from trailtools.investigations.login.rules import CHAIN_DEPTH, CONSOLE_AGENT, STS_ISSUERS, issued_key
+from trailtools.investigations.login.rules import CHAIN_DEPTH, CONSOLE_AGENT, issued_keys_of
+from trailtools.rules.model import by_value
 
 SIGNIN_EVENTS = ("ConsoleLogin",)
 SESSION_LENGTH = pd.Timedelta(hours=12)
 LONG_TERM = "AKIA"
+#: The columns what a session did is judged on (:func:`session_events` and the follow-up rules, the evidence of a
+#: session finding): a session's rows need no others.
+SESSION_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+                   "awsRegion", "errorCode", "errorMessage", "requestParameters", "responseElements",
+                   "responseElements.ConsoleLogin", "userIdentity.type", "userIdentity.arn",
+                   "userIdentity.accessKeyId", "userIdentity.invokedBy", "sessionCredentialFromConsole"]
 #: The columns of ``LoginAnalysis.credentials``: one row per credential (console session, access key, temporary
 #: credentials, service) that made calls in the window. ``session``: the sign-in eventID of a console session;
 #: ``new``: the dimensions (address, network, agent, region, api) with a value the credential's principal never
@@ -44,28 +52,40 @@ def issued_keys(events: pd.DataFrame) -> set[str]:
 
 def console_calls(events: pd.DataFrame, issued: set[str] | None = None) -> pd.Series:
     """Which calls were made with console-minted credentials (see the module's docstring); sign-ins are not."""
-    flag = _col(events, "sessionCredentialFromConsole")
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    names = _col(events, "eventName")
-    said = flag.astype(str).str.lower() == "true"
+    flag = events["sessionCredentialFromConsole"]
+    key = _text(events, "userIdentity.accessKeyId")
+    said = by_value(flag, lambda f: f.astype(object).astype(str).str.lower() == "true")
     unsaid = flag.isna() & key.str.startswith("ASIA")
     if unsaid.any():
         issued = issued_keys(events) if issued is None else issued
-        agent = _col(events, "userAgent").fillna("").astype(str)
-        unsaid &= ~key.isin(list(issued)) & agent.str.contains(CONSOLE_AGENT, regex=True, case=False)
-    return (said | unsaid) & ~names.isin(SIGNIN_EVENTS)
+        unsaid &= ~key.isin(list(issued)) & by_value(events["userAgent"], _console_agent)
+    return (said | unsaid) & ~events["eventName"].isin(SIGNIN_EVENTS)
+
+
+def _console_agent(agents: pd.Series) -> pd.Series:
+    return agents.astype(object).fillna("").astype(str).str.contains(CONSOLE_AGENT, regex=True, case=False)
+
+
+def _text(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column as text, missing values as "" (the frame's text columns are that already, but for the gaps)."""
+    col = frame[name]
+    if col.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
+        return col.fillna("")
+    return col.astype(object).fillna("").astype(str)
 
 
 def credential_ids(events: pd.DataFrame, console: pd.Series | None = None) -> pd.Series:
     """The credential that made each call (see the module's docstring), as one string per row."""
     console = console_calls(events) if console is None else console
-    actor = _col(events, "actor").fillna("").astype(str)
-    key = _col(events, "userIdentity.accessKeyId").fillna("").astype(str)
-    invoked = _col(events, "userIdentity.invokedBy").fillna("").astype(str)
-    out = pd.Series("principal:" + actor, index=events.index, dtype=object)
-    out = out.where(invoked == "", "service:" + invoked)
+    key = _text(events, "userIdentity.accessKeyId")
+    invoked = events["userIdentity.invokedBy"]
+    out = by_value(events["actor"], lambda a: "principal:" + a.astype(object).fillna("").astype(str))
+    out = out.astype(object)
+    out = out.where(invoked.isna() | (invoked.astype(object) == ""),
+                    by_value(invoked, lambda i: "service:" + i.astype(object).fillna("").astype(str)))
     out = out.where(key == "", key)
-    return out.where(~console, "console:" + actor)
+    return out.where(~console, by_value(events["actor"],
+                                        lambda a: "console:" + a.astype(object).fillna("").astype(str)))
 
 
 def credential_kind(credential: str) -> str:
@@ -84,42 +104,41 @@ def assign_console_sessions(calls: pd.DataFrame, signins: pd.DataFrame) -> pd.Se
 
     ``calls``: console calls (``eventTime``, ``actor``, ``sourceIPAddress``, ``userIdentity.accessKeyId``), sorted
     by time; ``signins``: successful sign-ins (``time``, ``principal``, ``sourceIPAddress``, ``eventID``)."""
-    out = pd.Series(None, index=calls.index, dtype=object)
     if calls.empty or signins.empty:
-        return out
+        return pd.Series(None, index=calls.index, dtype=object)
     by_principal: dict = {}
-    for s in signins.sort_values("time", kind="stable").to_dict("records"):
-        by_principal.setdefault(s["principal"], []).append(s)
-    times = {p: [s["time"] for s in rows] for p, rows in by_principal.items()}
+    ok = signins[signins["time"].notna()].sort_values("time", kind="stable")
+    for p, t, ip, eid in zip(ok["principal"], ok["time"], ok["sourceIPAddress"], ok["eventID"]):
+        by_principal.setdefault(p, []).append((t, ip, eid))
+    times = {p: [s[0] for s in rows] for p, rows in by_principal.items()}
     key_owner: dict[str, str] = {}
+    owners: list = []
     cols = ["eventTime", "actor", "sourceIPAddress", "userIdentity.accessKeyId"]
-    for idx, (t, who, ip, key) in zip(calls.index, calls[cols].itertuples(index=False, name=None)):
+    for t, who, ip, key in calls[cols].itertuples(index=False, name=None):
         key = key if isinstance(key, str) and key else None
         if key in key_owner:
-            out[idx] = key_owner[key]
+            owners.append(key_owner[key])
             continue
         rows = by_principal.get(who)
-        if not rows:
+        if not rows or pd.isna(t):
+            owners.append(None)
             continue
-        i = bisect.bisect_right(times[who], t)
-        live = [s for s in rows[:i] if t - s["time"] <= SESSION_LENGTH]
+        # the sign-ins at most SESSION_LENGTH before the call: a slice of the principal's, sorted by time
+        live = rows[bisect.bisect_left(times[who], t - SESSION_LENGTH):bisect.bisect_right(times[who], t)]
         if not live:
+            owners.append(None)
             continue
-        same = [s for s in live if s["sourceIPAddress"] == ip]
-        owner = (same or live)[-1]["eventID"]
-        out[idx] = owner
+        same = [s for s in live if s[1] == ip]
+        owner = (same or live)[-1][2]
+        owners.append(owner)
         if key:
             key_owner[key] = owner
-    return out
+    return pd.Series(owners, index=calls.index, dtype=object)
 
 
 def new_keys(rows: pd.DataFrame) -> list[str]:
     """The access key IDs some calls handed out (CreateAccessKey, STS), in order."""
-    names = _col(rows, "eventName").isin(STS_ISSUERS + ("CreateAccessKey",))
-    if not names.any():
-        return []
-    picked = rows.loc[names, ["eventName", "errorCode", "responseElements"]]
-    return [k for k in (issued_key(r) for r in picked.to_dict("records")) if k] if len(picked) else []
+    return issued_keys_of(rows)
 
 
 def session_events(
@@ -139,7 +158,7 @@ def session_events(
     another address keeps its own calls."""
     if mine is None:
         mine = events[_col(events, "actor") == principal]
-    window = mine[(mine["eventTime"] > start) & (mine["eventTime"] < end)]
+    window = _between(mine, start, end)
     if signin_event is None:
         acts = window[console_calls(window)]
     else:
@@ -157,14 +176,21 @@ def session_events(
         if not keys:
             break
         seen.update(keys)
-        extra = events[
-            _col(events, "userIdentity.accessKeyId").isin(keys)
-            & (events["eventTime"] > start)
-            & ~events.index.isin(acts.index)
-        ]
+        hit = (events["userIdentity.accessKeyId"].isin(keys).fillna(False).to_numpy(dtype=bool)
+               & (events["eventTime"] > start).to_numpy(dtype=bool) & ~events.index.isin(acts.index))
+        extra = events.loc[hit, [c for c in acts.columns if c in events.columns]]
         acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
         keys = new_keys(extra)
     return acts
+
+
+def _between(rows: pd.DataFrame, start, end) -> pd.DataFrame:
+    """The rows strictly between ``start`` and ``end``: a slice when they are in time order (no copy of every
+    column through a mask)."""
+    times = rows["eventTime"]
+    if len(rows) and times.is_monotonic_increasing and not times.hasnans:
+        return rows.iloc[times.searchsorted(start, side="right"):times.searchsorted(end, side="left")]
+    return rows[(times > start) & (times < end)]
 
 
 def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids: set, seen: pd.DataFrame):
@@ -186,7 +212,10 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
         return out
 
     addresses, agents = values("address"), values("agent")
-    session = win.assign(session=owner.reindex(win.index)).dropna(subset=["session"]).drop_duplicates("credential")
+    session = owner.reindex(win.index)
+    has = session.notna()
+    session = pd.DataFrame({"credential": win["credential"][has], "session": session[has]}).drop_duplicates(
+        "credential")
     session = dict(zip(session["credential"], session["session"]))
     old = seen[seen["first"] < start][["principal", "dimension"]].drop_duplicates()
     fresh = seen[(seen["first"] >= start) & (seen["first"] < end)].merge(old, on=["principal", "dimension"])
@@ -196,11 +225,11 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
     used = {dim: values(dim) for dim in ("network", "region", "api")}
     used.update(address=addresses, agent=agents)
     rows = []
-    for cred, r in table.iterrows():
-        p = r["principal"]
+    for cred, p, first, last, calls in zip(table.index, table["principal"], table["first"], table["last"],
+                                           table["calls"]):
         new = ["identity"] if p in new_ids else sorted(
             dim for dim, vals in new_dims.get(p, {}).items() if vals & set(used[dim].get(cred, ())))
         rows.append({"credential": cred, "kind": credential_kind(str(cred)), "principal": p,
-                     "session": session.get(cred), "first": r["first"], "last": r["last"], "calls": int(r["calls"]),
+                     "session": session.get(cred), "first": first, "last": last, "calls": int(calls),
                      "addresses": addresses.get(cred, [])[:20], "agents": agents.get(cred, [])[:20], "new": new})
     return pd.DataFrame(rows, columns=CREDENTIAL_COLUMNS)
