@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -127,22 +128,27 @@ def _child(spec: dict) -> dict:
     return out
 
 
-def measure(spec: dict, env: dict | None = None) -> dict:
+def measure(spec: dict, env: dict | None = None, mem_limit_mb: float | None = None) -> dict:
     """Run ``spec`` in a fresh interpreter; its figures plus the sampled peak RSS of its process tree.
 
     ``other_cpu_pct``: CPU used by processes outside this benchmark while the child ran, as a share of all cores -
-    anything above a few percent means the figures are inflated by other work on the machine.
+    anything above a few percent means the figures are inflated by other work on the machine. Past ``mem_limit_mb``
+    of summed RSS the child's process group is killed (so a load that does not fit never makes the machine swap).
     """
     busy0, own0 = busy_s(), own_cpu_s()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
-    sampler = Sampler(proc.pid)
+                            env={**os.environ, **(env or {})}, start_new_session=True)
+    sampler = Sampler(proc.pid, limit_kb=int(mem_limit_mb * 1024) if mem_limit_mb else None,
+                      on_limit=lambda: os.killpg(proc.pid, signal.SIGKILL))
     sampler.start()
     stdout, stderr = proc.communicate()
     sampler.done.set()
     sampler.join()
+    if sampler.tripped:
+        raise RuntimeError(f"{spec['mode']} child killed: its processes went past {mem_limit_mb:,.0f} MB "
+                           "(--mem-limit-gb)")
     if proc.returncode != 0:
         raise RuntimeError(f"{spec['mode']} child failed ({proc.returncode}):\n{stderr[-4000:]}")
     res = json.loads(stdout.strip().splitlines()[-1])
@@ -306,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                          "figures come from undisturbed runs when there are any (default 10)")
     ap.add_argument("--retries", type=int, default=None,
                     help="extra runs per case to replace disturbed ones (default: --repeat)")
+    ap.add_argument("--mem-limit-gb", type=float, default=None,
+                    help="kill a run whose processes' summed RSS goes past this (the benchmark then stops)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -331,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     start = datetime.fromisoformat(manifest["params"]["start"]) + timedelta(days=args.days // 2)
     base = {"corpus": str(corpus), "workers": args.workers}
     rows: list[dict] = []
+    mem_limit = args.mem_limit_gb * 1024 if args.mem_limit_gb else None
     cache_parent = Path(tempfile.mkdtemp(prefix="trailtools-bench-cache-"))
     try:
         def run(*jobs: tuple) -> None:
@@ -357,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                         waited = wait_idle(args.wait_idle)
                         if waited > 2.5:
                             print(f"  (waited {waited:.0f} s for an idle machine)", file=sys.stderr, flush=True)
-                    r = measure(job["spec"], job["env_for"](len(job["runs"])))
+                    r = measure(job["spec"], job["env_for"](len(job["runs"])), mem_limit)
                     job["runs"].append(r)
                     print(f"  {job['name']} run {len(job['runs'])}: {r['seconds']:.2f} s, {r['events']:,} events, "
                           f"peak {_fmt_mb(r['peak_mb'])}, other CPU {r['other_cpu_pct']:.0f} %", file=sys.stderr,
@@ -394,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.pop()
             warm_env = {"TRAILTOOLS_CACHE_DIR": str(cache_parent / "cold-0")}
             run(("warm", {"mode": "load", "cache": True, **base}, args.repeat, lambda i: warm_env))
+    except RuntimeError as exc:  # a child failed or was killed: say which, without a traceback
+        raise SystemExit(str(exc)) from None
     finally:
         shutil.rmtree(cache_parent, ignore_errors=True)
     # sanity: every full load must return the whole corpus
