@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-fast lint bench clean lab screenshots bench-report
+.PHONY: venv demo test test-fast lint bench clean lab screenshots bench-report bench-login
 
 venv: $(STAMP)
 
@@ -69,6 +69,10 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py
+
+# The login investigation over the 1M-event benchmark corpus, cold and warm, against loading the same events.
+bench-login: $(STAMP)
+	$(PY) benchmarks/bench_login.py
 
 # Each demo report against the CLI verdict for the same subject, in the same run (target: at most 2x).
 bench-report: $(STAMP)

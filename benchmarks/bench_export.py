@@ -18,8 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from harness import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,14 +34,10 @@ write_frame(load_events(sys.argv[1]).frame, "parquet", sys.argv[2], 0)
 
 def _run(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and peak memory (MB, the largest process) of one command in its own process tree."""
-    started = time.perf_counter()
-    # the peak of this command alone: a fresh python measures it and prints it (RUSAGE_CHILDREN's maximum never
-    # goes down between runs)
-    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
-               "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", wrapper, *argv], check=True, capture_output=True, text=True)
-    return time.perf_counter() - started, int(out.stdout.strip()) / 1024
+    r = run_command(argv)
+    if not r["ok"]:
+        raise SystemExit(f"{' '.join(argv)} failed ({r['returncode']}): {r['stderr_tail']}")
+    return r["wall_s"], r["peak_mb"]
 
 
 def main() -> int:

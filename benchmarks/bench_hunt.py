@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import own_cpu_s
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET_RATIO = 2.0
@@ -59,13 +61,6 @@ detection:
 }
 
 
-def _cpu_s() -> float:
-    import resource
-
-    c, s = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
-    return c.ru_utime + c.ru_stime + s.ru_utime + s.ru_stime
-
-
 def _child(spec: dict) -> dict:
     import resource
 
@@ -75,7 +70,7 @@ def _child(spec: dict) -> dict:
     from trailtools.rules.hunt import hunt
 
     imported = time.perf_counter()
-    cpu0, t0 = _cpu_s(), time.perf_counter()
+    cpu0, t0 = own_cpu_s(), time.perf_counter()
     if spec["mode"] == "load":
         res = load_events(spec["corpus"], Query(), cache=False, progress=False)
         out = {"events": len(res.frame)}
@@ -83,7 +78,7 @@ def _child(spec: dict) -> dict:
         res = hunt(spec["corpus"], sigma_rules=spec.get("sigma"), cache=False)
         out = {"events": len(res.frame), "events_read": res.events, "findings": len(res.findings),
                "chains": len(res.chains)}
-    out.update(seconds=time.perf_counter() - t0, cpu_s=_cpu_s() - cpu0, import_s=imported - t_import,
+    out.update(seconds=time.perf_counter() - t0, cpu_s=own_cpu_s() - cpu0, import_s=imported - t_import,
                rss_self_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                rss_workers_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     return out

@@ -11,6 +11,12 @@ delivered late), written under ``OUT/AWSLogs/...``. Each day is generated and wr
 ``OUT/corpus.json`` records the parameters and the totals (files, events, compressed and JSON bytes). When it
 already matches the parameters, the corpus is reused and nothing is written. When it does not, the corpus under
 OUT is rebuilt (only a folder holding a ``corpus.json`` or nothing at all is ever cleared).
+
+    python benchmarks/make_corpus.py --replicate-accounts 10 --from /tmp/corpus-1m --out /tmp/corpus-10m
+
+builds a K times larger corpus from one written by this script, without generating anything: its files under K
+accounts (an organization trail; benchmarks/replicate.py says what each copy rewrites). Its ``corpus.json`` holds the
+source's parameters, K, a hash of the source's manifest and the totals.
 """
 from __future__ import annotations
 
@@ -26,8 +32,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
+for _p in (ROOT, ROOT / "benchmarks"):  # run from a checkout without installing
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import replicate  # noqa: E402  (benchmarks/replicate.py, next to this file)
 
 from trailtools.demo import synth  # noqa: E402
 
@@ -52,16 +61,8 @@ def _day_task(args: tuple[str, int, str, int, int, str, float]) -> dict:
     return res
 
 
-def make_corpus(out: Path, *, events: int = 1_000_000, days: int = 30, seed: int = 1,
-                start: str = "2026-10-01T00:00:00+00:00", account: str = "111122223333",
-                late_fraction: float = 0.01, workers: int | None = None, quiet: bool = False) -> dict:
-    """Build (or reuse) the corpus in ``out``; returns the manifest."""
-    out = Path(out)
-    first = datetime.fromisoformat(start)
-    first = first.replace(tzinfo=UTC) if first.tzinfo is None else first.astimezone(UTC)
-    params = {"format": FORMAT, "synth": _synth_version(), "events": events, "days": days, "seed": seed,
-              "start": first.isoformat(), "account": account,
-              "late_fraction": late_fraction}
+def reusable(out: Path, params: dict, quiet: bool = False) -> dict | None:
+    """The manifest of the corpus in ``out`` when it was built with ``params``, else None."""
     manifest_path = out / MANIFEST
     if manifest_path.is_file():
         try:
@@ -73,7 +74,13 @@ def make_corpus(out: Path, *, events: int = 1_000_000, days: int = 30, seed: int
                 print(f"reusing corpus {out} ({manifest['files']:,} files, {manifest['events']:,} events)",
                       file=sys.stderr)
             return manifest
-    if out.exists() and any(out.iterdir()) and not manifest_path.is_file():
+    return None
+
+
+def fresh_partial(out: Path) -> Path:
+    """Clear the corpus in ``out`` (only a folder holding a manifest, or empty) and return an empty ``OUT.partial``
+    to write the new one into (renamed to ``out`` by :func:`finish`)."""
+    if out.exists() and any(out.iterdir()) and not (out / MANIFEST).is_file():
         raise SystemExit(f"{out} exists, is not empty and holds no {MANIFEST}: refusing to overwrite it")
     if out.exists():
         shutil.rmtree(out)
@@ -81,6 +88,53 @@ def make_corpus(out: Path, *, events: int = 1_000_000, days: int = 30, seed: int
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
+    return tmp
+
+
+def finish(tmp: Path, out: Path, manifest: dict) -> None:
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp.rename(out)
+
+
+def replicate_corpus(source: Path, out: Path, k: int, *, workers: int | None = None, quiet: bool = False) -> dict:
+    """Build (or reuse) in ``out`` the corpus of ``source`` replicated across ``k`` accounts (benchmarks/replicate.py);
+    returns the manifest. ``source`` is only read."""
+    source, out = Path(source).resolve(), Path(out).resolve()
+    if not (source / MANIFEST).is_file():
+        raise SystemExit(f"{source} holds no {MANIFEST}: --from needs a corpus written by this script")
+    if out == source or source in out.parents or out in source.parents:
+        raise SystemExit("--out must be outside the source corpus (and not contain it)")
+    params = replicate.params_for(source, k)
+    manifest = reusable(out, params, quiet)
+    if manifest:
+        return manifest
+    tmp = fresh_partial(out)
+    t0 = time.perf_counter()
+    totals = replicate.replicate(source, tmp, k, workers=workers, quiet=quiet)
+    manifest = {"params": params, **totals, "source": str(source), "seconds": round(time.perf_counter() - t0, 1),
+                "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    finish(tmp, out, manifest)
+    if not quiet:
+        print(f"done: {totals['files']:,} files, {totals['events']:,} events in {k} accounts, "
+              f"{totals['bytes'] / 1e6:,.0f} MB gzip, {totals['json_bytes'] / 1e6:,.0f} MB JSON "
+              f"in {manifest['seconds']} s", file=sys.stderr)
+    return manifest
+
+
+def make_corpus(out: Path, *, events: int = 1_000_000, days: int = 30, seed: int = 1,
+                start: str = "2026-10-01T00:00:00+00:00", account: str = "111122223333",
+                late_fraction: float = 0.01, workers: int | None = None, quiet: bool = False) -> dict:
+    """Build (or reuse) the corpus in ``out``; returns the manifest."""
+    out = Path(out)
+    first = datetime.fromisoformat(start)
+    first = first.replace(tzinfo=UTC) if first.tzinfo is None else first.astimezone(UTC)
+    params = {"format": FORMAT, "synth": _synth_version(), "events": events, "days": days, "seed": seed,
+              "start": first.isoformat(), "account": account,
+              "late_fraction": late_fraction}
+    manifest = reusable(out, params, quiet)
+    if manifest:
+        return manifest
+    tmp = fresh_partial(out)
 
     per_day = [events // days + (1 if d < events % days else 0) for d in range(days)]
     tasks = [(str(tmp), seed, params["start"], d, n, account, late_fraction) for d, n in enumerate(per_day) if n]
@@ -98,8 +152,7 @@ def make_corpus(out: Path, *, events: int = 1_000_000, days: int = 30, seed: int
                       f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
     manifest = {"params": params, **totals, "seconds": round(time.perf_counter() - t0, 1),
                 "created": datetime.now(UTC).isoformat(timespec="seconds")}
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-    tmp.rename(out)
+    finish(tmp, out, manifest)
     if not quiet:
         print(f"done: {totals['files']:,} files, {totals['events']:,} events, "
               f"{totals['bytes'] / 1e6:,.0f} MB gzip, {totals['json_bytes'] / 1e6:,.0f} MB JSON "
@@ -117,7 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", default="2026-10-01T00:00:00+00:00", help="first day (UTC)")
     ap.add_argument("--late-fraction", type=float, default=0.01)
     ap.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    ap.add_argument("--replicate-accounts", type=int, metavar="K",
+                    help="instead of generating: copy the corpus in --from under K accounts (its own and K-1 more), "
+                         "K times its events: an organization trail (see benchmarks/replicate.py)")
+    ap.add_argument("--from", dest="source", type=Path, metavar="DIR", help="with --replicate-accounts: the corpus "
+                    "to replicate (only read)")
     a = ap.parse_args(argv)
+    if a.replicate_accounts is not None or a.source is not None:
+        if not a.source or not a.replicate_accounts or a.replicate_accounts < 1:
+            ap.error("--replicate-accounts K (K >= 1) and --from DIR go together")
+        m = replicate_corpus(a.source, a.out, a.replicate_accounts, workers=a.workers)
+        print(json.dumps({k: v for k, v in m.items() if k != "params"}))
+        return 0
     if a.events < 1 or a.days < 1:
         ap.error("--events and --days must be positive")
     m = make_corpus(a.out, events=a.events, days=a.days, seed=a.seed, start=a.start,
