@@ -120,11 +120,11 @@ def _statements(records: list[dict]) -> list[tuple[str, list[str], list[dict], i
     return [*out, (sql, names, rows, 3 * 1024 ** 3)]
 
 
-def test_compact_in_athena_same_answers_as_memory(records, tmp_path, monkeypatch):
+def _investigate(statements, monkeypatch):
+    """The login investigation on ``URI``, Athena answering ``statements`` (and checking each word for word)."""
     client = boto3.client("athena", region_name="us-east-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing")
     monkeypatch.setattr(athena, "make_client", lambda *a, **k: client)
-    statements = _statements(records)
     with Stubber(client) as stub:
         for i, (sql, names, rows, scanned) in enumerate(statements):
             qid = f"0f1e2d3c-0000-4000-8000-00000000000{i}"
@@ -139,6 +139,12 @@ def test_compact_in_athena_same_answers_as_memory(records, tmp_path, monkeypatch
                 stub.add_response("get_query_results", resp, params)
         inv = investigate(source=URI, start=START, end=END, baseline_days=DAYS)
         stub.assert_no_pending_responses()
+    return inv
+
+
+def test_compact_in_athena_same_answers_as_memory(records, tmp_path, monkeypatch):
+    statements = _statements(records)
+    inv = _investigate(statements, monkeypatch)
     assert inv.engine == "duckdb"       # athena:// takes the compact engine by default
     assert len(statements[0][2]) > 1000 and len(statements[3][2]) > 100   # pages, and something compacted
     # the same records, read whole from a file by the memory engine
@@ -159,6 +165,14 @@ def test_compact_in_athena_same_answers_as_memory(records, tmp_path, monkeypatch
     assert inv.load_stats["events"] == mem.load_stats["events"] == len(records)
     assert len(inv.events) < len(mem.events)
     assert any(n.startswith("Engine duckdb (the baseline compacted by Athena):") for n in inv.analysis.notes)
+
+
+def test_nothing_in_athena(monkeypatch):
+    """A window and a baseline where the table has nothing: every statement answers its header row only, and the
+    investigation says so as the memory engine does."""
+    inv = _investigate(_statements([]), monkeypatch)
+    assert inv.engine == "duckdb" and inv.findings == [] and inv.load_stats["events"] == 0
+    assert inv.signins_in_window() == 0 and len(inv.events) == 0
 
 
 def test_compact_rows_from_athena_text():
