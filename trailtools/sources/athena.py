@@ -20,6 +20,10 @@ rows are turned back into CloudTrail records, written as one ``{"Records": [...]
 root, and parsed by the same reader as local files: the same events frame comes out. The load notes give the
 query ID, the data Athena scanned and what that cost ($5 per TB, 10 MB minimum). Needs Athena engine version 3
 (``CAST(row AS JSON)`` keeps the field names).
+
+For an analysis that runs part of its work in Athena (the login investigation's compact baseline,
+:mod:`trailtools.investigations.login.history_athena`): :func:`connect` opens the URI, :meth:`Connection.run` runs
+any statement and notes its cost, and :func:`load_athena_union` reads the events of several queries as one frame.
 """
 from __future__ import annotations
 
