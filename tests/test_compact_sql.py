@@ -148,3 +148,51 @@ def test_login_spec_in_duckdb():
     assert sorted(r["userIdentity.accessKeyId"] for r in compact if r["actor"] == "alice") == ["AKIAALICE",
                                                                                                  "ASIACONSOLE"]
     assert hourly == [(10, 4), (12, 1)]
+
+
+# The login's spec on Athena for a 30-day baseline, word for word: reviewed against Athena's engine 3 (Trino) dialect:
+# struct fields by dot, ``regexp_like`` (Java patterns, ``(?i)``), ``from_iso8601_timestamp`` of the text eventtime,
+# ``min_by``, ``GROUPING`` with ``GROUPING SETS``; the day partition (``timestamp``, yyyy/MM/dd) first in the WHERE.
+LOGIN_ATHENA = '''WITH rows AS (
+  SELECT
+    useridentity.type AS "userIdentity.type",
+    useridentity.arn AS "userIdentity.arn",
+    useridentity.username AS "userIdentity.userName",
+    useridentity.principalid AS "userIdentity.principalId",
+    useridentity.accountid AS "userIdentity.accountId",
+    useridentity.invokedby AS "userIdentity.invokedBy",
+    eventname AS "eventName",
+    eventsource AS "eventSource",
+    awsregion AS "awsRegion",
+    sourceipaddress AS "sourceIPAddress",
+    useragent AS "userAgent",
+    errorcode AS "errorCode",
+    CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' OR lower(sessioncredentialfromconsole) = 'true' OR (sessioncredentialfromconsole IS NULL AND regexp_like(useragent, '(?i)^(?:Mozilla/|AWS Internal)|console\\.aws|console\\.[a-z0-9-]+\\.amazonaws\\.com')) THEN useridentity.accesskeyid END AS "userIdentity.accessKeyId",
+    sessioncredentialfromconsole AS "sessionCredentialFromConsole",
+    recipientaccountid AS "_by",
+    (eventname IN ('ConsoleLogin', 'CreateAccessKey', 'CreateTrail', 'DeleteTrail', 'PutEventSelectors', 'PutInsightSelectors', 'StartLogging', 'StopLogging', 'UpdateTrail') OR (eventname IN ('AssumeRole', 'AssumeRoleForPodIdentity', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'AttachGroupPolicy', 'AttachRolePolicy', 'AttachUserPolicy', 'CreateFunction20150331', 'CreateLoginProfile', 'CreatePolicyVersion', 'CreateUser', 'DeleteConfigurationRecorder', 'DeleteDetector', 'DeleteFlowLogs', 'DeleteLogGroup', 'GetAccountAuthorizationDetails', 'GetCallerIdentity', 'GetFederationToken', 'GetSessionToken', 'ListAttachedUserPolicies', 'ListBuckets', 'ListRoles', 'ListUsers', 'PutGroupPolicy', 'PutRolePolicy', 'PutUserPolicy', 'RunInstances', 'SetDefaultPolicyVersion', 'StopConfigurationRecorder', 'UpdateAssumeRolePolicy', 'UpdateDetector', 'UpdateLoginProfile') AND eventtime >= '2026-10-22T00:00:00Z')) AS "_whole",
+    date_trunc('hour', from_iso8601_timestamp(eventtime)) AS "_hour",
+    eventtime,
+    eventid
+  FROM "security"."cloudtrail_logs"
+  WHERE "timestamp" >= '2026/09/23'
+    AND "timestamp" <= '2026/10/24'
+    AND eventtime >= '2026-09-24T00:00:00Z'
+    AND eventtime < '2026-10-24T00:00:00Z'
+)
+SELECT
+  GROUPING("_whole") AS "_set",
+  "_whole",
+  "userIdentity.type", "userIdentity.arn", "userIdentity.userName", "userIdentity.principalId", "userIdentity.accountId", "userIdentity.invokedBy", "eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "userIdentity.accessKeyId", "sessionCredentialFromConsole",
+  "_by",
+  "_hour",
+  min(eventtime) AS "eventTime",
+  max(eventtime) AS "lastTime",
+  count(*) AS "calls",
+  min_by(eventid, eventtime) AS "eventID"
+FROM rows
+GROUP BY GROUPING SETS (("_whole", "userIdentity.type", "userIdentity.arn", "userIdentity.userName", "userIdentity.principalId", "userIdentity.accountId", "userIdentity.invokedBy", "eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "userIdentity.accessKeyId", "sessionCredentialFromConsole"), ("_by", "_hour"))'''
+
+
+def test_login_spec_athena_golden():
+    assert athena_sql(LOGIN_HISTORY, CloudTrailTable("security", "cloudtrail_logs"), START, END) == LOGIN_ATHENA

@@ -34,7 +34,7 @@ def evidence_files(frame, findings) -> tuple[str, ...]:
     cited = {e.ref for f in findings for e in f.evidence if e.kind == "cloudtrail"}
     if frame is None or not cited or frame.empty:
         return ()
-    files = sorted({str(p) for p in frame.loc[frame["eventID"].isin(cited), "_file"]})
+    files = sorted({str(p) for p in frame.loc[frame["eventID"].isin(cited), "_file"].dropna()})
     return tuple(files[:MAX_EVIDENCE_FILES])
 
 

@@ -20,6 +20,10 @@ rows are turned back into CloudTrail records, written as one ``{"Records": [...]
 root, and parsed by the same reader as local files: the same events frame comes out. The load notes give the
 query ID, the data Athena scanned and what that cost ($5 per TB, 10 MB minimum). Needs Athena engine version 3
 (``CAST(row AS JSON)`` keeps the field names).
+
+For an analysis that runs part of its work in Athena (the login investigation's compact baseline,
+:mod:`trailtools.investigations.login.history_athena`): :func:`connect` opens the URI, :meth:`Connection.run` runs
+any statement and notes its cost, and :func:`load_athena_union` reads the events of several queries as one frame.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import hashlib
 import json
 import re
 import time
+from dataclasses import dataclass
 
 from trailtools.aws.errors import AWS_ERRORS, call
 from trailtools.aws.session import client as make_client
@@ -148,9 +153,37 @@ class Runner:
             params["NextToken"] = token
 
 
-def load_athena(uri: str, query: Query, options: LoadOptions, *, client=None, sleep=time.sleep) -> LoadResult:
-    """Load events from an Athena CloudTrail table. ``client`` and ``sleep`` are for tests."""
-    started = time.perf_counter()
+@dataclass
+class Connection:
+    """An ``athena://`` URI opened: its table, the runner of its statements, its options, the bytes scanned so far
+    and the load notes (one per statement)."""
+
+    uri: str
+    table: CloudTrailTable
+    runner: Runner
+    opts: dict
+    scanned: int = 0
+    last_id: str = ""     # the query ID of the last statement run
+
+    def run(self, sql: str, what: str, notes: list[str]) -> list[dict]:
+        """Run ``sql``, page its rows (at most ``max_rows``), note what it scanned and cost; ``what`` names the rows
+        in the note ("rows", "compact rows")."""
+        qid = self.runner.start(sql)
+        ex = self.runner.wait(qid)
+        rows, truncated = self.runner.rows(qid, int_option(self.opts, "max_rows", 2_000_000, self.uri))
+        scanned = int(ex.get("Statistics", {}).get("DataScannedInBytes") or 0)
+        self.scanned += scanned
+        notes.append(f"Athena query {qid} (workgroup {self.runner.workgroup}) scanned {scanned / 1024 ** 2:,.1f} MB: "
+                     f"about ${cost_usd(scanned):.4f} at $5 per TB (10 MB minimum); {len(rows):,} {what}")
+        if truncated:
+            notes.append(f"Athena returned more than {len(rows):,} rows: only those were read; narrow the query "
+                         "or raise max_rows=")
+        self.last_id = qid
+        return rows
+
+
+def connect(uri: str, *, client=None, sleep=time.sleep) -> Connection:
+    """Open an ``athena://`` URI (bad options are one sentence). ``client`` and ``sleep`` are for tests."""
     netloc, path, opts = uri_parts(uri, "athena")
     if path:
         raise SourceError(f"{uri!r}: the table goes right after athena:// (athena://DATABASE.TABLE), no path.")
@@ -162,31 +195,46 @@ def load_athena(uri: str, query: Query, options: LoadOptions, *, client=None, sl
     client = client or make_client("athena", region=opts.get("region"), profile=opts.get("profile"))
     runner = Runner(client, workgroup=opts.get("workgroup", "primary"), output=output, database=database,
                     catalog=catalog, timeout=int_option(opts, "timeout", 900, uri), sleep=sleep)
+    return Connection(uri, table, runner, opts)
+
+
+def create_if_asked(conn: Connection, query: Query, stats: LoadStats) -> None:
+    """With ``create=``: define the table first if it does not exist (AWS's DDL with partition projection)."""
+    opts, table, uri = conn.opts, conn.table, conn.uri
+    if not opts.get("create"):
+        return
+    accounts = [a for a in opts.get("accounts", ",".join(query.accounts)).split(",") if a]
+    regions = [r for r in opts.get("regions", ",".join(query.regions)).split(",") if r]
+    if set(table.partitions) != set(DEFAULT_PARTITIONS) or not accounts or not regions:
+        raise SourceError(f"{uri}: to create the table give accounts= and regions= (the values to project), "
+                          "and keep the default partitions.")
+    ddl = create_table_ddl(table, opts["create"], accounts=accounts, regions=regions,
+                           since=opts.get("since", "2020/01/01"))
+    ex = conn.runner.wait(conn.runner.start(ddl))
+    conn.scanned += int(ex.get("Statistics", {}).get("DataScannedInBytes") or 0)
+    stats.notes.append(f"Athena: table {table.name} created if it did not exist, over {opts['create']}")
+
+
+def load_athena(uri: str, query: Query, options: LoadOptions, *, client=None, sleep=time.sleep) -> LoadResult:
+    """Load events from an Athena CloudTrail table. ``client`` and ``sleep`` are for tests."""
+    return load_athena_union(uri, [query], query, options, client=client, sleep=sleep)
+
+
+def load_athena_union(uri: str, queries: list[Query], query: Query, options: LoadOptions, *, client=None,
+                      sleep=time.sleep, conn: Connection | None = None) -> LoadResult:
+    """The events of every query of ``queries`` (one statement each, the records written to one file) read as one
+    frame by ``query`` (which must cover them all): e.g. a window whole and the rows of a baseline an analysis
+    needs whole. ``conn``: an open :func:`connect` (its notes and bytes scanned carry on)."""
+    started = time.perf_counter()
+    conn = conn or connect(uri, client=client, sleep=sleep)
     stats = LoadStats(source=uri, query=query.describe())
-    scanned = 0
-    if opts.get("create"):
-        accounts = [a for a in opts.get("accounts", ",".join(query.accounts)).split(",") if a]
-        regions = [r for r in opts.get("regions", ",".join(query.regions)).split(",") if r]
-        if set(table.partitions) != set(DEFAULT_PARTITIONS) or not accounts or not regions:
-            raise SourceError(f"{uri}: to create the table give accounts= and regions= (the values to project), "
-                              "and keep the default partitions.")
-        ddl = create_table_ddl(table, opts["create"], accounts=accounts, regions=regions,
-                               since=opts.get("since", "2020/01/01"))
-        ex = runner.wait(runner.start(ddl))
-        scanned += int(ex.get("Statistics", {}).get("DataScannedInBytes") or 0)
-        stats.notes.append(f"Athena: table {table.name} created if it did not exist, over {opts['create']}")
-    sql = compile_query(query, table)
-    qid = runner.start(sql)
-    ex = runner.wait(qid)
-    rows, truncated = runner.rows(qid, int_option(opts, "max_rows", 2_000_000, uri))
-    scanned += int(ex.get("Statistics", {}).get("DataScannedInBytes") or 0)
-    stats.notes.append(f"Athena query {qid} (workgroup {runner.workgroup}) scanned {scanned / 1024 ** 2:,.1f} MB: "
-                       f"about ${cost_usd(scanned):.4f} at $5 per TB (10 MB minimum); {len(rows):,} rows")
-    if truncated:
-        stats.notes.append(f"Athena returned more than {len(rows):,} rows: only those were read; narrow the query "
-                           "or raise max_rows=")
-    records = [row_to_record(r) for r in rows]
+    create_if_asked(conn, query, stats)
+    records, ids = [], []
+    for q in queries:
+        records += [row_to_record(r) for r in conn.run(compile_query(q, conn.table), "rows", stats.notes)]
+        ids.append(conn.last_id)
     # the query ID comes from the endpoint's answer: a name only when it looks like Athena's, else its hash
+    qid = "-".join(ids)
     name = qid if re.fullmatch(r"[A-Za-z0-9-]{1,128}", str(qid)) else hashlib.sha256(str(qid).encode(
         "utf-8", "surrogatepass")).hexdigest()
     out = cache.cache_root() / "athena" / f"{name}.json"

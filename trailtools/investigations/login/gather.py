@@ -21,6 +21,7 @@ from trailtools.integrity.case import case_info
 from trailtools.investigations.base import Window
 from trailtools.investigations.login import analysis as login
 from trailtools.investigations.login.history import load_compact
+from trailtools.investigations.login.history_athena import load_compact_athena
 from trailtools.investigations.login.hours import parse_business_hours
 from trailtools.report.provenance import evidence_files, file_digest, relative_path, versions
 from trailtools.sources.resolve import resolve_source
@@ -33,8 +34,9 @@ from trailtools.views.tables import Table, findings_table
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
 #: How the window and its baseline are read: "duckdb" (the window whole, the baseline compact, computed by DuckDB over
-#: a streaming scan of the files: memory grows with principals x features, not with events; sources with files) or
-#: "memory" (every event of both loaded whole, as a frame). None: duckdb where the source has files.
+#: a streaming scan of the files: memory grows with principals x features, not with events; sources with files; on
+#: ``athena://`` the same compact rows come from Athena, history_athena.py) or "memory" (every event of both loaded
+#: whole, as a frame). None: duckdb where the source has files or is athena://.
 ENGINES = ("duckdb", "memory")
 #: The columns the logging coverage reads (integrity/coverage.py): the hours, and the trail's control calls.
 COVERAGE_COLUMNS = ["eventTime", "eventSource", "eventName", "recipientAccountId", "requestParameters", "actor",
@@ -227,7 +229,7 @@ def investigate(
     ``auth.log`` files (paths or one comma-separated string) for SSH logins; ``business_hours`` ("08:00-18:00",
     Monday to Friday, or "Mon-Sat 07:30-19:00") in ``timezone`` (an IANA name); ``profile``: the AWS profile for a
     live source (s3://, lookup://, athena://, cwlogs://, lake://); ``engine``: "duckdb" or "memory" (see
-    :data:`ENGINES`; default: duckdb for a source with files). Bad values are one sentence."""
+    :data:`ENGINES`; default: duckdb for a source with files or athena://). Bad values are one sentence."""
     if int(baseline_days) < 1:
         raise QueryError(
             f"baseline_days must be at least 1 (got {baseline_days}): it is the history that defines "
@@ -250,20 +252,22 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
     src = resolve_source(source, profile=profile)
     start_t, end_t = Window.resolve(start, end, now=src.now, length=DEFAULT_WINDOW).as_tuple()
     first = start_t - pd.Timedelta(days=int(baseline_days))
-    files = scannable(src.trail)
+    in_athena = src.trail.startswith("athena://")   # the baseline is compacted by Athena, where the trail is
+    files = scannable(src.trail) or in_athena
     engine_note = None
     if engine is None:
         engine = "duckdb" if files else "memory"
     elif engine == "duckdb" and not files:
-        engine_note = f"The duckdb engine needs a source with files; {source} was read in memory."
+        engine_note = f"The duckdb engine needs a source with files or athena://; {source} was read in memory."
         engine = "memory"
     if engine == "duckdb":
-        loaded = load_compact(src.trail, start_t, end_t, baseline_days)
+        loaded = (load_compact_athena if in_athena else load_compact)(src.trail, start_t, end_t, baseline_days)
         frame, load_stats = loaded.frame, loaded.stats
         # the coverage's hours: the baseline's hourly counts, and the rows kept whole (the window, control calls)
         whole = (frame["eventTime"] >= start_t) | frame["eventName"].astype(object).isin(coverage.CONTROL_EVENTS)
         cov_frame = pd.concat([loaded.hourly, frame.loc[whole, COVERAGE_COLUMNS]], ignore_index=True, sort=False)
-        how = (f"Engine duckdb: the window's {int((frame['eventTime'] >= start_t).sum()):,} events whole, the "
+        where = " (the baseline compacted by Athena)" if in_athena else ""
+        how = (f"Engine duckdb{where}: the window's {int((frame['eventTime'] >= start_t).sum()):,} events whole, the "
                f"baseline's {loaded.history_events:,} events as {loaded.compact_rows:,} compact rows (one per "
                "principal, credential, address, user agent, region and API) and its sign-ins, credential-issuing "
                "and other calls the checks read whole.")

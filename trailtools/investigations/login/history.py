@@ -102,10 +102,11 @@ def _own(table: pa.Table) -> pa.Table:
                                  for col in table.columns], schema=table.schema)
 
 
-def _assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
-    """The rows kept whole and the compact rows in one frame sorted by time (then file order), every column with the
-    whole frame's dtype (categories widened to the compact rows' values): the baseline part is sorted, then the
-    window, already in order, follows."""
+def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    """The rows kept whole and the compact rows in one frame sorted by time (then file order, where the frame has
+    ``_ord``), every column with the whole frame's dtype (categories widened to the compact rows' values): the
+    baseline part is sorted, then the window, already in order, follows. Used by every compact engine (DuckDB here,
+    Athena in :mod:`.history_athena`)."""
     n = len(compact)
     cols = {}
     for col in frame.columns:
@@ -125,7 +126,7 @@ def _assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -
     compact = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols.items()})
     cut = int(frame["eventTime"].searchsorted(start, side="left"))
     history = pd.concat([frame.iloc[:cut], compact], ignore_index=True)
-    history = history.sort_values(["eventTime", ORD], kind="stable")
+    history = history.sort_values(["eventTime", ORD] if ORD in history.columns else ["eventTime"], kind="stable")
     return pd.concat([history, frame.iloc[cut:]], ignore_index=True)
 
 
@@ -154,7 +155,7 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
     compact = compact.drop_columns(["_set", "_whole", "_by", "_hour"]).to_pandas()
     history_events = int(compact["calls"].sum()) + int((frame["eventTime"] < start).sum())
     events = len(frame) + int(compact["calls"].sum())
-    both = _assemble(frame, compact, start)
+    both = assemble(frame, compact, start)
     del frame
     hourly = pd.DataFrame({"recipientAccountId": hourly.column("_by").to_pandas().astype(object),
                            "eventTime": hourly.column("_hour").to_pandas(),
