@@ -18,6 +18,7 @@ The logging-coverage check gets the baseline's hourly counts per account from th
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,7 +162,20 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
                            "calls": hourly.column("calls").to_pandas()})
     stats = scan.finish(filtered_out=filtered_out, duplicates=duplicates,
                         events=events, report=report)
-    return CompactLoad(both, hourly, stats, len(compact), history_events)
+    compact_rows = len(compact)
+    del kept, result, compact
+    _release()
+    return CompactLoad(both, hourly, stats, compact_rows, history_events)
+
+
+def _release() -> None:
+    """Give the memory the scan freed back to the system: Arrow's pool (mimalloc keeps freed pages for reuse) and
+    glibc's heap (the scan's and DuckDB's freed blocks), which the analysis after the load would not reuse."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to trim
+        pass
 
 
 def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, drops: set):
