@@ -120,14 +120,11 @@ def _issued(rows: pd.DataFrame) -> dict[str, Workload]:
     text, then judged once per session: a fleet's instances are issued credentials every few hours)."""
     out: dict[str, Workload] = {}
     ok = rows["errorCode"].isna() & rows["eventName"].isin(ISSUING)
-    rows = rows[ok]
+    rows = rows if bool(ok.all()) else rows[ok]     # (a copy only when some are not)
     if rows.empty:
         return out
-    response = rows["responseElements"]
-    response = response.fillna("") if _is_text(response) else response.astype(object).fillna("").astype(str)
-    arns = response.str.extract(_ASSUMED_ARN, expand=False)
+    arns, keys = _extract(rows["responseElements"], _ASSUMED_ARN), _extract(rows["responseElements"], _ISSUED_KEY)
     sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
-    keys = response.str.extract(_ISSUED_KEY, expand=False)
     for session, group in rows.groupby(sessions, sort=False):
         label, row = group.index[-1], group.iloc[-1]
         name = text(row["eventName"])
@@ -270,6 +267,21 @@ def _sessions(arns: pd.Series) -> pd.Series:
     """``role/session`` of each assumed-role ARN (computed once per distinct ARN)."""
     arns = arns.astype(object)
     return arns.map({a: _session(str(a)) for a in pd.unique(arns.dropna())})
+
+
+#: Rows whose response texts are read at once: the text copies a pattern makes stay this small.
+EXTRACT_CHUNK = 4096
+
+
+def _extract(response: pd.Series, pattern: str) -> pd.Series:
+    """The first group of ``pattern`` in each response text (missing: none), read in chunks of
+    :data:`EXTRACT_CHUNK` rows so that the copies stay small on a frame of many STS calls."""
+    parts = []
+    for at in range(0, len(response), EXTRACT_CHUNK):
+        part = response.iloc[at:at + EXTRACT_CHUNK]
+        part = part.fillna("") if _is_text(part) else part.astype(object).fillna("").astype(str)
+        parts.append(part.str.extract(pattern, expand=False))
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 
 def _is_text(values: pd.Series) -> bool:

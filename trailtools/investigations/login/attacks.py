@@ -18,6 +18,15 @@ from trailtools.rules import registry
 
 #: The rule families the login investigation runs beside its own checks.
 FAMILIES = ("sequences",)
+#: The columns the sequences read (:mod:`trailtools.rules.sequences` and the helpers of :mod:`trailtools.rules.model`
+#: it calls): each rule copies the rows it selects, and only these columns of them, not the frame's every column.
+SEQUENCE_COLUMNS = (
+    "eventTime", "eventSource", "eventName", "eventID", "recipientAccountId", "actor", "userIdentity.type",
+    "userIdentity.arn", "userIdentity.userName", "userIdentity.accountId", "userIdentity.accessKeyId",
+    "userIdentity.sessionContext.sessionIssuer.userName", "sourceIPAddress", "errorCode",
+    "sessionCredentialFromConsole", "additionalEventData.MFAUsed", "responseElements.ConsoleLogin",
+    "requestParameters", "responseElements", "resources",
+)
 #: A sequence's score in the login's ranking (by its severity: the floor of that severity's band).
 SCORES = {sev: floor for floor, sev in SCORE_SEVERITY}
 
@@ -36,7 +45,8 @@ def _about(f: Finding, principal: str | None) -> bool:
 def sequence_findings(events: pd.DataFrame, start, end, principal: str | None = None) -> list[Finding]:
     """The sequences whose last step is in [start, end), over ``events`` (the window and its baseline: earlier steps
     may lie before the window), about ``principal`` when one is named."""
-    found = registry.run(events, registry.select(list(FAMILIES)))
+    found = registry.run(events[[c for c in SEQUENCE_COLUMNS if c in events.columns]],  # (a view: no copy)
+                         registry.select(list(FAMILIES)))
     out = []
     for f in found:
         last = max((e.time for e in f.evidence if e.time), default="")

@@ -264,8 +264,12 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
         loaded = (load_compact_athena if in_athena else load_compact)(src.trail, start_t, end_t, baseline_days)
         frame, load_stats = loaded.frame, loaded.stats
         # the coverage's hours: the baseline's hourly counts, and the rows kept whole (the window, control calls)
-        whole = (frame["eventTime"] >= start_t) | frame["eventName"].astype(object).isin(coverage.CONTROL_EVENTS)
-        cov_frame = pd.concat([loaded.hourly, frame.loc[whole, COVERAGE_COLUMNS]], ignore_index=True, sort=False)
+        # (requestParameters only on the control calls, the one place the coverage reads it)
+        control = frame["eventName"].astype(object).isin(coverage.CONTROL_EVENTS)
+        whole = (frame["eventTime"] >= start_t) & ~control
+        plain = [c for c in COVERAGE_COLUMNS if c != "requestParameters"]
+        cov_frame = pd.concat([loaded.hourly, frame.loc[whole, plain], frame.loc[control, COVERAGE_COLUMNS]],
+                              ignore_index=True, sort=False)
         where = " (the baseline compacted by Athena)" if in_athena else ""
         how = (f"Engine duckdb{where}: the window's {int((frame['eventTime'] >= start_t).sum()):,} events whole, the "
                f"baseline's {loaded.history_events:,} events as {loaded.compact_rows:,} compact rows (one per "

@@ -18,6 +18,7 @@ The logging-coverage check gets the baseline's hourly counts per account from th
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +135,7 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
                  options: LoadOptions | None = None, spec: CompactSpec = LOGIN_HISTORY) -> CompactLoad:
     """Scan ``uri`` for [start - baseline_days, end): the window [start, end) whole, the rest compact
     (see the module's docstring)."""
+    _returning_pool()
     first = start - pd.Timedelta(days=int(baseline_days))
     query = Query(start=first.to_pydatetime(), end=end.to_pydatetime())
     scan = Scan(uri, query, options)
@@ -157,12 +159,54 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
     events = len(frame) + int(compact["calls"].sum())
     both = assemble(frame, compact, start)
     del frame
+    both = _one_chunk(both)
     hourly = pd.DataFrame({"recipientAccountId": hourly.column("_by").to_pandas().astype(object),
                            "eventTime": hourly.column("_hour").to_pandas(),
                            "calls": hourly.column("calls").to_pandas()})
     stats = scan.finish(filtered_out=filtered_out, duplicates=duplicates,
                         events=events, report=report)
-    return CompactLoad(both, hourly, stats, len(compact), history_events)
+    compact_rows = len(compact)
+    del kept, result, compact
+    _release()
+    return CompactLoad(both, hourly, stats, compact_rows, history_events)
+
+
+def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every Arrow-backed column (text, lists) in one chunk: a column stays in the pieces the scan
+    read it in (one per file), and selecting rows of a column of many pieces first copies the whole column into
+    one (pyarrow's take), so that every ``frame[mask]`` of the analysis would copy every text column whole."""
+    for col in frame.columns:
+        values = frame[col].array
+        if not hasattr(values, "__arrow_array__"):
+            continue
+        chunks = values.__arrow_array__()
+        if isinstance(chunks, pa.ChunkedArray) and chunks.num_chunks > 1:
+            frame[col] = pd.Series(pd.array(pa.chunked_array([chunks.combine_chunks()]), dtype=frame[col].dtype),
+                                   index=frame.index)
+    return frame
+
+
+def _returning_pool() -> None:
+    """Arrow's allocations (the scan's tables, the frame's text columns) from jemalloc where pyarrow has it: the
+    default mimalloc keeps what the load and the analysis's transient copies free, jemalloc gives it back (measured
+    on the 1M-event, 30-day corpus: peak 1022 MB with mimalloc, 870 MB with jemalloc, 965 MB with the system's)."""
+    if pa.default_memory_pool().backend_name == "jemalloc":
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:     # a pyarrow built without it (some platforms): the default stays
+        pass
+
+
+def _release() -> None:
+    """Give the memory the scan freed back to the system: Arrow's pool (mimalloc keeps freed pages for reuse) and
+    glibc's heap (the scan's and DuckDB's freed blocks), which the analysis after the load would not reuse."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to trim
+        pass
 
 
 def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, drops: set):
