@@ -37,7 +37,7 @@ def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: Lo
     todo = [c for c, hit in zip(chunks, cached) if hit is None]
     try:
         bar(total - sum(len(c.paths) for c in todo))
-        parsed = parallel.run(todo, total_bytes=_size(todo) if total_bytes is None else total_bytes,
+        parsed = parallel.run(todo, total_bytes=chunks_size(todo) if total_bytes is None else total_bytes,
                               workers=options.workers, progress=bar, idle=idle)
     finally:
         bar.close()
@@ -47,7 +47,8 @@ def load_chunks(chunks: list[Chunk], query: Query, stats: LoadStats, options: Lo
     return collect(results, query, stats)
 
 
-def _size(chunks: list[Chunk]) -> int:
+def chunks_size(chunks: list[Chunk]) -> int:
+    """The bytes on disk of the chunks' files (a file gone since the listing counts 0): for the progress bar."""
     size = 0
     for c in chunks:
         for path in c.paths:

@@ -38,6 +38,7 @@ from trailtools.events.limits import from_env
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions, collect
 from trailtools.events.stats import LoadStats
+from trailtools.sources.files import chunks_size
 from trailtools.sources.local import check_path, no_cloudtrail_error, plan_local
 
 #: About this many files are parsed at a time on a cold scan (with the workers: a few days of a busy account).
@@ -128,7 +129,7 @@ class Scan:
         for group in self.groups():
             cached = from_cache(group)
             todo = [c for c, hit in zip(group, cached) if hit is None]
-            parsed = parallel.run(todo, total_bytes=_size(todo), workers=self.options.workers) if todo else []
+            parsed = parallel.run(todo, total_bytes=chunks_size(todo), workers=self.options.workers) if todo else []
             done = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
             del cached, parsed
             for r in done:
@@ -212,15 +213,4 @@ def time_mask(table: pa.Table, start, end) -> np.ndarray:
     if m is None:
         return np.ones(table.num_rows, dtype=bool)
     return np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _size(chunks: list[Chunk]) -> int:
-    size = 0
-    for c in chunks:
-        for p in c.paths:
-            try:
-                size += os.path.getsize(p)
-            except OSError:
-                pass
-    return size
 
