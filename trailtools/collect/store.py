@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from trailtools.errors import TrailtoolsError
-from trailtools.integrity.case import RUNS, newest_copy
+from trailtools.integrity.case import RUNS, newest_copy, sha256_file
 
 MAX_DEPTH = 16
 MAX_SEGMENT = 200
@@ -53,14 +53,6 @@ def safe_relative(name: str) -> PurePosixPath:
     if parts == list(RESERVED[:1]):
         raise UnsafeName(f"{name!r} is the case's own manifest")
     return PurePosixPath(*parts)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def now_iso() -> str:

@@ -146,7 +146,8 @@ def describe_copy(rel: str, run: int | None, used: str, others: list) -> str:
     return f"{rel}: run {run}'s copy ({used}) was read{also}"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read 1 MiB at a time (the manifest's and the collector's checksum)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -187,7 +188,7 @@ def check_case(folder) -> tuple[list[tuple[str, str, str]], dict]:
             problems.append(("case-missing", rel, f"Listed in the manifest ({entry.get('collected_at')}) but not in "
                              "the case folder."))
             continue
-        got = _sha256(path)
+        got = sha256_file(path)
         if got != entry.get("sha256") or path.stat().st_size != entry.get("size"):
             problems.append(("case-modified", rel, f"SHA-256 of the file is {got} ({path.stat().st_size} bytes), the "
                              f"manifest recorded {entry.get('sha256')} ({entry.get('size')} bytes)."))
