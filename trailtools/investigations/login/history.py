@@ -200,8 +200,9 @@ def _returning_pool() -> None:
 
 
 def _release() -> None:
-    """Give the memory the scan freed back to the system: Arrow's pool (mimalloc keeps freed pages for reuse) and
-    glibc's heap (the scan's and DuckDB's freed blocks), which the analysis after the load would not reuse."""
+    """Give the memory the scan freed back to the system: Arrow's pool (jemalloc, or the default mimalloc where pyarrow
+    has no jemalloc, keeps freed pages for reuse) and glibc's heap (the scan's and DuckDB's freed blocks), which the
+    analysis after the load would not reuse."""
     pa.default_memory_pool().release_unused()
     try:
         ctypes.CDLL(None).malloc_trim(0)
