@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import record, s3_path, write_gz
+from conftest import STRATUS, need, record, s3_path, write_gz
 
 from trailtools import load_events
 from trailtools.events.query import Query
-from trailtools.investigations.login.gather import investigate
-from trailtools.investigations.login.history import load_compact
+from trailtools.investigations.login.gather import NEEDS, investigate
+from trailtools.investigations.login.history import TEXT_EVENTS, load_compact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,3 +158,44 @@ def test_window_without_events():
     a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
     _same(a, b)
     assert a.findings == [] and a.load_stats["events"] == 0
+
+
+def test_stratus_detonations_same_answers():
+    """Real attack records (Stratus Red Team's detonations, the months before as the compact baseline): the same
+    findings from both engines."""
+    kw = {"source": str(need(STRATUS)), "start": "2024-08-01", "end": "2024-12-01", "baseline_days": 30}
+    a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
+    _same(a, b)
+    assert len(a.findings) >= 5 and len(b.events) < len(a.events)
+
+
+def test_rows_kept_whole_hold_what_the_checks_read(tmp_path):
+    """The duckdb engine keeps of the window's rows the columns of the login's NEEDS, the JSON bodies only of the
+    calls a check reads them on, and no STS session token; the record in its file is untouched."""
+    from trailtools.events.result import raw_record
+
+    ident = {"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/app/i-0abc",
+             "accountId": "111122223333", "accessKeyId": "ASIAAPPAPPAPPAPPAPP1"}
+    token = "IQoJb3JpZ2luX2VjE" + "Z" * 700
+    rows = [record("e-list", "2026-10-10T01:00:00Z", "DescribeVolumes", userIdentity=ident,
+                   requestParameters={"volumeSet": {}}, sourceIPAddress="10.0.0.5"),
+            record("e-assume", "2026-10-10T01:05:00Z", "AssumeRole", eventSource="sts.amazonaws.com",
+                   userIdentity=ident, requestParameters={"roleArn": "arn:aws:iam::111122223333:role/admin"},
+                   responseElements={"credentials": {"accessKeyId": "ASIANEWNEWNEWNEWNEW1", "sessionToken": token,
+                                                     "expiration": "Oct 10, 2026, 2:05:00 AM"},
+                                     "assumedRoleUser": {"arn": "arn:aws:sts::111122223333:assumed-role/admin/x"}}),
+            record("e-describe", "2026-10-10T01:06:00Z", "DescribeInstances", userIdentity=ident,
+                   responseElements={"reservationSet": {"items": [{"x": "y" * 500}]}})]
+    write_gz(s3_path(tmp_path, "111122223333", "us-east-1", "20261010T0100Z"), {"Records": rows})
+    start, end = pd.Timestamp("2026-10-10", tz="UTC"), pd.Timestamp("2026-10-11", tz="UTC")
+    frame = load_compact(str(tmp_path), start, end, 3, needs=NEEDS).frame.set_index("eventID", drop=False)
+    assert set(NEEDS.columns) <= set(frame.columns)
+    assert "requestID" not in frame.columns and "tlsDetails.clientProvidedHostHeader" not in frame.columns
+    assert "AssumeRole" in TEXT_EVENTS and "DescribeVolumes" not in TEXT_EVENTS
+    assert pd.isna(frame.loc["e-list", "requestParameters"]) and pd.isna(frame.loc["e-describe", "responseElements"])
+    assert "roleArn" in frame.loc["e-assume", "requestParameters"]
+    response = frame.loc["e-assume", "responseElements"]
+    assert "ASIANEWNEWNEWNEWNEW1" in response and "assumed-role/admin/x" in response and token not in response
+    assert raw_record(frame, "e-assume")["responseElements"]["credentials"]["sessionToken"] == token
+    whole = load_compact(str(tmp_path), start, end, 3).frame       # without needs: every column, every body
+    assert "requestID" in whole.columns and token in whole.set_index("eventID").loc["e-assume", "responseElements"]

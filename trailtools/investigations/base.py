@@ -57,19 +57,28 @@ def source_lines(sources: list[SourceStatus]) -> list[str]:
             for s in sources]
 
 
+#: The frame's JSON text columns: whole request and response bodies, most of an event's size.
+TEXT_COLUMNS = ("requestParameters", "responseElements", "resources", "additionalEventData", "serviceEventDetails")
+
+
 @dataclass(frozen=True)
 class Needs:
     """What an investigation reads of the trail, declared as data: the eventNames and eventSources it looks at
     (empty: every event the rest of its query keeps) and the frame's columns its analysis, views and reports read
     (empty: every column). :meth:`query` turns it into the query its load pushes down; the frame then holds those
-    columns and the ones it always has (:data:`trailtools.events.query.ALWAYS_COLUMNS`)."""
+    columns and the ones it always has (:data:`trailtools.events.query.ALWAYS_COLUMNS`).
+
+    ``text_events``: the eventNames whose JSON text columns (:data:`TEXT_COLUMNS`) the analysis reads (empty: every
+    event's). An engine that can keeps those columns only on these events' rows, the heaviest part of the others
+    (the login's out-of-core engine, :mod:`trailtools.investigations.login.history`)."""
 
     event_names: tuple[str, ...] = ()
     event_sources: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
+    text_events: tuple[str, ...] = ()
 
     def __post_init__(self):
-        for name in ("event_names", "event_sources", "columns"):
+        for name in ("event_names", "event_sources", "columns", "text_events"):
             object.__setattr__(self, name, tuple(dict.fromkeys(getattr(self, name))))
 
     def query(self, **window) -> Query:
@@ -78,4 +87,5 @@ class Needs:
                      event_sources=window.pop("event_sources", self.event_sources), columns=self.columns, **window)
 
     def to_dict(self) -> dict:
-        return {k: list(getattr(self, k)) for k in ("event_names", "event_sources", "columns") if getattr(self, k)}
+        return {k: list(getattr(self, k)) for k in ("event_names", "event_sources", "columns", "text_events")
+                if getattr(self, k)}

@@ -18,12 +18,17 @@ from trailtools.findings.model import JsonOutput, iso_time
 from trailtools.findings.tampering import conflicting_duplicate_findings
 from trailtools.integrity import coverage
 from trailtools.integrity.case import case_info
-from trailtools.investigations.base import Window
+from trailtools.investigations.base import Needs, Window
 from trailtools.investigations.login import analysis as login
-from trailtools.investigations.login.history import load_compact
+from trailtools.investigations.login.attacks import SEQUENCE_COLUMNS
+from trailtools.investigations.login.credentials import ISSUER_COLUMNS
+from trailtools.investigations.login.history import KEYS, TEXT_EVENTS, load_compact
+from trailtools.investigations.login.rules import CALL_COLUMNS
+from trailtools.investigations.login.sessions import SESSION_COLUMNS
 from trailtools.investigations.login.history_athena import load_compact_athena
 from trailtools.investigations.login.hours import parse_business_hours
 from trailtools.report.provenance import evidence_files, file_digest, relative_path, versions
+from trailtools.rules import credential_access
 from trailtools.sources.resolve import resolve_source
 from trailtools.sources.scan import scannable
 from trailtools.templating import render
@@ -41,6 +46,16 @@ ENGINES = ("duckdb", "memory")
 #: The columns the logging coverage reads (integrity/coverage.py): the hours, and the trail's control calls.
 COVERAGE_COLUMNS = ["eventTime", "eventSource", "eventName", "recipientAccountId", "requestParameters", "actor",
                     "userIdentity.arn", "eventID", "errorCode"]
+#: What the login investigation reads of the trail: the columns its checks (sign-ins, sessions, credentials, chains,
+#: workload credentials, the sequences, the coverage), its views and its report read, and the JSON bodies only of the
+#: calls a check reads them on (:data:`~.history.TEXT_EVENTS`). The duckdb engine keeps no more of the rows it keeps
+#: whole (the window's are most of its memory); the memory engine loads every column (the events explorer's search
+#: then looks in every call's parameters).
+NEEDS = Needs(columns=(
+    *SESSION_COLUMNS, *CALL_COLUMNS, *SEQUENCE_COLUMNS, *ISSUER_COLUMNS, *credential_access.ISSUE_COLUMNS,
+    *credential_access.CALL_COLUMNS, *login.FEATURE_COLUMNS, *COVERAGE_COLUMNS, *KEYS, "userIdentity.principalId",
+    "userIdentity.userName", "userIdentity.accountId", "errorMessage", "eventCategory", "additionalEventData.MFAUsed",
+    "_file", "_index"), text_events=TEXT_EVENTS)
 
 
 @dataclass
@@ -261,7 +276,8 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
         engine_note = f"The duckdb engine needs a source with files or athena://; {source} was read in memory."
         engine = "memory"
     if engine == "duckdb":
-        loaded = (load_compact_athena if in_athena else load_compact)(src.trail, start_t, end_t, baseline_days)
+        loaded = (load_compact_athena(src.trail, start_t, end_t, baseline_days) if in_athena else
+                  load_compact(src.trail, start_t, end_t, baseline_days, needs=NEEDS))
         frame, load_stats = loaded.frame, loaded.stats
         # the coverage's hours: the baseline's hourly counts, and the rows kept whole (the window, control calls)
         # (requestParameters only on the control calls, the one place the coverage reads it)

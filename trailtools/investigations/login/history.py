@@ -34,9 +34,10 @@ from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions
 from trailtools.events.stats import LoadStats
 from trailtools.integrity.coverage import CONTROL_EVENTS
-from trailtools.investigations.login.rules import CONSOLE_AGENT, STS_ISSUERS
+from trailtools.investigations.base import TEXT_COLUMNS, Needs
+from trailtools.investigations.login.rules import CONSOLE_AGENT, ISSUING, PHRASES, STS_ISSUERS
 from trailtools.investigations.login.sessions import SIGNIN_EVENTS
-from trailtools.rules import registry
+from trailtools.rules import chains, credential_access, registry
 from trailtools.sources.compact import CompactSpec, duckdb_sql
 from trailtools.sources.scan import ORD, Scan
 
@@ -63,8 +64,19 @@ KEY_KEPT = ("CASE WHEN {c[userIdentity.accessKeyId]} LIKE 'AKIA%' "
             "OR lower({c[sessionCredentialFromConsole]}) = 'true' "
             "OR ({c[sessionCredentialFromConsole]} IS NULL AND {regexp_like}({c[userAgent]}, '" + "(?i)"
             + CONSOLE_AGENT.replace("'", "''") + "')) THEN {c[userIdentity.accessKeyId]} END")
+#: eventNames whose JSON bodies (:data:`~trailtools.investigations.base.TEXT_COLUMNS`) the login's checks read: the
+#: rows kept whole in the baseline (sign-ins, issued keys, the trail's control calls, the sequences' steps), the
+#: calls issuing credentials (their responses name the keys and sessions), the follow-ups whose title names a policy.
+#: Empty (every event's) when a sequence reads every event.
+TEXT_EVENTS = () if any(r.reads_every_event for r in _SEQUENCES) else tuple(sorted(set(
+    WHOLE_EVENTS + RECENT_EVENTS + ISSUING + tuple(chains.ISSUERS) + tuple(credential_access.ISSUING)
+    + tuple(name for name, phrase in PHRASES.items() if "{" in phrase))))
 LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS, recent_events=RECENT_EVENTS,
                             recent_hours=RECENT_HOURS, transforms=(("userIdentity.accessKeyId", KEY_KEPT),))
+#: The session token in an STS response's credentials (``"sessionToken": "IQoJ..."``, most of the response's bytes):
+#: read by no check, not kept in the rows kept whole (the record in its file keeps it, :func:`~trailtools.events.
+#: result.raw_record`).
+SESSION_TOKEN = r'("sessionToken"\s*:\s*)"[^"]*"'
 #: What DuckDB may hold in memory before it spills to its temporary folder.
 MEMORY_LIMIT = "400MB"
 
@@ -132,21 +144,24 @@ def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) ->
 
 
 def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days: int,
-                 options: LoadOptions | None = None, spec: CompactSpec = LOGIN_HISTORY) -> CompactLoad:
+                 options: LoadOptions | None = None, spec: CompactSpec = LOGIN_HISTORY,
+                 needs: Needs | None = None) -> CompactLoad:
     """Scan ``uri`` for [start - baseline_days, end): the window [start, end) whole, the rest compact
-    (see the module's docstring)."""
+    (see the module's docstring). ``needs``: what the analysis reads (the login's ``NEEDS``): the rows kept whole
+    hold only its columns (and the spec's), their JSON bodies only on its ``text_events``; None: every column."""
     _returning_pool()
     first = start - pd.Timedelta(days=int(baseline_days))
     query = Query(start=first.to_pydatetime(), end=end.to_pydatetime())
     scan = Scan(uri, query, options)
-    out = _consume(scan, query, start, spec, drops=set())
+    shape = _Shape.of(needs, spec)
+    out = _consume(scan, query, start, spec, shape, drops=set())
     report = DuplicateReport()
     drops = scan.copies(report)
     if drops:   # identical copies of an event: dropped as the loader drops them, everything done again without them
-        out = _consume(scan, query, start, spec, drops=drops)
+        out = _consume(scan, query, start, spec, shape, drops=drops)
     kept, result, filtered_out, duplicates = out
     if not kept:    # nothing whole: an empty table of the chunks' columns, so the frame still has every one
-        kept = [tbl.CHUNK_SCHEMA.append(pa.field(ORD, pa.int64())).empty_table()]
+        kept = [shape.table(tbl.CHUNK_SCHEMA.append(pa.field(ORD, pa.int64())).empty_table())]
     frame, _, _ = frame_mod.finish(kept, Query(), DuplicateReport())
     frame["calls"] = np.ones(len(frame), dtype=np.int64)
     frame["lastTime"] = frame["eventTime"]
@@ -210,7 +225,50 @@ def _release() -> None:
         pass
 
 
-def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, drops: set):
+@dataclass(frozen=True)
+class _Shape:
+    """What a row kept whole holds: ``columns`` (None: all), the JSON bodies only where ``text_events`` (None: on
+    every row) has its eventName."""
+
+    columns: frozenset | None
+    text_events: pa.Array | None
+
+    @classmethod
+    def of(cls, needs: Needs | None, spec: CompactSpec) -> _Shape:
+        if needs is None:
+            return cls(None, None)
+        columns = needs.query().frame_columns()
+        columns = None if columns is None else frozenset((*columns, *spec.columns(), ORD, tbl.ROW))
+        return cls(columns, pa.array(needs.text_events, pa.string()) if needs.text_events else None)
+
+    def table(self, t: pa.Table) -> pa.Table:
+        """``t`` (rows of the scan) as kept: its columns, its JSON bodies where read (the others' null)."""
+        return self.strip(self.select(t))
+
+    def select(self, t: pa.Table) -> pa.Table:
+        return t if self.columns is None else t.select([c for c in t.column_names if c in self.columns])
+
+    def strip(self, t: pa.Table) -> pa.Table:
+        """``t`` with the JSON bodies of the rows whose eventName is not in ``text_events`` null."""
+        if self.text_events is None or not t.num_rows:
+            return t
+        names = t.column("eventName")
+        names = names.cast(pa.string()) if pa.types.is_dictionary(names.type) else names
+        read = np.asarray(pc.fill_null(pc.is_in(names, value_set=self.text_events), False)
+                          .to_numpy(zero_copy_only=False), bool)
+        if not read.all():
+            # a take with null positions: only the bodies kept are copied (an if_else would keep every body's bytes)
+            positions = pa.array(np.arange(t.num_rows), mask=~read)
+            for col in TEXT_COLUMNS:
+                if col in t.column_names:
+                    t = t.set_column(t.column_names.index(col), col, t.column(col).take(positions))
+        if "responseElements" in t.column_names:     # most of an STS response, read by no check
+            t = t.set_column(t.column_names.index("responseElements"), "responseElements", pc.replace_substring_regex(
+                t.column("responseElements"), pattern=SESSION_TOKEN, replacement=r'\1"(not kept)"'))
+        return t
+
+
+def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, shape: _Shape, drops: set):
     """One pass: the rows kept whole (chunk tables), the DuckDB result, rows outside the query, copies dropped."""
     import duckdb  # noqa: PLC0415 - heavy, and only the out-of-core engine needs it
 
@@ -242,7 +300,7 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, d
             whole = np.asarray(pc.fill_null(whole, False).to_numpy(zero_copy_only=False), bool)
             keep = win | (hist & whole)
             if keep.any():
-                kept.append(_own(t.filter(pa.array(keep))))
+                kept.append(_own(shape.strip(shape.select(t).filter(pa.array(keep)))))
             if hist.any():
                 h = _own(t.filter(pa.array(hist)).select(columns))
                 h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
