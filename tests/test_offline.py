@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from altair import JupyterChart
 
-import trailtools.views  # noqa: F401  (enables the renderer)
+import trailtools.views.offline  # noqa: F401  (enables the renderer; every chart module imports it)
 from trailtools.report.html import render_html
 from trailtools.views import offline
 from trailtools.views.offline import VEGALITE_MIME, WIDGET_MIME

@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 
 from trailtools.investigations.cost.analysis import money, short_name
+from trailtools.views import offline  # noqa: F401 (its charts render offline: Vega bundled, no CDN)
 from trailtools.views.tables import Table, date, percent
 
 MAX_ROWS = 4500          # below Altair's 5,000-row limit for data embedded in a spec

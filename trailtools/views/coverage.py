@@ -10,6 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from trailtools.views import offline  # noqa: F401 (its charts render offline: Vega bundled, no CDN)
 from trailtools.views.time import AXIS_FORMAT, human_text, iso_text
 
 #: Which gaps are drawn over which where they overlap: the calls that stopped logging show through silent hours.

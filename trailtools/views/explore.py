@@ -11,6 +11,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from trailtools.views import offline  # noqa: F401 (its charts render offline: Vega bundled, no CDN)
+
 __all__ = ["timeline_chart", "heatmap_chart", "BRUSH", "PICK", "CELL"]
 
 BRUSH, PICK, CELL = "brush", "pick", "cell"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from trailtools.views import offline  # noqa: F401 (its charts render offline: Vega bundled, no CDN)
 from trailtools.views.time import axis_format, human_series, iso_series, utc_series
 
 SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"]

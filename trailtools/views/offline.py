@@ -11,8 +11,8 @@ enables the ``trailtools`` Altair renderer, whose output (one mimebundle per cha
 - ``text/html``: Altair's usual HTML, for frontends without the widget manager (it needs the CDN), and
   ``text/plain``.
 
-``import trailtools.views`` enables it (every investigation imports its views), so the notebooks need no call of
-their own; ``enable_offline(False)`` goes back to Altair's default renderer.
+Importing this module enables it, and every chart module of :mod:`trailtools.views` imports it, so the notebooks need
+no call of their own; ``enable_offline(False)`` goes back to Altair's default renderer.
 
 A kernel that ``trailtools report`` starts has :data:`STATIC_ENV` set: there, charts are only their spec (and
 text/plain), the ``trailtools-static`` renderer. A static page cannot run a widget, and each widget's state (the
@@ -97,3 +97,7 @@ def enable_offline(enable: bool = True) -> None:
         alt.renderers.enable("default")
     else:
         alt.renderers.enable(STATIC_RENDERER if os.environ.get(STATIC_ENV) == "1" else RENDERER)
+
+
+# every chart module imports this one: its charts render offline from the start
+enable_offline()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from trailtools.views import offline  # noqa: F401 (its charts render offline: Vega bundled, no CDN)
 from trailtools.views.coverage import gap_layer
 from trailtools.views.time import AXIS_FORMAT, epoch_ms, human_series, iso_series, utc_series
 

@@ -54,6 +54,7 @@ from trailtools.investigations.login.failures import (
 from trailtools.investigations.login.hours import DAYS, BusinessHours, outside_hours
 from trailtools.investigations.login.rules import (
     ASK,
+    ISSUED_KEY,
     MITRE_VALID_ACCOUNTS,
     REMEDIATION,
     FollowUp,
@@ -65,6 +66,7 @@ from trailtools.investigations.login.rules import (
     remedy,
     severity_for,
     text_or_none,
+    with_issued_keys,
 )
 from trailtools.investigations.login.sessions import (
     CREDENTIAL_COLUMNS,
@@ -532,7 +534,7 @@ def _by_actor(events: pd.DataFrame) -> dict:
     maybe = events["sessionCredentialFromConsole"].notna() | events["userIdentity.accessKeyId"].astype(
         "string").str.startswith("ASIA").fillna(False)
     rows = events.loc[(actor.isin(signed) & maybe).fillna(False).to_numpy(dtype=bool),
-                      [c for c in SESSION_COLUMNS if c in events.columns]]
+                      [c for c in (*SESSION_COLUMNS, ISSUED_KEY) if c in events.columns]]
     return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
 
 
@@ -614,6 +616,7 @@ def analyze_logins(
             checks=_checks(geo, hours, ssh, False),
             ssh=ssh,
         )
+    events = with_issued_keys(events)   # each issuing call's response read once
     times = events["eventTime"]
     end = _utc(end) if end is not None else times.max() + pd.Timedelta(microseconds=1)
     start = _utc(start) if start is not None else end - pd.Timedelta(days=7)

@@ -27,16 +27,15 @@ from trailtools.investigations.login.rules import (
     ASK,
     CALL_COLUMNS,
     CHAIN_DEPTH,
-    KEY_COLUMNS,
     REMEDIATION,
     STS_ISSUERS,
     call_phrase,
     classify_follow_ups,
     evidence_ref,
     issued_key,
+    issued_keys_of,
     join_words,
     network,
-    records,
     remedy,
     severity_for,
     text_or_none,
@@ -251,7 +250,7 @@ def credential_chains(events: pd.DataFrame, start, end) -> list[Finding]:
     credentials a person got) whose issued credentials were used afterwards: one finding per chain, with
     everything the issued credentials did as evidence."""
     sts = (events["eventName"].isin(STS_ISSUERS) & events["errorCode"].isna()).fillna(False).to_numpy(dtype=bool)
-    issued = {k for k in map(issued_key, records(events, KEY_COLUMNS, np.flatnonzero(sts))) if k}
+    issued = set(issued_keys_of(events, np.flatnonzero(sts)))
     if not issued:
         return []
     keyed = _Uses(events, issued)

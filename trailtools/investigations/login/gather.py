@@ -23,18 +23,16 @@ from trailtools.investigations.login import analysis as login
 from trailtools.investigations.login.attacks import SEQUENCE_COLUMNS
 from trailtools.investigations.login.credentials import ISSUER_COLUMNS
 from trailtools.investigations.login.history import KEYS, TEXT_EVENTS, load_compact
-from trailtools.investigations.login.rules import CALL_COLUMNS
-from trailtools.investigations.login.sessions import SESSION_COLUMNS
 from trailtools.investigations.login.history_athena import load_compact_athena
 from trailtools.investigations.login.hours import parse_business_hours
+from trailtools.investigations.login.rules import CALL_COLUMNS
+from trailtools.investigations.login.sessions import SESSION_COLUMNS
 from trailtools.report.provenance import evidence_files, file_digest, relative_path, versions
 from trailtools.rules import credential_access
 from trailtools.sources.resolve import resolve_source
 from trailtools.sources.scan import scannable
 from trailtools.templating import render
 from trailtools.views.answer import answer_box
-from trailtools.views.coverage import coverage_chart, shade_gaps
-from trailtools.views.signins import signin_timeline
 from trailtools.views.tables import Table, findings_table
 
 DEFAULT_WINDOW = pd.Timedelta(days=7)
@@ -128,6 +126,10 @@ class LoginInvestigation(JsonOutput):
         return int(sign["in_window"].sum()) if "in_window" in sign else len(sign)
 
     def timeline(self):
+        # the chart modules import Altair (two seconds): only when a chart is drawn, not on every command-line run
+        from trailtools.views.coverage import shade_gaps  # noqa: PLC0415
+        from trailtools.views.signins import signin_timeline  # noqa: PLC0415
+
         ssh = self.ssh_in_window()
         chart = signin_timeline(
             self.analysis.signins,
@@ -142,6 +144,7 @@ class LoginInvestigation(JsonOutput):
 
     def coverage_chart(self):
         """The window's logging coverage as one bar (gaps in grey), or None when it could not be computed."""
+        from trailtools.views.coverage import coverage_chart  # noqa: PLC0415 (Altair, when a chart is drawn)
 
         return coverage_chart(self.coverage) if self.coverage is not None else None
 

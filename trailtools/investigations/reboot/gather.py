@@ -33,9 +33,7 @@ from trailtools.report.provenance import file_digest, relative_path, versions
 from trailtools.sources.resolve import SourceData, resolve_source
 from trailtools.templating import render
 from trailtools.views.answer import answer_box
-from trailtools.views.coverage import coverage_chart
 from trailtools.views.tables import Table, findings_table
-from trailtools.views.timeline import instance_timeline
 
 #: What the reboot investigation reads of the trail (docs/reboot.md): every call touching the instance (its
 #: query's resource), and of each only the columns its analysis, evidence rows, timeline, findings and the explorer
@@ -405,6 +403,9 @@ class RebootInvestigation(JsonOutput):
                                             would_change=v.would_change))
 
     def timeline(self):
+        # the chart modules import Altair (two seconds): only when a chart is drawn, not on every command-line run
+        from trailtools.views.timeline import instance_timeline  # noqa: PLC0415
+
         return instance_timeline(
             rows.evidence_frame(self.evidence),
             restart=self.verdict.restart,
@@ -415,6 +416,7 @@ class RebootInvestigation(JsonOutput):
 
     def coverage_chart(self):
         """The window's logging coverage as one bar (gaps in grey), or None when it could not be computed."""
+        from trailtools.views.coverage import coverage_chart  # noqa: PLC0415 (Altair, when a chart is drawn)
 
         return coverage_chart(self.coverage) if self.coverage is not None else None
 
