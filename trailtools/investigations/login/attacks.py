@@ -25,7 +25,7 @@ SEQUENCE_COLUMNS = (
     "userIdentity.arn", "userIdentity.userName", "userIdentity.accountId", "userIdentity.accessKeyId",
     "userIdentity.sessionContext.sessionIssuer.userName", "sourceIPAddress", "errorCode",
     "sessionCredentialFromConsole", "additionalEventData.MFAUsed", "responseElements.ConsoleLogin",
-    "requestParameters", "responseElements", "resources",
+    "requestParameters", "responseElements",
 )
 #: A sequence's score in the login's ranking (by its severity: the floor of that severity's band).
 SCORES = {sev: floor for floor, sev in SCORE_SEVERITY}

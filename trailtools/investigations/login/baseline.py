@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from trailtools.evidence.geoip import public_ip
@@ -75,6 +76,17 @@ def _mapped(values: pd.Series, fn: Callable) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object)
 
 
+def _joined(a: pd.Series, b: pd.Series, sep: str) -> pd.Series:
+    """``a + sep + b`` (missing values as ""), made once per distinct pair and shared by its rows (a text a row
+    would cost tens of bytes each on millions of rows)."""
+    left, right = (pd.factorize(s.astype(object).fillna("").astype(str)) for s in (a, b))
+    pairs = left[0].astype(np.int64) * max(len(right[1]), 1) + right[0]
+    distinct, rows = np.unique(pairs, return_inverse=True)
+    width = max(len(right[1]), 1)
+    texts = np.array([f"{left[1][p // width]}{sep}{right[1][p % width]}" for p in distinct.tolist()], dtype=object)
+    return pd.Series(texts[rows.reshape(-1)] if len(rows) else texts[:0], index=a.index, dtype=object)
+
+
 def acting_service(events: pd.DataFrame) -> pd.Series:
     """The calls an AWS service made for a principal: ``invokedBy`` set, or a service host name as the source."""
     invoked = events["userIdentity.invokedBy"].astype(object).notna()
@@ -96,8 +108,7 @@ def features(events: pd.DataFrame, credentials: pd.Series, asn: Callable[[str], 
     else:
         net = _mapped(address, network)
     agent = _mapped(events["userAgent"], agent_family).where(~service, None)
-    api = events["eventSource"].astype(object).fillna("").astype(str) + ":" + events["eventName"].astype(object).fillna(
-        "").astype(str)
+    api = _joined(events["eventSource"], events["eventName"], ":")
     return pd.DataFrame(
         {
             "eventTime": events["eventTime"],

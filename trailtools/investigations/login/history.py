@@ -77,6 +77,10 @@ LOGIN_HISTORY = CompactSpec("login-history", KEYS, WHOLE_EVENTS, recent_events=R
 #: read by no check, not kept in the rows kept whole (the record in its file keeps it, :func:`~trailtools.events.
 #: result.raw_record`).
 SESSION_TOKEN = r'("sessionToken"\s*:\s*)"[^"]*"'
+#: Text columns of the rows kept whole held as categories (one code a row): few distinct values on many rows (an
+#: account's access keys: thousands on millions of calls; error messages), and the analysis's copies of them share
+#: each value's text instead of making one a row.
+CATEGORIES = ("userIdentity.accessKeyId", "errorMessage")
 #: What DuckDB may hold in memory before it spills to its temporary folder.
 MEMORY_LIMIT = "400MB"
 
@@ -249,7 +253,8 @@ class _Shape:
         return t if self.columns is None else t.select([c for c in t.column_names if c in self.columns])
 
     def strip(self, t: pa.Table) -> pa.Table:
-        """``t`` with the JSON bodies of the rows whose eventName is not in ``text_events`` null."""
+        """``t`` as kept: the JSON bodies null on the rows whose eventName is not in ``text_events``, the
+        :data:`CATEGORIES` as dictionaries, no STS session token."""
         if self.text_events is None or not t.num_rows:
             return t
         names = t.column("eventName")
@@ -262,6 +267,9 @@ class _Shape:
             for col in TEXT_COLUMNS:
                 if col in t.column_names:
                     t = t.set_column(t.column_names.index(col), col, t.column(col).take(positions))
+        for col in CATEGORIES:
+            if col in t.column_names and not pa.types.is_dictionary(t.schema.field(col).type):
+                t = t.set_column(t.column_names.index(col), col, pc.dictionary_encode(t.column(col)))
         if "responseElements" in t.column_names:     # most of an STS response, read by no check
             t = t.set_column(t.column_names.index("responseElements"), "responseElements", pc.replace_substring_regex(
                 t.column("responseElements"), pattern=SESSION_TOKEN, replacement=r'\1"(not kept)"'))
@@ -302,7 +310,7 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
             if keep.any():
                 kept.append(_own(shape.strip(shape.select(t).filter(pa.array(keep)))))
             if hist.any():
-                h = _own(t.filter(pa.array(hist)).select(columns))
+                h = _own(t.select(columns).filter(pa.array(hist)))
                 h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
                 yield from h.to_batches()
 

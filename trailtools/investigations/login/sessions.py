@@ -71,6 +71,8 @@ def _text(frame: pd.DataFrame, name: str) -> pd.Series:
     col = frame[name]
     if col.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
         return col.fillna("")
+    if isinstance(col.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(col.cat.categories):
+        return col.astype(object).fillna("")    # the categories' own texts, shared by their rows (not one a row)
     return col.astype(object).fillna("").astype(str)
 
 
