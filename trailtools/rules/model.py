@@ -129,12 +129,16 @@ def items(value) -> list:
 
 def by_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``fn`` (element-wise, of a Series) over a Series: for a categorical one over each category once (and a
-    missing value), spread back to the rows by their codes, instead of over every row."""
+    missing value), spread back to the rows by their codes, instead of over every row (texts as objects that the
+    rows of one value share)."""
     if not isinstance(values.dtype, pd.CategoricalDtype):
         return fn(values)
     cats = values.cat.categories
     distinct = pd.Series(pd.Categorical.from_codes(list(range(len(cats))) + [-1], dtype=values.dtype))
     done = fn(distinct)
+    if pd.api.types.is_string_dtype(done.dtype) and done.dtype != object:
+        # texts spread as the distinct values' own objects: an Arrow text column would copy each row's text
+        done = done.astype(object)
     codes = values.cat.codes.to_numpy()
     out = done.iloc[np.where(codes < 0, len(cats), codes)]
     out.index = values.index

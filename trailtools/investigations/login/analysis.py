@@ -78,6 +78,7 @@ from trailtools.investigations.login.sessions import (
     credential_ids,
     credential_table,
     issued_keys,
+    rows_by_key,
     session_events,
 )
 from trailtools.investigations.login.ssh import ssh_findings
@@ -538,6 +539,13 @@ def _by_actor(events: pd.DataFrame) -> dict:
     return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
 
 
+def _signins_by_place(ok: pd.DataFrame) -> dict:
+    """(principal, address) -> the times of their successful sign-ins, sorted (rows without either match none)."""
+    known = ok[ok["principal"].notna() & ok["sourceIPAddress"].notna()]
+    return {key: times.sort_values(kind="stable").reset_index(drop=True)
+            for key, times in known.groupby(["principal", "sourceIPAddress"], sort=False, observed=True)["time"]}
+
+
 def _checks(
     geo: GeoIP | None, hours: BusinessHours | None, ssh: pd.DataFrame | None, has_baseline: bool
 ) -> list[Check]:
@@ -670,15 +678,16 @@ def analyze_logins(
         findings += ssh_findings(ssh, start, end)
     trips = travel(sign)
     by_actor = _by_actor(events)
+    by_key = rows_by_key(events)
+    again = _signins_by_place(all_ok)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     sessions, follow_ups, covered, reported = [], [], set(), set()
     for s in succ.to_dict("records"):
-        later = all_ok[
-            (all_ok["principal"] == s["principal"])
-            & (all_ok["sourceIPAddress"] == s["sourceIPAddress"])
-            & (all_ok["time"] > s["time"])
-        ]["time"]
-        s_end = min(s["time"] + SESSION_LENGTH, later.min() if len(later) else s["time"] + SESSION_LENGTH)
+        # the session lasts until the next successful sign-in of the principal from the same address, at most
+        later = again.get((s["principal"], s["sourceIPAddress"]))
+        at = int(later.searchsorted(s["time"], side="right")) if later is not None else 0
+        s_end = min(s["time"] + SESSION_LENGTH, later.iloc[at] if later is not None and at < len(later)
+                    else s["time"] + SESSION_LENGTH)
         acts = session_events(
             events,
             s["principal"],
@@ -687,6 +696,7 @@ def analyze_logins(
             mine=by_actor.get(s["principal"], events.iloc[:0]),
             signin_event=s["eventID"],
             owner=owner,
+            by_key=by_key,
         )
         context = {
             k: v

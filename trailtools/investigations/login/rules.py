@@ -316,12 +316,14 @@ def with_issued_keys(events: pd.DataFrame) -> pd.DataFrame:
 def issued_keys_of(rows: pd.DataFrame, positions: np.ndarray | None = None) -> list[str]:
     """The access key IDs some calls handed out (:func:`issued_key` of each), in order: of every row, or of the rows
     at ``positions``. Read from :data:`ISSUED_KEY` where the rows have it."""
+    if ISSUED_KEY in rows.columns:     # set on the issuing calls only
+        values = rows[ISSUED_KEY].to_numpy(dtype=object)
+        return [k for k in (values if positions is None else values[np.asarray(positions, dtype=np.int64)])
+                if isinstance(k, str) and k]
     names = rows["eventName"].isin(ISSUING).fillna(False).to_numpy(dtype=bool)
     at = np.flatnonzero(names) if positions is None else np.asarray(positions)[names[positions]]
     if not len(at):
         return []
-    if ISSUED_KEY in rows.columns:
-        return [k for k in rows[ISSUED_KEY].to_numpy(dtype=object)[at] if isinstance(k, str) and k]
     return [k for k in map(issued_key, records(rows, KEY_COLUMNS, at)) if k]
 
 

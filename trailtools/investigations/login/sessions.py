@@ -152,12 +152,14 @@ def session_events(
     mine: pd.DataFrame | None = None,
     signin_event: str | None = None,
     owner: pd.Series | None = None,
+    by_key: dict | None = None,
 ) -> pd.DataFrame:
     """Everything a sign-in session did, in order: the principal's console calls after the sign-in at ``start``
     until ``end``, and whatever the credentials it handed out did later. ``mine``: the principal's rows, when at
     hand. With ``signin_event`` only the console calls :func:`assign_console_sessions` gives that sign-in count
     (``owner``: that assignment for ``mine``, when already computed): a second session of the same principal from
-    another address keeps its own calls."""
+    another address keeps its own calls. ``by_key``: :func:`rows_by_key` of ``events``, when at hand (the calls
+    of the keys handed out are then found without a pass over every event)."""
     if mine is None:
         mine = events[_col(events, "actor") == principal]
     window = _between(mine, start, end)
@@ -178,12 +180,25 @@ def session_events(
         if not keys:
             break
         seen.update(keys)
-        hit = (events["userIdentity.accessKeyId"].isin(keys).fillna(False).to_numpy(dtype=bool)
-               & (events["eventTime"] > start).to_numpy(dtype=bool) & ~events.index.isin(acts.index))
-        extra = events.loc[hit, [c for c in acts.columns if c in events.columns]]
+        cols = [c for c in acts.columns if c in events.columns]
+        if by_key is not None:
+            found = [by_key[k] for k in keys if k in by_key]
+            at = np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+            at = at[(events["eventTime"].iloc[at] > start).to_numpy(dtype=bool)]
+            at = at[~events.index[at].isin(acts.index)]
+            extra = events.iloc[at, [events.columns.get_loc(c) for c in cols]]
+        else:
+            hit = (events["userIdentity.accessKeyId"].isin(keys).fillna(False).to_numpy(dtype=bool)
+                   & (events["eventTime"] > start).to_numpy(dtype=bool) & ~events.index.isin(acts.index))
+            extra = events.loc[hit, cols]
         acts = pd.concat([acts, extra]).sort_values("eventTime", kind="stable")
         keys = new_keys(extra)
     return acts
+
+
+def rows_by_key(events: pd.DataFrame) -> dict:
+    """Access key ID -> the positions of the calls made with it, in order (for :func:`session_events`)."""
+    return events.groupby("userIdentity.accessKeyId", observed=True, sort=False).indices
 
 
 def _between(rows: pd.DataFrame, start, end) -> pd.DataFrame:
