@@ -199,3 +199,18 @@ def test_rows_kept_whole_hold_what_the_checks_read(tmp_path):
     assert raw_record(frame, "e-assume")["responseElements"]["credentials"]["sessionToken"] == token
     whole = load_compact(str(tmp_path), start, end, 3).frame       # without needs: every column, every body
     assert "requestID" in whole.columns and token in whole.set_index("eventID").loc["e-assume", "responseElements"]
+
+
+def test_a_scan_groups_files_by_their_bytes(tmp_path):
+    """A group holds about GROUP_BYTES of files (so that the cold parse uses every core), whatever their size."""
+    from trailtools.sources import scan as scan_mod
+
+    trail = _trail(tmp_path / "t", 2)
+    query = Query(start=pd.Timestamp("2026-10-01", tz="UTC").to_pydatetime(),
+                  end=pd.Timestamp("2026-10-11", tz="UTC").to_pydatetime())
+    s = scan_mod.Scan(str(trail), query)
+    files = sum(len(c.paths) for c in s.plan.chunks)
+    each = sum(p.stat().st_size for p in trail.rglob("*.json.gz")) / files
+    expected = min(scan_mod.GROUP_FILES_MAX, max(scan_mod.GROUP_FILES_MIN, scan_mod.GROUP_BYTES / each))
+    assert abs(s.group_files() - expected) <= 0.1 * expected      # (a sample of the files' sizes)
+    assert sum(len(g) for g in s.groups()) == len(s.plan.chunks)
