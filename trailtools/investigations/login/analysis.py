@@ -297,26 +297,25 @@ def _session(
     all_times: pd.Series,
     context: dict[str, dict],
     console: pd.Series | None = None,
+    failures: dict | None = None,
 ):
     """One session: its signals, follow-ups, score, and its one finding (None when it has nothing beyond the
     principal's posture: a sign-in without MFA and nothing else is :func:`posture`'s fact, not a second one).
     ``judged``: the baseline signals (:func:`novelty`, new-identity); ``context``: the signals found outside the
     baseline comparison (impossible-travel, outside-hours) with what their phrases need; ``console``: which rows of
-    ``actions`` the console made (its page loads are no discovery burst)."""
+    ``actions`` the console made (its page loads are no discovery burst); ``failures``: :func:`_failures_by_place`
+    of ``sign``, when at hand."""
     principal, arn, when, ip = (
         s["principal"],
         text_or_none(s["arn"]) or str(s["principal"]),
         iso_time(s["time"]),
         s["sourceIPAddress"],
     )
-    before = (
-        (sign["principal"] == principal)
-        & (sign["result"] == "Failure")
-        & (sign["sourceIPAddress"] == ip)
-        & (sign["time"] < s["time"])
-        & (sign["time"] >= s["time"] - FAILURE_LOOKBACK)
-    )
-    before = sign[before].to_dict("records") if before.any() else []
+    tried = (failures if failures is not None else _failures_by_place(sign)).get((principal, ip))
+    before = []
+    if tried is not None:   # the failed sign-ins from the same address in the lookback before this one
+        hit = (tried["time"] < s["time"]) & (tried["time"] >= s["time"] - FAILURE_LOOKBACK)
+        before = tried[hit].to_dict("records") if hit.any() else []
     keys = (
         (["root"] if s["type"] == "Root" else [])
         + (["no-mfa"] if s["mfa"] == "No" and s["type"] in NO_MFA_TYPES else [])
@@ -539,6 +538,12 @@ def _by_actor(events: pd.DataFrame) -> dict:
     return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
 
 
+def _failures_by_place(sign: pd.DataFrame) -> dict:
+    """(principal, address) -> their failed sign-ins, in order (rows without either match none)."""
+    failed = sign[(sign["result"] == "Failure") & sign["principal"].notna() & sign["sourceIPAddress"].notna()]
+    return dict(iter(failed.groupby(["principal", "sourceIPAddress"], sort=False, observed=True)))
+
+
 def _signins_by_place(ok: pd.DataFrame) -> dict:
     """(principal, address) -> the times of their successful sign-ins, sorted (rows without either match none)."""
     known = ok[ok["principal"].notna() & ok["sourceIPAddress"].notna()]
@@ -679,7 +684,7 @@ def analyze_logins(
     trips = travel(sign)
     by_actor = _by_actor(events)
     by_key = rows_by_key(events)
-    again = _signins_by_place(all_ok)
+    again, failures = _signins_by_place(all_ok), _failures_by_place(win)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     sessions, follow_ups, covered, reported = [], [], set(), set()
     for s in succ.to_dict("records"):
@@ -705,7 +710,7 @@ def analyze_logins(
         }
         judged = novelty(s, usual.get(s["principal"]), history.get(s["principal"]))
         judged += ["new-identity"] if s["principal"] in new_ids else []
-        row, found, follow = _session(s, s_end, acts, win, judged, times, context, console)
+        row, found, follow = _session(s, s_end, acts, win, judged, times, context, console, failures)
         sessions.append(row)
         findings += found
         follow_ups += follow
