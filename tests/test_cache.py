@@ -94,3 +94,30 @@ def test_the_reader_version_covers_every_module_that_shapes_a_row():
             modules.add(name)
             todo.extend(local_imports(name))
     assert {f"{m}.py" for m in modules} <= set(cache._CODE_FILES)
+
+
+def test_cache_key_is_the_same_from_c_and_python(tmp_path, monkeypatch):
+    """The C stat of a chunk's files (released GIL, two threads) gives the cache key the Python stat gives: sizes and
+    mtimes, -1 for a file that cannot be stat()ed, links followed, folders changing along the list."""
+    import os
+
+    import pytest
+
+    from trailtools.events import chunk
+
+    if chunk._listing is None:
+        pytest.skip("the C helpers are not built here")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    paths = []
+    for folder, name, size in (("a", "1.json.gz", 10), ("a", "2.json.gz", 0), ("b", "3.json.gz", 99)):
+        p = tmp_path / folder / name
+        p.write_bytes(b"x" * size)
+        paths.append(str(p))
+    os.symlink(paths[0], tmp_path / "b" / "link.json.gz")
+    paths += [str(tmp_path / "b" / "link.json.gz"), str(tmp_path / "a" / "gone.json.gz"), "relative-missing.json",
+              str(tmp_path / "a" / "1.json.gz")]
+    native = chunk._identity(paths)
+    monkeypatch.setattr(chunk, "_listing", None)
+    assert chunk._identity(paths) == native
+    assert f"{paths[0]}\0" + "10\0" in native and "gone.json.gz\0-1\0-1\n" in native
