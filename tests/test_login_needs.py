@@ -56,3 +56,23 @@ def test_needs_name_frame_columns():
     assert set(NEEDS.columns) <= set(ALL_COLUMNS)
     assert set(SEQUENCE_COLUMNS) <= set(NEEDS.columns)
     assert {"AssumeRole", "ConsoleLogin", "CreateAccessKey", "StopLogging", "AttachUserPolicy"} <= set(TEXT_EVENTS)
+
+
+def test_kept_rows_of_chunks_of_either_type_concatenate():
+    """A chunk may hold an access key column as text or as a dictionary already (the demo's report over two days
+    failed on that, ArrowInvalid): the rows kept whole have one type whichever it was, so they concatenate."""
+    import pyarrow as pa
+
+    from trailtools.investigations.login.history import CATEGORY_TYPE, LOGIN_HISTORY, _Shape
+
+    shape = _Shape.of(NEEDS, LOGIN_HISTORY)
+    names = pa.array(["GetCallerIdentity", "ConsoleLogin"])
+    as_text = pa.table({"eventName": names, "userIdentity.accessKeyId": pa.array(["AKIA1", None], pa.large_string()),
+                        "errorMessage": pa.array([None, "Failed"], pa.large_string())})
+    as_dict = pa.table({"eventName": names,
+                        "userIdentity.accessKeyId": pa.array(["AKIA2", "AKIA1"]).dictionary_encode(),
+                        "errorMessage": pa.array([None, None], pa.string()).dictionary_encode()})
+    both = pa.concat_tables([shape.strip(as_text), shape.strip(as_dict)])
+    assert both.schema.field("userIdentity.accessKeyId").type == CATEGORY_TYPE
+    assert both.column("userIdentity.accessKeyId").to_pylist() == ["AKIA1", None, "AKIA2", "AKIA1"]
+    assert both.column("errorMessage").to_pylist() == [None, "Failed", None, None]

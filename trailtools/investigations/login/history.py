@@ -82,6 +82,7 @@ SESSION_TOKEN = r'("sessionToken"\s*:\s*)"[^"]*"'
 #: account's access keys: thousands on millions of calls; error messages), and the analysis's copies of them share
 #: each value's text instead of making one a row.
 CATEGORIES = ("userIdentity.accessKeyId", "errorMessage")
+CATEGORY_TYPE = pa.dictionary(pa.int32(), pa.string())
 #: What DuckDB may hold in memory before it spills to its temporary folder.
 MEMORY_LIMIT = "400MB"
 
@@ -272,9 +273,11 @@ class _Shape:
             for col in TEXT_COLUMNS:
                 if col in t.column_names:
                     t = t.set_column(t.column_names.index(col), col, t.column(col).take(positions))
-        for col in CATEGORIES:
-            if col in t.column_names and not pa.types.is_dictionary(t.schema.field(col).type):
-                t = t.set_column(t.column_names.index(col), col, pc.dictionary_encode(t.column(col)))
+        for col in CATEGORIES:     # (one type whichever the chunk had: a dictionary already, or large strings)
+            if col in t.column_names and t.schema.field(col).type != CATEGORY_TYPE:
+                values = t.column(col)
+                values = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+                t = t.set_column(t.column_names.index(col), col, values.cast(CATEGORY_TYPE))
         if "responseElements" in t.column_names:     # most of an STS response, read by no check
             t = t.set_column(t.column_names.index("responseElements"), "responseElements", pc.replace_substring_regex(
                 t.column("responseElements"), pattern=SESSION_TOKEN, replacement=r'\1"(not kept)"'))
