@@ -34,7 +34,7 @@ from trailtools.findings.model import SEVERITIES, EvidenceRef, Finding, iso_time
 from trailtools.investigations.login.attacks import merge, sequence_findings
 from trailtools.investigations.login.baseline import (
     agent_family,
-    features,
+    call_features,
     first_seen,
     known_before,
     new_identities,
@@ -79,6 +79,7 @@ from trailtools.investigations.login.sessions import (
     credential_table,
     issued_keys,
     rows_by_key,
+    session_credentials,
     session_events,
 )
 from trailtools.investigations.login.ssh import ssh_findings
@@ -655,8 +656,8 @@ def analyze_logins(
     console = console_calls(rng, issued_keys(rng))
     all_ok = sign[sign["result"] == "Success"]
     owner = assign_console_sessions(rng[console], all_ok)
-    creds = _session_credentials(credential_ids(rng, console), rng, owner, all_ok)
-    feats = _features(rng, creds, geo)
+    creds = session_credentials(credential_ids(rng, console), rng, owner, all_ok)
+    feats = call_features(rng, creds, geo)
     seen = first_seen(feats, "principal")
     history = known_before(seen, "principal", start)
     new_ids = new_identities(feats, "principal", start, end)
@@ -755,48 +756,6 @@ def analyze_logins(
         pd.DataFrame(follow_ups, columns=FOLLOW_UP_COLUMNS),
         creds_table,
     )
-
-
-def _session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, ok: pd.DataFrame) -> pd.Series:
-    """Each console session its own credential, ``console:<principal>@<sign-in eventID>``: its console calls (by
-    :func:`assign_console_sessions`) and the successful sign-in that opened it."""
-    session = owner.reindex(rng.index)
-    opened = session.isna() & rng["eventID"].isin(set(ok["eventID"]))     # the sign-in itself
-    if opened.any():
-        session[opened] = rng.loc[opened, "eventID"].astype(object)
-    has = session.notna()
-    out = creds.astype(object).copy()
-    if has.any():
-        out[has] = "console:" + rng.loc[has, "actor"].astype(object).fillna("").astype(str) + "@" + session[
-            has].astype(str)
-    return out
-
-
-#: the columns :func:`_features` reads (those of :func:`~.baseline.features`, and who called)
-FEATURE_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
-                   "awsRegion", "userIdentity.type", "userIdentity.arn", "userIdentity.invokedBy"]
-
-
-def _features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.DataFrame:
-    """The baseline features of every call but failed sign-ins (an attempt is no history), with the type, ARN and
-    eventID of the caller for the findings; networks are network owners where an ASN database knows them."""
-    failed = rng["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool) & (
-        (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].notna()
-    ).to_numpy(dtype=bool)
-    ok = rng.loc[~failed, [c for c in FEATURE_COLUMNS if c in rng.columns]]
-
-    def owner(address: str) -> str | None:
-        loc = geo.locate(address)
-        return f"AS{loc.asn} {loc.org or ''}".strip() if loc.asn else None
-
-    feats = features(ok, creds[~failed], owner if geo is not None and geo.has_asn else None)
-    feats["type"] = ok["userIdentity.type"].astype(object)
-    feats["arn"] = ok["userIdentity.arn"].astype(object)
-    feats["eventID"] = ok["eventID"]   # (its own text column: an object a row would cost twice)
-    if "calls" in ok.columns:   # compact history rows (the out-of-core engine): how many calls, until when
-        feats["calls"] = ok["calls"].fillna(1).astype("int64")
-        feats["lastTime"] = ok["lastTime"].where(ok["lastTime"].notna(), ok["eventTime"])
-    return feats
 
 
 def _history_notes(notes: list[str], win: pd.DataFrame, usual: dict, history: dict, new_ids: set) -> None:

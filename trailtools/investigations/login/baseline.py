@@ -11,6 +11,8 @@ Pure functions, frame in, aggregates out, each one a projection, a group-by or a
   (``GROUP BY key, dimension, value``).
 - :func:`new_values`: the window's (key, dimension, value) triples not seen before its start (an anti-join).
 - :func:`new_identities`: the keys with calls in the window and none before it, when the frame holds history at all.
+- :func:`call_features`: :func:`features` of a frame's calls but failed sign-ins, with the caller's type, ARN and
+  eventID (and the compact rows' counts).
 
 The credential of a call comes from :func:`trailtools.investigations.login.sessions.credential_ids`.
 """
@@ -22,8 +24,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from trailtools.evidence.geoip import public_ip
+from trailtools.evidence.geoip import GeoIP, public_ip
 from trailtools.investigations.login.rules import network
+from trailtools.investigations.login.sessions import SIGNIN_EVENTS
 
 DIMENSIONS = ("address", "network", "agent", "region", "api")
 FIRST_SEEN_COLUMNS = ["dimension", "value", "first", "last", "calls"]
@@ -176,3 +179,30 @@ def new_identities(feats: pd.DataFrame, by: str, start, end) -> set:
     during = (feats["eventTime"] >= start) & (feats["eventTime"] < end)
     old = set(feats.loc[before, by].dropna())
     return {k for k in pd.unique(feats.loc[during, by].dropna()) if k not in old}
+
+
+#: the columns :func:`call_features` reads (those of :func:`~.baseline.features`, and who called)
+FEATURE_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+                   "awsRegion", "userIdentity.type", "userIdentity.arn", "userIdentity.invokedBy"]
+
+
+def call_features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.DataFrame:
+    """The baseline features of every call but failed sign-ins (an attempt is no history), with the type, ARN and
+    eventID of the caller for the findings; networks are network owners where an ASN database knows them."""
+    failed = rng["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool) & (
+        (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].notna()
+    ).to_numpy(dtype=bool)
+    ok = rng.loc[~failed, [c for c in FEATURE_COLUMNS if c in rng.columns]]
+
+    def owner(address: str) -> str | None:
+        loc = geo.locate(address)
+        return f"AS{loc.asn} {loc.org or ''}".strip() if loc.asn else None
+
+    feats = features(ok, creds[~failed], owner if geo is not None and geo.has_asn else None)
+    feats["type"] = ok["userIdentity.type"].astype(object)
+    feats["arn"] = ok["userIdentity.arn"].astype(object)
+    feats["eventID"] = ok["eventID"]   # (its own text column: an object a row would cost twice)
+    if "calls" in ok.columns:   # compact history rows (the out-of-core engine): how many calls, until when
+        feats["calls"] = ok["calls"].fillna(1).astype("int64")
+        feats["lastTime"] = ok["lastTime"].where(ok["lastTime"].notna(), ok["eventTime"])
+    return feats

@@ -21,6 +21,7 @@ from trailtools.integrity.case import case_info
 from trailtools.investigations.base import Needs, Window
 from trailtools.investigations.login import analysis as login
 from trailtools.investigations.login.attacks import SEQUENCE_COLUMNS
+from trailtools.investigations.login.baseline import FEATURE_COLUMNS
 from trailtools.investigations.login.credentials import ISSUER_COLUMNS
 from trailtools.investigations.login.history import KEYS, TEXT_EVENTS, load_compact
 from trailtools.investigations.login.history_athena import load_compact_athena
@@ -51,7 +52,7 @@ COVERAGE_COLUMNS = ["eventTime", "eventSource", "eventName", "recipientAccountId
 #: then looks in every call's parameters).
 NEEDS = Needs(columns=(
     *SESSION_COLUMNS, *CALL_COLUMNS, *SEQUENCE_COLUMNS, *ISSUER_COLUMNS, *credential_access.ISSUE_COLUMNS,
-    *credential_access.CALL_COLUMNS, *login.FEATURE_COLUMNS, *COVERAGE_COLUMNS, *KEYS, "userIdentity.principalId",
+    *credential_access.CALL_COLUMNS, *FEATURE_COLUMNS, *COVERAGE_COLUMNS, *KEYS, "userIdentity.principalId",
     "userIdentity.userName", "userIdentity.accountId", "errorMessage", "eventCategory", "additionalEventData.MFAUsed",
     "_file", "_index"), text_events=TEXT_EVENTS)
 

@@ -13,6 +13,7 @@ call belongs to. Pure functions, events frame in.
 - :func:`session_events`: what one sign-in session did: its console calls, and whatever the credentials it handed
   out did later (keys from ``CreateAccessKey``, temporary credentials from STS, followed through role chains). A
   call the same principal made with another credential (its access key, from anywhere) is not the session's.
+- :func:`session_credentials`: each console session its own credential (its calls and the sign-in that opened it).
 """
 from __future__ import annotations
 
@@ -250,3 +251,18 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
                      "session": session.get(cred), "first": first, "last": last, "calls": int(calls),
                      "addresses": addresses.get(cred, [])[:20], "agents": agents.get(cred, [])[:20], "new": new})
     return pd.DataFrame(rows, columns=CREDENTIAL_COLUMNS)
+
+
+def session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, ok: pd.DataFrame) -> pd.Series:
+    """Each console session its own credential, ``console:<principal>@<sign-in eventID>``: its console calls (by
+    :func:`assign_console_sessions`) and the successful sign-in that opened it."""
+    session = owner.reindex(rng.index)
+    opened = session.isna() & rng["eventID"].isin(set(ok["eventID"]))     # the sign-in itself
+    if opened.any():
+        session[opened] = rng.loc[opened, "eventID"].astype(object)
+    has = session.notna()
+    out = creds.astype(object).copy()
+    if has.any():
+        out[has] = "console:" + rng.loc[has, "actor"].astype(object).fillna("").astype(str) + "@" + session[
+            has].astype(str)
+    return out
