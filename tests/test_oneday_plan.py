@@ -403,3 +403,17 @@ def test_a_worker_that_raises_or_dies_costs_only_the_file_it_failed_on(tree, mon
     assert sorted(got.frame["eventID"]) == sorted(want["eventID"])
     (skip,) = got.stats.skipped
     assert skip.path == poison and skip.reason == f"reading this file failed in its worker process ({why}): skipped"
+
+
+def test_shared_mode_progress_counts_every_file_once(tree, monkeypatch):
+    """The children count the files they parse in shared memory; the progress the caller sees adds up to every file
+    of the load, once (this process's pieces, then the children's, as they go and while it waits)."""
+    plan = local.plan_local(tree, Query(), use_cache=False)
+    total = sum(len(c.paths) for c in plan.chunks)
+    monkeypatch.setattr(parallel, "IN_PROCESS_BYTES", 0)
+    monkeypatch.setattr(parallel, "MIN_PIECE_FILES", 1)
+    monkeypatch.setattr(parallel, "MIN_PIECE_BYTES", 1)
+    steps: list[int] = []
+    results = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=3, progress=steps.append)
+    assert sum(r.files_read for r in results) == total
+    assert sum(steps) == total and all(s >= 0 for s in steps) and len(steps) > 1
