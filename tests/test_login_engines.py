@@ -214,3 +214,27 @@ def test_a_scan_groups_files_by_their_bytes(tmp_path):
     expected = min(scan_mod.GROUP_FILES_MAX, max(scan_mod.GROUP_FILES_MIN, scan_mod.GROUP_BYTES / each))
     assert abs(s.group_files() - expected) <= 0.1 * expected      # (a sample of the files' sizes)
     assert sum(len(g) for g in s.groups()) == len(s.plan.chunks)
+
+
+def test_a_warm_scan_starts_no_worker_and_gives_the_same_rows(tmp_path, monkeypatch):
+    """A scan the cache holds whole says so (DuckDB then runs on every core): it starts no worker process, even for a
+    chunk whose entry turns out damaged (parsed in this process), and gives the rows a cold scan gave."""
+    from trailtools.events import cache, parallel
+    from trailtools.sources import scan as scan_mod
+
+    trail = _trail(tmp_path / "t", 2)
+    query = Query(start=pd.Timestamp("2026-10-01", tz="UTC").to_pydatetime(),
+                  end=pd.Timestamp("2026-10-11", tz="UTC").to_pydatetime())
+    cold = scan_mod.Scan(str(trail), query)
+    assert not cold.warm() and cold.forks
+    rows = [r for t in cold.results() for r in t.drop_columns(["_row"]).to_pylist()]
+    warm = scan_mod.Scan(str(trail), query)
+    assert warm.warm() and not warm.forks
+    damaged = warm.plan.chunks[0]
+    cache.entry_path(damaged.key).write_bytes(b"not an Arrow file")
+    asked = []
+    real = parallel.run
+    monkeypatch.setattr(scan_mod.parallel, "run", lambda todo, **kw: asked.append(kw["workers"]) or real(todo, **kw))
+    again = [r for t in warm.results() for r in t.drop_columns(["_row"]).to_pylist()]
+    assert asked == [1]       # the damaged chunk, parsed here
+    assert again == rows and len(rows) > 100

@@ -62,7 +62,8 @@ def _cached(key: str, columns: tuple[str, ...] | None = None) -> ChunkResult | N
 
 
 def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
-    """Set each cacheable chunk's key (from its files' size and mtime) and read the chunks already cached.
+    """Set each cacheable chunk's key (from its files' size and mtime; a chunk keyed already keeps its key) and
+    read the chunks already cached.
 
     Runs in the calling process; None where a chunk must be parsed. With the C ``stat_files`` (it stats a chunk's
     files without the GIL), two threads each key a chunk and then open and check its entry (in Arrow, without the
@@ -79,11 +80,8 @@ def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
     results: list = [None] * len(chunks)
     if not any(chunk.cacheable for chunk in chunks):  # nothing to look up: no thread either
         return results
-    def key(chunk: Chunk) -> None:
-        chunk.key = cache.chunk_key(_identity(chunk.paths) + (chunk.limits or from_env()).cache_text())
-
     def key_and_lookup(chunk: Chunk) -> ChunkResult | None:
-        key(chunk)
+        _key(chunk)
         return lookup(chunk)
 
     with ThreadPoolExecutor(max_workers=2 if _listing is not None else 1) as pool:
@@ -92,9 +90,29 @@ def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
                 if _listing is not None:
                     results[i] = pool.submit(key_and_lookup, chunk)
                 else:
-                    key(chunk)
+                    _key(chunk)
                     results[i] = pool.submit(lookup, chunk)
         return [r.result() if r is not None else None for r in results]
+
+
+def all_cached(chunks: list[Chunk]) -> bool:
+    """Whether every chunk is cacheable and has an entry in the cache (keyed now; the keys are kept for
+    :func:`from_cache`, which reads the entries later)."""
+    if not all(chunk.cacheable for chunk in chunks):
+        return False
+
+    def keyed(chunk: Chunk) -> bool:
+        _key(chunk)
+        return cache.entry_path(chunk.key).is_file()
+
+    with ThreadPoolExecutor(max_workers=2 if _listing is not None else 1) as pool:
+        return all(pool.map(keyed, chunks))
+
+
+def _key(chunk: Chunk) -> None:
+    """Set the chunk's cache key from its files' size and mtime, unless it has one."""
+    if chunk.key is None:
+        chunk.key = cache.chunk_key(_identity(chunk.paths) + (chunk.limits or from_env()).cache_text())
 
 
 def _identity(paths: list[str]) -> str:

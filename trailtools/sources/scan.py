@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from trailtools import sources
 from trailtools.events import parallel
 from trailtools.events import table as tbl
-from trailtools.events.chunk import Chunk, ChunkResult, from_cache
+from trailtools.events.chunk import Chunk, ChunkResult, all_cached, from_cache
 from trailtools.events.derive import string_offsets
 from trailtools.events.duplicates import DuplicateReport, identical_copies
 from trailtools.events.limits import from_env
@@ -122,6 +122,14 @@ class Scan:
         self.hashes: list[np.ndarray] = []
         self.rows = 0
         self.passes = 0
+        self.forks = True   # whether parsing may start worker processes (see :meth:`warm`)
+
+    def warm(self) -> bool:
+        """Whether the cache holds every chunk of the plan. If so the scan will start no worker process (a chunk
+        whose entry turns out unreadable is parsed in this process), so that the consumer may run threads of its
+        own meanwhile (a fork must not find other threads running)."""
+        self.forks = not all_cached(self.plan.chunks)
+        return not self.forks
 
     def group_files(self) -> int:
         """How many files make a group (:data:`GROUP_BYTES` of them, by the sizes of a sample of the files)."""
@@ -153,7 +161,8 @@ class Scan:
         for group in self.groups():
             cached = from_cache(group)
             todo = [c for c, hit in zip(group, cached) if hit is None]
-            parsed = parallel.run(todo, total_bytes=chunks_size(todo), workers=self.options.workers) if todo else []
+            parsed = parallel.run(todo, total_bytes=chunks_size(todo),
+                                  workers=self.options.workers if self.forks else 1) if todo else []
             done = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
             del cached, parsed
             for r in done:
