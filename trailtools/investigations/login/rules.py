@@ -10,7 +10,9 @@ import functools
 import ipaddress
 import json
 from dataclasses import dataclass
+from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype
@@ -303,13 +305,18 @@ ISSUED_KEY = "issuedKey"
 def with_issued_keys(events: pd.DataFrame) -> pd.DataFrame:
     """``events`` with :data:`ISSUED_KEY`: each issuing call's response read once for a whole analysis, which asks
     for the keys of the same calls many times (every session, every chain). A new frame sharing the columns (pandas
-    copies on write), one 8-byte column more."""
+    copies on write), one 8-byte column more. The issuing calls' columns are read a few thousand rows at a time, each
+    response decoded for the key alone (:func:`_key_in`)."""
     if ISSUED_KEY in events.columns:
         return events
     at = np.flatnonzero(events["eventName"].isin(ISSUING).fillna(False).to_numpy(dtype=bool))
     values = np.full(len(events), None, dtype=object)
-    if len(at):
-        values[at] = [issued_key(r) for r in records(events, KEY_COLUMNS, at)]
+    cols = [events.columns.get_loc(c) for c in KEY_COLUMNS]
+    for i in range(0, len(at), RECORDS_CHUNK):
+        part = events.iloc[at[i:i + RECORDS_CHUNK], cols]
+        names, errors, bodies = (part[c].astype(object).to_numpy() for c in KEY_COLUMNS)
+        values[at[i:i + RECORDS_CHUNK]] = [
+            None if text_or_none(error) else _key_in(name, body) for name, error, body in zip(names, errors, bodies)]
     return events.assign(**{ISSUED_KEY: values})
 
 
@@ -331,13 +338,43 @@ def issued_key(row: dict) -> str | None:
     """The access key ID a successful call handed out: ``CreateAccessKey``'s new key, or the temporary credentials
     of ``GetSessionToken`` / ``GetFederationToken`` / ``AssumeRole*``."""
     name = row.get("eventName")
-    if name not in STS_ISSUERS + ("CreateAccessKey",) or text_or_none(row.get("errorCode")):
+    if name not in ISSUING or text_or_none(row.get("errorCode")):
+        return None
+    return _key_in(name, row.get("responseElements"))
+
+
+class _Key(msgspec.Struct):
+    accessKeyId: Any = msgspec.UNSET
+
+
+class _Credentials(msgspec.Struct):
+    credentials: _Key | None = None
+
+
+class _AccessKey(msgspec.Struct):
+    accessKey: _Key | None = None
+
+
+#: What :func:`_key_in` decodes of a response: the one object that holds the key; the rest is skipped, not built.
+_DECODERS = {name: msgspec.json.Decoder(_AccessKey if name == "CreateAccessKey" else _Credentials)
+             for name in ISSUING}
+
+
+def _key_in(name, body) -> str | None:
+    """The key ID in the response ``body`` (a JSON text) of the issuing call ``name``: ``accessKey.accessKeyId``
+    (CreateAccessKey) or ``credentials.accessKeyId`` (STS), as the JSON has it (a non-text value as its text);
+    None when the call issues none, or the text is not JSON, or not of that shape, or the key is not there."""
+    decoder = _DECODERS.get(name)
+    if decoder is None or not isinstance(body, str) or not body:
         return None
     try:
-        body = json.loads(row.get("responseElements") or "null") or {}
-        return str((body["accessKey"] if name == "CreateAccessKey" else body["credentials"])["accessKeyId"])
-    except (TypeError, ValueError, KeyError):
+        issued = decoder.decode(body)
+    except msgspec.DecodeError:    # not JSON, or not an object of that shape (ValidationError is one)
         return None
+    inner = issued.accessKey if name == "CreateAccessKey" else issued.credentials
+    if inner is None or inner.accessKeyId is msgspec.UNSET:
+        return None
+    return str(inner.accessKeyId)
 
 
 def join_words(parts: list[str]) -> str:
