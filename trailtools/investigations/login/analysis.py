@@ -539,6 +539,11 @@ def _by_actor(events: pd.DataFrame) -> dict:
     return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
 
 
+def _in_order(frames: dict) -> dict:
+    """Which of the frames (by key) are in time order without missing times: checked once for every session."""
+    return {k: bool(g["eventTime"].is_monotonic_increasing and not g["eventTime"].hasnans) for k, g in frames.items()}
+
+
 def _failures_by_place(sign: pd.DataFrame) -> dict:
     """(principal, address) -> their failed sign-ins, in order (rows without either match none)."""
     failed = sign[(sign["result"] == "Failure") & sign["principal"].notna() & sign["sourceIPAddress"].notna()]
@@ -684,6 +689,7 @@ def analyze_logins(
         findings += ssh_findings(ssh, start, end)
     trips = travel(sign)
     by_actor = _by_actor(events)
+    ordered = _in_order(by_actor)
     by_key = rows_by_key(events)
     again, failures = _signins_by_place(all_ok), _failures_by_place(win)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
@@ -703,6 +709,7 @@ def analyze_logins(
             signin_event=s["eventID"],
             owner=owner,
             by_key=by_key,
+            in_order=ordered.get(s["principal"], False),
         )
         context = {
             k: v

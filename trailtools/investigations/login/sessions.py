@@ -154,16 +154,18 @@ def session_events(
     signin_event: str | None = None,
     owner: pd.Series | None = None,
     by_key: dict | None = None,
+    in_order: bool = False,
 ) -> pd.DataFrame:
     """Everything a sign-in session did, in order: the principal's console calls after the sign-in at ``start``
     until ``end``, and whatever the credentials it handed out did later. ``mine``: the principal's rows, when at
     hand. With ``signin_event`` only the console calls :func:`assign_console_sessions` gives that sign-in count
     (``owner``: that assignment for ``mine``, when already computed): a second session of the same principal from
     another address keeps its own calls. ``by_key``: :func:`rows_by_key` of ``events``, when at hand (the calls
-    of the keys handed out are then found without a pass over every event)."""
+    of the keys handed out are then found without a pass over every event). ``in_order``: ``mine`` is known to be
+    in time order, without missing times (its window is then found by binary search, not checked again)."""
     if mine is None:
         mine = events[_col(events, "actor") == principal]
-    window = _between(mine, start, end)
+    window = _between(mine, start, end, in_order)
     if signin_event is None:
         acts = window[console_calls(window)]
     else:
@@ -202,11 +204,11 @@ def rows_by_key(events: pd.DataFrame) -> dict:
     return events.groupby("userIdentity.accessKeyId", observed=True, sort=False).indices
 
 
-def _between(rows: pd.DataFrame, start, end) -> pd.DataFrame:
-    """The rows strictly between ``start`` and ``end``: a slice when they are in time order (no copy of every
-    column through a mask)."""
+def _between(rows: pd.DataFrame, start, end, in_order: bool = False) -> pd.DataFrame:
+    """The rows strictly between ``start`` and ``end``: a slice when they are in time order (``in_order``: known to
+    be; else checked) (no copy of every column through a mask)."""
     times = rows["eventTime"]
-    if len(rows) and times.is_monotonic_increasing and not times.hasnans:
+    if in_order or (len(rows) and times.is_monotonic_increasing and not times.hasnans):
         return rows.iloc[times.searchsorted(start, side="right"):times.searchsorted(end, side="left")]
     return rows[(times > start) & (times < end)]
 
