@@ -67,6 +67,8 @@ ISSUE_COLUMNS = ["eventTime", "eventName", "errorCode", "responseElements", "use
                  "userIdentity.invokedBy", "userIdentity.principalId", "userIdentity.userName", "sourceIPAddress"]
 CALL_COLUMNS = ["eventTime", "eventName", "eventID", "errorCode", "sourceIPAddress", "userAgent", "actor",
                 "userIdentity.arn", "userIdentity.accessKeyId"]
+#: What judging a workload's calls reads of each (its own compute, the addresses and agents of the others).
+JUDGED_COLUMNS = ["eventTime", "sourceIPAddress", "userAgent"]
 
 
 @dataclass
@@ -115,15 +117,17 @@ _ASSUMED_ARN = r'"assumedRoleUser"\s*:\s*\{[^{}]*?"arn"\s*:\s*"([^"]{1,2048})"'
 _ISSUED_KEY = r'"accessKeyId"\s*:\s*"([A-Z0-9]{16,128})"'
 
 
-def _issued(rows: pd.DataFrame) -> dict[str, Workload]:
-    """Sessions issued to workloads by the AssumeRole* calls in the frame (read with two patterns over the response
-    text, then judged once per session: a fleet's instances are issued credentials every few hours)."""
+def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
+    """Sessions issued to workloads by the AssumeRole* calls ``rows`` (their :data:`ISSUE_COLUMNS` but the
+    response; ``responses``: the frame's ``responseElements``, read at the rows' labels a few thousand at a time,
+    with two patterns), then judged once per session: a fleet's instances are issued credentials every few hours."""
     out: dict[str, Workload] = {}
     ok = rows["errorCode"].isna() & rows["eventName"].isin(ISSUING)
     rows = rows if bool(ok.all()) else rows[ok]     # (a copy only when some are not)
     if rows.empty:
         return out
-    arns, keys = _extract(rows["responseElements"], _ASSUMED_ARN), _extract(rows["responseElements"], _ISSUED_KEY)
+    at = responses.index.get_indexer(rows.index)
+    arns, keys = _extract(responses, _ASSUMED_ARN, at), _extract(responses, _ISSUED_KEY, at)
     sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
     for session, group in rows.groupby(sessions, sort=False):
         label, row = group.index[-1], group.iloc[-1]
@@ -153,8 +157,8 @@ def workloads(frame: pd.DataFrame) -> dict[str, Workload]:
     issuing = ((frame["eventSource"] == STS).fillna(False).astype(bool)
                | (frame["eventSource"] == "eks-auth.amazonaws.com").fillna(False).astype(bool))
     issuing &= frame["errorCode"].isna() & frame["eventName"].isin(ISSUING)   # as _issued keeps them
-    sts = frame.loc[issuing, ISSUE_COLUMNS]
-    found = _issued(sts) if len(sts) else {}
+    sts = frame.loc[issuing, [c for c in ISSUE_COLUMNS if c != "responseElements"]]    # (the texts read apart)
+    found = _issued(sts, frame["responseElements"]) if len(sts) else {}
     roles = frame.loc[(frame["userIdentity.type"] == "AssumedRole").fillna(False).astype(bool),
                       ["userIdentity.arn", "userAgent"]]
     sessions = {a: _session(a) for a in dict.fromkeys(map(str, pd.unique(roles["userIdentity.arn"].dropna())))}
@@ -273,15 +277,17 @@ def _sessions(arns: pd.Series) -> pd.Series:
 EXTRACT_CHUNK = 4096
 
 
-def _extract(response: pd.Series, pattern: str) -> pd.Series:
-    """The first group of ``pattern`` in each response text (missing: none), read in chunks of
-    :data:`EXTRACT_CHUNK` rows so that the copies stay small on a frame of many STS calls."""
+def _extract(response: pd.Series, pattern: str, positions: np.ndarray | None = None) -> pd.Series:
+    """The first group of ``pattern`` in each response text (missing: none), of every row or of the rows at
+    ``positions``, read in chunks of :data:`EXTRACT_CHUNK` rows so that the copies stay small on a frame of many
+    STS calls."""
+    at = np.arange(len(response)) if positions is None else np.asarray(positions)
     parts = []
-    for at in range(0, len(response), EXTRACT_CHUNK):
-        part = response.iloc[at:at + EXTRACT_CHUNK]
+    for i in range(0, len(at), EXTRACT_CHUNK):
+        part = response.iloc[at[i:i + EXTRACT_CHUNK]]
         part = part.fillna("") if _is_text(part) else part.astype(object).fillna("").astype(str)
         parts.append(part.str.extract(pattern, expand=False))
-    return pd.concat(parts) if len(parts) > 1 else parts[0]
+    return pd.concat(parts) if len(parts) > 1 else parts[0] if parts else pd.Series([], dtype=object)
 
 
 def _is_text(values: pd.Series) -> bool:
@@ -314,7 +320,8 @@ def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_r
     start, end = _utc(start), _utc(end)
     judge = _Judge(ranges, geo, people_addresses(events))
     session = by_value(events["userIdentity.arn"], _sessions)
-    mine = events.loc[session.isin(list(found)) & events["userIdentity.invokedBy"].isna(), CALL_COLUMNS]
+    # the workloads' calls with what judging them reads (the columns of the evidence only for the calls found)
+    mine = events.loc[session.isin(list(found)) & events["userIdentity.invokedBy"].isna(), JUDGED_COLUMNS]
     out = []
     for name, rows in mine.groupby(session[mine.index].astype(object), sort=True):
         w = found[name]
@@ -342,7 +349,8 @@ def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_r
                     why += [r for r in reasons if r not in why]
                     outside = outside or out_aws
             if hit.any():
-                out.append(_finding(rule, w, str(addr), events, calls[hit], why, outside, home, judge))
+                found_calls = events.loc[calls.index[hit.to_numpy(dtype=bool)], CALL_COLUMNS]
+                out.append(_finding(rule, w, str(addr), events, found_calls, why, outside, home, judge))
     return sorted(out, key=lambda f: (SEVERITIES.index(f.severity), f.evidence[0].time or ""))
 
 

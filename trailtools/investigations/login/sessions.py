@@ -217,19 +217,28 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
     """One row per credential used in [start, end) (``LoginAnalysis.credentials``): ``feats`` from
     :func:`trailtools.investigations.login.baseline.features`, ``owner`` from :func:`assign_console_sessions`,
     ``new_ids`` from :func:`~.baseline.new_identities` and ``seen`` from :func:`~.baseline.first_seen` by principal."""
-    win = feats[(feats["eventTime"] >= start) & (feats["eventTime"] < end)]
+    times = feats["eventTime"]
+    if times.is_monotonic_increasing and not times.hasnans:   # a slice, not a copy of every feature of the window
+        win = feats.iloc[times.searchsorted(start, side="left"):times.searchsorted(end, side="left")]
+    else:
+        win = feats[(times >= start) & (times < end)]
     if win.empty:
         return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
     table = win.groupby("credential", sort=True).agg(
         principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
         calls=("eventTime", "size"))
+    creds, cred_names = pd.factorize(win["credential"])
 
     def values(col: str) -> dict:
-        pairs = win[["credential", col]].dropna().drop_duplicates().sort_values([col], kind="stable")
+        """Each credential's distinct values of ``col``, in order (from the codes of both: no copy of the pairs)."""
+        codes, names = pd.factorize(win[col])
+        both = (codes >= 0) & (creds >= 0)
+        width = max(len(names), 1)
+        pairs = np.unique(creds[both].astype(np.int64) * width + codes[both])
         out: dict = {}
-        for cred, v in zip(pairs["credential"], pairs[col]):
-            out.setdefault(cred, []).append(v)
-        return out
+        for c, v in zip((pairs // width).tolist(), (pairs % width).tolist()):
+            out.setdefault(cred_names[c], []).append(names[v])
+        return {cred: sorted(vals) for cred, vals in out.items()}
 
     addresses, agents = values("address"), values("agent")
     session = owner.reindex(win.index)
