@@ -2,6 +2,7 @@
 compact, computed by DuckDB over a streaming scan) and ``memory`` (every event loaded whole); on the demo account,
 on a generated corpus, and on a small trail with copies of events. And the duckdb engine's baseline grows with
 principals x features, not with events."""
+import dataclasses
 import subprocess
 import sys
 import tracemalloc
@@ -214,6 +215,12 @@ def test_a_scan_groups_files_by_their_bytes(tmp_path):
     expected = min(scan_mod.GROUP_FILES_MAX, max(scan_mod.GROUP_FILES_MIN, scan_mod.GROUP_BYTES / each))
     assert abs(s.group_files() - expected) <= 0.1 * expected      # (a sample of the files' sizes)
     assert sum(len(g) for g in s.groups()) == len(s.plan.chunks)
+    # a day larger than a group still goes with another, so that a cold scan parses on both cores; a warm one not
+    s.options = dataclasses.replace(s.options, workers=2)
+    s.group_files = lambda: 1
+    assert [len(g) for g in s.groups()][:-1] == [2] * (len(s.groups()) - 1) and len(s.plan.chunks) > 2
+    s.forks = False
+    assert [len(g) for g in s.groups()] == [1] * len(s.plan.chunks)
 
 
 def test_a_warm_scan_starts_no_worker_and_gives_the_same_rows(tmp_path, monkeypatch):

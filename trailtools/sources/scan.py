@@ -141,11 +141,15 @@ class Scan:
         return int(min(GROUP_FILES_MAX, max(GROUP_FILES_MIN, GROUP_BYTES / each)))
 
     def groups(self) -> list[list[Chunk]]:
+        """The plan's chunks in groups of about :data:`GROUP_BYTES` of files; where the scan may parse, at least as
+        many chunks a group as there are workers: a chunk (the cache's unit) is parsed whole by one process, and a
+        day of a large trail is more than a group's bytes (10M-event trail: one core busy, not two)."""
         out: list[list[Chunk]] = [[]]
         files = 0
         per_group = self.group_files()
+        at_least = (self.options.workers or parallel.default_workers()) if self.forks else 1
         for c in self.plan.chunks:
-            if files >= per_group:
+            if files >= per_group and len(out[-1]) >= at_least:
                 out.append([])
                 files = 0
             out[-1].append(c)
