@@ -501,10 +501,13 @@ def _shared(chunks: list[Chunk], workers: int, progress, idle) -> list[ChunkResu
             report(files)
         if idle:  # the children may still be parsing their last pieces, then they exit
             idle()
-        waiting = {r for _, r in children.values()}
+        poll, waiting = select.poll(), {r for _, r in children.values()}   # (poll: no limit on descriptor numbers)
+        for r in waiting:
+            poll.register(r, select.POLLIN)
         while waiting:  # the children's progress until each has said it is done (or its pipe closed: it died)
-            ready, _, _ = select.select(list(waiting), [], [], PROGRESS_S)
-            waiting -= set(ready)
+            for r, _ in poll.poll(PROGRESS_S * 1000):
+                poll.unregister(r)
+                waiting.discard(r)
             report()
         for pid in list(children):
             out, r = children[pid]
