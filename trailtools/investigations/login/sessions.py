@@ -53,13 +53,13 @@ def issued_keys(events: pd.DataFrame) -> set[str]:
 
 def console_calls(events: pd.DataFrame, issued: set[str] | None = None) -> pd.Series:
     """Which calls were made with console-minted credentials (see the module's docstring); sign-ins are not."""
-    flag = events["sessionCredentialFromConsole"]
-    key = _text(events, "userIdentity.accessKeyId")
+    flag, keys = events["sessionCredentialFromConsole"], events["userIdentity.accessKeyId"]
     said = by_value(flag, lambda f: f.astype(object).astype(str).str.lower() == "true")
-    unsaid = flag.isna() & key.str.startswith("ASIA")
+    # (each distinct key tested once where the keys are a category)
+    unsaid = flag.isna() & by_value(keys, lambda k: _as_text(k).str.startswith("ASIA"))
     if unsaid.any():
-        issued = issued_keys(events) if issued is None else issued
-        unsaid &= ~key.isin(list(issued)) & by_value(events["userAgent"], _console_agent)
+        issued = list(issued_keys(events) if issued is None else issued)
+        unsaid &= ~by_value(keys, lambda k: _as_text(k).isin(issued)) & by_value(events["userAgent"], _console_agent)
     return (said | unsaid) & ~events["eventName"].isin(SIGNIN_EVENTS)
 
 
@@ -69,7 +69,10 @@ def _console_agent(agents: pd.Series) -> pd.Series:
 
 def _text(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column as text, missing values as "" (the frame's text columns are that already, but for the gaps)."""
-    col = frame[name]
+    return _as_text(frame[name])
+
+
+def _as_text(col: pd.Series) -> pd.Series:
     if col.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
         return col.fillna("")
     if isinstance(col.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(col.cat.categories):
