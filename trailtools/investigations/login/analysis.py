@@ -475,7 +475,7 @@ def new_identity_findings(feats: pd.DataFrame, new_ids: set, start, end, covered
     before it, whose calls no other finding already names (``covered``: eventIDs): one low finding each."""
     out = []
     win = feats[(feats["eventTime"] >= start) & (feats["eventTime"] < end) & feats["principal"].isin(new_ids)]
-    for principal, g in win.groupby("principal", sort=True):
+    for principal, g in win.groupby("principal", sort=True, observed=True):
         if not (g["type"].isin(PEOPLE).any() or str(principal).startswith("AWSReservedSSO_")):
             continue
         if set(g["eventID"]) & covered:

@@ -70,24 +70,37 @@ def agent_family(agent) -> str | None:
     return f"{family} on {distro.group(1).lower()}" if distro else family
 
 
+def _category(codes: np.ndarray, values: list, index: pd.Index) -> pd.Series:
+    """A category column whose row i holds ``values[codes[i]]`` (code -1, or a value None: missing). Its categories
+    are the distinct values sorted, so that grouping by it orders the keys as grouping the texts would; a row costs
+    its code (one to four bytes), not a pointer to a text (eight, and the text's own object where it is not shared)."""
+    distinct, categories = pd.factorize(np.array([*values, None], dtype=object), sort=True)  # the last: code -1
+    return pd.Series(pd.Categorical.from_codes(distinct[codes], categories=categories), index=index)
+
+
 def _mapped(values: pd.Series, fn: Callable) -> pd.Series:
-    """``fn`` over each distinct value once (a trail has few distinct addresses and agents); missing values stay
-    None. The values are told apart by codes (a category's own), not looked up a row at a time."""
+    """``fn`` over each distinct value once (a trail has few distinct addresses and agents), as a category; missing
+    values (and values ``fn`` maps to None) stay missing. The values are told apart by codes (a category's own), not
+    looked up a row at a time."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)     # the last one (None) for code -1, a missing value
-    mapped[:-1] = [fn(v) for v in uniques]
-    return pd.Series(mapped[codes], index=values.index, dtype=object)
+    return _category(codes, [fn(v) for v in uniques], values.index)
+
+
+def _as_category(values: pd.Series) -> pd.Series:
+    """``values`` as a category with sorted categories (a category column already is one: no text is hashed)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return _category(codes, list(uniques), values.index)
 
 
 def _joined(a: pd.Series, b: pd.Series, sep: str) -> pd.Series:
-    """``a + sep + b`` (missing values as ""), made once per distinct pair and shared by its rows (a text a row
+    """``a + sep + b`` (missing values as ""), as a category: each distinct pair's text made once (a text a row
     would cost tens of bytes each on millions of rows)."""
     left, right = (pd.factorize(s.astype(object).fillna("").astype(str)) for s in (a, b))
-    pairs = left[0].astype(np.int64) * max(len(right[1]), 1) + right[0]
-    distinct, rows = np.unique(pairs, return_inverse=True)
     width = max(len(right[1]), 1)
-    texts = np.array([f"{left[1][p // width]}{sep}{right[1][p % width]}" for p in distinct.tolist()], dtype=object)
-    return pd.Series(texts[rows.reshape(-1)] if len(rows) else texts[:0], index=a.index, dtype=object)
+    pairs = left[0].astype(np.int64) * width + right[0]
+    distinct, rows = np.unique(pairs, return_inverse=True)
+    texts = [f"{left[1][p // width]}{sep}{right[1][p % width]}" for p in distinct.tolist()]
+    return _category(rows.reshape(-1), texts, a.index)
 
 
 def acting_service(events: pd.DataFrame) -> pd.Series:
@@ -102,12 +115,12 @@ def features(events: pd.DataFrame, credentials: pd.Series, asn: Callable[[str], 
     """One row per call: eventTime, principal (the ``actor``), credential, and the judged dimensions. ``address``
     is a public IP literal (internal and service addresses: None); ``network`` the /24 (IPv4) or /48 (IPv6), or
     with ``asn`` (address -> ``"AS64500 Example"`` or None) the network owner where it knows one; ``api`` is
-    ``eventSource:eventName``."""
+    ``eventSource:eventName``. The texts are categories (a window of millions of calls has a few thousand distinct
+    values of each)."""
     service = acting_service(events)
     address = _mapped(events["sourceIPAddress"], public_ip).where(~service, None)
-    if asn is not None:
-        owner = _mapped(address, lambda a: asn(a) if a else None)
-        net = owner.where(owner.notna(), _mapped(address, network))
+    if asn is not None:   # the network's owner where the database knows one, else the /24 or /48
+        net = _mapped(address, lambda a: owner if (owner := asn(a)) is not None else network(a))
     else:
         net = _mapped(address, network)
     agent = _mapped(events["userAgent"], agent_family).where(~service, None)
@@ -115,12 +128,12 @@ def features(events: pd.DataFrame, credentials: pd.Series, asn: Callable[[str], 
     return pd.DataFrame(
         {
             "eventTime": events["eventTime"],
-            "principal": events["actor"].astype(object),
-            "credential": credentials.astype(object),
+            "principal": _as_category(events["actor"]),
+            "credential": _as_category(credentials),
             "address": address,
             "network": net.where(address.notna(), None),
             "agent": agent,
-            "region": events["awsRegion"].astype(object),
+            "region": _as_category(events["awsRegion"]),
             "api": api,
         },
         index=events.index,
@@ -146,6 +159,7 @@ def first_seen(feats: pd.DataFrame, by: str, dimensions=DIMENSIONS) -> pd.DataFr
                 continue
             g = rows.groupby([by, dim], sort=True, observed=True)["eventTime"].agg(["min", "max", "size"]).reset_index()
         g.columns = [by, "value", "first", "last", "calls"]
+        g = g.astype({by: object, "value": object})   # (the features are categories: the aggregate is small)
         g.insert(1, "dimension", dim)
         parts.append(g)
     if not parts:
@@ -199,8 +213,8 @@ def call_features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.
         return f"AS{loc.asn} {loc.org or ''}".strip() if loc.asn else None
 
     feats = features(ok, creds[~failed], owner if geo is not None and geo.has_asn else None)
-    feats["type"] = ok["userIdentity.type"].astype(object)
-    feats["arn"] = ok["userIdentity.arn"].astype(object)
+    feats["type"] = _as_category(ok["userIdentity.type"])
+    feats["arn"] = _as_category(ok["userIdentity.arn"])
     feats["eventID"] = ok["eventID"]   # (its own text column: an object a row would cost twice)
     if "calls" in ok.columns:   # compact history rows (the out-of-core engine): how many calls, until when
         feats["calls"] = ok["calls"].fillna(1).astype("int64")

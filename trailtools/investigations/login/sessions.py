@@ -227,7 +227,7 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
         win = feats[(times >= start) & (times < end)]
     if win.empty:
         return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
-    table = win.groupby("credential", sort=True).agg(
+    table = win.groupby("credential", sort=True, observed=True).agg(
         principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
         calls=("eventTime", "size"))
     creds, cred_names = pd.factorize(win["credential"])
