@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,25 +201,27 @@ def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) 
     """The risky calls among some events (a session's, or any), by the rule tables: one FollowUp per matching rule.
     ``console``: which rows were made with console-minted credentials (default: ``sessionCredentialFromConsole``
     says so); a burst rule with ``console=False`` does not count those the console itself made (its user agent,
-    :data:`CONSOLE_AGENT`), nor calls AWS services made (``invokedBy``)."""
+    :data:`CONSOLE_AGENT`), nor calls AWS services made (``invokedBy``). Called once per session (thousands on a
+    busy trail, most of a few calls): the masks are numpy arrays over the values, not pandas operations."""
     out = []
     if events.empty:
         return out
-    names = events["eventName"].astype(object)
-    ok = events["errorCode"].astype(object).isna()
-    risky = ok & names.isin(RISKY_NAMES)
+    names = events["eventName"].astype(object).to_numpy()
+    ok = events["errorCode"].isna().to_numpy(dtype=bool)
+    risky = ok & np.fromiter((n in RISKY_NAMES for n in names), dtype=bool, count=len(names))
     if risky.any():
         for rule in FOLLOW_UP_RULES:
-            mask = risky & names.isin(rule.names)
+            mask = risky & np.fromiter((n in rule.names for n in names), dtype=bool, count=len(names))
             if mask.any():
                 out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
                                     events[mask].to_dict("records")))
     quiet = None
     for rule in BURST_RULES:
-        col = events[rule.column].astype(object)
-        if rule.column == "errorCode" and not (~ok).any() and not _matches_empty(rule.pattern):
+        if len(events) < rule.count:
+            continue    # fewer calls than a burst
+        if rule.column == "errorCode" and ok.all() and not _matches_empty(rule.pattern):
             continue    # no error at all: nothing to match
-        match = col.fillna("").astype(str).str.contains(rule.pattern, regex=True)
+        match = contains(events[rule.column], rule.pattern)
         if match.sum() < rule.count:
             continue
         if not rule.console:
@@ -236,6 +239,21 @@ def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) 
     return out
 
 
+@functools.cache
+def _regex(pattern: str, flags: int = 0) -> re.Pattern:
+    return re.compile(pattern, flags)
+
+
+def contains(values: pd.Series, pattern: str, flags: int = 0) -> np.ndarray:
+    """Which values ``pattern`` matches anywhere (``re.search``; a missing value read as the empty text), as
+    ``values.astype(object).fillna("").astype(str).str.contains(pattern, flags=flags)`` says: the same loop over the
+    values, without pandas' work per call (a few calls each, on thousands of sessions)."""
+    search = _regex(pattern, flags).search
+    texts = values.astype(object).to_numpy()
+    return np.fromiter((search(v if isinstance(v, str) else "" if pd.isna(v) else str(v)) is not None
+                        for v in texts), dtype=bool, count=len(texts))
+
+
 #: every call name a follow-up rule names
 RISKY_NAMES = frozenset().union(*(rule.names for rule in FOLLOW_UP_RULES))
 
@@ -243,18 +261,17 @@ RISKY_NAMES = frozenset().union(*(rule.names for rule in FOLLOW_UP_RULES))
 @functools.cache
 def _matches_empty(pattern: str) -> bool:
     """Whether a burst rule's pattern matches a missing value (the empty text it is read as)."""
-    return bool(pd.Series([""], dtype=object).astype(str).str.contains(pattern, regex=True).iloc[0])
+    return _regex(pattern).search("") is not None
 
 
-def _quiet(events: pd.DataFrame, console: pd.Series | None) -> pd.Series:
+def _quiet(events: pd.DataFrame, console: pd.Series | None) -> np.ndarray:
     """The calls neither the console itself (console credentials and its user agent) nor an AWS service made."""
     if console is None:
         console = events["sessionCredentialFromConsole"].astype(object).astype(str).str.lower() == "true"
-    agent = events["userAgent"].astype(object).fillna("").astype(str)
-    console = console.reindex(events.index, fill_value=False).astype(bool) & agent.str.contains(
-        CONSOLE_AGENT, regex=True, case=False)
-    by_service = events["userIdentity.invokedBy"].astype(object).notna()
-    return ~console & ~by_service
+    by_console = console.reindex(events.index, fill_value=False).astype(bool).to_numpy(dtype=bool) & contains(
+        events["userAgent"], CONSOLE_AGENT, re.IGNORECASE)
+    by_service = events["userIdentity.invokedBy"].astype(object).notna().to_numpy(dtype=bool)
+    return ~by_console & ~by_service
 
 
 def call_phrase(row: dict) -> str:
