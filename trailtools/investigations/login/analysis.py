@@ -314,9 +314,10 @@ def _session(
     )
     tried = (failures if failures is not None else _failures_by_place(sign)).get((principal, ip))
     before = []
-    if tried is not None:   # the failed sign-ins from the same address in the lookback before this one
-        hit = (tried["time"] < s["time"]) & (tried["time"] >= s["time"] - FAILURE_LOOKBACK)
-        before = tried[hit].to_dict("records") if hit.any() else []
+    if tried is not None:   # the failed sign-ins from the same address in the lookback before this one (in order)
+        times = tried["time"]
+        lo, hi = (int(times.searchsorted(t, side="left")) for t in (s["time"] - FAILURE_LOOKBACK, s["time"]))
+        before = tried.iloc[lo:hi].to_dict("records") if hi > lo else []
     keys = (
         (["root"] if s["type"] == "Root" else [])
         + (["no-mfa"] if s["mfa"] == "No" and s["type"] in NO_MFA_TYPES else [])
@@ -545,8 +546,10 @@ def _in_order(frames: dict) -> dict:
 
 
 def _failures_by_place(sign: pd.DataFrame) -> dict:
-    """(principal, address) -> their failed sign-ins, in order (rows without either match none)."""
-    failed = sign[(sign["result"] == "Failure") & sign["principal"].notna() & sign["sourceIPAddress"].notna()]
+    """(principal, address) -> their failed sign-ins, sorted by time (rows without either, or without a time, match
+    none): a session finds those right before it by binary search."""
+    failed = sign[(sign["result"] == "Failure") & sign["principal"].notna() & sign["sourceIPAddress"].notna()
+                  & sign["time"].notna()].sort_values("time", kind="stable")
     return dict(iter(failed.groupby(["principal", "sourceIPAddress"], sort=False, observed=True)))
 
 
@@ -694,23 +697,25 @@ def analyze_logins(
     again, failures = _signins_by_place(all_ok), _failures_by_place(win)
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     sessions, follow_ups, covered, reported = [], [], set(), set()
+    owned = set(owner.dropna().tolist())  # the sign-ins some console call belongs to (most of a busy trail's: none)
     for s in succ.to_dict("records"):
         # the session lasts until the next successful sign-in of the principal from the same address, at most
         later = again.get((s["principal"], s["sourceIPAddress"]))
         at = int(later.searchsorted(s["time"], side="right")) if later is not None else 0
         s_end = min(s["time"] + SESSION_LENGTH, later.iloc[at] if later is not None and at < len(later)
                     else s["time"] + SESSION_LENGTH)
+        mine = by_actor.get(s["principal"], events.iloc[:0])
         acts = session_events(
             events,
             s["principal"],
             s["time"],
             s_end,
-            mine=by_actor.get(s["principal"], events.iloc[:0]),
+            mine=mine,
             signin_event=s["eventID"],
             owner=owner,
             by_key=by_key,
             in_order=ordered.get(s["principal"], False),
-        )
+        ) if s["eventID"] in owned else mine.iloc[:0]   # no console call of its own: nothing, and no key handed out
         context = {
             k: v
             for k, v in (("impossible-travel", trips.get(s["eventID"])), ("outside-hours", outside_hours(s, hours)))
