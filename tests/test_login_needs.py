@@ -9,7 +9,7 @@ import pytest
 from trailtools.investigations.base import TEXT_COLUMNS
 from trailtools.investigations.login.attacks import FAMILIES, SEQUENCE_COLUMNS
 from trailtools.investigations.login.gather import NEEDS
-from trailtools.investigations.login.history import SESSION_TOKEN, TEXT_EVENTS
+from trailtools.investigations.login.history import NO_TOKEN, SESSION_TOKEN, TEXT_EVENTS
 from trailtools.rules import registry
 from trailtools.rules.examples import cases, examples, frame_of
 
@@ -26,7 +26,7 @@ def kept(frame: pd.DataFrame, columns) -> pd.DataFrame:
             out[col] = out[col].astype(object).where(~quiet, None)
     if "responseElements" in out.columns:
         out["responseElements"] = out["responseElements"].map(
-            lambda s: re.sub(SESSION_TOKEN, r'\1"(not kept)"', s) if isinstance(s, str) else s)
+            lambda s: re.sub(SESSION_TOKEN, NO_TOKEN, s) if isinstance(s, str) else s)
     return out
 
 
