@@ -100,8 +100,12 @@ class Rule:
 
     def run(self, frame: pd.DataFrame) -> list[Finding]:
         """The rule's findings on an events frame (any columns of docs/events-frame.md)."""
-        rows = self.select(frame)
-        return list(self.logic(rows, self)) if len(rows) else []
+        return self.judge(self.select(frame))
+
+    def judge(self, rows: pd.DataFrame) -> list[Finding]:
+        """The rule's findings on rows :meth:`select` chose (a rule reading the same events may share them: the
+        logic gets its own frame over the same columns, pandas copying a column only where one is written)."""
+        return list(self.logic(rows.copy(deep=False), self)) if len(rows) else []
 
 
 @dataclass(frozen=True)
