@@ -73,6 +73,7 @@ from trailtools.investigations.login.sessions import (
     SESSION_COLUMNS,
     SESSION_LENGTH,
     SIGNIN_EVENTS,
+    as_text,
     assign_console_sessions,
     console_calls,
     credential_ids,
@@ -84,6 +85,7 @@ from trailtools.investigations.login.sessions import (
 )
 from trailtools.investigations.login.ssh import ssh_findings
 from trailtools.rules.credential_access import judge_workloads
+from trailtools.rules.model import by_value
 
 __all__ = ["analyze_logins", "baseline_profile", "brute_force", "novelty", "password_spray", "root_activity",
            "session_events", "signins", "travel", "unknown_users"]
@@ -533,8 +535,8 @@ def _by_actor(events: pd.DataFrame) -> dict:
     temporary key: a session's own calls are among them) and only the columns a session is judged on."""
     actor = events["actor"]
     signed = pd.unique(actor[events["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool)].dropna())
-    maybe = events["sessionCredentialFromConsole"].notna() | events["userIdentity.accessKeyId"].astype(
-        "string").str.startswith("ASIA").fillna(False)
+    maybe = events["sessionCredentialFromConsole"].notna() | by_value(    # (each distinct key tested once)
+        events["userIdentity.accessKeyId"], lambda k: as_text(k).str.startswith("ASIA"))
     rows = events.loc[(actor.isin(signed) & maybe).fillna(False).to_numpy(dtype=bool),
                       [c for c in (*SESSION_COLUMNS, ISSUED_KEY) if c in events.columns]]
     return {k: g for k, g in rows.groupby(rows["actor"].astype(object), sort=False)}
@@ -698,13 +700,14 @@ def analyze_logins(
     succ = win[win["result"] == "Success"].sort_values("time", kind="stable")
     sessions, follow_ups, covered, reported = [], [], set(), set()
     owned = set(owner.dropna().tolist())  # the sign-ins some console call belongs to (most of a busy trail's: none)
+    no_calls = next(iter(by_actor.values()), events).iloc[:0]   # (every actor's rows have the same columns)
     for s in succ.to_dict("records"):
         # the session lasts until the next successful sign-in of the principal from the same address, at most
         later = again.get((s["principal"], s["sourceIPAddress"]))
         at = int(later.searchsorted(s["time"], side="right")) if later is not None else 0
         s_end = min(s["time"] + SESSION_LENGTH, later.iloc[at] if later is not None and at < len(later)
                     else s["time"] + SESSION_LENGTH)
-        mine = by_actor.get(s["principal"], events.iloc[:0])
+        mine = by_actor.get(s["principal"], no_calls)
         acts = session_events(
             events,
             s["principal"],
@@ -715,7 +718,7 @@ def analyze_logins(
             owner=owner,
             by_key=by_key,
             in_order=ordered.get(s["principal"], False),
-        ) if s["eventID"] in owned else mine.iloc[:0]   # no console call of its own: nothing, and no key handed out
+        ) if s["eventID"] in owned else no_calls   # no console call of its own: nothing, and no key handed out
         context = {
             k: v
             for k, v in (("impossible-travel", trips.get(s["eventID"])), ("outside-hours", outside_hours(s, hours)))

@@ -56,10 +56,10 @@ def console_calls(events: pd.DataFrame, issued: set[str] | None = None) -> pd.Se
     flag, keys = events["sessionCredentialFromConsole"], events["userIdentity.accessKeyId"]
     said = by_value(flag, lambda f: f.astype(object).astype(str).str.lower() == "true")
     # (each distinct key tested once where the keys are a category)
-    unsaid = flag.isna() & by_value(keys, lambda k: _as_text(k).str.startswith("ASIA"))
+    unsaid = flag.isna() & by_value(keys, lambda k: as_text(k).str.startswith("ASIA"))
     if unsaid.any():
         issued = list(issued_keys(events) if issued is None else issued)
-        unsaid &= ~by_value(keys, lambda k: _as_text(k).isin(issued)) & by_value(events["userAgent"], _console_agent)
+        unsaid &= ~by_value(keys, lambda k: as_text(k).isin(issued)) & by_value(events["userAgent"], _console_agent)
     return (said | unsaid) & ~events["eventName"].isin(SIGNIN_EVENTS)
 
 
@@ -69,10 +69,11 @@ def _console_agent(agents: pd.Series) -> pd.Series:
 
 def _text(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column as text, missing values as "" (the frame's text columns are that already, but for the gaps)."""
-    return _as_text(frame[name])
+    return as_text(frame[name])
 
 
-def _as_text(col: pd.Series) -> pd.Series:
+def as_text(col: pd.Series) -> pd.Series:
+    """A column as texts, a missing value as "" (a category's rows share its texts: no text made a row)."""
     if col.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
         return col.fillna("")
     if isinstance(col.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(col.cat.categories):
@@ -114,23 +115,25 @@ def assign_console_sessions(calls: pd.DataFrame, signins: pd.DataFrame) -> pd.Se
         return pd.Series(None, index=calls.index, dtype=object)
     by_principal: dict = {}
     ok = signins[signins["time"].notna()].sort_values("time", kind="stable")
-    for p, t, ip, eid in zip(ok["principal"], ok["time"], ok["sourceIPAddress"], ok["eventID"]):
+    # times as integer nanoseconds: compared and searched without a Timestamp made for each of millions of calls
+    for p, t, ip, eid in zip(ok["principal"], _ns(ok["time"]), ok["sourceIPAddress"], ok["eventID"]):
         by_principal.setdefault(p, []).append((t, ip, eid))
     times = {p: [s[0] for s in rows] for p, rows in by_principal.items()}
+    length = SESSION_LENGTH.value
     key_owner: dict[str, str] = {}
     owners: list = []
-    cols = ["eventTime", "actor", "sourceIPAddress", "userIdentity.accessKeyId"]
-    for t, who, ip, key in calls[cols].itertuples(index=False, name=None):
+    cols = (calls[c].astype(object).to_numpy() for c in ("actor", "sourceIPAddress", "userIdentity.accessKeyId"))
+    for t, who, ip, key in zip(_ns(calls["eventTime"]), *cols):
         key = key if isinstance(key, str) and key else None
         if key in key_owner:
             owners.append(key_owner[key])
             continue
         rows = by_principal.get(who)
-        if not rows or pd.isna(t):
+        if not rows or t == NAT:
             owners.append(None)
             continue
         # the sign-ins at most SESSION_LENGTH before the call: a slice of the principal's, sorted by time
-        live = rows[bisect.bisect_left(times[who], t - SESSION_LENGTH):bisect.bisect_right(times[who], t)]
+        live = rows[bisect.bisect_left(times[who], t - length):bisect.bisect_right(times[who], t)]
         if not live:
             owners.append(None)
             continue
@@ -140,6 +143,14 @@ def assign_console_sessions(calls: pd.DataFrame, signins: pd.DataFrame) -> pd.Se
         if key:
             key_owner[key] = owner
     return pd.Series(owners, index=calls.index, dtype=object)
+
+
+NAT = np.iinfo(np.int64).min     # a missing time, as :func:`_ns` gives it
+
+
+def _ns(times: pd.Series) -> list[int]:
+    """Times as integer nanoseconds since the epoch (UTC; missing: :data:`NAT`)."""
+    return pd.DatetimeIndex(times).as_unit("ns").asi8.tolist()
 
 
 def new_keys(rows: pd.DataFrame) -> list[str]:
