@@ -14,6 +14,7 @@ from trailtools.demo import scenario as S
 from trailtools.rules import registry
 from trailtools.rules.examples import frame_of
 from trailtools.rules.hunt import hunt
+from trailtools.rules.model import Rule
 
 
 def _stratus(name: str, event: str | None = None) -> list[dict]:
@@ -182,3 +183,42 @@ def test_hunt_finds_the_demo_backdoor_login_critical():
     assert [s["eventName"] for s in f.extra["steps"]] == ["CreateUser", "CreateLoginProfile", "ConsoleLogin"]
     assert "9 seconds later without MFA from a new address 203.0.113.223" in f.title
     assert "legacy-deploy" in f.title
+
+
+def test_a_sequence_without_its_first_step_selects_no_rows_and_one_with_it_selects_every_step():
+    """A trail of sign-ins and AssumeRole calls (a busy account's most common calls) holds no first step of the
+    role-trust backdoor: the rule selects no rows (nothing is copied for it); with the trust policy changed it selects
+    both steps and fires."""
+    (update,) = _stratus("persistence.iam-backdoor-role")
+    role, account = update["requestParameters"]["roleName"], update["recipientAccountId"]
+    assume = next(r for r in _stratus("credential-access.ec2-get-password-data", "AssumeRole")
+                  if not r.get("errorCode"))
+    assume["requestParameters"]["roleArn"] = f"arn:aws:iam::{account}:role/{role}"
+    assume.update({"eventTime": "2024-08-01T13:35:12Z", "recipientAccountId": account})
+    assume["userIdentity"] = {"type": "AWSAccount", "principalId": "AIDAZ4F3LJCT7EXAMPLE", "accountId": "193672423079"}
+    rule = registry.RULES["sequences.role-trust-backdoor"]
+    assert rule.triggers == (("iam.amazonaws.com", "UpdateAssumeRolePolicy"),)
+    assert rule.select(frame_of([assume])).empty
+    assert list(rule.select(frame_of([update, assume]))["eventID"]) == [update["eventID"], assume["eventID"]]
+    every = [r for r in registry.RULES.values() if r.family == "sequences"]
+    assert all(r.triggers and set(r.triggers) <= set(r.events) for r in every)
+
+
+def test_rules_reading_the_same_events_share_the_rows_not_what_one_writes_on_them():
+    """registry.run selects the rows once for rules that read the same events; a rule writing a column on its rows
+    does not change what the next one reads."""
+    seen = []
+
+    def writes(rows, rule):
+        rows["eventName"] = "Overwritten"
+        return []
+
+    def reads(rows, rule):
+        seen.append(list(rows["eventName"]))
+        return []
+
+    events = (("sts.amazonaws.com", "AssumeRole"),)
+    a, b = (Rule(f"test.{n}", n, "low", "t", "t", events, fn, "x", "y") for n, fn in (("a", writes), ("b", reads)))
+    assume = _stratus("credential-access.ec2-get-password-data", "AssumeRole")
+    registry.run(frame_of(assume), [a, b])
+    assert seen == [["AssumeRole"] * len(assume)]

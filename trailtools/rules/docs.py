@@ -66,6 +66,9 @@ def _rule(rule) -> list[str]:
     if rule.mitre_note:
         lines.append(f"- **Mapping note:** {rule.mitre_note}")
     lines.append(f"- **Events read:** {events}")
+    if rule.triggers:
+        lines.append("- **Needs one of:** " + ", ".join(f"`{name}`" for _, name in rule.triggers)
+                     + " (a window without one of them is not read further)")
     if rule.parameters:
         lines.append("- **Parameters:** " + ", ".join(f"`{k}` = {v}" for k, v in rule.parameters.items()))
     lines += [f"- **Why it matters:** {rule.explanation}", f"- **What to check next:** {rule.next_steps}",

@@ -52,10 +52,16 @@ class Rule:
     next_steps: str             # what to check next (the finding's remediation)
     parameters: Mapping = field(default_factory=dict)   # thresholds, as data
     mitre_note: str = ""        # where this mapping differs from TrailDiscover's, and why
+    #: (eventSource, eventName) pairs one of which every finding of the rule holds (a sequence's key step: the
+    #: password set, the user created, logging stopped): a frame holding none of them gets no rows selected (the
+    #: logic could find nothing). Empty: no such step.
+    triggers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
             raise ValueError(f"{self.id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
+        if not set(self.triggers) <= set(self.events):
+            raise ValueError(f"{self.id}: its triggers must be among the events it reads")
 
     @property
     def family(self) -> str:
@@ -85,18 +91,15 @@ class Rule:
         return frame[self.mask(frame)]
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
-        """Which rows are of the events this rule reads (every row for a rule that reads every event): the
-        (eventSource, eventName) pair of each row told by the columns' codes (a category's own), not compared a text
-        at a time for each source."""
+        """Which rows are of the events this rule reads (every row for a rule that reads every event; none when the
+        rule has :attr:`triggers` and the frame none of them): the (eventSource, eventName) pair of each row told by
+        the columns' codes (a category's own), not compared a text at a time for each source."""
         if self.reads_every_event:
             return np.ones(len(frame), dtype=bool)
-        (sources, source_at), (names, name_at) = (_codes(frame[c]) for c in ("eventSource", "eventName"))
-        width = max(len(name_at), 1)
-        wanted = [source_at[s] * width + name_at[n] for s, n in self.events if s in source_at and n in name_at]
-        if not wanted:
+        pairs = _Pairs(frame)
+        if self.triggers and not pairs.of(self.triggers).any():
             return np.zeros(len(frame), dtype=bool)
-        known = (sources >= 0) & (names >= 0)
-        return known & np.isin(sources.astype(np.int64) * width + names, wanted)
+        return pairs.of(self.events)
 
     def run(self, frame: pd.DataFrame) -> list[Finding]:
         """The rule's findings on an events frame (any columns of docs/events-frame.md)."""
@@ -117,6 +120,21 @@ class Hit:
     resource: str
     what: str
     severity: str | None = None
+
+
+class _Pairs:
+    """Each row's (eventSource, eventName) as one integer, from the two columns' codes."""
+
+    def __init__(self, frame: pd.DataFrame):
+        (sources, self.source_at), (names, self.name_at) = (_codes(frame[c]) for c in ("eventSource", "eventName"))
+        self.width = max(len(self.name_at), 1)
+        self.codes = np.where((sources >= 0) & (names >= 0), sources.astype(np.int64) * self.width + names, -1)
+
+    def of(self, events) -> np.ndarray:
+        """Which rows are of one of ``events`` ((eventSource, eventName) pairs)."""
+        wanted = [self.source_at[s] * self.width + self.name_at[n] for s, n in events
+                  if s in self.source_at and n in self.name_at]
+        return np.isin(self.codes, wanted) if wanted else np.zeros(len(self.codes), dtype=bool)
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, dict]:

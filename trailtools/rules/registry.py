@@ -56,7 +56,7 @@ def run(frame: pd.DataFrame, rules: list[Rule] | None = None) -> list[Finding]:
     selected: dict[frozenset, pd.DataFrame] = {}
     found = []
     for rule in rules if rules is not None else RULES.values():
-        key = frozenset(rule.events)
+        key = (frozenset(rule.events), frozenset(rule.triggers))
         if key not in selected:
             selected[key] = rule.select(frame)
         found += rule.judge(selected[key])

@@ -468,7 +468,8 @@ RULES = (
          "Ask the user and whoever set the password whether they did. If not: delete the login profile "
          "(DeleteLoginProfile), deactivate the user's access keys, and review everything the user did after the "
          "sign-in and everything the password's setter did.",
-         parameters={"sign_in_within_hours": 24}),
+         parameters={"sign_in_within_hours": 24},
+         triggers=((IAM, "CreateLoginProfile"), (IAM, "UpdateLoginProfile"))),
     Rule("sequences.new-user-used", "New IAM user used within the hour", "high",
          "TA0003 Persistence", "T1136.003 Create Account: Cloud Account",
          _events(((IAM, "CreateUser"),), USE), _new_user_used,
@@ -479,7 +480,7 @@ RULES = (
          "set for the new user is sequences.backdoor-login's finding.",
          "Who created the user and why? If nobody expected it: deactivate its keys and login profile, then review "
          "what it did and what its creator did around the creation.",
-         parameters={"used_within_hours": 1}),
+         parameters={"used_within_hours": 1}, triggers=((IAM, "CreateUser"),)),
     Rule("sequences.privilege-escalation-used", "A principal gives itself more permissions and uses them", "high",
          "TA0004 Privilege Escalation", "T1098.003 Account Manipulation: Additional Cloud Roles",
          _events(ESCALATION, PASS_ROLE, USE), _escalation_used,
@@ -489,7 +490,7 @@ RULES = (
          "Lambda function with a role (iam:PassRole, which is not logged as its own event).",
          "Remove the policy or version it added; find the credential that made the change and contain it; review "
          "everything the principal did after the change, and the role it passed to new compute.",
-         parameters={"used_within_hours": 12, "max_steps": 10}),
+         parameters={"used_within_hours": 12, "max_steps": 10}, triggers=ESCALATION),
     Rule("sequences.role-trust-backdoor", "Role trust policy changed, then assumed by a new principal", "high",
          "TA0003 Persistence", "T1098 Account Manipulation",
          _events(((IAM, "UpdateAssumeRolePolicy"), (STS, "AssumeRole")), USE), _trust_backdoor,
@@ -499,7 +500,7 @@ RULES = (
          "Read the role's trust policy now and compare it with the expected one; remove principals nobody knows; "
          "revoke the role's active sessions (an inline deny on aws:TokenIssueTime) and review the new sessions' "
          "calls.",
-         parameters={"assumed_within_hours": 24, "max_steps": 10}),
+         parameters={"assumed_within_hours": 24, "max_steps": 10}, triggers=((IAM, "UpdateAssumeRolePolicy"),)),
     Rule("sequences.evasion-after-sign-in", "Logging or detection switched off early in a session", "high",
          "TA0005 Defense Evasion", "T1562.008 Impair Defenses: Disable or Modify Cloud Logs",
          _events(SIGN_IN, SESSIONS, EVASION), _evasion_after_access,
@@ -509,5 +510,5 @@ RULES = (
          "Turn logging and detection back on at once (StartLogging, recreate the detector or flow logs). Then "
          "find who opened the session, from where, and review everything it did: the calls after the gap may be "
          "missing from this trail but present in an organization trail or in the service's own logs.",
-         parameters={"session_hours": 12}),
+         parameters={"session_hours": 12}, triggers=EVASION),
 )
