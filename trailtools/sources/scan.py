@@ -170,14 +170,14 @@ class Scan:
             done = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
             del cached, parsed
             for r in done:
-                t = r.table
-                r.table = None
                 if first:
                     self.counts.add_counts(r)
-                    self.hashes.append(id_hashes(t.column("eventID")))
-                rows = t.column(tbl.ROW).to_numpy().astype(np.int64) + offset
-                offset += t.num_rows
-                yield t.append_column(ORD, pa.array(rows, pa.int64()))
+                    self.hashes.append(id_hashes(r.table.column("eventID")))
+                rows = r.table.num_rows
+                # (no name here holds the table while it is yielded: once the consumer lets it go, the chunk, a
+                # mapped cache file whose pages were read, is freed before the next one is read)
+                yield _ordered(r, offset)
+                offset += rows
             del done
         if first:
             self.rows = offset
@@ -251,3 +251,10 @@ def time_mask(table: pa.Table, start, end) -> np.ndarray:
         return np.ones(table.num_rows, dtype=bool)
     return np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
 
+
+
+def _ordered(result: ChunkResult, offset: int) -> pa.Table:
+    """A chunk's table, taken from its result, with ``_ord``: its rows' positions in the scan (from ``offset``)."""
+    t, result.table = result.table, None
+    rows = t.column(tbl.ROW).to_numpy().astype(np.int64) + offset
+    return t.append_column(ORD, pa.array(rows, pa.int64()))

@@ -319,9 +319,14 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
             keep = win | (hist & whole)
             if keep.any():
                 kept.append(_own(shape.strip(shape.select(t).filter(pa.array(keep)))))
+            h = None
             if hist.any():
                 h = _own(t.select(columns).filter(pa.array(hist)))
                 h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
+            # the chunk (from the cache: a file mapped, its pages read in) let go before DuckDB reads the rows and
+            # the next chunk is read, not kept until the loop takes the next one
+            del t, times, event, mask
+            if h is not None:
                 yield from h.to_batches()
 
     base = scan_schema(columns).schema
