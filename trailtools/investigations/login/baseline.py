@@ -92,14 +92,27 @@ def _as_category(values: pd.Series) -> pd.Series:
     return _category(codes, list(uniques), values.index)
 
 
+def _texts(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's code into a list of distinct texts (a missing value: ""), from a category's codes where it is one."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [str(u) for u in uniques] + [""]
+    return np.where(codes < 0, len(texts) - 1, codes).astype(np.int64), texts
+
+
 def _joined(a: pd.Series, b: pd.Series, sep: str) -> pd.Series:
     """``a + sep + b`` (missing values as ""), as a category: each distinct pair's text made once (a text a row
     would cost tens of bytes each on millions of rows)."""
-    left, right = (pd.factorize(s.astype(object).fillna("").astype(str)) for s in (a, b))
-    width = max(len(right[1]), 1)
-    pairs = left[0].astype(np.int64) * width + right[0]
-    distinct, rows = np.unique(pairs, return_inverse=True)
-    texts = [f"{left[1][p // width]}{sep}{right[1][p % width]}" for p in distinct.tolist()]
+    (left, left_texts), (right, right_texts) = _texts(a), _texts(b)
+    width = len(right_texts)
+    pairs = left * width + right
+    if len(left_texts) * width <= len(pairs) + 1_000_000:   # the pairs' range is small: marked, not sorted
+        present = np.zeros(len(left_texts) * width, dtype=bool)
+        present[pairs] = True
+        distinct = np.flatnonzero(present)
+        rows = (np.cumsum(present) - 1)[pairs]
+    else:
+        distinct, rows = np.unique(pairs, return_inverse=True)
+    texts = [f"{left_texts[p // width]}{sep}{right_texts[p % width]}" for p in distinct.tolist()]
     return _category(rows.reshape(-1), texts, a.index)
 
 
