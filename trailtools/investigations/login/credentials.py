@@ -162,7 +162,7 @@ def key_follow_ups(events: pd.DataFrame, start, end, new: set | frozenset = froz
     rows = events.loc[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end), _call_columns(events)]
     out = []
     for k, grp in rows.groupby(_col(rows, "userIdentity.accessKeyId"), sort=True):
-        ups = [u for u in classify_follow_ups(grp) if u.category != "discovery"]
+        ups = classify_follow_ups(grp, without=frozenset({"discovery"}))
         if not ups:
             continue
         recs = [r for u in ups for r in u.rows]

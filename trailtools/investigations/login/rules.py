@@ -197,12 +197,14 @@ class FollowUp:
     rows: list[dict]
 
 
-def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) -> list[FollowUp]:
+def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None,
+                        without: frozenset = frozenset()) -> list[FollowUp]:
     """The risky calls among some events (a session's, or any), by the rule tables: one FollowUp per matching rule.
     ``console``: which rows were made with console-minted credentials (default: ``sessionCredentialFromConsole``
     says so); a burst rule with ``console=False`` does not count those the console itself made (its user agent,
-    :data:`CONSOLE_AGENT`), nor calls AWS services made (``invokedBy``). Called once per session (thousands on a
-    busy trail, most of a few calls): the masks are numpy arrays over the values, not pandas operations."""
+    :data:`CONSOLE_AGENT`), nor calls AWS services made (``invokedBy``); the rules of a category in ``without`` are
+    not applied. Called once per session (thousands on a busy trail, most of a few calls): the masks are numpy arrays
+    over the values, not pandas operations."""
     out = []
     if events.empty:
         return out
@@ -210,13 +212,13 @@ def classify_follow_ups(events: pd.DataFrame, console: pd.Series | None = None) 
     ok = events["errorCode"].isna().to_numpy(dtype=bool)
     risky = ok & np.fromiter((n in RISKY_NAMES for n in names), dtype=bool, count=len(names))
     if risky.any():
-        for rule in FOLLOW_UP_RULES:
+        for rule in (r for r in FOLLOW_UP_RULES if r.category not in without):
             mask = risky & np.fromiter((n in rule.names for n in names), dtype=bool, count=len(names))
             if mask.any():
                 out.append(FollowUp(rule.category, rule.mitre, rule.weight, rule.severity, rule.what,
                                     events[mask].to_dict("records")))
     quiet = None
-    for rule in BURST_RULES:
+    for rule in (r for r in BURST_RULES if r.category not in without):
         if len(events) < rule.count:
             continue    # fewer calls than a burst
         if rule.column == "errorCode" and ok.all() and not _matches_empty(rule.pattern):

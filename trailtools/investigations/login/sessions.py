@@ -242,10 +242,12 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
         principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
         calls=("eventTime", "size"))
     creds, cred_names = pd.factorize(win["credential"])
+    cred_names = list(cred_names)   # (read by position for every pair: a list's items, not an index's)
 
     def values(col: str) -> dict:
         """Each credential's distinct values of ``col``, in order (from the codes of both: no copy of the pairs)."""
         codes, names = pd.factorize(win[col])
+        names = list(names)
         both = (codes >= 0) & (creds >= 0)
         width = max(len(names), 1)
         pairs = np.unique(creds[both].astype(np.int64) * width + codes[both])
@@ -281,13 +283,11 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
 def session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, ok: pd.DataFrame) -> pd.Series:
     """Each console session its own credential, ``console:<principal>@<sign-in eventID>``: its console calls (by
     :func:`assign_console_sessions`) and the successful sign-in that opened it."""
-    session = owner.reindex(rng.index)
-    opened = session.isna() & rng["eventID"].isin(set(ok["eventID"]))     # the sign-in itself
-    if opened.any():
-        session[opened] = rng.loc[opened, "eventID"].astype(object)
-    has = session.notna()
-    out = creds.astype(object).copy()
-    if has.any():
-        out[has] = "console:" + rng.loc[has, "actor"].astype(object).fillna("").astype(str) + "@" + session[
-            has].astype(str)
-    return out
+    session = owner.reindex(rng.index).to_numpy(dtype=object, copy=True)
+    opened = np.flatnonzero(pd.isna(session) & rng["eventID"].isin(set(ok["eventID"])).to_numpy(dtype=bool))
+    session[opened] = rng["eventID"].iloc[opened].astype(object).to_numpy()     # the sign-in itself
+    has = np.flatnonzero(~pd.isna(session))
+    out = creds.to_numpy(dtype=object, copy=True)     # (arrays by position: no index aligned on millions of rows)
+    actors = rng["actor"].iloc[has].astype(object).fillna("").astype(str).to_numpy()
+    out[has] = [f"console:{a}@{s}" for a, s in zip(actors, session[has])]
+    return pd.Series(out, index=creds.index, dtype=object)
