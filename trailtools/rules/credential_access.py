@@ -129,6 +129,10 @@ def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
     at = responses.index.get_indexer(rows.index)
     arns, keys = _extract(responses, _ASSUMED_ARN, at), _extract(responses, _ISSUED_KEY, at)
     sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
+    issued: dict = {}   # session -> {key it was handed: the label of the call}, in one pass (thousands of sessions)
+    for label, session, key in zip(keys.index, sessions.to_numpy(dtype=object), keys.to_numpy(dtype=object)):
+        if not pd.isna(session) and not pd.isna(key):
+            issued.setdefault(session, {})[str(key)] = label
     for session, group in rows.groupby(sessions, sort=False):
         label, row = group.index[-1], group.iloc[-1]
         name = text(row["eventName"])
@@ -146,7 +150,7 @@ def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
             w = Workload(session, "EKS pod", "EKS Pod Identity (AssumeRoleForPodIdentity)", label)
         else:
             continue
-        w.issued = {str(k): lab for lab, k in keys[group.index].dropna().items()}
+        w.issued = issued.get(session, {})
         out[session] = w
     return out
 
