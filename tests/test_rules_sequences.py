@@ -105,7 +105,9 @@ def test_stratus_admin_user_created_is_quiet_until_its_key_is_used():
     assert _run("sequences.new-user-used", records + [whoami]) == []
 
 
-def test_stratus_backdoored_role_assumed_by_a_new_principal_then_used_is_critical():
+def _backdoored_role() -> tuple[dict, dict]:
+    """The real UpdateAssumeRolePolicy of iam-backdoor-role, and a real AssumeRole made the assumption of that role
+    by another account's principal (at 2024-08-01T13:35:12Z)."""
     (update,) = _stratus("persistence.iam-backdoor-role")
     role, account = update["requestParameters"]["roleName"], update["recipientAccountId"]
     assume = next(r for r in _stratus("credential-access.ec2-get-password-data", "AssumeRole")
@@ -113,6 +115,11 @@ def test_stratus_backdoored_role_assumed_by_a_new_principal_then_used_is_critica
     assume["requestParameters"]["roleArn"] = f"arn:aws:iam::{account}:role/{role}"
     assume.update({"eventTime": "2024-08-01T13:35:12Z", "recipientAccountId": account})
     assume["userIdentity"] = {"type": "AWSAccount", "principalId": "AIDAZ4F3LJCT7EXAMPLE", "accountId": "193672423079"}
+    return update, assume
+
+
+def test_stratus_backdoored_role_assumed_by_a_new_principal_then_used_is_critical():
+    update, assume = _backdoored_role()
     assert _run("sequences.role-trust-backdoor", [update]) == []
     (f,) = _run("sequences.role-trust-backdoor", [update, assume])
     assert f.severity == "high" and [e.ref for e in f.evidence] == [update["eventID"], assume["eventID"]]
@@ -189,13 +196,7 @@ def test_a_sequence_without_its_first_step_selects_no_rows_and_one_with_it_selec
     """A trail of sign-ins and AssumeRole calls (a busy account's most common calls) holds no first step of the
     role-trust backdoor: the rule selects no rows (nothing is copied for it); with the trust policy changed it selects
     both steps and fires."""
-    (update,) = _stratus("persistence.iam-backdoor-role")
-    role, account = update["requestParameters"]["roleName"], update["recipientAccountId"]
-    assume = next(r for r in _stratus("credential-access.ec2-get-password-data", "AssumeRole")
-                  if not r.get("errorCode"))
-    assume["requestParameters"]["roleArn"] = f"arn:aws:iam::{account}:role/{role}"
-    assume.update({"eventTime": "2024-08-01T13:35:12Z", "recipientAccountId": account})
-    assume["userIdentity"] = {"type": "AWSAccount", "principalId": "AIDAZ4F3LJCT7EXAMPLE", "accountId": "193672423079"}
+    update, assume = _backdoored_role()
     rule = registry.RULES["sequences.role-trust-backdoor"]
     assert rule.triggers == (("iam.amazonaws.com", "UpdateAssumeRolePolicy"),)
     assert rule.select(frame_of([assume])).empty
