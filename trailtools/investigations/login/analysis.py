@@ -75,6 +75,7 @@ from trailtools.investigations.login.sessions import (
     SIGNIN_EVENTS,
     as_text,
     assign_console_sessions,
+    between,
     console_calls,
     credential_ids,
     credential_table,
@@ -677,10 +678,7 @@ def analyze_logins(
     scope = rng
     if principal:
         scope = scope[_matches(scope, principal, "actor", "userIdentity.arn")]
-    # the rows from ``start`` on: a slice (no copy) when the frame is in time order, as both engines give it
-    at = scope["eventTime"]
-    in_window = (scope.iloc[int(at.searchsorted(start, side="left")):] if at.is_monotonic_increasing
-                 else scope[at >= start])
+    in_window = between(scope, start, from_start=True)   # (a slice: both engines give the frame in time order)
     findings += root_activity(in_window)
     keyed = key_new_addresses(scope, start, end, geo) + key_follow_ups(scope, start, end, new_ids)
     chains = credential_chains(scope, start, end)

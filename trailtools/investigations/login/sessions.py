@@ -67,11 +67,6 @@ def _console_agent(agents: pd.Series) -> pd.Series:
     return agents.astype(object).fillna("").astype(str).str.contains(CONSOLE_AGENT, regex=True, case=False)
 
 
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A column as text, missing values as "" (the frame's text columns are that already, but for the gaps)."""
-    return as_text(frame[name])
-
-
 def as_text(col: pd.Series) -> pd.Series:
     """A column as texts, a missing value as "" (a category's rows share its texts: no text made a row)."""
     if col.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
@@ -84,7 +79,7 @@ def as_text(col: pd.Series) -> pd.Series:
 def credential_ids(events: pd.DataFrame, console: pd.Series | None = None) -> pd.Series:
     """The credential that made each call (see the module's docstring), as one string per row."""
     console = console_calls(events) if console is None else console
-    key = _text(events, "userIdentity.accessKeyId")
+    key = as_text(events["userIdentity.accessKeyId"])
     invoked = events["userIdentity.invokedBy"]
     out = by_value(events["actor"], lambda a: "principal:" + a.astype(object).fillna("").astype(str))
     out = out.astype(object)
@@ -179,7 +174,7 @@ def session_events(
     in time order, without missing times (its window is then found by binary search, not checked again)."""
     if mine is None:
         mine = events[_col(events, "actor") == principal]
-    window = _between(mine, start, end, in_order)
+    window = between(mine, start, end, in_order=in_order)
     if signin_event is None:
         acts = window[console_calls(window)]
     else:
@@ -218,24 +213,23 @@ def rows_by_key(events: pd.DataFrame) -> dict:
     return events.groupby("userIdentity.accessKeyId", observed=True, sort=False).indices
 
 
-def _between(rows: pd.DataFrame, start, end, in_order: bool = False) -> pd.DataFrame:
-    """The rows strictly between ``start`` and ``end``: a slice when they are in time order (``in_order``: known to
-    be; else checked) (no copy of every column through a mask)."""
+def between(rows: pd.DataFrame, start, end=None, *, from_start: bool = False, in_order: bool = False) -> pd.DataFrame:
+    """The rows after ``start`` (``from_start``: from it on) and before ``end`` (None: no end): a slice when they are
+    in time order (``in_order``: known to be; else checked), not a copy of every column through a mask."""
     times = rows["eventTime"]
+    side = "left" if from_start else "right"
     if in_order or (len(rows) and times.is_monotonic_increasing and not times.hasnans):
-        return rows.iloc[times.searchsorted(start, side="right"):times.searchsorted(end, side="left")]
-    return rows[(times > start) & (times < end)]
+        hi = len(rows) if end is None else times.searchsorted(end, side="left")
+        return rows.iloc[times.searchsorted(start, side=side):hi]
+    mask = (times >= start) if from_start else (times > start)
+    return rows[mask if end is None else mask & (times < end)]
 
 
 def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids: set, seen: pd.DataFrame):
     """One row per credential used in [start, end) (``LoginAnalysis.credentials``): ``feats`` from
     :func:`trailtools.investigations.login.baseline.features`, ``owner`` from :func:`assign_console_sessions`,
     ``new_ids`` from :func:`~.baseline.new_identities` and ``seen`` from :func:`~.baseline.first_seen` by principal."""
-    times = feats["eventTime"]
-    if times.is_monotonic_increasing and not times.hasnans:   # a slice, not a copy of every feature of the window
-        win = feats.iloc[times.searchsorted(start, side="left"):times.searchsorted(end, side="left")]
-    else:
-        win = feats[(times >= start) & (times < end)]
+    win = between(feats, start, end, from_start=True)
     if win.empty:
         return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
     table = win.groupby("credential", sort=True, observed=True).agg(
