@@ -301,15 +301,15 @@ CALL_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "so
 CHAIN_DEPTH = 5         # credentials issued by credentials issued by ...: followed this many steps
 
 
-def records(frame: pd.DataFrame, columns: list[str], positions=None):
-    """Each row (or each row at ``positions``) as a dict of some columns, a few thousand rows at a time: no list of
-    every row's dict, nor a copy of the rows, at once (a response text is read and dropped)."""
-    at = np.arange(len(frame)) if positions is None else np.asarray(positions)
-    cols = [frame.columns.get_loc(c) for c in columns]
-    for i in range(0, len(at), RECORDS_CHUNK):
-        part = frame.iloc[at[i:i + RECORDS_CHUNK], cols]
-        values = [part[c].astype(object).to_numpy() for c in columns]
-        yield from (dict(zip(columns, row)) for row in zip(*values))
+def _keys_at(frame: pd.DataFrame, positions: np.ndarray) -> list[str | None]:
+    """:func:`issued_key` of the rows at ``positions``, their :data:`KEY_COLUMNS` read a few thousand rows at a time:
+    no copy of the rows, nor a dict a row, at once (a response text is read and dropped)."""
+    cols = [frame.columns.get_loc(c) for c in KEY_COLUMNS]
+    out: list[str | None] = []
+    for i in range(0, len(positions), RECORDS_CHUNK):
+        part = frame.iloc[positions[i:i + RECORDS_CHUNK], cols]
+        out += map(_issued, *(part[c].astype(object).to_numpy() for c in KEY_COLUMNS))
+    return out
 
 
 RECORDS_CHUNK = 4096
@@ -325,17 +325,12 @@ def with_issued_keys(events: pd.DataFrame) -> pd.DataFrame:
     """``events`` with :data:`ISSUED_KEY`: each issuing call's response read once for a whole analysis, which asks
     for the keys of the same calls many times (every session, every chain). A new frame sharing the columns (pandas
     copies on write), one 8-byte column more. The issuing calls' columns are read a few thousand rows at a time, each
-    response decoded for the key alone (:func:`_key_in`)."""
+    response decoded for the key alone (:func:`_keys_at`)."""
     if ISSUED_KEY in events.columns:
         return events
     at = np.flatnonzero(events["eventName"].isin(ISSUING).fillna(False).to_numpy(dtype=bool))
     values = np.full(len(events), None, dtype=object)
-    cols = [events.columns.get_loc(c) for c in KEY_COLUMNS]
-    for i in range(0, len(at), RECORDS_CHUNK):
-        part = events.iloc[at[i:i + RECORDS_CHUNK], cols]
-        names, errors, bodies = (part[c].astype(object).to_numpy() for c in KEY_COLUMNS)
-        values[at[i:i + RECORDS_CHUNK]] = [
-            None if text_or_none(error) else _key_in(name, body) for name, error, body in zip(names, errors, bodies)]
+    values[at] = _keys_at(events, at)
     return events.assign(**{ISSUED_KEY: values})
 
 
@@ -350,16 +345,20 @@ def issued_keys_of(rows: pd.DataFrame, positions: np.ndarray | None = None) -> l
     at = np.flatnonzero(names) if positions is None else np.asarray(positions)[names[positions]]
     if not len(at):
         return []
-    return [k for k in map(issued_key, records(rows, KEY_COLUMNS, at)) if k]
+    return [k for k in _keys_at(rows, at) if k]
 
 
 def issued_key(row: dict) -> str | None:
     """The access key ID a successful call handed out: ``CreateAccessKey``'s new key, or the temporary credentials
     of ``GetSessionToken`` / ``GetFederationToken`` / ``AssumeRole*``."""
-    name = row.get("eventName")
-    if name not in ISSUING or text_or_none(row.get("errorCode")):
+    return _issued(*(row.get(c) for c in KEY_COLUMNS))
+
+
+def _issued(name, error, body) -> str | None:
+    """:func:`issued_key` of a call's :data:`KEY_COLUMNS`."""
+    if name not in ISSUING or text_or_none(error):
         return None
-    return _key_in(name, row.get("responseElements"))
+    return _key_in(name, body)
 
 
 class _Key(msgspec.Struct):
