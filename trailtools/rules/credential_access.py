@@ -127,7 +127,7 @@ def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
     if rows.empty:
         return out
     at = responses.index.get_indexer(rows.index)
-    arns, keys = _extract(responses, _ASSUMED_ARN, at), _extract(responses, _ISSUED_KEY, at)
+    arns, keys = _extract(responses, (_ASSUMED_ARN, _ISSUED_KEY), at)
     sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
     issued: dict = {}   # session -> {key it was handed: the label of the call}, in one pass (thousands of sessions)
     for label, session, key in zip(keys.index, sessions.to_numpy(dtype=object), keys.to_numpy(dtype=object)):
@@ -281,17 +281,18 @@ def _sessions(arns: pd.Series) -> pd.Series:
 EXTRACT_CHUNK = 4096
 
 
-def _extract(response: pd.Series, pattern: str, positions: np.ndarray | None = None) -> pd.Series:
-    """The first group of ``pattern`` in each response text (missing: none), of every row or of the rows at
-    ``positions``, read in chunks of :data:`EXTRACT_CHUNK` rows so that the copies stay small on a frame of many
-    STS calls."""
+def _extract(response: pd.Series, patterns: tuple[str, ...], positions: np.ndarray | None = None) -> list[pd.Series]:
+    """For each of ``patterns``, its first group in each response text (missing: none), of every row or of the rows
+    at ``positions``, read in chunks of :data:`EXTRACT_CHUNK` rows (each chunk taken once for every pattern) so that
+    the copies stay small on a frame of many STS calls."""
     at = np.arange(len(response)) if positions is None else np.asarray(positions)
-    parts = []
+    parts: list[list[pd.Series]] = [[] for _ in patterns]
     for i in range(0, len(at), EXTRACT_CHUNK):
         part = response.iloc[at[i:i + EXTRACT_CHUNK]]
         part = part.fillna("") if _is_text(part) else part.astype(object).fillna("").astype(str)
-        parts.append(part.str.extract(pattern, expand=False))
-    return pd.concat(parts) if len(parts) > 1 else parts[0] if parts else pd.Series([], dtype=object)
+        for found, pattern in zip(parts, patterns):
+            found.append(part.str.extract(pattern, expand=False))
+    return [pd.concat(p) if len(p) > 1 else p[0] if p else pd.Series([], dtype=object) for p in parts]
 
 
 def _is_text(values: pd.Series) -> bool:
