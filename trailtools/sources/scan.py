@@ -252,7 +252,6 @@ def time_mask(table: pa.Table, start, end) -> np.ndarray:
     return np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-
 def _ordered(result: ChunkResult, offset: int) -> pa.Table:
     """A chunk's table, taken from its result, with ``_ord``: its rows' positions in the scan (from ``offset``)."""
     t, result.table = result.table, None
