@@ -46,9 +46,10 @@ demo: $(STAMP)
 	$(TT) report hunt --out reports
 	@echo; echo "Done: open the *.html reports in reports/ (they work offline)."
 
-# Everything, as CI runs it: the linter first, then every test.
+# Everything, as CI runs it: the linter first, then every test, on every core (pytest-xdist; the workers share one
+# generated demo account: tests/conftest.py).
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # The tests without the slow ones (notebooks, browsers, large corpora), on every core: what to run while working.
 test-fast: lint

@@ -28,8 +28,14 @@ def need(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def _demo_cache(tmp_path_factory):
-    """One generated demo account for the whole test session (generating it takes seconds)."""
-    return tmp_path_factory.mktemp("demo-cache")
+    """One generated demo account for the whole test run (generating it takes 10-40 s), shared by pytest-xdist's
+    workers: the first to need it generates it, the others wait for it (``ensure_demo_account`` locks the folder)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder = base / "demo-cache"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ import hashlib
 import io
 import ipaddress
 import json
-import os
 import re
 import threading
 import time
@@ -34,11 +33,12 @@ STATE_CHANGES = {"RebootInstances", "StopInstances", "StartInstances", "Terminat
 
 # ------------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory) -> tuple[Path, dict, float]:
-    out = tmp_path_factory.mktemp("demo-a") / "account"
-    t0 = time.perf_counter()
-    manifest = generate(out)
-    return out, manifest, time.perf_counter() - t0
+def generated(_demo_cache) -> tuple[Path, dict]:
+    """The run's demo account (generated once for all tests: tests/conftest.py) and its manifest file's content."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRAILTOOLS_DEMO_CACHE_DIR", str(_demo_cache))
+        out = demo.ensure_demo_account()
+    return out, json.loads((out / "manifest.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -87,26 +87,17 @@ def _tree_hashes(root: Path) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------------------------ contract
 @pytest.mark.slow
-def test_same_seed_same_bytes_and_fast(generated, tmp_path):
-    root, manifest, first = generated
-    load_before = os.getloadavg()[0]
-    t0 = time.perf_counter()
+def test_same_seed_same_bytes(generated, tmp_path):
+    # How long generation takes is measured by benchmarks/bench_demo.py, beside a baseline, not asserted here.
+    root, manifest = generated
     again = generate(tmp_path / "b")
-    second = time.perf_counter() - t0
-    assert again == manifest
+    assert again == manifest  # what generate returns is what its manifest file says
     a, b = _tree_hashes(root), _tree_hashes(tmp_path / "b")
     assert len(a) > 10_000 and a == b
-    # The budget is 20 s on these 2-core machines (about 10 s when idle). The faster run is the one least
-    # disturbed by other work; when the machine is saturated by other processes the measurement says nothing.
-    fastest = min(first, second)
-    if fastest >= 20 and min(load_before, os.getloadavg()[0]) >= (os.cpu_count() or 1):
-        pytest.skip(f"machine busy (load {load_before:.1f}): generation took {fastest:.1f} s")
-    assert fastest < 20, (first, second)
 
 
 def test_manifest(generated):
-    root, manifest, _ = generated
-    assert json.loads((root / "manifest.json").read_text()) == manifest
+    root, manifest = generated
     assert manifest["seed"] == DEMO_SEED and manifest["generator_version"] == demo.GENERATOR_VERSION
     assert manifest["account_id"] == S.ACCOUNT_ID
     assert manifest["time_range"] == {"start": "2026-10-01T00:00:00Z", "end": "2026-10-15T00:00:00Z"}
@@ -684,8 +675,8 @@ def test_ensure_demo_account_is_atomic_under_a_race(tmp_path, monkeypatch):
     assert folder.name == f"demo-{demo.GENERATOR_VERSION}-seed{DEMO_SEED}"
     assert (folder / "manifest.json").is_file()
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted([folder.name, young.name])  # no leftovers
-    n = len(calls)
-    assert demo.ensure_demo_account() == folder and len(calls) == n  # cached: not generated again
+    assert len(calls) == 1  # the others waited for the first and took its account
+    assert demo.ensure_demo_account() == folder and len(calls) == 1  # cached: not generated again
     monkeypatch.setenv("TRAILTOOLS_DEMO_CACHE_DIR", str(tmp_path / "shared-demo"))
     assert demo.ensure_demo_account().parent == tmp_path / "shared-demo"  # the demo's own override wins
 

@@ -2,9 +2,9 @@
 (driven here from Python the way the browser drives them; in a real browser: tests/test_lab_browser.py)."""
 from __future__ import annotations
 
-import time
+import importlib.util
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import vl_convert
@@ -30,6 +30,10 @@ from trailtools.views.explorer import (
 from trailtools.views.rerun import rerun
 
 T0 = pd.Timestamp("2026-10-01T00:00:00Z")
+_spec = importlib.util.spec_from_file_location(
+    "bench_explore", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_explore.py")
+bench_explore = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_explore)  # the million-event frame the benchmark times
 
 
 def frame_of(rows: list[dict]) -> pd.DataFrame:
@@ -192,40 +196,19 @@ def test_brush_window(value, expected):
 
 # ---- a million events ------------------------------------------------------------------------------------------
 
-def million() -> pd.DataFrame:
-    n, rng = 1_000_000, np.random.default_rng(7)
-    cat = lambda values: pd.Categorical.from_codes(rng.integers(0, len(values), n), categories=values)  # noqa: E731
-    actors = [f"user-{i}" for i in range(300)]
-    seconds = pd.to_timedelta(np.sort(rng.integers(0, 30 * 86400, n)), unit="s")
-    return pd.DataFrame({
-        "eventTime": (T0 + seconds).astype("datetime64[us, UTC]"),
-        "eventName": cat([f"Call{i}" for i in range(200)]),
-        "eventSource": cat(["ec2.amazonaws.com", "s3.amazonaws.com"]),
-        "awsRegion": cat(["us-east-1", "eu-west-1"]), "actor": cat(actors),
-        "userIdentity.arn": cat([f"arn:aws:iam::1:user/{a}" for a in actors]),
-        "sourceIPAddress": cat([f"198.51.100.{i}" for i in range(250)]), "userAgent": cat(["aws-cli", "boto3"]),
-        "errorCode": pd.Categorical.from_codes(np.where(rng.random(n) < 0.01, 0, -1), categories=["AccessDenied"]),
-        "errorMessage": pd.Series([None] * n, dtype="str"), "requestParameters": pd.Series(["{}"] * n, dtype="str"),
-        "responseElements": pd.Series([None] * n, dtype="str"), "resources": pd.Series([None] * n, dtype="str"),
-        "eventID": pd.Series([f"e{i}" for i in range(n)], dtype="str"),
-    })
-
-
 @pytest.mark.slow
-def test_a_million_events_stay_small_for_the_charts_and_quick():
-    big = million()
-    t = time.perf_counter()
+def test_a_million_events_stay_small_for_the_charts():
+    # How long this takes is measured by benchmarks/bench_explore.py, beside a baseline, not asserted here.
+    big = bench_explore.million()
     flt = Filter(start="2026-10-03", end="2026-10-20", errors_only=True)
     rows = filter_events(big, flt)
     bins, heat = time_bins(rows, flt.start, flt.end), activity_by_hour(rows)
     table = table_rows(rows)
     searched = filter_events(big, Filter(text="198.51.100.7"))
-    elapsed = time.perf_counter() - t
     assert 0 < len(rows) < len(big) and bins["events"].sum() == len(rows)
     assert len(bins) <= 2 * MAX_BINS and len(heat) <= 26 * 24 and len(table) == TABLE_ROWS
     assert len(searched) > 0 and searched["sourceIPAddress"].astype(str).str.startswith("198.51.100.7").all()
     assert len(event_points(big)) == POINT_LIMIT
-    assert elapsed < 20, f"filter + aggregate of 1M events took {elapsed:.1f} s"
 
 
 # ---- chart specs -------------------------------------------------------------------------------------------------

@@ -245,3 +245,24 @@ def test_a_warm_scan_starts_no_worker_and_gives_the_same_rows(tmp_path, monkeypa
     again = [r for t in warm.results() for r in t.drop_columns(["_row"]).to_pylist()]
     assert asked == [1]       # the damaged chunk, parsed here
     assert again == rows and len(rows) > 100
+
+
+def test_duckdb_draws_no_progress_bar_on_stdout(capfd):
+    # DuckDB draws a progress bar on stdout for a query of more than 2 s (seen on a loaded machine: in the middle of
+    # a command's output); the history's connection turns it off
+    from trailtools.investigations.login import history
+
+    slow = "SELECT sum(i * i) FROM range(20000000) t(i)"
+    con = history.connect(1)
+    try:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
+        con.execute("SET progress_bar_time=0")  # as if every query took longer than the bar's delay
+        capfd.readouterr()
+        con.execute(slow).fetchall()
+        assert "100%" in capfd.readouterr().out  # the bar this test is about: drawn when it is on
+        con.execute("SET enable_progress_bar=false")  # as connect() leaves it
+        capfd.readouterr()
+        con.execute(slow).fetchall()
+        assert capfd.readouterr().out == ""
+    finally:
+        con.close()

@@ -66,9 +66,12 @@ def test_unknown_instance_says_no_evidence():
     assert "no evidence for i-0123456789abcdef0" in v.summary
 
 
+# The notebook headless for three kinds of verdict: a person through the console, AWS with its Health and metric
+# evidence, and a restart from inside the guest. Each of the seven planted causes has its verdict checked above; one
+# notebook run costs 10-20 s, and the notebook's cells are the same for every cause.
 @pytest.mark.slow
-@pytest.mark.parametrize("instance", sorted(EXPECTED))
-def test_notebook_runs_headless_for_each_case(instance, tmp_path):
+@pytest.mark.parametrize("instance", ["i-04c2a9e71d3b58f06", "i-0b81f3d6c2e9a4775", "i-0f2a6c8e4b1d97a35"])
+def test_notebook_runs_headless(instance, tmp_path):
     out = tmp_path / "out.ipynb"
     papermill.execute_notebook(str(ROOT / "notebooks" / "reboot.ipynb"), str(out),
                                parameters={"instance": instance}, kernel_name="python3", progress_bar=False)

@@ -24,6 +24,7 @@ background noise.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -148,27 +149,36 @@ def ensure_demo_account(seed: int = DEMO_SEED) -> Path:
     """The demo account's folder in the cache, generated on first use.
 
     Generation goes to a temporary sibling that is then renamed into place, so a reader never sees a half-written
-    account; when two processes race, the second rename fails, its copy is discarded and both use the winner's.
+    account; while one process generates it, others asking for it wait on a lock on the cache folder (a process
+    that does not take the lock and loses the race of the rename discards its copy and uses the winner's).
     Accounts written by other generator versions are removed once the new one is in place (about 90 MB each)."""
     root = cache_root()
     final = root / f"demo-{GENERATOR_VERSION}-seed{seed}"
     if (final / "manifest.json").is_file():
         return final
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=root))
+    lock = os.open(root, os.O_RDONLY)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the account is an ordinary folder
-        generate(tmp, seed)
+        # another process (or thread) generating it: wait for it and take its account rather than generate twice
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (final / "manifest.json").is_file():
+            return final
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=root))
         try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / "manifest.json").is_file():
-                raise
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the account is an ordinary folder
+            generate(tmp, seed)
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if not (final / "manifest.json").is_file():
+                    raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        os.close(lock)
     # accounts of other generator versions are removed once they are a day old: another checkout or a running test of
     # another version may be reading a younger one
     for old in root.glob(f"demo-*-seed{seed}"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ from trailtools.investigations.login.sessions import SIGNIN_EVENTS
 from trailtools.rules import chains, credential_access, registry
 from trailtools.sources.compact import CompactSpec, duckdb_sql
 from trailtools.sources.scan import ORD, Scan
+
+if TYPE_CHECKING:
+    import duckdb
 
 KEYS = (
     "actor", "eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "errorCode",
@@ -286,10 +290,21 @@ class _Shape:
         return t
 
 
-def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, shape: _Shape, drops: set):
-    """One pass: the rows kept whole (chunk tables), the DuckDB result, rows outside the query, copies dropped."""
+def connect(threads: int) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for the history's aggregate: UTC, bounded memory (spilling into the cache's folder), no
+    insertion order, and no progress bar (DuckDB draws one on stdout for a query of more than 2 s, into the JSON or
+    the events a command writes there)."""
     import duckdb  # noqa: PLC0415 - heavy, and only the out-of-core engine needs it
 
+    con = duckdb.connect(config={"threads": threads})
+    spill = str(cache_root() / "duckdb-tmp").replace("'", "''")
+    con.execute(f"SET TimeZone='UTC'; SET memory_limit='{MEMORY_LIMIT}'; SET temp_directory='{spill}'; "
+                "SET preserve_insertion_order=false; SET enable_progress_bar=false")
+    return con
+
+
+def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, shape: _Shape, drops: set):
+    """One pass: the rows kept whole (chunk tables), the DuckDB result, rows outside the query, copies dropped."""
     kept: list[pa.Table] = []
     counts = {"out": 0, "dups": 0}
     always, recent = pa.array(spec.whole_events, pa.string()), pa.array(spec.recent_events, pa.string())
@@ -336,11 +351,8 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
     # not find other threads running (the aggregation is cheap beside the parsing); every core where the cache holds
     # every chunk (10M-event trail, warm: the scan 19-26 s -> 16.5-17 s)
     threads = parallel.default_workers() if scan.warm() else 1
-    con = duckdb.connect(config={"threads": threads})
+    con = connect(threads)
     try:
-        spill = str(cache_root() / "duckdb-tmp").replace("'", "''")
-        con.execute(f"SET TimeZone='UTC'; SET memory_limit='{MEMORY_LIMIT}'; "
-                    f"SET temp_directory='{spill}'; SET preserve_insertion_order=false")
         con.register("history", reader)
         result = con.sql(duckdb_sql(spec, "history")).to_arrow_table()
     finally:
