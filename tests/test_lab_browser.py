@@ -73,7 +73,7 @@ def lab(tmp_path_factory, _demo_cache):
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a wait, not a budget: JupyterLab starts in 10-30 s beside other tests
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
