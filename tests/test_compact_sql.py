@@ -19,8 +19,8 @@ DUCKDB = '''WITH rows AS (
   SELECT * REPLACE (CASE WHEN "userIdentity.accessKeyId" LIKE 'AKIA%' OR regexp_matches("userAgent", '^Mozilla/') THEN "userIdentity.accessKeyId" END AS "userIdentity.accessKeyId"), date_trunc('hour', "eventTime") AS "_hour" FROM "history"
 ), grouped AS (
   SELECT
-  GROUPING("_whole") AS "_set",
-  "_whole",
+  GROUPING("_part") AS "_set",
+  "_part",
   "actor",
   "userIdentity.accessKeyId",
   "recipientAccountId" AS "_by",
@@ -29,11 +29,11 @@ DUCKDB = '''WITH rows AS (
   max("eventTime") AS "lastTime",
   count(*) AS "calls"
   FROM rows
-  GROUP BY GROUPING SETS (("_whole", "actor", "userIdentity.accessKeyId"), ("recipientAccountId", "_hour"))
+  GROUP BY GROUPING SETS (("_part", "actor", "userIdentity.accessKeyId"), ("recipientAccountId", "_hour"))
 )
 SELECT
   "_set",
-  "_whole",
+  "_part",
   "actor",
   "userIdentity.accessKeyId",
   "_by",
@@ -113,12 +113,12 @@ def _rows(**cols) -> pa.Table:
     base.update(cols)
     base["_ord"] = list(range(n))
     base["_index"] = list(range(n))
-    base["_whole"] = [False] * n
-    t = pa.table({k: v for k, v in base.items() if k not in ("eventTime", "_ord", "_index", "_whole")})
+    base["_part"] = cols.pop("_part", [0] * n)
+    t = pa.table({k: v for k, v in base.items() if k not in ("eventTime", "_ord", "_index", "_part")})
     return t.append_column("eventTime", pa.array(cols["eventTime"], pa.timestamp("us", tz="UTC"))) \
         .append_column("_ord", pa.array(base["_ord"], pa.int64())) \
         .append_column("_index", pa.array(base["_index"], pa.int32())) \
-        .append_column("_whole", pa.array(base["_whole"]))
+        .append_column("_part", pa.array(base["_part"], pa.int8()))
 
 
 def test_login_spec_in_duckdb():
@@ -148,6 +148,22 @@ def test_login_spec_in_duckdb():
     assert sorted(r["userIdentity.accessKeyId"] for r in compact if r["actor"] == "alice") == ["AKIAALICE",
                                                                                                  "ASIACONSOLE"]
     assert hourly == [(10, 4), (12, 1)]
+
+
+def test_parts_are_never_grouped_together():
+    """Rows alike in two parts (the baseline's and the window's) are two compact rows; whole rows (``_part`` 1) come
+    back as their own groups (dropped by the caller) and count in the hourly counts like the others."""
+    t0 = datetime(2026, 10, 1, 10, tzinfo=UTC)
+    rows = _rows(eventID=["a", "b", "c", "d"], eventTime=[t0, t0.replace(hour=11), t0.replace(hour=12), t0],
+                 actor=["ec2.amazonaws.com"] * 4, eventName=["Decrypt"] * 4, _part=[0, 0, 2, 1],
+                 recipientAccountId=["111122223333"] * 4)
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.register("history", rows)
+    out = con.sql(duckdb_sql(LOGIN_HISTORY, "history")).to_arrow_table().to_pylist()
+    parts = sorted((r["_part"], r["calls"], r["eventID"]) for r in out if r["_set"] == 0)
+    assert parts == [(0, 2, "a"), (1, 1, "d"), (2, 1, "c")]
+    assert sum(r["calls"] for r in out if r["_set"] == 1) == 4
 
 
 # The login's spec on Athena for a 30-day baseline, word for word: reviewed against Athena's engine 3 (Trino) dialect:

@@ -202,6 +202,46 @@ def test_rows_kept_whole_hold_what_the_checks_read(tmp_path):
     assert "requestID" in whole.columns and token in whole.set_index("eventID").loc["e-assume", "responseElements"]
 
 
+def test_window_calls_by_aws_services_are_compact_unless_a_check_reads_them(tmp_path):
+    """The window's calls AWS services make as themselves (no access key) are compact rows of the window, never
+    grouped with the baseline's: KMS decrypts for EBS alike are one row with their count and last time; the same
+    service's AssumeRole (its response names credentials a check follows) and a service call that carries an access
+    key stay whole; the credentials table and the coverage count them as the memory engine does."""
+    service = {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
+    rows = []
+    for day in range(5, 11):
+        for k in range(3):
+            rows.append(record(f"d-{day}-{k}", f"2026-10-{day:02d}T0{k}:10:00Z", "Decrypt", userIdentity=service,
+                               eventSource="kms.amazonaws.com", sourceIPAddress="ec2.amazonaws.com",
+                               userAgent="ec2.amazonaws.com"))
+    rows.append(record("e-assume", "2026-10-10T05:00:00Z", "AssumeRole", userIdentity=service,
+                       eventSource="sts.amazonaws.com", sourceIPAddress="ec2.amazonaws.com",
+                       userAgent="ec2.amazonaws.com",
+                       responseElements={"credentials": {"accessKeyId": "ASIAROLEROLEROLEROL1"}}))
+    rows.append(record("e-keyed", "2026-10-10T06:00:00Z", "Decrypt", eventSource="kms.amazonaws.com",
+                       userIdentity={**service, "accessKeyId": "ASIAKEYEDKEYEDKEYED1"},
+                       sourceIPAddress="ec2.amazonaws.com", userAgent="ec2.amazonaws.com"))
+    rows += [record(f"a-{day}", f"2026-10-{day:02d}T09:00:00Z", "ListBuckets") for day in range(5, 11)]
+    write_gz(s3_path(tmp_path, "111122223333", "us-east-1", "20261010T0100Z"), {"Records": rows})
+    start, end = pd.Timestamp("2026-10-10", tz="UTC"), pd.Timestamp("2026-10-11", tz="UTC")
+    loaded = load_compact(str(tmp_path), start, end, 5, needs=NEEDS)
+    frame = loaded.frame
+    window = frame[frame["eventTime"] >= start]
+    decrypts = window[(window["eventName"] == "Decrypt") & window["userIdentity.accessKeyId"].isna()]
+    assert len(decrypts) == 1 and decrypts["calls"].tolist() == [3]
+    assert decrypts["eventID"].tolist() == ["d-10-0"] and decrypts["lastTime"].iloc[0].hour == 2
+    assert {"e-assume", "e-keyed", "a-10"} <= set(window["eventID"])
+    assert (loaded.window_compact_rows, loaded.window_compact_events) == (1, 3)
+    assert len(frame) - len(loaded.compact_at) == len(window) - 1 + (frame["eventTime"] < start).sum() \
+        - loaded.compact_rows
+    kw = {"source": str(tmp_path), "start": "2026-10-10", "end": "2026-10-11", "baseline_days": 5}
+    a, b = investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb")
+    _same(a, b)
+    ec2 = b.analysis.credentials.set_index("credential").loc["service:ec2.amazonaws.com"]
+    assert ec2["calls"] == 4        # the three decrypts (one compact row) and the AssumeRole; the keyed call is its key's
+    assert any("calls AWS services made as themselves" in n for n in b.analysis.notes)
+
+
 def test_a_scan_groups_files_by_their_bytes(tmp_path):
     """A group holds about GROUP_BYTES of files (so that the cold parse uses every core), whatever their size."""
     from trailtools.sources import scan as scan_mod

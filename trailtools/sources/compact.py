@@ -10,7 +10,9 @@ events) and the first event's ``eventID`` (and, from files, its ``_file``/``_ind
 be traced to a trail file). Events whose ``eventName`` is in ``whole_events`` (or in ``recent_events`` and in the
 period's last ``recent_hours``) are kept whole by the caller and only counted here (their groups come back with
 ``_whole`` true: drop them). One statement also gives the period's hourly counts per account (``GROUPING SETS``),
-for the logging-coverage check: rows whose ``_set`` is 1.
+for the logging-coverage check: rows whose ``_set`` is 1. In DuckDB, the caller marks each row with a small integer
+``_part`` instead (:data:`PART_WHOLE` for the rows it keeps whole; others to keep groups apart, e.g. rows of the
+window compacted apart from the baseline's): groups never span two parts.
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ ATHENA_DERIVED: dict[str, tuple[str, ...]] = {
               "userIdentity.accountId", "userIdentity.invokedBy"),
 }
 FIRST = ("eventID", "_file", "_index", "_ord")     # the first event's, from files (Athena: eventID only)
+#: ``_part`` of the rows the caller keeps whole (:func:`duckdb_sql`): only counted in the hourly counts.
+PART_WHOLE = 1
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,10 @@ def q(name: str) -> str:
 
 
 def duckdb_sql(spec: CompactSpec, relation: str) -> str:
-    """The DuckDB statement over ``relation`` (the spec's :meth:`~CompactSpec.columns` and ``_whole``, a boolean:
-    the row's eventName is in ``whole_events``). ``_set`` 0: compact rows (``_whole`` rows to be dropped), 1: hourly
-    counts (``hourly_by``, ``_hour``, ``calls``)."""
+    """The DuckDB statement over ``relation`` (the spec's :meth:`~CompactSpec.columns` and ``_part``, a small
+    integer: :data:`PART_WHOLE` where the row is kept whole, e.g. its eventName is in ``whole_events``; rows of
+    different parts are never grouped together). ``_set`` 0: compact rows, with their ``_part`` (those of
+    :data:`PART_WHOLE` to be dropped), 1: hourly counts of every part (``hourly_by``, ``_hour``, ``calls``)."""
     keys = ",\n  ".join(q(k) for k in spec.keys)
     changed = [k for k, _ in spec.transforms if k in spec.keys]
     replace = (" REPLACE (" + ", ".join(f"{spec.key_expression(k, q, 'regexp_matches')} AS {q(k)}" for k in changed)
@@ -109,8 +114,8 @@ def duckdb_sql(spec: CompactSpec, relation: str) -> str:
   SELECT *{replace}, date_trunc('hour', "eventTime") AS "_hour" FROM {q(relation)}
 ), grouped AS (
   SELECT
-  GROUPING("_whole") AS "_set",
-  "_whole",
+  GROUPING("_part") AS "_set",
+  "_part",
   {keys},
   {q(spec.hourly_by)} AS "_by",
   "_hour",
@@ -118,11 +123,11 @@ def duckdb_sql(spec: CompactSpec, relation: str) -> str:
   max("eventTime") AS "lastTime",
   count(*) AS "calls"
   FROM rows
-  GROUP BY GROUPING SETS (("_whole", {", ".join(q(k) for k in spec.keys)}), ({q(spec.hourly_by)}, "_hour"))
+  GROUP BY GROUPING SETS (("_part", {", ".join(q(k) for k in spec.keys)}), ({q(spec.hourly_by)}, "_hour"))
 )
 SELECT
   "_set",
-  "_whole",
+  "_part",
   {keys},
   "_by",
   "_hour",

@@ -474,14 +474,18 @@ def posture(succ: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def new_identity_findings(feats: pd.DataFrame, new_ids: set, start, end, covered: set) -> list[Finding]:
+def new_identity_findings(feats: pd.DataFrame, new_ids: set, start, end, covered: set,
+                          event_ids: pd.Series) -> list[Finding]:
     """People (IAM users, root, federated users, IAM Identity Center sessions) with calls in [start, end) and none
-    before it, whose calls no other finding already names (``covered``: eventIDs): one low finding each."""
+    before it, whose calls no other finding already names (``covered``: eventIDs): one low finding each.
+    ``event_ids``: the frame's ``eventID`` column (the features' index is the frame's: each call's read from it only
+    for the few principals judged, not copied for every call)."""
     out = []
     win = feats[(feats["eventTime"] >= start) & (feats["eventTime"] < end) & feats["principal"].isin(new_ids)]
     for principal, g in win.groupby("principal", sort=True, observed=True):
         if not (g["type"].isin(PEOPLE).any() or str(principal).startswith("AWSReservedSSO_")):
             continue
+        g = g.assign(eventID=event_ids.loc[g.index].astype(object))
         if set(g["eventID"]) & covered:
             continue
         recs = g.sort_values("eventTime", kind="stable").to_dict("records")
@@ -737,7 +741,7 @@ def analyze_logins(
     findings += [f for f in chains if f.evidence[0].ref not in covered]
     named = {e.ref for f in findings for e in f.evidence}
     mine = feats if not principal else feats[_matches(feats, principal, "principal", "arn")]
-    findings += new_identity_findings(mine, new_ids, start, end, named)
+    findings += new_identity_findings(mine, new_ids, start, end, named, rng["eventID"])
     findings = merge(findings, sequence_findings(rng, start, end, principal))   # the library's attack sequences
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-f.extra.get("score", 0), order[f.severity], f.check != "login.session"))

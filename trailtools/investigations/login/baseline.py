@@ -11,8 +11,9 @@ Pure functions, frame in, aggregates out, each one a projection, a group-by or a
   (``GROUP BY key, dimension, value``).
 - :func:`new_values`: the window's (key, dimension, value) triples not seen before its start (an anti-join).
 - :func:`new_identities`: the keys with calls in the window and none before it, when the frame holds history at all.
-- :func:`call_features`: :func:`features` of a frame's calls but failed sign-ins, with the caller's type, ARN and
-  eventID (and the compact rows' counts).
+- :func:`call_features`: :func:`features` of a frame's calls but failed sign-ins, with the caller's type and ARN
+  (and the compact rows' counts), indexed as the frame (a call's eventID is read from the frame where a finding
+  names it).
 
 The credential of a call comes from :func:`trailtools.investigations.login.sessions.credential_ids`.
 """
@@ -209,17 +210,18 @@ def new_identities(feats: pd.DataFrame, by: str, start, end) -> set:
 
 
 #: the columns :func:`call_features` reads (those of :func:`~.baseline.features`, and who called)
-FEATURE_COLUMNS = ["eventTime", "eventSource", "eventName", "eventID", "actor", "sourceIPAddress", "userAgent",
+FEATURE_COLUMNS = ["eventTime", "eventSource", "eventName", "actor", "sourceIPAddress", "userAgent",
                    "awsRegion", "userIdentity.type", "userIdentity.arn", "userIdentity.invokedBy"]
 
 
 def call_features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.DataFrame:
-    """The baseline features of every call but failed sign-ins (an attempt is no history), with the type, ARN and
-    eventID of the caller for the findings; networks are network owners where an ASN database knows them."""
+    """The baseline features of every call but failed sign-ins (an attempt is no history), with the type and ARN of
+    the caller for the findings, indexed as ``rng`` (no copy of each call's eventID: read from ``rng`` where a
+    finding names the call); networks are network owners where an ASN database knows them."""
     failed = rng["eventName"].isin(SIGNIN_EVENTS).fillna(False).to_numpy(dtype=bool) & (
         (rng["responseElements.ConsoleLogin"].astype(object) == "Failure") | rng["errorMessage"].notna()
     ).to_numpy(dtype=bool)
-    ok = rng.loc[~failed, [c for c in FEATURE_COLUMNS if c in rng.columns]]
+    ok = rng.loc[~failed, [c for c in (*FEATURE_COLUMNS, "calls", "lastTime") if c in rng.columns]]
 
     def owner(address: str) -> str | None:
         loc = geo.locate(address)
@@ -228,7 +230,6 @@ def call_features(rng: pd.DataFrame, creds: pd.Series, geo: GeoIP | None) -> pd.
     feats = features(ok, creds[~failed], owner if geo is not None and geo.has_asn else None)
     feats["type"] = _as_category(ok["userIdentity.type"])
     feats["arn"] = _as_category(ok["userIdentity.arn"])
-    feats["eventID"] = ok["eventID"]   # (its own text column: an object a row would cost twice)
     if "calls" in ok.columns:   # compact history rows (the out-of-core engine): how many calls, until when
         feats["calls"] = ok["calls"].fillna(1).astype("int64")
         feats["lastTime"] = ok["lastTime"].where(ok["lastTime"].notna(), ok["eventTime"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from trailtools.errors import QueryError, TrailtoolsError
@@ -283,15 +284,21 @@ def _investigate(source, start, end, principal, baseline_days, geo, hours, paths
         loaded = (load_compact_athena(src.trail, start_t, end_t, baseline_days) if in_athena else
                   load_compact(src.trail, start_t, end_t, baseline_days, needs=NEEDS))
         frame, load_stats = loaded.frame, loaded.stats
-        # the coverage's hours: the baseline's hourly counts, and the rows kept whole (the window, control calls)
-        # (requestParameters only on the control calls, the one place the coverage reads it)
+        # the coverage's hours: the hourly counts of the events compacted, and the rows kept whole (the window,
+        # control calls) (requestParameters only on the control calls, the one place the coverage reads it)
         control = frame["eventName"].astype(object).isin(coverage.CONTROL_EVENTS)
-        whole = (frame["eventTime"] >= start_t) & ~control
+        compacted = np.zeros(len(frame), dtype=bool)
+        compacted[loaded.compact_at] = True
+        whole = (frame["eventTime"] >= start_t) & ~control & ~compacted
         plain = [c for c in COVERAGE_COLUMNS if c != "requestParameters"]
         cov_frame = pd.concat([loaded.hourly, frame.loc[whole, plain], frame.loc[control, COVERAGE_COLUMNS]],
                               ignore_index=True, sort=False)
         where = " (the baseline compacted by Athena)" if in_athena else ""
-        how = (f"Engine duckdb{where}: the window's {int((frame['eventTime'] >= start_t).sum()):,} events whole, the "
+        in_window = int((frame["eventTime"] >= start_t).sum()) - loaded.window_compact_rows
+        services = (f" (and the {loaded.window_compact_events:,} calls AWS services made as themselves, which no "
+                    f"check reads one by one, as {loaded.window_compact_rows:,} compact rows)"
+                    if loaded.window_compact_rows else "")
+        how = (f"Engine duckdb{where}: the window's {in_window:,} events whole{services}, the "
                f"baseline's {loaded.history_events:,} events as {loaded.compact_rows:,} compact rows (one per "
                "principal, credential, address, user agent, region and API) and its sign-ins, credential-issuing "
                "and other calls the checks read whole.")

@@ -4,8 +4,12 @@ The baseline period [start - baseline_days, start) is read as :data:`LOGIN_HISTO
 combination of the columns the login analysis reads on history rows (``eventTime`` the first time, ``lastTime`` the
 last, ``calls`` how many, ``eventID`` / ``_file`` / ``_index`` the first event's), and whole rows for the events the
 analysis needs whole (sign-ins, credential-issuing calls, the trail's own control calls, and every eventName the
-rules library's sequences read). The window [start, end) is kept whole. Memory then grows with the window and with
-distinct principals x features of the baseline, not with its events.
+rules library's sequences read). The window [start, end) is kept whole but for the calls AWS services make as
+themselves (``userIdentity.type`` ``AWSService``, no access key: a third of a busy account's window, KMS decrypts for
+EBS, CloudTrail's own writes, EC2 Auto Scaling), which no check reads one by one: they are compact rows of the window
+(:data:`WINDOW_PART`), grouped apart from the baseline's, unless their eventName is one whose rows or bodies a check
+reads. Memory then grows with the window's other calls and with distinct principals x features of the baseline,
+not with its events.
 
 Which columns the analysis reads on history rows (kept as :data:`KEYS`):
 - sessions and credentials (:mod:`.sessions`): ``actor``, ``userIdentity.accessKeyId``, ``userIdentity.invokedBy``,
@@ -26,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.arrays import ArrowExtensionArray
 
 from trailtools.events import frame as frame_mod
 from trailtools.events import parallel
@@ -40,7 +45,7 @@ from trailtools.investigations.base import TEXT_COLUMNS, Needs
 from trailtools.investigations.login.rules import CONSOLE_AGENT, ISSUING, PHRASES, STS_ISSUERS
 from trailtools.investigations.login.sessions import SIGNIN_EVENTS
 from trailtools.rules import chains, credential_access, registry
-from trailtools.sources.compact import CompactSpec, duckdb_sql
+from trailtools.sources.compact import PART_WHOLE, CompactSpec, duckdb_sql
 from trailtools.sources.scan import ORD, Scan
 
 if TYPE_CHECKING:
@@ -89,6 +94,10 @@ NO_TOKEN = '"sessionToken":"(not kept)"'
 #: each value's text instead of making one a row.
 CATEGORIES = ("userIdentity.accessKeyId", "errorMessage")
 CATEGORY_TYPE = pa.dictionary(pa.int32(), pa.string())
+#: ``_part`` (:func:`~trailtools.sources.compact.duckdb_sql`) of the baseline's compact rows, and of the window's: the
+#: calls an AWS service makes as itself (:data:`SERVICE_TYPE`, no access key) whose eventName no check reads whole.
+HISTORY_PART, WINDOW_PART = 0, 2
+SERVICE_TYPE = "AWSService"
 #: What DuckDB may hold in memory before it spills to its temporary folder.
 MEMORY_LIMIT = "400MB"
 
@@ -96,14 +105,20 @@ MEMORY_LIMIT = "400MB"
 @dataclass
 class CompactLoad:
     """The window whole and its baseline compact, in one frame sorted by time (``calls`` and ``lastTime`` on every
-    row: 1 and ``eventTime`` for whole rows), the baseline's hourly counts per account (``recipientAccountId``,
-    ``eventTime`` the hour, ``calls``), and the load statistics a whole load of the same files gives."""
+    row: 1 and ``eventTime`` for whole rows), the hourly counts per account (``recipientAccountId``, ``eventTime``
+    the hour, ``calls``) of every event compacted (the baseline's, the window's AWS services' calls), and the load
+    statistics a whole load of the same files gives."""
 
     frame: pd.DataFrame
     hourly: pd.DataFrame
     stats: LoadStats
     compact_rows: int
     history_events: int
+    #: the positions in ``frame`` of the compact rows (the baseline's and the window's): their other columns are empty
+    compact_at: np.ndarray
+    #: the window's calls by AWS services held compact (:data:`WINDOW_PART`): how many rows, standing for how many
+    window_compact_rows: int = 0
+    window_compact_events: int = 0
 
 
 def _reader_type(t: pa.DataType) -> pa.DataType:
@@ -127,11 +142,14 @@ def _own(table: pa.Table) -> pa.Table:
                                  for col in table.columns], schema=table.schema)
 
 
-def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
-    """The rows kept whole and the compact rows in one frame sorted by time (then file order, where the frame has
-    ``_ord``), every column with the whole frame's dtype (categories widened to the compact rows' values): the
-    baseline part is sorted, then the window, already in order, follows. Used by every compact engine (DuckDB here,
+def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows kept whole and the compact rows (the baseline's, and the window's where there are some) in one frame
+    sorted by time, then file order (``_ord``, where the frame has it; a compact row sits where its first event
+    would), every column with the whole frame's dtype (categories widened to the compact rows' values). Built a
+    column at a time, each column taken out of ``frame`` as it is done (``frame`` is left empty): the whole rows are
+    never held twice. Also the positions of the compact rows in it. Used by every compact engine (DuckDB here,
     Athena in :mod:`.history_athena`)."""
+    del start   # (the compact rows sort among the whole ones by time wherever they are)
     n = len(compact)
     cols = {}
     for col in frame.columns:
@@ -149,10 +167,49 @@ def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) ->
         else:
             cols[col] = pd.Series([None] * n, dtype=dtype)
     compact = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols.items()})
-    cut = int(frame["eventTime"].searchsorted(start, side="left"))
-    history = pd.concat([frame.iloc[:cut], compact], ignore_index=True)
-    history = history.sort_values(["eventTime", ORD] if ORD in history.columns else ["eventTime"], kind="stable")
-    return pd.concat([history, frame.iloc[cut:]], ignore_index=True)
+    del cols
+    order = _time_order(frame, compact)
+    compact_at = np.flatnonzero(order >= len(frame))
+    out = {}
+    for col in list(frame.columns):
+        dtype = frame[col].dtype
+        if isinstance(frame[col].array, ArrowExtensionArray):
+            # Arrow's take of a column in pieces first copies it into one: done here, and the pieces let go
+            # before the take, so that at most two copies of one column exist at once (not three)
+            kind = frame[col].array.__arrow_array__().type
+            pieces = [*_chunks(frame.pop(col)), *_chunks(compact.pop(col).astype(dtype))]
+            one = pa.chunked_array(pieces, type=kind).combine_chunks()
+            del pieces
+            out[col] = pd.Series(pd.array(pa.chunked_array([one.take(order)]), dtype=dtype))
+            del one
+            continue
+        both = pd.concat([frame.pop(col).reset_index(drop=True), compact.pop(col)], ignore_index=True)
+        out[col] = both.take(order).reset_index(drop=True)
+        del both
+    return pd.DataFrame(out), compact_at
+
+
+def _chunks(values: pd.Series) -> list[pa.Array]:
+    return values.array.__arrow_array__().chunks
+
+
+def _time_order(frame: pd.DataFrame, compact: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows of ``frame`` then ``compact`` sorted by eventTime (missing last), then ``_ord`` where
+    the frame has it (missing last), stable: the order a sort of both frames' rows by those columns gives."""
+    last = np.iinfo(np.int64).max
+
+    def key(values: pd.Series) -> np.ndarray:
+        ints = values.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64).copy() \
+            if len(values) else np.zeros(0, np.int64)
+        ints[ints == np.iinfo(np.int64).min] = last
+        return ints
+
+    times = np.concatenate([key(frame["eventTime"]), key(compact["eventTime"])])
+    if ORD not in frame.columns:
+        return np.argsort(times, kind="stable")
+    ords = np.concatenate([pd.to_numeric(part[ORD]).fillna(last).to_numpy(dtype=np.int64)
+                           for part in (frame, compact)])
+    return np.lexsort((ords, times))
 
 
 def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days: int,
@@ -178,13 +235,15 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
     frame["calls"] = np.ones(len(frame), dtype=np.int64)
     frame["lastTime"] = frame["eventTime"]
     sets = result.column("_set").to_numpy()
-    whole = result.column("_whole").to_numpy(zero_copy_only=False)
-    compact = result.filter(pa.array((sets == 0) & ~whole.astype(bool)))
+    part = result.column("_part").to_numpy(zero_copy_only=False)
+    compact = result.filter(pa.array((sets == 0) & (part != PART_WHOLE)))
+    in_window = compact.column("_part").to_numpy(zero_copy_only=False) == WINDOW_PART
     hourly = result.filter(pa.array(sets == 1)).select(["_by", "_hour", "calls"])
-    compact = compact.drop_columns(["_set", "_whole", "_by", "_hour"]).to_pandas()
-    history_events = int(compact["calls"].sum()) + int((frame["eventTime"] < start).sum())
+    compact = compact.drop_columns(["_set", "_part", "_by", "_hour"]).to_pandas()
+    window_calls = int(compact["calls"][in_window].sum())
+    history_events = int(compact["calls"].sum()) - window_calls + int((frame["eventTime"] < start).sum())
     events = len(frame) + int(compact["calls"].sum())
-    both = assemble(frame, compact, start)
+    both, compact_at = assemble(frame, compact, start)
     del frame
     both = _one_chunk(both)
     hourly = pd.DataFrame({"recipientAccountId": hourly.column("_by").to_pandas().astype(object),
@@ -192,10 +251,11 @@ def load_compact(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseline_days
                            "calls": hourly.column("calls").to_pandas()})
     stats = scan.finish(filtered_out=filtered_out, duplicates=duplicates,
                         events=events, report=report)
-    compact_rows = len(compact)
+    window_rows = int(in_window.sum())
+    compact_rows = len(compact) - window_rows
     del kept, result, compact
     _release()
-    return CompactLoad(both, hourly, stats, compact_rows, history_events)
+    return CompactLoad(both, hourly, stats, compact_rows, history_events, compact_at, window_rows, window_calls)
 
 
 def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
@@ -312,6 +372,10 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
     columns = spec.columns()
     wanted = drops and np.array(sorted(drops), dtype=np.int64)
     start_s = pa.scalar(start.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+    # the window's calls whose eventName a check reads whole (or whose bodies it reads) are never compacted; when
+    # every event's bodies are read (a sequence reads every event), none is
+    named = None if shape.text_events is None else pa.array(sorted(
+        set(shape.text_events.to_pylist()) | set(spec.whole_events) | set(spec.recent_events)), pa.string())
 
     def batches():
         for t in scan.results():
@@ -331,13 +395,19 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
             whole = pc.or_(pc.is_in(event, value_set=always), pc.and_(pc.is_in(event, value_set=recent),
                                                                       pc.greater_equal(times, since)))
             whole = np.asarray(pc.fill_null(whole, False).to_numpy(zero_copy_only=False), bool)
-            keep = win | (hist & whole)
+            service = win & _by_service(t, event, named) if named is not None and win.any() else None
+            keep = win & ~service if service is not None else win
+            keep |= hist & whole
             if keep.any():
                 kept.append(_own(shape.strip(shape.select(t).filter(pa.array(keep)))))
             h = None
-            if hist.any():
-                h = _own(t.select(columns).filter(pa.array(hist)))
-                h = h.append_column("_whole", pa.array(whole[hist])).cast(schema)
+            feed = hist | service if service is not None else hist
+            if feed.any():
+                part = np.where(whole, PART_WHOLE, HISTORY_PART).astype(np.int8)
+                if service is not None:
+                    part[service] = WINDOW_PART
+                h = _own(t.select(columns).filter(pa.array(feed)))
+                h = h.append_column("_part", pa.array(part[feed])).cast(schema)
             # the chunk (from the cache: a file mapped, its pages read in) let go before DuckDB reads the rows and
             # the next chunk is read, not kept until the loop takes the next one
             del t, times, event, mask
@@ -345,7 +415,7 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
                 yield from h.to_batches()
 
     base = scan_schema(columns).schema
-    schema = pa.schema([f.with_type(_reader_type(f.type)) for f in base]).append(pa.field("_whole", pa.bool_()))
+    schema = pa.schema([f.with_type(_reader_type(f.type)) for f in base]).append(pa.field("_part", pa.int8()))
     reader = pa.RecordBatchReader.from_batches(schema, batches())
     # one thread where the scan parses files: it forks its parsing workers from DuckDB's callback, and a fork must
     # not find other threads running (the aggregation is cheap beside the parsing); every core where the cache holds
@@ -358,6 +428,16 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
     finally:
         con.close()
     return kept, result, counts["out"], counts["dups"]
+
+
+def _by_service(t: pa.Table, event: pa.ChunkedArray, named: pa.Array) -> np.ndarray:
+    """Which rows of ``t`` are calls an AWS service made as itself (:data:`SERVICE_TYPE`, no access key) whose
+    eventName is not in ``named``."""
+    kind = t.column("userIdentity.type")
+    kind = kind.cast(pa.string()) if pa.types.is_dictionary(kind.type) else kind
+    rows = pc.and_(pc.equal(kind, SERVICE_TYPE), pc.is_null(t.column("userIdentity.accessKeyId")))
+    rows = pc.and_(rows, pc.invert(pc.is_in(event, value_set=named)))
+    return np.asarray(pc.fill_null(rows, False).to_numpy(zero_copy_only=False), bool)
 
 
 def scan_schema(columns: list[str]) -> pa.Table:

@@ -90,5 +90,5 @@ def load_compact_athena(uri: str, start: pd.Timestamp, end: pd.Timestamp, baseli
     compact["_index"] = np.full(len(compact), -1, dtype=np.int32)   # no file holds a compact row's first event here
     history_events = int(compact["calls"].sum()) + int((frame["eventTime"] < start).sum())
     res.stats.events = len(frame) + int(compact["calls"].sum())
-    both = assemble(frame, compact, start)
-    return CompactLoad(both, hourly, res.stats, len(compact), history_events)
+    both, compact_at = assemble(frame, compact, start)
+    return CompactLoad(both, hourly, res.stats, len(compact), history_events, compact_at)

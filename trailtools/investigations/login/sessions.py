@@ -232,9 +232,14 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
     win = between(feats, start, end, from_start=True)
     if win.empty:
         return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
-    table = win.groupby("credential", sort=True, observed=True).agg(
-        principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
-        calls=("eventTime", "size"))
+    if "calls" in win.columns:      # compact rows (the out-of-core engine): that many calls, until lastTime
+        table = win.groupby("credential", sort=True, observed=True).agg(
+            principal=("principal", "first"), first=("eventTime", "min"), last=("lastTime", "max"),
+            calls=("calls", "sum"))
+    else:
+        table = win.groupby("credential", sort=True, observed=True).agg(
+            principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
+            calls=("eventTime", "size"))
     creds, cred_names = pd.factorize(win["credential"])
     cred_names = list(cred_names)   # (read by position for every pair: a list's items, not an index's)
 
@@ -276,12 +281,14 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
 
 def session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, ok: pd.DataFrame) -> pd.Series:
     """Each console session its own credential, ``console:<principal>@<sign-in eventID>``: its console calls (by
-    :func:`assign_console_sessions`) and the successful sign-in that opened it."""
+    :func:`assign_console_sessions`) and the successful sign-in that opened it. A category (one code a call: a few
+    thousand credentials on millions of calls), each session's text made once."""
     session = owner.reindex(rng.index).to_numpy(dtype=object, copy=True)
     opened = np.flatnonzero(pd.isna(session) & rng["eventID"].isin(set(ok["eventID"])).to_numpy(dtype=bool))
     session[opened] = rng["eventID"].iloc[opened].astype(object).to_numpy()     # the sign-in itself
     has = np.flatnonzero(~pd.isna(session))
     out = creds.to_numpy(dtype=object, copy=True)     # (arrays by position: no index aligned on millions of rows)
     actors = rng["actor"].iloc[has].astype(object).fillna("").astype(str).to_numpy()
-    out[has] = [f"console:{a}@{s}" for a, s in zip(actors, session[has])]
-    return pd.Series(out, index=creds.index, dtype=object)
+    made: dict = {}
+    out[has] = [made.get((a, s)) or made.setdefault((a, s), f"console:{a}@{s}") for a, s in zip(actors, session[has])]
+    return pd.Series(pd.Categorical(out), index=creds.index)
