@@ -71,6 +71,29 @@ def test_an_entry_whose_offsets_point_outside_its_data_is_a_miss(tmp_path):
     assert cache.read(key) is None
 
 
+def test_an_entry_read_in_slices_gives_its_rows_in_order_and_a_damaged_slice_is_a_miss(tmp_path):
+    """A scan reads an entry a slice at a time (each slice's pages let go with it): the slices are the entry's rows
+    in order, with only the columns asked for; damage in any slice, not only the first, makes the entry a miss."""
+    t = pa.table({"s": pa.array([f"v{i}" for i in range(10)]), "n": pa.array(range(10)),
+                  "_row": pa.array(range(10), pa.int32())})
+    key = "cd" + "0" * 62
+    cache.write(key, t, {"files_read": 1})
+    slices, meta = cache.read_slices(key, ("s",), rows=4)
+    assert meta == {"files_read": 1} and slices.num_rows == 10
+    parts = list(slices)
+    assert [p.num_rows for p in parts] == [4, 4, 2] and all(p.column_names == ["s", "_row"] for p in parts)
+    assert pa.concat_tables(parts).column("s").to_pylist() == [f"v{i}" for i in range(10)]
+    assert cache.read_slices(key, ("nope",)) is None
+    path = cache.entry_path(key)
+    data = bytearray(path.read_bytes())
+    offsets = np.array([18, 20], dtype=np.int64).tobytes()     # the offsets of row 9 ("v9"), in the last slice
+    at = bytes(data).find(offsets)
+    assert at > 0
+    data[at + 8:at + 16] = np.array([4000], dtype=np.int64).tobytes()
+    path.write_bytes(bytes(data))
+    assert cache.read_slices(key, ("s",), rows=4) is None
+
+
 def test_a_failed_write_leaves_neither_entry_nor_temporary_file(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")

@@ -43,12 +43,13 @@ def project(tbl: pa.Table, columns: tuple[str, ...] | None) -> pa.Table:
     return tbl if columns is None else tbl.select([*columns, table.ROW])
 
 
-def _cached(key: str, columns: tuple[str, ...] | None = None) -> ChunkResult | None:
-    hit = cache.read(key, columns)
+def _cached(key: str, columns: tuple[str, ...] | None = None, sliced: bool = False) -> ChunkResult | None:
+    hit = cache.read_slices(key, columns) if sliced else cache.read(key, columns)
     if hit is None:
         return None
     tbl, meta = hit
-    result = ChunkResult(table=tbl, files_cached=meta["files_read"], **{k: meta[k] for k in (
+    slices = tbl if sliced else None
+    result = ChunkResult(table=None if sliced else tbl, slices=slices, files_cached=meta["files_read"], **{k: meta[k] for k in (
         "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
     result.file_skips = [tuple(x) for x in meta["file_skips"]]
     result.record_skips = [tuple(x) for x in meta["record_skips"]]
@@ -61,9 +62,10 @@ def _cached(key: str, columns: tuple[str, ...] | None = None) -> ChunkResult | N
     return result
 
 
-def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
+def from_cache(chunks: list[Chunk], sliced: bool = False) -> list[ChunkResult | None]:
     """Set each cacheable chunk's key (from its files' size and mtime; a chunk keyed already keeps its key) and
-    read the chunks already cached.
+    read the chunks already cached (``sliced``: as :class:`~trailtools.events.cache.Slices` in ``slices``, the
+    ``table`` None).
 
     Runs in the calling process; None where a chunk must be parsed. With the C ``stat_files`` (it stats a chunk's
     files without the GIL), two threads each key a chunk and then open and check its entry (in Arrow, without the
@@ -72,7 +74,7 @@ def from_cache(chunks: list[Chunk]) -> list[ChunkResult | None]:
     for (several threads measured slower, with futex calls in the profile).
     """
     def lookup(chunk: Chunk) -> ChunkResult | None:
-        hit = _cached(chunk.key, chunk.columns)
+        hit = _cached(chunk.key, chunk.columns, sliced)
         if hit is not None:
             hit.position = chunk.position
         return hit
@@ -158,7 +160,7 @@ def _identity(paths: list[str]) -> str:
 
 @dataclass
 class ChunkResult:
-    table: pa.Table
+    table: pa.Table | None
     files_read: int = 0
     bytes_read: int = 0
     records_seen: int = 0
@@ -176,6 +178,7 @@ class ChunkResult:
     suspicious_times: int = 0
     suspicious_time_kinds: dict[str, int] = field(default_factory=dict)
     suspicious_time_sample: list[tuple[str, int, str | None, str, str]] = field(default_factory=list)
+    slices: cache.Slices | None = None    # a cached chunk read a slice at a time (:func:`from_cache`), table None
 
     COUNTS = ("files_read", "bytes_read", "records_seen", "digest_files", "other_files", "files_cached",
               "text_escaped", "links_outside")

@@ -163,7 +163,7 @@ class Scan:
         self.passes += 1
         offset = 0
         for group in self.groups():
-            cached = from_cache(group)
+            cached = from_cache(group, sliced=True)
             todo = [c for c, hit in zip(group, cached) if hit is None]
             parsed = parallel.run(todo, total_bytes=chunks_size(todo),
                                   workers=self.options.workers if self.forks else 1) if todo else []
@@ -172,6 +172,15 @@ class Scan:
             for r in done:
                 if first:
                     self.counts.add_counts(r)
+                if r.slices is not None:    # from the cache: a slice of the chunk at a time, its pages let go after
+                    for part in r.slices:
+                        if first:
+                            self.hashes.append(id_hashes(part.column("eventID")))
+                        yield _with_ord(part, offset)
+                        del part
+                    offset += r.slices.num_rows
+                    continue
+                if first:
                     self.hashes.append(id_hashes(r.table.column("eventID")))
                 rows = r.table.num_rows
                 # (no name here holds the table while it is yielded: once the consumer lets it go, the chunk, a
@@ -255,5 +264,11 @@ def time_mask(table: pa.Table, start, end) -> np.ndarray:
 def _ordered(result: ChunkResult, offset: int) -> pa.Table:
     """A chunk's table, taken from its result, with ``_ord``: its rows' positions in the scan (from ``offset``)."""
     t, result.table = result.table, None
+    return _with_ord(t, offset)
+
+
+def _with_ord(t: pa.Table, offset: int) -> pa.Table:
+    """``t`` (a chunk's rows, or a slice of them) with ``_ord``: the rows' positions in the scan (``_row`` from the
+    chunk's ``offset``)."""
     rows = t.column(tbl.ROW).to_numpy().astype(np.int64) + offset
     return t.append_column(ORD, pa.array(rows, pa.int64()))
