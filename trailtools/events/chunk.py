@@ -48,9 +48,9 @@ def _cached(key: str, columns: tuple[str, ...] | None = None, sliced: bool = Fal
     if hit is None:
         return None
     tbl, meta = hit
-    slices = tbl if sliced else None
-    result = ChunkResult(table=None if sliced else tbl, slices=slices, files_cached=meta["files_read"], **{k: meta[k] for k in (
-        "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
+    result = ChunkResult(table=None if sliced else tbl, slices=tbl if sliced else None,
+                         files_cached=meta["files_read"], **{k: meta[k] for k in (
+                             "files_read", "bytes_read", "records_seen", "digest_files", "other_files")})
     result.file_skips = [tuple(x) for x in meta["file_skips"]]
     result.record_skips = [tuple(x) for x in meta["record_skips"]]
     result.text_escaped = meta.get("text_escaped", 0)
