@@ -127,31 +127,45 @@ def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
     if rows.empty:
         return out
     at = responses.index.get_indexer(rows.index)
-    arns, keys = _extract(responses, (_ASSUMED_ARN, _ISSUED_KEY), at)
+    (arns,) = _extract(responses, (_ASSUMED_ARN,), at)
     sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
-    issued: dict = {}   # session -> {key it was handed: the label of the call}, in one pass (thousands of sessions)
-    for label, session, key in zip(keys.index, sessions.to_numpy(dtype=object), keys.to_numpy(dtype=object)):
-        if not pd.isna(session) and not pd.isna(key):
-            issued.setdefault(session, {})[str(key)] = label
-    for session, group in rows.groupby(sessions, sort=False):
-        label, row = group.index[-1], group.iloc[-1]
-        name = text(row["eventName"])
-        if name == "AssumeRole" and text(row["userIdentity.type"]) == "AWSService":
-            service = text(row["userIdentity.invokedBy"]) or text(row["sourceIPAddress"])
+    # each session judged on its last issuing call (thousands of sessions: columns read as arrays, no group made
+    # for each); sessions in the order they first appear
+    by_session = sessions.to_numpy(dtype=object)
+    last: dict = {}
+    for i, session in enumerate(by_session):
+        if isinstance(session, str):
+            last[session] = i
+    col = {c: rows[c].astype(object).to_numpy() for c in ("eventName", "userIdentity.type", "userIdentity.invokedBy",
+                                                           "sourceIPAddress", "userIdentity.principalId",
+                                                           "userIdentity.userName")}
+    for session, i in last.items():
+        label, name = rows.index[i], text(col["eventName"][i])
+        if name == "AssumeRole" and text(col["userIdentity.type"][i]) == "AWSService":
+            service = text(col["userIdentity.invokedBy"][i]) or text(col["sourceIPAddress"][i])
             kind = SERVICES.get(service, f"{service.split('.')[0]} workload")
             w = Workload(session, kind, f"issued by {service} (AssumeRole)", label)
         elif name == "AssumeRoleWithWebIdentity" and "system:serviceaccount:" in (
-                text(row["userIdentity.principalId"]) + text(row["userIdentity.userName"])):
-            account = text(row["userIdentity.userName"]).replace("system:serviceaccount:", "") or "a service account"
-            seeds = {a for a in group["sourceIPAddress"].astype(object).dropna().astype(str) if public_ip(a)}
+                text(col["userIdentity.principalId"][i]) + text(col["userIdentity.userName"][i])):
+            account = text(col["userIdentity.userName"][i]).replace("system:serviceaccount:", "") \
+                or "a service account"
+            addresses = col["sourceIPAddress"][by_session == session]
+            seeds = {str(a) for a in addresses if not pd.isna(a) and public_ip(str(a))}
             w = Workload(session, "EKS pod", f"an EKS pod's service account {account} (AssumeRoleWithWebIdentity)",
                          label, seeds)
         elif name == "AssumeRoleForPodIdentity":
             w = Workload(session, "EKS pod", "EKS Pod Identity (AssumeRoleForPodIdentity)", label)
         else:
             continue
-        w.issued = issued.get(session, {})
         out[session] = w
+    if not out:
+        return out
+    # the keys each workload's session was handed (read only for the workloads' calls: most sessions are not)
+    mine = sessions.isin(list(out)).to_numpy(dtype=bool)
+    (keys,) = _extract(responses, (_ISSUED_KEY,), at[mine])
+    for label, session, key in zip(keys.index, by_session[mine], keys.to_numpy(dtype=object)):
+        if isinstance(key, str):
+            out[session].issued[key] = label
     return out
 
 
