@@ -13,7 +13,9 @@ larger than the zstd-compressed Parquet of before (about 700 bytes an event agai
 times cheaper. An entry is written to a temporary file and renamed into place, so a reader sees a whole entry or
 none, and a mapped entry is never changed under it (a rewrite replaces the file; the mapping keeps the old one). An
 entry that cannot be opened or fails Arrow's full validation (a truncated or damaged file) is a miss; a cache that
-cannot be written only costs speed.
+cannot be written only costs speed. A scan that keeps few of a chunk's rows (the login's out-of-core engine) reads
+an entry a slice of rows at a time, each slice mapped on its own and let go with it (:class:`Slices`), so that a
+chunk's pages are never all held at once; every slice is validated when the entry is opened.
 """
 from __future__ import annotations
 
