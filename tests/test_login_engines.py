@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import STRATUS, need, record, s3_path, write_gz
 
@@ -306,3 +307,25 @@ def test_duckdb_draws_no_progress_bar_on_stdout(capfd):
         assert capfd.readouterr().out == ""
     finally:
         con.close()
+
+
+def test_assemble_puts_compact_rows_in_time_order_and_keeps_every_text():
+    """The whole rows and the compact rows merged by time then ``_ord``: texts the compact rows lack (the JSON
+    bodies, in pieces as the scan leaves them) empty on their rows, every whole row's text where its row went."""
+    from trailtools.investigations.login.history import assemble
+
+    t = pd.to_datetime(["2026-10-01T01:00Z", "2026-10-01T02:00Z", "2026-10-01T02:00Z", "2026-10-02T00:00Z"], utc=True)
+    body = pd.Series(pd.array(pa.chunked_array([pa.array(['{"a":1}', None], pa.large_string()),
+                                                pa.array(["", '{"b":"é"}'], pa.large_string())]), dtype="str"))
+    frame = pd.DataFrame({"eventTime": t, "eventName": pd.Categorical(["A", "B", "C", "D"]),
+                          "eventID": pd.Series(["w1", "w2", "w3", "w4"], dtype="str"), "_ord": [1, 5, 7, 9],
+                          "requestParameters": body})
+    compact = pd.DataFrame({"eventTime": pd.to_datetime(["2026-10-01T02:00Z", "2026-10-01T00:00Z"], utc=True),
+                            "eventName": ["E", "A"], "eventID": ["c1", "c2"], "_ord": [6, 0]})
+    both, at = assemble(frame, compact, pd.Timestamp("2026-10-01T12:00Z"))
+    assert both["eventID"].tolist() == ["c2", "w1", "w2", "c1", "w3", "w4"] and at.tolist() == [0, 3]
+    texts = both["requestParameters"]
+    assert texts.iloc[1] == '{"a":1}' and texts.iloc[4] == "" and texts.iloc[5] == '{"b":"é"}'
+    assert texts.isna().tolist() == [True, False, True, True, False, False]
+    assert str(both["requestParameters"].dtype) == "str" and list(both["eventName"].astype(str)) == \
+        ["A", "A", "B", "E", "C", "D"]
