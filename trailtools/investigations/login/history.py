@@ -5,8 +5,8 @@ combination of the columns the login analysis reads on history rows (``eventTime
 last, ``calls`` how many, ``eventID`` / ``_file`` / ``_index`` the first event's), and whole rows for the events the
 analysis needs whole (sign-ins, credential-issuing calls, the trail's own control calls, and every eventName the
 rules library's sequences read). The window [start, end) is kept whole but for the calls AWS services make as
-themselves (``userIdentity.type`` ``AWSService``, no access key: a third of a busy account's window, KMS decrypts for
-EBS, CloudTrail's own writes, EC2 Auto Scaling), which no check reads one by one: they are compact rows of the window
+themselves (``userIdentity.type`` ``AWSService``, no access key: KMS decrypts for EBS, CloudTrail's own writes, EC2
+Auto Scaling; a sixth of the generated 10M-event trail's window), which no check reads one by one: they are compact rows of the window
 (:data:`WINDOW_PART`), grouped apart from the baseline's, unless their eventName is one whose rows or bodies a check
 reads. Memory then grows with the window's other calls and with distinct principals x features of the baseline,
 not with its events.
@@ -136,10 +136,9 @@ OWN_DICTIONARY = 256
 def _own(table: pa.Table) -> pa.Table:
     """The table (rows a filter or take made) with every buffer its own: a chunk from the cache is a memory-mapped
     file, and a filtered dictionary column still points into it (its dictionary is shared as it is), which would
-    keep every file of the scan mapped. A long
-    dictionary keeps only the values its rows use: each slice of a chunk carries the whole chunk's dictionary (a
-    day's file names: thousands), and the scan keeps many slices (10M-event trail: 123 MB of ``_file`` names, 20 MB
-    once cut)."""
+    keep every file of the scan mapped. A long dictionary keeps only the values its rows use: each slice of a chunk
+    carries the whole chunk's dictionary (a day's file names: thousands), and the scan keeps many slices (10M-event
+    trail: 123 MB of ``_file`` names, 20 MB once cut)."""
     def own(chunk: pa.Array) -> pa.Array:
         if not pa.types.is_dictionary(chunk.type):
             return chunk
