@@ -8,8 +8,8 @@ rules library's sequences read). The window [start, end) is kept whole but for t
 themselves (``userIdentity.type`` ``AWSService``, no access key: KMS decrypts for EBS, CloudTrail's own writes, EC2
 Auto Scaling; a sixth of the generated 10M-event trail's window), which no check reads one by one: they are compact
 rows of the window (:data:`WINDOW_PART`), grouped apart from the baseline's, unless their eventName is one whose
-rows or bodies a check reads. Memory then grows with the window's other calls and with distinct principals x features of the baseline,
-not with its events.
+rows or bodies a check reads. Memory then grows with the window's other calls and with distinct principals x
+features of the baseline, not with its events.
 
 Which columns the analysis reads on history rows (kept as :data:`KEYS`):
 - sessions and credentials (:mod:`.sessions`): ``actor``, ``userIdentity.accessKeyId``, ``userIdentity.invokedBy``,
