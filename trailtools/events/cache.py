@@ -88,16 +88,21 @@ def read(key: str, columns: tuple[str, ...] | None = None) -> tuple[pa.Table, di
     read or is damaged. ``columns``: only those (and ``_row``), selected before anything is checked, so that the
     other columns' pages are never touched."""
     try:
-        with pa.memory_map(str(entry_path(key))) as source:
-            table = ipc.open_file(source).read_all()  # buffers keep the mapping alive; the descriptor is closed
+        table = _mapped(entry_path(key), columns)
         meta = json.loads(table.schema.metadata[_META_KEY])
-        if columns is not None:
-            table = table.select([*columns, "_row"])
         # offsets, dictionary indices, UTF-8: a damaged entry must be a miss, never a crash later
         table.validate(full=True)
     except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):
         return None
     return table.replace_schema_metadata(None), meta
+
+
+def _mapped(path: Path, columns: tuple[str, ...] | None) -> pa.Table:
+    """The entry at ``path``, memory-mapped (nothing read yet), with only ``columns`` (and ``_row``) where given; its
+    schema metadata kept."""
+    with pa.memory_map(str(path)) as source:
+        table = ipc.open_file(source).read_all()  # buffers keep the mapping alive; the descriptor is closed
+    return table if columns is None else table.select([*columns, "_row"])
 
 
 #: Rows of an entry a :class:`Slices` hands out at a time.
@@ -118,11 +123,7 @@ class Slices:
             yield self._slice(start)
 
     def _slice(self, start: int) -> pa.Table:
-        with pa.memory_map(str(self.path)) as source:
-            table = ipc.open_file(source).read_all()
-        if self.columns is not None:
-            table = table.select([*self.columns, "_row"])
-        return table.slice(start, self.rows).replace_schema_metadata(None)
+        return _mapped(self.path, self.columns).slice(start, self.rows).replace_schema_metadata(None)
 
 
 def read_slices(key: str, columns: tuple[str, ...] | None = None,
@@ -130,12 +131,10 @@ def read_slices(key: str, columns: tuple[str, ...] | None = None,
     """The chunk stored under ``key`` as :class:`Slices` and its metadata, or None (as :func:`read`)."""
     path = entry_path(key)
     try:
-        with pa.memory_map(str(path)) as source:
-            schema = ipc.open_file(source).schema
-        meta = json.loads(schema.metadata[_META_KEY])
-        entry = Slices(path, columns, 0, rows)
-        with pa.memory_map(str(path)) as source:
-            entry.num_rows = ipc.open_file(source).read_all().num_rows   # (nothing read: the buffers are mapped)
+        whole = _mapped(path, columns)      # (its metadata and length: no page of its rows read)
+        meta = json.loads(whole.schema.metadata[_META_KEY])
+        entry = Slices(path, columns, whole.num_rows, rows)
+        del whole
         for start in range(0, entry.num_rows, rows):
             entry._slice(start).validate(full=True)     # (its pages unmapped as it goes)
     except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):

@@ -232,14 +232,11 @@ def credential_table(feats: pd.DataFrame, owner: pd.Series, start, end, new_ids:
     win = between(feats, start, end, from_start=True)
     if win.empty:
         return pd.DataFrame(columns=CREDENTIAL_COLUMNS)
-    if "calls" in win.columns:      # compact rows (the out-of-core engine): that many calls, until lastTime
-        table = win.groupby("credential", sort=True, observed=True).agg(
-            principal=("principal", "first"), first=("eventTime", "min"), last=("lastTime", "max"),
-            calls=("calls", "sum"))
-    else:
-        table = win.groupby("credential", sort=True, observed=True).agg(
-            principal=("principal", "first"), first=("eventTime", "min"), last=("eventTime", "max"),
-            calls=("eventTime", "size"))
+    weighted = "calls" in win.columns    # compact rows (the out-of-core engine): that many calls, until lastTime
+    table = win.groupby("credential", sort=True, observed=True).agg(
+        principal=("principal", "first"), first=("eventTime", "min"),
+        last=("lastTime" if weighted else "eventTime", "max"),
+        calls=("calls", "sum") if weighted else ("eventTime", "size"))
     creds, cred_names = pd.factorize(win["credential"])
     cred_names = list(cred_names)   # (read by position for every pair: a list's items, not an index's)
 
