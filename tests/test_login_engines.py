@@ -243,6 +243,40 @@ def test_window_calls_by_aws_services_are_compact_unless_a_check_reads_them(tmp_
     assert any("calls AWS services made as themselves" in n for n in b.analysis.notes)
 
 
+def test_baseline_calls_delivered_after_the_window_began(tmp_path, monkeypatch):
+    """The scan aggregates the baseline's rows in one DuckDB statement, ended at the first slice with rows of the
+    window, and the rest in a second: a baseline call whose file came after the window began (a late delivery) is a
+    second compact row alike, whose counts and times add up to what one statement gives; the answers stay the
+    memory engine's."""
+    from trailtools.investigations.login import history
+    from trailtools.sources import scan as scan_mod
+
+    monkeypatch.setattr(scan_mod, "GROUP_FILES_MIN", 1)     # a group (one table) per two days' files
+    monkeypatch.setattr(scan_mod, "GROUP_BYTES", 1)
+    statements = []
+    aggregate = history._aggregate
+    monkeypatch.setattr(history, "_aggregate", lambda *a: statements.append(aggregate(*a)) or statements[-1])
+    for day in range(5, 10):
+        write_gz(s3_path(tmp_path, "111122223333", "us-east-1", f"202610{day:02d}T0905Z"),
+                 {"Records": [record(f"b-{day}", f"2026-10-{day:02d}T09:00:00Z", "DescribeInstances")]})
+    write_gz(s3_path(tmp_path, "111122223333", "us-east-1", "20261010T0005Z"),
+             {"Records": [record("w-1", "2026-10-10T00:01:00Z", "DescribeInstances")]})
+    write_gz(s3_path(tmp_path, "111122223333", "us-east-1", "20261011T0005Z"),
+             {"Records": [record("late", "2026-10-09T23:58:00Z", "DescribeInstances"),
+                          record("w-2", "2026-10-11T00:01:00Z", "DescribeInstances")]})
+    start, end = pd.Timestamp("2026-10-10", tz="UTC"), pd.Timestamp("2026-10-12", tz="UTC")
+    loaded = load_compact(str(tmp_path), start, end, 5, needs=NEEDS)
+    assert [sum(r["calls"] for r in t.to_pylist() if r["_set"] == 0) for t in statements] == [4, 2]
+    frame = loaded.frame
+    base = frame[frame["eventTime"] < start]
+    assert base["eventID"].tolist() == ["b-5", "b-9"] and base["calls"].tolist() == [4, 2]   # (b-9 with w-1)
+    assert base["lastTime"].tolist() == [pd.Timestamp("2026-10-08T09:00:00Z"), pd.Timestamp("2026-10-09T23:58:00Z")]
+    assert loaded.history_events == 6 and loaded.hourly["calls"].sum() == 6
+    assert frame.loc[frame["eventTime"] >= start, "eventID"].tolist() == ["w-1", "w-2"]
+    kw = {"source": str(tmp_path), "start": "2026-10-10", "end": "2026-10-12", "baseline_days": 5}
+    _same(investigate(**kw, engine="memory"), investigate(**kw, engine="duckdb"))
+
+
 def test_a_scan_groups_files_by_their_bytes(tmp_path):
     """A group holds about GROUP_BYTES of files (so that the cold parse uses every core), whatever their size."""
     from trailtools.sources import scan as scan_mod

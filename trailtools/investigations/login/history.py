@@ -386,7 +386,7 @@ def connect(threads: int) -> duckdb.DuckDBPyConnection:
 def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, shape: _Shape, drops: set):
     """One pass: the rows kept whole (chunk tables), the DuckDB result, rows outside the query, copies dropped."""
     kept: list[pa.Table] = []
-    counts = {"out": 0, "dups": 0}
+    counts = {"out": 0, "dups": 0, "window": False}
     always, recent = pa.array(spec.whole_events, pa.string()), pa.array(spec.recent_events, pa.string())
     since = pa.scalar(spec.whole_since(query.start, start.to_pydatetime()), pa.timestamp("us", tz="UTC"))
     columns = spec.columns()
@@ -397,8 +397,15 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
     named = None if shape.text_events is None else pa.array(sorted(
         set(shape.text_events.to_pylist()) | set(spec.whole_events) | set(spec.recent_events)), pa.string())
 
-    def batches():
-        for t in scan.results():
+    source = scan.results()
+    carried: list[pa.RecordBatch] = []  # the batches of the slice that ended the first statement
+
+    def batches(until_window: bool):
+        """DuckDB's batches of the rows read next; ``until_window``: stop after the first slice with rows of the
+        window (its batches carried to the next statement)."""
+        yield from carried
+        carried.clear()
+        for t in source:
             mask = frame_mod.query_mask(t, query)
             inq = np.ones(t.num_rows, bool) if mask is None else np.asarray(mask.to_numpy(zero_copy_only=False), bool)
             counts["out"] += int(t.num_rows - inq.sum())
@@ -410,13 +417,14 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
             win = inq & np.asarray(pc.fill_null(pc.greater_equal(times, start_s), False)
                                    .to_numpy(zero_copy_only=False), bool)
             hist = inq & ~win
+            reached = bool(win.any())
             event = t.column("eventName")
             event = event.cast(pa.string()) if pa.types.is_dictionary(event.type) else event
             whole = pc.or_(pc.is_in(event, value_set=always), pc.and_(pc.is_in(event, value_set=recent),
                                                                       pc.greater_equal(times, since)))
             whole = np.asarray(pc.fill_null(whole, False).to_numpy(zero_copy_only=False), bool)
-            service = win & _by_service(t, event, named) if named is not None and win.any() else None
-            keep = win & ~service if service is not None else win
+            service = win & _by_service(t, event, named) if named is not None and reached else None
+            keep = win & ~service if service is not None else win.copy()
             keep |= hist & whole
             if keep.any():
                 kept.append(_own(shape.strip(shape.select(t).filter(pa.array(keep)))))
@@ -433,22 +441,43 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
             # keeps no batch once read, so the mapping goes with the batch, and nothing is copied for it)
             del t, times, event, mask
             if h is not None:
-                yield from h.to_batches()
+                if until_window and reached:
+                    carried.extend(h.to_batches())
+                else:
+                    yield from h.to_batches()
+            if until_window and reached:
+                counts["window"] = True
+                return
 
     base = scan_schema(columns).schema
     schema = pa.schema([f.with_type(_reader_type(f.type)) for f in base]).append(pa.field("_part", pa.int8()))
-    reader = pa.RecordBatchReader.from_batches(schema, batches())
     # one thread where the scan parses files: it forks its parsing workers from DuckDB's callback, and a fork must
     # not find other threads running (the aggregation is cheap beside the parsing); every core where the cache holds
     # every chunk (10M-event trail, warm: the scan 19-26 s -> 16.5-17 s)
     threads = parallel.default_workers() if scan.warm() else 1
+    # Two statements: the baseline's rows up to the first slice with rows of the window, then the rest (the window's
+    # compact rows, the baseline's late deliveries), their results one after the other: the first statement's hash
+    # tables are gone before the window's whole rows pile up (10M-event trail: the scan's peak 1.29 -> 1.15 GB; a
+    # statement merging the two results cost more at the end than it saved). A group of the baseline's calls whose
+    # events came in both parts is two compact rows alike, as two whole rows alike are (merging them would change no
+    # count, first or last time the analysis reads).
+    parts = [_aggregate(spec, threads, pa.RecordBatchReader.from_batches(schema, batches(until_window=True)))]
+    if counts["window"]:
+        _release()
+        parts.append(_aggregate(spec, threads, pa.RecordBatchReader.from_batches(schema, batches(until_window=False))))
+    result = pa.concat_tables([p.cast(parts[0].schema) for p in parts]) if len(parts) > 1 else parts[0]
+    return kept, result, counts["out"], counts["dups"]
+
+
+def _aggregate(spec: CompactSpec, threads: int, reader: pa.RecordBatchReader) -> pa.Table:
+    """The spec's statement over the reader's batches, in a connection of its own (closed after: DuckDB's memory
+    freed)."""
     con = connect(threads)
     try:
         con.register("history", reader)
-        result = con.sql(duckdb_sql(spec, "history")).to_arrow_table()
+        return con.sql(duckdb_sql(spec, "history")).to_arrow_table()
     finally:
         con.close()
-    return kept, result, counts["out"], counts["dups"]
 
 
 def _by_service(t: pa.Table, event: pa.ChunkedArray, named: pa.Array) -> np.ndarray:
