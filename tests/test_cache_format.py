@@ -37,8 +37,9 @@ def test_entries_are_arrow_ipc_files_with_the_chunk_and_its_counts(tmp_path):
     assert got is not None and got[1]["files_read"] == 6 and got[0].schema.metadata is None
     warm = load_events(str(root))
     assert warm.stats.files_cached == 6 and warm.frame.equals(cold.frame)
-    # nothing left behind by the atomic write
-    assert not [p for p in cache.cache_root().rglob("*") if p.is_file() and p.suffix != cache.SUFFIX]
+    # nothing left behind by the atomic write (an entry's validation mark aside)
+    assert not [p for p in cache.cache_root().rglob("*")
+                if p.is_file() and p.suffix not in (cache.SUFFIX, cache.VALID_SUFFIX)]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "truncated", "no footer"])
@@ -92,6 +93,45 @@ def test_an_entry_read_in_slices_gives_its_rows_in_order_and_a_damaged_slice_is_
     data[at + 8:at + 16] = np.array([4000], dtype=np.int64).tobytes()
     path.write_bytes(bytes(data))
     assert cache.read_slices(key, ("s",), rows=4) is None
+
+
+def test_an_entry_is_validated_once_until_it_changes(tmp_path, monkeypatch):
+    """The first read validates the columns read and marks the entry; a later read of those columns of the same file
+    skips Arrow's validation (a warm scan's 2-3 s); other columns, a file written over, or one put in its place are
+    validated again, and damage is still a miss. An entry changed within SETTLED_S is never marked."""
+    t = pa.table({"s": pa.array([f"v{i}" for i in range(10)]), "n": pa.array(range(10)),
+                  "_row": pa.array(range(10), pa.int32())})
+    key = "ef" + "0" * 62
+    cache.write(key, t, {"files_read": 1})
+    path = cache.entry_path(key)
+    mark = path.with_name(path.name + cache.VALID_SUFFIX)
+    assert cache.read_slices(key, ("s",), rows=4) is not None and not mark.exists()     # just written: not settled
+    monkeypatch.setattr(cache, "SETTLED_S", 0.0)
+    checked = []
+    validated = cache._validated
+
+    def counting(path, columns, validate):
+        return validated(path, columns, lambda: checked.append(columns) or validate())
+
+    monkeypatch.setattr(cache, "_validated", counting)
+    assert cache.read_slices(key, ("s",), rows=4) is not None and mark.exists()
+    assert checked == [["s", "_row"]]
+    checked.clear()
+    assert cache.read_slices(key, ("s",), rows=4) is not None and cache.read(key, ("s",)) is not None
+    assert checked == []                                      # marked: not validated again
+    assert cache.read(key, ("n",)) is not None and checked == [["n", "_row"]]
+    checked.clear()
+    assert cache.read(key, ("s", "n")) is not None and checked == []
+    # damage, in a file put in the entry's place (another inode): validated again, a miss
+    data = bytearray(path.read_bytes())
+    at = bytes(data).find(np.array([18, 20], dtype=np.int64).tobytes())
+    data[at + 8:at + 16] = np.array([4000], dtype=np.int64).tobytes()
+    other = path.with_name("other")
+    other.write_bytes(bytes(data))
+    other.replace(path)
+    assert cache.read_slices(key, ("s",), rows=4) is None and cache.read(key, ("s",)) is None
+    mark.write_text("not json")                              # a mark that is not one: validated, no crash
+    assert cache.read(key, ("s",)) is None
 
 
 def test_a_failed_write_leaves_neither_entry_nor_temporary_file(tmp_path, monkeypatch):
