@@ -21,7 +21,9 @@ process, exact, and of the process tree's sum, sampled):
 A round runs every case once, in that order, so the medians and the ratios (login / load, pair by pair) come from
 the same stretch of a shared machine. Every run is bounded: past --timeout seconds or --mem-limit-gb of summed RSS
 its process group is killed (the run is reported as killed, its target MISSED), so a runaway login never makes a
-shared machine swap. The cache lives in temporary folders (TRAILTOOLS_CACHE_DIR), never in ~/.cache.
+shared machine swap. The cache lives in temporary folders (TRAILTOOLS_CACHE_DIR), never in ~/.cache; after a run
+that wrote one (the warm-up, a cold case), the cold cache is deleted and the writes flushed (``sync``) before the next
+run is timed.
 
 Targets (issue 21), chosen by the corpus's size: up to ~1M events, the login at most 700 MB in any process and at
 most 15 s (cold and warm); from 5M events (the 10M corpus), at most 1 GB, 3 minutes cold and 30 s warm.
@@ -125,6 +127,16 @@ def render(runs: dict[str, list[dict]], manifest: dict, args: argparse.Namespace
     return "\n".join(lines), checks
 
 
+def settle(written: Path | None = None) -> None:
+    """After a run that wrote a cache (a 10M-event trail's: 6.4 GB): the cold run's cache deleted (its pages leave
+    the page cache, which the warm runs' cache then keeps), and the writes flushed to disk, so that the next run is
+    not timed while the kernel writes back another run's gigabytes (measured on the 10M-event trail: the warm login
+    6-7 s slower right after a cold run than alone)."""
+    if written is not None:
+        shutil.rmtree(written, ignore_errors=True)
+    os.sync()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -169,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(c.endswith("-warm") for c in cases):  # the warm-up: writes the cache the warm runs read
             r = run_command(cmds["load-cold"], env=warm, cwd=ROOT, timeout=args.timeout, mem_limit_mb=limit_mb)
             print(f"  warm-up (writes the cache): {r['wall_s']:.1f} s, {r['peak_mb']:,.0f} MB", file=sys.stderr)
+            settle()
         for i in range(args.repeat):
             for case in cases:
                 if args.wait_idle:
@@ -182,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = run_command(cmds[case], env=case_env, cwd=ROOT, timeout=args.timeout, mem_limit_mb=limit_mb,
                                 ok_codes=(0, 1))  # 1: findings to look at, by design of the verdict commands
                 runs[case].append(r)
+                if case.endswith("-cold"):
+                    settle(tmp / "cache-cold")
                 state = "ok" if r["ok"] else (f"KILLED ({r['killed']})" if r["killed"] else f"exit {r['returncode']}")
                 print(f"  {case} #{i + 1}: {r['wall_s']:.1f} s, CPU {r['cpu_s']:.1f} s, largest process "
                       f"{r['peak_mb']:,.0f} MB, tree {r['tree_mb']:,.0f} MB, load {r['load_after'][0]:.1f}, {state}",

@@ -257,6 +257,10 @@ def _nulls(array: pa.Array) -> np.ndarray:
     return bits[array.offset : array.offset + len(array)] == 0
 
 
+#: The dictionaries' index types :func:`_categoricals` reads as they are (the chunks of a column may differ).
+_INDEX_TYPES = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32}
+
+
 def _categoricals(table: pa.Table) -> list[_Categorical] | None:
     """The table's dictionary columns as codes into one dictionary each, or None when one does not fit.
 
@@ -271,7 +275,7 @@ def _categoricals(table: pa.Table) -> list[_Categorical] | None:
     for position, field in enumerate(table.schema):
         if not pa.types.is_dictionary(field.type):
             continue
-        if field.type.index_type != pa.int32() or not (
+        if field.type.index_type not in _INDEX_TYPES or not (
             pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type)
         ):
             return None
@@ -302,7 +306,9 @@ def _categoricals(table: pa.Table) -> list[_Categorical] | None:
                 target[:] = -1
             else:
                 # the index buffer as it is (no copy); what lies under a null is undefined, hence "clip", then -1
-                raw = np.frombuffer(indices.buffers()[1], dtype=np.int32, count=len(indices), offset=indices.offset * 4)
+                width = _INDEX_TYPES[indices.type]
+                raw = np.frombuffer(indices.buffers()[1], dtype=width, count=len(indices),
+                                    offset=indices.offset * np.dtype(width).itemsize)
                 if mapping is None:
                     target[:] = raw
                 else:
@@ -327,6 +333,23 @@ def _file_order(tables: list[pa.Table]) -> np.ndarray:
 _NUMPY_COLUMNS = tuple(f.name for f in tbl.SCHEMA if pa.types.is_timestamp(f.type) or pa.types.is_integer(f.type))
 
 
+def _concat(parts: list[pa.Table]) -> pa.Table:
+    """The tables one after the other; a dictionary column whose tables have different index types (tables that keep
+    theirs narrow, :func:`trailtools.investigations.login.history._own`) takes the widest: the narrower chunks'
+    indices are cast to it (a column's chunks share one type), the other columns are not copied."""
+    first = parts[0].schema
+    if all(p.schema.equals(first) for p in parts[1:]):
+        return pa.concat_tables(parts)
+    fields = []
+    for i, f in enumerate(first):
+        kinds = {p.schema.field(i).type for p in parts}
+        if len(kinds) > 1 and all(pa.types.is_dictionary(k) and k.value_type == f.type.value_type for k in kinds):
+            f = f.with_type(max(kinds, key=lambda k: k.index_type.bit_width))
+        fields.append(f)
+    schema = pa.schema(fields, metadata=first.metadata)
+    return pa.concat_tables([p.cast(schema) for p in parts])
+
+
 def finish(tables: list[pa.Table], query: Query,
            report: DuplicateReport | None = None) -> tuple[pd.DataFrame, int, int]:
     """The frame from chunk tables, and (rows outside the query, duplicates dropped).
@@ -349,7 +372,7 @@ def finish(tables: list[pa.Table], query: Query,
              for t in tables]  # the strings as pandas keeps them (and the cache)
     tables.clear()
     empty = tbl.SCHEMA.empty_table()
-    holder = [pa.concat_tables(parts) if parts else empty if read is None else empty.select(list(read))]
+    holder = [_concat(parts) if parts else empty if read is None else empty.select(list(read))]
     parts.clear()
     mask = query_mask(holder[0], query)
     # copies of one event, before the query: a differing copy outside it is still a sign of tampering (only the
