@@ -350,14 +350,20 @@ def test_assemble_puts_compact_rows_in_time_order_and_keeps_every_text():
 
     t = pd.to_datetime(["2026-10-01T01:00Z", "2026-10-01T02:00Z", "2026-10-01T02:00Z", "2026-10-02T00:00Z"], utc=True)
     body = pd.Series(pd.array(pa.chunked_array([pa.array(['{"a":1}', None], pa.large_string()),
-                                                pa.array(["", '{"b":"é"}'], pa.large_string())]), dtype="str"))
+                                                pa.array(["", "", '{"b":"é"}'], pa.large_string()).slice(1),
+                                                pa.array([], pa.large_string())]), dtype="str"))
     frame = pd.DataFrame({"eventTime": t, "eventName": pd.Categorical(["A", "B", "C", "D"]),
                           "eventID": pd.Series(["w1", "w2", "w3", "w4"], dtype="str"), "_ord": [1, 5, 7, 9],
                           "requestParameters": body})
     compact = pd.DataFrame({"eventTime": pd.to_datetime(["2026-10-01T02:00Z", "2026-10-01T00:00Z"], utc=True),
                             "eventName": ["E", "A"], "eventID": ["c1", "c2"], "_ord": [6, 0]})
+    uneven = compact.assign(eventID=["c1", "c-two"])   # IDs of different lengths: assembled the general way
+    again, _ = assemble(frame.copy(), uneven, pd.Timestamp("2026-10-01T12:00Z"))
+    assert again["eventID"].tolist() == ["c-two", "w1", "w2", "c1", "w3", "w4"]
     both, at = assemble(frame, compact, pd.Timestamp("2026-10-01T12:00Z"))
     assert both["eventID"].tolist() == ["c2", "w1", "w2", "c1", "w3", "w4"] and at.tolist() == [0, 3]
+    assert both.drop(columns="eventID").equals(again.drop(columns="eventID"))
+    assert "_ord" not in both.columns     # (it sorted the rows; nothing reads it after)
     texts = both["requestParameters"]
     assert texts.iloc[1] == '{"a":1}' and texts.iloc[4] == "" and texts.iloc[5] == '{"b":"é"}'
     assert texts.isna().tolist() == [True, False, True, True, False, False]

@@ -36,6 +36,7 @@ from trailtools.events import frame as frame_mod
 from trailtools.events import parallel
 from trailtools.events import table as tbl
 from trailtools.events.cache import cache_root
+from trailtools.events.derive import string_offsets
 from trailtools.events.duplicates import DuplicateReport
 from trailtools.events.query import Query
 from trailtools.events.result import LoadOptions
@@ -174,13 +175,15 @@ def _index_type(n: int) -> pa.DataType:
 def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows kept whole and the compact rows (the baseline's, and the window's where there are some) in one frame
     sorted by time, then file order (``_ord``, where the frame has it; a compact row sits where its first event
-    would), every column with the whole frame's dtype (categories widened to the compact rows' values). Built a
+    would; ``_ord`` then dropped), every other column with the whole frame's dtype (categories widened to the
+    compact rows' values). Built a
     column at a time, each column taken out of ``frame`` as it is done (``frame`` is left empty): the whole rows are
     never held twice. Also the positions of the compact rows in it. Used by every compact engine (DuckDB here,
     Athena in :mod:`.history_athena`)."""
     del start   # (the compact rows sort among the whole ones by time wherever they are)
     n = len(compact)
     cols = {}
+    absent = {col: col not in compact.columns for col in frame.columns}
     for col in frame.columns:
         dtype = frame[col].dtype
         values = compact[col] if col in compact.columns else None
@@ -198,10 +201,30 @@ def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) ->
     compact = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols.items()})
     del cols
     order = _time_order(frame, compact)
+    if ORD in frame.columns:    # (it has sorted the rows: read by nothing after, 8 bytes a row)
+        del frame[ORD]
+        compact = compact.drop(columns=[ORD], errors="ignore")
     compact_at = np.flatnonzero(order >= len(frame))
+    whole_at = np.flatnonzero(order < len(frame))   # the whole rows' places, in the frame's order where it is sorted
+    in_order = bool(np.all(order[whole_at][1:] > order[whole_at][:-1]))
     out = {}
     for col in list(frame.columns):
         dtype = frame[col].dtype
+        if in_order and absent.get(col) and _is_text(frame[col]):
+            # a text the compact rows lack (the JSON bodies): spread among them without a copy of the whole column
+            out[col] = pd.Series(pd.array(pa.chunked_array([_spread(_chunks(frame.pop(col)), whole_at, len(order))]),
+                                          dtype=dtype))
+            continue
+        if in_order and not absent.get(col) and _is_text(frame[col]):
+            # a text as wide on every row (eventIDs: UUIDs): rows of bytes put in place, no second copy
+            extra = pa.array(compact[col].to_numpy(dtype=object, na_value=None), pa.large_string())
+            width = _common_width([*_chunks(frame[col]), extra])
+            if width is not None:
+                compact = compact.drop(columns=[col])
+                out[col] = pd.Series(pd.array(pa.chunked_array([_fixed_width(
+                    _chunks(frame.pop(col)), extra, width, whole_at, compact_at, order[compact_at] - len(frame))]),
+                    dtype=dtype))
+                continue
         if isinstance(frame[col].array, ArrowExtensionArray):
             # Arrow's take of a column in pieces first copies it into one: done here, and the pieces let go
             # before the take, so that at most two copies of one column exist at once (not three)
@@ -220,6 +243,91 @@ def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) ->
 
 def _chunks(values: pd.Series) -> list[pa.Array]:
     return values.array.__arrow_array__().chunks
+
+
+def _common_width(arrays: list[pa.Array]) -> int | None:
+    """The length every text of ``arrays`` has (``large_string``, none missing), or None when they differ, one is
+    missing or there is none."""
+    width = None
+    for a in arrays:
+        if not len(a):
+            continue
+        lengths = np.diff(string_offsets(a))
+        if a.null_count or not (lengths == lengths[0]).all() or width not in (None, int(lengths[0])):
+            return None
+        width = int(lengths[0])
+    return width
+
+
+def _fixed_width(chunks: list[pa.Array], extra: pa.Array, width: int, at: np.ndarray, extra_at: np.ndarray,
+                 extra_rows: np.ndarray) -> pa.Array:
+    """One ``large_string`` array of texts all ``width`` long (:func:`_common_width`): those of ``chunks`` (the
+    whole rows, in order) at positions ``at``, those of ``extra`` (the compact rows: its row ``extra_rows[k]`` at
+    ``extra_at[k]``). Built as a matrix of one row of bytes a text, each chunk let go once copied: the column is held
+    once, not twice (Arrow's take combines the chunks first; CloudTrail's eventIDs are UUIDs, 36 bytes)."""
+    n = sum(len(c) for c in chunks) + len(extra)
+    data = np.empty((n, width), np.uint8)
+
+    def rows(a: pa.Array) -> np.ndarray:
+        offsets = string_offsets(a)
+        if not width:
+            return np.empty((len(a), 0), np.uint8)
+        return np.frombuffer(a.buffers()[2], np.uint8)[int(offsets[0]):int(offsets[-1])].reshape(len(a), width)
+
+    start = 0
+    for i in range(len(chunks)):
+        chunk, chunks[i] = chunks[i], None
+        if len(chunk):
+            data[at[start:start + len(chunk)]] = rows(chunk)
+            start += len(chunk)
+        del chunk
+    if len(extra):
+        data[extra_at] = rows(extra)[extra_rows]
+    ends = np.arange(n + 1, dtype=np.int64) * width
+    return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(ends), pa.py_buffer(data.reshape(-1))], 0)
+
+
+def _is_text(values: pd.Series) -> bool:
+    """An Arrow-backed column of ``large_string`` chunks (the frame's texts)."""
+    array = values.array
+    return isinstance(array, ArrowExtensionArray) and array.__arrow_array__().type == pa.large_string()
+
+
+def _spread(chunks: list[pa.Array], at: np.ndarray, n: int) -> pa.Array:
+    """One ``large_string`` array of ``n`` rows: the texts of ``chunks`` (the whole rows, in order) at the increasing
+    positions ``at``, null elsewhere (the compact rows). Its bytes are the chunks' bytes one after the other (the
+    nulls between them take none), copied a chunk at a time into one buffer and each chunk let go once copied: the
+    column is never held twice (an Arrow take would combine the chunks first: a second copy; the STS responses of the
+    10M-event trail's window are 131 MB)."""
+    lengths, valid = np.zeros(n, np.int64), np.zeros(n, bool)
+    start = 0
+    for chunk in chunks:
+        m = len(chunk)
+        if not m:
+            continue
+        lengths[at[start:start + m]] = np.diff(string_offsets(chunk))
+        valid[at[start:start + m]] = ~np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), bool) \
+            if chunk.null_count else True
+        start += m
+    ends = np.empty(n + 1, np.int64)
+    ends[0] = 0
+    np.cumsum(lengths, out=ends[1:])
+    del lengths
+    data = np.empty(int(ends[-1]), np.uint8)
+    filled = 0
+    for i in range(len(chunks)):
+        chunk, chunks[i] = chunks[i], None
+        if not len(chunk):
+            continue
+        offsets = string_offsets(chunk)
+        first, last = int(offsets[0]), int(offsets[-1])
+        if last > first:
+            data[filled:filled + last - first] = np.frombuffer(chunk.buffers()[2], np.uint8)[first:last]
+        filled += last - first
+        del chunk
+    nulls = int(n - np.count_nonzero(valid))
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(ends), pa.py_buffer(data)], nulls)
 
 
 def _time_order(frame: pd.DataFrame, compact: pd.DataFrame) -> np.ndarray:
