@@ -539,10 +539,8 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
             hist = inq & ~win
             reached = bool(win.any())
             event = t.column("eventName")
-            event = event.cast(pa.string()) if pa.types.is_dictionary(event.type) else event
-            whole = pc.or_(pc.is_in(event, value_set=always), pc.and_(pc.is_in(event, value_set=recent),
-                                                                      pc.greater_equal(times, since)))
-            whole = np.asarray(pc.fill_null(whole, False).to_numpy(zero_copy_only=False), bool)
+            whole = _is_in(event, always) | (_is_in(event, recent) & np.asarray(
+                pc.fill_null(pc.greater_equal(times, since), False).to_numpy(zero_copy_only=False), bool))
             service = win & _by_service(t, event, named) if named is not None and reached else None
             keep = win & ~service if service is not None else win.copy()
             keep |= hist & whole
@@ -554,7 +552,8 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
                 part = np.where(whole, PART_WHOLE, HISTORY_PART).astype(np.int8)
                 if service is not None:
                     part[service] = WINDOW_PART
-                h = t.select(columns).filter(pa.array(feed))
+                # (a slice of the baseline's days is fed whole: its columns as they are, not a filter's copy)
+                h = t.select(columns) if feed.all() else t.select(columns).filter(pa.array(feed))
                 h = h.append_column("_part", pa.array(part[feed])).cast(schema)
             # the chunk (from the cache: a slice of a mapped file) let go before DuckDB reads the rows and the next
             # one is read; the rows DuckDB reads are the filter's copy (their dictionaries still the slice's: DuckDB
@@ -600,14 +599,27 @@ def _aggregate(spec: CompactSpec, threads: int, reader: pa.RecordBatchReader) ->
         con.close()
 
 
+def _is_in(values: pa.ChunkedArray, names: pa.Array) -> np.ndarray:
+    """Which rows' values are in ``names`` (missing: no). A dictionary column is looked up once per value of its
+    dictionary, not once per row (a slice's eventNames are 65,536 rows of a few hundred names)."""
+    parts = []
+    for chunk in values.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            known = np.asarray(pc.fill_null(pc.is_in(chunk.dictionary, value_set=names), False)
+                               .to_numpy(zero_copy_only=False), bool)
+            codes = np.asarray(pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False), np.int64)
+            parts.append(np.append(known, False)[codes])     # (-1, a missing value: the False appended)
+        else:
+            parts.append(np.asarray(pc.fill_null(pc.is_in(chunk, value_set=names), False)
+                                    .to_numpy(zero_copy_only=False), bool))
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+
 def _by_service(t: pa.Table, event: pa.ChunkedArray, named: pa.Array) -> np.ndarray:
     """Which rows of ``t`` are calls an AWS service made as itself (:data:`SERVICE_TYPE`, no access key) whose
     eventName is not in ``named``."""
-    kind = t.column("userIdentity.type")
-    kind = kind.cast(pa.string()) if pa.types.is_dictionary(kind.type) else kind
-    rows = pc.and_(pc.equal(kind, SERVICE_TYPE), pc.is_null(t.column("userIdentity.accessKeyId")))
-    rows = pc.and_(rows, pc.invert(pc.is_in(event, value_set=named)))
-    return np.asarray(pc.fill_null(rows, False).to_numpy(zero_copy_only=False), bool)
+    keyless = np.asarray(pc.is_null(t.column("userIdentity.accessKeyId")).to_numpy(zero_copy_only=False), bool)
+    return _is_in(t.column("userIdentity.type"), pa.array([SERVICE_TYPE])) & keyless & ~_is_in(event, named)
 
 
 def scan_schema(columns: list[str]) -> pa.Table:
