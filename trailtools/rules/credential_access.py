@@ -80,7 +80,8 @@ class Workload:
     how: str                           # how it was recognised
     issuer: object = None              # row label of the issuing event, if in the frame
     seeds: set = field(default_factory=set)     # addresses known to be the workload's own (the pod's own STS call)
-    issued: dict = field(default_factory=dict)  # access key -> row label of the call that issued it
+    #: row labels of the calls that issued the session's credentials (their keys read where a finding names one)
+    issuing: list = field(default_factory=list)
 
     @property
     def role(self) -> str:
@@ -160,13 +161,22 @@ def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
         out[session] = w
     if not out:
         return out
-    # the keys each workload's session was handed (read only for the workloads' calls: most sessions are not)
+    # the calls that issued each workload's session its keys: a key is read from them only where a finding names it
+    # (a busy account's 400,000 issued keys, as texts in a dict, were 70 MB of the analysis's peak)
     mine = sessions.isin(list(out)).to_numpy(dtype=bool)
-    (keys,) = _extract(responses, (_ISSUED_KEY,), at[mine])
-    for label, session, key in zip(keys.index, by_session[mine], keys.to_numpy(dtype=object)):
-        if isinstance(key, str):
-            out[session].issued[key] = label
+    for label, session in zip(rows.index[mine], by_session[mine]):
+        out[session].issuing.append(label)
     return out
+
+
+def issuing_call(w: Workload, keys: list[str], responses: pd.Series):
+    """The row label of the call that issued one of ``keys`` to the workload's session (the first key found; of
+    several calls that issued one key, the last), else the session's issuing call (:attr:`Workload.issuer`)."""
+    if not keys or not w.issuing:
+        return w.issuer
+    (found,) = _extract(responses, (_ISSUED_KEY,), responses.index.get_indexer(w.issuing))
+    by_key = {key: label for label, key in zip(found.index, found.to_numpy(dtype=object)) if isinstance(key, str)}
+    return next((by_key[k] for k in keys if k in by_key), w.issuer)
 
 
 def workloads(frame: pd.DataFrame) -> dict[str, Workload]:
@@ -285,6 +295,22 @@ def _signals(w: Workload, addr: str, agent: str, own: bool, home: set, has_runti
     return why, outside
 
 
+def _session_of(arns: pd.Series) -> pd.Series:
+    """:func:`_sessions` of every call as a category whose categories are in text order (groups by it come in the
+    order groups by the texts would): one code a call, not a text object (millions of calls, thousands of role
+    sessions), each distinct ARN read once."""
+    if isinstance(arns.dtype, pd.CategoricalDtype):
+        of = _sessions(pd.Series(arns.cat.categories.astype(object)))
+        names = sorted(set(of.dropna()))
+        where = {name: i for i, name in enumerate(names)}
+        mapping = np.array([where.get(v, -1) if isinstance(v, str) else -1 for v in of] + [-1], dtype=np.int32)
+        codes = arns.cat.codes.to_numpy()
+        return pd.Series(pd.Categorical.from_codes(mapping[np.where(codes < 0, len(of), codes)], categories=names),
+                         index=arns.index)
+    values = _sessions(arns)
+    return pd.Series(pd.Categorical(values, categories=sorted(set(values.dropna()))), index=arns.index)
+
+
 def _sessions(arns: pd.Series) -> pd.Series:
     """``role/session`` of each assumed-role ARN (computed once per distinct ARN)."""
     arns = arns.astype(object)
@@ -338,11 +364,11 @@ def judge_workloads(events: pd.DataFrame, start=None, end=None, *, ranges: aws_r
         return []
     start, end = _utc(start), _utc(end)
     judge = _Judge(ranges, geo, people_addresses(events))
-    session = by_value(events["userIdentity.arn"], _sessions)
+    session = _session_of(events["userIdentity.arn"])
     # the workloads' calls with what judging them reads (the columns of the evidence only for the calls found)
     mine = events.loc[session.isin(list(found)) & events["userIdentity.invokedBy"].isna(), JUDGED_COLUMNS]
     out = []
-    for name, rows in mine.groupby(session[mine.index].astype(object), sort=True):
+    for name, rows in mine.groupby(session[mine.index], sort=True, observed=True):
         w = found[name]
         rows = rows.sort_values("eventTime", kind="stable")
         home, own = _home(w, rows, start, judge)
@@ -395,7 +421,7 @@ def _finding(rule: Rule, w: Workload, addr: str, events: pd.DataFrame, calls: pd
              + f" {judge.ranges.describe()}.")
     what = "used outside AWS" if outside else "used from outside the workload"
     refs = [evidence(r, f"{w.kind} {w.name}'s credentials {what}") for _, r in calls.head(MAX_EVIDENCE).iterrows()]
-    issuer = next((w.issued[k] for k in keys if k in w.issued), w.issuer)   # the call that issued the stolen key
+    issuer = issuing_call(w, keys, events["responseElements"])     # the call that issued the stolen key
     if issuer is not None and issuer in events.index:
         refs.insert(0, evidence(events.loc[issuer], f"issued the session {w.session} to the {w.kind}"))
     shared = sorted(judge.people.get(addr, ()))
