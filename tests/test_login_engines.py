@@ -9,6 +9,7 @@ import tracemalloc
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -369,3 +370,20 @@ def test_assemble_puts_compact_rows_in_time_order_and_keeps_every_text():
     assert texts.isna().tolist() == [True, False, True, True, False, False]
     assert str(both["requestParameters"].dtype) == "str" and list(both["eventName"].astype(str)) == \
         ["A", "A", "B", "E", "C", "D"]
+
+
+def test_spread_texts_of_one_chunk_keep_its_bytes():
+    """The JSON bodies of one chunk (what the frame's sort leaves) spread among compact rows reuse that chunk's
+    bytes (no copy); several chunks, a sliced one, empty and missing texts come out where their rows went."""
+    from trailtools.investigations.login.history import _spread
+
+    one = pa.array(["x", "yy", None, "", "zzz"], pa.large_string()).slice(1)
+    out = _spread([one], np.array([0, 2, 3, 5]), 7)
+    out.validate(full=True)
+    assert out.to_pylist() == ["yy", None, None, "", None, "zzz", None]
+    assert out.buffers()[2].address == one.buffers()[2].address       # the same bytes
+    several = [pa.array(["a", None], pa.large_string()), pa.array([], pa.large_string()),
+               pa.array(["", "bcd"], pa.large_string()).slice(1)]
+    assert _spread(several, np.array([1, 2, 4]), 5).to_pylist() == [None, "a", None, None, "bcd"]
+    assert _spread([pa.array(["", ""], pa.large_string())], np.array([1, 2]), 3).to_pylist() == [None, "", ""]
+    assert _spread([pa.array([None, None], pa.large_string())], np.array([0, 1]), 3).to_pylist() == [None] * 3

@@ -238,7 +238,7 @@ def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) ->
         both = pd.concat([frame.pop(col).reset_index(drop=True), compact.pop(col)], ignore_index=True)
         out[col] = both.take(order).reset_index(drop=True)
         del both
-    return pd.DataFrame(out), compact_at
+    return pd.DataFrame(out, copy=False), compact_at     # (a dict is copied by default)
 
 
 def _chunks(values: pd.Series) -> list[pa.Array]:
@@ -296,9 +296,9 @@ def _is_text(values: pd.Series) -> bool:
 def _spread(chunks: list[pa.Array], at: np.ndarray, n: int) -> pa.Array:
     """One ``large_string`` array of ``n`` rows: the texts of ``chunks`` (the whole rows, in order) at the increasing
     positions ``at``, null elsewhere (the compact rows). Its bytes are the chunks' bytes one after the other (the
-    nulls between them take none), copied a chunk at a time into one buffer and each chunk let go once copied: the
-    column is never held twice (an Arrow take would combine the chunks first: a second copy; the STS responses of the
-    10M-event trail's window are 131 MB)."""
+    nulls between them take none): a single chunk's own buffer, new offsets over it; several chunks' copied a chunk at
+    a time into one buffer, each let go once copied. The column is never held twice (an Arrow take would copy it;
+    the STS responses of the 10M-event trail's window are 131 MB)."""
     lengths, valid = np.zeros(n, np.int64), np.zeros(n, bool)
     start = 0
     for chunk in chunks:
@@ -310,9 +310,18 @@ def _spread(chunks: list[pa.Array], at: np.ndarray, n: int) -> pa.Array:
             if chunk.null_count else True
         start += m
     ends = np.empty(n + 1, np.int64)
-    ends[0] = 0
+    full = [c for c in chunks if len(c)]
+    ends[0] = int(string_offsets(full[0])[0]) if len(full) == 1 else 0
     np.cumsum(lengths, out=ends[1:])
+    ends[1:] += ends[0]
     del lengths
+    nulls = int(n - np.count_nonzero(valid))
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    if len(full) == 1:
+        # one chunk (the frame's sort took the column whole): its bytes are the result's as they are, not copied
+        data = full[0].buffers()[2] or pa.py_buffer(b"")
+        return pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(ends), data], nulls)
+    del full
     data = np.empty(int(ends[-1]), np.uint8)
     filled = 0
     for i in range(len(chunks)):
@@ -325,8 +334,6 @@ def _spread(chunks: list[pa.Array], at: np.ndarray, n: int) -> pa.Array:
             data[filled:filled + last - first] = np.frombuffer(chunk.buffers()[2], np.uint8)[first:last]
         filled += last - first
         del chunk
-    nulls = int(n - np.count_nonzero(valid))
-    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
     return pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(ends), pa.py_buffer(data)], nulls)
 
 
