@@ -15,7 +15,7 @@ process, exact, and of the process tree's sum, sampled):
                empty cache: the floor, loading every event the login reads today (window and baseline)
   login-cold   trailtools login --source CORPUS --start <end - 7 days> --end <end> --json FILE, empty cache
   load-warm    the load again with a cache that a first run wrote (not counted)
-  login-warm   the login with that cache
+  login-warm   the login with that cache, after one login of its own (not counted: a warm run is a run again)
   report-warm  trailtools report login -p source CORPUS -p start .. -p end .. (papermill, HTML), that cache
 
 A round runs every case once, in that order, so the medians and the ratios (login / load, pair by pair) come from
@@ -181,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
         if any(c.endswith("-warm") for c in cases):  # the warm-up: writes the cache the warm runs read
             r = run_command(cmds["load-cold"], env=warm, cwd=ROOT, timeout=args.timeout, mem_limit_mb=limit_mb)
             print(f"  warm-up (writes the cache): {r['wall_s']:.1f} s, {r['peak_mb']:,.0f} MB", file=sys.stderr)
+            if any(c in cases for c in ("login-warm", "report-warm")):
+                # the login's own first run: the chunks its scan reads are not all the load's (the first warm login
+                # of the 10M corpus parsed some, 52 s against 33), and the cache's entries are validated on their
+                # first read; a warm run is the command run again
+                r = run_command(cmds["login-warm"], env=warm, cwd=ROOT, timeout=args.timeout, mem_limit_mb=limit_mb,
+                                ok_codes=(0, 1))
+                print(f"  warm-up (the login once): {r['wall_s']:.1f} s, {r['peak_mb']:,.0f} MB", file=sys.stderr)
             settle()
         for i in range(args.repeat):
             for case in cases:

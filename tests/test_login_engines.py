@@ -252,7 +252,7 @@ def test_baseline_calls_delivered_after_the_window_began(tmp_path, monkeypatch):
     from trailtools.investigations.login import history
     from trailtools.sources import scan as scan_mod
 
-    monkeypatch.setattr(scan_mod, "GROUP_FILES_MIN", 1)     # a group (one table) per two days' files
+    monkeypatch.setattr(scan_mod, "GROUP_FILES_MIN", 1)     # a group per two days' files (read back a day at a time)
     monkeypatch.setattr(scan_mod, "GROUP_BYTES", 1)
     statements = []
     aggregate = history._aggregate
@@ -267,11 +267,11 @@ def test_baseline_calls_delivered_after_the_window_began(tmp_path, monkeypatch):
                           record("w-2", "2026-10-11T00:01:00Z", "DescribeInstances")]})
     start, end = pd.Timestamp("2026-10-10", tz="UTC"), pd.Timestamp("2026-10-12", tz="UTC")
     loaded = load_compact(str(tmp_path), start, end, 5, needs=NEEDS)
-    assert [sum(r["calls"] for r in t.to_pylist() if r["_set"] == 0) for t in statements] == [4, 2]
+    assert [sum(r["calls"] for r in t.to_pylist() if r["_set"] == 0) for t in statements] == [5, 1]
     frame = loaded.frame
     base = frame[frame["eventTime"] < start]
-    assert base["eventID"].tolist() == ["b-5", "b-9"] and base["calls"].tolist() == [4, 2]   # (b-9 with w-1)
-    assert base["lastTime"].tolist() == [pd.Timestamp("2026-10-08T09:00:00Z"), pd.Timestamp("2026-10-09T23:58:00Z")]
+    assert base["eventID"].tolist() == ["b-5", "late"] and base["calls"].tolist() == [5, 1]
+    assert base["lastTime"].tolist() == [pd.Timestamp("2026-10-09T09:00:00Z"), pd.Timestamp("2026-10-09T23:58:00Z")]
     assert loaded.history_events == 6 and loaded.hourly["calls"].sum() == 6
     assert frame.loc[frame["eventTime"] >= start, "eventID"].tolist() == ["w-1", "w-2"]
     kw = {"source": str(tmp_path), "start": "2026-10-10", "end": "2026-10-12", "baseline_days": 5}
@@ -321,6 +321,27 @@ def test_a_warm_scan_starts_no_worker_and_gives_the_same_rows(tmp_path, monkeypa
     again = [r for t in warm.results() for r in t.drop_columns(["_row"]).to_pylist()]
     assert asked == [1]       # the damaged chunk, parsed here
     assert again == rows and len(rows) > 100
+
+
+def test_a_cold_scan_reads_its_rows_back_from_the_cache_or_parses_them_whole(tmp_path, monkeypatch):
+    """A cold scan's workers hand back only the counts and the rows are read back from the entries they wrote (a
+    slice at a time, never a day's whole table in this process); where the cache cannot be written, the chunks are
+    parsed again whole: the same rows and counts either way."""
+    from trailtools.events import cache
+    from trailtools.sources import scan as scan_mod
+
+    trail = _trail(tmp_path / "t", 2)
+    query = Query(start=pd.Timestamp("2026-10-01", tz="UTC").to_pydatetime(),
+                  end=pd.Timestamp("2026-10-11", tz="UTC").to_pydatetime())
+    light = scan_mod.Scan(str(trail), query)
+    rows = [r for t in light.results() for r in t.drop_columns(["_row"]).to_pylist()]
+    assert light.light and len(rows) > 100
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setattr(cache, "write", lambda *a, **k: None)      # a cache that cannot be written
+    whole = scan_mod.Scan(str(trail), query)
+    again = [r for t in whole.results() for r in t.drop_columns(["_row"]).to_pylist()]
+    assert not whole.light and again == rows
+    assert whole.counts.files_read == light.counts.files_read and whole.rows == light.rows == len(rows)
 
 
 def test_duckdb_draws_no_progress_bar_on_stdout(capfd):

@@ -124,6 +124,7 @@ class Scan:
         self.rows = 0
         self.passes = 0
         self.forks = True   # whether parsing may start worker processes (see :meth:`warm`)
+        self.light = True   # whether parsed chunks are read back from the cache (see :meth:`_parse`)
 
     def warm(self) -> bool:
         """Whether the cache holds every chunk of the plan. If so the scan will start no worker process (a chunk
@@ -166,20 +167,20 @@ class Scan:
         for group in self.groups():
             cached = from_cache(group, sliced=True)
             todo = [c for c, hit in zip(group, cached) if hit is None]
-            parsed = parallel.run(todo, total_bytes=chunks_size(todo),
-                                  workers=self.options.workers if self.forks else 1) if todo else []
+            parsed = self._parse(todo) if todo else []
             done = sorted([hit for hit in cached if hit is not None] + parsed, key=lambda r: r.position)
             del cached, parsed
             for r in done:
                 if first:
                     self.counts.add_counts(r)
                 if r.slices is not None:    # from the cache: a slice of the chunk at a time, its pages let go after
-                    for part in r.slices:
-                        if first:
-                            self.hashes.append(id_hashes(part.column("eventID")))
-                        yield _with_ord(part, offset)
-                        del part
-                    offset += r.slices.num_rows
+                    for entry in r.slices.parts if isinstance(r.slices, _Entries) else [r.slices]:
+                        for part in entry:
+                            if first:
+                                self.hashes.append(id_hashes(part.column("eventID")))
+                            yield _with_ord(part, offset)
+                            del part
+                        offset += entry.num_rows    # (``_row`` counts from 0 in each entry)
                     continue
                 if first:
                     self.hashes.append(id_hashes(r.table.column("eventID")))
@@ -191,6 +192,33 @@ class Scan:
             del done
         if first:
             self.rows = offset
+
+    def _parse(self, todo: list[Chunk]) -> list[ChunkResult]:
+        """The results of parsing ``todo``. Where every chunk may be cached, the workers hand back only ``_row`` of
+        the rows (and every count), writing each chunk's whole table to the cache as they always do, and the rows are
+        then read from those entries a slice at a time, as a warm scan reads them: this process never holds a
+        chunk's whole table (a day of the 10M-event trail is 225 MB, and a group parses two). Where an entry cannot
+        be read back (a cache that cannot be written), the group is parsed again whole, and so are the next ones."""
+        workers = self.options.workers if self.forks else 1
+        if not self.light or not all(c.cacheable for c in todo):
+            return parallel.run(todo, total_bytes=chunks_size(todo), workers=workers)
+        parsed = parallel.run([dataclasses.replace(c, columns=()) for c in todo], total_bytes=chunks_size(todo),
+                              workers=workers)
+        entries = from_cache(todo, sliced=True)
+        if any(e is None for e in entries) or sum(e.slices.num_rows for e in entries) != sum(
+                r.table.num_rows for r in parsed):
+            self.light = False
+            return parallel.run(todo, total_bytes=chunks_size(todo), workers=workers)
+        # each result of the parse (a batch of consecutive chunks, merged) gets its chunks' entries, by their rows
+        entries.sort(key=lambda e: e.position)
+        parsed.sort(key=lambda r: r.position)
+        for i, r in enumerate(parsed):
+            rows, mine = r.table.num_rows, []
+            while entries and (rows > 0 or not entries[0].slices.num_rows or i == len(parsed) - 1):
+                mine.append(entries.pop(0).slices)
+                rows -= mine[-1].num_rows
+            r.table, r.slices = None, _Entries(mine)
+        return parsed
 
     def shared_hashes(self) -> np.ndarray:
         """The hashes held by more than one row (empty: every eventID is distinct, the usual case). The first pass's
@@ -252,6 +280,15 @@ class Scan:
         stats.other_files += plan.others
         stats.elapsed_s = time.perf_counter() - self.started
         return stats
+
+
+class _Entries:
+    """Several cache entries read one after the other (:class:`~trailtools.events.cache.Slices` each, whose ``_row``
+    counts from 0)."""
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.num_rows = sum(p.num_rows for p in parts)
 
 
 def time_mask(table: pa.Table, start, end) -> np.ndarray:
