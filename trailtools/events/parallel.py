@@ -103,7 +103,7 @@ def _batches(chunks: list[Chunk], n: int) -> list[list[Chunk]]:
 
 def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
         progress: Callable[[int], None] | None = None,
-        idle: Callable[[], None] | None = None) -> list[ChunkResult]:
+        idle: Callable[[], None] | None = None, share: bool = True) -> list[ChunkResult]:
     """Parse every chunk; results (one per batch of chunks or piece of a chunk) come back in the chunks' order.
 
     Pieces of one chunk keep its ``position`` and come in file order, so a stable sort by position keeps them so.
@@ -111,11 +111,13 @@ def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
     parsing of its own left while workers may still be busy: at once with a pool (this process only waits), after
     its last piece in the shared mode, at the end in one process. Every worker process has been started by then, so
     it may start a thread of the caller's (a thread running while a process forks can leave the child a lock that no
-    one will release) to use the core that is free.
+    one will release) to use the core that is free. ``share`` False: this process parses nothing itself where
+    workers can (it never holds a chunk's rows while they are parsed: for a caller that reads them back from the
+    cache, whose results hold little).
     """
     workers = workers or default_workers()
     splittable = len(chunks) > 1 or (len(chunks) == 1 and not chunks[0].cacheable and len(chunks[0].paths) > 1)
-    if (workers > 1 and splittable and IN_PROCESS_BYTES <= total_bytes
+    if (share and workers > 1 and splittable and IN_PROCESS_BYTES <= total_bytes
             and (SHARED_BYTES is None or total_bytes < SHARED_BYTES)
             and "fork" in multiprocessing.get_all_start_methods()):
         return _shared(chunks, workers, progress, idle)

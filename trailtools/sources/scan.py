@@ -196,14 +196,14 @@ class Scan:
     def _parse(self, todo: list[Chunk]) -> list[ChunkResult]:
         """The results of parsing ``todo``. Where every chunk may be cached, the workers hand back only ``_row`` of
         the rows (and every count), writing each chunk's whole table to the cache as they always do, and the rows are
-        then read from those entries a slice at a time, as a warm scan reads them: this process never holds a
-        chunk's whole table (a day of the 10M-event trail is 225 MB, and a group parses two). Where an entry cannot
+        then read from those entries a slice at a time, as a warm scan reads them, and this process parses none
+        itself: it never holds a chunk's whole table (a day of the 10M-event trail is 225 MB). Where an entry cannot
         be read back (a cache that cannot be written), the group is parsed again whole, and so are the next ones."""
         workers = self.options.workers if self.forks else 1
         if not self.light or not all(c.cacheable for c in todo):
             return parallel.run(todo, total_bytes=chunks_size(todo), workers=workers)
         parsed = parallel.run([dataclasses.replace(c, columns=()) for c in todo], total_bytes=chunks_size(todo),
-                              workers=workers)
+                              workers=workers, share=False)
         entries = from_cache(todo, sliced=True)
         if any(e is None for e in entries) or sum(e.slices.num_rows for e in entries) != sum(
                 r.table.num_rows for r in parsed):
