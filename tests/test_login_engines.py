@@ -408,3 +408,19 @@ def test_spread_texts_of_one_chunk_keep_its_bytes():
     assert _spread(several, np.array([1, 2, 4]), 5).to_pylist() == [None, "a", None, None, "bcd"]
     assert _spread([pa.array(["", ""], pa.large_string())], np.array([1, 2]), 3).to_pylist() == [None, "", ""]
     assert _spread([pa.array([None, None], pa.large_string())], np.array([0, 1]), 3).to_pylist() == [None] * 3
+
+
+def test_rows_kept_own_narrow_dictionary_codes():
+    """The rows kept hold their dictionary codes as narrow as each dictionary allows, one type a column even where
+    its chunks' dictionaries differ in size (a parsed chunk of pieces), with the same values."""
+    from trailtools.investigations.login.history import _own
+
+    small = pa.array(["a", "b", None, "a"]).dictionary_encode()
+    large = pa.array([f"v{i}" for i in range(300)] + [None]).dictionary_encode()
+    table = pa.table({"x": pa.chunked_array([small, large]),
+                      "y": pa.chunked_array([small, pa.array(["c"] * 301).dictionary_encode()])})
+    owned = _own(table)
+    assert owned.schema.field("x").type.index_type == pa.int16()
+    assert owned.schema.field("y").type.index_type == pa.int8()
+    assert owned.column("x").to_pylist() == table.column("x").to_pylist()
+    assert owned.column("y").to_pylist() == table.column("y").to_pylist()

@@ -162,6 +162,10 @@ def _own(table: pa.Table) -> pa.Table:
     columns = []
     for col in table.columns:
         chunks = [own(c) for c in col.chunks]
+        kinds = {c.type for c in chunks}
+        if len(kinds) > 1:      # a column of several chunks: one type, the widest (its chunks' indices cast to it)
+            widest = max(kinds, key=lambda k: k.index_type.bit_width)
+            chunks = [c.cast(widest) for c in chunks]
         columns.append(pa.chunked_array(chunks, type=chunks[0].type if chunks else col.type))
     return pa.Table.from_arrays(columns, names=table.column_names)
 
