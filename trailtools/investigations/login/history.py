@@ -147,10 +147,11 @@ def _own(table: pa.Table) -> pa.Table:
         indices, dictionary = chunk.indices, chunk.dictionary
         if len(dictionary) > OWN_DICTIONARY and len(indices):
             codes = np.asarray(pc.fill_null(indices, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-            used = np.unique(codes)
+            present = np.bincount(codes, minlength=len(dictionary)) > 0     # (a count, not a sort, of the codes)
+            used = np.flatnonzero(present)
             if len(used) < len(dictionary):
                 kind = _index_type(len(used))
-                remapped = np.searchsorted(used, codes).astype(kind.to_pandas_dtype())
+                remapped = (np.cumsum(present) - 1).astype(kind.to_pandas_dtype())[codes]
                 return pa.DictionaryArray.from_arrays(
                     pa.array(remapped, kind, mask=np.asarray(indices.is_null().to_numpy(zero_copy_only=False),
                                                              bool) if indices.null_count else None),
