@@ -28,6 +28,7 @@ import pandas as pd
 from trailtools.evidence.geoip import GeoIP, public_ip
 from trailtools.investigations.login.rules import network
 from trailtools.investigations.login.sessions import SIGNIN_EVENTS
+from trailtools.rules.model import by_value
 
 DIMENSIONS = ("address", "network", "agent", "region", "api")
 FIRST_SEEN_COLUMNS = ["dimension", "value", "first", "last", "calls"]
@@ -119,10 +120,12 @@ def _joined(a: pd.Series, b: pd.Series, sep: str) -> pd.Series:
 
 def acting_service(events: pd.DataFrame) -> pd.Series:
     """The calls an AWS service made for a principal: ``invokedBy`` set, or a service host name as the source."""
-    invoked = events["userIdentity.invokedBy"].astype(object).notna()
-    source = events["sourceIPAddress"].astype(object).fillna("").astype(str)
-    service = events["userIdentity.type"].astype(object) == "AWSService"
-    return invoked | source.str.endswith(".amazonaws.com") | service
+    # (each column judged once per distinct value where it is a category: millions of calls, few values)
+    invoked = events["userIdentity.invokedBy"].notna()
+    source = by_value(events["sourceIPAddress"],
+                      lambda a: a.astype(object).fillna("").astype(str).str.endswith(".amazonaws.com")).astype(bool)
+    service = by_value(events["userIdentity.type"], lambda t: t.astype(object) == "AWSService").astype(bool)
+    return invoked | source | service
 
 
 def features(events: pd.DataFrame, credentials: pd.Series, asn: Callable[[str], str | None] | None = None):

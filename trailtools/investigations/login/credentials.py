@@ -72,6 +72,16 @@ def _key_text(events: pd.DataFrame) -> pd.Series:
     return key.astype(object).fillna("").astype(str)
 
 
+def _long_term(events: pd.DataFrame) -> pd.Series:
+    """Which calls were made with a long-term access key (:data:`LONG_TERM_KEY`): each distinct key matched once
+    where the keys are a category (thousands of keys on millions of calls)."""
+    key = events["userIdentity.accessKeyId"]
+    if isinstance(key.dtype, pd.CategoricalDtype):
+        return by_value(key, lambda k: k.astype(object).fillna("").astype(str).str.match(LONG_TERM_KEY.pattern)
+                        ).astype(bool)
+    return _key_text(events).str.match(LONG_TERM_KEY.pattern)
+
+
 def _call_columns(events: pd.DataFrame) -> list[str]:
     """The columns of a call a finding about it reads (:data:`CALL_COLUMNS` the frame has)."""
     return [c for c in CALL_COLUMNS if c in events.columns]
@@ -93,8 +103,7 @@ def key_new_addresses(events: pd.DataFrame, start, end, geo: GeoIP | None = None
     Only keys with calls before ``start`` are judged; calls AWS services make on the key's behalf (a host name as
     the source) do not count. Severity: low for a new address in a known /24, medium in a new /24 (or a new network
     owner), high from a new country (with a GeoIP database)."""
-    key = _key_text(events)
-    usable = key.str.match(LONG_TERM_KEY.pattern) & by_value(events["sourceIPAddress"],
+    usable = _long_term(events) & by_value(events["sourceIPAddress"],
                                                               lambda a: _public(a.astype(object)))
     rows = events.loc[usable, _call_columns(events)]
     if rows.empty:
@@ -158,8 +167,7 @@ def key_follow_ups(events: pd.DataFrame, start, end, new: set | frozenset = froz
     """Long-term access keys whose calls in [start, end) match a follow-up rule other than discovery: one finding per
     key, as severe as its most severe rule, scored by the rules' weights (the same tables as a console session).
     ``new``: principals with no calls before ``start`` (new identities): +2, and the finding says so."""
-    key = _key_text(events)
-    rows = events.loc[key.str.match(LONG_TERM_KEY.pattern) & _window(events, start, end), _call_columns(events)]
+    rows = events.loc[_long_term(events) & _window(events, start, end), _call_columns(events)]
     out = []
     for k, grp in rows.groupby(_col(rows, "userIdentity.accessKeyId"), sort=True):
         ups = classify_follow_ups(grp, without=frozenset({"discovery"}))
