@@ -83,9 +83,11 @@ def credential_ids(events: pd.DataFrame, console: pd.Series | None = None) -> pd
     invoked = events["userIdentity.invokedBy"]
     out = by_value(events["actor"], lambda a: "principal:" + a.astype(object).fillna("").astype(str))
     out = out.astype(object)
-    out = out.where(invoked.isna() | (invoked.astype(object) == ""),
+    blank = by_value(invoked, lambda i: i.astype(object) == "").astype(bool)     # (once per distinct value)
+    out = out.where(invoked.isna() | blank,
                     by_value(invoked, lambda i: "service:" + i.astype(object).fillna("").astype(str)))
-    out = out.where(key == "", key)
+    no_key = by_value(events["userIdentity.accessKeyId"], lambda k: as_text(k) == "").astype(bool)
+    out = out.where(no_key, key)
     return out.where(~console, by_value(events["actor"],
                                         lambda a: "console:" + a.astype(object).fillna("").astype(str)))
 
@@ -288,4 +290,7 @@ def session_credentials(creds: pd.Series, rng: pd.DataFrame, owner: pd.Series, o
     actors = rng["actor"].iloc[has].astype(object).fillna("").astype(str).to_numpy()
     made: dict = {}
     out[has] = [made.get((a, s)) or made.setdefault((a, s), f"console:{a}@{s}") for a, s in zip(actors, session[has])]
-    return pd.Series(pd.Categorical(out), index=creds.index)
+    # the category pandas makes of the texts (categories sorted), from a factorize of the objects: a Categorical of
+    # the objects themselves turns every row into Arrow text first (10M-event trail: 0.6 s of 2.2 million rows)
+    codes, uniques = pd.factorize(out, sort=True)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques)), index=creds.index)
