@@ -40,6 +40,7 @@ from trailtools.investigations.login.rules import (
     severity_for,
     text_or_none,
 )
+from trailtools.investigations.login.sessions import as_text
 from trailtools.rules.model import by_value
 
 MITRE_KEYS = "T1078.004"            # Valid Accounts: Cloud Accounts
@@ -63,23 +64,11 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].astype(object)
 
 
-def _key_text(events: pd.DataFrame) -> pd.Series:
-    """The access key ID column as text ("" where none), without a round trip through Python strings when it is
-    text already."""
-    key = events["userIdentity.accessKeyId"]
-    if key.dtype == pd.StringDtype("pyarrow", na_value=np.nan):
-        return key.fillna("")
-    return key.astype(object).fillna("").astype(str)
-
-
 def _long_term(events: pd.DataFrame) -> pd.Series:
     """Which calls were made with a long-term access key (:data:`LONG_TERM_KEY`): each distinct key matched once
     where the keys are a category (thousands of keys on millions of calls)."""
-    key = events["userIdentity.accessKeyId"]
-    if isinstance(key.dtype, pd.CategoricalDtype):
-        return by_value(key, lambda k: k.astype(object).fillna("").astype(str).str.match(LONG_TERM_KEY.pattern)
-                        ).astype(bool)
-    return _key_text(events).str.match(LONG_TERM_KEY.pattern)
+    return by_value(events["userIdentity.accessKeyId"],
+                    lambda k: as_text(k).str.match(LONG_TERM_KEY.pattern)).astype(bool)
 
 
 def _call_columns(events: pd.DataFrame) -> list[str]:

@@ -215,12 +215,12 @@ def assemble(frame: pd.DataFrame, compact: pd.DataFrame, start: pd.Timestamp) ->
     out = {}
     for col in list(frame.columns):
         dtype = frame[col].dtype
-        if in_order and absent.get(col) and _is_text(frame[col]):
-            # a text the compact rows lack (the JSON bodies): spread among them without a copy of the whole column
-            out[col] = pd.Series(pd.array(pa.chunked_array([_spread(_chunks(frame.pop(col)), whole_at, len(order))]),
-                                          dtype=dtype))
-            continue
-        if in_order and not absent.get(col) and _is_text(frame[col]):
+        if in_order and _is_text(frame[col]):
+            if absent[col]:
+                # a text the compact rows lack (the JSON bodies): spread among them without a copy of the column
+                out[col] = pd.Series(pd.array(pa.chunked_array(
+                    [_spread(_chunks(frame.pop(col)), whole_at, len(order))]), dtype=dtype))
+                continue
             # a text as wide on every row (eventIDs: UUIDs): rows of bytes put in place, no second copy
             extra = pa.array(compact[col].to_numpy(dtype=object, na_value=None), pa.large_string())
             width = _common_width([*_chunks(frame[col]), extra])
@@ -568,8 +568,8 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
                 h = t.select(columns) if feed.all() else t.select(columns).filter(pa.array(feed))
                 h = h.append_column("_part", pa.array(part[feed])).cast(schema)
             # the chunk (from the cache: a slice of a mapped file) let go before DuckDB reads the rows and the next
-            # one is read; the rows DuckDB reads are the filter's copy (their dictionaries still the slice's: DuckDB
-            # keeps no batch once read, so the mapping goes with the batch, and nothing is copied for it)
+            # one is read; the rows DuckDB reads are the filter's copy, or the slice's own columns where every row
+            # goes (DuckDB keeps no batch once read, so the mapping goes with the batch, and nothing is copied for it)
             del t, times, event, mask
             if h is not None:
                 if until_window and reached:
