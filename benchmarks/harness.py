@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import resource
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 
 # ------------------------------------------------------------------------------------- memory sampling
@@ -119,18 +121,64 @@ def cpu_model() -> str:
 
 
 # ------------------------------------------------------------------------------------------ a whole command
+class _Usage(NamedTuple):
+    ru_maxrss: int
+    ru_utime: float
+    ru_stime: float
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _subreaper() -> bool:
+    """Make this process the one that orphaned descendants of a command are given to (Linux), so that they are
+    measured too: trailtools's cold scans parse in workers of a multiprocessing fork server, a child of the command
+    that reaps its workers (their peak then counts in its own ``wait4`` figures) and outlives it by a moment. Without
+    this it would go to init, and ``wait4`` on the command would not see the workers at all."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return False
+
+
+def _reap_orphans() -> _Usage | None:
+    """Wait for the descendants given to this process (the command's group was killed: they end at once; waited
+    for at most ``ORPHANS_WAIT_S``): their largest peak and their CPU seconds, or None when there was none."""
+    peak, user, system, any_ = 0, 0.0, 0.0, False
+    deadline = time.monotonic() + ORPHANS_WAIT_S
+    while True:
+        try:
+            pid, _, ru = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if not pid:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+            continue
+        any_ = True
+        peak, user, system = max(peak, ru.ru_maxrss), user + ru.ru_utime, system + ru.ru_stime
+    return _Usage(peak, user, system) if any_ else None
+
+
+ORPHANS_WAIT_S = 5.0
+
+
 def run_command(argv: list[str], *, env: dict | None = None, cwd: str | Path | None = None,
                 timeout: float | None = None, mem_limit_mb: float | None = None, ok_codes=(0,)) -> dict:
     """Run ``argv`` as a whole process (its own process group, output to temporary files) and measure it.
 
     Returns ``wall_s``, ``cpu_s`` (user + system of the command and every descendant it waited for),
-    ``peak_mb`` (the largest single process, exact: ``wait4``'s ``ru_maxrss``), ``tree_mb`` (the peak of the
+    ``peak_mb`` (the largest single process, exact: ``wait4``'s ``ru_maxrss``, the command's and those of the
+    descendants it left behind, such as a fork server's workers: see :func:`_subreaper`; those alone:
+    ``left_behind_mb``), ``tree_mb`` (the peak of the
     summed RSS of its process tree, sampled every 20 ms: an upper bound, shared pages count per process),
     ``other_cpu_pct`` (CPU used by other processes on the machine meanwhile, as a share of all cores), the load
     average before and after, ``returncode``, ``stderr_tail`` and ``killed`` (None, ``"timeout"`` or ``"memory"``:
     past ``timeout`` seconds or ``mem_limit_mb`` of summed RSS the whole group is killed, so a runaway run never
     makes a shared machine swap).
     """
+    subreaper = _subreaper()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         load0, busy0, own0 = loadavg(), busy_s(), own_cpu_s()
         started = time.perf_counter()
@@ -164,12 +212,16 @@ def run_command(argv: list[str], *, env: dict | None = None, cwd: str | Path | N
             os.killpg(proc.pid, signal.SIGKILL)
         except OSError:
             pass
+        orphans = _reap_orphans() if subreaper else None
+        if orphans:  # a fork server and its workers outlive the command (see _subreaper)
+            ru = _Usage(max(ru.ru_maxrss, orphans.ru_maxrss), ru.ru_utime + orphans.ru_utime,
+                        ru.ru_stime + orphans.ru_stime)
         wall = time.perf_counter() - started
         foreign = max(0.0, (busy_s() - busy0) - (own_cpu_s() - own0))
         err.seek(0)
         tail = err.read()[-3000:].decode("utf-8", "replace")
     return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_mb": ru.ru_maxrss / 1024,
-            "tree_mb": sampler.peak_kb / 1024, "largest_sampled_mb": sampler.largest_kb / 1024,
+            "left_behind_mb": orphans.ru_maxrss / 1024 if orphans else 0.0, "tree_mb": sampler.peak_kb / 1024, "largest_sampled_mb": sampler.largest_kb / 1024,
             "other_cpu_pct": 100 * foreign / (wall * (os.cpu_count() or 1)), "load_before": load0,
             "load_after": loadavg(), "returncode": proc.returncode, "killed": killed[0] if killed else None,
             "ok": not killed and proc.returncode in ok_codes, "stderr_tail": tail}

@@ -9,6 +9,8 @@
 """
 import os
 import random
+import subprocess
+import sys
 import time
 import types
 from datetime import UTC, datetime, timedelta
@@ -417,3 +419,38 @@ def test_shared_mode_progress_counts_every_file_once(tree, monkeypatch):
     results = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=3, progress=steps.append)
     assert sum(r.files_read for r in results) == total
     assert sum(steps) == total and all(s >= 0 for s in steps) and len(steps) > 1
+
+
+def test_workers_that_are_not_copies_of_the_caller(tree, tmp_path):
+    """``share=False`` parses in workers of a fork server (the caller's memory is not theirs): the same results as
+    one process; each batch gets the caller's environment as it is then (the cache folder changed after the server
+    started is the one written); and a user's script with no ``if __name__ == "__main__"`` guard is not run again
+    in the workers (a spawned process would import it anew)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"""
+import os, sys
+print("script ran", flush=True)
+from trailtools import Query
+from trailtools.events import cache, parallel
+from trailtools.events.chunk import from_cache
+from trailtools.sources import local
+parallel.IN_PROCESS_BYTES = 0
+for name in ("first", "second"):
+    os.environ["TRAILTOOLS_CACHE_DIR"] = os.path.join({str(tmp_path)!r}, name)
+    plan = local.plan_local(local.Path({str(tree)!r}), Query(), use_cache=True)
+    from_cache(plan.chunks)
+    pool = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=2, share=False)
+    entries = sum(cache.entry_path(c.key).exists() for c in plan.chunks)  # (written by the workers)
+    alone = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=1)
+    rows = lambda results: [row for r in results for row in r.table.drop_columns(["_row"]).to_pylist()]
+    same = rows(pool) == rows(alone) and len(pool) > 1
+    print(name, len(plan.chunks), entries, same, sum(r.files_read for r in pool), flush=True)
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "script ran" and lines.count("script ran") == 1, done.stdout
+    for name, line in zip(("first", "second"), lines[1:]):
+        label, chunks, entries, same, files = line.split()
+        assert (label, same) == (name, "True") and int(chunks) > 1 and int(entries) == int(chunks) and int(files) > 10

@@ -13,8 +13,10 @@ import platform
 import select
 import signal
 import struct
+import sys
 import tempfile
 import traceback
+import types
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -50,11 +52,49 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _context():
-    # fork starts workers in milliseconds with everything imported; elsewhere the platform default
-    if "fork" in multiprocessing.get_all_start_methods():
+def _context(clean: bool = False):
+    """fork starts workers in milliseconds with everything imported; elsewhere the platform default.
+
+    ``clean``: workers that do not start as copies of this process (whose resident pages a forked child keeps, and
+    counts, for its whole life: a cold 10M-event scan forked its parsers from a process holding 0.3-0.8 GB of the
+    window's rows, and they peaked at 0.6-1.14 GB). They come from a fork server, a small process started once that
+    has imported only the parser (:func:`_parse_clean` gives them this process's environment with each batch).
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if clean and "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["trailtools.events.chunk"])
+        return ctx
+    if "fork" in methods:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()  # pragma: no cover
+
+
+@contextlib.contextmanager
+def _main_left_alone():
+    """Processes started meanwhile do not run this program's main script or module again.
+
+    A process from a fork server is prepared as a spawned one: it imports the parent's ``__main__`` (a script run by
+    path, or a module run with ``-m`` other than a package's ``__main__``) again, which runs whatever such a script
+    does outside an ``if __name__ == "__main__":`` guard (its own investigation again, in every worker). The workers
+    only need trailtools's functions: they are told of no main module.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+def _parse_clean(environ: dict[str, str], batch: list[Chunk]) -> ChunkResult:
+    """``parse_batch(batch)`` in a worker of a fork server, with the caller's environment (the cache folder and the
+    limits are read from it: a fork server keeps the one it started with)."""
+    if os.environ != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    return_freed_memory()
+    return parse_batch(batch)
 
 
 _M_MMAP_THRESHOLD = -3
@@ -113,7 +153,8 @@ def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
     it may start a thread of the caller's (a thread running while a process forks can leave the child a lock that no
     one will release) to use the core that is free. ``share`` False: this process parses nothing itself where
     workers can (it never holds a chunk's rows while they are parsed: for a caller that reads them back from the
-    cache, whose results hold little).
+    cache, whose results hold little), and its workers are not copies of it (see :func:`_context`): what it holds
+    meanwhile does not count in theirs.
     """
     workers = workers or default_workers()
     splittable = len(chunks) > 1 or (len(chunks) == 1 and not chunks[0].cacheable and len(chunks[0].paths) > 1)
@@ -133,9 +174,15 @@ def run(chunks: list[Chunk], *, total_bytes: int, workers: int | None = None,
             idle()
         return results
     return_freed_memory()
-    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
-        parsed = [pool.submit(parse_batch, batch) for batch in batches]  # the workers are running
-        if idle:  # with fork, the pool started all its processes at the first submit
+    ctx = _context(clean=not share)
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
+        if ctx.get_start_method() == "forkserver":
+            environ = dict(os.environ)
+            with _main_left_alone():  # (the processes start at the first submits, here)
+                parsed = [pool.submit(_parse_clean, environ, batch) for batch in batches]
+        else:
+            parsed = [pool.submit(parse_batch, batch) for batch in batches]  # the workers are running
+        if idle:  # the pool started all its processes at the first submits (forked from here or from the server)
             idle()
         lost = []
         for batch, future in zip(batches, parsed):
