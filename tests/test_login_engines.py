@@ -424,3 +424,30 @@ def test_rows_kept_own_narrow_dictionary_codes():
     assert owned.schema.field("y").type.index_type == pa.int8()
     assert owned.column("x").to_pylist() == table.column("x").to_pylist()
     assert owned.column("y").to_pylist() == table.column("y").to_pylist()
+
+
+def test_rows_kept_whole_are_made_in_a_thread_only_when_the_scan_is_warm(tmp_path, monkeypatch):
+    """A warm scan makes the window's rows kept whole (tokens cut, buffers their own) in a thread beside the DuckDB
+    statement, a slice behind at most; a cold one, which may fork parsing workers from the statement's callback,
+    starts no such thread. The frame is the same either way, row for row and in order."""
+    from trailtools.investigations.login import history
+    from trailtools.sources import scan as scan_mod
+
+    monkeypatch.setattr(scan_mod, "GROUP_FILES_MIN", 1)
+    monkeypatch.setattr(scan_mod, "GROUP_BYTES", 1)
+    monkeypatch.setenv("TRAILTOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    for day in range(5, 12):
+        write_gz(s3_path(tmp_path / "t", "111122223333", "us-east-1", f"202610{day:02d}T0905Z"),
+                 {"Records": [record(f"e-{day}-{i}", f"2026-10-{day:02d}T09:{i:02d}:00Z", "AssumeRole")
+                              for i in range(3)]})
+    started = []
+    real = history.ThreadPoolExecutor
+    monkeypatch.setattr(history, "ThreadPoolExecutor", lambda *a, **k: started.append(1) or real(*a, **k))
+    start, end = pd.Timestamp("2026-10-09", tz="UTC"), pd.Timestamp("2026-10-12", tz="UTC")
+    cold = load_compact(str(tmp_path / "t"), start, end, 4, needs=NEEDS)
+    assert started == []
+    warm = load_compact(str(tmp_path / "t"), start, end, 4, needs=NEEDS)
+    assert started == [1]
+    pd.testing.assert_frame_equal(cold.frame, warm.frame)
+    assert warm.frame.loc[warm.frame["eventTime"] >= start, "eventID"].tolist() == [
+        f"e-{day}-{i}" for day in range(9, 12) for i in range(3)]

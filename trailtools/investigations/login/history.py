@@ -23,6 +23,7 @@ The logging-coverage check gets the baseline's hourly counts per account from th
 from __future__ import annotations
 
 import ctypes
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -531,6 +532,20 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
 
     source = scan.results()
     carried: list[pa.RecordBatch] = []  # the batches of the slice that ended the first statement
+    # The rows kept whole are made as they will be kept (the session tokens cut out of STS responses, the buffers
+    # their own) in a thread of their own while DuckDB reads the next slice, one slice behind at most (10M-event
+    # trail, warm: the window's statement had one core busy, this thread, 3.7 s): only where the scan is warm, since
+    # a cold scan may fork its parsing workers from here, and a fork must not find another thread running.
+    keeper = ThreadPoolExecutor(1, thread_name_prefix="kept") if scan.warm() else None
+    making: list[Future] = []
+
+    def keep_rows(rows: pa.Table) -> None:
+        if making:
+            kept.append(making.pop().result())
+        if keeper is None:
+            kept.append(_own(shape.strip(rows)))
+        else:
+            making.append(keeper.submit(lambda: _own(shape.strip(rows))))
 
     def batches(until_window: bool):
         """DuckDB's batches of the rows read next; ``until_window``: stop after the first slice with rows of the
@@ -557,7 +572,7 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
             keep = win & ~service if service is not None else win.copy()
             keep |= hist & whole
             if keep.any():
-                kept.append(_own(shape.strip(shape.select(t).filter(pa.array(keep)))))
+                keep_rows(shape.select(t).filter(pa.array(keep)))
             h = None
             feed = hist | service if service is not None else hist
             if feed.any():
@@ -592,10 +607,17 @@ def _consume(scan: Scan, query: Query, start: pd.Timestamp, spec: CompactSpec, s
     # statement merging the two results cost more at the end than it saved). A group of the baseline's calls whose
     # events came in both parts is two compact rows alike, as two whole rows alike are (merging them would change no
     # count, first or last time the analysis reads).
-    parts = [_aggregate(spec, threads, pa.RecordBatchReader.from_batches(schema, batches(until_window=True)))]
-    if counts["window"]:
-        _release()
-        parts.append(_aggregate(spec, threads, pa.RecordBatchReader.from_batches(schema, batches(until_window=False))))
+    try:
+        parts = [_aggregate(spec, threads, pa.RecordBatchReader.from_batches(schema, batches(until_window=True)))]
+        if counts["window"]:
+            _release()
+            parts.append(_aggregate(spec, threads,
+                                    pa.RecordBatchReader.from_batches(schema, batches(until_window=False))))
+        if making:
+            kept.append(making.pop().result())
+    finally:
+        if keeper is not None:
+            keeper.shutdown(cancel_futures=True)
     result = pa.concat_tables([p.cast(parts[0].schema) for p in parts]) if len(parts) > 1 else parts[0]
     return kept, result, counts["out"], counts["dups"]
 
