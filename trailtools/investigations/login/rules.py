@@ -154,8 +154,11 @@ def severity_for(score: float) -> str:
     return next(sev for floor, sev in SCORE_SEVERITY if score >= floor)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def network(ip: str | None) -> str | None:
-    """The /24 (IPv4) or /48 (IPv6) around an address; the text itself for service names (``ec2.amazonaws.com``)."""
+    """The /24 (IPv4) or /48 (IPv6) around an address; the text itself for service names (``ec2.amazonaws.com``).
+    Remembered for the last 65,536 addresses: a busy trail asks for the same few thousand again and again (each
+    sign-in against its principal's known addresses: 21,000 calls on the 10M-event trail)."""
     if not ip:
         return None
     try:
