@@ -66,3 +66,25 @@ def test_a_file_that_is_not_awss_is_one_sentence(tmp_path, content, message):
         aws_ranges.load_ranges(str(path))
     with pytest.raises(TrailtoolsError, match="does not exist"):
         aws_ranges.load_ranges(str(tmp_path / "missing.json"))
+
+
+def test_prefixes_read_as_ipaddress_reads_them():
+    """IPv4 prefixes written as AWS writes them are read without ``ipaddress``; every other form (leading zeros,
+    host bits set, out of range, IPv6) goes to ``ipaddress``: the index is the same either way."""
+    import ipaddress
+
+    texts = ["3.5.140.0/22", "0.0.0.0/0", "255.255.255.255/32", "52.94.76.1/24", "052.94.76.0/24", "52.94.76.0/024",
+             "256.1.1.0/24", "1.2.3.0/33", "1.2.3/24", "1.2.3.0", " 1.2.3.0/24", "2600:1f14::/35", "::ffff:1.2.3.0/120",
+             "1.2.3.0/24\n"]
+    doc = {"prefixes": [{"ip_prefix": t, "region": "us-east-1", "service": "EC2"} for t in texts if ":" not in t],
+           "ipv6_prefixes": [{"ipv6_prefix": t, "region": "us-east-1", "service": "EC2"} for t in texts if ":" in t]}
+    index, lengths, n = aws_ranges._index(doc)
+    want = {}
+    for t in texts:
+        try:
+            net = ipaddress.ip_network(t, strict=False)
+        except ValueError:
+            continue
+        want.setdefault((net.version, net.prefixlen), {})[int(net.network_address)] = str(net)
+    assert {k: {v: p.prefix for v, p in nets.items()} for k, nets in index.items()} == want and n == sum(
+        map(len, want.values()))

@@ -25,6 +25,7 @@ import gzip
 import importlib.resources
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +106,26 @@ class AwsRanges:
         return self.locate(ip) is not None
 
 
+_IPV4_PREFIX = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+                          r"/(0|[1-9][0-9]?)")
+
+
+def _ipv4_key(text: str) -> tuple[int, int, int] | None:
+    """(4, prefix length, network address) of an IPv4 prefix written as ``ipaddress`` writes it (no leading zeros, no
+    host bits set: how AWS publishes its 10,000 IPv4 prefixes), read without ``ipaddress`` (a sixth of the time);
+    None for anything else, which ``ipaddress`` reads."""
+    m = _IPV4_PREFIX.fullmatch(text)
+    if m is None:
+        return None
+    a, b, c, d, n = map(int, m.groups())
+    if max(a, b, c, d) > 255 or n > 32:
+        return None
+    value = (a << 24) | (b << 16) | (c << 8) | d
+    if value & ((1 << (32 - n)) - 1):
+        return None
+    return 4, n, value
+
+
 def _index(doc: dict) -> tuple[dict, dict, int]:
     rows: dict[tuple[int, int, int], tuple[str, str, set]] = {}
     for key, field_name in (("prefixes", "ip_prefix"), ("ipv6_prefixes", "ipv6_prefix")):
@@ -114,12 +135,16 @@ def _index(doc: dict) -> tuple[dict, dict, int]:
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
-            try:
-                net = ipaddress.ip_network(str(entry.get(field_name)), strict=False)
-            except ValueError:
-                continue
-            k = (net.version, net.prefixlen, int(net.network_address))
-            prefix, region, services = rows.setdefault(k, (str(net), str(entry.get("region") or ""), set()))
+            text = str(entry.get(field_name))
+            k = _ipv4_key(text)
+            if k is None:
+                try:
+                    net = ipaddress.ip_network(text, strict=False)
+                except ValueError:
+                    continue
+                k = (net.version, net.prefixlen, int(net.network_address))
+                text = str(net)
+            prefix, region, services = rows.setdefault(k, (text, str(entry.get("region") or ""), set()))
             services.add(str(entry.get("service") or "AMAZON"))
     index: dict = {}
     for (version, length, value), (prefix, region, services) in rows.items():
