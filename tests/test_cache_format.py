@@ -208,3 +208,34 @@ def test_categoricals_are_those_of_pyarrow_on_the_unified_table(query):
             assert a.categories.dtype == b.categories.dtype and list(a.categories) == list(b.categories), name
             assert a.codes.dtype == b.codes.dtype and np.array_equal(a.codes, b.codes), name
     pd.testing.assert_frame_equal(got, want, check_exact=True, check_categorical=True)
+
+
+@pytest.mark.skipif(not cache._madvise, reason="pages are let go with madvise, on Linux")
+def test_a_slice_read_lets_go_of_the_pages_of_the_slice_before(tmp_path):
+    """Slices held by the reader (a filtered copy shares a dictionary with its slice, so the mapping stays) do not keep
+    their pages: once the next slice is asked for, the one before is unmapped from the process (its bytes still read
+    the same, mapped again from the page cache on use), so that a scan holds about one slice's pages, not several."""
+    n = 40_000
+    t = pa.table({"s": pa.array([f"{i:08d}" * 12 for i in range(n)]), "_row": pa.array(range(n), pa.int32())})
+    key = "ab" + "1" * 62
+    cache.write(key, t, {"files_read": 1})
+    size = cache.entry_path(key).stat().st_size
+    slices, _ = cache.read_slices(key, ("s",), rows=n // 16)
+
+    def mapped_kb() -> int:
+        path, kb, here = str(cache.entry_path(key)), 0, False
+        for line in open("/proc/self/smaps"):
+            head = line.split()
+            if head and "-" in head[0] and ":" not in head[0]:
+                here = line.rstrip().endswith(path)
+            elif here and head[0] == "Rss:":
+                kb += int(head[1])
+        return kb
+
+    held, largest = [], 0
+    for part in slices:
+        part.validate(full=True)        # every page of the slice read
+        held.append(part)
+        largest = max(largest, mapped_kb())
+    assert len(held) == 16 and largest * 1024 < size     # (held whole, they would map 18 MB: each maps the file)
+    assert pa.concat_tables(held).column("s").to_pylist() == t.column("s").to_pylist()

@@ -21,9 +21,11 @@ opened (unless marked).
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -166,11 +168,46 @@ class Slices:
         self.path, self.columns, self.num_rows, self.rows = path, columns, num_rows, rows
 
     def __iter__(self):
-        for start in range(0, self.num_rows, self.rows):
-            yield self._slice(start)
+        """The slices in order. A slice's pages are let go (see :func:`_let_go`) when the next one is asked for: the
+        reader has taken what it keeps of it (copies), and a mapping stays alive as long as anything points into it,
+        such as a dictionary a filtered copy shares (10M-event trail, warm: three slices' mappings, 157 MB of pages,
+        were held at the scan's peak)."""
+        before = None
+        try:
+            for start in range(0, self.num_rows, self.rows):
+                with pa.memory_map(str(self.path)) as source:
+                    size = source.size()
+                    mapping = source.read_buffer(1)     # (its first byte: the mapping's start, which it keeps alive)
+                    table = ipc.open_file(source).read_all()
+                if self.columns is not None:
+                    table = table.select([*self.columns, "_row"])
+                if before is not None:
+                    _let_go(*before)
+                before = mapping, size
+                yield table.slice(start, self.rows).replace_schema_metadata(None)
+                del table
+        finally:
+            if before is not None:
+                _let_go(*before)
 
     def _slice(self, start: int) -> pa.Table:
         return _mapped(self.path, self.columns).slice(start, self.rows).replace_schema_metadata(None)
+
+
+_MADV_DONTNEED = 4
+try:
+    _madvise = ctypes.CDLL(None, use_errno=True).madvise if sys.platform.startswith("linux") else None
+except (OSError, AttributeError):   # pragma: no cover - no such libc
+    _madvise = None
+
+
+def _let_go(mapping: pa.Buffer, size: int) -> None:
+    """Unmap the pages of a read-only file mapping from this process (``MADV_DONTNEED``: they stay in the page
+    cache; a later read of them maps them again, the same bytes). ``mapping``, a buffer at the mapping's start,
+    keeps the mapping alive meanwhile, so the range is never anything else's memory. Linux only; elsewhere the pages
+    go with the mapping."""
+    if _madvise is not None and size > 0:
+        _madvise(ctypes.c_void_p(mapping.address), ctypes.c_size_t(size), _MADV_DONTNEED)
 
 
 def read_slices(key: str, columns: tuple[str, ...] | None = None,
