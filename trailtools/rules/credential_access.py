@@ -130,28 +130,34 @@ def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
         return out
     at = responses.index.get_indexer(rows.index)
     (arns,) = _extract(responses, (_ASSUMED_ARN,), at)
-    sessions = arns.map({a: _session(a) for a in arns.dropna().unique()})
+    # each distinct ARN's session read once, each call's by a code (a map over the texts made an object a call: 60 MB)
+    codes, uniques = pd.factorize(arns, use_na_sentinel=True)
+    names = np.array([_session(str(a)) for a in uniques] + [None], dtype=object)
+    codes = np.where(codes < 0, len(names) - 1, codes)
     # each session judged on its last issuing call (thousands of sessions: columns read as arrays, no group made
     # for each); sessions in the order they first appear
-    by_session = sessions.to_numpy(dtype=object)
+    by_session = names[codes]
     last: dict = {}
     for i, session in enumerate(by_session):
         if isinstance(session, str):
             last[session] = i
-    col = {c: rows[c].astype(object).to_numpy() for c in ("eventName", "userIdentity.type", "userIdentity.invokedBy",
-                                                           "sourceIPAddress", "userIdentity.principalId",
-                                                           "userIdentity.userName")}
-    for session, i in last.items():
-        label, name = rows.index[i], text(col["eventName"][i])
-        if name == "AssumeRole" and text(col["userIdentity.type"][i]) == "AWSService":
-            service = text(col["userIdentity.invokedBy"][i]) or text(col["sourceIPAddress"][i])
+    # the columns read as objects only at each session's last call (a text object for each of 400,000 calls was
+    # 110 MB of the analysis's peak on the 10M-event trail), the addresses of every call (a category's: pointers)
+    picks = np.fromiter(last.values(), dtype=np.int64, count=len(last))
+    col = {c: rows[c].iloc[picks].astype(object).to_numpy() for c in (
+        "eventName", "userIdentity.type", "userIdentity.invokedBy", "sourceIPAddress", "userIdentity.principalId",
+        "userIdentity.userName")}
+    for j, (session, i) in enumerate(last.items()):
+        label, name = rows.index[i], text(col["eventName"][j])
+        if name == "AssumeRole" and text(col["userIdentity.type"][j]) == "AWSService":
+            service = text(col["userIdentity.invokedBy"][j]) or text(col["sourceIPAddress"][j])
             kind = SERVICES.get(service, f"{service.split('.')[0]} workload")
             w = Workload(session, kind, f"issued by {service} (AssumeRole)", label)
         elif name == "AssumeRoleWithWebIdentity" and "system:serviceaccount:" in (
-                text(col["userIdentity.principalId"][i]) + text(col["userIdentity.userName"][i])):
-            account = text(col["userIdentity.userName"][i]).replace("system:serviceaccount:", "") \
+                text(col["userIdentity.principalId"][j]) + text(col["userIdentity.userName"][j])):
+            account = text(col["userIdentity.userName"][j]).replace("system:serviceaccount:", "") \
                 or "a service account"
-            addresses = col["sourceIPAddress"][by_session == session]
+            addresses = rows["sourceIPAddress"][by_session == session].astype(object)
             seeds = {str(a) for a in addresses if not pd.isna(a) and public_ip(str(a))}
             w = Workload(session, "EKS pod", f"an EKS pod's service account {account} (AssumeRoleWithWebIdentity)",
                          label, seeds)
@@ -164,7 +170,7 @@ def _issued(rows: pd.DataFrame, responses: pd.Series) -> dict[str, Workload]:
         return out
     # the calls that issued each workload's session its keys: a key is read from them only where a finding names it
     # (a busy account's 400,000 issued keys, as texts in a dict, were 70 MB of the analysis's peak)
-    mine = sessions.isin(list(out)).to_numpy(dtype=bool)
+    mine = np.array([name in out for name in names], dtype=bool)[codes]
     for label, session in zip(rows.index[mine], by_session[mine]):
         out[session].issuing.append(label)
     return out
