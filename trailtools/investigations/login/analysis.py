@@ -735,7 +735,7 @@ def analyze_logins(
         covered.update(str(e) for e in acts["eventID"])  # the session's: no key or chain finding restates it
         if found:
             reported.add(str(s["eventID"]))
-    by_actor = ordered = by_key = no_calls = None   # (the sessions' indexes, copies of rows: let go before what follows)
+    by_actor = ordered = by_key = no_calls = None   # (the sessions' indexes, copies of rows: let go here)
     findings += posture(succ)
     findings = [f for f in findings if f.check != "login.brute-force" or f.extra.get("success_event") not in reported]
     findings += [f for f in keyed if not {e.ref for e in f.evidence} <= covered]
