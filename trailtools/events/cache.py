@@ -148,9 +148,16 @@ def _validated(path: Path, columns: list[str], validate) -> None:
 def _mapped(path: Path, columns: tuple[str, ...] | None) -> pa.Table:
     """The entry at ``path``, memory-mapped (nothing read yet), with only ``columns`` (and ``_row``) where given; its
     schema metadata kept."""
+    return _mapping(path, columns)[0]
+
+
+def _mapping(path: Path, columns: tuple[str, ...] | None) -> tuple[pa.Table, pa.Buffer, int]:
+    """:func:`_mapped`, with the mapping's first byte (a buffer at its start, which keeps it alive) and its size."""
     with pa.memory_map(str(path)) as source:
+        size = source.size()
+        start = source.read_buffer(1)
         table = ipc.open_file(source).read_all()  # buffers keep the mapping alive; the descriptor is closed
-    return table if columns is None else table.select([*columns, "_row"])
+    return (table if columns is None else table.select([*columns, "_row"])), start, size
 
 
 #: Rows of an entry a :class:`Slices` hands out at a time.
@@ -175,12 +182,7 @@ class Slices:
         before = None
         try:
             for start in range(0, self.num_rows, self.rows):
-                with pa.memory_map(str(self.path)) as source:
-                    size = source.size()
-                    mapping = source.read_buffer(1)     # (its first byte: the mapping's start, which it keeps alive)
-                    table = ipc.open_file(source).read_all()
-                if self.columns is not None:
-                    table = table.select([*self.columns, "_row"])
+                table, mapping, size = _mapping(self.path, self.columns)
                 if before is not None:
                     _let_go(*before)
                 before = mapping, size
