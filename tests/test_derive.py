@@ -38,6 +38,32 @@ def test_actor_is_computed_per_distinct_identity_and_spread_over_rows():
     assert actor(types, none, users, none, none, none).to_pylist() == ["alice", "root", "bob", "x"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["IAMUser", "AssumedRole", "Root", "AWSService", "FederatedUser",
+                                           "AWSAccount", "", None]),
+                          *[st.one_of(st.none(), st.sampled_from(["", "a", "b", ":assumed-role/r/s",
+                                                                  ":federated-user/f", "x\x1fy"]))] * 5),
+                max_size=40),
+       st.booleans())
+def test_actor_over_columns_is_actor_of_each_row(rows, encoded):
+    """Plain or dictionary columns, nulls and empty texts (falsy both, told apart): the row's own actor_of."""
+    columns = [pa.array([row[k] for row in rows], pa.string()) for k in range(6)]
+    if encoded:
+        columns = [c.dictionary_encode() for c in columns]
+    assert actor(*columns).to_pylist() == [actor_of(*row) for row in rows]
+
+
+def test_actor_tells_identities_apart_when_their_codes_outgrow_one_integer():
+    """6,000 distinct values in five of the six columns: 5 x 6,000^5 combinations do not fit in 62 bits."""
+    n = 6000
+    types = ["IAMUser", "AssumedRole", "AWSService", "Other"]
+    rows = [(types[i % 4], f"arn:aws:sts::1:assumed-role/r{i}/s", f"user{(i * 7) % n}" if i % 5 else None,
+             f"P{(i * 11) % n}", f"{(i * 13) % n:012d}", f"svc{(i * 17) % n}") for i in range(n)]
+    rows += rows[::-3]  # repeats, out of order
+    columns = [pa.array([row[k] for row in rows], pa.string()) for k in range(6)]
+    assert actor(*columns).to_pylist() == [actor_of(*row) for row in rows]
+
+
 def test_instance_ids_whole_words_in_order_without_repeats():
     req = pa.array([
         '{"instancesSet":{"items":[{"instanceId":"i-0123456789abcdef0"},{"instanceId":"i-0aaaaaaaaaaaaaaaa"}]}}',

@@ -47,24 +47,37 @@ def actor_of(type_: str | None, arn: str | None, user: str | None, principal: st
     return user or arn or principal or invoked_by
 
 
-_SEP, _NONE = "\x1f", "\x00"
+def _codes(column: pa.Array) -> tuple[np.ndarray, list]:
+    """A column as (codes, values): code 0 is null, code k the k-th value of its dictionary (encoded here unless it
+    is a dictionary column already)."""
+    encoded = column if pa.types.is_dictionary(column.type) else column.dictionary_encode()
+    indices = pc.fill_null(encoded.indices.cast(pa.int64()), -1).to_numpy() + 1
+    return indices, [None] + encoded.dictionary.to_pylist()
 
 
 def actor(*identity: pa.Array) -> pa.Array:
-    """:func:`actor_of` for whole columns (type, arn, userName, principalId, accountId, invokedBy).
+    """:func:`actor_of` for whole columns (type, arn, userName, principalId, accountId, invokedBy), plain or
+    dictionary-encoded (the frame's columns are: encoding them first costs nothing more).
 
-    Computed once per distinct identity, then spread over the rows: a trail has few callers and many events.
+    Computed once per distinct identity, then spread over the rows: a trail has few callers and many events. The
+    identities are told apart by the six columns' dictionary codes, never by their texts joined (which a value
+    holding the separator could fool).
     """
-    key = pc.binary_join_element_wise(*identity, _SEP, null_handling="replace", null_replacement=_NONE)
-    encoded = key.dictionary_encode()
-    keys = encoded.dictionary.to_pylist()
-    if (any(k.count(_SEP) != len(identity) - 1 for k in keys)
-            or any(pc.any(pc.equal(col, _NONE)).as_py() for col in identity)):
-        # a separator inside a value, or a value that is the null marker (possible in a forged record): row by row,
-        # which cannot be fooled
-        return pa.array([actor_of(*row) for row in zip(*(col.to_pylist() for col in identity))], pa.string())
-    values = [actor_of(*(None if part == _NONE else part for part in k.split(_SEP))) for k in keys]
-    return pc.take(pa.array(values, pa.string()), encoded.indices)
+    n = len(identity[0])
+    if not n:
+        return pa.array([], pa.string())
+    coded = [_codes(col) for col in identity]
+    key = np.zeros(n, dtype=np.int64)
+    room = 1
+    for codes, values in coded:  # one integer per row: the codes in mixed radix, while they fit in 62 bits
+        if room * len(values) >= 1 << 62:
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+            room = int(key.max()) + 1
+        key = key * len(values) + codes
+        room *= len(values)
+    _, firsts, rows = np.unique(key, return_index=True, return_inverse=True)  # (a row of each identity)
+    names = [actor_of(*(values[codes[i]] for codes, values in coded)) for i in firsts.tolist()]
+    return pc.take(pa.array(names, pa.string()), pa.array(rows.astype(np.int32)))
 
 
 def string_offsets(text: pa.Array) -> np.ndarray:

@@ -312,6 +312,12 @@ def build(records: list[Record], files: list[str], indices: list[int]) -> tuple[
     return _assemble(plain, pa.array(files, pa.string()).dictionary_encode(), pa.array(indices, pa.int32()))
 
 
+#: The columns :func:`derive.actor` reads, in its order.
+_IDENTITY = ("userIdentity.type", "userIdentity.arn", "userIdentity.userName", "userIdentity.principalId",
+             "userIdentity.accountId", "userIdentity.invokedBy")
+_ENCODED = frozenset(_IDENTITY + ("_file",))  # dictionary columns that _assemble has by then
+
+
 def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array, *, times: pa.Array | None = None,
               ids: pa.Array | None = None, notes: TimeNotes | None = None) -> tuple[pa.Table, list[tuple[int, str]]]:
     """The frame's columns from the plain columns (see :func:`_plain_columns`); ``times`` (see
@@ -323,14 +329,9 @@ def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array, *,
     cols: dict[str, pa.Array] = {"eventTime": times}
     for name, _ in FIELDS[1:]:
         cols[name] = plain[name]
-    cols["actor"] = derive.actor(
-        cols["userIdentity.type"],
-        cols["userIdentity.arn"],
-        cols["userIdentity.userName"],
-        cols["userIdentity.principalId"],
-        cols["userIdentity.accountId"],
-        cols["userIdentity.invokedBy"],
-    )
+    for name in _IDENTITY:  # encoded now (as below), for the actor to read their codes
+        cols[name] = cols[name].dictionary_encode()
+    cols["actor"] = derive.actor(*(cols[name] for name in _IDENTITY))
     cols["additionalEventData.MFAUsed"] = derive.lifted(cols["additionalEventData"], "MFAUsed")
     cols["additionalEventData.LoginTo"] = derive.lifted(cols["additionalEventData"], "LoginTo")
     cols["responseElements.ConsoleLogin"] = derive.lifted(cols["responseElements"], "ConsoleLogin")
@@ -338,7 +339,7 @@ def _assemble(plain: dict[str, pa.Array], files: pa.Array, indices: pa.Array, *,
     cols["_file"] = files
     cols["_index"] = indices
     arrays = [
-        cols[f.name].dictionary_encode() if pa.types.is_dictionary(f.type) and f.name != "_file" else cols[f.name]
+        cols[f.name].dictionary_encode() if pa.types.is_dictionary(f.type) and f.name not in _ENCODED else cols[f.name]
         for f in SCHEMA
     ]
     n = len(times)
