@@ -1,6 +1,7 @@
 """What every source returns: the events frame and its load statistics; and how chunk results become them."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pandas as pd
@@ -13,6 +14,10 @@ from trailtools.events.limits import Limits
 from trailtools.events.query import Query
 from trailtools.events.safe_open import read_regular
 from trailtools.events.stats import LoadStats
+
+#: Threads that build the frame once the files are parsed (the parsing processes are done by then, their cores
+#: free): on the 1M-event load with 2 cores, the frame's 1.3 s became 0.8 s. Each holds one column's copy at a time.
+FINISH_THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def collect(results: list[ChunkResult], query: Query, stats: LoadStats) -> LoadR
     for r in results:
         r.table = None  # finish() owns the tables now, so that memory is freed as it goes
     copies = DuplicateReport()
-    frame, stats.filtered_out, dropped = frame_mod.finish(tables, query, copies)
+    frame, stats.filtered_out, dropped = frame_mod.finish(tables, query, copies, threads=FINISH_THREADS)
     copies.fold_into(stats, dropped)
     stats.events = len(frame)
     return LoadResult(frame, stats)
