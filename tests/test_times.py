@@ -135,3 +135,29 @@ def test_impossible_times_are_null_on_both_strict_paths():
     want = [None] * len(IMPOSSIBLE_TIMES) + [pa.scalar(1709251199000000, table.TIME_TYPE).as_py(),
                                              pa.scalar(1798761599000000, table.TIME_TYPE).as_py()]
     assert table._strict_times(pa.array(texts)).to_pylist() == want == _native_times(texts)
+
+
+_NAME_PARTS = st.tuples(
+    st.sampled_from(["", "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/05/", "C:\\trail\\", "x\n/", "a/b\\"]),
+    st.sampled_from(["111122223333", "11112222333", "１１１122223333"]),
+    st.sampled_from(["_CloudTrail_", "_CloudTrail-Digest_", "_CloudTrail-Insight_", "_Cloudtrail_"]),
+    st.sampled_from(["us-east-1", "eu_west"]),
+    st.text(alphabet="0123456789T２Z", min_size=12, max_size=17),
+    st.sampled_from(["_AbC123.json.gz", ".json", "_x.json.gz\n", ".json.gz.tmp", "_é.json"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), _NAME_PARTS.map(lambda p: "".join(p[:3]) + p[3] + "_" + "".join(p[4:]))),
+                max_size=20),
+       st.lists(st.tuples(st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25),
+                          st.integers(0, 61), st.integers(0, 61), st.booleans()), max_size=10))
+def test_delivery_times_are_classify_names_for_every_name(odd, dated):
+    """The whole-column reading of file names' delivery times (Arrow's RE2, numpy) gives what the per-name one
+    (Python's re, datetime) gives: dates that do not exist, other scripts' digits, line breaks, backslashes."""
+    from trailtools.events.layout import classify_name
+
+    names = odd + [f"d/111122223333_CloudTrail_us-east-1_{y:04d}{m:02d}{d:02d}T{h:02d}{mi:02d}"
+                   f"{f'{s:02d}' if secs else ''}Z_a.json.gz" for y, m, d, h, mi, s, secs in dated]
+    want = [None if n is None else classify_name(n.replace("\\", "/").rpartition("/")[2]).delivered for n in names]
+    assert table.delivery_times(pa.array(names, pa.string())).to_pylist() == want

@@ -27,10 +27,11 @@ OTHER = "other"      # anything else: never opened as events
 
 EVENT_EXTENSIONS = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 
-_NAME = re.compile(
-    r"^(?P<account>\d{12})_CloudTrail(?P<kind>-Digest|-Insight)?_(?P<region>[A-Za-z0-9-]+)_"
-    r"(?P<time>\d{8}T\d{4,6}Z)(?:_[A-Za-z0-9]+)?\.json(?:\.gz)?$"
-)
+#: The name of a file CloudTrail writes (as RE2, Arrow's regular expressions, reads it too: see
+#: :func:`trailtools.events.table.delivery_times`).
+NAME_PATTERN = (r"^(?P<account>\d{12})_CloudTrail(?P<kind>-Digest|-Insight)?_(?P<region>[A-Za-z0-9-]+)_"
+                r"(?P<time>\d{8}T\d{4,6}Z)(?:_[A-Za-z0-9]+)?\.json(?:\.gz)?$")
+_NAME = re.compile(NAME_PATTERN)
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 _KIND_BY_DIR = {"CloudTrail": LOG, "CloudTrail-Insight": INSIGHT, "CloudTrail-Digest": DIGEST}

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trailtools.events import derive
-from trailtools.events.layout import classify_name
+from trailtools.events.layout import NAME_PATTERN, classify_name
 from trailtools.events.records import FIELDS, Record, extract
 from trailtools.events.stats import MAX_SUSPICIOUS_LISTED
 
@@ -370,11 +370,9 @@ class TimeNotes:
         early = pc.indices_nonzero(pc.fill_null(pc.less(times, pa.scalar(CLOUDTRAIL_START, TIME_TYPE)), False))
         if len(early):
             found[BEFORE_CLOUDTRAIL] = early.to_numpy().astype(np.int64)
-        limits = [None if info.delivered is None else info.delivered + DELIVERY_SLACK  # the name tells, not the folder
-                  for info in (classify_name(path.replace("\\", "/").rpartition("/")[2])
-                               for path in files.dictionary.to_pylist())]
-        if any(limit is not None for limit in limits):
-            per_row = pc.take(pa.array(limits, TIME_TYPE), files.indices)
+        delivered = delivery_times(files.dictionary)  # the name tells, not the folder
+        if delivered.null_count < len(delivered):
+            per_row = pc.take(pc.add(delivered, pa.scalar(DELIVERY_SLACK, pa.duration("us"))), files.indices)
             late = pc.indices_nonzero(pc.fill_null(pc.greater(times, per_row), False))
             if len(late):
                 found[AFTER_DELIVERY] = late.to_numpy().astype(np.int64)
@@ -392,12 +390,70 @@ class TimeNotes:
                 if not marked[k]:
                     continue
                 if kind == AFTER_DELIVERY:
-                    delivered = limits[files.indices[row].as_py()] - DELIVERY_SLACK
-                    kind = f"{kind} ({delivered:%Y-%m-%dT%H:%M:%SZ})"
+                    kind = f"{kind} ({delivered[files.indices[row].as_py()].as_py():%Y-%m-%dT%H:%M:%SZ})"
                 why.append(kind)
             event_id = event_ids[row].as_py()
             self.sample.append((row, None if event_id is None else event_id[:100], texts[row].as_py()[:40],
                                 "; ".join(why)))
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (valid ones; H. Hinnant's algorithm, on whole arrays)."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def delivery_times(paths: pa.Array) -> pa.Array:
+    """Per path, the delivery time its file's name tells (null where it tells none): what
+    ``classify_name(<the name after the last slash or backslash>).delivered`` gives, for a whole column at once.
+
+    Names of ASCII without a line break (all that CloudTrail writes) are matched by Arrow's regular expressions and
+    their times computed with numpy: 120,000 names in 1 M events cost 0.5 s of the load one by one. The others, where
+    Python's ``\\d`` (any script's digits) and ``$`` (before a final line break) differ from RE2's, one by one.
+    """
+    n = len(paths)
+    out = np.zeros(n, dtype=np.int64)
+    valid = np.zeros(n, dtype=bool)
+    if not n:
+        return pa.array(out, TIME_TYPE)
+    names = pc.replace_substring_regex(pc.replace_substring(paths, "\\", "/"), "^.*/", "")
+    plain = pc.fill_null(pc.and_(pc.string_is_ascii(names), pc.invert(pc.match_substring(names, "\n"))), False)
+    text = pc.if_else(plain, names, pa.scalar(None, pa.string()))
+    stamp = pc.struct_field(pc.extract_regex(text, NAME_PATTERN), "time")  # null where the name does not match
+    matched = pc.fill_null(pc.is_valid(stamp), False).to_numpy(zero_copy_only=False)
+    if matched.any():  # \d{8}T\d{4,6}Z: seconds where there are six digits (as _parse_name_time reads it)
+        filled = pc.fill_null(stamp, _NO_NAME_TIME)
+        y, mo, d, h, mi = (_digits_at(filled, a, b) for a, b in ((0, 4), (4, 6), (6, 8), (9, 11), (11, 13)))
+        sec = _digits_at(pc.if_else(pc.equal(pc.utf8_length(filled), 16), filled, _NO_NAME_TIME), 13, 15)
+        month = np.clip(mo, 0, 12)
+        last = _MONTH_DAYS[month] + ((month == 2) & (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0)))
+        valid = matched & (y >= 1) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= last) & (h < 24) & (mi < 60) & (sec < 60)
+        days = _days_from_civil(y, np.where(valid, mo, 1), np.where(valid, d, 1))
+        out = np.where(valid, ((days * 24 + h) * 60 + mi) * 60 + sec, 0) * 1_000_000
+    others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    for i, path in zip(others.tolist(), pc.take(paths, pa.array(others)).to_pylist()):
+        delivered = None if path is None else classify_name(path.replace("\\", "/").rpartition("/")[2]).delivered
+        if delivered is not None:
+            out[i] = (delivered - _EPOCH) // timedelta(microseconds=1)
+            valid[i] = True
+    return pa.array(out, TIME_TYPE, mask=~valid)
+
+
+_NO_NAME_TIME = "00000000T000000Z"
+
+
+def _digits_at(texts: pa.Array, start: int, stop: int) -> np.ndarray:
+    return pc.cast(pc.utf8_slice_codeunits(texts, start, stop), pa.int64()).to_numpy()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def sort_chunk(table: pa.Table) -> pa.Table:
