@@ -309,7 +309,7 @@ def test_idle_is_called_once_when_this_process_has_no_parsing_left(tree, monkeyp
     calls, parsed = [], []
     if mode != "pool":  # this process parses too (a pool's workers are other processes): none of it after idle()
         real = parallel.parse_batch
-        monkeypatch.setattr(parallel, "parse_batch", lambda batch: parsed.append(len(calls)) or real(batch))
+        monkeypatch.setattr(parallel, "parse_batch", lambda batch, **kw: parsed.append(len(calls)) or real(batch, **kw))
     results = parallel.run(plan.chunks, total_bytes=plan.bytes, workers=2, idle=lambda: calls.append(len(parsed)))
     assert len(calls) == 1 and sum(r.files_read for r in results) == want
     assert all(before == 0 for before in parsed) and (mode == "pool" or parsed)

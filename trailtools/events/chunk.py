@@ -392,9 +392,13 @@ def merge(results: list[ChunkResult], combine: bool = True) -> ChunkResult:
     return merged
 
 
-def parse_batch(chunks: list[Chunk]) -> ChunkResult:
-    """Parse several chunks (the cached ones were served by :func:`from_cache`) and merge them."""
+def parse_batch(chunks: list[Chunk], combine: bool = True) -> ChunkResult:
+    """Parse several chunks (the cached ones were served by :func:`from_cache`) and merge them (``combine`` False:
+    one dictionary per column, but the chunks' rows not copied into one table: for the process that builds the
+    frame, which copies them anyway)."""
     results = [parse_chunk(c) for c in chunks]
+    if not combine:
+        return merge(results, combine=False)
     try:
         return merge(results)
     except Exception:  # noqa: BLE001 - together too large for one Arrow array: the pieces are kept apart

@@ -301,20 +301,35 @@ def _categoricals(table: pa.Table, threads: int = 1) -> list[_Categorical] | Non
     return out
 
 
+def _identity(array: pa.Array) -> tuple:
+    """What makes two arrays the same array: their type, offset, length and buffers (by address)."""
+    return (str(array.type), array.offset, len(array),
+            tuple(0 if b is None else b.address for b in array.buffers()))
+
+
 def _categorical(table: pa.Table, position: int) -> _Categorical:
     """One dictionary column of the table (see :func:`_categoricals`)."""
     n = table.num_rows
     field = table.schema.field(position)
     chunks = table.column(position).chunks
     dictionaries = [c.dictionary for c in chunks]  # those of empty chunks too, as unify_dictionaries takes them
-    if len(dictionaries) == 1:
-        dictionary, maps = dictionaries[0], [None]
-    elif dictionaries:
-        encoded = pa.concat_arrays(dictionaries).dictionary_encode()
+    # chunks that share one dictionary (unified where they were parsed) are mapped once
+    same: dict[tuple, int] = {}
+    distinct: list[pa.Array] = []
+    which = []
+    for d in dictionaries:
+        k = same.setdefault(_identity(d), len(same))
+        if k == len(distinct):
+            distinct.append(d)
+        which.append(k)
+    if len(distinct) == 1:
+        dictionary, maps = distinct[0], [None] * len(chunks)
+    elif distinct:
+        encoded = pa.concat_arrays(distinct).dictionary_encode()
         dictionary = encoded.dictionary
         where = encoded.indices.to_numpy()
-        bounds = np.cumsum([0] + [len(d) for d in dictionaries])
-        maps = [where[x:y] for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+        bounds = np.cumsum([0] + [len(d) for d in distinct])
+        maps = [where[bounds[k]:bounds[k + 1]] for k in which]
     else:
         dictionary, maps = pa.array([], field.type.value_type), []
     kind = _code_type(len(dictionary))

@@ -569,7 +569,7 @@ def _shared(chunks: list[Chunk], workers: int, progress, idle) -> list[ChunkResu
             while (piece := pieces.take(front=False)) is not None:
                 files = sum(len(c.paths) for c in piece[1])
                 try:
-                    results.append((piece[0], files, parse_batch(piece[1])))
+                    results.append((piece[0], files, parse_batch(piece[1], combine=False)))
                 except Exception as exc:  # noqa: BLE001 - its files are parsed again below, in children of their own
                     failures.append(_what(exc))
                 report(files)
