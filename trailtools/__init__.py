@@ -19,12 +19,11 @@ _os.environ.setdefault("JE_ARROW_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:
 # on its 1 GiB arena, and gives back what is freed after a delay: a load frees as much as it allocates (each chunk's
 # table is copied as it is sorted, converted, rearranged), so 2 MiB pages were zeroed again and again (the kernel's
 # page clearing was 13% of the 1M-event load's CPU). Without huge pages, and with freed memory given back after
-# 100 ms instead of 1 s: that load 6.2-6.7 -> 5.8-5.9 s, its peak 1.02-1.11 -> 1.03-1.05 GB (never given back: 5.6 s,
-# 1.16-1.18 GB). numpy asks for huge pages on arrays of 4 MiB and over: the same, to a lesser degree (0.1 s).
-# Values the user set are kept.
+# 100 ms instead of 1 s: that load 6.2-6.7 -> 5.9-6.1 s, its peak 1.02-1.11 -> 1.03-1.05 GB (never given back: 5.6 s,
+# 1.16-1.18 GB). (numpy asks for huge pages on its large arrays too: left as it is, the login's analysis of 10M events
+# measured no faster without.) Values the user set are kept.
 _os.environ.setdefault("MIMALLOC_ALLOW_THP", "0")
 _os.environ.setdefault("MIMALLOC_PURGE_DELAY", "100")
-_os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 from trailtools.report.vega import STATIC_ENV as _STATIC_ENV
 
