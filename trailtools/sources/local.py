@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
+import gc
 import os
 import re
 import stat
@@ -408,8 +410,26 @@ class Parts:
         return load_chunks(chunks, self.query, stats, self.options)
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off (as it was after): a load makes few cycles but many objects (a tuple per file
+    planned, 120,000 for 1M events), which ran the collector 340 times, each pass over every object alive."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     """Load a local folder (recursively) or file."""
+    with _collector_paused():
+        return _load_local(uri, query, options)
+
+
+def _load_local(uri: str, query: Query, options: LoadOptions) -> LoadResult:
     started = time.perf_counter()
     path = check_path(uri)
     plan = plan_local(path, query, use_cache=options.cache, count_pruned=False)
