@@ -4,6 +4,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import ctypes
+import functools
 import gc
 import mmap
 import multiprocessing
@@ -97,6 +98,7 @@ def _parse_clean(environ: dict[str, str], batch: list[Chunk]) -> ChunkResult:
     return parse_batch(batch)
 
 
+@functools.lru_cache(maxsize=1)
 def _glibc():
     """The C library where it is glibc (whose allocator the functions below tune), else None."""
     try:
@@ -128,7 +130,7 @@ def return_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-def keep_freed_memory(blocks: int = _KEEP_BLOCKS, top: int = _KEEP_TOP) -> None:
+def keep_freed_memory() -> None:
     """Make glibc keep what is freed for the next allocations (Linux with glibc; elsewhere nothing), until
     :func:`return_freed_memory`: while parsing, when speed matters more than the peak (the frame, built after, makes
     the peak).
@@ -140,8 +142,8 @@ def keep_freed_memory(blocks: int = _KEEP_BLOCKS, top: int = _KEEP_TOP) -> None:
     """
     libc = _glibc()
     if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, blocks)
-        libc.mallopt(_M_TRIM_THRESHOLD, top)
+        libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_BLOCKS)
+        libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TOP)
 
 
 def _batches(chunks: list[Chunk], n: int) -> list[list[Chunk]]:

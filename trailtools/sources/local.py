@@ -413,7 +413,8 @@ class Parts:
 @contextlib.contextmanager
 def _collector_paused():
     """Python's cycle collector off (as it was after): a load makes few cycles but many objects (a tuple per file
-    planned, 120,000 for 1M events), which ran the collector 340 times, each pass over every object alive."""
+    planned, 120,000 for 1M events), which ran the collector 168 times while planning, each pass over every object
+    alive (about 0.05 s)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
