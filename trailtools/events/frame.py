@@ -173,15 +173,16 @@ def _columnwise(holder: list, op, threads: int = 1) -> None:
             out[i] = op(columns[i])
             columns[i] = None
 
-    order = sorted(range(len(columns)), key=lambda i: -columns[i].nbytes)
-    big, total, half = [], 0, sum(c.nbytes for c in columns) / 2
-    for i in order:
-        if total >= half:
-            break
-        big.append(i)
-        total += columns[i].nbytes
+    big: list[int] = []
+    if threads > 1:
+        total, half = 0, sum(c.nbytes for c in columns) / 2
+        for i in sorted(range(len(columns)), key=lambda i: -columns[i].nbytes):
+            if total >= half:
+                break
+            big.append(i)
+            total += columns[i].nbytes
     small = sorted(set(range(len(columns))) - set(big))
-    if threads <= 1 or not small:
+    if not big or not small:
         lane(list(range(len(columns))))
     else:
         with ThreadPoolExecutor(1) as pool:
