@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                     settle(tmp / "cache-cold")
                 state = "ok" if r["ok"] else (f"KILLED ({r['killed']})" if r["killed"] else f"exit {r['returncode']}")
                 print(f"  {case} #{i + 1}: {r['wall_s']:.1f} s, CPU {r['cpu_s']:.1f} s, largest process "
-                      f"{r['peak_mb']:,.0f} MB (of the workers it left: {r['left_behind_mb']:,.0f} MB), tree {r['tree_mb']:,.0f} MB, load {r['load_after'][0]:.1f}, {state}",
+                      f"{r['peak_mb']:,.0f} MB (of the workers it left: {r['left_behind_mb']:,.0f} MB), "
+                      f"tree {r['tree_mb']:,.0f} MB, load {r['load_after'][0]:.1f}, {state}",
                       file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -221,7 +221,8 @@ def run_command(argv: list[str], *, env: dict | None = None, cwd: str | Path | N
         err.seek(0)
         tail = err.read()[-3000:].decode("utf-8", "replace")
     return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_mb": ru.ru_maxrss / 1024,
-            "left_behind_mb": orphans.ru_maxrss / 1024 if orphans else 0.0, "tree_mb": sampler.peak_kb / 1024, "largest_sampled_mb": sampler.largest_kb / 1024,
+            "left_behind_mb": orphans.ru_maxrss / 1024 if orphans else 0.0, "tree_mb": sampler.peak_kb / 1024,
+            "largest_sampled_mb": sampler.largest_kb / 1024,
             "other_cpu_pct": 100 * foreign / (wall * (os.cpu_count() or 1)), "load_before": load0,
             "load_after": loadavg(), "returncode": proc.returncode, "killed": killed[0] if killed else None,
             "ok": not killed and proc.returncode in ok_codes, "stderr_tail": tail}
